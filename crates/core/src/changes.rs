@@ -1,0 +1,119 @@
+//! The change record: reading the outbox, and checking that it agrees with
+//! the data (the ground sync stands on, and what `verify` reports).
+
+use rusqlite::types::Value;
+use rusqlite::params;
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::hlc::Hlc;
+use crate::rows::value_to_json;
+use crate::schema::{TableDef, ALL_TABLES};
+use crate::store::Store;
+
+/// One field-level change, as recorded locally and (later) sent to the server.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    pub change_id: String,
+    pub table: String,
+    pub row_id: String,
+    pub field: String,
+    pub value: serde_json::Value,
+    pub hlc: Hlc,
+    pub device_id: String,
+}
+
+/// A disagreement between a row and its change record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Inconsistency {
+    pub table: String,
+    pub row_id: String,
+    pub field: String,
+    pub problem: String,
+}
+
+impl Store {
+    /// Changes not yet acknowledged by a server, oldest first.
+    pub fn pending_changes(&self, limit: usize) -> Result<Vec<Change>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT change_id, table_name, row_id, field, value, hlc, device_id FROM changes
+             WHERE pushed = 0 ORDER BY seq LIMIT ?1",
+        )?;
+        let rows = stmt
+            .query_map(params![limit as i64], |r| {
+                let value: String = r.get(4)?;
+                let hlc: String = r.get(5)?;
+                Ok(Change {
+                    change_id: r.get(0)?,
+                    table: r.get(1)?,
+                    row_id: r.get(2)?,
+                    field: r.get(3)?,
+                    value: serde_json::from_str(&value).unwrap_or(serde_json::Value::Null),
+                    hlc: hlc.parse().unwrap_or(Hlc::ZERO),
+                    device_id: r.get(6)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    pub fn pending_count(&self) -> Result<u64> {
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM changes WHERE pushed = 0", [], |r| r.get::<_, i64>(0))? as u64)
+    }
+
+    /// Check every field of every row against the change record: each must
+    /// have a version, and its latest recorded change must hold the value the
+    /// row holds. An empty list means the store is consistent.
+    pub fn verify_change_log(&self) -> Result<Vec<Inconsistency>> {
+        let mut problems = Vec::new();
+        for table in ALL_TABLES {
+            self.verify_table(table, &mut problems)?;
+        }
+        Ok(problems)
+    }
+
+    fn verify_table(&self, table: &TableDef, problems: &mut Vec<Inconsistency>) -> Result<()> {
+        let sql = format!("SELECT id, {} FROM {}", table.fields.join(", "), table.name);
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut rows = stmt.query([])?;
+        let mut latest = self.conn.prepare(
+            "SELECT value FROM changes WHERE table_name = ?1 AND row_id = ?2 AND field = ?3
+             ORDER BY seq DESC LIMIT 1",
+        )?;
+        let mut version = self.conn.prepare(
+            "SELECT EXISTS(SELECT 1 FROM field_versions WHERE table_name = ?1 AND row_id = ?2 AND field = ?3)",
+        )?;
+        while let Some(row) = rows.next()? {
+            let id: String = row.get(0)?;
+            for (i, field) in table.fields.iter().enumerate() {
+                let value: Value = row.get(i + 1)?;
+                let mut problem = |what: String| {
+                    problems.push(Inconsistency {
+                        table: table.name.into(),
+                        row_id: id.clone(),
+                        field: (*field).into(),
+                        problem: what,
+                    })
+                };
+                let has_version: bool = version.query_row(params![table.name, id, field], |r| r.get(0))?;
+                if !has_version {
+                    problem("has no recorded version".into());
+                    continue;
+                }
+                let recorded: Option<String> = {
+                    use rusqlite::OptionalExtension;
+                    latest.query_row(params![table.name, id, field], |r| r.get(0)).optional()?
+                };
+                if let Some(recorded) = recorded {
+                    let recorded: serde_json::Value = serde_json::from_str(&recorded).unwrap_or_default();
+                    if recorded != value_to_json(&value) {
+                        problem(format!("holds {} but its last change recorded {recorded}", value_to_json(&value)));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,21 @@
+//! Where the local store lives: an explicit folder, else `CIRCLES_DATA_DIR`,
+//! else the per-user data folder of the operating system.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{CoreError, Result};
+
+pub const ENV_VAR: &str = "CIRCLES_DATA_DIR";
+pub const DB_FILE: &str = "circles.sqlite";
+
+pub fn resolve(explicit: Option<&Path>) -> Result<PathBuf> {
+    if let Some(dir) = explicit {
+        return Ok(dir.to_path_buf());
+    }
+    if let Some(dir) = std::env::var_os(ENV_VAR).filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(dir));
+    }
+    directories::ProjectDirs::from("org", "P2PU", "Circles")
+        .map(|dirs| dirs.data_dir().to_path_buf())
+        .ok_or(CoreError::NoDataDir)
+}

@@ -1,0 +1,34 @@
+//! circles-core: the domain, the offline store, change tracking and schedules.
+//!
+//! Everything a front end (CLI, desktop app, server) needs lives here, so that
+//! validation, SQL and merge rules exist exactly once.
+
+pub mod attendance;
+pub mod changes;
+pub mod circle;
+pub mod course;
+pub mod data_dir;
+pub mod error;
+pub mod feedback;
+pub mod guide;
+pub mod hlc;
+pub mod learner;
+pub mod meeting;
+pub mod rows;
+pub mod schedule;
+pub mod schema;
+pub mod store;
+pub mod team;
+pub mod validate;
+
+pub use attendance::{AttendanceMark, Mark, RosterEntry};
+pub use circle::{Circle, CircleInput, CircleStatus, CircleSummary, Venue};
+pub use course::{Course, CourseFilter, CourseInput};
+pub use feedback::{FeedbackInput, MeetingFeedback};
+pub use guide::{GuideSection, MeetingGuide};
+pub use error::{CoreError, Result};
+pub use learner::{Learner, LearnerInput};
+pub use meeting::{Meeting, MeetingStatus, UpcomingMeeting};
+pub use schedule::WeeklyRule;
+pub use store::Store;
+pub use team::{Facilitator, Team, TeamMember, TeamRole};
