@@ -18,6 +18,7 @@ pub mod rows;
 pub mod schedule;
 pub mod schema;
 pub mod store;
+pub mod sync;
 pub mod team;
 pub mod validate;
 

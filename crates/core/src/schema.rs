@@ -112,3 +112,118 @@ pub const ALL_TABLES: &[&TableDef] = &[
 pub fn table(name: &str) -> Option<&'static TableDef> {
     ALL_TABLES.iter().copied().find(|t| t.name == name)
 }
+
+/// What a field may hold. Checked on every change that arrives from
+/// elsewhere (the server on push, a client on pull), so a bad value is refused
+/// at the door instead of breaking a replica when it is applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    /// Free text (never null).
+    Text,
+    /// A row id or null.
+    Reference,
+    /// 0 or 1.
+    Flag,
+    /// An integer within a range, or null when `nullable`.
+    Integer { min: i64, max: i64, nullable: bool },
+    /// A number or null.
+    Real,
+    /// One of a fixed set of words.
+    OneOf(&'static [&'static str]),
+    /// An IANA time zone name.
+    TimeZone,
+    /// A local "YYYY-MM-DD".
+    LocalDate,
+    /// A local "HH:MM".
+    LocalTime,
+}
+
+pub fn field_kind(table: &TableDef, field: &str) -> Option<FieldKind> {
+    if !table.fields.contains(&field) {
+        return None;
+    }
+    Some(match (table.name, field) {
+        (_, "deleted" | "archived" | "online" | "signup_open" | "did_not_happen" | "consent" | "email_opt_out")
+        | (_, "sms_opt_out" | "walk_in" | "withdrawn" | "customized") => FieldKind::Flag,
+        (_, "course_id" | "team_id" | "circle_id" | "meeting_id" | "learner_id" | "facilitator_id") => FieldKind::Reference,
+        (_, "latitude" | "longitude") => FieldKind::Real,
+        (_, "duration_minutes") => FieldKind::Integer { min: 1, max: 720, nullable: false },
+        (_, "signup_limit") => FieldKind::Integer { min: 1, max: 1_000, nullable: true },
+        (_, "head_count") => FieldKind::Integer { min: 0, max: 10_000, nullable: true },
+        (_, "rating") => FieldKind::Integer { min: 1, max: 5, nullable: true },
+        ("circles", "status") => FieldKind::OneOf(&["draft", "published"]),
+        ("meetings", "status") => FieldKind::OneOf(&["scheduled", "held", "cancelled"]),
+        ("attendance", "mark") => FieldKind::OneOf(&["present", "late", "excused", "absent"]),
+        ("team_members", "role") => FieldKind::OneOf(&["organizer", "member"]),
+        ("circles", "time_zone") => FieldKind::TimeZone,
+        ("meetings", "local_date") => FieldKind::LocalDate,
+        ("circles", "start_time") | ("meetings", "local_time") => FieldKind::LocalTime,
+        _ => FieldKind::Text,
+    })
+}
+
+/// Convert a wire value to a column value if the field accepts it.
+pub fn column_value(table: &TableDef, field: &str, value: &serde_json::Value) -> Result<rusqlite::types::Value, String> {
+    use rusqlite::types::Value as V;
+    use serde_json::Value as J;
+    let kind = field_kind(table, field).ok_or_else(|| format!("{}.{field} is not a known field", table.name))?;
+    let bad = |expected: &str| Err(format!("{}.{field} expects {expected}, not {value}", table.name));
+    match (kind, value) {
+        (FieldKind::Text, J::String(s)) if s.chars().count() <= 20_000 => Ok(V::Text(s.clone())),
+        (FieldKind::Text, _) => bad("a text of at most 20000 characters"),
+        (FieldKind::Reference, J::Null) => Ok(V::Null),
+        (FieldKind::Reference, J::String(s)) if !s.is_empty() && s.len() <= 64 => Ok(V::Text(s.clone())),
+        (FieldKind::Reference, _) => bad("a row id or null"),
+        (FieldKind::Flag, J::Number(n)) if n.as_i64() == Some(0) || n.as_i64() == Some(1) => {
+            Ok(V::Integer(n.as_i64().unwrap_or_default()))
+        }
+        (FieldKind::Flag, _) => bad("0 or 1"),
+        (FieldKind::Integer { nullable: true, .. }, J::Null) => Ok(V::Null),
+        (FieldKind::Integer { min, max, .. }, J::Number(n)) => match n.as_i64() {
+            Some(i) if (min..=max).contains(&i) => Ok(V::Integer(i)),
+            _ => bad(&format!("a whole number from {min} to {max}")),
+        },
+        (FieldKind::Integer { .. }, _) => bad("a whole number"),
+        (FieldKind::Real, J::Null) => Ok(V::Null),
+        (FieldKind::Real, J::Number(n)) => n.as_f64().map(V::Real).map_or_else(|| bad("a number"), Ok),
+        (FieldKind::Real, _) => bad("a number or null"),
+        (FieldKind::OneOf(words), J::String(s)) if words.contains(&s.as_str()) => Ok(V::Text(s.clone())),
+        (FieldKind::OneOf(words), _) => bad(&format!("one of {}", words.join(", "))),
+        (FieldKind::TimeZone, J::String(s)) if crate::schedule::parse_time_zone(s).is_ok() => Ok(V::Text(s.clone())),
+        (FieldKind::TimeZone, _) => bad("an IANA time zone name"),
+        (FieldKind::LocalDate, J::String(s)) if crate::schedule::parse_date(s).is_ok() => Ok(V::Text(s.clone())),
+        (FieldKind::LocalDate, _) => bad("a date as YYYY-MM-DD"),
+        (FieldKind::LocalTime, J::String(s)) if crate::schedule::parse_local_time(s).is_ok() => Ok(V::Text(s.clone())),
+        (FieldKind::LocalTime, _) => bad("a time as HH:MM"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_field_has_a_kind_and_unknown_fields_none() {
+        for table in ALL_TABLES {
+            for field in table.fields {
+                assert!(field_kind(table, field).is_some(), "{}.{field}", table.name);
+            }
+            assert!(field_kind(table, "password").is_none());
+        }
+    }
+
+    #[test]
+    fn values_are_checked_by_kind() {
+        assert!(column_value(&ATTENDANCE, "mark", &json!("late")).is_ok());
+        assert!(column_value(&ATTENDANCE, "mark", &json!("asleep")).is_err());
+        assert!(column_value(&MEETING_FEEDBACK, "rating", &json!(6)).is_err());
+        assert!(column_value(&MEETING_FEEDBACK, "rating", &json!(null)).is_ok());
+        assert!(column_value(&CIRCLES, "online", &json!(2)).is_err());
+        assert!(column_value(&CIRCLES, "name", &json!(5)).is_err());
+        assert!(column_value(&LEARNERS, "circle_id", &json!(null)).is_ok());
+        assert!(column_value(&CIRCLES, "nope", &json!("x")).is_err());
+        assert!(column_value(&CIRCLES, "time_zone", &json!("Mars/Base")).is_err());
+        assert!(column_value(&MEETINGS, "local_date", &json!("2026-13-01")).is_err());
+    }
+}

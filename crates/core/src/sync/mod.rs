@@ -1,0 +1,5 @@
+//! Sync: the wire types and merge rules shared by client and server (so the
+//! two can never disagree on how edits combine), and the client engine.
+
+pub mod merge;
+pub mod wire;

@@ -1,0 +1,155 @@
+//! The sync protocol's messages (JSON over HTTP). See docs/sync-protocol.md.
+
+use serde::{Deserialize, Serialize};
+
+use crate::hlc::Hlc;
+
+/// The protocol this build speaks. A server lists the versions it accepts;
+/// a client whose version is not among them is told to update.
+pub const PROTOCOL_VERSION: u32 = 1;
+/// The request header carrying the client's protocol version.
+pub const PROTOCOL_HEADER: &str = "circles-protocol";
+/// The most changes one push may carry.
+pub const MAX_PUSH_CHANGES: usize = 5_000;
+/// The most changes one pull page returns.
+pub const MAX_PULL_LIMIT: usize = 5_000;
+/// How far ahead of the server's clock a change's timestamp may be. Beyond
+/// it the push is refused with `clock_skew`, so that a laptop whose clock is
+/// hours fast cannot win every conflict for hours.
+pub const MAX_CLOCK_SKEW_MS: u64 = 60_000;
+
+/// One field-level change, as pushed by a client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WireChange {
+    /// Unique per change (UUID v7, made by the client).
+    pub change_id: String,
+    pub table: String,
+    pub row_id: String,
+    pub field: String,
+    pub value: serde_json::Value,
+    pub hlc: Hlc,
+    pub device_id: String,
+    /// The server sequence of the field version this edit replaced, as the
+    /// client knew it (None: the client had never seen a server version of
+    /// this field). Used only to detect concurrent edits.
+    #[serde(default)]
+    pub base_seq: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushRequest {
+    /// Client-chosen id of this batch (UUID v7).
+    pub batch_id: String,
+    /// Per device, 1, 2, 3... A repeat of the last accepted number with the
+    /// same batch id is answered from the record; a gap is refused.
+    pub batch_seq: i64,
+    pub changes: Vec<WireChange>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PushOutcome {
+    /// The change is now the field's value on the server.
+    Applied,
+    /// A later edit (by HLC, then device id) already holds the field.
+    Superseded,
+    /// Already received before (same change id).
+    Duplicate,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushResult {
+    pub change_id: String,
+    pub outcome: PushOutcome,
+    /// The server sequence the change was logged at (Applied only).
+    pub seq: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushResponse {
+    pub batch_id: String,
+    pub batch_seq: i64,
+    pub results: Vec<PushResult>,
+    pub server_time_ms: u64,
+}
+
+/// A change as the server logged it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServerChange {
+    pub seq: i64,
+    #[serde(flatten)]
+    pub change: WireChange,
+}
+
+/// A concurrent edit this device lost: both values, for a person to choose.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireConflict {
+    /// Server id of the conflict (increasing per server).
+    pub id: i64,
+    pub table: String,
+    pub row_id: String,
+    pub field: String,
+    /// This device's value, which lost.
+    pub lost_value: serde_json::Value,
+    pub lost_hlc: Hlc,
+    /// The value that won, and who wrote it.
+    pub won_value: serde_json::Value,
+    pub won_hlc: Hlc,
+    pub won_device: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PullResponse {
+    pub changes: Vec<ServerChange>,
+    /// Pass as `cursor` to get the next page.
+    pub cursor: i64,
+    pub has_more: bool,
+    /// Changes still to come after this page (for progress).
+    pub remaining: u64,
+    /// The client's view is no longer a prefix of the server's (its cursor
+    /// predates a compaction, or its scope grew): drop the cursor and pull
+    /// from 0. Applying is idempotent, so nothing is lost.
+    pub reset: bool,
+    /// Conflicts this device lost, newer than `conflict_cursor`.
+    pub conflicts: Vec<WireConflict>,
+    pub server_time_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+    /// A name the person will recognise in their device list ("Library laptop 3").
+    pub device_name: String,
+    /// The local store's device id.
+    pub device_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoginResponse {
+    pub token: String,
+    pub token_id: String,
+    pub user_id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hello {
+    pub protocols: Vec<u32>,
+    pub server_time_ms: u64,
+    pub max_push_changes: usize,
+    pub max_clock_skew_ms: u64,
+}
+
+/// Every error the server returns, with a non-2xx status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Stable machine-readable code, e.g. `unauthorized`, `forbidden`,
+    /// `protocol_unsupported`, `clock_skew`, `batch_gap`, `invalid_change`.
+    pub code: String,
+    /// What went wrong, for a person.
+    pub message: String,
+}
