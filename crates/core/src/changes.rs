@@ -78,12 +78,15 @@ impl Store {
         let sql = format!("SELECT id, {} FROM {}", table.fields.join(", "), table.name);
         let mut stmt = self.conn.prepare(&sql)?;
         let mut rows = stmt.query([])?;
-        let mut latest = self.conn.prepare(
-            "SELECT value FROM changes WHERE table_name = ?1 AND row_id = ?2 AND field = ?3
-             ORDER BY seq DESC LIMIT 1",
+        // The change that set a field's current value, when this replica made it.
+        let mut own_change = self.conn.prepare(
+            "SELECT c.value FROM field_versions v
+             JOIN changes c ON c.table_name = v.table_name AND c.row_id = v.row_id AND c.field = v.field
+                           AND c.hlc = v.hlc AND c.device_id = v.device_id
+             WHERE v.table_name = ?1 AND v.row_id = ?2 AND v.field = ?3 AND v.device_id = ?4",
         )?;
         let mut version = self.conn.prepare(
-            "SELECT EXISTS(SELECT 1 FROM field_versions WHERE table_name = ?1 AND row_id = ?2 AND field = ?3)",
+            "SELECT device_id FROM field_versions WHERE table_name = ?1 AND row_id = ?2 AND field = ?3",
         )?;
         while let Some(row) = rows.next()? {
             let id: String = row.get(0)?;
@@ -97,19 +100,30 @@ impl Store {
                         problem: what,
                     })
                 };
-                let has_version: bool = version.query_row(params![table.name, id, field], |r| r.get(0))?;
-                if !has_version {
+                let author: Option<String> = {
+                    use rusqlite::OptionalExtension;
+                    version.query_row(params![table.name, id, field], |r| r.get(0)).optional()?
+                };
+                let Some(author) = author else {
                     problem("has no recorded version".into());
                     continue;
+                };
+                if author != self.device_id() {
+                    continue; // a remote value: the server's log is its record
                 }
                 let recorded: Option<String> = {
                     use rusqlite::OptionalExtension;
-                    latest.query_row(params![table.name, id, field], |r| r.get(0)).optional()?
+                    own_change
+                        .query_row(params![table.name, id, field, author], |r| r.get(0))
+                        .optional()?
                 };
-                if let Some(recorded) = recorded {
-                    let recorded: serde_json::Value = serde_json::from_str(&recorded).unwrap_or_default();
-                    if recorded != value_to_json(&value) {
-                        problem(format!("holds {} but its last change recorded {recorded}", value_to_json(&value)));
+                match recorded {
+                    None => problem("its version names a change that is not in the outbox".into()),
+                    Some(recorded) => {
+                        let recorded: serde_json::Value = serde_json::from_str(&recorded).unwrap_or_default();
+                        if recorded != value_to_json(&value) {
+                            problem(format!("holds {} but its change recorded {recorded}", value_to_json(&value)));
+                        }
                     }
                 }
             }

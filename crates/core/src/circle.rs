@@ -348,9 +348,13 @@ impl Store {
         Ok(rows)
     }
 
-    /// The circles list with the figures shown beside each circle.
+    /// The circles list with the figures shown beside each circle, now.
     pub fn list_circles(&self) -> Result<Vec<CircleSummary>> {
-        let now = chrono::Utc::now();
+        self.list_circles_at(chrono::Utc::now())
+    }
+
+    /// The circles list as it looks at the instant `now`.
+    pub fn list_circles_at(&self, now: chrono::DateTime<chrono::Utc>) -> Result<Vec<CircleSummary>> {
         let mut out = Vec::new();
         for circle in self.circles()? {
             let course_title = match &circle.fields.course_id {
@@ -362,7 +366,7 @@ impl Store {
             };
             let meetings = self.meetings(&circle.id)?;
             let active: Vec<_> = meetings.iter().filter(|m| !m.is_cancelled()).collect();
-            let next = self.next_meeting_of(&circle, &meetings, now)?;
+            let next = self.next_unfinished_meeting(&circle, &meetings, now)?;
             let venue = &circle.fields.venue.name;
             out.push(CircleSummary {
                 id: circle.id.clone(),

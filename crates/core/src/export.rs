@@ -90,17 +90,36 @@ impl Store {
     /// A circle's whole record; see [`CircleExport`].
     pub fn export_circle(&self, circle_id: &str) -> Result<CircleExport> {
         let circle = self.circle(circle_id)?;
-        let course = circle.fields.course_id.as_deref().map(|id| self.course(id)).transpose()?;
-        let team = circle.fields.team_id.as_deref().map(|id| self.team(id)).transpose()?;
+        let course = circle
+            .fields
+            .course_id
+            .as_deref()
+            .map(|id| self.course(id))
+            .transpose()?;
+        let team = circle
+            .fields
+            .team_id
+            .as_deref()
+            .map(|id| self.team(id))
+            .transpose()?;
         let facilitators = self.circle_facilitators(circle_id)?;
         let meetings = self.meetings(circle_id)?;
         let learners = self.learners(circle_id)?;
 
         // Order marks by the meeting's and learner's position, so that the
         // export does not depend on how the database happens to sort ties.
-        let position = |ids: Vec<&str>| move |id: &str| ids.iter().position(|x| *x == id).unwrap_or(usize::MAX);
-        let meeting_pos = position(meetings.iter().map(|m| m.id.as_str()).collect());
-        let learner_pos = position(learners.iter().map(|l| l.id.as_str()).collect());
+        let meeting_pos = |id: &str| {
+            meetings
+                .iter()
+                .position(|m| m.id == id)
+                .unwrap_or(usize::MAX)
+        };
+        let learner_pos = |id: &str| {
+            learners
+                .iter()
+                .position(|l| l.id == id)
+                .unwrap_or(usize::MAX)
+        };
         let mut attendance = self.circle_marks(circle_id)?;
         attendance.sort_by_key(|a| (meeting_pos(&a.meeting_id), learner_pos(&a.learner_id)));
 
@@ -187,7 +206,11 @@ impl Store {
         let circle = self.circle(circle_id)?;
         let mut csv = csv::Writer::from_writer(out);
         csv.write_record(ATTENDANCE_CSV_HEADER).map_err(csv_error)?;
-        for meeting in self.meetings(circle_id)?.iter().filter(|m| !m.is_cancelled()) {
+        for meeting in self
+            .meetings(circle_id)?
+            .iter()
+            .filter(|m| !m.is_cancelled())
+        {
             let number = meeting.number.to_string();
             let date = meeting.local_date.to_string();
             let weekday = meeting.weekday_name();
@@ -210,7 +233,10 @@ impl Store {
                 } else {
                     "signed up"
                 };
-                let attended = entry.mark.map(|m| if m.attended() { "1" } else { "0" }).unwrap_or_default();
+                let attended = entry
+                    .mark
+                    .map(|m| if m.attended() { "1" } else { "0" })
+                    .unwrap_or_default();
                 let row = meeting_columns.iter().copied().chain([
                     ROW_LEARNER,
                     learner.name.as_str(),
@@ -222,11 +248,18 @@ impl Store {
                 csv.write_record(row).map_err(csv_error)?;
             }
             if meeting.head_count.is_some() || roster.is_empty() {
-                let count = meeting.head_count.map(|n| n.to_string()).unwrap_or_default();
-                let row = meeting_columns
-                    .iter()
-                    .copied()
-                    .chain([ROW_HEAD_COUNT, "", "", "", "", count.as_str()]);
+                let count = meeting
+                    .head_count
+                    .map(|n| n.to_string())
+                    .unwrap_or_default();
+                let row = meeting_columns.iter().copied().chain([
+                    ROW_HEAD_COUNT,
+                    "",
+                    "",
+                    "",
+                    "",
+                    count.as_str(),
+                ]);
                 csv.write_record(row).map_err(csv_error)?;
             }
         }
@@ -264,31 +297,74 @@ mod tests {
     fn fixture() -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open_in(dir.path()).unwrap();
-        let course = store.create_course(&CourseInput::new("Public Speaking")).unwrap();
-        let mut input = CircleInput::new("Speaking, \"with\" confidence", "America/New_York", "18:30", 90);
+        let course = store
+            .create_course(&CourseInput::new("Public Speaking"))
+            .unwrap();
+        let mut input = CircleInput::new(
+            "Speaking, \"with\" confidence",
+            "America/New_York",
+            "18:30",
+            90,
+        );
         input.course_id = Some(course);
-        let rule = WeeklyRule { first_date: date("2026-03-03"), count: 4 };
+        let rule = WeeklyRule {
+            first_date: date("2026-03-03"),
+            count: 4,
+        };
         let circle = store.create_circle(&input, Some(&rule)).unwrap();
-        let meetings: Vec<String> = store.meetings(&circle).unwrap().into_iter().map(|m| m.id).collect();
-        let ben = store.add_learner(&circle, &LearnerInput::new("Ben Okafor")).unwrap();
-        let ana = store.add_learner(&circle, &LearnerInput::new("Ana Souza")).unwrap();
-        store.mark_attendance(&meetings[0], &ana, Mark::Present).unwrap();
-        store.mark_attendance(&meetings[0], &ben, Mark::Absent).unwrap();
-        store.set_meeting_status(&meetings[0], MeetingStatus::Held).unwrap();
-        store.set_meeting_status(&meetings[1], MeetingStatus::Cancelled).unwrap();
-        store.mark_attendance(&meetings[2], &ana, Mark::Late).unwrap();
+        let meetings: Vec<String> = store
+            .meetings(&circle)
+            .unwrap()
+            .into_iter()
+            .map(|m| m.id)
+            .collect();
+        let ben = store
+            .add_learner(&circle, &LearnerInput::new("Ben Okafor"))
+            .unwrap();
+        let ana = store
+            .add_learner(&circle, &LearnerInput::new("Ana Souza"))
+            .unwrap();
+        store
+            .mark_attendance(&meetings[0], &ana, Mark::Present)
+            .unwrap();
+        store
+            .mark_attendance(&meetings[0], &ben, Mark::Absent)
+            .unwrap();
+        store
+            .set_meeting_status(&meetings[0], MeetingStatus::Held)
+            .unwrap();
+        store
+            .set_meeting_status(&meetings[1], MeetingStatus::Cancelled)
+            .unwrap();
+        store
+            .mark_attendance(&meetings[2], &ana, Mark::Late)
+            .unwrap();
         store.set_head_count(&meetings[2], Some(5)).unwrap();
-        Fixture { _dir: dir, store, circle, meetings, ana, ben }
+        Fixture {
+            _dir: dir,
+            store,
+            circle,
+            meetings,
+            ana,
+            ben,
+        }
     }
 
     #[test]
     fn circle_export_holds_everything_in_a_fixed_order() {
         let f = fixture();
         let export = f.store.export_circle(&f.circle).unwrap();
-        assert_eq!(export.course.as_ref().unwrap().fields.title, "Public Speaking");
+        assert_eq!(
+            export.course.as_ref().unwrap().fields.title,
+            "Public Speaking"
+        );
         assert_eq!(export.meetings.len(), 4);
         assert_eq!(export.meetings[1].status, MeetingStatus::Cancelled);
-        let names: Vec<&str> = export.learners.iter().map(|l| l.fields.name.as_str()).collect();
+        let names: Vec<&str> = export
+            .learners
+            .iter()
+            .map(|l| l.fields.name.as_str())
+            .collect();
         assert_eq!(names, ["Ana Souza", "Ben Okafor"]);
         let marks: Vec<(&str, &str, Mark)> = export
             .attendance
@@ -303,7 +379,14 @@ mod tests {
                 (f.meetings[2].as_str(), f.ana.as_str(), Mark::Late),
             ]
         );
-        assert_eq!(export.head_counts, [HeadCount { meeting_id: f.meetings[2].clone(), local_date: date("2026-03-17"), count: 5 }]);
+        assert_eq!(
+            export.head_counts,
+            [HeadCount {
+                meeting_id: f.meetings[2].clone(),
+                local_date: date("2026-03-17"),
+                count: 5
+            }]
+        );
         let first = serde_json::to_string(&export).unwrap();
         let again = serde_json::to_string(&f.store.export_circle(&f.circle).unwrap()).unwrap();
         assert_eq!(first, again, "the same data exports to the same bytes");
@@ -312,8 +395,14 @@ mod tests {
     #[test]
     fn unknown_circle_is_not_found() {
         let f = fixture();
-        assert!(matches!(f.store.export_circle("nope"), Err(CoreError::NotFound { .. })));
-        assert!(matches!(f.store.attendance_csv("nope", Vec::new()), Err(CoreError::NotFound { .. })));
+        assert!(matches!(
+            f.store.export_circle("nope"),
+            Err(CoreError::NotFound { .. })
+        ));
+        assert!(matches!(
+            f.store.attendance_csv("nope", Vec::new()),
+            Err(CoreError::NotFound { .. })
+        ));
     }
 
     #[test]
@@ -343,7 +432,10 @@ circle,meeting_number,meeting_date,weekday,local_time,time_zone,meeting_status,r
             .store
             .create_circle(
                 &CircleInput::new("Counting only", "Europe/Lisbon", "10:00", 60),
-                Some(&WeeklyRule { first_date: date("2026-03-07"), count: 2 }),
+                Some(&WeeklyRule {
+                    first_date: date("2026-03-07"),
+                    count: 2,
+                }),
             )
             .unwrap();
         let first = f.store.meetings(&counting).unwrap()[0].id.clone();
@@ -376,11 +468,18 @@ circle,meeting_number,meeting_date,weekday,local_time,time_zone,meeting_status,r
         archived.archived = true;
         f.store.create_course(&archived).unwrap();
         f.store
-            .create_circle(&CircleInput::new("Another circle", "America/Chicago", "18:00", 90), None)
+            .create_circle(
+                &CircleInput::new("Another circle", "America/Chicago", "18:00", 90),
+                None,
+            )
             .unwrap();
         let all = f.store.export_all().unwrap();
         assert_eq!(all.courses.len(), 2);
-        let names: Vec<&str> = all.circles.iter().map(|c| c.circle.fields.name.as_str()).collect();
+        let names: Vec<&str> = all
+            .circles
+            .iter()
+            .map(|c| c.circle.fields.name.as_str())
+            .collect();
         assert_eq!(names, ["Another circle", "Speaking, \"with\" confidence"]);
     }
 }

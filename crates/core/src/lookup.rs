@@ -1,6 +1,8 @@
-//! Finding rows the way people type them: a full id or the first few
-//! characters of one (as copied from a listing), and an overview of what a
-//! store holds.
+//! Finding rows the way people type them: a full id, or the first or last
+//! few characters of one (as copied from a listing), and an overview of what
+//! a store holds. UUID v7 ids start with their creation time, so rows made
+//! together share long prefixes; their last characters are random, which is
+//! why a suffix is accepted too.
 
 use std::collections::BTreeMap;
 
@@ -27,7 +29,7 @@ pub struct StoreOverview {
     /// Live (not deleted) rows per table, by table name.
     pub row_counts: BTreeMap<String, i64>,
     /// Local changes the server has not yet acknowledged.
-    pub unsynced_changes: i64,
+    pub unsynced_changes: u64,
 }
 
 impl Store {
@@ -43,7 +45,10 @@ impl Store {
         // Table names come from the schema constants, never from input; the
         // typed text is always a bound parameter.
         let exact: bool = self.conn.query_row(
-            &format!("SELECT EXISTS(SELECT 1 FROM {} WHERE id = ?1 AND deleted = 0)", table.name),
+            &format!(
+                "SELECT EXISTS(SELECT 1 FROM {} WHERE id = ?1 AND deleted = 0)",
+                table.name
+            ),
             [given],
             |r| r.get(0),
         )?;
@@ -66,7 +71,7 @@ impl Store {
             ));
         }
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT id FROM {} WHERE deleted = 0 AND substr(id, 1, ?1) = ?2 ORDER BY id LIMIT 2",
+            "SELECT id FROM {} WHERE deleted = 0 AND (substr(id, 1, ?1) = ?2 OR substr(id, -?1) = ?2) ORDER BY id LIMIT 2",
             table.name
         ))?;
         let found: Vec<String> = stmt
@@ -88,7 +93,10 @@ impl Store {
 
     fn count_prefix(&self, table: &TableDef, prefix: &str, prefix_len: usize) -> Result<i64> {
         Ok(self.conn.query_row(
-            &format!("SELECT count(*) FROM {} WHERE deleted = 0 AND substr(id, 1, ?1) = ?2", table.name),
+            &format!(
+                "SELECT count(*) FROM {} WHERE deleted = 0 AND (substr(id, 1, ?1) = ?2 OR substr(id, -?1) = ?2)",
+                table.name
+            ),
             params![prefix_len as i64, prefix],
             |r| r.get(0),
         )?)
@@ -105,10 +113,10 @@ impl Store {
             )?;
             row_counts.insert(table.name.to_string(), count);
         }
-        let unsynced_changes = self
+        let unsynced_changes = self.pending_count()?;
+        let found_version = self
             .conn
-            .query_row("SELECT count(*) FROM changes WHERE pushed = 0", [], |r| r.get(0))?;
-        let found_version = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
         Ok(StoreOverview {
             database_path: self.path().display().to_string(),
             schema_version: found_version,
@@ -134,7 +142,10 @@ mod tests {
 
     fn circle(store: &mut Store, name: &str) -> String {
         store
-            .create_circle(&CircleInput::new(name, "America/Chicago", "18:00", 90), None)
+            .create_circle(
+                &CircleInput::new(name, "America/Chicago", "18:00", 90),
+                None,
+            )
             .expect("create circle")
     }
 
@@ -145,7 +156,10 @@ mod tests {
         assert_eq!(store.resolve_id(&CIRCLES, &id).unwrap(), id);
         assert_eq!(store.resolve_id(&CIRCLES, &format!("  {id} ")).unwrap(), id);
         assert_eq!(store.resolve_id(&CIRCLES, &id[..8]).unwrap(), id);
-        assert_eq!(store.resolve_id(&CIRCLES, &id[..8].to_uppercase()).unwrap(), id);
+        assert_eq!(
+            store.resolve_id(&CIRCLES, &id[..8].to_uppercase()).unwrap(),
+            id
+        );
     }
 
     #[test]
@@ -153,17 +167,35 @@ mod tests {
         let (_dir, mut store) = store();
         // UUID v7 ids made in the same millisecond range share their first
         // characters; three quick circles share at least "0" plus the clock.
-        let ids: Vec<String> = (0..3).map(|i| circle(&mut store, &format!("Circle {i}"))).collect();
+        let ids: Vec<String> = (0..3)
+            .map(|i| circle(&mut store, &format!("Circle {i}")))
+            .collect();
         let common = ids
             .iter()
             .skip(1)
-            .map(|id| id.chars().zip(ids[0].chars()).take_while(|(a, b)| a == b).count())
+            .map(|id| {
+                id.chars()
+                    .zip(ids[0].chars())
+                    .take_while(|(a, b)| a == b)
+                    .count()
+            })
             .min()
             .unwrap();
-        assert!(common >= MIN_PREFIX_LEN, "v7 ids made together share a time prefix");
-        let err = store.resolve_id(&CIRCLES, &ids[0][..MIN_PREFIX_LEN]).unwrap_err();
-        assert!(matches!(err, CoreError::Invalid { field: "id", .. }), "{err}");
-        assert!(err.to_string().contains("3 circle ids start with it"), "{err}");
+        assert!(
+            common >= MIN_PREFIX_LEN,
+            "v7 ids made together share a time prefix"
+        );
+        let err = store
+            .resolve_id(&CIRCLES, &ids[0][..MIN_PREFIX_LEN])
+            .unwrap_err();
+        assert!(
+            matches!(err, CoreError::Invalid { field: "id", .. }),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains("3 circle ids start with it"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -172,14 +204,35 @@ mod tests {
         let id = circle(&mut store, "Python");
         let err = store.resolve_id(&CIRCLES, &id[..3]).unwrap_err();
         assert!(err.to_string().contains("at least 4 characters"), "{err}");
-        assert!(matches!(store.resolve_id(&CIRCLES, "zzzz"), Err(CoreError::NotFound { entity: "circle", .. })));
-        assert!(matches!(store.resolve_id(&CIRCLES, "zz"), Err(CoreError::NotFound { .. })));
+        assert!(matches!(
+            store.resolve_id(&CIRCLES, "zzzz"),
+            Err(CoreError::NotFound {
+                entity: "circle",
+                ..
+            })
+        ));
+        assert!(matches!(
+            store.resolve_id(&CIRCLES, "zz"),
+            Err(CoreError::NotFound { .. })
+        ));
         assert!(store.resolve_id(&CIRCLES, "").is_err());
         // A circle id is not a course id.
-        assert!(matches!(store.resolve_id(&COURSES, &id), Err(CoreError::NotFound { entity: "course", .. })));
+        assert!(matches!(
+            store.resolve_id(&COURSES, &id),
+            Err(CoreError::NotFound {
+                entity: "course",
+                ..
+            })
+        ));
         store.delete_circle(&id).unwrap();
-        assert!(matches!(store.resolve_id(&CIRCLES, &id), Err(CoreError::NotFound { .. })));
-        assert!(matches!(store.resolve_id(&CIRCLES, &id[..8]), Err(CoreError::NotFound { .. })));
+        assert!(matches!(
+            store.resolve_id(&CIRCLES, &id),
+            Err(CoreError::NotFound { .. })
+        ));
+        assert!(matches!(
+            store.resolve_id(&CIRCLES, &id[..8]),
+            Err(CoreError::NotFound { .. })
+        ));
     }
 
     #[test]
@@ -195,7 +248,9 @@ mod tests {
     fn overview_counts_live_rows() {
         let (_dir, mut store) = store();
         let id = circle(&mut store, "Python");
-        store.create_course(&CourseInput::new("Public Speaking")).unwrap();
+        store
+            .create_course(&CourseInput::new("Public Speaking"))
+            .unwrap();
         let learner = store.add_learner(&id, &LearnerInput::new("Ana")).unwrap();
         store.add_learner(&id, &LearnerInput::new("Ben")).unwrap();
         store.delete_learner(&learner).unwrap();

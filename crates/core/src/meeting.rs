@@ -335,6 +335,19 @@ impl Store {
         Ok(found.map(|slot| &meetings[slot.id]))
     }
 
+    /// The next meeting of a circle that has not ended yet (a meeting in
+    /// progress counts), for lists that say "next meeting".
+    pub(crate) fn next_unfinished_meeting<'m>(
+        &self,
+        circle: &Circle,
+        meetings: &'m [Meeting],
+        now: DateTime<Utc>,
+    ) -> Result<Option<&'m Meeting>> {
+        let tz = schedule::parse_time_zone(&circle.fields.time_zone)?;
+        let slots = slots(meetings, circle.fields.duration_minutes);
+        Ok(schedule::next_meeting(&slots, now, tz).map(|slot| &meetings[slot.id]))
+    }
+
     /// For every circle, the meeting on today (in the circle's zone) or else
     /// the next one; soonest first.
     pub fn upcoming(&self, now: DateTime<Utc>) -> Result<Vec<UpcomingMeeting>> {

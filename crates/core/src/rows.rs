@@ -5,10 +5,10 @@
 //! from input, which is why formatting them into SQL is safe.
 
 use rusqlite::types::Value;
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, OptionalExtension, Savepoint};
 
 use crate::error::{CoreError, Result};
-use crate::hlc::{wall_clock_millis, Hlc};
+use crate::hlc::Hlc;
 use crate::schema::TableDef;
 use crate::store::{meta_set, Store};
 
@@ -18,9 +18,11 @@ pub type Column = (&'static str, Value);
 /// A write in progress. Dropping it without `commit` (an error, a panic, a
 /// crash) rolls back the rows and their change records together.
 pub struct WriteTx<'a> {
-    tx: Transaction<'a>,
+    tx: Savepoint<'a>,
     device_id: String,
     clock: Hlc,
+    /// Server time minus local time, learned at sync (0 until then).
+    clock_offset_ms: i64,
 }
 
 impl Store {
@@ -28,12 +30,32 @@ impl Store {
     /// land, or none do.
     pub(crate) fn write<T>(&mut self, f: impl FnOnce(&mut WriteTx<'_>) -> Result<T>) -> Result<T> {
         let clock = self.last_hlc()?;
+        let clock_offset_ms = self.clock_offset_ms()?;
         let device_id = self.device_id().to_string();
-        let tx = self.conn.transaction()?;
-        let mut w = WriteTx { tx, device_id, clock };
+        // A savepoint: on its own it is a transaction, and inside
+        // `atomically` it nests, so several writes can land as one.
+        let tx = self.conn.savepoint()?;
+        let mut w = WriteTx { tx, device_id, clock, clock_offset_ms };
         let out = f(&mut w)?;
         w.finish()?;
         Ok(out)
+    }
+}
+
+impl Store {
+    /// Run several writes as one: all of them land, or none does.
+    pub(crate) fn atomically<T>(&mut self, f: impl FnOnce(&mut Store) -> Result<T>) -> Result<T> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        match f(self) {
+            Ok(out) => {
+                self.conn.execute_batch("COMMIT")?;
+                Ok(out)
+            }
+            Err(e) => {
+                self.conn.execute_batch("ROLLBACK")?;
+                Err(e)
+            }
+        }
     }
 }
 
@@ -45,7 +67,7 @@ impl<'a> WriteTx<'a> {
     }
 
     fn tick(&mut self) -> Hlc {
-        self.clock = Hlc::tick(self.clock, wall_clock_millis());
+        self.clock = Hlc::tick(self.clock, crate::sync::replica::corrected_now(self.clock_offset_ms));
         self.clock
     }
 
@@ -100,6 +122,23 @@ impl<'a> WriteTx<'a> {
         Ok(())
     }
 
+    /// Set one field of a row whether or not it is deleted (resolving a
+    /// conflict may bring back a value on a row deleted elsewhere).
+    pub(crate) fn set_field(&mut self, table: &TableDef, id: &str, field: &'static str, value: Value) -> Result<()> {
+        let sql = format!("UPDATE {} SET {field} = ?1 WHERE id = ?2", table.name);
+        if self.tx.execute(&sql, params![value, id])? == 0 {
+            return Err(CoreError::not_found(table.entity, id));
+        }
+        self.record(table, id, field, &value)
+    }
+
+    /// Run a statement on a table that is not synced (bookkeeping that must
+    /// commit with the write).
+    pub(crate) fn execute(&self, sql: &str, params: impl rusqlite::Params) -> Result<()> {
+        self.tx.execute(sql, params)?;
+        Ok(())
+    }
+
     /// Write a row whose id is derived from its parents: insert it with
     /// `keys` and `values` if it has never existed, else bring it back if it
     /// was deleted and set `values`.
@@ -144,20 +183,31 @@ impl<'a> WriteTx<'a> {
     }
 
     /// Append one field change to the outbox and move the field's version.
+    /// The field's last known server sequence is kept, and recorded as the
+    /// change's base: it is what this edit was made on top of.
     fn record(&mut self, table: &TableDef, id: &str, field: &str, value: &Value) -> Result<()> {
         debug_assert!(table.fields.contains(&field), "{}.{field} is not a synced field", table.name);
         let hlc = self.tick().to_string();
         let change_id = uuid::Uuid::now_v7().to_string();
+        let base_seq: Option<i64> = self
+            .tx
+            .query_row(
+                "SELECT server_seq FROM field_versions WHERE table_name = ?1 AND row_id = ?2 AND field = ?3",
+                params![table.name, id, field],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
         self.tx.execute(
-            "INSERT INTO changes (change_id, table_name, row_id, field, value, hlc, device_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![change_id, table.name, id, field, value_to_json(value).to_string(), hlc, self.device_id],
+            "INSERT INTO changes (change_id, table_name, row_id, field, value, hlc, device_id, base_seq)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![change_id, table.name, id, field, value_to_json(value).to_string(), hlc, self.device_id, base_seq],
         )?;
         self.tx.execute(
             "INSERT INTO field_versions (table_name, row_id, field, hlc, device_id, server_seq)
              VALUES (?1, ?2, ?3, ?4, ?5, NULL)
              ON CONFLICT(table_name, row_id, field) DO UPDATE
-             SET hlc = excluded.hlc, device_id = excluded.device_id, server_seq = NULL",
+             SET hlc = excluded.hlc, device_id = excluded.device_id",
             params![table.name, id, field, hlc, self.device_id],
         )?;
         Ok(())
@@ -271,6 +321,28 @@ mod tests {
         assert_eq!(course_titles(&store), ["Kept"]);
         assert_eq!(store.pending_count().unwrap(), before);
         assert_eq!(store.verify_change_log().unwrap(), []);
+    }
+
+    #[test]
+    fn atomically_lands_all_writes_or_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open_in(dir.path()).unwrap();
+        let result: Result<()> = store.atomically(|s| {
+            s.create_course(&CourseInput::new("First"))?;
+            s.create_course(&CourseInput::new("Second"))?;
+            s.create_course(&CourseInput::new(""))?; // refused: title is required
+            Ok(())
+        });
+        assert!(result.is_err());
+        assert!(course_titles(&store).is_empty());
+        assert_eq!(store.pending_count().unwrap(), 0);
+        store
+            .atomically(|s| {
+                s.create_course(&CourseInput::new("First"))?;
+                s.create_course(&CourseInput::new("Second"))
+            })
+            .unwrap();
+        assert_eq!(course_titles(&store), ["First", "Second"]);
     }
 
     #[test]

@@ -12,12 +12,15 @@ use crate::hlc::Hlc;
 /// Schema migrations, oldest first. Append only: a shipped migration never
 /// changes, so any older database upgrades in place.
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("../migrations/0001_initial.sql"))])
+    Migrations::new(vec![
+        M::up(include_str!("../migrations/0001_initial.sql")),
+        M::up(include_str!("../migrations/0002_sync.sql")),
+    ])
 }
 
 /// The schema version this build writes.
 pub fn schema_version() -> i64 {
-    1
+    2
 }
 
 /// The local store: one SQLite file per data folder, opened by one process
@@ -99,6 +102,13 @@ impl Store {
 
     pub(crate) fn meta(&self, key: &str) -> Result<Option<String>> {
         meta_get(&self.conn, key)
+    }
+
+    pub(crate) fn clock_offset_ms(&self) -> Result<i64> {
+        Ok(self
+            .meta(crate::sync::replica::CLOCK_OFFSET)?
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0))
     }
 
     pub(crate) fn last_hlc(&self) -> Result<Hlc> {

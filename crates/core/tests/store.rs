@@ -92,11 +92,13 @@ fn migrations_upgrade_an_empty_store_to_the_current_version() {
     assert_eq!(mode, "wal");
 }
 
+type Case = (Box<dyn Fn(&mut CircleInput)>, &'static str);
+
 #[test]
 fn circle_validation_names_the_field() {
     let (_dir, mut store) = store();
     let ok = CircleInput::new("Reading", "America/Chicago", "18:30", 90);
-    let cases: Vec<(Box<dyn Fn(&mut CircleInput)>, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (Box::new(|c| c.name = "  ".into()), "name"),
         (Box::new(|c| c.time_zone = "Mars/Olympus".into()), "time_zone"),
         (Box::new(|c| c.start_time = "25:00".into()), "start_time"),

@@ -1,0 +1,508 @@
+//! The command line, as clap derive types. Values that core validates (dates,
+//! times, zones, marks, emails...) are taken as text and handed to core, so
+//! that a bad value is refused with core's message and exit code 1; clap only
+//! refuses malformed command lines (exit code 2).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "circles",
+    version,
+    about = "Plan and run learning circles, offline: circles, schedules, learners, attendance",
+    long_about = "Plan and run learning circles, offline.\n\n\
+                  Every id can be given in full or as a unique prefix of at least 4 characters.\n\
+                  Every listing prints a table, or JSON with --json.",
+    after_help = "Set RUST_LOG=debug to see what the store does on stderr."
+)]
+pub struct Cli {
+    /// The data folder holding circles.sqlite (default: the per-user data folder).
+    #[arg(long, global = true, value_name = "DIR", env = "CIRCLES_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Print JSON instead of tables and messages.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The course catalogue.
+    #[command(subcommand)]
+    Course(CourseCommand),
+    /// Circles: what they study, where and when they meet.
+    #[command(subcommand)]
+    Circle(CircleCommand),
+    /// A circle's whole schedule.
+    #[command(subcommand)]
+    Schedule(ScheduleCommand),
+    /// Single meetings: add, move, cancel, notes, head counts.
+    #[command(subcommand)]
+    Meeting(MeetingCommand),
+    /// People signed up to a circle.
+    #[command(subcommand)]
+    Learner(LearnerCommand),
+    /// Check learners in at a meeting.
+    #[command(subcommand)]
+    Attendance(AttendanceCommand),
+    /// Each circle's meeting today (in its time zone), or its next one.
+    Today(TodayArgs),
+    /// Write a circle's record as JSON or its attendance as CSV.
+    #[command(subcommand)]
+    Export(ExportCommand),
+    /// Load a realistic demo (a library team, courses, five circles) into the data folder.
+    Demo(DemoArgs),
+    /// The data folder, database, schema version, device id and counts.
+    Info,
+    /// Sign in to a sync server (the password is read from stdin or CIRCLES_PASSWORD).
+    Login(LoginArgs),
+    /// Sign out: forget the token here and revoke it on the server.
+    Logout,
+    /// Send local changes to the server and receive everyone else's.
+    Sync,
+    /// The account, changes waiting, conflicts and the last sync.
+    Status,
+    /// Edits that lost to a concurrent edit elsewhere: list and resolve them.
+    #[command(subcommand)]
+    Conflicts(ConflictCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The server address, e.g. https://circles.example.org
+    #[arg(long)]
+    pub server: String,
+    #[arg(long)]
+    pub email: String,
+    /// How this computer appears in your device list (default: its host name).
+    #[arg(long)]
+    pub device_name: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConflictCommand {
+    /// Open conflicts (with --all, resolved ones too).
+    List {
+        #[arg(long)]
+        all: bool,
+    },
+    /// Settle a conflict by keeping the value that won or bringing back yours.
+    Resolve {
+        id: String,
+        #[arg(long, value_enum)]
+        keep: KeepChoice,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum KeepChoice {
+    /// Keep the value that won (the one every device shows now).
+    Kept,
+    /// Bring back your value, which lost.
+    Mine,
+}
+
+// Boolean options are given as `--flag` (yes) or `--flag=no` (yes/no,
+// true/false, on/off, 1/0), so that `edit` can set either value and leave the
+// option alone when it is absent. `require_equals` keeps a following
+// positional argument from being read as the option's value.
+
+// ---------------------------------------------------------------------------
+// Courses
+// ---------------------------------------------------------------------------
+
+#[derive(Debug, Subcommand)]
+pub enum CourseCommand {
+    /// Add a course to the catalogue; prints its id.
+    Create {
+        #[arg(long)]
+        title: String,
+        #[command(flatten)]
+        details: CourseDetails,
+    },
+    /// List courses (archived ones only with --archived).
+    List {
+        /// Words that must all appear in the title, provider, caption or topics.
+        #[arg(long)]
+        search: Option<String>,
+        /// Only courses in this language (en, es, pt...).
+        #[arg(long)]
+        language: Option<String>,
+        /// Include archived courses.
+        #[arg(long)]
+        archived: bool,
+    },
+    /// Show one course.
+    Show { id: String },
+    /// Change a course; only the options given change.
+    Edit {
+        id: String,
+        #[arg(long)]
+        title: Option<String>,
+        #[command(flatten)]
+        details: CourseDetails,
+    },
+    /// Delete a course no circle uses (archive it otherwise).
+    Delete { id: String },
+}
+
+#[derive(Debug, Args)]
+pub struct CourseDetails {
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// The course's web address (https://...).
+    #[arg(long)]
+    pub link: Option<String>,
+    /// A one-line description.
+    #[arg(long)]
+    pub caption: Option<String>,
+    /// Language code: en, es, pt, pt-BR...
+    #[arg(long)]
+    pub language: Option<String>,
+    /// Topics, comma-separated ("python, programming"); replaces the list.
+    #[arg(long, value_name = "TOPICS")]
+    pub topics: Option<String>,
+    #[arg(long)]
+    pub license: Option<String>,
+    /// How the course is delivered ("video course", "text"...).
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Archive the course (--archived=no brings it back).
+    #[arg(long, value_name = "YES|NO", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub archived: Option<bool>,
+}
+
+// ---------------------------------------------------------------------------
+// Circles
+// ---------------------------------------------------------------------------
+
+#[derive(Debug, Subcommand)]
+pub enum CircleCommand {
+    /// Create a circle (and its weekly meetings with --first-date and --meetings); prints its id.
+    Create(Box<CircleCreate>),
+    /// List circles with their next meeting.
+    List,
+    /// Show a circle, its meetings and its learners.
+    Show { id: String },
+    /// Change a circle; only the options given change.
+    Edit(Box<CircleEdit>),
+    /// Delete a circle.
+    Delete { id: String },
+}
+
+#[derive(Debug, Args)]
+pub struct CircleCreate {
+    #[arg(long)]
+    pub name: String,
+    /// IANA time zone of the meeting times, e.g. America/Chicago.
+    #[arg(long, value_name = "ZONE")]
+    pub time_zone: String,
+    /// Local start time, HH:MM (24-hour).
+    #[arg(long, value_name = "HH:MM")]
+    pub start_time: String,
+    /// Meeting length in minutes.
+    #[arg(long, value_name = "MINUTES")]
+    pub duration: u32,
+    /// First meeting date, YYYY-MM-DD (with --weekday: the first such weekday on or after it).
+    #[arg(long, value_name = "YYYY-MM-DD", requires = "meetings")]
+    pub first_date: Option<String>,
+    /// How many weekly meetings to generate (1-52).
+    #[arg(long, value_name = "N", requires = "first_date")]
+    pub meetings: Option<u32>,
+    /// Meet on this weekday (monday, tue, 3...): the first meeting is the first one on or after --first-date.
+    #[arg(long, requires = "first_date")]
+    pub weekday: Option<String>,
+    #[command(flatten)]
+    pub details: CircleDetails,
+}
+
+#[derive(Debug, Args)]
+pub struct CircleEdit {
+    pub id: String,
+    #[arg(long)]
+    pub name: Option<String>,
+    /// IANA time zone of the meeting times, e.g. America/Chicago.
+    #[arg(long, value_name = "ZONE")]
+    pub time_zone: Option<String>,
+    /// Default local start time for new meetings, HH:MM.
+    #[arg(long, value_name = "HH:MM")]
+    pub start_time: Option<String>,
+    /// Meeting length in minutes.
+    #[arg(long, value_name = "MINUTES")]
+    pub duration: Option<u32>,
+    /// Remove the circle's course.
+    #[arg(long, conflicts_with = "course")]
+    pub no_course: bool,
+    /// Remove the signup limit.
+    #[arg(long, conflicts_with = "signup_limit")]
+    pub no_signup_limit: bool,
+    #[command(flatten)]
+    pub details: CircleDetails,
+}
+
+#[derive(Debug, Args)]
+pub struct CircleDetails {
+    /// The course the circle studies (id or prefix).
+    #[arg(long, value_name = "COURSE_ID")]
+    pub course: Option<String>,
+    #[arg(long)]
+    pub description: Option<String>,
+    #[arg(long)]
+    pub venue_name: Option<String>,
+    #[arg(long)]
+    pub venue_address: Option<String>,
+    /// Room, floor, how to find it.
+    #[arg(long)]
+    pub venue_details: Option<String>,
+    #[arg(long)]
+    pub venue_website: Option<String>,
+    #[arg(long)]
+    pub city: Option<String>,
+    #[arg(long)]
+    pub region: Option<String>,
+    #[arg(long)]
+    pub country: Option<String>,
+    #[arg(long, allow_negative_numbers = true)]
+    pub latitude: Option<f64>,
+    #[arg(long, allow_negative_numbers = true)]
+    pub longitude: Option<f64>,
+    /// The circle meets online (needs --meeting-link); --online=no for in person.
+    #[arg(long, value_name = "YES|NO", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub online: Option<bool>,
+    /// Video call address for an online circle.
+    #[arg(long, value_name = "URL")]
+    pub meeting_link: Option<String>,
+    /// Language code: en, es, pt, pt-BR...
+    #[arg(long)]
+    pub language: Option<String>,
+    /// Most learners who may sign up.
+    #[arg(long, value_name = "N")]
+    pub signup_limit: Option<u32>,
+    /// Signup is open (--signup-open=no closes it).
+    #[arg(long, value_name = "YES|NO", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub signup_open: Option<bool>,
+    /// A question asked at signup.
+    #[arg(long)]
+    pub signup_question: Option<String>,
+    /// Publish the circle (--publish=no makes it a draft again).
+    #[arg(long, value_name = "YES|NO", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub publish: Option<bool>,
+    /// Record that the circle did not happen.
+    #[arg(long, value_name = "YES|NO", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub did_not_happen: Option<bool>,
+}
+
+// ---------------------------------------------------------------------------
+// Schedules and meetings
+// ---------------------------------------------------------------------------
+
+#[derive(Debug, Subcommand)]
+pub enum ScheduleCommand {
+    /// Generate weekly meetings for a circle that has none (or --replace its schedule).
+    Generate {
+        #[arg(long, value_name = "CIRCLE_ID")]
+        circle: String,
+        /// First meeting date, YYYY-MM-DD.
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        first_date: String,
+        /// How many weekly meetings (1-52).
+        #[arg(long, value_name = "N")]
+        meetings: u32,
+        /// Meet on this weekday: the first meeting is the first one on or after --first-date.
+        #[arg(long)]
+        weekday: Option<String>,
+        /// Remove the circle's meetings first (refused if any has attendance).
+        #[arg(long)]
+        replace: bool,
+    },
+    /// List a circle's meetings, cancelled ones included.
+    List {
+        #[arg(long, value_name = "CIRCLE_ID")]
+        circle: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MeetingCommand {
+    /// Add one meeting to a circle; prints its id.
+    Add {
+        #[arg(long, value_name = "CIRCLE_ID")]
+        circle: String,
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: String,
+        /// Local start time (default: the circle's).
+        #[arg(long, value_name = "HH:MM")]
+        time: Option<String>,
+    },
+    /// Move a meeting to another date and/or time (it keeps its attendance).
+    Move {
+        id: String,
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: String,
+        #[arg(long, value_name = "HH:MM")]
+        time: Option<String>,
+    },
+    /// Cancel a meeting (kept in the schedule, marked cancelled).
+    Cancel { id: String },
+    /// Undo a cancellation.
+    Restore { id: String },
+    /// Remove a meeting that has no attendance.
+    Remove { id: String },
+    /// Record that a meeting took place.
+    Held { id: String },
+    /// Set a meeting's notes ("" clears them).
+    Notes { id: String, text: String },
+    /// Record how many people came, for circles that count rather than mark.
+    HeadCount {
+        id: String,
+        #[arg(required_unless_present = "clear")]
+        count: Option<u32>,
+        /// Remove the head count.
+        #[arg(long, conflicts_with = "count")]
+        clear: bool,
+    },
+}
+
+// ---------------------------------------------------------------------------
+// Learners and attendance
+// ---------------------------------------------------------------------------
+
+#[derive(Debug, Subcommand)]
+pub enum LearnerCommand {
+    /// Sign a learner up to a circle; prints their id.
+    Add {
+        #[arg(long, value_name = "CIRCLE_ID")]
+        circle: String,
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        details: LearnerDetails,
+    },
+    /// A circle's learners with their contact details.
+    List {
+        #[arg(long, value_name = "CIRCLE_ID")]
+        circle: String,
+    },
+    /// Show one learner.
+    Show { id: String },
+    /// Change a learner; only the options given change.
+    Edit {
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        details: LearnerDetails,
+    },
+    /// Take a learner off the roster, keeping their attendance history.
+    Withdraw {
+        id: String,
+        /// Put a withdrawn learner back on the roster.
+        #[arg(long)]
+        undo: bool,
+    },
+    /// Delete a learner and their record.
+    Delete { id: String },
+}
+
+#[derive(Debug, Args)]
+pub struct LearnerDetails {
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Mobile in international form, e.g. +13125550143 (spaces and dashes are fine).
+    #[arg(long)]
+    pub mobile: Option<String>,
+    #[arg(long)]
+    pub goals: Option<String>,
+    #[arg(long)]
+    pub support_needs: Option<String>,
+    /// Their answer to the circle's signup question.
+    #[arg(long)]
+    pub answer: Option<String>,
+    /// Agreed to be contacted about the circle (--consent=no withdraws it).
+    #[arg(long, value_name = "YES|NO", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub consent: Option<bool>,
+    /// Joined on the night rather than through signup.
+    #[arg(long, value_name = "YES|NO", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub walk_in: Option<bool>,
+    /// No reminder emails.
+    #[arg(long, value_name = "YES|NO", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub email_opt_out: Option<bool>,
+    /// No reminder text messages.
+    #[arg(long, value_name = "YES|NO", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub sms_opt_out: Option<bool>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AttendanceCommand {
+    /// Mark a learner at a meeting: present, late, excused or absent (p, l, e, a).
+    Mark {
+        #[arg(long, value_name = "MEETING_ID")]
+        meeting: String,
+        #[arg(long, value_name = "LEARNER_ID")]
+        learner: String,
+        #[arg(long)]
+        mark: String,
+    },
+    /// Remove a learner's mark at a meeting.
+    Clear {
+        #[arg(long, value_name = "MEETING_ID")]
+        meeting: String,
+        #[arg(long, value_name = "LEARNER_ID")]
+        learner: String,
+    },
+    /// Everyone on a meeting's roster with their mark.
+    Roster {
+        #[arg(long, value_name = "MEETING_ID")]
+        meeting: String,
+    },
+}
+
+// ---------------------------------------------------------------------------
+// Today, exports, demo
+// ---------------------------------------------------------------------------
+
+#[derive(Debug, Args)]
+pub struct TodayArgs {
+    /// Show the day as of this instant instead of now (RFC 3339, e.g. 2026-03-10T17:00:00Z).
+    #[arg(long, value_name = "INSTANT")]
+    pub at: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// A circle's whole record as JSON.
+    Circle {
+        id: String,
+        /// Write to this file instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// A circle's attendance as CSV, one row per learner per meeting.
+    Attendance {
+        id: String,
+        /// Write to this file instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// The whole catalogue and every circle's record as JSON.
+    All {
+        /// Write to this file instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Place the demo's meetings around this date, YYYY-MM-DD, in every zone (default: today in each circle's zone).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub today: Option<String>,
+    /// Add the demo even if the data folder already has circles (nothing is removed).
+    #[arg(long)]
+    pub force: bool,
+}

@@ -1,0 +1,145 @@
+//! `circles login | logout | sync | status | conflicts`: the sync client.
+
+use std::io::Read;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use circles_core::sync::engine::{sync_with_retry, Phase, SyncError};
+use circles_core::sync::http::HttpTransport;
+use circles_core::sync::replica::Resolution;
+use circles_core::sync::status::Account;
+use circles_core::sync::wire::LoginRequest;
+
+use crate::args::{ConflictCommand, KeepChoice, LoginArgs};
+use crate::output::{print_fields, print_json, Table};
+use crate::Ctx;
+
+pub fn login(ctx: &mut Ctx, args: LoginArgs) -> Result<()> {
+    let password = match std::env::var("CIRCLES_PASSWORD") {
+        Ok(p) if !p.is_empty() => p,
+        _ => {
+            let mut p = String::new();
+            std::io::stdin().read_to_string(&mut p).context("cannot read the password from stdin")?;
+            p.trim_end_matches(['\n', '\r']).to_string()
+        }
+    };
+    if password.is_empty() {
+        bail!("no password given: pipe it on stdin or set CIRCLES_PASSWORD");
+    }
+    let device_name = args.device_name.unwrap_or_else(default_device_name);
+    let transport = HttpTransport::new(&args.server, None)?;
+    let response = transport.login(&LoginRequest {
+        email: args.email.clone(),
+        password,
+        device_name,
+        device_id: ctx.store.device_id().to_string(),
+    })?;
+    ctx.store.save_account(&Account {
+        server_url: args.server.trim_end_matches('/').to_string(),
+        email: args.email,
+        user_name: response.name.clone(),
+        token: response.token,
+    })?;
+    if ctx.json {
+        return print_json(&serde_json::json!({ "user_id": response.user_id, "name": response.name }));
+    }
+    say!("signed in as {} on {}", response.name, args.server)
+}
+
+pub fn logout(ctx: &mut Ctx) -> Result<()> {
+    let Some(account) = ctx.store.account()? else { bail!(SyncError::NotSignedIn) };
+    // Revoking on the server is best effort: offline, the token is still
+    // forgotten here, and can be revoked later from another device.
+    let revoked = HttpTransport::new(&account.server_url, Some(account.token.clone()))?.logout();
+    ctx.store.forget_token()?;
+    match revoked {
+        Ok(()) => say!("signed out; the token was revoked on the server"),
+        Err(e) => say!("signed out here; the server could not revoke the token ({e})"),
+    }
+}
+
+pub fn sync(ctx: &mut Ctx) -> Result<()> {
+    let Some(account) = ctx.store.account()? else { bail!(SyncError::NotSignedIn) };
+    let transport = HttpTransport::new(&account.server_url, Some(account.token))?;
+    let quiet = ctx.json;
+    let report = sync_with_retry(&mut ctx.store, &transport, 3, Duration::from_millis(500), &mut |p| {
+        if !quiet {
+            let what = match p.phase {
+                Phase::Pushing => "sent",
+                Phase::Pulling => "received",
+            };
+            eprintln!("{what} {} of {}", p.done, p.total);
+        }
+    })?;
+    if ctx.json {
+        return print_json(&report);
+    }
+    say!(
+        "synced: {} changes sent, {} received ({} applied), {} new conflicts{}",
+        report.pushed,
+        report.pulled,
+        report.applied,
+        report.new_conflicts,
+        if report.refused > 0 { format!(", {} refused by the server", report.refused) } else { String::new() }
+    )
+}
+
+pub fn status(ctx: &Ctx) -> Result<()> {
+    let status = ctx.store.sync_status()?;
+    if ctx.json {
+        return print_json(&status);
+    }
+    let account = status
+        .account
+        .as_ref()
+        .map_or("not signed in".to_string(), |a| format!("{} <{}> on {}", a.user_name, a.email, a.server_url));
+    print_fields(&[
+        ("account", account),
+        ("changes waiting", status.pending.to_string()),
+        ("refused by the server", status.refused.to_string()),
+        ("open conflicts", status.open_conflicts.to_string()),
+        ("last synced", status.last_success.clone().unwrap_or_else(|| "never".into())),
+        ("last error", status.last_error.clone().unwrap_or_else(|| "none".into())),
+    ])
+}
+
+pub fn conflicts(ctx: &mut Ctx, command: ConflictCommand) -> Result<()> {
+    match command {
+        ConflictCommand::List { all } => {
+            let conflicts = ctx.store.conflicts(all)?;
+            if ctx.json {
+                return print_json(&conflicts);
+            }
+            if conflicts.is_empty() {
+                return say!("no open conflicts");
+            }
+            let mut table = Table::new(&["ID", "WHAT", "YOUR VALUE (LOST)", "KEPT VALUE", "STATE"]);
+            for c in conflicts {
+                table.row(vec![
+                    c.id.clone(),
+                    format!("{} {} {}", c.table, &c.row_id[c.row_id.len().saturating_sub(8)..], c.field),
+                    c.lost_value.to_string(),
+                    c.won_value.to_string(),
+                    c.resolution.unwrap_or_else(|| "open".into()),
+                ]);
+            }
+            say!("{}", table.render())
+        }
+        ConflictCommand::Resolve { id, keep } => {
+            let resolution = match keep {
+                KeepChoice::Kept => Resolution::KeepWon,
+                KeepChoice::Mine => Resolution::RestoreLost,
+            };
+            ctx.store.resolve_conflict(&id, resolution)?;
+            say!("conflict {id} resolved; the choice syncs like any other edit")
+        }
+    }
+}
+
+fn default_device_name() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_string()))
+        .unwrap_or_else(|| "this computer".into())
+}

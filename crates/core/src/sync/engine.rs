@@ -1,0 +1,195 @@
+//! The sync engine: push the outbox, then pull until up to date. The same
+//! engine serves the CLI and the desktop app; only the transport differs
+//! (HTTP in both, an in-process server in the simulation tests).
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::error::CoreError;
+use crate::hlc::wall_clock_millis;
+use crate::store::{meta_set, Store};
+use crate::sync::wire::{Hello, PullResponse, PushRequest, PushResponse, MAX_PUSH_CHANGES};
+
+/// Changes per pushed batch and per pulled page.
+pub const BATCH_SIZE: usize = 1_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The server could not be reached (no network, timeout): try later.
+    #[error("the server cannot be reached ({0}); your changes are kept and will sync when it can")]
+    Unreachable(String),
+    /// The server answered with an error.
+    #[error("the server refused the request ({code}): {message}")]
+    Refused { status: u16, code: String, message: String },
+    #[error("not signed in to a server; sign in first (circles login)")]
+    NotSignedIn,
+    #[error(transparent)]
+    Store(#[from] CoreError),
+}
+
+impl SyncError {
+    fn code(&self) -> Option<&str> {
+        match self {
+            SyncError::Refused { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// Worth retrying later without any change on this side.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, SyncError::Unreachable(_))
+            || matches!(self, SyncError::Refused { status, .. } if *status >= 500 || *status == 429)
+    }
+}
+
+/// How the engine reaches a server.
+pub trait Transport {
+    fn hello(&self) -> Result<Hello, SyncError>;
+    fn push(&self, batch: &PushRequest) -> Result<PushResponse, SyncError>;
+    fn pull(&self, cursor: i64, conflict_cursor: i64, limit: usize) -> Result<PullResponse, SyncError>;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Pushing,
+    Pulling,
+}
+
+/// Progress of a running sync, for a progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Progress {
+    pub phase: Phase,
+    pub done: u64,
+    pub total: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SyncReport {
+    pub pushed: u64,
+    pub pulled: u64,
+    pub applied: u64,
+    pub new_conflicts: u64,
+    /// Changes the server refused for good in this sync (kept locally).
+    pub refused: u64,
+}
+
+/// One full sync: push everything waiting, then pull until up to date.
+/// Each step commits on its own, so an interrupted sync resumes where it
+/// stopped.
+pub fn sync_once(
+    store: &mut Store,
+    transport: &dyn Transport,
+    on_progress: &mut dyn FnMut(Progress),
+) -> Result<SyncReport, SyncError> {
+    let result = run(store, transport, on_progress);
+    let outcome = match &result {
+        Ok(_) => ("sync.last_success", chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        Err(e) => ("sync.last_error", e.to_string()),
+    };
+    meta_set(&store.conn, outcome.0, &outcome.1)?;
+    if result.is_ok() {
+        store
+            .conn
+            .execute("DELETE FROM meta WHERE key = 'sync.last_error'", [])
+            .map_err(CoreError::from)?;
+    }
+    result
+}
+
+fn run(store: &mut Store, transport: &dyn Transport, on_progress: &mut dyn FnMut(Progress)) -> Result<SyncReport, SyncError> {
+    let mut report = SyncReport::default();
+    push_all(store, transport, on_progress, &mut report)?;
+    pull_all(store, transport, on_progress, &mut report)?;
+    Ok(report)
+}
+
+fn push_all(
+    store: &mut Store,
+    transport: &dyn Transport,
+    on_progress: &mut dyn FnMut(Progress),
+    report: &mut SyncReport,
+) -> Result<(), SyncError> {
+    let total = store.pending_count()?;
+    let mut clock_corrected = false;
+    while let Some(batch) = store.next_push_batch(BATCH_SIZE.min(MAX_PUSH_CHANGES))? {
+        match transport.push(&batch) {
+            Ok(response) => {
+                store.ack_push(&response)?;
+                report.pushed += response.results.len() as u64;
+                on_progress(Progress { phase: Phase::Pushing, done: report.pushed.min(total), total });
+            }
+            Err(e) if e.code() == Some("clock_skew") && !clock_corrected => {
+                let hello = transport.hello()?;
+                store.correct_clock(hello.server_time_ms as i64 - wall_clock_millis() as i64)?;
+                clock_corrected = true;
+            }
+            Err(SyncError::Refused { status: 403 | 422, .. }) => {
+                report.refused += store.refuse_pending_batch()? as u64;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+fn pull_all(
+    store: &mut Store,
+    transport: &dyn Transport,
+    on_progress: &mut dyn FnMut(Progress),
+    report: &mut SyncReport,
+) -> Result<(), SyncError> {
+    let mut resets = 0;
+    loop {
+        let (cursor, conflict_cursor) = store.pull_cursors()?;
+        let page = transport.pull(cursor, conflict_cursor, BATCH_SIZE)?;
+        let stats = store.apply_pull(&page)?;
+        if page.reset {
+            resets += 1;
+            if resets > 2 {
+                return Err(SyncError::Refused {
+                    status: 500,
+                    code: "reset_loop".into(),
+                    message: "the server keeps asking for a full resync".into(),
+                });
+            }
+            continue;
+        }
+        report.pulled += page.changes.len() as u64;
+        report.applied += stats.applied as u64;
+        report.new_conflicts += stats.conflicts as u64;
+        on_progress(Progress {
+            phase: Phase::Pulling,
+            done: report.pulled,
+            total: report.pulled + page.remaining,
+        });
+        if !page.has_more {
+            return Ok(());
+        }
+    }
+}
+
+/// `sync_once`, retried with exponential backoff while the failure is
+/// transient (at most `attempts` tries).
+pub fn sync_with_retry(
+    store: &mut Store,
+    transport: &dyn Transport,
+    attempts: u32,
+    first_delay: Duration,
+    on_progress: &mut dyn FnMut(Progress),
+) -> Result<SyncReport, SyncError> {
+    let mut delay = first_delay;
+    let mut attempt = 1;
+    loop {
+        match sync_once(store, transport, on_progress) {
+            Err(e) if e.is_transient() && attempt < attempts => {
+                tracing::warn!(attempt, error = %e, "sync failed; retrying");
+                std::thread::sleep(delay);
+                delay = (delay * 2).min(Duration::from_secs(60));
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}

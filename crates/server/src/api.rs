@@ -1,0 +1,201 @@
+//! HTTP handlers. Each one checks the request's shape, calls the storage
+//! interface off the async threads, and answers JSON.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use circles_core::hlc::wall_clock_millis;
+use circles_core::sync::wire::{
+    Hello, LoginRequest, LoginResponse, PullResponse, PushRequest, PushResponse, MAX_CLOCK_SKEW_MS, MAX_PUSH_CHANGES,
+    PROTOCOL_HEADER, PROTOCOL_VERSION,
+};
+use serde::Deserialize;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::auth;
+use crate::error::ApiError;
+use crate::storage::{Session, Storage, TokenInfo};
+
+/// The largest request body accepted (a full batch is well under it).
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub storage: Arc<dyn Storage>,
+}
+
+/// A JSON body whose rejections are JSON errors too.
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct JsonBody<T>(pub T);
+
+pub fn router(state: AppState) -> Router {
+    let v1 = Router::new()
+        .route("/login", post(login))
+        .route("/logout", post(logout))
+        .route("/tokens", get(list_tokens))
+        .route("/tokens/{id}", delete(revoke_token))
+        .route("/push", post(push))
+        .route("/pull", get(pull))
+        .route_layer(middleware::from_fn(require_protocol))
+        .route("/hello", get(hello));
+    Router::new()
+        .route("/healthz", get(health))
+        .route("/openapi.json", get(openapi))
+        .nest("/v1", v1)
+        .fallback(|| async { ApiError::not_found("no such endpoint; see /openapi.json") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this endpoint does not take that method")
+        })
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Run blocking storage work off the async threads.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::internal(format!("worker failed: {e}")))?
+}
+
+async fn require_protocol(headers: HeaderMap, request: axum::extract::Request, next: Next) -> Response {
+    let given = headers.get(PROTOCOL_HEADER).and_then(|v| v.to_str().ok()).map(str::trim);
+    if given != Some(PROTOCOL_VERSION.to_string().as_str()) {
+        let what = given.map_or("no protocol version".to_string(), |v| format!("protocol \"{v}\""));
+        return ApiError::new(
+            StatusCode::UPGRADE_REQUIRED,
+            "protocol_unsupported",
+            format!(
+                "this server speaks protocol {PROTOCOL_VERSION} (header {PROTOCOL_HEADER}); the client sent {what}: please update Circles"
+            ),
+        )
+        .into_response();
+    }
+    next.run(request).await
+}
+
+impl FromRequestParts<AppState> for Session {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| ApiError::unauthorized("sign in first: send Authorization: Bearer <token>"))?;
+        let hash = auth::token_hash(token);
+        let storage = state.storage.clone();
+        blocking(move || storage.session(&hash))
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("this token is unknown or was revoked; sign in again"))
+    }
+}
+
+async fn health(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    let storage = state.storage.clone();
+    blocking(move || storage.health()).await?;
+    Ok(Json(serde_json::json!({ "status": "ok" })))
+}
+
+async fn openapi() -> impl IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], include_str!("../../../docs/openapi.json"))
+}
+
+async fn hello() -> Json<Hello> {
+    Json(Hello {
+        protocols: vec![PROTOCOL_VERSION],
+        server_time_ms: wall_clock_millis(),
+        max_push_changes: MAX_PUSH_CHANGES,
+        max_clock_skew_ms: MAX_CLOCK_SKEW_MS,
+    })
+}
+
+async fn login(State(state): State<AppState>, JsonBody(request): JsonBody<LoginRequest>) -> Result<Json<LoginResponse>, ApiError> {
+    for (field, value, max) in [("device_name", &request.device_name, 100), ("device_id", &request.device_id, 64)] {
+        if value.trim().is_empty() || value.len() > max {
+            return Err(ApiError::bad_request(format!("{field} must be between 1 and {max} characters")));
+        }
+    }
+    let storage = state.storage.clone();
+    blocking(move || {
+        let user = storage.user_by_email(&request.email)?;
+        let hash = user.as_ref().map_or(auth::decoy_hash(), |u| u.password_hash.as_str());
+        let ok = auth::verify_password(&request.password, hash);
+        let user = match (ok, user) {
+            (true, Some(user)) => user,
+            _ => {
+                return Err(ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_credentials",
+                    "that email and password do not match an account",
+                ))
+            }
+        };
+        let token = auth::new_token();
+        let token_id = storage.create_token(&user.id, &request.device_id, request.device_name.trim(), &auth::token_hash(&token))?;
+        Ok(Json(LoginResponse { token, token_id, user_id: user.id, name: user.name }))
+    })
+    .await
+}
+
+async fn logout(State(state): State<AppState>, session: Session) -> Result<Json<serde_json::Value>, ApiError> {
+    let storage = state.storage.clone();
+    blocking(move || storage.revoke_token(&session.token_id, Some(&session.user_id))).await?;
+    Ok(Json(serde_json::json!({ "revoked": true })))
+}
+
+async fn list_tokens(State(state): State<AppState>, session: Session) -> Result<Json<Vec<TokenInfo>>, ApiError> {
+    let storage = state.storage.clone();
+    Ok(Json(blocking(move || storage.tokens(Some(&session.user_id))).await?))
+}
+
+async fn revoke_token(State(state): State<AppState>, session: Session, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    let storage = state.storage.clone();
+    let revoked = blocking(move || storage.revoke_token(&id, Some(&session.user_id))).await?;
+    if revoked {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("you have no token with that id"))
+    }
+}
+
+async fn push(State(state): State<AppState>, session: Session, JsonBody(batch): JsonBody<PushRequest>) -> Result<Json<PushResponse>, ApiError> {
+    let storage = state.storage.clone();
+    let response = blocking(move || storage.push(&session, &batch, wall_clock_millis())).await?;
+    Ok(Json(response))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PullQuery {
+    #[serde(default)]
+    cursor: i64,
+    #[serde(default)]
+    conflict_cursor: i64,
+    #[serde(default = "default_limit")]
+    limit: usize,
+}
+
+fn default_limit() -> usize {
+    1_000
+}
+
+async fn pull(State(state): State<AppState>, session: Session, query: Result<Query<PullQuery>, axum::extract::rejection::QueryRejection>) -> Result<Json<PullResponse>, ApiError> {
+    let Query(q) = query?;
+    let storage = state.storage.clone();
+    let page = blocking(move || storage.pull(&session, q.cursor, q.conflict_cursor, q.limit, wall_clock_millis())).await?;
+    Ok(Json(page))
+}

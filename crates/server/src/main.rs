@@ -1,0 +1,181 @@
+//! `circles-server`: run the sync server, and administer its accounts.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use circles_server::{auth, SqliteStorage, Storage};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "circles-server", version, about = "The Circles sync server and its admin commands")]
+struct Cli {
+    /// The server's SQLite database (created if missing).
+    #[arg(long, global = true, default_value = "circles-server.sqlite", env = "CIRCLES_SERVER_DB")]
+    db: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the sync API.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
+    /// Accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Teams and their organizers.
+    #[command(subcommand)]
+    Team(TeamCommand),
+    /// Device tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account; the password is read from stdin (or CIRCLES_PASSWORD). Prints the user id.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+    },
+    List,
+}
+
+#[derive(Subcommand)]
+enum TeamCommand {
+    /// Create a team; prints its id.
+    Add { name: String },
+    /// Make a user an organizer of a team (they see the team's circles).
+    Organizer {
+        #[arg(long)]
+        team: String,
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Tokens of one user, or of everyone.
+    List {
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// Revoke a token: its device must sign in again.
+    Revoke { id: String },
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let storage = Arc::new(
+        SqliteStorage::open(&cli.db).with_context(|| format!("cannot open the server database {}", cli.db.display()))?,
+    );
+    match cli.command {
+        Command::Serve { listen } => serve(storage, &listen),
+        Command::User(UserCommand::Add { email, name }) => {
+            let password = read_password()?;
+            let id = storage.add_user(&email, &name, &auth::hash_password(&password)?)?;
+            println!("{id}");
+            Ok(())
+        }
+        Command::User(UserCommand::List) => {
+            for user in storage.users()? {
+                println!("{}  {}  {}", user.id, user.email, user.name);
+            }
+            Ok(())
+        }
+        Command::Team(TeamCommand::Add { name }) => {
+            println!("{}", storage.add_team(&name)?);
+            Ok(())
+        }
+        Command::Team(TeamCommand::Organizer { team, email }) => {
+            storage.add_organizer(&team, &email)?;
+            println!("{email} now organizes team {team}");
+            Ok(())
+        }
+        Command::Token(TokenCommand::List { email }) => {
+            let user_id = match email {
+                Some(email) => Some(storage.user_by_email(&email)?.with_context(|| format!("no user with email {email}"))?.id),
+                None => None,
+            };
+            for t in storage.tokens(user_id.as_deref())? {
+                let state = if t.revoked { "revoked" } else { "active" };
+                println!("{}  {}  {}  {}  {state}", t.id, t.user_email, t.device_name, t.created_at);
+            }
+            Ok(())
+        }
+        Command::Token(TokenCommand::Revoke { id }) => {
+            if !storage.revoke_token(&id, None)? {
+                bail!("no token with id {id}");
+            }
+            println!("token {id} revoked");
+            Ok(())
+        }
+    }
+}
+
+fn read_password() -> Result<String> {
+    if let Ok(p) = std::env::var("CIRCLES_PASSWORD") {
+        if !p.is_empty() {
+            return Ok(p);
+        }
+    }
+    let mut p = String::new();
+    std::io::stdin().read_to_string(&mut p).context("cannot read the password from stdin")?;
+    Ok(p.trim_end_matches(['\n', '\r']).to_string())
+}
+
+fn serve(storage: Arc<SqliteStorage>, listen: &str) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+        let address = listener.local_addr()?;
+        // Tests and scripts read this line to find a port chosen by the OS.
+        println!("listening on http://{address}");
+        tracing::info!(%address, "circles-server started");
+        circles_server::serve(listener, storage, shutdown_signal()).await?;
+        tracing::info!("circles-server stopped");
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

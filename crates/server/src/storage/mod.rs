@@ -1,0 +1,72 @@
+//! The server's storage interface. Handlers only see this trait, so a
+//! second backend (PostgreSQL) can be added without touching them. Methods
+//! are blocking; handlers call them from `spawn_blocking`.
+
+pub mod sqlite;
+
+use circles_core::sync::wire::{PullResponse, PushRequest, PushResponse};
+use serde::Serialize;
+
+use crate::error::ApiError;
+
+/// Who is calling: the user and the device their token is bound to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    pub user_id: String,
+    pub device_id: String,
+    pub token_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserRecord {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub password_hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UserInfo {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TokenInfo {
+    pub id: String,
+    pub user_email: String,
+    pub device_id: String,
+    pub device_name: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked: bool,
+}
+
+pub type StorageResult<T> = Result<T, ApiError>;
+
+pub trait Storage: Send + Sync + 'static {
+    fn health(&self) -> StorageResult<()>;
+
+    fn add_user(&self, email: &str, name: &str, password_hash: &str) -> StorageResult<String>;
+    fn users(&self) -> StorageResult<Vec<UserInfo>>;
+    fn user_by_email(&self, email: &str) -> StorageResult<Option<UserRecord>>;
+    fn add_team(&self, name: &str) -> StorageResult<String>;
+    /// Make a user an organizer of a team: they see the team's circles.
+    fn add_organizer(&self, team_id: &str, email: &str) -> StorageResult<()>;
+
+    fn create_token(&self, user_id: &str, device_id: &str, device_name: &str, token_hash: &str)
+        -> StorageResult<String>;
+    /// The live session a token hash belongs to (None: unknown or revoked).
+    fn session(&self, token_hash: &str) -> StorageResult<Option<Session>>;
+    /// Tokens of a user (by id), or of everyone.
+    fn tokens(&self, user_id: Option<&str>) -> StorageResult<Vec<TokenInfo>>;
+    /// Revoke a token; with `owner`, only one of that user's. False if none matched.
+    fn revoke_token(&self, token_id: &str, owner: Option<&str>) -> StorageResult<bool>;
+
+    /// Accept a batch: all of it with its record, or nothing.
+    fn push(&self, session: &Session, batch: &PushRequest, now_ms: u64) -> StorageResult<PushResponse>;
+    /// A page of the changes the session's user may see.
+    fn pull(&self, session: &Session, cursor: i64, conflict_cursor: i64, limit: usize, now_ms: u64)
+        -> StorageResult<PullResponse>;
+}

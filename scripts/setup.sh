@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Install what building, running and testing Circles needs. Idempotent and fast
+# when everything is present (no apt-get update, no npm install then).
+#
+#   Debian 12 packages: WebKitGTK (Tauri), Xvfb, WebKitWebDriver, ImageMagick...
+#   tauri-driver (cargo install), the UI's npm packages (npm ci in ui/).
+#
+# Needs root or sudo only when Debian packages are missing.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+APT_PACKAGES=(
+  build-essential pkg-config file libssl-dev
+  libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev
+  xvfb xauth webkit2gtk-driver imagemagick
+)
+
+echo "--- Debian packages"
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "all present"
+else
+  echo "missing: ${missing[*]}"
+  sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || die "need root or sudo to install: ${missing[*]}"
+    sudo=(sudo)
+  fi
+  "${sudo[@]}" apt-get update
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+echo "--- Toolchains"
+command -v cargo >/dev/null || die "cargo not found: install Rust (rustup) first"
+command -v node >/dev/null || die "node not found: Node.js 20.19+ is needed to build the UI"
+node -e '
+  const [maj, min] = process.versions.node.split(".").map(Number);
+  if (maj < 20 || (maj === 20 && min < 19)) {
+    console.error(`Node.js ${process.versions.node} is too old: the UI (Vite 8) needs 20.19+ or 22.12+`);
+    process.exit(1);
+  }' || exit 1
+echo "cargo $(cargo --version | cut -d" " -f2), rustc $(rustc --version | cut -d" " -f2), node $(node --version), npm $(npm --version)"
+
+echo "--- tauri-driver"
+if cargo install --list | grep -q '^tauri-driver v2\.'; then
+  echo "present: $(cargo install --list | grep '^tauri-driver ')"
+else
+  cargo install tauri-driver --locked --version '^2'
+fi
+
+echo "--- npm packages (ui/)"
+stamp="$repo/ui/node_modules/.circles-setup-stamp"
+want="$(sha256sum "$repo/ui/package-lock.json" | cut -d' ' -f1) node-$(node --version)"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  echo "up to date"
+else
+  (cd "$repo/ui" && npm ci --no-audit --no-fund)
+  echo "$want" >"$stamp"
+fi

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Everything CI checks, from a clean clone: setup, unit and integration tests of
+# the whole workspace, a type check of the UI, then the desktop app driven in
+# its real window under Xvfb (tests/e2e). Fails loudly; never skips.
+#
+# Screenshots and logs of the e2e run: test-output/e2e/
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+started=$(date +%s)
+cd "$repo"
+
+section "Setup (scripts/setup.sh)"
+bash "$repo/scripts/setup.sh"
+
+section "UI: type check (svelte-check)"
+(cd ui && npx --no-install svelte-check --tsconfig ./tsconfig.json --threshold warning --output human)
+
+section "UI: build (ui/dist, embedded into circles-app)"
+build_ui
+
+section "Rust: build the workspace (circles-app, circles CLI)"
+build_rust
+
+section "Rust: tests (cargo test --workspace)"
+cargo test --workspace --locked
+
+section "End to end: the app window under Xvfb (tauri-driver + WebKitWebDriver)"
+command -v xvfb-run >/dev/null || die "xvfb-run not found (Debian package xvfb; scripts/setup.sh installs it)"
+command -v WebKitWebDriver >/dev/null || die "WebKitWebDriver not found (Debian package webkit2gtk-driver)"
+command -v tauri-driver >/dev/null || die "tauri-driver not found (cargo install tauri-driver --locked --version '^2')"
+rm -rf "$repo/test-output/e2e"
+mkdir -p "$repo/test-output/e2e"
+e2e_home="$(mktemp -d -t circles-e2e-home.XXXXXX)"
+trap 'rm -rf "$e2e_home"' EXIT
+mkdir -p "$e2e_home/data" "$e2e_home/config" "$e2e_home/cache" "$e2e_home/tmp"
+# A throwaway per-user environment: nothing touches the real user's folders, the
+# tests' data folders are made under it, and CIRCLES_DATA_DIR is cleared so only
+# each test's --data-dir counts.
+if ! env -u CIRCLES_DATA_DIR TMPDIR="$e2e_home/tmp" \
+  XDG_DATA_HOME="$e2e_home/data" XDG_CONFIG_HOME="$e2e_home/config" XDG_CACHE_HOME="$e2e_home/cache" \
+  CIRCLES_APP="$target_dir/debug/circles-app" \
+  CIRCLES_CLI="$target_dir/debug/circles" \
+  TAURI_DRIVER="$(command -v tauri-driver)" \
+  E2E_OUTPUT_DIR="$repo/test-output/e2e" \
+  timeout --kill-after=30 900 \
+  xvfb-run -a -s '-screen 0 1280x800x24' \
+  node --test --test-reporter=spec --test-timeout=180000 tests/e2e/*.test.mjs; then
+  echo "--- last lines of test-output/e2e/tauri-driver.log (tauri-driver, WebKitWebDriver, the app)"
+  tail -n 60 "$repo/test-output/e2e/tauri-driver.log" || true
+  die "the end-to-end test failed (screenshots and logs: test-output/e2e/)"
+fi
+ls -l "$repo/test-output/e2e"
+
+section "Rust: clippy (warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+section "Done"
+echo "all checks passed in $(( $(date +%s) - started ))s"
