@@ -70,6 +70,16 @@ pub enum Command {
     /// Edits that lost to a concurrent edit elsewhere: list and resolve them.
     #[command(subcommand)]
     Conflicts(ConflictCommand),
+    /// Meeting guides: show, print a run sheet, edit sections, facilitator templates.
+    #[command(subcommand)]
+    Guide(crate::commands::guide::GuideCommand),
+    /// After-meeting feedback: give it (`feedback MEETING --rating 4 ...`), or list what is pending.
+    Feedback(crate::commands::feedback::FeedbackArgs),
+    /// How a circle ended: completed (with your goal and course ratings) or did not happen.
+    Wrapup(crate::commands::wrapup::WrapupArgs),
+    /// Reports for a circle or a team, as a summary, CSV, JSON or PDF.
+    #[command(subcommand)]
+    Report(crate::commands::report::ReportCommand),
 }
 
 #[derive(Debug, Args)]

@@ -103,6 +103,10 @@ fn run(cli: Cli) -> Result<()> {
         Command::Sync => commands::sync::sync(&mut ctx),
         Command::Status => commands::sync::status(&ctx),
         Command::Conflicts(command) => commands::sync::conflicts(&mut ctx, command),
+        Command::Guide(command) => commands::guide::run(&mut ctx, command),
+        Command::Feedback(args) => commands::feedback::run(&mut ctx, args),
+        Command::Wrapup(args) => commands::wrapup::run(&mut ctx, args),
+        Command::Report(command) => commands::report::run(&ctx, command),
     }
 }
 

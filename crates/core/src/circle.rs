@@ -4,6 +4,7 @@ use rusqlite::{OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{CoreError, Result};
+use crate::guide::{derive_guides, GuidePlan, GuideSource, PlannedMeeting};
 use crate::rows::{flag, int, new_id, opt_int, opt_real, opt_text, text, Column};
 use crate::schedule::{self, WeeklyRule};
 use crate::schema::CIRCLES;
@@ -300,19 +301,25 @@ impl Store {
         let dates = schedule.map(schedule::weekly_dates).transpose()?.unwrap_or_default();
         let id = new_id();
         let start_time = input.canonical_start_time();
+        let plan = GuidePlan::fresh(GuideSource::builtin(&input.language, input.duration_minutes));
         self.write(|w| {
             w.insert(&CIRCLES, &id, &input.columns())?;
+            let mut planned = Vec::with_capacity(dates.len());
             for date in &dates {
-                crate::meeting::insert_meeting(w, &id, *date, &start_time)?;
+                let meeting = crate::meeting::insert_meeting(w, &id, *date, &start_time)?;
+                planned.push(PlannedMeeting { id: meeting, date: *date, time: start_time.clone(), cancelled: false, held: false });
             }
+            derive_guides(w, &plan, &planned)?;
             Ok(())
         })?;
         Ok(id)
     }
 
+    /// Change a circle. A new language or meeting length re-derives the
+    /// guides of its meetings (those a person edited stay; see `guide`).
     pub fn update_circle(&mut self, id: &str, input: &CircleInput) -> Result<()> {
         input.validate()?;
-        self.circle(id)?;
+        let before = self.circle(id)?;
         self.check_circle_references(input)?;
         if let Some(limit) = input.signup_limit {
             let learners = self.active_learner_count(id)?;
@@ -324,7 +331,20 @@ impl Store {
                 ));
             }
         }
-        self.write(|w| w.update(&CIRCLES, id, &input.columns()))?;
+        let guides = if before.fields.language != input.language || before.fields.duration_minutes != input.duration_minutes {
+            let plan = self.guide_plan_with(id, &input.language, input.duration_minutes)?;
+            let planned: Vec<PlannedMeeting> = self.meetings(id)?.iter().map(PlannedMeeting::from).collect();
+            Some((plan, planned))
+        } else {
+            None
+        };
+        self.write(|w| {
+            w.update(&CIRCLES, id, &input.columns())?;
+            if let Some((plan, planned)) = &guides {
+                derive_guides(w, plan, planned)?;
+            }
+            Ok(())
+        })?;
         Ok(())
     }
 

@@ -1,6 +1,8 @@
 //! A realistic demo: a library system's team, a small course catalogue and
 //! five circles in five time zones with learners, attendance, a cancelled
-//! meeting, a head-count-only circle, and a meeting on the given day.
+//! meeting, a head-count-only circle, and a meeting on the given day; every
+//! meeting has its guide (one edited by hand), and some feedback leaves a
+//! note for next week that shows in the next meeting's guide.
 //!
 //! Everything is written through the public `Store` API, so the demo is
 //! validated exactly like typed input (a demo that no longer validates is a
@@ -18,6 +20,7 @@ use crate::circle::{CircleInput, CircleStatus, Venue};
 use crate::course::{CourseFilter, CourseInput};
 use crate::error::{CoreError, Result};
 use crate::feedback::FeedbackInput;
+use crate::guide::{GuideEdit, GuideSection};
 use crate::learner::LearnerInput;
 use crate::meeting::MeetingStatus;
 use crate::schedule::WeeklyRule;
@@ -281,6 +284,12 @@ struct DemoCircle {
     walk_in: Option<(DemoLearner, usize)>,
     /// Notes and feedback written after past meetings, by meeting index.
     after_meeting: &'static [(usize, &'static str, u8, &'static str)],
+    /// Notes for next week left after past meetings, by meeting index: they
+    /// show in the next meeting's guide.
+    next_week: &'static [(usize, &'static str)],
+    /// A section the facilitator added to the guide of the meeting at this
+    /// index (a guide edited by hand): (index, title, minutes, notes).
+    guide_edit: Option<(usize, &'static str, u32, &'static str)>,
 }
 
 fn chicago_venue() -> Venue {
@@ -400,6 +409,11 @@ const CIRCLES: &[DemoCircle] = &[
             (1, "Loops and lists.", 3, "Pace was too fast in the second half; slow down next week."),
             (2, "Functions; started the mini project.", 5, "The group is helping each other without being asked."),
         ],
+        next_week: &[
+            (1, "Slow down: recap loops for ten minutes before anything new."),
+            (2, "Bring the mini projects; Grace needs the large-print handout again."),
+        ],
+        guide_edit: Some((3, "Show and tell: mini projects", 10, "Two or three people show what they built so far; keep it to three minutes each.")),
     },
     DemoCircle {
         name: "Speak Up: Public Speaking",
@@ -440,6 +454,8 @@ const CIRCLES: &[DemoCircle] = &[
         withdraws: None,
         walk_in: None,
         after_meeting: &[(0, "Two-minute introductions, recorded on phones.", 4, "Nervous start, warm finish.")],
+        next_week: &[],
+        guide_edit: None,
     },
     DemoCircle {
         name: "Academic Writing (online)",
@@ -479,6 +495,8 @@ const CIRCLES: &[DemoCircle] = &[
         withdraws: None,
         walk_in: Some((learner("Omar Farouk", "omar.farouk@example.net", ""), 2)),
         after_meeting: &[(3, "Peer review of first drafts in breakout rooms.", 5, "Breakout rooms of three worked well.")],
+        next_week: &[],
+        guide_edit: None,
     },
     DemoCircle {
         name: "Círculo de Escrita Criativa",
@@ -511,6 +529,8 @@ const CIRCLES: &[DemoCircle] = &[
         withdraws: None,
         walk_in: None,
         after_meeting: &[(1, "Leitura em voz alta dos contos da semana.", 4, "Muita participação; faltou tempo.")],
+        next_week: &[(1, "Começar pela leitura: pedir a quem não leu na semana passada.")],
+        guide_edit: None,
     },
     DemoCircle {
         name: "Finanzas personales para todos",
@@ -544,6 +564,8 @@ const CIRCLES: &[DemoCircle] = &[
         withdraws: None,
         walk_in: None,
         after_meeting: &[],
+        next_week: &[],
+        guide_edit: None,
     },
 ];
 
@@ -822,13 +844,14 @@ impl Store {
                 c.after_meeting.iter().find(|(at, ..)| *at == index)
             {
                 self.set_meeting_notes(&meeting.id, notes)?;
+                let next_week = c.next_week.iter().find(|(at, _)| *at == index).map(|(_, n)| *n).unwrap_or_default();
                 self.set_meeting_feedback(
                     &meeting.id,
                     &FeedbackInput {
                         rating: Some(rating),
                         reflection: reflection.into(),
-                        reflection_prompt: "How did it go?".into(),
-                        next_week_note: String::new(),
+                        reflection_prompt: crate::feedback::reflection_prompts(c.language)[0].text.into(),
+                        next_week_note: next_week.into(),
                     },
                 )?;
             }
@@ -837,6 +860,17 @@ impl Store {
                     self.set_learner_withdrawn(id, true)?;
                 }
             }
+        }
+        if let Some((index, title, minutes, notes)) = c.guide_edit {
+            // A facilitator's own section, after the longest one, which
+            // gives up the time so the plan still fits the meeting.
+            let meeting = &meetings[index].id;
+            let guide = self.guide(meeting)?;
+            let longest = (0..guide.sections.len()).max_by_key(|&i| (guide.sections[i].minutes, usize::MAX - i)).unwrap_or(0);
+            let section = GuideSection { title: title.into(), minutes, notes: notes.into() };
+            self.edit_meeting_guide(meeting, &GuideEdit::Add { at: Some(longest + 1), section })?;
+            let shorter = guide.sections[longest].minutes.saturating_sub(minutes).max(5);
+            self.edit_meeting_guide(meeting, &GuideEdit::Edit { index: longest, title: None, minutes: Some(shorter), notes: None })?;
         }
         Ok(LoadedCircle {
             summary: DemoCircleSummary {
@@ -1015,6 +1049,29 @@ mod tests {
                 .collect::<Vec<_>>(),
             [9, 11, 8]
         );
+    }
+
+    #[test]
+    fn demo_has_guides_an_edited_one_and_a_note_for_tonight() {
+        let (_dir, mut store) = store();
+        let summary = store.load_demo(today(), DemoMode::OnlyIntoEmptyStore).unwrap();
+        let python = &summary.circles[0];
+        let meetings = store.meetings(&python.id).unwrap();
+        let tonight = meetings.iter().find(|m| m.local_date == today()).unwrap();
+        let guide = store.guide(&tonight.id).unwrap();
+        assert!(guide.stored && guide.customized);
+        assert!(guide.sections.iter().any(|s| s.title == "Show and tell: mini projects"));
+        assert_eq!((guide.total_minutes, guide.timing_warning), (90, None));
+        assert!(guide.note_from_last_meeting.unwrap().text.contains("large-print handout"));
+        for c in &summary.circles {
+            for m in store.meetings(&c.id).unwrap().iter().filter(|m| !m.is_cancelled()) {
+                assert!(store.meeting_guide(&m.id).unwrap().is_some(), "{}: every meeting has a guide", c.name);
+            }
+        }
+        let lisbon = summary.circles.iter().find(|c| c.time_zone == "Europe/Lisbon").unwrap();
+        let first = store.circle_guides(&lisbon.id).unwrap();
+        assert_eq!(first[0].template, "builtin/pt/first@1");
+        assert_eq!(first[0].total_minutes, 120);
     }
 
     #[test]

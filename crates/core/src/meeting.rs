@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::circle::Circle;
 use crate::error::{CoreError, Result};
+use crate::guide::{derive_guides, GuidePlan, PlannedMeeting};
 use crate::rows::{new_id, opt_int, text, WriteTx};
 use crate::schedule::{self, LocalTimeResolution, MeetingSlot, WeeklyRule};
 use crate::schema::MEETINGS;
@@ -231,11 +232,20 @@ impl Store {
         }
         check_dates(&dates)?;
         let time = circle.fields.start_time.clone();
+        // The new meetings are new rows: nothing of the old guides carries over.
+        let plan = GuidePlan::fresh(self.guide_source(circle_id, &circle.fields.language, circle.fields.duration_minutes)?);
         self.write(|w| {
             for m in &existing {
                 w.tombstone(&MEETINGS, &m.id)?;
             }
-            dates.iter().map(|d| insert_meeting(w, circle_id, *d, &time)).collect()
+            let ids = dates.iter().map(|d| insert_meeting(w, circle_id, *d, &time)).collect::<Result<Vec<_>>>()?;
+            let planned: Vec<PlannedMeeting> = ids
+                .iter()
+                .zip(&dates)
+                .map(|(id, date)| PlannedMeeting { id: id.clone(), date: *date, time: time.clone(), cancelled: false, held: false })
+                .collect();
+            derive_guides(w, &plan, &planned)?;
+            Ok(ids)
         })
     }
 
@@ -244,10 +254,18 @@ impl Store {
         let circle = self.circle(circle_id)?;
         check_date(date)?;
         let time = canonical_time(time.unwrap_or(&circle.fields.start_time))?;
-        let mut dates: Vec<NaiveDate> = self.meetings(circle_id)?.iter().map(|m| m.local_date).collect();
+        let existing = self.meetings(circle_id)?;
+        let mut dates: Vec<NaiveDate> = existing.iter().map(|m| m.local_date).collect();
         dates.push(date);
         check_dates(&dates)?;
-        self.write(|w| insert_meeting(w, circle_id, date, &time))
+        let plan = self.guide_plan(&circle)?;
+        let mut planned: Vec<PlannedMeeting> = existing.iter().map(PlannedMeeting::from).collect();
+        self.write(|w| {
+            let id = insert_meeting(w, circle_id, date, &time)?;
+            planned.push(PlannedMeeting { id: id.clone(), date, time: time.clone(), cancelled: false, held: false });
+            derive_guides(w, &plan, &planned)?;
+            Ok(id)
+        })
     }
 
     /// Move a meeting to another date and/or time; it keeps its id.
@@ -255,25 +273,56 @@ impl Store {
         let meeting = self.meeting(id)?;
         check_date(date)?;
         let time = canonical_time(time.unwrap_or(&meeting.local_time))?;
-        let dates: Vec<NaiveDate> = self
-            .meetings(&meeting.circle_id)?
+        let meetings = self.meetings(&meeting.circle_id)?;
+        let dates: Vec<NaiveDate> = meetings
             .iter()
             .map(|m| if m.id == id { date } else { m.local_date })
             .collect();
         check_dates(&dates)?;
+        // Moving a meeting may change the order, so the positions.
+        let plan = self.guide_plan(&self.circle(&meeting.circle_id)?)?;
+        let planned: Vec<PlannedMeeting> = meetings
+            .iter()
+            .map(|m| {
+                let mut p = PlannedMeeting::from(m);
+                if m.id == id {
+                    (p.date, p.time) = (date, time.clone());
+                }
+                p
+            })
+            .collect();
         self.write(|w| {
             w.update(
                 &MEETINGS,
                 id,
                 &[("local_date", text(&date.to_string())), ("local_time", text(&time))],
-            )
+            )?;
+            derive_guides(w, &plan, &planned)
         })?;
         Ok(())
     }
 
+    /// Set a meeting's status. Cancelling or restoring a meeting changes the
+    /// positions of the others, so their guides follow (see `guide`).
     pub fn set_meeting_status(&mut self, id: &str, status: MeetingStatus) -> Result<()> {
-        self.meeting(id)?;
-        self.write(|w| w.update(&MEETINGS, id, &[("status", text(status.as_str()))]))?;
+        let meeting = self.meeting(id)?;
+        let plan = self.guide_plan(&self.circle(&meeting.circle_id)?)?;
+        let planned: Vec<PlannedMeeting> = self
+            .meetings(&meeting.circle_id)?
+            .iter()
+            .map(|m| {
+                let mut p = PlannedMeeting::from(m);
+                if m.id == id {
+                    p.cancelled = status == MeetingStatus::Cancelled;
+                    p.held = status == MeetingStatus::Held;
+                }
+                p
+            })
+            .collect();
+        self.write(|w| {
+            w.update(&MEETINGS, id, &[("status", text(status.as_str()))])?;
+            derive_guides(w, &plan, &planned)
+        })?;
         Ok(())
     }
 
@@ -301,9 +350,20 @@ impl Store {
     /// Remove a meeting that never had attendance; one that did can be
     /// cancelled instead, which keeps its record.
     pub fn remove_meeting(&mut self, id: &str) -> Result<()> {
-        self.meeting(id)?;
+        let meeting = self.meeting(id)?;
         self.refuse_if_attended(id, "remove it")?;
-        self.write(|w| w.tombstone(&MEETINGS, id))
+        let plan = self.guide_plan(&self.circle(&meeting.circle_id)?)?;
+        let planned: Vec<PlannedMeeting> = self
+            .meetings(&meeting.circle_id)?
+            .iter()
+            .filter(|m| m.id != id)
+            .map(PlannedMeeting::from)
+            .collect();
+        self.write(|w| {
+            w.tombstone(&MEETINGS, id)?;
+            derive_guides(w, &plan, &planned)?;
+            Ok(())
+        })
     }
 
     fn refuse_if_attended(&self, meeting_id: &str, action: &str) -> Result<()> {

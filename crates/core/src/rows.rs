@@ -149,8 +149,11 @@ impl<'a> WriteTx<'a> {
             |r| r.get(0),
         )?;
         if exists {
+            // The keys too: a row that arrived in part from a sync gets
+            // whatever it was still missing.
             self.restore(table, id)?;
-            self.update(table, id, values)?;
+            let all: Vec<Column> = keys.iter().chain(values).cloned().collect();
+            self.update(table, id, &all)?;
         } else {
             let all: Vec<Column> = keys.iter().chain(values).cloned().collect();
             self.insert(table, id, &all)?;

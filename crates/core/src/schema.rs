@@ -49,6 +49,7 @@ pub const CIRCLES: TableDef = TableDef {
         "name", "course_id", "description", "venue_name", "venue_address", "venue_details", "venue_website", "city",
         "region", "country", "latitude", "longitude", "online", "meeting_link", "language", "time_zone", "start_time",
         "duration_minutes", "signup_limit", "signup_open", "signup_question", "status", "did_not_happen", "team_id",
+        "guide_template_id", "completed", "facilitator_goal", "goal_rating", "course_rating", "course_rating_reason",
         "deleted", "created_at",
     ],
 };
@@ -83,13 +84,25 @@ pub const ATTENDANCE: TableDef = TableDef {
 pub const MEETING_GUIDES: TableDef = TableDef {
     name: "meeting_guides",
     entity: "meeting guide",
-    fields: &["meeting_id", "sections", "customized", "deleted", "created_at"],
+    fields: &["meeting_id", "sections", "customized", "template", "deleted", "created_at"],
 };
 
 pub const MEETING_FEEDBACK: TableDef = TableDef {
     name: "meeting_feedback",
     entity: "meeting feedback",
     fields: &["meeting_id", "rating", "reflection", "reflection_prompt", "next_week_note", "deleted", "created_at"],
+};
+
+/// A facilitator's own guide template, saved from a circle's guides. Its
+/// parent is the circle it was saved from: it syncs to whoever sees that
+/// circle.
+pub const GUIDE_TEMPLATES: TableDef = TableDef {
+    name: "guide_templates",
+    entity: "guide template",
+    fields: &[
+        "circle_id", "name", "language", "duration_minutes", "first_sections", "middle_sections", "last_sections",
+        "deleted", "created_at",
+    ],
 };
 
 /// Every synced table, parents before children (the order a full copy is
@@ -102,6 +115,7 @@ pub const ALL_TABLES: &[&TableDef] = &[
     &TEAM_COURSES,
     &CIRCLES,
     &CIRCLE_FACILITATORS,
+    &GUIDE_TEMPLATES,
     &MEETINGS,
     &LEARNERS,
     &ATTENDANCE,
@@ -144,13 +158,14 @@ pub fn field_kind(table: &TableDef, field: &str) -> Option<FieldKind> {
     }
     Some(match (table.name, field) {
         (_, "deleted" | "archived" | "online" | "signup_open" | "did_not_happen" | "consent" | "email_opt_out")
-        | (_, "sms_opt_out" | "walk_in" | "withdrawn" | "customized") => FieldKind::Flag,
-        (_, "course_id" | "team_id" | "circle_id" | "meeting_id" | "learner_id" | "facilitator_id") => FieldKind::Reference,
+        | (_, "sms_opt_out" | "walk_in" | "withdrawn" | "customized" | "completed") => FieldKind::Flag,
+        (_, "course_id" | "team_id" | "circle_id" | "meeting_id" | "learner_id" | "facilitator_id")
+        | (_, "guide_template_id") => FieldKind::Reference,
         (_, "latitude" | "longitude") => FieldKind::Real,
         (_, "duration_minutes") => FieldKind::Integer { min: 1, max: 720, nullable: false },
         (_, "signup_limit") => FieldKind::Integer { min: 1, max: 1_000, nullable: true },
         (_, "head_count") => FieldKind::Integer { min: 0, max: 10_000, nullable: true },
-        (_, "rating") => FieldKind::Integer { min: 1, max: 5, nullable: true },
+        (_, "rating" | "goal_rating" | "course_rating") => FieldKind::Integer { min: 1, max: 5, nullable: true },
         ("circles", "status") => FieldKind::OneOf(&["draft", "published"]),
         ("meetings", "status") => FieldKind::OneOf(&["scheduled", "held", "cancelled"]),
         ("attendance", "mark") => FieldKind::OneOf(&["present", "late", "excused", "absent"]),
@@ -213,6 +228,23 @@ mod tests {
         }
     }
 
+    /// Sync relies on this order: a parent reference first (the server
+    /// learns a new row's scope from its first change) and `deleted` then
+    /// `created_at` last (a row is complete once `deleted` arrives).
+    #[test]
+    fn field_order_supports_sync() {
+        for table in ALL_TABLES {
+            let n = table.fields.len();
+            assert_eq!(&table.fields[n - 2..], ["deleted", "created_at"], "{}", table.name);
+            let first_reference = table.fields.iter().position(|f| field_kind(table, f) == Some(FieldKind::Reference));
+            if let Some(i) = first_reference {
+                if table.name != "circles" {
+                    assert_eq!(i, 0, "{}: the parent reference comes first", table.name);
+                }
+            }
+        }
+    }
+
     #[test]
     fn values_are_checked_by_kind() {
         assert!(column_value(&ATTENDANCE, "mark", &json!("late")).is_ok());
@@ -225,5 +257,12 @@ mod tests {
         assert!(column_value(&CIRCLES, "nope", &json!("x")).is_err());
         assert!(column_value(&CIRCLES, "time_zone", &json!("Mars/Base")).is_err());
         assert!(column_value(&MEETINGS, "local_date", &json!("2026-13-01")).is_err());
+        assert!(column_value(&CIRCLES, "goal_rating", &json!(0)).is_err());
+        assert!(column_value(&CIRCLES, "course_rating", &json!(null)).is_ok());
+        assert!(column_value(&CIRCLES, "completed", &json!(1)).is_ok());
+        assert!(column_value(&CIRCLES, "guide_template_id", &json!(null)).is_ok());
+        assert!(column_value(&GUIDE_TEMPLATES, "circle_id", &json!("c1")).is_ok());
+        assert!(column_value(&GUIDE_TEMPLATES, "duration_minutes", &json!(0)).is_err());
+        assert!(column_value(&MEETING_GUIDES, "template", &json!("builtin/en/first@1")).is_ok());
     }
 }

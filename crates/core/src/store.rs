@@ -15,12 +15,13 @@ fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("../migrations/0001_initial.sql")),
         M::up(include_str!("../migrations/0002_sync.sql")),
+        M::up(include_str!("../migrations/0003_guides_reports.sql")),
     ])
 }
 
 /// The schema version this build writes.
 pub fn schema_version() -> i64 {
-    2
+    3
 }
 
 /// The local store: one SQLite file per data folder, opened by one process

@@ -58,9 +58,35 @@ pub fn router(state: AppState) -> Router {
         })
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
+        // 503, not 408: the client retries 5xx later, and the slowness was ours.
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
+        .layer(middleware::map_response(json_errors))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The layers below the handlers (body limit, timeout) answer errors in
+/// plain text or with no body at all; give every error the JSON shape.
+async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let error = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::new(status, "too_large", format!("the request body is larger than {MAX_BODY_BYTES} bytes"))
+        }
+        StatusCode::SERVICE_UNAVAILABLE => {
+            ApiError::new(status, "timeout", "the server took too long to answer; try again later")
+        }
+        _ => ApiError::new(status, "http_error", status.canonical_reason().unwrap_or("request failed")),
+    };
+    error.into_response()
 }
 
 /// Run blocking storage work off the async threads.
@@ -128,6 +154,10 @@ async fn login(State(state): State<AppState>, JsonBody(request): JsonBody<LoginR
         if value.trim().is_empty() || value.len() > max {
             return Err(ApiError::bad_request(format!("{field} must be between 1 and {max} characters")));
         }
+    }
+    if request.device_id == crate::storage::sqlite::SERVER_DEVICE {
+        // The server's own changes carry this device id; no laptop may.
+        return Err(ApiError::bad_request(format!("device_id \"{}\" is reserved", request.device_id)));
     }
     let storage = state.storage.clone();
     blocking(move || {

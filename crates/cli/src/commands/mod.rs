@@ -6,11 +6,15 @@ pub mod circle;
 pub mod course;
 pub mod demo;
 pub mod export;
+pub mod feedback;
+pub mod guide;
 pub mod info;
 pub mod learner;
 pub mod meeting;
+pub mod report;
 pub mod sync;
 pub mod today;
+pub mod wrapup;
 
 use anyhow::Result;
 use chrono::{NaiveDate, NaiveTime, TimeDelta};

@@ -34,6 +34,14 @@ pub fn concurrent(
         && incoming_base_seq.is_none_or(|base| current_seq > base)
 }
 
+/// Whether a person should hear about concurrent values of a field. Two
+/// replicas creating the same derived row (one attendance mark per meeting
+/// and learner) stamp different creation times; that is bookkeeping, not a
+/// disagreement.
+pub fn conflict_matters(field: &str) -> bool {
+    field != "created_at"
+}
+
 /// Why a change cannot be accepted at all.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ChangeRejected {

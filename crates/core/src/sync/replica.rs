@@ -191,6 +191,13 @@ impl Store {
         Ok(())
     }
 
+    /// Set the correction applied to this machine's clock (server time minus
+    /// local time). Sync learns it by itself; setting it by hand simulates a
+    /// wrong clock.
+    pub fn set_clock_offset(&mut self, offset_ms: i64) -> Result<()> {
+        meta_set(&self.conn, CLOCK_OFFSET, &offset_ms.to_string())
+    }
+
     /// Where the next pull starts: (change cursor, conflict cursor).
     pub fn pull_cursors(&self) -> Result<(i64, i64)> {
         Ok((int_meta(&self.conn, CURSOR)?, int_meta(&self.conn, CONFLICT_CURSOR)?))
@@ -342,11 +349,20 @@ fn apply_change(tx: &Transaction<'_>, table: &schema::TableDef, change: &WireCha
         let value = schema::column_value(table, &change.field, &change.value)
             .map_err(|e| CoreError::Export(format!("the server sent an invalid value: {e}")))?;
         // The field name was checked against the schema by `merge::check`.
-        let sql = format!(
-            "INSERT INTO {t} (id, {f}) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET {f} = excluded.{f}",
-            t = table.name,
-            f = change.field
-        );
+        // A row first seen through one of its fields stays hidden (deleted)
+        // until its own `deleted` field arrives: a row's creation records
+        // `deleted` after every other field but `created_at`, and pages come
+        // in log order, so by then the whole row is here. Readers never see
+        // half a row when a page boundary splits one.
+        let sql = if change.field == "deleted" {
+            format!("INSERT INTO {t} (id, deleted) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET deleted = excluded.deleted", t = table.name)
+        } else {
+            format!(
+                "INSERT INTO {t} (id, deleted, {f}) VALUES (?1, 1, ?2) ON CONFLICT(id) DO UPDATE SET {f} = excluded.{f}",
+                t = table.name,
+                f = change.field
+            )
+        };
         tx.execute(&sql, params![change.row_id, value])?;
         tx.execute(
             "INSERT INTO field_versions (table_name, row_id, field, hlc, device_id, server_seq)

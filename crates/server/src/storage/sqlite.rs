@@ -29,7 +29,10 @@ pub struct SqliteStorage {
 }
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("../../migrations/0001_initial.sql"))])
+    Migrations::new(vec![
+        M::up(include_str!("../../migrations/0001_initial.sql")),
+        M::up(include_str!("../../migrations/0002_token_circles.sql")),
+    ])
 }
 
 fn open_connection(path: &Path) -> anyhow::Result<Connection> {
@@ -59,7 +62,7 @@ enum ScopeSource {
 fn scope_source(table: &TableDef) -> ScopeSource {
     match table.name {
         "circles" => ScopeSource::ItsOwnId,
-        "meetings" | "learners" | "circle_facilitators" => ScopeSource::CircleField("circle_id"),
+        "meetings" | "learners" | "circle_facilitators" | "guide_templates" => ScopeSource::CircleField("circle_id"),
         "attendance" | "meeting_guides" | "meeting_feedback" => ScopeSource::MeetingField("meeting_id"),
         _ => ScopeSource::Global,
     }
@@ -101,6 +104,10 @@ impl Storage for SqliteStorage {
 
     fn add_user(&self, email: &str, name: &str, password_hash: &str) -> StorageResult<String> {
         let email = email.trim().to_lowercase();
+        // The same checks a replica applies to a facilitator.
+        circles_core::validate::required("facilitator", "name", name, circles_core::validate::MAX_NAME)
+            .and_then(|()| circles_core::validate::email("facilitator", "email", &email))
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
         self.write(|tx| {
             let exists: bool =
                 tx.query_row("SELECT EXISTS(SELECT 1 FROM users WHERE email = ?1)", [&email], |r| r.get(0))?;
@@ -112,6 +119,20 @@ impl Storage for SqliteStorage {
                 "INSERT INTO users (id, email, name, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![id, email, name.trim(), password_hash, now_text()],
             )?;
+            // Every account is also a synced `facilitators` row with the same
+            // id, so any replica can name them as a circle's co-facilitator
+            // (which is what gives them access to the circle).
+            let fields = [
+                ("name", serde_json::Value::from(name.trim())),
+                ("email", serde_json::Value::from(email.as_str())),
+                ("deleted", serde_json::Value::from(0)),
+                ("created_at", serde_json::Value::from(now_text())),
+            ];
+            let mut clock = Hlc::tick(Hlc::ZERO, circles_core::hlc::wall_clock_millis());
+            for (field, value) in fields {
+                log_server_change(tx, "facilitators", &id, field, &value, clock)?;
+                clock = Hlc::tick(clock, 0);
+            }
             Ok(id)
         })
     }
@@ -139,6 +160,9 @@ impl Storage for SqliteStorage {
         })
     }
 
+    /// A team is authorization data here, and also a synced `teams` row with
+    /// the same id (written by the server itself), so facilitators can put
+    /// their circles in it and its organizers then see them.
     fn add_team(&self, name: &str) -> StorageResult<String> {
         if name.trim().is_empty() {
             return Err(ApiError::bad_request("a team needs a name"));
@@ -146,6 +170,16 @@ impl Storage for SqliteStorage {
         self.write(|tx| {
             let id = uuid::Uuid::now_v7().to_string();
             tx.execute("INSERT INTO teams (id, name) VALUES (?1, ?2)", params![id, name.trim()])?;
+            let fields = [
+                ("name", serde_json::Value::from(name.trim())),
+                ("deleted", serde_json::Value::from(0)),
+                ("created_at", serde_json::Value::from(now_text())),
+            ];
+            let mut clock = Hlc::tick(Hlc::ZERO, circles_core::hlc::wall_clock_millis());
+            for (field, value) in fields {
+                log_server_change(tx, "teams", &id, field, &value, clock)?;
+                clock = Hlc::tick(clock, 0);
+            }
             Ok(id)
         })
     }
@@ -305,22 +339,41 @@ impl Storage for SqliteStorage {
             return Err(ApiError::bad_request("cursor and conflict_cursor must not be negative"));
         }
         let limit = limit.clamp(1, MAX_PULL_LIMIT);
-        self.read(|tx| {
-            let max = max_seq(tx)?;
-            if cursor > max {
-                return Err(ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "cursor_from_future",
-                    format!("cursor {cursor} is ahead of this server's log (last change {max}); resync from 0"),
-                ));
+        // Usually read-only; only when the user has circles this token's
+        // stream does not include yet does the pull need the writer.
+        let ready = self.read(|tx| {
+            check_cursor(tx, cursor)?;
+            if unlisted_circles(tx, session)?.is_empty() {
+                page(tx, session, cursor, conflict_cursor, limit, now_ms).map(Some)
+            } else {
+                Ok(None)
             }
-            let reset: bool = cursor > 0
-                && tx.query_row(
-                    "SELECT EXISTS(SELECT 1 FROM circle_access WHERE user_id = ?1 AND granted_seq > ?2)",
-                    params![session.user_id, cursor],
-                    |r| r.get(0),
-                )?;
-            let conflicts = device_conflicts(tx, &session.device_id, conflict_cursor)?;
+        })?;
+        if let Some(ready) = ready {
+            return Ok(ready);
+        }
+        self.write(|tx| {
+            check_cursor(tx, cursor)?;
+            let mut reset = false;
+            for circle in unlisted_circles(tx, session)? {
+                // From 0 the stream includes everything of the circle. Past
+                // 0 it does only if the circle has nothing at or before the
+                // cursor (a circle made after it): otherwise reset.
+                let missed = cursor > 0
+                    && tx.query_row(
+                        "SELECT EXISTS(SELECT 1 FROM changes WHERE scope_circle = ?1 AND seq <= ?2)",
+                        params![circle, cursor],
+                        |r| r.get::<_, bool>(0),
+                    )?;
+                if missed {
+                    reset = true;
+                } else {
+                    tx.execute(
+                        "INSERT OR IGNORE INTO token_circles (token_id, circle_id) VALUES (?1, ?2)",
+                        params![session.token_id, circle],
+                    )?;
+                }
+            }
             if reset {
                 return Ok(PullResponse {
                     changes: vec![],
@@ -328,42 +381,107 @@ impl Storage for SqliteStorage {
                     has_more: true,
                     remaining: 0,
                     reset: true,
-                    conflicts,
+                    conflicts: vec![],
                     server_time_ms: now_ms,
                 });
             }
-            let visible = "seq > ?1 AND (scope_circle IS NULL OR scope_circle IN
-                             (SELECT circle_id FROM circle_access WHERE user_id = ?2))";
-            let mut stmt = tx.prepare_cached(&format!(
-                "SELECT seq, change_id, table_name, row_id, field, value, hlc, device_id, base_seq
-                 FROM changes WHERE {visible} ORDER BY seq LIMIT ?3"
-            ))?;
-            let changes = stmt
-                .query_map(params![cursor, session.user_id, limit as i64], server_change)?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            let full_page = changes.len() == limit;
-            // A short page saw everything up to `max` in this snapshot.
-            let next = if full_page { changes.last().map_or(cursor, |c| c.seq) } else { max };
-            let remaining: i64 = if full_page {
-                tx.query_row(
-                    &format!("SELECT count(*) FROM changes WHERE {visible}"),
-                    params![next, session.user_id],
-                    |r| r.get(0),
-                )?
-            } else {
-                0
-            };
-            Ok(PullResponse {
-                changes,
-                cursor: next,
-                has_more: remaining > 0,
-                remaining: remaining as u64,
-                reset: false,
-                conflicts,
-                server_time_ms: now_ms,
-            })
+            page(tx, session, cursor, conflict_cursor, limit, now_ms)
         })
     }
+}
+
+fn check_cursor(tx: &Connection, cursor: i64) -> StorageResult<()> {
+    let max = max_seq(tx)?;
+    if cursor > max {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "cursor_from_future",
+            format!("cursor {cursor} is ahead of this server's log (last change {max}); resync from 0"),
+        ));
+    }
+    Ok(())
+}
+
+/// Circles the user may see that this token's pull stream does not include yet.
+fn unlisted_circles(tx: &Connection, session: &Session) -> StorageResult<Vec<String>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT circle_id FROM circle_access WHERE user_id = ?1
+         EXCEPT SELECT circle_id FROM token_circles WHERE token_id = ?2",
+    )?;
+    let circles = stmt
+        .query_map(params![session.user_id, session.token_id], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<String>>>()?;
+    Ok(circles)
+}
+
+/// One page of the changes the user may see after `cursor`, from one snapshot.
+fn page(
+    tx: &Connection,
+    session: &Session,
+    cursor: i64,
+    conflict_cursor: i64,
+    limit: usize,
+    now_ms: u64,
+) -> StorageResult<PullResponse> {
+    let max = max_seq(tx)?;
+    let conflicts = device_conflicts(tx, &session.device_id, conflict_cursor)?;
+    let visible = "seq > ?1 AND (scope_circle IS NULL OR scope_circle IN
+                     (SELECT circle_id FROM circle_access WHERE user_id = ?2))";
+    let mut stmt = tx.prepare_cached(&format!(
+        "SELECT seq, change_id, table_name, row_id, field, value, hlc, device_id, base_seq
+         FROM changes WHERE {visible} ORDER BY seq LIMIT ?3"
+    ))?;
+    let changes = stmt
+        .query_map(params![cursor, session.user_id, limit as i64], server_change)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let full_page = changes.len() == limit;
+    // A short page saw everything up to `max` in this snapshot.
+    let next = if full_page { changes.last().map_or(cursor, |c| c.seq) } else { max };
+    let remaining: i64 = if full_page {
+        tx.query_row(&format!("SELECT count(*) FROM changes WHERE {visible}"), params![next, session.user_id], |r| {
+            r.get(0)
+        })?
+    } else {
+        0
+    };
+    Ok(PullResponse {
+        changes,
+        cursor: next,
+        has_more: remaining > 0,
+        remaining: remaining as u64,
+        reset: false,
+        conflicts,
+        server_time_ms: now_ms,
+    })
+}
+
+/// The id the server's own changes carry as their device.
+pub const SERVER_DEVICE: &str = "server";
+
+/// A change made by the server itself (not pushed by a device).
+fn log_server_change(
+    tx: &Connection,
+    table: &str,
+    row_id: &str,
+    field: &str,
+    value: &serde_json::Value,
+    hlc: Hlc,
+) -> rusqlite::Result<()> {
+    let value = value.to_string();
+    tx.execute(
+        "INSERT INTO changes (change_id, table_name, row_id, field, value, hlc, device_id, base_seq, user_id,
+                              scope_circle, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?7, NULL, ?8)",
+        params![uuid::Uuid::now_v7().to_string(), table, row_id, field, value, hlc.to_string(), SERVER_DEVICE, now_text()],
+    )?;
+    let seq = tx.last_insert_rowid();
+    tx.execute(
+        "INSERT INTO field_state (table_name, row_id, field, value, hlc, device_id, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT(table_name, row_id, field) DO UPDATE
+         SET value = excluded.value, hlc = excluded.hlc, device_id = excluded.device_id, seq = excluded.seq",
+        params![table, row_id, field, value, hlc.to_string(), SERVER_DEVICE, seq],
+    )?;
+    Ok(())
 }
 
 fn max_seq(tx: &Connection) -> rusqlite::Result<i64> {
@@ -424,6 +542,7 @@ fn authorize(tx: &Connection, session: &Session, table: &TableDef, change: &Wire
             |r| r.get(0),
         )
         .optional()?;
+    let home = known.clone();
     let text_value = || change.value.as_str().map(str::to_string);
     let circle = match scope_source(table) {
         ScopeSource::Global => return Ok(None),
@@ -463,20 +582,32 @@ fn authorize(tx: &Connection, session: &Session, table: &TableDef, change: &Wire
             (None, false) => return Err(first_change_error(table, field, change)),
         },
     };
-    let allowed: bool = tx.query_row(
-        "SELECT EXISTS(SELECT 1 FROM circle_access WHERE circle_id = ?1 AND user_id = ?2)",
-        params![circle, session.user_id],
-        |r| r.get(0),
-    )?;
-    if !allowed {
-        return Err(ApiError::forbidden(format!(
-            "you do not facilitate or organize circle {circle} (change {} to {})",
-            change.change_id, table.name
+    let may_write = |circle: &str| -> StorageResult<()> {
+        let allowed: bool = tx.query_row(
+            "SELECT EXISTS(SELECT 1 FROM circle_access WHERE circle_id = ?1 AND user_id = ?2)",
+            params![circle, session.user_id],
+            |r| r.get(0),
+        )?;
+        if !allowed {
+            return Err(ApiError::forbidden(format!(
+                "you do not facilitate or organize circle {circle} (change {} to {})",
+                change.change_id, table.name
+            )));
+        }
+        Ok(())
+    };
+    // A row stays in the circle it was made in: its history is scoped there,
+    // and moving it would hand it to people who may not see that history.
+    if let Some(home) = home.filter(|home| *home != circle) {
+        may_write(&home)?;
+        return Err(ApiError::invalid_change(format!(
+            "change {}: a {} cannot move to another circle (it belongs to circle {home})",
+            change.change_id, table.entity
         )));
     }
+    may_write(&circle)?;
     tx.execute(
-        "INSERT INTO row_scope (table_name, row_id, circle_id) VALUES (?1, ?2, ?3)
-         ON CONFLICT(table_name, row_id) DO UPDATE SET circle_id = excluded.circle_id",
+        "INSERT OR IGNORE INTO row_scope (table_name, row_id, circle_id) VALUES (?1, ?2, ?3)",
         params![table.name, change.row_id, circle],
     )?;
     Ok(Some(circle))
@@ -512,7 +643,8 @@ fn accept_change(tx: &Connection, session: &Session, table: &TableDef, change: &
     };
     if let Some((value, hlc, device, seq)) = &current {
         let current_value: serde_json::Value = serde_json::from_str(value).unwrap_or_default();
-        if merge::concurrent(change.base_seq, &change.device_id, &change.value, *seq, device, &current_value) {
+        if merge::conflict_matters(&change.field)
+            && merge::concurrent(change.base_seq, &change.device_id, &change.value, *seq, device, &current_value) {
             let incoming = (change.value.to_string(), change.hlc.to_string(), change.device_id.clone());
             let stored = (value.clone(), hlc.clone(), device.clone());
             let (lost, won) = if wins { (stored, incoming) } else { (incoming, stored) };
