@@ -10,18 +10,7 @@ use crate::hlc::Hlc;
 use crate::rows::value_to_json;
 use crate::schema::{TableDef, ALL_TABLES};
 use crate::store::Store;
-
-/// One field-level change, as recorded locally and (later) sent to the server.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Change {
-    pub change_id: String,
-    pub table: String,
-    pub row_id: String,
-    pub field: String,
-    pub value: serde_json::Value,
-    pub hlc: Hlc,
-    pub device_id: String,
-}
+use crate::sync::wire::WireChange;
 
 /// A disagreement between a row and its change record.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -33,17 +22,18 @@ pub struct Inconsistency {
 }
 
 impl Store {
-    /// Changes not yet acknowledged by a server, oldest first.
-    pub fn pending_changes(&self, limit: usize) -> Result<Vec<Change>> {
+    /// Changes not yet acknowledged by a server, oldest first, in the form
+    /// they are pushed in.
+    pub fn pending_changes(&self, limit: usize) -> Result<Vec<WireChange>> {
         let mut stmt = self.conn.prepare(
-            "SELECT change_id, table_name, row_id, field, value, hlc, device_id FROM changes
+            "SELECT change_id, table_name, row_id, field, value, hlc, device_id, base_seq FROM changes
              WHERE pushed = 0 ORDER BY seq LIMIT ?1",
         )?;
         let rows = stmt
             .query_map(params![limit as i64], |r| {
                 let value: String = r.get(4)?;
                 let hlc: String = r.get(5)?;
-                Ok(Change {
+                Ok(WireChange {
                     change_id: r.get(0)?,
                     table: r.get(1)?,
                     row_id: r.get(2)?,
@@ -51,6 +41,7 @@ impl Store {
                     value: serde_json::from_str(&value).unwrap_or(serde_json::Value::Null),
                     hlc: hlc.parse().unwrap_or(Hlc::ZERO),
                     device_id: r.get(6)?,
+                    base_seq: r.get(7)?,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;

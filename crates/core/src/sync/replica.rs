@@ -75,7 +75,7 @@ impl Store {
                 .map_err(|e| CoreError::Migration(format!("stored push batch is unreadable: {e}")))?;
             return Ok(Some(batch));
         }
-        let changes = self.waiting_changes(max)?;
+        let changes = self.pending_changes(max)?;
         if changes.is_empty() {
             return Ok(None);
         }
@@ -86,30 +86,6 @@ impl Store {
         };
         meta_set(&self.conn, PENDING_BATCH, &serde_json::to_string(&batch).expect("batch serializes"))?;
         Ok(Some(batch))
-    }
-
-    fn waiting_changes(&self, max: usize) -> Result<Vec<WireChange>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT change_id, table_name, row_id, field, value, hlc, device_id, base_seq FROM changes
-             WHERE pushed = ?1 ORDER BY seq LIMIT ?2",
-        )?;
-        let rows = stmt
-            .query_map(params![WAITING, max as i64], |r| {
-                let value: String = r.get(4)?;
-                let hlc: String = r.get(5)?;
-                Ok(WireChange {
-                    change_id: r.get(0)?,
-                    table: r.get(1)?,
-                    row_id: r.get(2)?,
-                    field: r.get(3)?,
-                    value: serde_json::from_str(&value).unwrap_or(serde_json::Value::Null),
-                    hlc: hlc.parse().unwrap_or(Hlc::ZERO),
-                    device_id: r.get(6)?,
-                    base_seq: r.get(7)?,
-                })
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
     }
 
     /// Record the server's answer to the pending batch.
