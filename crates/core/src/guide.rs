@@ -309,15 +309,27 @@ pub(crate) fn derive_guides(w: &mut WriteTx<'_>, plan: &GuidePlan, meetings: &[P
         if existing.is_some_and(|g| g.sections == json && g.template == template) {
             continue;
         }
-        w.upsert(
-            &MEETING_GUIDES,
-            &guide_id(&m.id),
-            &[("meeting_id", text(&m.id))],
-            &[("sections", text(&json)), ("customized", flag(false)), ("template", text(&template))],
-        )?;
+        write_guide(w, &m.id, &json, false, Some(&template))?;
         written += 1;
     }
     Ok(written)
+}
+
+/// Write a meeting's guide row (one per meeting, derived id): its sections
+/// as JSON, whether a person wrote them, and the template they came from
+/// (None keeps the recorded one).
+fn write_guide(
+    w: &mut WriteTx<'_>,
+    meeting_id: &str,
+    sections_json: &str,
+    customized: bool,
+    template: Option<&str>,
+) -> Result<()> {
+    let mut values = vec![("sections", text(sections_json)), ("customized", flag(customized))];
+    if let Some(template) = template {
+        values.push(("template", text(template)));
+    }
+    w.upsert(&MEETING_GUIDES, &guide_id(meeting_id), &[("meeting_id", text(meeting_id))], &values)
 }
 
 impl Store {
@@ -456,15 +468,7 @@ impl Store {
     pub fn set_meeting_guide(&mut self, meeting_id: &str, sections: &[GuideSection], customized: bool) -> Result<()> {
         let json = validate_sections(sections)?;
         self.meeting(meeting_id)?;
-        let id = guide_id(meeting_id);
-        self.write(|w| {
-            w.upsert(
-                &MEETING_GUIDES,
-                &id,
-                &[("meeting_id", text(meeting_id))],
-                &[("sections", text(&json)), ("customized", flag(customized))],
-            )
-        })
+        self.write(|w| write_guide(w, meeting_id, &json, customized, None))
     }
 
     /// Change one meeting's guide (edit, move, add or remove a section, or
@@ -526,16 +530,8 @@ impl Store {
             GuideEdit::Replace { sections: all } => sections = all.clone(),
         }
         let json = validate_sections(&sections)?;
-        let id = guide_id(meeting_id);
         let template = guide.template;
-        self.write(|w| {
-            w.upsert(
-                &MEETING_GUIDES,
-                &id,
-                &[("meeting_id", text(meeting_id))],
-                &[("sections", text(&json)), ("customized", flag(true)), ("template", text(&template))],
-            )
-        })?;
+        self.write(|w| write_guide(w, meeting_id, &json, true, Some(&template)))?;
         self.guide(meeting_id)
     }
 
@@ -547,15 +543,7 @@ impl Store {
         let source = self.guide_source(&circle.id, &circle.fields.language, circle.fields.duration_minutes)?;
         let (sections, template) = source.sections(guide.kind.unwrap_or(GuideKind::Middle));
         let json = serde_json::to_string(&sections).expect("sections serialize");
-        let id = guide_id(meeting_id);
-        self.write(|w| {
-            w.upsert(
-                &MEETING_GUIDES,
-                &id,
-                &[("meeting_id", text(meeting_id))],
-                &[("sections", text(&json)), ("customized", flag(false)), ("template", text(&template))],
-            )
-        })?;
+        self.write(|w| write_guide(w, meeting_id, &json, false, Some(&template)))?;
         self.guide(meeting_id)
     }
 
