@@ -16,6 +16,7 @@ const ENTITY: &str = "attendance mark";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Mark {
     Present,
     Late,
@@ -57,6 +58,7 @@ impl Mark {
 
 /// One learner's mark at one meeting.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AttendanceMark {
     pub meeting_id: String,
     pub learner_id: String,
@@ -65,6 +67,7 @@ pub struct AttendanceMark {
 
 /// The roster of one meeting: every learner of the circle with their mark.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RosterEntry {
     pub learner: Learner,
     pub mark: Option<Mark>,

@@ -16,6 +16,7 @@ pub const MAX_SIGNUP_LIMIT: i64 = 1_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum CircleStatus {
     #[default]
     Draft,
@@ -46,6 +47,7 @@ impl CircleStatus {
 /// Where a circle meets in person.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Venue {
     pub name: String,
     pub address: String,
@@ -61,6 +63,7 @@ pub struct Venue {
 /// What a person edits about a circle.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CircleInput {
     pub name: String,
     #[serde(default)]
@@ -102,6 +105,7 @@ fn yes() -> bool {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Circle {
     pub id: String,
     #[serde(flatten)]
@@ -111,6 +115,7 @@ pub struct Circle {
 
 /// One line of the circles list, with the figures a facilitator scans for.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CircleSummary {
     pub id: String,
     pub name: String,
@@ -127,6 +132,38 @@ pub struct CircleSummary {
     /// Local "YYYY-MM-DD HH:MM" of the next meeting not yet over.
     pub next_meeting: Option<String>,
     pub learner_count: u32,
+    /// Where the circle is in its life, for the list's filters.
+    pub phase: CirclePhase,
+}
+
+/// Where a circle is in its life: a draft, not started, running, or over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum CirclePhase {
+    Draft,
+    Upcoming,
+    Active,
+    Completed,
+}
+
+impl CirclePhase {
+    /// Completed once it was marked as not happening, or every meeting is
+    /// over; upcoming until its first meeting starts.
+    fn of(circle: &CircleInput, meetings: &[&crate::meeting::Meeting], has_next: bool, now: chrono::DateTime<chrono::Utc>) -> Self {
+        if circle.did_not_happen {
+            return CirclePhase::Completed;
+        }
+        if circle.status == CircleStatus::Draft {
+            return CirclePhase::Draft;
+        }
+        match meetings.first() {
+            None => CirclePhase::Upcoming,
+            Some(first) if first.starts_at > now => CirclePhase::Upcoming,
+            Some(_) if has_next => CirclePhase::Active,
+            Some(_) => CirclePhase::Completed,
+        }
+    }
 }
 
 impl CircleInput {
@@ -402,6 +439,7 @@ impl Store {
                 meeting_count: active.len() as u32,
                 next_meeting: next.map(|m| format!("{} {}", m.local_date, m.local_time)),
                 learner_count: self.active_learner_count(&circle.id)? as u32,
+                phase: CirclePhase::of(&circle.fields, &active, next.is_some(), now),
             });
         }
         Ok(out)

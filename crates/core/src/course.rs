@@ -14,6 +14,7 @@ const ENTITY: &str = "course";
 /// What a person edits about a course.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CourseInput {
     pub title: String,
     #[serde(default)]
@@ -39,6 +40,7 @@ fn default_language() -> String {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Course {
     pub id: String,
     #[serde(flatten)]
@@ -47,6 +49,7 @@ pub struct Course {
 }
 
 #[derive(Debug, Clone, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CourseFilter {
     /// Words that must all appear in the title, provider, caption or topics.
     pub search: Option<String>,

@@ -170,6 +170,30 @@ impl Store {
         })
     }
 
+    /// Write everything into a new folder inside `parent`: `circles.json`
+    /// (the whole store, as `export_all`) and one attendance CSV per circle.
+    /// Returns the folder. Files are written to a temporary folder first and
+    /// renamed into place, so a failure never leaves a half-written export.
+    pub fn export_to_folder(&self, parent: &std::path::Path, stamp: &str) -> Result<std::path::PathBuf> {
+        let io = |what: &str, e: std::io::Error| CoreError::Export(format!("{what}: {e}"));
+        std::fs::create_dir_all(parent).map_err(|e| io(&parent.display().to_string(), e))?;
+        let target = parent.join(format!("circles-export-{stamp}"));
+        let staging = parent.join(format!(".circles-export-{stamp}.partial"));
+        let _ = std::fs::remove_dir_all(&staging);
+        std::fs::create_dir_all(&staging).map_err(|e| io(&staging.display().to_string(), e))?;
+        let all = self.export_all()?;
+        let json = serde_json::to_vec_pretty(&all).map_err(|e| CoreError::Export(e.to_string()))?;
+        std::fs::write(staging.join("circles.json"), json).map_err(|e| io("circles.json", e))?;
+        for circle in &all.circles {
+            let mut csv = Vec::new();
+            self.attendance_csv(&circle.circle.id, &mut csv)?;
+            let name = format!("attendance-{}-{}.csv", file_safe(&circle.circle.fields.name), &circle.circle.id[..8]);
+            std::fs::write(staging.join(&name), csv).map_err(|e| io(&name, e))?;
+        }
+        std::fs::rename(&staging, &target).map_err(|e| io(&target.display().to_string(), e))?;
+        Ok(target)
+    }
+
     /// Write a circle's attendance as CSV (UTF-8, comma-separated, a header
     /// row, then one row per line below), ready to open in a spreadsheet.
     ///
@@ -270,6 +294,17 @@ impl Store {
 
 fn csv_error(e: csv::Error) -> CoreError {
     CoreError::Export(e.to_string())
+}
+
+/// A name usable in a file name on every system: letters, digits and dashes.
+fn file_safe(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .collect();
+    let trimmed: Vec<&str> = cleaned.split('-').filter(|s| !s.is_empty()).collect();
+    let joined = trimmed.join("-");
+    joined.chars().take(40).collect()
 }
 
 #[cfg(test)]
@@ -481,5 +516,26 @@ circle,meeting_number,meeting_date,weekday,local_time,time_zone,meeting_status,r
             .map(|c| c.circle.fields.name.as_str())
             .collect();
         assert_eq!(names, ["Another circle", "Speaking, \"with\" confidence"]);
+    }
+
+    #[test]
+    fn export_to_folder_writes_json_and_one_csv_per_circle() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open_in(&dir.path().join("data")).unwrap();
+        store
+            .create_circle(&crate::CircleInput::new("Python / Tuesdays", "America/Chicago", "18:00", 90), None)
+            .unwrap();
+        let out = store.export_to_folder(&dir.path().join("exports"), "20261129-1400").unwrap();
+        assert!(out.ends_with("circles-export-20261129-1400"));
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("circles.json")).unwrap()).unwrap();
+        assert_eq!(json["circles"].as_array().unwrap().len(), 1);
+        let csvs: Vec<_> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.ends_with(".csv"))
+            .collect();
+        assert_eq!(csvs.len(), 1);
+        assert!(csvs[0].starts_with("attendance-python-tuesdays-"), "{csvs:?}");
     }
 }

@@ -22,6 +22,7 @@ const ENTITY: &str = "meeting feedback";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FeedbackInput {
     /// "How did it go?", 1 (badly) to 5 (very well).
     pub rating: Option<u8>,
@@ -33,6 +34,7 @@ pub struct FeedbackInput {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MeetingFeedback {
     pub meeting_id: String,
     #[serde(flatten)]
@@ -108,6 +110,7 @@ impl Store {
 
 /// A question the after-meeting reflection can answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ReflectionPrompt {
     /// Stable across languages: "went-well", "change", ...
     pub id: &'static str,
@@ -179,6 +182,7 @@ pub fn resolve_reflection_prompt(language: &str, given: &str) -> String {
 
 /// A meeting that has ended and has no feedback yet.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AwaitingFeedback {
     pub circle_id: String,
     pub circle_name: String,
@@ -190,6 +194,7 @@ pub struct AwaitingFeedback {
 /// far, the prompts in the circle's language, and the attendance already
 /// taken (never typed twice).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FeedbackForm {
     pub circle_id: String,
     pub circle_name: String,
@@ -275,6 +280,7 @@ impl Store {
 /// How a circle ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum CircleOutcome {
     Completed,
     DidNotHappen,
@@ -292,6 +298,7 @@ impl CircleOutcome {
 /// What the facilitator says when the circle is over.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct WrapUpInput {
     pub outcome: CircleOutcome,
     /// What the facilitator wanted to achieve with this circle.
@@ -311,6 +318,7 @@ pub struct WrapUpInput {
 
 /// A circle's wrap-up as stored, and whether it can be given now.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct WrapUp {
     pub circle_id: String,
     /// None until the circle is wrapped up.

@@ -64,6 +64,7 @@ pub const UNDER_TOLERANCE_MINUTES: u32 = 10;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct GuideSection {
     pub title: String,
     pub minutes: u32,
@@ -73,6 +74,7 @@ pub struct GuideSection {
 
 /// A meeting's guide as shown to a facilitator.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MeetingGuide {
     pub meeting_id: String,
     pub circle_id: String,
@@ -106,6 +108,7 @@ pub struct MeetingGuide {
 
 /// A note written after one meeting for the next.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CarriedNote {
     pub meeting_id: String,
     pub local_date: NaiveDate,
@@ -115,6 +118,7 @@ pub struct CarriedNote {
 /// A change to one meeting's guide. Positions are 0-based.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum GuideEdit {
     /// Change parts of a section; a part left `None` stays as it is.
     Edit {
@@ -141,6 +145,7 @@ pub enum GuideEdit {
 
 /// A facilitator's own template, saved from a circle's guides.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FacilitatorTemplate {
     pub id: String,
     /// The circle it was saved from.

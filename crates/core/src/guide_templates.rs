@@ -18,6 +18,7 @@ use crate::guide::GuideSection;
 /// meetings that are not cancelled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum GuideKind {
     First,
     Middle,

@@ -14,6 +14,7 @@ const ENTITY: &str = "learner";
 /// What a facilitator (or a signup) records about a learner.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LearnerInput {
     pub name: String,
     pub email: String,
@@ -33,6 +34,7 @@ pub struct LearnerInput {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Learner {
     pub id: String,
     pub circle_id: String,

@@ -4,6 +4,7 @@
 //! validation, SQL and merge rules exist exactly once.
 
 pub mod attendance;
+pub mod attendance_grid;
 pub mod changes;
 pub mod circle;
 pub mod course;
@@ -23,13 +24,15 @@ pub mod report_pdf;
 pub mod rows;
 pub mod schedule;
 pub mod schema;
+pub mod settings;
 pub mod store;
 pub mod sync;
 pub mod team;
 pub mod validate;
 
 pub use attendance::{AttendanceMark, Mark, RosterEntry};
-pub use circle::{Circle, CircleInput, CircleStatus, CircleSummary, Venue};
+pub use attendance_grid::{AttendanceGrid, GridMeeting, GridRow};
+pub use circle::{Circle, CircleInput, CirclePhase, CircleStatus, CircleSummary, Venue};
 pub use course::{Course, CourseFilter, CourseInput};
 pub use feedback::{
     AwaitingFeedback, CircleOutcome, FeedbackForm, FeedbackInput, MeetingFeedback, ReflectionPrompt, WrapUp, WrapUpInput,
@@ -41,5 +44,6 @@ pub use learner::{Learner, LearnerInput};
 pub use meeting::{Meeting, MeetingStatus, UpcomingMeeting};
 pub use report::{CircleReport, Figures, MarkCounts, TeamReport};
 pub use schedule::WeeklyRule;
+pub use settings::Settings;
 pub use store::Store;
 pub use team::{Facilitator, Team, TeamMember, TeamRole};

@@ -19,6 +19,7 @@ pub const MIN_PREFIX_LEN: usize = 4;
 
 /// What a data folder holds, for `circles info` and support requests.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StoreOverview {
     pub database_path: String,
     /// The schema version recorded in the database file.

@@ -25,6 +25,7 @@ pub const MAX_SPAN_DAYS: i64 = 364;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum MeetingStatus {
     Scheduled,
     Held,
@@ -55,6 +56,7 @@ impl MeetingStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Meeting {
     pub id: String,
     pub circle_id: String,
@@ -85,6 +87,7 @@ impl Meeting {
 
 /// A circle's meeting that is on today, or the next one.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct UpcomingMeeting {
     pub circle_id: String,
     pub circle_name: String,

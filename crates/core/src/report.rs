@@ -76,6 +76,7 @@ pub const MAX_REPORT_MONTHS: usize = 120;
 
 /// Marks by kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MarkCounts {
     pub present: u32,
     pub late: u32,
@@ -123,6 +124,7 @@ fn ratio(a: u32, b: u32) -> Option<f64> {
 /// How a circle took attendance at its held meetings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Counting {
     /// One mark per learner.
     PerLearner,
@@ -139,6 +141,7 @@ pub enum Counting {
 // ---------------------------------------------------------------------------
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CircleReport {
     pub format_version: u32,
     pub circle: CircleInfo,
@@ -153,6 +156,7 @@ pub struct CircleReport {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CircleInfo {
     pub id: String,
     pub name: String,
@@ -174,6 +178,7 @@ pub struct CircleInfo {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CircleFigures {
     /// Meetings that are not cancelled.
     pub meetings_scheduled: u32,
@@ -204,6 +209,7 @@ pub struct CircleFigures {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MeetingFigures {
     pub meeting_id: String,
     /// 1-based among meetings that are not cancelled.
@@ -221,12 +227,14 @@ pub struct MeetingFigures {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CancelledMeeting {
     pub meeting_id: String,
     pub local_date: NaiveDate,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct WrapUpFigures {
     pub outcome: Option<CircleOutcome>,
     pub facilitator_goal: String,
@@ -240,6 +248,7 @@ pub struct WrapUpFigures {
 // ---------------------------------------------------------------------------
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TeamReport {
     pub format_version: u32,
     pub team: Team,
@@ -263,6 +272,7 @@ pub struct TeamReport {
 /// The figures of one group of meetings (the period, a month, a venue, a
 /// circle).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Figures {
     pub circles_run: u32,
     pub meetings_held: u32,
@@ -278,6 +288,7 @@ pub struct Figures {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MonthFigures {
     /// "2026-03"
     pub month: String,
@@ -285,6 +296,7 @@ pub struct MonthFigures {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct VenueFigures {
     pub venue: String,
     pub city: String,
@@ -292,6 +304,7 @@ pub struct VenueFigures {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CircleLine {
     pub circle_id: String,
     pub name: String,

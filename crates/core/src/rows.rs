@@ -29,6 +29,17 @@ impl Store {
     /// Run `f` as one atomic write: either all its rows and change records
     /// land, or none do.
     pub(crate) fn write<T>(&mut self, f: impl FnOnce(&mut WriteTx<'_>) -> Result<T>) -> Result<T> {
+        if self.conn.is_autocommit() {
+            // Take the write lock before reading the clock: the desktop app
+            // syncs on a second connection, and a deferred transaction that
+            // read before another connection's commit could not write at all
+            // (SQLITE_BUSY_SNAPSHOT) instead of waiting its turn.
+            return self.atomically(|store| store.write_in_transaction(f));
+        }
+        self.write_in_transaction(f)
+    }
+
+    fn write_in_transaction<T>(&mut self, f: impl FnOnce(&mut WriteTx<'_>) -> Result<T>) -> Result<T> {
         let clock = self.last_hlc()?;
         let clock_offset_ms = self.clock_offset_ms()?;
         let device_id = self.device_id().to_string();

@@ -185,6 +185,7 @@ fn parse_digits(s: &str) -> Option<u32> {
 /// How a circle's meetings are first generated. After generation each meeting
 /// is edited on its own, so the rule is only a starting point.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct WeeklyRule {
     /// The first meeting's local date; its weekday is the meeting day.
     pub first_date: NaiveDate,
@@ -229,6 +230,7 @@ pub fn first_on_or_after(from: NaiveDate, weekday: Weekday) -> NaiveDate {
 /// How a local wall-clock time was mapped to an instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum LocalTimeResolution {
     /// The local time exists exactly once.
     Exact,

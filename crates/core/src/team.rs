@@ -12,6 +12,7 @@ use crate::validate::{self, MAX_NAME};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum TeamRole {
     Organizer,
     Member,
@@ -39,12 +40,14 @@ impl TeamRole {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Team {
     pub id: String,
     pub name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Facilitator {
     pub id: String,
     pub name: String,
@@ -52,6 +55,7 @@ pub struct Facilitator {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TeamMember {
     pub facilitator: Facilitator,
     pub role: TeamRole,
