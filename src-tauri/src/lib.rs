@@ -1,19 +1,12 @@
 //! circles-app: the Circles desktop shell.
 //!
 //! A thin layer: it finds the data folder, opens the local store from
-//! `circles-core` and exposes a few commands to the UI in `ui/`. Every rule
-//! (validation, SQL, schedules, merging) lives in the core, never here.
-//!
-//! If the store cannot be opened (a damaged file, a database written by a newer
-//! version, a folder that cannot be created), the window still opens: the
-//! commands answer with the error message and the UI shows it next to the data
-//! folder path. Nothing is written to a store that failed to open.
+//! `circles-core`, runs the background sync, and exposes the core's functions
+//! to the UI in `ui/` as commands (`commands/`). Every rule (validation, SQL,
+//! schedules, merging) lives in the core, never here.
 
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-
-use circles_core::{CircleSummary, Store};
+use std::path::PathBuf;
 
 /// What the command line asked for. Unknown arguments are ignored, because the
 /// WebDriver host (WebKitWebDriver) adds its own (e.g. `--automation`).
@@ -55,90 +48,14 @@ pub fn resolve_data_dir(args: Result<Args, String>) -> Result<PathBuf, String> {
     circles_core::data_dir::resolve(args.data_dir.as_deref()).map_err(|e| e.to_string())
 }
 
-/// State managed by Tauri: the data folder and the store, or why they are
-/// unavailable. `Store` owns a SQLite connection (Send, not Sync): one mutex.
-pub struct AppState {
-    data_dir: Result<PathBuf, String>,
-    store: Mutex<Result<Store, String>>,
-}
+pub mod commands;
+pub mod error;
+pub mod state;
+pub mod sync_worker;
+#[cfg(test)]
+mod bindings;
 
-impl AppState {
-    /// Resolve and open. Never fails: a failure is kept and reported to the UI.
-    pub fn open(data_dir: Result<PathBuf, String>) -> AppState {
-        let store = match &data_dir {
-            Ok(dir) => open_store(dir),
-            Err(e) => Err(e.clone()),
-        };
-        AppState {
-            data_dir,
-            store: Mutex::new(store),
-        }
-    }
-
-    pub fn data_dir(&self) -> Result<&Path, String> {
-        self.data_dir.as_deref().map_err(Clone::clone)
-    }
-
-    /// Run `f` with the open store. If opening failed earlier, try once more
-    /// first (the person may have moved a damaged file aside meanwhile).
-    pub fn with_store<T>(&self, f: impl FnOnce(&Store) -> Result<T, String>) -> Result<T, String> {
-        let mut slot = self.store.lock().map_err(|_| {
-            "internal error: the store lock was poisoned; restart Circles".to_string()
-        })?;
-        if slot.is_err() {
-            if let Ok(dir) = &self.data_dir {
-                *slot = open_store(dir);
-            }
-        }
-        match &*slot {
-            Ok(store) => f(store),
-            Err(e) => Err(e.clone()),
-        }
-    }
-
-    pub fn list_circles(&self) -> Result<Vec<CircleSummary>, String> {
-        self.with_store(|store| {
-            store.list_circles().map_err(|e| {
-                tracing::error!(error = %e, "listing circles failed");
-                e.to_string()
-            })
-        })
-    }
-}
-
-fn open_store(dir: &Path) -> Result<Store, String> {
-    match Store::open_in(dir) {
-        Ok(store) => {
-            tracing::info!(data_dir = %dir.display(), "store opened");
-            Ok(store)
-        }
-        Err(e) => {
-            tracing::error!(data_dir = %dir.display(), error = %e, "cannot open the store");
-            Err(e.to_string())
-        }
-    }
-}
-
-mod commands {
-    use super::{AppState, CircleSummary};
-
-    // Async commands run on Tauri's async runtime instead of the main (UI)
-    // thread, so a slow query never freezes the window.
-
-    /// All circles in the local store, for the circles list.
-    #[tauri::command]
-    pub async fn list_circles(
-        state: tauri::State<'_, AppState>,
-    ) -> Result<Vec<CircleSummary>, String> {
-        state.list_circles()
-    }
-
-    /// The data folder in use, as text to show to a person.
-    #[tauri::command]
-    pub async fn data_dir(state: tauri::State<'_, AppState>) -> Result<String, String> {
-        state.data_dir().map(|d| d.display().to_string())
-    }
-}
+pub use state::AppState;
 
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
@@ -169,9 +86,57 @@ pub fn run() {
 
     let result = tauri::Builder::default()
         .manage(state)
+        .setup(|app| {
+            use tauri::Manager;
+            app.state::<AppState>().sync.start(app.handle().clone());
+            Ok(())
+        })
         .invoke_handler(tauri::generate_handler![
-            commands::list_circles,
-            commands::data_dir
+            commands::circles::list_circles,
+            commands::circles::today,
+            commands::circles::circle_detail,
+            commands::circles::create_circle,
+            commands::circles::update_circle,
+            commands::meetings::generate_schedule,
+            commands::meetings::add_meeting,
+            commands::meetings::move_meeting,
+            commands::meetings::set_meeting_cancelled,
+            commands::meetings::remove_meeting,
+            commands::attendance::roster,
+            commands::attendance::set_mark,
+            commands::attendance::add_walk_in,
+            commands::attendance::set_head_count,
+            commands::learners::learners,
+            commands::learners::add_learner,
+            commands::learners::update_learner,
+            commands::learners::set_learner_withdrawn,
+            commands::courses::courses,
+            commands::courses::create_course,
+            commands::courses::update_course,
+            commands::guides::guide,
+            commands::guides::edit_guide,
+            commands::guides::reset_guide,
+            commands::guides::save_run_sheet,
+            commands::guides::save_guide_as_template,
+            commands::feedback::awaiting_feedback,
+            commands::feedback::feedback_form,
+            commands::feedback::save_feedback,
+            commands::feedback::save_wrap_up,
+            commands::reports::circle_report,
+            commands::reports::teams,
+            commands::reports::team_report,
+            commands::reports::export_team_report,
+            commands::reports::export_circle_report,
+            commands::settings::settings,
+            commands::settings::save_settings,
+            commands::settings::data_dir,
+            commands::settings::export_everything,
+            commands::sync::sync_state,
+            commands::sync::sync_now,
+            commands::sync::sign_in,
+            commands::sync::sign_out,
+            commands::sync::conflicts,
+            commands::sync::resolve_conflict
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {
@@ -206,8 +171,8 @@ mod tests {
         assert!(parse_args(os(&["--data-dir"])).is_err());
         assert!(parse_args(os(&["--data-dir="])).is_err());
         let state = AppState::open(resolve_data_dir(parse_args(os(&["--data-dir"]))));
-        let err = state.list_circles().unwrap_err();
-        assert!(err.contains("--data-dir"), "{err}");
+        let err = state.read(|s| s.list_circles()).unwrap_err();
+        assert!(err.message.contains("--data-dir"), "{err:?}");
         assert!(state.data_dir().is_err());
     }
 
@@ -227,7 +192,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("nested").join("data");
         let state = AppState::open(Ok(data.clone()));
-        assert_eq!(state.list_circles().unwrap().len(), 0);
+        assert_eq!(state.read(|s| s.list_circles()).unwrap().len(), 0);
         assert_eq!(state.data_dir().unwrap(), data);
         assert!(data.join("circles.sqlite").is_file());
     }
@@ -242,16 +207,16 @@ mod tests {
         std::fs::write(&db, &garbage).unwrap();
 
         let state = AppState::open(Ok(dir.path().to_path_buf()));
-        let err = state.list_circles().unwrap_err();
+        let err = state.read(|s| s.list_circles()).unwrap_err();
         assert!(
-            err.contains("circles.sqlite"),
-            "message names the file: {err}"
+            err.message.contains("circles.sqlite"),
+            "message names the file: {err:?}"
         );
         // Asking again retries and still refuses; the file is never written.
-        assert!(state.list_circles().is_err());
+        assert!(state.read(|s| s.list_circles()).is_err());
         assert_eq!(std::fs::read(&db).unwrap(), garbage);
 
         std::fs::rename(&db, dir.path().join("circles.sqlite.damaged")).unwrap();
-        assert_eq!(state.list_circles().unwrap().len(), 0);
+        assert_eq!(state.read(|s| s.list_circles()).unwrap().len(), 0);
     }
 }

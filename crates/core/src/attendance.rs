@@ -92,6 +92,18 @@ impl Store {
         })
     }
 
+    /// Someone who came without signing up: added to the meeting's circle
+    /// as a walk-in and marked present, both or neither.
+    pub fn add_walk_in(&mut self, meeting_id: &str, input: &crate::LearnerInput) -> Result<String> {
+        let meeting = self.meeting(meeting_id)?;
+        let input = crate::LearnerInput { walk_in: true, ..input.clone() };
+        self.atomically(|store| {
+            let learner_id = store.add_learner(&meeting.circle_id, &input)?;
+            store.mark_attendance(meeting_id, &learner_id, Mark::Present)?;
+            Ok(learner_id)
+        })
+    }
+
     /// Remove a learner's mark at a meeting (the "undo" of a first mark).
     pub fn clear_attendance(&mut self, meeting_id: &str, learner_id: &str) -> Result<()> {
         let id = attendance_id(meeting_id, learner_id);

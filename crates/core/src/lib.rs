@@ -3,6 +3,8 @@
 //! Everything a front end (CLI, desktop app, server) needs lives here, so that
 //! validation, SQL and merge rules exist exactly once.
 
+#[cfg(feature = "http")]
+pub mod account;
 pub mod attendance;
 pub mod attendance_grid;
 pub mod changes;

@@ -129,6 +129,35 @@ impl Store {
     }
 }
 
+impl Store {
+    /// A few words naming a row for a person (a conflict in the inbox, say):
+    /// the circle, learner, team or course name, or the meeting's date with
+    /// its circle. Deleted rows are named too; an unknown row by its id.
+    pub fn row_label(&self, table: &str, row_id: &str) -> Result<String> {
+        use rusqlite::OptionalExtension;
+        let sql = match table {
+            "circles" | "learners" | "teams" | "facilitators" | "guide_templates" => {
+                format!("SELECT name FROM {table} WHERE id = ?1")
+            }
+            "courses" => "SELECT title FROM courses WHERE id = ?1".into(),
+            "meetings" => "SELECT c.name || ', ' || m.local_date FROM meetings m
+                           JOIN circles c ON c.id = m.circle_id WHERE m.id = ?1"
+                .into(),
+            "attendance" => "SELECT l.name || ', ' || m.local_date FROM attendance a
+                             JOIN learners l ON l.id = a.learner_id
+                             JOIN meetings m ON m.id = a.meeting_id WHERE a.id = ?1"
+                .into(),
+            "meeting_guides" | "meeting_feedback" => format!(
+                "SELECT c.name || ', ' || m.local_date FROM {table} x
+                 JOIN meetings m ON m.id = x.meeting_id JOIN circles c ON c.id = m.circle_id WHERE x.id = ?1"
+            ),
+            _ => return Ok(row_id.to_string()),
+        };
+        let label: Option<String> = self.conn.query_row(&sql, params![row_id], |r| r.get(0)).optional()?;
+        Ok(label.unwrap_or_else(|| row_id.to_string()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

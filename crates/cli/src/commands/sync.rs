@@ -7,8 +7,7 @@ use anyhow::{bail, Context, Result};
 use circles_core::sync::engine::{sync_with_retry, Phase, SyncError};
 use circles_core::sync::http::HttpTransport;
 use circles_core::sync::replica::Resolution;
-use circles_core::sync::status::Account;
-use circles_core::sync::wire::LoginRequest;
+use circles_core::account::SignOut;
 
 use crate::args::{ConflictCommand, KeepChoice, LoginArgs};
 use crate::output::{print_fields, print_json, Table};
@@ -26,20 +25,8 @@ pub fn login(ctx: &mut Ctx, args: LoginArgs) -> Result<()> {
     if password.is_empty() {
         bail!("no password given: pipe it on stdin or set CIRCLES_PASSWORD");
     }
-    let device_name = args.device_name.unwrap_or_else(default_device_name);
-    let transport = HttpTransport::new(&args.server, None)?;
-    let response = transport.login(&LoginRequest {
-        email: args.email.clone(),
-        password,
-        device_name,
-        device_id: ctx.store.device_id().to_string(),
-    })?;
-    ctx.store.save_account(&Account {
-        server_url: args.server.trim_end_matches('/').to_string(),
-        email: args.email,
-        user_name: response.name.clone(),
-        token: response.token,
-    })?;
+    let device_name = args.device_name.unwrap_or_else(circles_core::account::default_device_name);
+    let response = circles_core::account::sign_in(&mut ctx.store, &args.server, &args.email, &password, &device_name)?;
     if ctx.json {
         return print_json(&serde_json::json!({ "user_id": response.user_id, "name": response.name }));
     }
@@ -47,14 +34,11 @@ pub fn login(ctx: &mut Ctx, args: LoginArgs) -> Result<()> {
 }
 
 pub fn logout(ctx: &mut Ctx) -> Result<()> {
-    let Some(account) = ctx.store.account()? else { bail!(SyncError::NotSignedIn) };
     // Revoking on the server is best effort: offline, the token is still
     // forgotten here, and can be revoked later from another device.
-    let revoked = HttpTransport::new(&account.server_url, Some(account.token.clone()))?.logout();
-    ctx.store.forget_token()?;
-    match revoked {
-        Ok(()) => say!("signed out; the token was revoked on the server"),
-        Err(e) => say!("signed out here; the server could not revoke the token ({e})"),
+    match circles_core::account::sign_out(&mut ctx.store)? {
+        SignOut::Revoked => say!("signed out; the token was revoked on the server"),
+        SignOut::NotRevoked(e) => say!("signed out here; the server could not revoke the token ({e})"),
     }
 }
 
@@ -134,12 +118,4 @@ pub fn conflicts(ctx: &mut Ctx, command: ConflictCommand) -> Result<()> {
             say!("conflict {id} resolved; the choice syncs like any other edit")
         }
     }
-}
-
-fn default_device_name() -> String {
-    std::env::var("HOSTNAME")
-        .ok()
-        .filter(|h| !h.is_empty())
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_string()))
-        .unwrap_or_else(|| "this computer".into())
 }

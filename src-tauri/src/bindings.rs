@@ -1,0 +1,71 @@
+//! The TypeScript declarations of every type crossing the bridge, generated
+//! from the Rust types into `ui/src/lib/bindings.ts`, so the two cannot drift.
+//!
+//! `cargo test -p circles-app bindings` fails when the checked-in file is out
+//! of date; `UPDATE_BINDINGS=1 cargo test -p circles-app bindings` rewrites it.
+
+use ts_rs::{Config, TS};
+
+macro_rules! declarations {
+    ($cfg:expr; $($t:ty),* $(,)?) => {{
+        let mut out = Vec::new();
+        $( out.push(format!("export {}", <$t as TS>::decl($cfg))); )*
+        out
+    }};
+}
+
+fn generate() -> String {
+    use circles_core::*;
+    let cfg = Config::new().with_large_int("number");
+    let decls = declarations!(&cfg;
+        // core: circles, courses, schedule
+        Circle, CircleInput, CircleStatus, CirclePhase, CircleSummary, Venue, WeeklyRule,
+        Course, CourseInput,
+        Meeting, MeetingStatus, UpcomingMeeting, schedule::LocalTimeResolution,
+        // learners and attendance
+        Learner, LearnerInput, Mark, AttendanceMark, RosterEntry,
+        AttendanceGrid, GridMeeting, GridRow,
+        // guides, feedback, wrap-up
+        MeetingGuide, GuideSection, GuideEdit, CarriedNote, GuideKind,
+        FeedbackForm, FeedbackInput, MeetingFeedback, ReflectionPrompt, AwaitingFeedback,
+        WrapUp, WrapUpInput, CircleOutcome,
+        // reports
+        CircleReport, report::CircleInfo, report::CircleFigures, report::MeetingFigures, report::CancelledMeeting,
+        report::WrapUpFigures, report::Counting, MarkCounts,
+        TeamReport, Team, Figures, report::MonthFigures, report::VenueFigures, report::CircleLine,
+        Settings,
+        // the app's own
+        crate::error::UiError,
+        crate::sync_worker::SyncView, crate::sync_worker::SyncActivity, crate::sync_worker::SyncProgress,
+        crate::commands::circles::CircleDetail,
+        crate::commands::attendance::RosterView,
+        crate::commands::sync::ConflictView,
+    );
+    let mut text = String::from(
+        "// Generated from the Rust types by src-tauri/src/bindings.rs. Do not edit:\n\
+         // run `UPDATE_BINDINGS=1 cargo test -p circles-app bindings` after changing them.\n\n",
+    );
+    for decl in decls {
+        text.push_str(&decl);
+        text.push_str("\n\n");
+    }
+    text.truncate(text.trim_end().len());
+    text.push('\n');
+    text
+}
+
+#[test]
+fn bindings_are_current() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/lib/bindings.ts");
+    let generated = generate();
+    if std::env::var_os("UPDATE_BINDINGS").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+        return;
+    }
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        current == generated,
+        "ui/src/lib/bindings.ts is out of date with the Rust types; \
+         run `UPDATE_BINDINGS=1 cargo test -p circles-app bindings` and commit the result"
+    );
+}

@@ -1,0 +1,76 @@
+use circles_core::{
+    AttendanceGrid, Circle, CircleInput, CircleSummary, Learner, Meeting, MeetingFeedback, UpcomingMeeting, WeeklyRule,
+    WrapUp,
+};
+use serde::Serialize;
+use tauri::State;
+
+use crate::error::UiResult;
+use crate::state::AppState;
+
+#[tauri::command]
+pub async fn list_circles(state: State<'_, AppState>) -> UiResult<Vec<CircleSummary>> {
+    state.read(|s| s.list_circles())
+}
+
+/// Tonight's meeting (or the next one) of each circle.
+#[tauri::command]
+pub async fn today(state: State<'_, AppState>) -> UiResult<Vec<UpcomingMeeting>> {
+    state.read(|s| s.upcoming(chrono::Utc::now()))
+}
+
+/// Everything the circle screen shows.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct CircleDetail {
+    pub circle: Circle,
+    pub course_title: Option<String>,
+    pub meetings: Vec<Meeting>,
+    pub learners: Vec<Learner>,
+    pub grid: AttendanceGrid,
+    /// Feedback given so far, one per meeting that has any.
+    pub feedback: Vec<MeetingFeedback>,
+    pub wrap_up: WrapUp,
+}
+
+#[tauri::command]
+pub async fn circle_detail(state: State<'_, AppState>, id: String) -> UiResult<CircleDetail> {
+    state.read(|s| {
+        let circle = s.circle(&id)?;
+        let course_title = match &circle.fields.course_id {
+            Some(course) => s.course(course).ok().map(|c| c.fields.title),
+            None => None,
+        };
+        let meetings = s.meetings(&id)?;
+        let mut feedback = Vec::new();
+        for meeting in &meetings {
+            if let Some(f) = s.meeting_feedback(&meeting.id)? {
+                feedback.push(f);
+            }
+        }
+        Ok(CircleDetail {
+            course_title,
+            learners: s.learners(&id)?,
+            grid: s.attendance_grid(&id)?,
+            wrap_up: s.circle_wrap_up(&id, chrono::Utc::now())?,
+            feedback,
+            meetings,
+            circle,
+        })
+    })
+}
+
+/// Create a circle, with its weekly schedule when one is given.
+#[tauri::command]
+pub async fn create_circle(
+    state: State<'_, AppState>,
+    input: CircleInput,
+    schedule: Option<WeeklyRule>,
+) -> UiResult<String> {
+    state.edit(|s| s.create_circle(&input, schedule.as_ref()))
+}
+
+#[tauri::command]
+pub async fn update_circle(state: State<'_, AppState>, id: String, input: CircleInput) -> UiResult<()> {
+    state.edit(|s| s.update_circle(&id, &input))
+}

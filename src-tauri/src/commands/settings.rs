@@ -1,0 +1,31 @@
+use circles_core::Settings;
+use tauri::State;
+
+use super::{exports_dir, stamp};
+use crate::error::{UiError, UiResult};
+use crate::state::AppState;
+
+#[tauri::command]
+pub async fn settings(state: State<'_, AppState>) -> UiResult<Settings> {
+    state.read(|s| s.settings())
+}
+
+#[tauri::command]
+pub async fn save_settings(state: State<'_, AppState>, settings: Settings) -> UiResult<()> {
+    state.with_store(|s| s.save_settings(&settings).map_err(UiError::from))
+}
+
+/// The data folder in use, as text to show to a person.
+#[tauri::command]
+pub async fn data_dir(state: State<'_, AppState>) -> UiResult<String> {
+    state.data_dir().map(|d| d.display().to_string())
+}
+
+/// Everything as JSON plus one attendance CSV per circle, in a new folder
+/// under `exports/`; returns the folder.
+#[tauri::command]
+pub async fn export_everything(state: State<'_, AppState>) -> UiResult<String> {
+    let parent = exports_dir(&state)?;
+    let folder = state.read(|s| s.export_to_folder(&parent, &stamp()))?;
+    Ok(folder.display().to_string())
+}

@@ -1,0 +1,127 @@
+//! Sign in and out, the sync state, and the conflicts inbox.
+
+use circles_core::sync::replica::Resolution;
+use serde::Serialize;
+use tauri::State;
+
+use crate::error::{UiError, UiResult};
+use crate::state::AppState;
+use crate::sync_worker::SyncView;
+
+#[tauri::command]
+pub async fn sync_state(state: State<'_, AppState>) -> UiResult<SyncView> {
+    state.with_store(|s| {
+        state.sync.refresh_from(s);
+        Ok(())
+    })?;
+    Ok(state.sync.view())
+}
+
+#[tauri::command]
+pub async fn sync_now(state: State<'_, AppState>) -> UiResult<()> {
+    state.sync.sync_now();
+    Ok(())
+}
+
+/// Sign in, then sync at once. The password is used once and not kept.
+#[tauri::command]
+pub async fn sign_in(
+    state: State<'_, AppState>,
+    server_url: String,
+    email: String,
+    password: String,
+) -> UiResult<String> {
+    let device_name = format!("Circles on {}", circles_core::account::default_device_name());
+    // The login request is blocking network I/O: keep it off the async workers.
+    let dir = state.data_dir()?.to_path_buf();
+    let response = tauri::async_runtime::spawn_blocking(move || {
+        let mut store = crate::state::open_store(&dir).map_err(|e| UiError::new("store", e))?;
+        circles_core::account::sign_in(&mut store, &server_url, &email, &password, &device_name).map_err(UiError::from)
+    })
+    .await
+    .map_err(|e| UiError::new("internal", e.to_string()))??;
+    state.with_store(|s| {
+        state.sync.refresh_from(s);
+        Ok(())
+    })?;
+    state.sync.sync_now();
+    Ok(response.name)
+}
+
+/// Sign out here (and revoke the token on the server when reachable).
+/// Returns a sentence saying which.
+#[tauri::command]
+pub async fn sign_out(state: State<'_, AppState>) -> UiResult<bool> {
+    let dir = state.data_dir()?.to_path_buf();
+    let outcome = tauri::async_runtime::spawn_blocking(move || {
+        let mut store = crate::state::open_store(&dir).map_err(|e| UiError::new("store", e))?;
+        circles_core::account::sign_out(&mut store).map_err(UiError::from)
+    })
+    .await
+    .map_err(|e| UiError::new("internal", e.to_string()))??;
+    state.with_store(|s| {
+        state.sync.refresh_from(s);
+        Ok(())
+    })?;
+    Ok(matches!(outcome, circles_core::account::SignOut::Revoked))
+}
+
+/// A concurrent edit this laptop lost, with both values as text.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct ConflictView {
+    pub id: String,
+    pub table: String,
+    pub row_id: String,
+    pub field: String,
+    /// What the row is, e.g. the learner's or circle's name.
+    pub row_label: String,
+    pub lost_value: String,
+    pub won_value: String,
+    pub detected_at: String,
+}
+
+fn as_text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+#[tauri::command]
+pub async fn conflicts(state: State<'_, AppState>) -> UiResult<Vec<ConflictView>> {
+    state.read(|s| {
+        s.conflicts(false)?
+            .into_iter()
+            .map(|c| {
+                Ok(ConflictView {
+                    row_label: s.row_label(&c.table, &c.row_id)?,
+                    lost_value: as_text(&c.lost_value),
+                    won_value: as_text(&c.won_value),
+                    id: c.id,
+                    table: c.table,
+                    row_id: c.row_id,
+                    field: c.field,
+                    detected_at: c.detected_at,
+                })
+            })
+            .collect()
+    })
+}
+
+/// Keep the value that won (`keep` "won") or bring back this laptop's
+/// value (`keep` "lost", a new edit that syncs everywhere).
+#[tauri::command]
+pub async fn resolve_conflict(state: State<'_, AppState>, id: String, keep: String) -> UiResult<()> {
+    let resolution = match keep.as_str() {
+        "won" => Resolution::KeepWon,
+        "lost" => Resolution::RestoreLost,
+        other => return Err(UiError::invalid("conflict", "keep", format!("\"{other}\" is not a choice; use won or lost"))),
+    };
+    state.edit(|s| s.resolve_conflict(&id, resolution))?;
+    state.with_store(|s| {
+        state.sync.refresh_from(s);
+        Ok(())
+    })
+}

@@ -1,0 +1,292 @@
+//! Background sync: one tokio task that syncs on start, every few minutes,
+//! shortly after local edits (debounced), and, while the server cannot be
+//! reached, every few seconds so it catches the network coming back. Only this
+//! task ever syncs, so two syncs never run at once. The sync itself runs on a
+//! blocking thread with its own store connection: the UI's commands never
+//! wait for the network. Progress and state go to the UI as `sync-state`
+//! events.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use circles_core::sync::engine::{sync_once, Phase, SyncError};
+use circles_core::sync::http::HttpTransport;
+use circles_core::Store;
+use serde::Serialize;
+use tauri::{AppHandle, Emitter};
+use tokio::sync::Notify;
+
+pub const EVENT: &str = "sync-state";
+/// Sync this long after the last local edit (edits in a burst sync once).
+const DEBOUNCE: Duration = Duration::from_secs(2);
+const PERIOD: Duration = Duration::from_secs(5 * 60);
+/// While offline, try this often: the network coming back is noticed soon.
+const OFFLINE_RETRY: Duration = Duration::from_secs(15);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub enum SyncActivity {
+    /// No account, or signed out.
+    SignedOut,
+    Idle,
+    Syncing,
+    /// The server cannot be reached; edits are kept and sync later.
+    Offline,
+    /// The server refused, or something else went wrong: see `last_error`.
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct SyncProgress {
+    /// "pushing" or "pulling".
+    pub phase: String,
+    pub done: u32,
+    pub total: u32,
+}
+
+/// Everything the window shows about sync, always current.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct SyncView {
+    pub activity: SyncActivity,
+    pub progress: Option<SyncProgress>,
+    pub server_url: Option<String>,
+    pub email: Option<String>,
+    pub user_name: Option<String>,
+    /// Local changes not yet acknowledged by the server.
+    pub pending: u32,
+    /// Local changes the server refused for good (kept here).
+    pub refused: u32,
+    pub open_conflicts: u32,
+    /// RFC 3339 time of the last successful sync.
+    pub last_success: Option<String>,
+    pub last_error: Option<String>,
+    /// Goes up whenever a sync changed local data: screens reload.
+    pub data_revision: u32,
+}
+
+impl SyncView {
+    fn signed_out() -> SyncView {
+        SyncView {
+            activity: SyncActivity::SignedOut,
+            progress: None,
+            server_url: None,
+            email: None,
+            user_name: None,
+            pending: 0,
+            refused: 0,
+            open_conflicts: 0,
+            last_success: None,
+            last_error: None,
+            data_revision: 0,
+        }
+    }
+
+    /// Fill in the figures of the store's sync status.
+    fn refresh(&mut self, store: &Store) -> circles_core::Result<()> {
+        let status = store.sync_status()?;
+        self.pending = status.pending as u32;
+        self.refused = status.refused as u32;
+        self.open_conflicts = status.open_conflicts as u32;
+        self.last_success = status.last_success;
+        self.last_error = status.last_error;
+        match status.account {
+            Some(account) => {
+                self.server_url = Some(account.server_url);
+                self.email = Some(account.email);
+                self.user_name = Some(account.user_name);
+                if self.activity == SyncActivity::SignedOut {
+                    self.activity = SyncActivity::Idle;
+                }
+            }
+            None => {
+                self.server_url = None;
+                self.email = None;
+                self.user_name = None;
+                self.activity = SyncActivity::SignedOut;
+            }
+        }
+        Ok(())
+    }
+}
+
+struct Shared {
+    data_dir: Option<PathBuf>,
+    edited: Notify,
+    now: Notify,
+    view: Mutex<SyncView>,
+    app: Mutex<Option<AppHandle>>,
+}
+
+#[derive(Clone)]
+pub struct SyncWorker {
+    shared: Arc<Shared>,
+}
+
+impl SyncWorker {
+    pub fn new(data_dir: Option<PathBuf>) -> SyncWorker {
+        SyncWorker {
+            shared: Arc::new(Shared {
+                data_dir,
+                edited: Notify::new(),
+                now: Notify::new(),
+                view: Mutex::new(SyncView::signed_out()),
+                app: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// Start the task (once, from the app's setup).
+    pub fn start(&self, app: AppHandle) {
+        *self.shared.app.lock().unwrap() = Some(app);
+        let shared = self.shared.clone();
+        tauri::async_runtime::spawn(async move { run(shared).await });
+    }
+
+    /// A local edit landed: sync soon.
+    pub fn local_edit(&self) {
+        self.shared.edited.notify_one();
+    }
+
+    /// Sync as soon as possible (button, sign-in).
+    pub fn sync_now(&self) {
+        self.shared.now.notify_one();
+    }
+
+    pub fn view(&self) -> SyncView {
+        self.shared.view.lock().unwrap().clone()
+    }
+
+    /// Recompute the figures (after a local edit, a conflict resolved, a
+    /// sign-in or out) and tell the window.
+    pub fn refresh_from(&self, store: &Store) {
+        let mut view = self.shared.view.lock().unwrap();
+        if let Err(e) = view.refresh(store) {
+            tracing::warn!(error = %e, "cannot read the sync status");
+        }
+        let snapshot = view.clone();
+        drop(view);
+        emit(&self.shared, &snapshot);
+    }
+}
+
+fn emit(shared: &Shared, view: &SyncView) {
+    if let Some(app) = shared.app.lock().unwrap().as_ref() {
+        if let Err(e) = app.emit(EVENT, view) {
+            tracing::warn!(error = %e, "cannot send the sync state to the window");
+        }
+    }
+}
+
+fn update(shared: &Shared, f: impl FnOnce(&mut SyncView)) {
+    let snapshot = {
+        let mut view = shared.view.lock().unwrap();
+        f(&mut view);
+        view.clone()
+    };
+    emit(shared, &snapshot);
+}
+
+enum Outcome {
+    Synced,
+    SignedOut,
+    Offline,
+    Failed,
+}
+
+async fn run(shared: Arc<Shared>) {
+    loop {
+        let outcome = {
+            let shared = shared.clone();
+            tauri::async_runtime::spawn_blocking(move || sync_blocking(&shared))
+                .await
+                .unwrap_or(Outcome::Failed)
+        };
+        let wait = match outcome {
+            Outcome::Offline => OFFLINE_RETRY,
+            Outcome::Synced | Outcome::SignedOut | Outcome::Failed => PERIOD,
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = shared.now.notified() => {}
+            _ = debounced(&shared.edited) => {}
+        }
+    }
+}
+
+/// Resolves `DEBOUNCE` after the last of a burst of notifications.
+async fn debounced(edited: &Notify) {
+    edited.notified().await;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(DEBOUNCE) => return,
+            _ = edited.notified() => continue,
+        }
+    }
+}
+
+fn sync_blocking(shared: &Shared) -> Outcome {
+    let Some(dir) = &shared.data_dir else { return Outcome::Failed };
+    let mut store = match Store::open_in(dir) {
+        Ok(store) => store,
+        Err(e) => {
+            update(shared, |v| {
+                v.activity = SyncActivity::Error;
+                v.last_error = Some(e.to_string());
+            });
+            return Outcome::Failed;
+        }
+    };
+    let account = match store.account() {
+        Ok(Some(account)) => account,
+        Ok(None) | Err(_) => {
+            update(shared, |v| {
+                let _ = v.refresh(&store);
+                v.activity = SyncActivity::SignedOut;
+            });
+            return Outcome::SignedOut;
+        }
+    };
+    update(shared, |v| {
+        let _ = v.refresh(&store);
+        v.activity = SyncActivity::Syncing;
+        v.progress = None;
+    });
+    let result = HttpTransport::new(&account.server_url, Some(account.token)).and_then(|transport| {
+        sync_once(&mut store, &transport, &mut |p| {
+            update(shared, |v| {
+                v.progress = Some(SyncProgress {
+                    phase: match p.phase {
+                        Phase::Pushing => "pushing".into(),
+                        Phase::Pulling => "pulling".into(),
+                    },
+                    done: p.done as u32,
+                    total: p.total as u32,
+                })
+            })
+        })
+    });
+    let (activity, outcome, changed) = match &result {
+        Ok(report) => (SyncActivity::Idle, Outcome::Synced, report.applied > 0 || report.new_conflicts > 0),
+        Err(SyncError::Unreachable(_)) => (SyncActivity::Offline, Outcome::Offline, false),
+        Err(_) => (SyncActivity::Error, Outcome::Failed, false),
+    };
+    if let Err(e) = &result {
+        tracing::warn!(error = %e, "background sync did not complete");
+    }
+    update(shared, |v| {
+        let _ = v.refresh(&store);
+        v.activity = activity;
+        v.progress = None;
+        if let Err(e) = &result {
+            v.last_error = Some(e.to_string());
+        }
+        if changed {
+            v.data_revision += 1;
+        }
+    });
+    outcome
+}

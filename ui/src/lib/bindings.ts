@@ -1,0 +1,432 @@
+// Generated from the Rust types by src-tauri/src/bindings.rs. Do not edit:
+// run `UPDATE_BINDINGS=1 cargo test -p circles-app bindings` after changing them.
+
+export type Circle = { id: string, created_at: string, name: string, course_id: string | null, description: string, venue: Venue, online: boolean, meeting_link: string, language: string, 
+/**
+ * IANA zone the meeting times are in.
+ */
+time_zone: string, 
+/**
+ * Local "HH:MM" of a meeting's start, the default for new meetings.
+ */
+start_time: string, duration_minutes: number, signup_limit: number | null, signup_open: boolean, signup_question: string, status: CircleStatus, did_not_happen: boolean, team_id: string | null, };
+
+export type CircleInput = { name: string, course_id: string | null, description: string, venue: Venue, online: boolean, meeting_link: string, language: string, 
+/**
+ * IANA zone the meeting times are in.
+ */
+time_zone: string, 
+/**
+ * Local "HH:MM" of a meeting's start, the default for new meetings.
+ */
+start_time: string, duration_minutes: number, signup_limit: number | null, signup_open: boolean, signup_question: string, status: CircleStatus, did_not_happen: boolean, team_id: string | null, };
+
+export type CircleStatus = "draft" | "published";
+
+export type CirclePhase = "draft" | "upcoming" | "active" | "completed";
+
+export type CircleSummary = { id: string, name: string, course_title: string | null, venue_name: string | null, online: boolean, time_zone: string, 
+/**
+ * The weekday of the first scheduled meeting, e.g. "Monday".
+ */
+weekday: string | null, start_time: string, duration_minutes: number, status: string, meeting_count: number, 
+/**
+ * Local "YYYY-MM-DD HH:MM" of the next meeting not yet over.
+ */
+next_meeting: string | null, learner_count: number, 
+/**
+ * Where the circle is in its life, for the list's filters.
+ */
+phase: CirclePhase, };
+
+export type Venue = { name: string, address: string, details: string, website: string, city: string, region: string, country: string, latitude: number | null, longitude: number | null, };
+
+export type WeeklyRule = { 
+/**
+ * The first meeting's local date; its weekday is the meeting day.
+ */
+first_date: string, 
+/**
+ * How many meetings, [`MIN_MEETINGS`]..=[`MAX_MEETINGS`].
+ */
+count: number, };
+
+export type Course = { id: string, created_at: string, title: string, provider: string, link: string, caption: string, language: string, topics: Array<string>, license: string, format: string, archived: boolean, };
+
+export type CourseInput = { title: string, provider: string, link: string, caption: string, language: string, topics: Array<string>, license: string, format: string, archived: boolean, };
+
+export type Meeting = { id: string, circle_id: string, local_date: string, 
+/**
+ * "HH:MM" in the circle's zone.
+ */
+local_time: string, status: MeetingStatus, notes: string, head_count: number | null, 
+/**
+ * 1-based position among the circle's meetings that are not cancelled
+ * (0 for a cancelled one).
+ */
+number: number, starts_at: string, ends_at: string, 
+/**
+ * How the local time was mapped on a daylight-saving day.
+ */
+time_resolution: LocalTimeResolution, };
+
+export type MeetingStatus = "scheduled" | "held" | "cancelled";
+
+export type UpcomingMeeting = { circle_id: string, circle_name: string, time_zone: string, 
+/**
+ * The meeting's date is today in the circle's zone.
+ */
+is_today: boolean, meeting: Meeting, };
+
+export type LocalTimeResolution = "exact" | "shifted_forward_over_gap" | "ambiguous_earlier_chosen";
+
+export type Learner = { id: string, circle_id: string, created_at: string, name: string, email: string, 
+/**
+ * E.164 ("+13125550143"); separators typed by people are removed.
+ */
+mobile: string, goals: string, support_needs: string, 
+/**
+ * The answer to the circle's signup question.
+ */
+question_answer: string, 
+/**
+ * Agreed to be contacted about the circle.
+ */
+consent: boolean, email_opt_out: boolean, sms_opt_out: boolean, 
+/**
+ * Joined on the night rather than through signup.
+ */
+walk_in: boolean, withdrawn: boolean, };
+
+export type LearnerInput = { name: string, email: string, 
+/**
+ * E.164 ("+13125550143"); separators typed by people are removed.
+ */
+mobile: string, goals: string, support_needs: string, 
+/**
+ * The answer to the circle's signup question.
+ */
+question_answer: string, 
+/**
+ * Agreed to be contacted about the circle.
+ */
+consent: boolean, email_opt_out: boolean, sms_opt_out: boolean, 
+/**
+ * Joined on the night rather than through signup.
+ */
+walk_in: boolean, withdrawn: boolean, };
+
+export type Mark = "present" | "late" | "excused" | "absent";
+
+export type AttendanceMark = { meeting_id: string, learner_id: string, mark: Mark, };
+
+export type RosterEntry = { learner: Learner, mark: Mark | null, };
+
+export type AttendanceGrid = { meetings: Array<GridMeeting>, rows: Array<GridRow>, totals: MarkCounts, rate: number | null, };
+
+export type GridMeeting = { meeting_id: string, number: number, local_date: string, status: MeetingStatus, head_count: number | null, counts: MarkCounts, rate: number | null, };
+
+export type GridRow = { learner_id: string, name: string, withdrawn: boolean, walk_in: boolean, 
+/**
+ * In the order of `AttendanceGrid::meetings`.
+ */
+marks: Array<Mark | null>, counts: MarkCounts, rate: number | null, };
+
+export type MeetingGuide = { meeting_id: string, circle_id: string, 
+/**
+ * 1-based position among the circle's meetings that are not cancelled
+ * (0 for a cancelled meeting).
+ */
+number: number, 
+/**
+ * The kind of meeting its position makes it now (None when cancelled).
+ */
+kind: GuideKind | null, sections: Array<GuideSection>, 
+/**
+ * Edited by a person (templates never overwrite it).
+ */
+customized: boolean, 
+/**
+ * What the sections were made from: "builtin/en/first@1",
+ * "template/<id>/middle", or "" (typed by a person, or older data).
+ */
+template: string, 
+/**
+ * Whether the guide shown is the stored one; false when it is shown as
+ * its template makes it because none was written yet, or because the
+ * stored one (not edited by a person) was made for another position
+ * (see `Store::derive_circle_guides`).
+ */
+stored: boolean, total_minutes: number, 
+/**
+ * The circle's meeting length.
+ */
+duration_minutes: number, 
+/**
+ * `total_minutes - duration_minutes`: positive when the plan runs over.
+ */
+over_by_minutes: number, 
+/**
+ * Set when the plan runs over the meeting, or leaves more than
+ * [`UNDER_TOLERANCE_MINUTES`] unplanned.
+ */
+timing_warning: string | null, 
+/**
+ * The "note for next week" from the previous meeting's feedback.
+ */
+note_from_last_meeting: CarriedNote | null, };
+
+export type GuideSection = { title: string, minutes: number, notes: string, };
+
+export type GuideEdit = { "op": "edit", index: number, title: string | null, minutes: number | null, notes: string | null, } | { "op": "move", from: number, to: number, } | { "op": "add", at: number | null, section: GuideSection, } | { "op": "remove", index: number, } | { "op": "replace", sections: Array<GuideSection>, };
+
+export type CarriedNote = { meeting_id: string, local_date: string, text: string, };
+
+export type GuideKind = "first" | "middle" | "last";
+
+export type FeedbackForm = { circle_id: string, circle_name: string, language: string, meeting: Meeting, 
+/**
+ * The meeting's end has passed.
+ */
+ended: boolean, feedback: MeetingFeedback | null, prompts: Array<ReflectionPrompt>, attendance: MarkCounts, 
+/**
+ * Learners on the roster with no mark yet.
+ */
+unmarked: number, head_count: number | null, };
+
+export type FeedbackInput = { 
+/**
+ * "How did it go?", 1 (badly) to 5 (very well).
+ */
+rating: number | null, reflection: string, 
+/**
+ * The prompt the reflection answers.
+ */
+reflection_prompt: string, 
+/**
+ * Shown in the next meeting's guide.
+ */
+next_week_note: string, };
+
+export type MeetingFeedback = { meeting_id: string, 
+/**
+ * "How did it go?", 1 (badly) to 5 (very well).
+ */
+rating: number | null, reflection: string, 
+/**
+ * The prompt the reflection answers.
+ */
+reflection_prompt: string, 
+/**
+ * Shown in the next meeting's guide.
+ */
+next_week_note: string, };
+
+export type ReflectionPrompt = { 
+/**
+ * Stable across languages: "went-well", "change", ...
+ */
+id: string, text: string, };
+
+export type AwaitingFeedback = { circle_id: string, circle_name: string, time_zone: string, meeting: Meeting, };
+
+export type WrapUp = { circle_id: string, 
+/**
+ * None until the circle is wrapped up.
+ */
+outcome: CircleOutcome | null, facilitator_goal: string, goal_rating: number | null, course_rating: number | null, course_rating_reason: string, 
+/**
+ * When the circle's last meeting that is not cancelled ends.
+ */
+last_meeting_ends_at: string | null, 
+/**
+ * The last meeting has ended: the circle can be marked completed.
+ */
+can_complete: boolean, };
+
+export type WrapUpInput = { outcome: CircleOutcome, 
+/**
+ * What the facilitator wanted to achieve with this circle.
+ */
+facilitator_goal: string, 
+/**
+ * How well they achieved it, 1 (not at all) to 5 (fully); required for
+ * a completed circle.
+ */
+goal_rating: number | null, 
+/**
+ * How good the course was for a learning circle, 1-5; required for a
+ * completed circle.
+ */
+course_rating: number | null, course_rating_reason: string, };
+
+export type CircleOutcome = "completed" | "did_not_happen";
+
+export type CircleReport = { format_version: number, circle: CircleInfo, counting: Counting, summary: CircleFigures, 
+/**
+ * Meetings that are not cancelled, in date order: attendance per
+ * meeting and ratings over time.
+ */
+meetings: Array<MeetingFigures>, 
+/**
+ * Cancelled meetings, in date order (left out of every figure).
+ */
+cancelled: Array<CancelledMeeting>, wrap_up: WrapUpFigures, };
+
+export type CircleInfo = { id: string, name: string, course_title: string | null, team_name: string | null, 
+/**
+ * "Online", the venue name, or "No venue".
+ */
+venue: string, city: string, online: boolean, language: string, time_zone: string, start_time: string, duration_minutes: number, 
+/**
+ * Names, alphabetically.
+ */
+facilitators: Array<string>, 
+/**
+ * Local dates of the first and last meetings that are not cancelled.
+ */
+first_date: string | null, last_date: string | null, };
+
+export type CircleFigures = { 
+/**
+ * Meetings that are not cancelled.
+ */
+meetings_scheduled: number, meetings_held: number, meetings_cancelled: number, 
+/**
+ * Everyone who signed up or walked in, withdrawn learners included.
+ */
+learners: number, learners_withdrawn: number, walk_ins: number, 
+/**
+ * Learners with at least one attended mark.
+ */
+learners_attended: number, 
+/**
+ * Learners who attended at least half the held meetings (None for a
+ * circle that only counts heads, or before any meeting was held).
+ */
+learners_at_least_half: number | null, attendances: number, head_count_attendances: number, marks: MarkCounts, attendance_rate: number | null, average_attendance: number | null, first_meeting_attendance: number | null, last_meeting_attendance: number | null, 
+/**
+ * Last held meeting's attendance ÷ first held meeting's.
+ */
+retention: number | null, 
+/**
+ * Learners who attended both the first and the last held meeting.
+ */
+learners_retained: number | null, ratings: number, average_rating: number | null, };
+
+export type MeetingFigures = { meeting_id: string, 
+/**
+ * 1-based among meetings that are not cancelled.
+ */
+number: number, local_date: string, local_time: string, status: MeetingStatus, held: boolean, marks: MarkCounts, head_count: number | null, 
+/**
+ * Attended marks, else the head count; None when not held.
+ */
+attendance: number | null, 
+/**
+ * The after-meeting rating, 1-5.
+ */
+rating: number | null, };
+
+export type CancelledMeeting = { meeting_id: string, local_date: string, };
+
+export type WrapUpFigures = { outcome: CircleOutcome | null, facilitator_goal: string, goal_rating: number | null, course_rating: number | null, course_rating_reason: string, };
+
+export type Counting = "per_learner" | "head_count" | "mixed" | "none";
+
+export type MarkCounts = { present: number, late: number, excused: number, absent: number, };
+
+export type TeamReport = { format_version: number, team: Team, from: string, to: string, totals: Figures, 
+/**
+ * Team circles marked "did not happen" that had a meeting date in the
+ * period (left out of every other figure).
+ */
+circles_did_not_happen: number, 
+/**
+ * Learners (withdrawn included) of the circles run in the period.
+ */
+learners_signed_up: number, 
+/**
+ * Every month of the period, in order, empty ones included.
+ */
+by_month: Array<MonthFigures>, 
+/**
+ * Venues that had a meeting date in the period, by name.
+ */
+by_venue: Array<VenueFigures>, 
+/**
+ * The team's circles that had a meeting date in the period, by name;
+ * one that did not happen is listed with empty figures.
+ */
+circles: Array<CircleLine>, };
+
+export type Team = { id: string, name: string, };
+
+export type Figures = { circles_run: number, meetings_held: number, meetings_cancelled: number, attendances: number, head_count_attendances: number, marks: MarkCounts, attendance_rate: number | null, average_attendance: number | null, unique_learners: number, ratings: number, average_rating: number | null, };
+
+export type MonthFigures = { 
+/**
+ * "2026-03"
+ */
+month: string, figures: Figures, };
+
+export type VenueFigures = { venue: string, city: string, figures: Figures, };
+
+export type CircleLine = { circle_id: string, name: string, venue: string, outcome: CircleOutcome | null, figures: Figures, };
+
+export type Settings = { 
+/**
+ * "en", "es" or "pt"; empty: follow the system's language.
+ */
+language: string, 
+/**
+ * The server offered on the sign-in form, e.g. "https://sync.example.org".
+ */
+server_url: string, };
+
+export type UiError = { 
+/**
+ * "invalid" (validation, see `field`), "not_found", "store" (the data
+ * folder or database), "sync" (the server), or "internal".
+ */
+kind: string, message: string, entity: string | null, field: string | null, };
+
+export type SyncView = { activity: SyncActivity, progress: SyncProgress | null, server_url: string | null, email: string | null, user_name: string | null, 
+/**
+ * Local changes not yet acknowledged by the server.
+ */
+pending: number, 
+/**
+ * Local changes the server refused for good (kept here).
+ */
+refused: number, open_conflicts: number, 
+/**
+ * RFC 3339 time of the last successful sync.
+ */
+last_success: string | null, last_error: string | null, 
+/**
+ * Goes up whenever a sync changed local data: screens reload.
+ */
+data_revision: number, };
+
+export type SyncActivity = "signed_out" | "idle" | "syncing" | "offline" | "error";
+
+export type SyncProgress = { 
+/**
+ * "pushing" or "pulling".
+ */
+phase: string, done: number, total: number, };
+
+export type CircleDetail = { circle: Circle, course_title: string | null, meetings: Array<Meeting>, learners: Array<Learner>, grid: AttendanceGrid, 
+/**
+ * Feedback given so far, one per meeting that has any.
+ */
+feedback: Array<MeetingFeedback>, wrap_up: WrapUp, };
+
+export type RosterView = { circle_id: string, circle_name: string, time_zone: string, meeting: Meeting, entries: Array<RosterEntry>, };
+
+export type ConflictView = { id: string, table: string, row_id: string, field: string, 
+/**
+ * What the row is, e.g. the learner's or circle's name.
+ */
+row_label: string, lost_value: string, won_value: string, detected_at: string, };
