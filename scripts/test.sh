@@ -15,6 +15,9 @@ bash "$repo/scripts/setup.sh"
 section "UI: type check (svelte-check)"
 (cd ui && npx --no-install svelte-check --tsconfig ./tsconfig.json --threshold warning --output human)
 
+section "UI: unit tests (Vitest)"
+(cd ui && npx --no-install vitest run)
+
 section "UI: build (ui/dist, embedded into circles-app)"
 build_ui
 
@@ -40,13 +43,14 @@ if ! env -u CIRCLES_DATA_DIR TMPDIR="$e2e_home/tmp" \
   XDG_DATA_HOME="$e2e_home/data" XDG_CONFIG_HOME="$e2e_home/config" XDG_CACHE_HOME="$e2e_home/cache" \
   CIRCLES_APP="$target_dir/debug/circles-app" \
   CIRCLES_CLI="$target_dir/debug/circles" \
+  CIRCLES_SERVER="$target_dir/debug/circles-server" \
   TAURI_DRIVER="$(command -v tauri-driver)" \
   E2E_OUTPUT_DIR="$repo/test-output/e2e" \
   timeout --kill-after=30 900 \
   xvfb-run -a -s '-screen 0 1280x800x24' \
-  node --test --test-reporter=spec --test-timeout=180000 tests/e2e/*.test.mjs; then
-  echo "--- last lines of test-output/e2e/tauri-driver.log (tauri-driver, WebKitWebDriver, the app)"
-  tail -n 60 "$repo/test-output/e2e/tauri-driver.log" || true
+  node --test --test-concurrency=1 --test-reporter=spec --test-timeout=300000 tests/e2e/*.test.mjs; then
+  echo "--- last lines of test-output/e2e/tauri-driver-*.log (tauri-driver, WebKitWebDriver, the app)"
+  tail -n 60 "$repo"/test-output/e2e/tauri-driver-*.log || true
   die "the end-to-end test failed (screenshots and logs: test-output/e2e/)"
 fi
 ls -l "$repo/test-output/e2e"

@@ -230,16 +230,9 @@ async fn debounced(edited: &Notify) {
 
 fn sync_blocking(shared: &Shared) -> Outcome {
     let Some(dir) = &shared.data_dir else { return Outcome::Failed };
-    let mut store = match Store::open_in(dir) {
-        Ok(store) => store,
-        Err(e) => {
-            update(shared, |v| {
-                v.activity = SyncActivity::Error;
-                v.last_error = Some(e.to_string());
-            });
-            return Outcome::Failed;
-        }
-    };
+    // A store that cannot be opened is shown by the screens themselves (with
+    // the data folder); sync just waits for it to be fixed.
+    let Ok(mut store) = Store::open_in(dir) else { return Outcome::Failed };
     let account = match store.account() {
         Ok(Some(account)) => account,
         Ok(None) | Err(_) => {

@@ -15,174 +15,24 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
-import { createServer } from "node:net";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 
-import { Session, sleep, waitFor, waitForServer } from "./webdriver.mjs";
-
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
-const outDir = path.resolve(process.env.E2E_OUTPUT_DIR ?? path.join(repo, "test-output", "e2e"));
-
-function which(cmd) {
-  for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
-    const p = path.join(dir, cmd);
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      return p;
-    } catch {
-      // keep looking
-    }
-  }
-  return null;
-}
-
-function requireFile(label, p, hint) {
-  if (!p || !fs.existsSync(p)) {
-    throw new Error(`${label} not found${p ? ` at ${p}` : ""}. ${hint}`);
-  }
-  return path.resolve(p);
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** Run the real CLI; returns stdout. Throws with its stderr on failure. */
-function cli(...args) {
-  const r = spawnSync(CLI, args, { encoding: "utf8", env: { ...process.env, RUST_LOG: "warn" } });
-  if (r.error) throw r.error;
-  if (r.status !== 0) {
-    throw new Error(`circles ${args.join(" ")} exited with ${r.status}:\n${r.stderr}${r.stdout}`);
-  }
-  return r.stdout;
-}
-
-/** YYYY-MM-DD, `days` from today (so the circle always has an upcoming meeting). */
-function dateFromToday(days) {
-  const d = new Date();
-  d.setDate(d.getDate() + days);
-  const pad = (n) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
-}
-
-function tempDir(name) {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `circles-e2e-${name}-`));
-}
-
-// ---------------------------------------------------------------------------
-// Preconditions: fail loudly, never skip.
-
-const APP = requireFile(
-  "circles-app binary (CIRCLES_APP)",
-  process.env.CIRCLES_APP,
-  "Build it with `cargo build -p circles-app` (after building ui/) and set CIRCLES_APP.",
-);
-const CLI = requireFile(
-  "circles CLI binary (CIRCLES_CLI)",
-  process.env.CIRCLES_CLI,
-  "Build it with `cargo build -p circles-cli` and set CIRCLES_CLI.",
-);
-const DRIVER = requireFile(
-  "tauri-driver",
-  process.env.TAURI_DRIVER ?? which("tauri-driver") ?? path.join(os.homedir(), ".cargo", "bin", "tauri-driver"),
-  "Install it with `cargo install tauri-driver --locked --version '^2'` (scripts/setup.sh does).",
-);
-requireFile(
-  "WebKitWebDriver",
-  which("WebKitWebDriver"),
-  "Install the Debian package webkit2gtk-driver (scripts/setup.sh does).",
-);
-if (!process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) {
-  throw new Error("No display: run this test under `xvfb-run -a -s '-screen 0 1280x800x24'` (scripts/test.sh does).");
-}
-
-fs.mkdirSync(outDir, { recursive: true });
-
-// ---------------------------------------------------------------------------
+import { cli, click, dateFromToday, driverForFile, saveScreenshot, tempDir } from "./harness.mjs";
 
 describe("Circles desktop app (real window, WebDriver)", () => {
-  let driver;
-  let driverLog;
-  let base;
-  const sessions = [];
+  const e2e = driverForFile("circles-app");
+  before(e2e.start);
+  after(e2e.stop);
+  const closeApp = e2e.closeApp;
 
+  /** Open the app and go to the circles list. */
   async function openApp(dataDir) {
-    const session = await Session.create(base, {
-      "tauri:options": { application: APP, args: ["--data-dir", dataDir] },
-    });
-    sessions.push(session);
-    // The page is served from the binary (tauri://localhost); wait until the
-    // Svelte app has mounted and left its loading state.
-    await waitFor(async () => (await session.findAll(".shell")).length > 0, {
-      message: "the app shell to render",
-    });
-    await waitFor(async () => (await session.findAll("[role=status]")).length === 0, {
-      message: "the circles list to finish loading",
-    });
-    return session;
+    const app = await e2e.openApp(dataDir);
+    await click(app, '[data-testid="nav-circles"]');
+    return app;
   }
-
-  async function closeApp(session) {
-    await session.delete();
-    // WebKitWebDriver closes the browser on session delete; give it a moment.
-    await sleep(300);
-  }
-
-  async function saveScreenshot(session, name) {
-    const png = await session.stableScreenshot();
-    assert.ok(png.subarray(1, 4).toString() === "PNG", "screenshot is a PNG");
-    const file = path.join(outDir, name);
-    fs.writeFileSync(file, png);
-    console.log(`screenshot: ${path.relative(repo, file)} (${png.length} bytes)`);
-    return file;
-  }
-
-  before(async () => {
-    const port = await freePort();
-    let nativePort = await freePort();
-    while (nativePort === port) nativePort = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    driverLog = path.join(outDir, "tauri-driver.log");
-    const log = fs.openSync(driverLog, "w");
-    driver = spawn(DRIVER, ["--port", String(port), "--native-port", String(nativePort)], {
-      stdio: ["ignore", log, log],
-      env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "info" },
-    });
-    driver.on("exit", (code, signal) => {
-      if (code !== null && code !== 0) console.error(`tauri-driver exited with ${code} (see ${driverLog})`);
-      if (signal && signal !== "SIGTERM") console.error(`tauri-driver killed by ${signal}`);
-    });
-    await waitForServer(base, 30_000);
-  });
-
-  after(async () => {
-    for (const s of sessions) await s.delete();
-    if (driver && driver.exitCode === null) {
-      driver.kill("SIGTERM");
-      await new Promise((r) => {
-        const t = setTimeout(() => {
-          driver.kill("SIGKILL");
-          r();
-        }, 5_000);
-        driver.once("exit", () => {
-          clearTimeout(t);
-          r();
-        });
-      });
-    }
-  });
 
   test("lists a circle created with the CLI", async () => {
     const dataDir = tempDir("list");
@@ -206,7 +56,7 @@ describe("Circles desktop app (real window, WebDriver)", () => {
       const text = await rows[0].text();
       assert.match(text, /E2E Reading Circle/);
       assert.match(text, /America\/Chicago/);
-      assert.match(text, /18:30–20:00/);
+      assert.match(text, /6:30\s?PM–8:00\s?PM|18:30–20:00/);
       assert.doesNotMatch(text, /None scheduled/, "the next meeting is shown");
       assert.equal(await rows[0].attribute("data-circle-id"), id, "the row is the circle the CLI made");
       const shown = await (await app.find('[data-testid="sidebar-data-dir"]')).text();
@@ -224,7 +74,6 @@ describe("Circles desktop app (real window, WebDriver)", () => {
       const empty = await app.waitForAll('[data-testid="empty-state"]');
       const text = await empty[0].text();
       assert.match(text, /No circles yet/);
-      assert.match(text, /circles circle create/);
       assert.match(text, /circles demo/);
       assert.equal((await app.findAll('[data-testid="circle-row"]')).length, 0);
       await saveScreenshot(app, "empty-state.png");
@@ -280,14 +129,14 @@ describe("Circles desktop app (real window, WebDriver)", () => {
       await saveScreenshot(app, "store-error.png");
 
       // Asking again (Refresh) retries the open and still leaves the file alone.
-      await (await app.find("button.secondary")).click();
+      await click(app, '[data-testid="store-error"] button.secondary');
       await app.waitForAll('[data-testid="store-error"]');
       assert.ok(fs.readFileSync(db).equals(garbage), "circles.sqlite is byte-for-byte unchanged");
       assert.deepEqual(fs.readdirSync(dataDir).sort(), filesBefore, "no files were added next to it");
 
       // Once the damaged file is moved aside, Refresh opens a fresh store.
       fs.renameSync(db, aside);
-      await (await app.find("button.secondary")).click();
+      await click(app, '[data-testid="store-error"] button.secondary');
       await app.waitForAll('[data-testid="empty-state"]');
     } finally {
       await closeApp(app);

@@ -171,4 +171,9 @@ export class Element {
   click() {
     return this.session.cmd("POST", `/element/${this.id}/click`, {});
   }
+
+  /** Type real key presses into the element (focusing it first). */
+  sendKeys(text) {
+    return this.session.cmd("POST", `/element/${this.id}/value`, { text });
+  }
 }

@@ -1,34 +1,148 @@
 // The one place the UI talks to the Rust side. Every screen goes through here so that
-// command names and error handling live once.
+// command names, argument names and error handling live once. Types come from
+// bindings.ts, generated from the Rust types (src-tauri/src/bindings.rs).
 import { invoke } from "@tauri-apps/api/core";
-import type { CircleSummary } from "./types";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type {
+  AttendanceGrid,
+  AwaitingFeedback,
+  CircleDetail,
+  CircleInput,
+  CircleReport,
+  CircleSummary,
+  ConflictView,
+  Course,
+  CourseInput,
+  FeedbackForm,
+  FeedbackInput,
+  GuideEdit,
+  Learner,
+  LearnerInput,
+  Mark,
+  MeetingGuide,
+  RosterView,
+  Settings,
+  SyncView,
+  Team,
+  TeamReport,
+  UiError,
+  UpcomingMeeting,
+  WeeklyRule,
+  WrapUp,
+  WrapUpInput,
+} from "./bindings";
 
-/** Commands return `Result<T, String>`: the error is a sentence meant for a person. */
+export type { AttendanceGrid };
+
+/** A failed command: `error` says what and, for validation, which field. */
 export class CommandError extends Error {
   constructor(
     readonly command: string,
-    message: string,
+    readonly error: UiError,
   ) {
-    super(message);
+    super(error.message);
     this.name = "CommandError";
   }
+  get field(): string | null {
+    return this.error.field;
+  }
+}
+
+function asUiError(e: unknown): UiError {
+  if (e && typeof e === "object" && "message" in e && "kind" in e) return e as UiError;
+  const message = typeof e === "string" ? e : e instanceof Error ? e.message : JSON.stringify(e);
+  return { kind: "internal", message, entity: null, field: null };
 }
 
 async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
   try {
     return await invoke<T>(command, args);
   } catch (e) {
-    const message = typeof e === "string" ? e : e instanceof Error ? e.message : JSON.stringify(e);
-    throw new CommandError(command, message);
+    throw new CommandError(command, asUiError(e));
   }
 }
 
-/** The circles in the local store, as the core lists them. */
-export function listCircles(): Promise<CircleSummary[]> {
-  return call<CircleSummary[]>("list_circles");
-}
+// Circles and today
+export const listCircles = () => call<CircleSummary[]>("list_circles");
+export const today = () => call<UpcomingMeeting[]>("today");
+export const circleDetail = (id: string) => call<CircleDetail>("circle_detail", { id });
+export const createCircle = (input: CircleInput, schedule: WeeklyRule | null) =>
+  call<string>("create_circle", { input, schedule });
+export const updateCircle = (id: string, input: CircleInput) => call<void>("update_circle", { id, input });
 
-/** The folder the app keeps its data in (shown to people when something goes wrong). */
-export function dataDir(): Promise<string> {
-  return call<string>("data_dir");
+// Schedule
+export const generateSchedule = (circleId: string, rule: WeeklyRule, replace: boolean) =>
+  call<string[]>("generate_schedule", { circleId, rule, replace });
+export const addMeeting = (circleId: string, date: string, time: string | null) =>
+  call<string>("add_meeting", { circleId, date, time });
+export const moveMeeting = (id: string, date: string, time: string | null) =>
+  call<void>("move_meeting", { id, date, time });
+export const setMeetingCancelled = (id: string, cancelled: boolean) =>
+  call<void>("set_meeting_cancelled", { id, cancelled });
+export const removeMeeting = (id: string) => call<void>("remove_meeting", { id });
+
+// Attendance
+export const roster = (meetingId: string) => call<RosterView>("roster", { meetingId });
+export const setMark = (meetingId: string, learnerId: string, mark: Mark | null) =>
+  call<void>("set_mark", { meetingId, learnerId, mark });
+export const addWalkIn = (meetingId: string, name: string) => call<string>("add_walk_in", { meetingId, name });
+export const setHeadCount = (meetingId: string, count: number | null) =>
+  call<void>("set_head_count", { meetingId, count });
+
+// Learners
+export const learners = (circleId: string) => call<Learner[]>("learners", { circleId });
+export const addLearner = (circleId: string, input: LearnerInput) => call<string>("add_learner", { circleId, input });
+export const updateLearner = (id: string, input: LearnerInput) => call<void>("update_learner", { id, input });
+export const setLearnerWithdrawn = (id: string, withdrawn: boolean) =>
+  call<void>("set_learner_withdrawn", { id, withdrawn });
+
+// Courses
+export const courses = (search: string, language: string, includeArchived: boolean) =>
+  call<Course[]>("courses", { search, language, includeArchived });
+export const createCourse = (input: CourseInput) => call<string>("create_course", { input });
+export const updateCourse = (id: string, input: CourseInput) => call<void>("update_course", { id, input });
+
+// Guides
+export const guide = (meetingId: string) => call<MeetingGuide>("guide", { meetingId });
+export const editGuide = (meetingId: string, edit: GuideEdit) => call<MeetingGuide>("edit_guide", { meetingId, edit });
+export const resetGuide = (meetingId: string) => call<MeetingGuide>("reset_guide", { meetingId });
+export const saveRunSheet = (meetingId: string, paper: string) => call<string>("save_run_sheet", { meetingId, paper });
+export const saveGuideAsTemplate = (circleId: string, name: string) =>
+  call<string>("save_guide_as_template", { circleId, name });
+
+// Feedback and wrap-up
+export const awaitingFeedback = () => call<AwaitingFeedback[]>("awaiting_feedback");
+export const feedbackForm = (meetingId: string) => call<FeedbackForm>("feedback_form", { meetingId });
+export const saveFeedback = (meetingId: string, input: FeedbackInput) =>
+  call<void>("save_feedback", { meetingId, input });
+export const saveWrapUp = (circleId: string, input: WrapUpInput) => call<WrapUp>("save_wrap_up", { circleId, input });
+
+// Reports
+export const circleReport = (circleId: string) => call<CircleReport>("circle_report", { circleId });
+export const teams = () => call<Team[]>("teams");
+export const teamReport = (teamId: string, from: string, to: string) =>
+  call<TeamReport>("team_report", { teamId, from, to });
+export const exportTeamReport = (teamId: string, from: string, to: string, format: "csv" | "pdf") =>
+  call<string>("export_team_report", { teamId, from, to, format });
+export const exportCircleReport = (circleId: string, format: "csv" | "pdf") =>
+  call<string>("export_circle_report", { circleId, format });
+
+// Settings
+export const settings = () => call<Settings>("settings");
+export const saveSettings = (settings: Settings) => call<void>("save_settings", { settings });
+export const dataDir = () => call<string>("data_dir");
+export const exportEverything = () => call<string>("export_everything");
+
+// Sync
+export const syncState = () => call<SyncView>("sync_state");
+export const syncNow = () => call<void>("sync_now");
+export const signIn = (serverUrl: string, email: string, password: string) =>
+  call<string>("sign_in", { serverUrl, email, password });
+export const signOut = () => call<boolean>("sign_out");
+export const conflicts = () => call<ConflictView[]>("conflicts");
+export const resolveConflict = (id: string, keep: "won" | "lost") => call<void>("resolve_conflict", { id, keep });
+
+/** Sync state pushed by the background sync (src-tauri/src/sync_worker.rs). */
+export function onSyncState(handler: (view: SyncView) => void): Promise<UnlistenFn> {
+  return listen<SyncView>("sync-state", (event) => handler(event.payload));
 }

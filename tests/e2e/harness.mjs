@@ -1,0 +1,195 @@
+// What every end-to-end test file shares: the binaries (checked loudly), the CLI,
+// temporary data folders, tauri-driver, opening the app window on a data folder,
+// and screenshots. Nothing is skipped: a missing binary, driver or display fails.
+//
+// Environment:
+//   CIRCLES_APP     the circles-app binary (built with the embedded UI)   [required]
+//   CIRCLES_CLI     the circles CLI binary                                 [required]
+//   CIRCLES_SERVER  the circles-server binary                              [sync journeys]
+//   TAURI_DRIVER    tauri-driver (default: on PATH, else ~/.cargo/bin/tauri-driver)
+//   E2E_OUTPUT_DIR  where screenshots and logs go (default: test-output/e2e)
+
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { createServer } from "node:net";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { Session, sleep, waitFor, waitForServer } from "./webdriver.mjs";
+
+export { sleep, waitFor };
+
+export const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const outDir = path.resolve(process.env.E2E_OUTPUT_DIR ?? path.join(repo, "test-output", "e2e"));
+
+function which(cmd) {
+  for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
+    const p = path.join(dir, cmd);
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return p;
+    } catch {
+      // keep looking
+    }
+  }
+  return null;
+}
+
+export function requireFile(label, p, hint) {
+  if (!p || !fs.existsSync(p)) {
+    throw new Error(`${label} not found${p ? ` at ${p}` : ""}. ${hint}`);
+  }
+  return path.resolve(p);
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export const APP = requireFile(
+  "circles-app binary (CIRCLES_APP)",
+  process.env.CIRCLES_APP,
+  "Build it with `cargo build -p circles-app` (after building ui/) and set CIRCLES_APP.",
+);
+export const CLI = requireFile(
+  "circles CLI binary (CIRCLES_CLI)",
+  process.env.CIRCLES_CLI,
+  "Build it with `cargo build -p circles-cli` and set CIRCLES_CLI.",
+);
+const DRIVER = requireFile(
+  "tauri-driver",
+  process.env.TAURI_DRIVER ?? which("tauri-driver") ?? path.join(os.homedir(), ".cargo", "bin", "tauri-driver"),
+  "Install it with `cargo install tauri-driver --locked --version '^2'` (scripts/setup.sh does).",
+);
+requireFile("WebKitWebDriver", which("WebKitWebDriver"), "Install the Debian package webkit2gtk-driver (scripts/setup.sh does).");
+if (!process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) {
+  throw new Error("No display: run this test under `xvfb-run -a -s '-screen 0 1280x800x24'` (scripts/test.sh does).");
+}
+fs.mkdirSync(outDir, { recursive: true });
+
+/** Run the real CLI; returns stdout. Throws with its stderr on failure. */
+export function cli(...args) {
+  const r = spawnSync(CLI, args, { encoding: "utf8", env: { ...process.env, RUST_LOG: "warn" } });
+  if (r.error) throw r.error;
+  if (r.status !== 0) {
+    throw new Error(`circles ${args.join(" ")} exited with ${r.status}:\n${r.stderr}${r.stdout}`);
+  }
+  return r.stdout;
+}
+
+/** YYYY-MM-DD, `days` from today (local). */
+export function dateFromToday(days) {
+  const d = new Date();
+  d.setDate(d.getDate() + days);
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+}
+
+export function tempDir(name) {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `circles-e2e-${name}-`));
+}
+
+/**
+ * tauri-driver for one test file: `const e2e = driverForFile("journeys")` at the
+ * top level of a describe, then `before(e2e.start)` and `after(e2e.stop)`.
+ */
+export function driverForFile(name) {
+  let driver;
+  let base;
+  const sessions = [];
+  return {
+    async start() {
+      const port = await freePort();
+      let nativePort = await freePort();
+      while (nativePort === port) nativePort = await freePort();
+      base = `http://127.0.0.1:${port}`;
+      const logFile = path.join(outDir, `tauri-driver-${name}.log`);
+      const log = fs.openSync(logFile, "w");
+      driver = spawn(DRIVER, ["--port", String(port), "--native-port", String(nativePort)], {
+        stdio: ["ignore", log, log],
+        env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "info" },
+      });
+      driver.on("exit", (code, signal) => {
+        if (code !== null && code !== 0) console.error(`tauri-driver exited with ${code} (see ${logFile})`);
+        if (signal && signal !== "SIGTERM") console.error(`tauri-driver killed by ${signal}`);
+      });
+      await waitForServer(base, 30_000);
+    },
+    async stop() {
+      for (const s of sessions) await s.delete();
+      if (driver && driver.exitCode === null) {
+        driver.kill("SIGTERM");
+        await new Promise((r) => {
+          const t = setTimeout(() => {
+            driver.kill("SIGKILL");
+            r();
+          }, 5_000);
+          driver.once("exit", () => {
+            clearTimeout(t);
+            r();
+          });
+        });
+      }
+    },
+    /** Open the app window on a data folder; resolves once the UI has rendered. */
+    async openApp(dataDir) {
+      const session = await Session.create(base, {
+        "tauri:options": { application: APP, args: ["--data-dir", dataDir] },
+      });
+      sessions.push(session);
+      await waitFor(async () => (await session.findAll(".shell")).length > 0, { message: "the app shell to render" });
+      await waitFor(async () => (await session.findAll("[role=status]")).length === 0 || (await session.findAll(".screen-header")).length > 0, {
+        message: "the first screen to finish loading",
+      });
+      return session;
+    },
+    async closeApp(session) {
+      await session.delete();
+      sessions.splice(sessions.indexOf(session), 1);
+      // WebKitWebDriver closes the browser on session delete; give it a moment.
+      await sleep(300);
+    },
+  };
+}
+
+/** Save a screenshot (once the frame is stable) under the output folder. */
+export async function saveScreenshot(session, name) {
+  await sleep(500);
+  const png = await session.stableScreenshot();
+  assert.ok(png.subarray(1, 4).toString() === "PNG", "screenshot is a PNG");
+  const file = path.join(outDir, name);
+  fs.writeFileSync(file, png);
+  console.log(`screenshot: ${path.relative(repo, file)} (${png.length} bytes)`);
+  return file;
+}
+
+/** Click the element matching `css` (waiting for it). */
+export async function click(session, css) {
+  const [el] = await session.waitForAll(css);
+  await el.click();
+  return el;
+}
+
+/** Type into an input: clears it first through the DOM (fires input events). */
+export async function typeInto(session, css, text) {
+  await session.waitForAll(css);
+  await session.execute(
+    `const el = document.querySelector(arguments[0]);
+     el.focus();
+     const proto = el.tagName === "TEXTAREA" ? HTMLTextAreaElement.prototype : el.tagName === "SELECT" ? HTMLSelectElement.prototype : HTMLInputElement.prototype;
+     Object.getOwnPropertyDescriptor(proto, "value").set.call(el, arguments[1]);
+     el.dispatchEvent(new Event("input", { bubbles: true }));
+     el.dispatchEvent(new Event("change", { bubbles: true }));`,
+    [css, text],
+  );
+}

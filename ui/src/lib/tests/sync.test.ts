@@ -1,0 +1,29 @@
+import { expect, test } from "vitest";
+import type { SyncView } from "../bindings";
+import { syncSummary } from "../sync";
+
+const base: SyncView = {
+  activity: "idle",
+  progress: null,
+  server_url: "https://sync.example.org",
+  email: "ana@example.org",
+  user_name: "Ana",
+  pending: 0,
+  refused: 0,
+  open_conflicts: 0,
+  last_success: "2026-11-29T14:02:00Z",
+  last_error: null,
+  data_revision: 0,
+};
+
+test("each sync state says something different", () => {
+  expect(syncSummary(base)).toEqual({ key: "app.sync_synced", tone: "ok" });
+  expect(syncSummary({ ...base, last_success: null }).key).toBe("app.sync_not_yet");
+  expect(syncSummary({ ...base, activity: "offline" }).tone).toBe("bad");
+  expect(syncSummary({ ...base, activity: "signed_out" }).key).toBe("app.sync_signed_out");
+  expect(syncSummary({ ...base, activity: "syncing", progress: { phase: "pulling", done: 3, total: 10 } })).toEqual({
+    key: "app.sync_receiving",
+    params: { done: 3, total: 10 },
+    tone: "busy",
+  });
+});
