@@ -23,6 +23,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::auth;
 use crate::error::ApiError;
+use crate::metrics::Metrics;
 use crate::storage::{Session, Storage, TokenInfo};
 
 /// The largest request body accepted (a full batch is well under it).
@@ -31,6 +32,13 @@ pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub storage: Arc<dyn Storage>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    pub fn new(storage: Arc<dyn Storage>) -> AppState {
+        AppState { storage, metrics: Arc::new(Metrics::new()) }
+    }
 }
 
 /// A JSON body whose rejections are JSON errors too.
@@ -51,6 +59,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health))
         .route("/openapi.json", get(openapi))
+        .route("/metrics", get(metrics))
         .nest("/v1", v1)
         .fallback(|| async { ApiError::not_found("no such endpoint; see /openapi.json") })
         .method_not_allowed_fallback(|| async {
@@ -61,8 +70,27 @@ pub fn router(state: AppState) -> Router {
         // 503, not 408: the client retries 5xx later, and the slowness was ours.
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
         .layer(middleware::map_response(json_errors))
+        .layer(middleware::from_fn_with_state(state.clone(), measure))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Count every request, its status and its time (after the JSON error
+/// layer, so the status is the one the client gets).
+async fn measure(State(state): State<AppState>, request: axum::extract::Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let path = request.uri().path().to_string();
+    let method = request.method().to_string();
+    let response = next.run(request).await;
+    state.metrics.observe_request(&path, &method, response.status().as_u16(), started.elapsed());
+    response
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        state.metrics.encode(),
+    )
 }
 
 /// The layers below the handlers (body limit, timeout) answer errors in
@@ -204,7 +232,9 @@ async fn revoke_token(State(state): State<AppState>, session: Session, Path(id):
 
 async fn push(State(state): State<AppState>, session: Session, JsonBody(batch): JsonBody<PushRequest>) -> Result<Json<PushResponse>, ApiError> {
     let storage = state.storage.clone();
+    let changes = batch.changes.len();
     let response = blocking(move || storage.push(&session, &batch, wall_clock_millis())).await?;
+    state.metrics.observe_push(changes);
     Ok(Json(response))
 }
 

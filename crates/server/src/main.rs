@@ -1,19 +1,19 @@
 //! `circles-server`: run the sync server, and administer its accounts.
 
 use std::io::Read;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use circles_server::{auth, SqliteStorage, Storage};
+use circles_server::{auth, Database, Storage};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(name = "circles-server", version, about = "The Circles sync server and its admin commands")]
 struct Cli {
-    /// The server's SQLite database (created if missing).
+    /// The server's database: a SQLite file (a path or sqlite:PATH, created if
+    /// missing) or PostgreSQL (postgres://USER@HOST:PORT/DB; migrated at start).
     #[arg(long, global = true, default_value = "circles-server.sqlite", env = "CIRCLES_SERVER_DB")]
-    db: PathBuf,
+    db: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -34,6 +34,16 @@ enum Command {
     /// Device tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Copy a SQLite server database into a new, empty PostgreSQL database,
+    /// then check both hold the same (row counts and digests of every table).
+    MigrateDb {
+        /// sqlite:PATH (or a plain path)
+        #[arg(long)]
+        from: String,
+        /// postgres://...
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -90,10 +100,13 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run(cli: Cli) -> Result<()> {
-    let storage = Arc::new(
-        SqliteStorage::open(&cli.db).with_context(|| format!("cannot open the server database {}", cli.db.display()))?,
-    );
+    if let Command::MigrateDb { from, to } = &cli.command {
+        return migrate_db(from, to);
+    }
+    let db = Database::parse(&cli.db);
+    let storage = db.open().with_context(|| format!("cannot open the server database {}", db.describe()))?;
     match cli.command {
+        Command::MigrateDb { .. } => unreachable!("handled above"),
         Command::Serve { listen } => serve(storage, &listen),
         Command::User(UserCommand::Add { email, name }) => {
             let password = read_password()?;
@@ -148,9 +161,30 @@ fn read_password() -> Result<String> {
     Ok(p.trim_end_matches(['\n', '\r']).to_string())
 }
 
-fn serve(storage: Arc<SqliteStorage>, listen: &str) -> Result<()> {
+fn migrate_db(from: &str, to: &str) -> Result<()> {
+    let Database::Sqlite(from) = Database::parse(from) else {
+        bail!("--from must be a SQLite database (sqlite:PATH), not {from}");
+    };
+    let Database::Postgres(to) = Database::parse(to) else {
+        bail!("--to must be a PostgreSQL database (postgres://...), not {to}");
+    };
+    let checks = circles_server::migrate::sqlite_to_postgres(&from, &to)
+        .with_context(|| format!("cannot migrate {} to PostgreSQL", from.display()))?;
+    for c in &checks {
+        println!("{:<16} {:>9} rows  sha256 {}", c.table, c.rows, c.digest);
+    }
+    println!("migrated and verified: both databases hold the same {} tables", checks.len());
+    Ok(())
+}
+
+fn serve(storage: Arc<dyn Storage>, listen: &str) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(async move {
+    // The last reference is dropped here, outside the runtime: PostgreSQL's
+    // blocking client owns a small runtime of its own, which may not be
+    // dropped from async code.
+    let served = storage.clone();
+    let result = runtime.block_on(async move {
+        let storage = served;
         let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
         let address = listener.local_addr()?;
         // Tests and scripts read this line to find a port chosen by the OS.
@@ -159,7 +193,10 @@ fn serve(storage: Arc<SqliteStorage>, listen: &str) -> Result<()> {
         circles_server::serve(listener, storage, shutdown_signal()).await?;
         tracing::info!("circles-server stopped");
         Ok(())
-    })
+    });
+    drop(runtime);
+    drop(storage);
+    result
 }
 
 async fn shutdown_signal() {

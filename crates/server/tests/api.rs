@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use circles_core::sync::engine::Transport;
 use circles_core::sync::wire::{PushOutcome, PushRequest, WireChange, MAX_PUSH_CHANGES};
 use circles_core::{CircleInput, LearnerInput, Mark, WeeklyRule};
-use common::{snapshot, Client, TestServer};
+use common::{Backend, snapshot, Client, TestServer};
 use serde_json::json;
 
 fn first_date() -> NaiveDate {
@@ -25,13 +25,11 @@ fn new_circle(client: &mut Client, name: &str) -> String {
 }
 
 fn max_seq(server: &TestServer) -> i64 {
-    let conn = rusqlite::Connection::open(server.dir.path().join("server.sqlite")).unwrap();
-    conn.query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| r.get(0)).unwrap()
+    server.db.max_seq()
 }
 
-#[test]
-fn two_laptops_converge_and_exports_match() {
-    let server = TestServer::start();
+fn two_laptops_converge_and_exports_match(backend: Backend) {
+    let server = TestServer::start(backend);
     server.add_user("fatima@example.org", "Fatima");
     let mut a = Client::new(&server, "fatima@example.org");
     let mut b = Client::new(&server, "fatima@example.org");
@@ -59,9 +57,8 @@ fn two_laptops_converge_and_exports_match() {
     assert_eq!(b.store.sync_status().unwrap().pending, 0);
 }
 
-#[test]
-fn concurrent_edits_converge_and_the_loser_sees_both_values() {
-    let server = TestServer::start();
+fn concurrent_edits_converge_and_the_loser_sees_both_values(backend: Backend) {
+    let server = TestServer::start(backend);
     server.add_user("fatima@example.org", "Fatima");
     let mut a = Client::new(&server, "fatima@example.org");
     let mut b = Client::new(&server, "fatima@example.org");
@@ -90,9 +87,8 @@ fn concurrent_edits_converge_and_the_loser_sees_both_values() {
     assert_eq!(snapshot(&a.store), snapshot(&b.store));
 }
 
-#[test]
-fn a_retried_batch_is_answered_from_the_record() {
-    let server = TestServer::start();
+fn a_retried_batch_is_answered_from_the_record(backend: Backend) {
+    let server = TestServer::start(backend);
     server.add_user("fatima@example.org", "Fatima");
     let mut a = Client::new(&server, "fatima@example.org");
     new_circle(&mut a, "Retry");
@@ -120,9 +116,8 @@ fn a_retried_batch_is_answered_from_the_record() {
     assert!(err.to_string().contains("batch_conflict"), "{err}");
 }
 
-#[test]
-fn pulling_in_pages_skips_and_repeats_nothing() {
-    let server = TestServer::start();
+fn pulling_in_pages_skips_and_repeats_nothing(backend: Backend) {
+    let server = TestServer::start(backend);
     server.add_user("fatima@example.org", "Fatima");
     let mut a = Client::new(&server, "fatima@example.org");
     for i in 0..12 {
@@ -151,9 +146,8 @@ fn pulling_in_pages_skips_and_repeats_nothing() {
     assert_eq!(snapshot(&a.store), snapshot(&b.store));
 }
 
-#[test]
-fn facilitators_see_and_write_only_their_circles_and_organizers_their_team() {
-    let server = TestServer::start();
+fn facilitators_see_and_write_only_their_circles_and_organizers_their_team(backend: Backend) {
+    let server = TestServer::start(backend);
     server.add_user("fatima@example.org", "Fatima");
     server.add_user("carlos@example.org", "Carlos");
     server.add_user("olga@example.org", "Olga");
@@ -200,16 +194,14 @@ trait TeamSetup {
 
 impl TeamSetup for TestServer {
     fn storage_add_team_with_organizer(&self, name: &str, organizer: &str) -> String {
-        use circles_server::Storage;
         let team = self.storage.add_team(name).unwrap();
         self.storage.add_organizer(&team, organizer).unwrap();
         team
     }
 }
 
-#[test]
-fn tokens_can_be_listed_and_revoked() {
-    let server = TestServer::start();
+fn tokens_can_be_listed_and_revoked(backend: Backend) {
+    let server = TestServer::start(backend);
     server.add_user("fatima@example.org", "Fatima");
     let raw = server.raw();
     let t1 = server.token("fatima@example.org", "device-1");
@@ -261,9 +253,8 @@ fn batch(changes: Vec<WireChange>) -> String {
     serde_json::to_string(&PushRequest { batch_id: "batch-1".into(), batch_seq: 1, changes }).unwrap()
 }
 
-#[test]
-fn bad_input_gets_a_specific_json_error_and_changes_nothing() {
-    let server = TestServer::start();
+fn bad_input_gets_a_specific_json_error_and_changes_nothing(backend: Backend) {
+    let server = TestServer::start(backend);
     server.add_user("fatima@example.org", "Fatima");
     let raw = server.raw();
     let token = server.token("fatima@example.org", "dev-a");
@@ -315,9 +306,8 @@ fn bad_input_gets_a_specific_json_error_and_changes_nothing() {
     assert_eq!(max_seq(&server), base + 1);
 }
 
-#[test]
-fn a_client_with_a_fast_clock_corrects_itself() {
-    let server = TestServer::start();
+fn a_client_with_a_fast_clock_corrects_itself(backend: Backend) {
+    let server = TestServer::start(backend);
     server.add_user("fatima@example.org", "Fatima");
     let mut a = Client::new(&server, "fatima@example.org");
     let mut b = Client::new(&server, "fatima@example.org");
@@ -344,9 +334,8 @@ fn a_client_with_a_fast_clock_corrects_itself() {
     assert_eq!(snapshot(&a.store), snapshot(&b.store));
 }
 
-#[test]
-fn health_hello_and_openapi() {
-    let server = TestServer::start();
+fn health_hello_and_openapi(backend: Backend) {
+    let server = TestServer::start(backend);
     let raw = server.raw();
     assert_eq!(raw.send("GET", "/healthz", None, None, None), (200, json!({"status": "ok"})));
     let (status, hello) = raw.send("GET", "/v1/hello", None, None, None);
@@ -354,4 +343,27 @@ fn health_hello_and_openapi() {
     let (status, doc) = raw.send("GET", "/openapi.json", None, None, None);
     assert_eq!((status, doc["openapi"].as_str()), (200, Some("3.1.0")));
     assert!(doc["paths"]["/v1/push"].is_object());
+    assert!(doc["paths"]["/metrics"].is_object());
+    let metrics = server.raw().http.get(format!("{}/metrics", server.url)).send().unwrap();
+    assert_eq!(metrics.status(), 200);
+    let text = metrics.text().unwrap();
+    for expected in [
+        "circles_http_requests_total{route=\"/v1/hello\",method=\"GET\",status=\"200\"} 1",
+        "circles_http_request_duration_seconds_bucket{",
+        "circles_push_batch_changes_count",
+    ] {
+        assert!(text.contains(expected), "/metrics lacks {expected}:\n{text}");
+    }
 }
+
+both_backends!(
+    two_laptops_converge_and_exports_match,
+    concurrent_edits_converge_and_the_loser_sees_both_values,
+    a_retried_batch_is_answered_from_the_record,
+    pulling_in_pages_skips_and_repeats_nothing,
+    facilitators_see_and_write_only_their_circles_and_organizers_their_team,
+    tokens_can_be_listed_and_revoked,
+    bad_input_gets_a_specific_json_error_and_changes_nothing,
+    a_client_with_a_fast_clock_corrects_itself,
+    health_hello_and_openapi,
+);

@@ -5,9 +5,13 @@
 //! The `circles` binary is taken from the same target folder; `cargo build
 //! --workspace` (which scripts/test.sh runs first) puts it there.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+
+use common::{Backend, TestDb};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -26,9 +30,9 @@ impl Drop for Server {
     }
 }
 
-fn start_server(db: &Path) -> (Server, String) {
+fn start_server(db: &str) -> (Server, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_circles-server"))
-        .args(["--db", db.to_str().unwrap(), "serve", "--listen", "127.0.0.1:0"])
+        .args(["--db", db, "serve", "--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -52,18 +56,18 @@ fn circles(dir: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
-#[test]
-fn two_cli_clients_and_a_server_process_converge() {
+fn two_cli_clients_and_a_server_process_converge(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
-    let db = tmp.path().join("server.sqlite");
+    let test_db = TestDb::new(backend);
+    let db = test_db.url.as_str();
     let add = Command::new(env!("CARGO_BIN_EXE_circles-server"))
-        .args(["--db", db.to_str().unwrap(), "user", "add", "--email", "fatima@example.org", "--name", "Fatima"])
+        .args(["--db", db, "user", "add", "--email", "fatima@example.org", "--name", "Fatima"])
         .env("CIRCLES_PASSWORD", PASSWORD)
         .stdin(Stdio::null())
         .output()
         .unwrap();
     assert!(add.status.success(), "{}", String::from_utf8_lossy(&add.stderr));
-    let (_server, url) = start_server(&db);
+    let (_server, url) = start_server(db);
     let (a, b) = (tmp.path().join("laptop-a"), tmp.path().join("laptop-b"));
     for dir in [&a, &b] {
         circles(dir, &["login", "--server", &url, "--email", "fatima@example.org"]);
@@ -103,3 +107,5 @@ fn two_cli_clients_and_a_server_process_converge() {
     let status: serde_json::Value = serde_json::from_str(&circles(&b, &["--json", "status"])).unwrap();
     assert_eq!((status["pending"].as_u64(), status["open_conflicts"].as_u64()), (Some(0), Some(0)));
 }
+
+both_backends!(two_cli_clients_and_a_server_process_converge);

@@ -2,8 +2,9 @@
 //! stream of pushes: after a restart on the same database, every change whose
 //! push was answered 200 is there, and the device's batch numbers go on.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -11,13 +12,14 @@ use std::time::{Duration, Instant};
 
 use circles_core::hlc::{wall_clock_millis, Hlc};
 use circles_core::sync::wire::{PushRequest, PushResponse, WireChange, PROTOCOL_HEADER};
+use common::{Backend, TestDb};
 use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_circles-server");
 const PASSWORD: &str = "correct horse battery";
 const DEVICE: &str = "durable-laptop";
 
-fn admin(db: &Path, args: &[&str]) -> String {
+fn admin(db: &str, args: &[&str]) -> String {
     let out = Command::new(BIN)
         .arg("--db")
         .arg(db)
@@ -31,7 +33,7 @@ fn admin(db: &Path, args: &[&str]) -> String {
 }
 
 /// Start the server on an OS-chosen port; returns it and its address.
-fn start(db: &Path) -> (Child, String) {
+fn start(db: &str) -> (Child, String) {
     let mut child = Command::new(BIN)
         .arg("--db")
         .arg(db)
@@ -103,12 +105,11 @@ fn all_change_ids(url: &str, token: &str) -> Vec<String> {
     }
 }
 
-#[test]
-fn every_acknowledged_push_survives_sigkill() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("server.sqlite");
-    admin(&db, &["user", "add", "--email", "dana@example.org", "--name", "Dana"]);
-    let (mut server, url) = start(&db);
+fn every_acknowledged_push_survives_sigkill(backend: Backend) {
+    let test_db = TestDb::new(backend);
+    let db = test_db.url.as_str();
+    admin(db, &["user", "add", "--email", "dana@example.org", "--name", "Dana"]);
+    let (mut server, url) = start(db);
     let token = login(&url);
 
     // A client pushes batches as fast as it can until the server vanishes.
@@ -151,7 +152,7 @@ fn every_acknowledged_push_survives_sigkill() {
     let acknowledged = acknowledged.lock().unwrap().clone();
     assert!(acknowledged.len() >= 25, "only {} batches before the kill", acknowledged.len());
 
-    let (mut server, url) = start(&db);
+    let (mut server, url) = start(db);
     let ids = all_change_ids(&url, &token);
     for b in &acknowledged {
         for c in &b.changes {
@@ -184,6 +185,8 @@ fn every_acknowledged_push_survives_sigkill() {
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
     let status = server.wait().unwrap();
     assert!(status.success(), "{status}");
-    let users = admin(&db, &["user", "list"]);
+    let users = admin(db, &["user", "list"]);
     assert!(users.contains("dana@example.org"));
 }
+
+both_backends!(every_acknowledged_push_survives_sigkill);

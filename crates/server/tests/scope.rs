@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use circles_core::hlc::{wall_clock_millis, Hlc};
 use circles_core::sync::wire::{PushRequest, WireChange};
 use circles_core::{CircleInput, WeeklyRule};
-use common::{Client, RawClient, TestServer};
+use common::{Backend, Client, RawClient, TestServer};
 use serde_json::{json, Value};
 
 struct Device {
@@ -105,9 +105,8 @@ fn setup(server: &TestServer, fatima: &mut Device, raw: &RawClient) -> (String, 
     (circle, circle_changes)
 }
 
-#[test]
-fn a_new_co_facilitator_resyncs_once_even_over_many_pages() {
-    let server = TestServer::start();
+fn a_new_co_facilitator_resyncs_once_even_over_many_pages(backend: Backend) {
+    let server = TestServer::start(backend);
     server.add_user("fatima@example.org", "Fatima");
     let carlos_id = server.add_user("carlos@example.org", "Carlos");
     let raw = server.raw();
@@ -143,16 +142,14 @@ fn a_new_co_facilitator_resyncs_once_even_over_many_pages() {
     assert_eq!(carlos.pull(&raw, cursor, 5)["reset"], json!(false));
 }
 
-#[test]
-fn a_new_organizer_resyncs_once_even_over_many_pages() {
-    let server = TestServer::start();
+fn a_new_organizer_resyncs_once_even_over_many_pages(backend: Backend) {
+    let server = TestServer::start(backend);
     server.add_user("fatima@example.org", "Fatima");
     server.add_user("olga@example.org", "Olga");
     let raw = server.raw();
     let mut fatima = Device::new(&server, "fatima@example.org", "fatima-laptop");
     let olga = Device::new(&server, "olga@example.org", "olga-laptop");
     let team = {
-        use circles_server::Storage;
         server.storage.add_team("Riverbend Public Library").unwrap()
     };
     let (circle, circle_changes) = setup(&server, &mut fatima, &raw);
@@ -162,7 +159,6 @@ fn a_new_organizer_resyncs_once_even_over_many_pages() {
     assert!(circle_changes.iter().all(|c| !seen.contains(c)), "not an organizer yet");
 
     {
-        use circles_server::Storage;
         server.storage.add_organizer(&team, "olga@example.org").unwrap();
     }
     assert_eq!(olga.pull(&raw, cursor, 5)["reset"], json!(true));
@@ -172,9 +168,8 @@ fn a_new_organizer_resyncs_once_even_over_many_pages() {
     }
 }
 
-#[test]
-fn a_row_cannot_be_moved_to_another_circle() {
-    let server = TestServer::start();
+fn a_row_cannot_be_moved_to_another_circle(backend: Backend) {
+    let server = TestServer::start(backend);
     server.add_user("fatima@example.org", "Fatima");
     server.add_user("carlos@example.org", "Carlos");
     let raw = server.raw();
@@ -213,9 +208,8 @@ fn a_row_cannot_be_moved_to_another_circle() {
     assert_eq!(status, 200, "{err}");
 }
 
-#[test]
-fn accounts_are_facilitators_so_a_co_facilitator_can_be_added_from_the_app() {
-    let server = TestServer::start();
+fn accounts_are_facilitators_so_a_co_facilitator_can_be_added_from_the_app(backend: Backend) {
+    let server = TestServer::start(backend);
     server.add_user("fatima@example.org", "Fatima");
     let carlos_id = server.add_user("carlos@example.org", "Carlos");
     let mut fatima = Client::new(&server, "fatima@example.org");
@@ -247,9 +241,8 @@ fn accounts_are_facilitators_so_a_co_facilitator_can_be_added_from_the_app() {
     assert_eq!(carlos.store.meetings(&circles[3]).unwrap().len(), 8);
 }
 
-#[test]
-fn http_limits_answer_json() {
-    let server = TestServer::start();
+fn http_limits_answer_json(backend: Backend) {
+    let server = TestServer::start(backend);
     server.add_user("fatima@example.org", "Fatima");
     let raw = server.raw();
     let token = server.token("fatima@example.org", "dev-a");
@@ -286,3 +279,11 @@ fn http_limits_answer_json() {
     let err: Value = resp.json().unwrap();
     assert_eq!(err["code"], "unsupported_media_type");
 }
+
+both_backends!(
+    a_new_co_facilitator_resyncs_once_even_over_many_pages,
+    a_new_organizer_resyncs_once_even_over_many_pages,
+    a_row_cannot_be_moved_to_another_circle,
+    accounts_are_facilitators_so_a_co_facilitator_can_be_added_from_the_app,
+    http_limits_answer_json,
+);

@@ -10,9 +10,10 @@
 //! its seed: rerun one with `SIM_SEED=N cargo test -p circles-server --test simulation`.
 //! `SIM_SEEDS` sets how many seeds run (default 200).
 
+mod common;
+
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use chrono::{Duration, NaiveDate};
 use circles_core::hlc::{wall_clock_millis, Hlc};
@@ -27,7 +28,8 @@ use circles_core::{
 };
 use circles_server::error::ApiError;
 use circles_server::storage::Session;
-use circles_server::{auth, SqliteStorage, Storage};
+use circles_server::{auth, Storage};
+use common::{Backend, TestDb};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -37,7 +39,7 @@ const CLIENTS: usize = 5;
 type Acknowledged = RefCell<Vec<((String, String, String), (Hlc, String))>>;
 
 struct FaultyTransport<'a> {
-    storage: &'a SqliteStorage,
+    storage: &'a dyn Storage,
     session: Session,
     rng: &'a RefCell<StdRng>,
     faults: bool,
@@ -211,22 +213,10 @@ fn replica_values(store: &Store) -> HashMap<(String, String, String), serde_json
     out
 }
 
-fn server_values(dir: &std::path::Path) -> HashMap<(String, String, String), serde_json::Value> {
-    let conn = rusqlite::Connection::open(dir.join("server.sqlite")).unwrap();
-    let mut stmt = conn.prepare("SELECT table_name, row_id, field, value FROM field_state").unwrap();
-    stmt.query_map([], |r| {
-        let value: String = r.get(3)?;
-        Ok(((r.get(0)?, r.get(1)?, r.get(2)?), serde_json::from_str(&value).unwrap()))
-    })
-    .unwrap()
-    .collect::<Result<_, _>>()
-    .unwrap()
-}
-
-fn run_seed(seed: u64, steps: usize) -> usize {
+fn run_seed(backend: Backend, seed: u64, steps: usize) -> usize {
     let rng = RefCell::new(StdRng::seed_from_u64(seed));
-    let server_dir = tempfile::tempdir().unwrap();
-    let storage = Arc::new(SqliteStorage::open(&server_dir.path().join("server.sqlite")).unwrap());
+    let db = TestDb::new(backend);
+    let storage = db.open();
     // A cheap hash: the simulation is about sync, not password hashing.
     let user = storage.add_user("fatima@example.org", "Fatima", "$argon2id$unused").unwrap();
     let mut laptops: Vec<Laptop> = (0..CLIENTS)
@@ -257,7 +247,7 @@ fn run_seed(seed: u64, steps: usize) -> usize {
                     if r.gen_bool(0.15) { Some(r.gen_range(0..4)) } else { None }
                 };
                 let transport = FaultyTransport {
-                    storage: &storage,
+                    storage: &*storage,
                     session: laptop.session.clone(),
                     rng: &rng,
                     faults: true,
@@ -280,7 +270,7 @@ fn run_seed(seed: u64, steps: usize) -> usize {
     for _ in 0..3 {
         for laptop in laptops.iter_mut() {
             let transport = FaultyTransport {
-                storage: &storage,
+                storage: &*storage,
                 session: laptop.session.clone(),
                 rng: &rng,
                 faults: false,
@@ -291,7 +281,7 @@ fn run_seed(seed: u64, steps: usize) -> usize {
         }
     }
 
-    let server = server_values(server_dir.path());
+    let server = db.field_state();
     let reference = replica_values(&laptops[0].store);
     assert_eq!(reference, server, "seed {seed}: laptop 0 and the server differ");
     for (i, laptop) in laptops.iter().enumerate() {
@@ -310,29 +300,29 @@ fn run_seed(seed: u64, steps: usize) -> usize {
     edits
 }
 
-fn with_seed_report(seed: u64, steps: usize) -> usize {
-    match std::panic::catch_unwind(|| run_seed(seed, steps)) {
+fn with_seed_report(backend: Backend, seed: u64, steps: usize) -> usize {
+    match std::panic::catch_unwind(|| run_seed(backend, seed, steps)) {
         Ok(edits) => edits,
         Err(panic) => {
-            eprintln!("simulation failed with seed {seed}; rerun with SIM_SEED={seed}");
+            eprintln!("simulation on {backend:?} failed with seed {seed}; rerun with SIM_SEED={seed}");
             std::panic::resume_unwind(panic)
         }
     }
 }
 
-#[test]
-fn replicas_converge_under_faults_across_many_seeds() {
+fn replicas_converge_under_faults_across_many_seeds(backend: Backend) {
     if let Ok(seed) = std::env::var("SIM_SEED") {
-        with_seed_report(seed.parse().expect("SIM_SEED is a number"), 120);
+        with_seed_report(backend, seed.parse().expect("SIM_SEED is a number"), 120);
         return;
     }
     let seeds: u64 = std::env::var("SIM_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(200);
-    let edits: usize = (0..seeds).map(|seed| with_seed_report(seed, 120)).sum();
-    eprintln!("{seeds} seeds, {edits} random edits: all replicas converged");
+    let edits: usize = (0..seeds).map(|seed| with_seed_report(backend, seed, 120)).sum();
+    eprintln!("{backend:?}: {seeds} seeds, {edits} random edits: all replicas converged");
 }
 
-#[test]
-fn a_long_run_converges() {
-    let edits = with_seed_report(0xC1_2C1E, 2_500);
+fn a_long_run_converges(backend: Backend) {
+    let edits = with_seed_report(backend, 0xC1_2C1E, 2_500);
     assert!(edits > 1_500, "{edits}");
 }
+
+both_backends!(replicas_converge_under_faults_across_many_seeds, a_long_run_converges);

@@ -2,6 +2,7 @@
 //! second backend (PostgreSQL) can be added without touching them. Methods
 //! are blocking; handlers call them from `spawn_blocking`.
 
+pub mod postgres;
 pub mod sqlite;
 
 use circles_core::sync::wire::{PullResponse, PushRequest, PushResponse};

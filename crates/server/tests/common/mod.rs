@@ -1,6 +1,12 @@
-//! A real server on a loopback port, in-process, and clients for it.
+//! A real server on a loopback port, in-process, and clients for it; on
+//! either backend. Every server test runs on SQLite and on PostgreSQL:
+//! write it as `fn name(backend: Backend)` and list it in `both_backends!`,
+//! which makes the tests `name::sqlite` and `name::postgres`.
 #![allow(dead_code)]
 
+pub mod pg;
+
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -8,22 +14,141 @@ use circles_core::sync::engine::{sync_once, SyncReport};
 use circles_core::sync::http::HttpTransport;
 use circles_core::sync::wire::{LoginRequest, PROTOCOL_HEADER};
 use circles_core::Store;
-use circles_server::{auth, SqliteStorage, Storage};
+use circles_server::{auth, Storage};
 
 pub const PASSWORD: &str = "correct horse battery";
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Generate `mod name { #[test] fn sqlite() .. #[test] fn postgres() .. }`
+/// for each `fn name(backend: Backend)`.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[test]
+                fn sqlite() {
+                    super::$name($crate::common::Backend::Sqlite)
+                }
+                #[test]
+                fn postgres() {
+                    super::$name($crate::common::Backend::Postgres)
+                }
+            }
+        )*
+    };
+}
+
+/// A new, empty server database of one backend; removed when dropped.
+pub struct TestDb {
+    pub backend: Backend,
+    /// The value of `--db` / CIRCLES_SERVER_DB for it.
+    pub url: String,
+    pub dir: tempfile::TempDir,
+    pg_name: Option<String>,
+}
+
+type FieldKey = (String, String, String);
+
+impl TestDb {
+    pub fn new(backend: Backend) -> TestDb {
+        let dir = tempfile::tempdir().unwrap();
+        match backend {
+            Backend::Sqlite => {
+                let url = format!("sqlite:{}", dir.path().join("server.sqlite").display());
+                TestDb { backend, url, dir, pg_name: None }
+            }
+            Backend::Postgres => {
+                let cluster = pg::Cluster::get();
+                let name = cluster.create_db();
+                TestDb { backend, url: cluster.url(&name), dir, pg_name: Some(name) }
+            }
+        }
+    }
+
+    pub fn open(&self) -> Arc<dyn Storage> {
+        circles_server::Database::parse(&self.url).open().unwrap()
+    }
+
+    /// Rows of a query whose columns are all text or integers, as text.
+    pub fn query(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        match self.backend {
+            Backend::Sqlite => {
+                let conn = rusqlite::Connection::open(self.dir.path().join("server.sqlite")).unwrap();
+                let mut stmt = conn.prepare(sql).unwrap();
+                let n = stmt.column_count();
+                stmt.query_map([], |r| {
+                    (0..n)
+                        .map(|i| {
+                            Ok(match r.get::<_, rusqlite::types::Value>(i)? {
+                                rusqlite::types::Value::Null => None,
+                                rusqlite::types::Value::Integer(v) => Some(v.to_string()),
+                                rusqlite::types::Value::Text(t) => Some(t),
+                                other => Some(format!("{other:?}")),
+                            })
+                        })
+                        .collect()
+                })
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+            }
+            Backend::Postgres => {
+                let mut client = postgres::Client::connect(&self.url, postgres::NoTls).unwrap();
+                let rows = client.simple_query(sql).unwrap();
+                rows.iter()
+                    .filter_map(|m| match m {
+                        postgres::SimpleQueryMessage::Row(r) => {
+                            Some((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect())
+                        }
+                        _ => None,
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    pub fn max_seq(&self) -> i64 {
+        self.query("SELECT coalesce(max(seq), 0) FROM changes")[0][0].as_ref().unwrap().parse().unwrap()
+    }
+
+    /// The server's winning value of every field.
+    pub fn field_state(&self) -> HashMap<FieldKey, serde_json::Value> {
+        self.query("SELECT table_name, row_id, field, value FROM field_state")
+            .into_iter()
+            .map(|r| {
+                let t = |i: usize| r[i].clone().unwrap();
+                ((t(0), t(1), t(2)), serde_json::from_str(&t(3)).unwrap())
+            })
+            .collect()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(name) = &self.pg_name {
+            pg::Cluster::get().drop_db(name);
+        }
+    }
+}
+
 pub struct TestServer {
     pub url: String,
-    pub storage: Arc<SqliteStorage>,
-    pub dir: tempfile::TempDir,
+    pub storage: Arc<dyn Storage>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    pub db: TestDb,
 }
 
 impl TestServer {
-    pub fn start() -> TestServer {
-        let dir = tempfile::tempdir().unwrap();
-        let storage = Arc::new(SqliteStorage::open(&dir.path().join("server.sqlite")).unwrap());
+    pub fn start(backend: Backend) -> TestServer {
+        let db = TestDb::new(backend);
+        let storage = db.open();
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (shutdown, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
         let served: Arc<dyn Storage> = storage.clone();
@@ -40,7 +165,7 @@ impl TestServer {
             });
         });
         let addr = addr_rx.recv().unwrap();
-        TestServer { url: format!("http://{addr}"), storage, dir, shutdown: Some(shutdown), thread: Some(thread) }
+        TestServer { url: format!("http://{addr}"), storage, shutdown: Some(shutdown), thread: Some(thread), db }
     }
 
     pub fn add_user(&self, email: &str, name: &str) -> String {
