@@ -194,9 +194,10 @@ fn pg_check(client: &mut ::postgres::Client, t: &Table) -> Result<TableCheck> {
     let order: Vec<String> = t
         .key
         .iter()
-        .map(|k| if t.columns.iter().any(|c| c.0 == *k && c.1) { k.to_string() } else { format!("{k} COLLATE \"C\"") })
+        .map(|k| if t.columns.iter().any(|c| c.0 == *k && c.1) { format!("src.{k}") } else { format!("src.{k} COLLATE \"C\"") })
         .collect();
-    let sql = format!("SELECT {} FROM {} ORDER BY {}", cols.join(", "), t.name, order.join(", "));
+    // Qualified (src.k): the key's own column, not the ::text output of the same name.
+    let sql = format!("SELECT {} FROM {} AS src ORDER BY {}", cols.join(", "), t.name, order.join(", "));
     let mut hasher = Sha256::new();
     let mut n = 0;
     let mut tx = client.build_transaction().read_only(true).start()?;
@@ -232,6 +233,8 @@ pub fn check_postgres(url: &str) -> Result<Vec<TableCheck>> {
 /// compare both. Returns the checks (equal on both sides).
 pub fn sqlite_to_postgres(from: &Path, to: &str) -> Result<Vec<TableCheck>> {
     let source = open_sqlite(from)?;
+    // One snapshot of the source for the copy and the check.
+    source.execute_batch("BEGIN")?;
     let mut client = postgres::connect(to).context("cannot connect to the target database")?;
     postgres::migrate(&mut client)?;
     let mut tx = client.transaction()?;

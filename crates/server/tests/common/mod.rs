@@ -147,7 +147,11 @@ pub struct TestServer {
 
 impl TestServer {
     pub fn start(backend: Backend) -> TestServer {
-        let db = TestDb::new(backend);
+        TestServer::start_on(TestDb::new(backend))
+    }
+
+    /// A server on an existing database.
+    pub fn start_on(db: TestDb) -> TestServer {
         let storage = db.open();
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (shutdown, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
@@ -244,6 +248,7 @@ impl RawClient {
 pub struct Client {
     pub store: Store,
     pub transport: HttpTransport,
+    pub token: String,
     pub dir: tempfile::TempDir,
 }
 
@@ -252,8 +257,8 @@ impl Client {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open_in(dir.path()).unwrap();
         let token = server.token(email, store.device_id());
-        let transport = HttpTransport::new(&server.url, Some(token)).unwrap();
-        Client { store, transport, dir }
+        let transport = HttpTransport::new(&server.url, Some(token.clone())).unwrap();
+        Client { store, transport, token, dir }
     }
 
     pub fn sync(&mut self) -> SyncReport {
@@ -263,6 +268,55 @@ impl Client {
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
+}
+
+/// A real `circles-server` process (this build's binary) on a database;
+/// killed when dropped.
+pub struct ServerProcess {
+    pub child: std::process::Child,
+    pub url: String,
+}
+
+impl ServerProcess {
+    pub fn start(db: &str) -> ServerProcess {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_circles-server"))
+            .args(["--db", db, "serve", "--listen", "127.0.0.1:0"])
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+        ServerProcess { child, url: url.to_string() }
+    }
+
+    /// SIGKILL: no shutdown, no flush.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Run the `circles-server` binary; returns (success, stdout, stderr).
+pub fn admin(db: &str, args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_circles-server"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env("CIRCLES_PASSWORD", PASSWORD)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 /// Every synced table of a store, as sorted rows of text, for comparing replicas.

@@ -1,0 +1,94 @@
+//! `circles-server migrate-db`: a SQLite server database holding every kind
+//! of record (accounts, tokens, a revoked one, teams and organizers, circles,
+//! conflicts, batches, per-token resync state) is copied into PostgreSQL;
+//! both are compared; clients then carry on against PostgreSQL with the same
+//! tokens, batch numbers and cursors. A non-empty target is refused.
+
+mod common;
+
+use chrono::NaiveDate;
+use circles_core::sync::http::HttpTransport;
+use circles_core::{CircleInput, LearnerInput, Mark, WeeklyRule};
+use circles_server::migrate;
+use common::{admin, snapshot, Backend, Client, TestDb, TestServer};
+
+#[test]
+fn a_sqlite_server_moves_to_postgres_with_nothing_lost() {
+    let source = TestServer::start(Backend::Sqlite);
+    source.add_user("fatima@example.org", "Fatima");
+    source.add_user("olga@example.org", "Olga");
+    let team = source.storage.add_team("Riverbend Public Library").unwrap();
+    source.storage.add_organizer(&team, "olga@example.org").unwrap();
+    let mut a = Client::new(&source, "fatima@example.org");
+    let mut b = Client::new(&source, "fatima@example.org");
+    let mut input = CircleInput::new("Public Speaking", "America/Chicago", "18:30", 90);
+    input.description = "Speak with confidence".into();
+    let rule = WeeklyRule { first_date: NaiveDate::from_ymd_opt(2026, 12, 7).unwrap(), count: 4 };
+    let circle = a.store.create_circle(&input, Some(&rule)).unwrap();
+    let ana = a.store.add_learner(&circle, &LearnerInput::new("Ana")).unwrap();
+    a.sync();
+    b.sync();
+    // A conflict: both laptops mark Ana differently, offline.
+    let meeting = a.store.meetings(&circle).unwrap()[0].id.clone();
+    a.store.mark_attendance(&meeting, &ana, Mark::Present).unwrap();
+    b.store.mark_attendance(&meeting, &ana, Mark::Absent).unwrap();
+    a.sync();
+    b.sync();
+    a.sync();
+    let mut olga = Client::new(&source, "olga@example.org");
+    olga.sync();
+    // A signed-out device: its token is revoked, and must stay so.
+    let revoked = source.token("fatima@example.org", "old-laptop");
+    let revoked_id = source.storage.tokens(None).unwrap().into_iter().find(|t| t.device_id == "old-laptop").unwrap().id;
+    assert!(source.storage.revoke_token(&revoked_id, None).unwrap());
+
+    let sqlite_path = source.db.dir.path().join("server.sqlite");
+    let before = migrate::check_sqlite(&sqlite_path).unwrap();
+    for t in &before {
+        assert!(t.rows > 0, "the test database should hold every kind of record, but {} is empty", t.table);
+    }
+
+    let target = TestDb::new(Backend::Postgres);
+    let from = format!("sqlite:{}", sqlite_path.display());
+    let (ok, out, err) = admin(&source.db.url, &["migrate-db", "--from", &from, "--to", &target.url]);
+    assert!(ok, "migrate-db failed: {err}");
+    assert!(out.contains("migrated and verified"), "{out}");
+    assert_eq!(migrate::check_postgres(&target.url).unwrap(), before, "every table, row for row");
+
+    // A second run into the now non-empty database is refused, and changes nothing.
+    let (ok, _, err) = admin(&source.db.url, &["migrate-db", "--from", &from, "--to", &target.url]);
+    assert!(!ok && err.contains("not empty"), "{err}");
+    assert_eq!(migrate::check_postgres(&target.url).unwrap(), before);
+    // So is a target that is not PostgreSQL.
+    let (ok, _, err) = admin(&source.db.url, &["migrate-db", "--from", &from, "--to", &from]);
+    assert!(!ok && err.contains("--to must be a PostgreSQL database"), "{err}");
+
+    // The clients carry on against PostgreSQL: same tokens, next batch
+    // numbers, same cursors.
+    let target = TestServer::start_on(target);
+    for client in [&mut a, &mut b, &mut olga] {
+        client.transport = HttpTransport::new(&target.url, Some(client.token.clone())).unwrap();
+    }
+    let bo = b.store.add_learner(&circle, &LearnerInput::new("Bo")).unwrap();
+    b.store.mark_attendance(&meeting, &bo, Mark::Late).unwrap();
+    a.store.add_learner(&circle, &LearnerInput::new("Carla")).unwrap();
+    for report in [b.sync(), a.sync(), b.sync()] {
+        assert_eq!(report.refused, 0, "{report:?}");
+    }
+    assert_eq!(snapshot(&a.store), snapshot(&b.store));
+    assert_eq!(a.store.learners(&circle).unwrap().len(), 3);
+    assert_eq!(a.store.conflicts(false).unwrap().len() + b.store.conflicts(false).unwrap().len(), 1);
+    let raw = target.raw();
+    let (status, _) = raw.send("GET", "/v1/tokens", Some(&revoked), Some("1"), None);
+    assert_eq!(status, 401, "a revoked token stays revoked");
+    let (status, tokens) = raw.send("GET", "/v1/tokens", Some(&a.token), Some("1"), None);
+    assert_eq!(status, 200);
+    assert_eq!(tokens.as_array().unwrap().len(), 3, "{tokens}");
+}
+
+#[test]
+fn migrate_db_refuses_a_missing_source() {
+    let target = TestDb::new(Backend::Postgres);
+    let (ok, _, err) = admin(&target.url, &["migrate-db", "--from", "sqlite:/nonexistent/server.sqlite", "--to", &target.url]);
+    assert!(!ok && err.contains("does not exist"), "{err}");
+}
