@@ -107,9 +107,12 @@ impl Cluster {
         run(initdb, "initdb");
         // Any port number will do: there is no TCP listener, only the socket file in our folder.
         let port = 20_000 + (std::process::id() % 40_000) as u16;
+        // Tests trade durability for speed (nothing survives the cluster
+        // anyway); CIRCLES_PG_DURABLE=1 (the load test) keeps the defaults.
+        let durable = std::env::var("CIRCLES_PG_DURABLE").is_ok_and(|v| v == "1");
+        let speed = if durable { "" } else { "-c fsync=off -c synchronous_commit=off -c full_page_writes=off" };
         let options = format!(
-            "-p {port} -c listen_addresses='' -c unix_socket_directories='{}' -c fsync=off -c synchronous_commit=off \
-             -c full_page_writes=off -c max_connections=400 -c shared_buffers=64MB",
+            "-p {port} -c listen_addresses='' -c unix_socket_directories='{}' {speed} -c max_connections=400 -c shared_buffers=128MB",
             root.display()
         );
         let mut pg_ctl = pg_command(&bin, "pg_ctl");
