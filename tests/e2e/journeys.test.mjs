@@ -122,17 +122,19 @@ describe("facilitator journeys (real window)", () => {
       await click(app2, '[data-testid="open-attendance"]');
       const roster = await app2.waitForAll('[data-testid="roster-row"]');
       assert.equal(roster.length, 30);
-      // Keyboard only: the first row has focus; each key marks and moves down.
+      // Keyboard only: the first row has focus; each key marks its row and moves
+      // the focus down. Keys go to the row the app says has focus.
       const keys = "plpppapepplppppapeppplpppapepp";
       const active = async () => (await app2.execute("return document.activeElement?.dataset?.rowIndex ?? null"));
       await waitFor(async () => (await active()) === "0", { message: "the first row to have focus" });
-      for (const key of keys) {
-        const index = Number(await active());
-        const [row] = await app2.findAll(`[data-row-index="${index}"]`);
-        await row.sendKeys(key);
+      for (let i = 0; i < keys.length; i++) {
+        await waitFor(async () => (await active()) === String(i), { message: `row ${i} to have focus` });
+        const [row] = await app2.findAll(`[data-row-index="${i}"]`);
+        await row.sendKeys(keys[i]);
       }
       await waitFor(async () => (await app2.execute("return window.__circlesMetrics.marks.length")) === 30, {
         message: "30 marks saved",
+        timeoutMs: 60_000,
       });
       const marks = await app2.execute(`return [...document.querySelectorAll('[data-testid="roster-row"]')].map(r => r.dataset.mark)`);
       const expected = [...keys].map((k) => ({ p: "present", l: "late", a: "absent", e: "excused" })[k]);

@@ -49,3 +49,9 @@ export function meetingWhen(local: string): string {
 export function plural(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`;
 }
+
+/** The laptop's local calendar date as "YYYY-MM-DD" (not UTC's). */
+export function localIsoDate(d = new Date()): string {
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+}
