@@ -110,6 +110,12 @@ export class Session {
     return this.cmd("POST", "/execute/async", { script, args });
   }
 
+  /** Press keys on the keyboard (WebDriver actions), e.g. "\uE004" for Tab. */
+  async pressKeys(...keys) {
+    const actions = keys.flatMap((value) => [{ type: "keyDown", value }, { type: "keyUp", value }]);
+    await this.cmd("POST", "/actions", { actions: [{ type: "key", id: "keyboard", actions }] });
+  }
+
   /** Resolve after the page has painted twice (pending DOM changes are on screen). */
   settle() {
     return this.executeAsync(

@@ -42,6 +42,11 @@ pub struct CircleExport {
     pub head_counts: Vec<HeadCount>,
     /// After-meeting feedback, in meeting order.
     pub feedback: Vec<MeetingFeedback>,
+    /// Each meeting's guide as the app shows it (edited, or from the
+    /// templates by position), in meeting order; cancelled meetings have none.
+    pub guides: Vec<crate::MeetingGuide>,
+    /// The facilitator's wrap-up (no outcome until it is given).
+    pub wrap_up: crate::report::WrapUpFigures,
 }
 
 /// A meeting's head count, for circles that count rather than mark.
@@ -137,6 +142,15 @@ impl Store {
         for meeting in &meetings {
             feedback.extend(self.meeting_feedback(&meeting.id)?);
         }
+        let guides = self.circle_guides(circle_id)?;
+        let given = self.circle_wrap_up(circle_id, chrono::Utc::now())?;
+        let wrap_up = crate::report::WrapUpFigures {
+            outcome: given.outcome,
+            facilitator_goal: given.facilitator_goal,
+            goal_rating: given.goal_rating,
+            course_rating: given.course_rating,
+            course_rating_reason: given.course_rating_reason,
+        };
         Ok(CircleExport {
             format_version: EXPORT_FORMAT_VERSION,
             circle,
@@ -148,6 +162,8 @@ impl Store {
             attendance,
             head_counts,
             feedback,
+            guides,
+            wrap_up,
         })
     }
 

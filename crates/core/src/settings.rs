@@ -32,7 +32,11 @@ impl Settings {
                 format!("\"{}\" is not an interface language; use en, es or pt", self.language),
             ));
         }
-        crate::validate::url("settings", "server_url", self.server_url.trim())
+        let server_url = self.server_url.trim();
+        if server_url.is_empty() {
+            return Ok(());
+        }
+        crate::validate::url("settings", "server_url", server_url)
     }
 }
 
@@ -75,5 +79,8 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.field(), Some("server_url"));
         assert_eq!(store.settings().unwrap().language, "es");
+        // No server yet is fine: the app works offline.
+        store.save_settings(&Settings { language: "pt".into(), server_url: String::new() }).unwrap();
+        assert_eq!(store.settings().unwrap(), Settings { language: "pt".into(), server_url: String::new() });
     }
 }
