@@ -381,6 +381,7 @@ fn run(args: &Args, backend: &str, servers: usize) -> String {
         }
         other => panic!("unknown backend {other} (sqlite or postgres)"),
     };
+    let t0 = Instant::now();
     // Accounts and tokens, straight into the database.
     let storage = Database::parse(&db).open().unwrap();
     let hash = auth::hash_password("correct horse battery").unwrap();
@@ -404,6 +405,7 @@ fn run(args: &Args, backend: &str, servers: usize) -> String {
         })
         .collect();
     drop(storage);
+    eprintln!("{backend} x{servers}: {} accounts in {:.1} s", args.facilitators, t0.elapsed().as_secs_f64());
 
     let servers_up = Servers::start(&db, servers);
     let urls: &'static [String] = Box::leak(servers_up.urls.clone().into_boxed_slice());
@@ -416,18 +418,29 @@ fn run(args: &Args, backend: &str, servers: usize) -> String {
             timed,
         }
     };
-    // Earlier weeks (not timed): the circle pushed, the cursor caught up
-    // from the laptop's own last seq.
+    // Earlier weeks (not timed): every circle pushed, then every laptop
+    // caught up (its cursor at the end of the log: what it had not pulled
+    // yet is other people's circles, which it may not see, and accounts it
+    // would have pulled in an earlier sync).
     let deadline = Instant::now() + Duration::from_secs(args.max_seconds);
     let ready = run_all(&facilitators, args.workers, deadline, make(false), |w, f| {
         let batch = f.first_batch();
-        w.push(f, &batch) && {
-            f.cursor = f.seqs.values().copied().max().unwrap_or(0);
+        w.push(f, &batch)
+    });
+    assert_eq!(ready, facilitators.len(), "setup failed: {:?}", stats.first_error.lock().unwrap());
+    eprintln!("{backend} x{servers}: circles pushed after {:.1} s", t0.elapsed().as_secs_f64());
+    let end = facilitators.iter().map(|f| f.lock().unwrap().seqs.values().copied().max().unwrap_or(0)).max().unwrap_or(0);
+    let ready = run_all(&facilitators, args.workers, deadline, make(false), |w, f| {
+        // A first pull from 0 (one change) records the laptop's circle as
+        // part of its stream, as its first real sync did; then it is at the end.
+        w.send(|url| w.http.get(format!("{url}/v1/pull?cursor=0&limit=1")).bearer_auth(&f.token)).is_some() && {
+            f.cursor = end;
             w.pull_all(f)
         }
     });
     assert_eq!(ready, facilitators.len(), "setup failed: {:?}", stats.first_error.lock().unwrap());
 
+    eprintln!("{backend} x{servers}: laptops caught up after {:.1} s", t0.elapsed().as_secs_f64());
     // The week, timed.
     let started = Instant::now();
     let deadline = started + Duration::from_secs(args.max_seconds);

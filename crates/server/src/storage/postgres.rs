@@ -371,8 +371,10 @@ impl<'s> PushState<'s> {
         let mut scope: HashMap<(String, String), Option<String>> = scope_keys.iter().cloned().map(|k| (k, None)).collect();
         let (tables, rows): (Vec<&str>, Vec<&str>) = scope_keys.iter().map(|(t, r)| (t.as_str(), r.as_str())).unzip();
         for r in tx.query(
-            "SELECT s.table_name, s.row_id, s.circle_id FROM row_scope s
-             JOIN unnest($1::text[], $2::text[]) AS k(t, r) ON s.table_name = k.t AND s.row_id = k.r",
+            // LATERAL: one primary-key lookup per key, whatever the table's size.
+            "SELECT s.table_name, s.row_id, s.circle_id
+             FROM (SELECT DISTINCT * FROM unnest($1::text[], $2::text[])) AS k(t, r)
+             CROSS JOIN LATERAL (SELECT * FROM row_scope WHERE table_name = k.t AND row_id = k.r) AS s",
             &[&tables, &rows],
         )? {
             scope.insert((r.get(0), r.get(1)), Some(r.get(2)));
@@ -387,9 +389,10 @@ impl<'s> PushState<'s> {
         let rows: Vec<&str> = batch.changes.iter().map(|c| c.row_id.as_str()).collect();
         let names: Vec<&str> = batch.changes.iter().map(|c| c.field.as_str()).collect();
         for r in tx.query(
-            "SELECT f.table_name, f.row_id, f.field, f.value, f.hlc, f.device_id, f.seq FROM field_state f
-             JOIN (SELECT DISTINCT * FROM unnest($1::text[], $2::text[], $3::text[])) AS k(t, r, f)
-               ON f.table_name = k.t AND f.row_id = k.r AND f.field = k.f",
+            "SELECT f.table_name, f.row_id, f.field, f.value, f.hlc, f.device_id, f.seq
+             FROM (SELECT DISTINCT * FROM unnest($1::text[], $2::text[], $3::text[])) AS k(t, r, f)
+             CROSS JOIN LATERAL (SELECT * FROM field_state
+                                 WHERE table_name = k.t AND row_id = k.r AND field = k.f) AS f",
             &[&tables, &rows, &names],
         )? {
             fields.insert(
@@ -850,11 +853,17 @@ fn device_conflicts(tx: &mut Tx<'_>, device_id: &str, after: i64) -> StorageResu
 fn page(tx: &mut Tx<'_>, session: &Session, cursor: i64, conflict_cursor: i64, limit: usize, now_ms: u64) -> StorageResult<PullResponse> {
     let max = tx.max_seq()?;
     let conflicts = device_conflicts(tx, &session.device_id, conflict_cursor)?;
+    // Two index range scans on changes(scope_circle, seq): the global
+    // changes, and each of the user's circles; never a scan of everyone's.
     let changes: Vec<ServerChange> = tx
         .query(
-            "SELECT seq, change_id, table_name, row_id, field, value, hlc, device_id, base_seq
-             FROM changes WHERE seq > $1 AND (scope_circle IS NULL OR scope_circle IN
-                 (SELECT circle_id FROM circle_access WHERE user_id = $2))
+            "(SELECT seq, change_id, table_name, row_id, field, value, hlc, device_id, base_seq
+              FROM changes WHERE scope_circle IS NULL AND seq > $1 ORDER BY seq LIMIT $3)
+             UNION ALL
+             (SELECT c.seq, c.change_id, c.table_name, c.row_id, c.field, c.value, c.hlc, c.device_id, c.base_seq
+              FROM circle_access a CROSS JOIN LATERAL
+                  (SELECT * FROM changes WHERE scope_circle = a.circle_id AND seq > $1 ORDER BY seq LIMIT $3) AS c
+              WHERE a.user_id = $2)
              ORDER BY seq LIMIT $3",
             &[&cursor, &session.user_id, &(limit as i64)],
         )?
@@ -865,8 +874,9 @@ fn page(tx: &mut Tx<'_>, session: &Session, cursor: i64, conflict_cursor: i64, l
     let next = if full_page { changes.last().map_or(cursor, |c| c.seq) } else { max };
     let remaining: i64 = if full_page {
         tx.query_one(
-            "SELECT count(*) FROM changes WHERE seq > $1 AND (scope_circle IS NULL OR scope_circle IN
-                 (SELECT circle_id FROM circle_access WHERE user_id = $2))",
+            "SELECT (SELECT count(*) FROM changes WHERE scope_circle IS NULL AND seq > $1)
+                  + (SELECT count(*) FROM circle_access a JOIN changes c ON c.scope_circle = a.circle_id
+                     WHERE a.user_id = $2 AND c.seq > $1)",
             &[&next, &session.user_id],
         )?
         .get(0)
