@@ -252,7 +252,20 @@ describe("facilitator journeys (real window)", () => {
 
       await click(app, '[data-testid="nav-sync"]');
       await click(app, '[data-testid="sync-now"]');
-      const conflict = await app.waitForAll('[data-testid="conflict"]', 30_000);
+      try {
+        await waitFor(async () => (await app.findAll('[data-testid="conflict"]')).length > 0, {
+          message: "the conflict in the inbox",
+          timeoutMs: 60_000,
+          intervalMs: 500,
+        });
+      } catch (e) {
+        // Say what the app and its store knew, to tell a slow sync from a missing conflict.
+        const badge = await text(app, '[data-testid="sync-badge"]').catch(() => "?");
+        const status = spawnSync(process.env.CIRCLES_CLI, ["--data-dir", laptop, "status"], { encoding: "utf8" });
+        const listed = spawnSync(process.env.CIRCLES_CLI, ["--data-dir", laptop, "conflicts", "list"], { encoding: "utf8" });
+        throw new Error(`${e.message}\nbadge: ${badge}\nstatus: ${status.stdout}${status.stderr}\nconflicts: ${listed.stdout}${listed.stderr}`);
+      }
+      const conflict = await app.findAll('[data-testid="conflict"]');
       const conflictText = await conflict[0].text();
       assert.match(conflictText, /Reading Circle \(other\)/);
       assert.match(conflictText, /Reading Circle \(laptop\)/);

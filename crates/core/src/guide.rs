@@ -387,6 +387,27 @@ impl Store {
         self.write(|w| derive_guides(w, &plan, &planned))
     }
 
+    /// Re-derive the guides of every circle that has meetings: after a sync
+    /// merged schedule edits made on different laptops, positions (first,
+    /// middle, last) may have moved in a way neither laptop derived. Edited
+    /// guides stay as they are; returns how many guides were written.
+    pub fn rederive_all_guides(&mut self) -> Result<usize> {
+        let circle_ids: Vec<String> = {
+            let mut stmt = self.conn.prepare(
+                "SELECT DISTINCT m.circle_id FROM meetings m
+                 JOIN circles c ON c.id = m.circle_id AND c.deleted = 0
+                 WHERE m.deleted = 0 ORDER BY m.circle_id",
+            )?;
+            let ids = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+            ids
+        };
+        let mut written = 0;
+        for id in circle_ids {
+            written += self.derive_circle_guides(&id)?;
+        }
+        Ok(written)
+    }
+
     /// A meeting's stored guide, if one was written.
     pub fn meeting_guide(&self, meeting_id: &str) -> Result<Option<MeetingGuide>> {
         let guide = self.guide(meeting_id)?;

@@ -102,6 +102,11 @@ fn run(store: &mut Store, transport: &dyn Transport, on_progress: &mut dyn FnMut
     let mut report = SyncReport::default();
     push_all(store, transport, on_progress, &mut report)?;
     pull_all(store, transport, on_progress, &mut report)?;
+    // Merged schedules can call for different guides than either side
+    // derived; the re-derived guides go out in this same sync.
+    if report.applied > 0 && store.rederive_all_guides()? > 0 {
+        push_all(store, transport, on_progress, &mut report)?;
+    }
     Ok(report)
 }
 
