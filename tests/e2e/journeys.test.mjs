@@ -144,6 +144,22 @@ describe("facilitator journeys (real window)", () => {
       await waitFor(async () => (await attr(app2, '[data-row-index="29"]', "data-mark")) === "", { message: "the undo" });
       await saveScreenshot(app2, "journey-attendance.png");
 
+      // Someone walks in: named, added to the circle and marked present in one step.
+      await typeInto(app2, '[data-testid="walk-in-name"]', "Zoe Walk-in");
+      await click(app2, '[data-testid="add-walk-in"]');
+      await waitFor(async () => (await app2.findAll('[data-testid="roster-row"]')).length === 31, { message: "the walk-in on the roster" });
+      const walkIn = await app2.execute(
+        `return [...document.querySelectorAll('[data-testid="roster-row"]')].find(r => r.innerText.includes("Zoe Walk-in"))?.dataset.mark`,
+      );
+      assert.equal(walkIn, "present");
+
+      // Export everything from Settings: JSON plus a CSV per circle.
+      await click(app2, '[data-testid="nav-settings"]');
+      await click(app2, '[data-testid="export-everything"]');
+      const folder = await text(app2, '[data-testid="export-path"]');
+      assert.ok(fs.existsSync(path.join(folder, "circles.json")), `circles.json in ${folder}`);
+      assert.equal(fs.readdirSync(folder).filter((f) => f.endsWith(".csv")).length, 1);
+
       const metrics = await app2.execute("return window.__circlesMetrics.marks");
       const dom = metrics.map((m) => m.dom_ms);
       const saved = metrics.map((m) => m.saved_ms);
@@ -163,7 +179,8 @@ describe("facilitator journeys (real window)", () => {
     const exported = JSON.parse(cli("--data-dir", dataDir, "export", "all"));
     const circle = exported.circles[0];
     const attendance = circle.attendance ?? circle.marks ?? [];
-    assert.equal(attendance.length, 29, "29 marks stored after the undo");
+    assert.equal(attendance.length, 30, "29 marks kept after the undo, plus the walk-in");
+    assert.ok(circle.learners.some((l) => l.name === "Zoe Walk-in" && l.walk_in), "the walk-in is a learner");
   });
 
   test("open the demo on Today within 2 seconds (startup measured)", async () => {
