@@ -238,11 +238,32 @@ impl PgStorage {
     /// A writing transaction: serialized with every other writer on every
     /// server by the write lock, held until commit.
     fn write<T>(&self, f: impl FnOnce(&mut Tx<'_>) -> StorageResult<T>) -> StorageResult<T> {
+        self.write_after(|_| Ok(()), f)
+    }
+
+    /// `before` runs in the same transaction before the write lock is taken
+    /// (for work that needs no ordering), `f` under it.
+    fn write_after<T>(
+        &self,
+        before: impl FnOnce(&mut Tx<'_>) -> StorageResult<()>,
+        f: impl FnOnce(&mut Tx<'_>) -> StorageResult<T>,
+    ) -> StorageResult<T> {
         let mut pooled = self.pool.get()?;
         let Conn { client, statements } = pooled.conn.as_mut().expect("pooled connection");
         let tx = client.build_transaction().isolation_level(IsolationLevel::ReadCommitted).start()?;
         let mut tx = Tx { tx, statements };
+        before(&mut tx)?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])?;
+        let out = f(&mut tx)?;
+        tx.tx.commit()?;
+        Ok(out)
+    }
+
+    /// A transaction that touches no seq, so takes no write lock.
+    fn write_unordered<T>(&self, f: impl FnOnce(&mut Tx<'_>) -> StorageResult<T>) -> StorageResult<T> {
+        let mut pooled = self.pool.get()?;
+        let Conn { client, statements } = pooled.conn.as_mut().expect("pooled connection");
+        let mut tx = Tx { tx: client.transaction()?, statements };
         let out = f(&mut tx)?;
         tx.tx.commit()?;
         Ok(out)
@@ -351,14 +372,17 @@ struct PushState<'s> {
 }
 
 impl<'s> PushState<'s> {
-    fn load(tx: &mut Tx<'_>, session: &'s Session, batch: &'s PushRequest) -> StorageResult<PushState<'s>> {
+    /// Everything the batch needs, in one statement (run under the write
+    /// lock): the batch's record if it was seen before, the device's last
+    /// batch number, the last seq, which change ids were seen, the user's
+    /// circles, and the scope and field versions of every row and field the
+    /// batch names. Err(response): the batch was recorded before.
+    fn load(
+        tx: &mut Tx<'_>,
+        session: &'s Session,
+        batch: &'s PushRequest,
+    ) -> StorageResult<Result<PushState<'s>, PushResponse>> {
         let ids: Vec<&str> = batch.changes.iter().map(|c| c.change_id.as_str()).collect();
-        let seen = tx
-            .query("SELECT change_id FROM seen_changes WHERE change_id = ANY($1)", &[&ids])?
-            .iter()
-            .map(|r| r.get::<_, String>(0))
-            .collect();
-
         let mut scope_keys: Vec<(String, String)> =
             batch.changes.iter().map(|c| (c.table.clone(), c.row_id.clone())).collect();
         for c in &batch.changes {
@@ -368,47 +392,93 @@ impl<'s> PushState<'s> {
                 }
             }
         }
-        let mut scope: HashMap<(String, String), Option<String>> = scope_keys.iter().cloned().map(|k| (k, None)).collect();
-        let (tables, rows): (Vec<&str>, Vec<&str>) = scope_keys.iter().map(|(t, r)| (t.as_str(), r.as_str())).unzip();
-        for r in tx.query(
-            // LATERAL: one primary-key lookup per key, whatever the table's size.
-            "SELECT s.table_name, s.row_id, s.circle_id
-             FROM (SELECT DISTINCT * FROM unnest($1::text[], $2::text[])) AS k(t, r)
-             CROSS JOIN LATERAL (SELECT * FROM row_scope WHERE table_name = k.t AND row_id = k.r) AS s",
-            &[&tables, &rows],
-        )? {
-            scope.insert((r.get(0), r.get(1)), Some(r.get(2)));
-        }
-
+        let (scope_tables, scope_rows): (Vec<&str>, Vec<&str>) =
+            scope_keys.iter().map(|(t, r)| (t.as_str(), r.as_str())).unzip();
+        let tables: Vec<&str> = batch.changes.iter().map(|c| c.table.as_str()).collect();
+        let rows: Vec<&str> = batch.changes.iter().map(|c| c.row_id.as_str()).collect();
+        let names: Vec<&str> = batch.changes.iter().map(|c| c.field.as_str()).collect();
+        let found = tx.query(
+            // LATERAL: one primary-key lookup per key, whatever the tables' size.
+            "SELECT 'batch'::text, batch_id, response_json, NULL::text, NULL::text, NULL::text, NULL::text, batch_seq
+               FROM push_batches WHERE device_id = $1 AND batch_seq = $2
+             UNION ALL SELECT 'last', NULL, NULL, NULL, NULL, NULL, NULL, coalesce(max(batch_seq), 0)::bigint
+               FROM push_batches WHERE device_id = $1
+             UNION ALL SELECT 'max', NULL, NULL, NULL, NULL, NULL, NULL, coalesce(max(seq), 0)::bigint FROM changes
+             UNION ALL SELECT 'seen', change_id, NULL, NULL, NULL, NULL, NULL, NULL
+               FROM seen_changes WHERE change_id = ANY($3)
+             UNION ALL SELECT 'access', circle_id, NULL, NULL, NULL, NULL, NULL, NULL
+               FROM circle_access WHERE user_id = $4
+             UNION ALL SELECT 'scope', s.table_name, s.row_id, s.circle_id, NULL, NULL, NULL, NULL
+               FROM (SELECT DISTINCT * FROM unnest($5::text[], $6::text[])) AS k(t, r)
+               CROSS JOIN LATERAL (SELECT * FROM row_scope WHERE table_name = k.t AND row_id = k.r) AS s
+             UNION ALL SELECT 'field', f.table_name, f.row_id, f.field, f.value, f.hlc, f.device_id, f.seq
+               FROM (SELECT DISTINCT * FROM unnest($7::text[], $8::text[], $9::text[])) AS k(t, r, f)
+               CROSS JOIN LATERAL (SELECT * FROM field_state
+                                   WHERE table_name = k.t AND row_id = k.r AND field = k.f) AS f",
+            &[
+                &session.device_id,
+                &batch.batch_seq,
+                &ids,
+                &session.user_id,
+                &scope_tables,
+                &scope_rows,
+                &tables,
+                &rows,
+                &names,
+            ],
+        )?;
+        let mut scope: HashMap<(String, String), Option<String>> = scope_keys.into_iter().map(|k| (k, None)).collect();
         let mut fields: HashMap<FieldKey, Option<FieldVersion>> = batch
             .changes
             .iter()
             .map(|c| ((c.table.clone(), c.row_id.clone(), c.field.clone()), None))
             .collect();
-        let tables: Vec<&str> = batch.changes.iter().map(|c| c.table.as_str()).collect();
-        let rows: Vec<&str> = batch.changes.iter().map(|c| c.row_id.as_str()).collect();
-        let names: Vec<&str> = batch.changes.iter().map(|c| c.field.as_str()).collect();
-        for r in tx.query(
-            "SELECT f.table_name, f.row_id, f.field, f.value, f.hlc, f.device_id, f.seq
-             FROM (SELECT DISTINCT * FROM unnest($1::text[], $2::text[], $3::text[])) AS k(t, r, f)
-             CROSS JOIN LATERAL (SELECT * FROM field_state
-                                 WHERE table_name = k.t AND row_id = k.r AND field = k.f) AS f",
-            &[&tables, &rows, &names],
-        )? {
-            fields.insert(
-                (r.get(0), r.get(1), r.get(2)),
-                Some(FieldVersion { value: r.get(3), hlc: r.get(4), device: r.get(5), seq: r.get(6) }),
-            );
+        let (mut seen, mut access) = (HashSet::new(), HashSet::new());
+        let (mut recorded, mut last_batch, mut max_seq) = (None, 0, 0);
+        for r in found {
+            let text = |i: usize| r.get::<_, Option<String>>(i).unwrap_or_default();
+            match r.get::<_, &str>(0) {
+                "batch" => recorded = Some((text(1), text(2))),
+                "last" => last_batch = r.get(7),
+                "max" => max_seq = r.get(7),
+                "seen" => {
+                    seen.insert(text(1));
+                }
+                "access" => {
+                    access.insert(text(1));
+                }
+                "scope" => {
+                    scope.insert((text(1), text(2)), Some(text(3)));
+                }
+                _ => {
+                    fields.insert(
+                        (text(1), text(2), text(3)),
+                        Some(FieldVersion { value: text(4), hlc: text(5), device: text(6), seq: r.get(7) }),
+                    );
+                }
+            }
         }
-        let access = tx
-            .query("SELECT circle_id FROM circle_access WHERE user_id = $1", &[&session.user_id])?
-            .iter()
-            .map(|r| r.get::<_, String>(0))
-            .collect();
-        let next_seq = tx.max_seq()? + 1;
-        Ok(PushState {
+        if let Some((batch_id, json)) = recorded {
+            if batch_id != batch.batch_id {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "batch_conflict",
+                    format!("batch number {} of this device was already used by another batch", batch.batch_seq),
+                ));
+            }
+            let response = serde_json::from_str(&json).map_err(|e| ApiError::internal(e.to_string()))?;
+            return Ok(Err(response));
+        }
+        if batch.batch_seq != last_batch + 1 {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "batch_gap",
+                format!("expected batch number {} from this device, got {}", last_batch + 1, batch.batch_seq),
+            ));
+        }
+        Ok(Ok(PushState {
             session,
-            next_seq,
+            next_seq: max_seq + 1,
             seen,
             new_seen: Vec::new(),
             scope,
@@ -421,7 +491,7 @@ impl<'s> PushState<'s> {
             users: HashMap::new(),
             changes: Vec::new(),
             conflicts: Vec::new(),
-        })
+        }))
     }
 
     fn row_scope(&mut self, tx: &mut Tx<'_>, table: &str, row: &str) -> StorageResult<Option<String>> {
@@ -628,87 +698,115 @@ impl<'s> PushState<'s> {
         Ok(())
     }
 
-    /// Write everything back, a few statements whatever the batch's size.
-    fn flush(self, tx: &mut Tx<'_>) -> StorageResult<()> {
+    /// Write everything back, with the batch's record: one statement
+    /// whatever the batch's size.
+    fn flush(self, tx: &mut Tx<'_>, batch: &PushRequest, response: &PushResponse) -> StorageResult<()> {
         let now = now_text();
-        if !self.new_seen.is_empty() {
-            tx.execute("INSERT INTO seen_changes (change_id) SELECT unnest($1::text[])", &[&self.new_seen])?;
-        }
-        if !self.changes.is_empty() {
-            let seqs: Vec<i64> = self.changes.iter().map(|c| c.0).collect();
-            let ids: Vec<&str> = self.changes.iter().map(|c| c.1.change_id.as_str()).collect();
-            let tables: Vec<&str> = self.changes.iter().map(|c| c.1.table.as_str()).collect();
-            let rows: Vec<&str> = self.changes.iter().map(|c| c.1.row_id.as_str()).collect();
-            let fields: Vec<&str> = self.changes.iter().map(|c| c.1.field.as_str()).collect();
-            let values: Vec<&str> = self.changes.iter().map(|c| c.2.as_str()).collect();
-            let hlcs: Vec<String> = self.changes.iter().map(|c| c.1.hlc.to_string()).collect();
-            let devices: Vec<&str> = self.changes.iter().map(|c| c.1.device_id.as_str()).collect();
-            let bases: Vec<Option<i64>> = self.changes.iter().map(|c| c.1.base_seq).collect();
-            let scopes: Vec<Option<&str>> = self.changes.iter().map(|c| c.3.as_deref()).collect();
-            tx.execute(
-                "INSERT INTO changes (seq, change_id, table_name, row_id, field, value, hlc, device_id, base_seq,
-                                      user_id, scope_circle, received_at)
-                 SELECT s, i, t, r, f, v, h, d, b, $10, c, $11
-                 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                             $8::text[], $9::bigint[], $12::text[]) AS u(s, i, t, r, f, v, h, d, b, c)",
-                &[&seqs, &ids, &tables, &rows, &fields, &values, &hlcs, &devices, &bases, &self.session.user_id, &now, &scopes],
-            )?;
-        }
-        if !self.dirty_fields.is_empty() {
-            let mut done = HashSet::new();
-            let mut cols: [Vec<&str>; 6] = Default::default();
-            let mut seqs: Vec<i64> = Vec::new();
-            for key in self.dirty_fields.iter().rev() {
-                if !done.insert(key) {
-                    continue;
-                }
-                let v = self.fields[key].as_ref().expect("a written field has a version");
-                for (col, text) in cols.iter_mut().zip([&key.0, &key.1, &key.2, &v.value, &v.hlc, &v.device]) {
-                    col.push(text.as_str());
-                }
-                seqs.push(v.seq);
+        let seqs: Vec<i64> = self.changes.iter().map(|c| c.0).collect();
+        let ids: Vec<&str> = self.changes.iter().map(|c| c.1.change_id.as_str()).collect();
+        let tables: Vec<&str> = self.changes.iter().map(|c| c.1.table.as_str()).collect();
+        let rows: Vec<&str> = self.changes.iter().map(|c| c.1.row_id.as_str()).collect();
+        let fields: Vec<&str> = self.changes.iter().map(|c| c.1.field.as_str()).collect();
+        let values: Vec<&str> = self.changes.iter().map(|c| c.2.as_str()).collect();
+        let hlcs: Vec<String> = self.changes.iter().map(|c| c.1.hlc.to_string()).collect();
+        let devices: Vec<&str> = self.changes.iter().map(|c| c.1.device_id.as_str()).collect();
+        let bases: Vec<Option<i64>> = self.changes.iter().map(|c| c.1.base_seq).collect();
+        let scopes: Vec<Option<&str>> = self.changes.iter().map(|c| c.3.as_deref()).collect();
+
+        // The final version of each field written (a field may change twice in a batch).
+        let mut done = HashSet::new();
+        let mut state: [Vec<&str>; 6] = Default::default();
+        let mut state_seqs: Vec<i64> = Vec::new();
+        for key in self.dirty_fields.iter().rev() {
+            if !done.insert(key) {
+                continue;
             }
-            tx.execute(
-                "INSERT INTO field_state (table_name, row_id, field, value, hlc, device_id, seq)
-                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])
-                 ON CONFLICT (table_name, row_id, field) DO UPDATE
-                 SET value = excluded.value, hlc = excluded.hlc, device_id = excluded.device_id, seq = excluded.seq",
-                &[&cols[0], &cols[1], &cols[2], &cols[3], &cols[4], &cols[5], &seqs],
-            )?;
+            let v = self.fields[key].as_ref().expect("a written field has a version");
+            for (col, text) in state.iter_mut().zip([&key.0, &key.1, &key.2, &v.value, &v.hlc, &v.device]) {
+                col.push(text.as_str());
+            }
+            state_seqs.push(v.seq);
         }
-        if !self.new_scope.is_empty() {
-            let t: Vec<&str> = self.new_scope.iter().map(|s| s.0.as_str()).collect();
-            let r: Vec<&str> = self.new_scope.iter().map(|s| s.1.as_str()).collect();
-            let c: Vec<&str> = self.new_scope.iter().map(|s| s.2.as_str()).collect();
-            tx.execute(
-                "INSERT INTO row_scope (table_name, row_id, circle_id)
-                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING",
-                &[&t, &r, &c],
-            )?;
-        }
-        if !self.grants.is_empty() {
-            let c: Vec<&str> = self.grants.iter().map(|g| g.0.as_str()).collect();
-            let u: Vec<&str> = self.grants.iter().map(|g| g.1.as_str()).collect();
-            let s: Vec<i64> = self.grants.iter().map(|g| g.2).collect();
-            tx.execute(
-                "INSERT INTO circle_access (circle_id, user_id, granted_seq)
-                 SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) ON CONFLICT DO NOTHING",
-                &[&c, &u, &s],
-            )?;
-        }
-        if !self.conflicts.is_empty() {
-            let col = |i: usize| -> Vec<&str> { self.conflicts.iter().map(|c| c[i].as_str()).collect() };
-            let cols: Vec<Vec<&str>> = (0..9).map(col).collect();
-            tx.execute(
-                "INSERT INTO conflicts (table_name, row_id, field, lost_value, lost_hlc, lost_device,
-                                        won_value, won_hlc, won_device, created_at)
-                 SELECT t, r, f, lv, lh, ld, wv, wh, wd, $10
-                 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                             $8::text[], $9::text[]) WITH ORDINALITY AS u(t, r, f, lv, lh, ld, wv, wh, wd, n)
-                 ORDER BY n",
-                &[&cols[0], &cols[1], &cols[2], &cols[3], &cols[4], &cols[5], &cols[6], &cols[7], &cols[8], &now],
-            )?;
-        }
+        let scope_cols: [Vec<&str>; 3] = [
+            self.new_scope.iter().map(|s| s.0.as_str()).collect(),
+            self.new_scope.iter().map(|s| s.1.as_str()).collect(),
+            self.new_scope.iter().map(|s| s.2.as_str()).collect(),
+        ];
+        let grant_circles: Vec<&str> = self.grants.iter().map(|g| g.0.as_str()).collect();
+        let grant_users: Vec<&str> = self.grants.iter().map(|g| g.1.as_str()).collect();
+        let grant_seqs: Vec<i64> = self.grants.iter().map(|g| g.2).collect();
+        let conflicts: Vec<Vec<&str>> = (0..9).map(|i| self.conflicts.iter().map(|c| c[i].as_str()).collect()).collect();
+        let json = serde_json::to_string(response).expect("response serializes");
+        tx.execute(
+            "WITH seen AS (INSERT INTO seen_changes (change_id) SELECT unnest($1::text[])),
+             logged AS (
+                INSERT INTO changes (seq, change_id, table_name, row_id, field, value, hlc, device_id, base_seq,
+                                     user_id, scope_circle, received_at)
+                SELECT s, i, t, r, f, v, h, d, b, $10, c, $11
+                FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                            $9::text[], $12::bigint[], $13::text[]) AS u(s, i, t, r, f, v, h, d, b, c)),
+             state AS (
+                INSERT INTO field_state (table_name, row_id, field, value, hlc, device_id, seq)
+                SELECT * FROM unnest($14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[],
+                                     $20::bigint[])
+                ON CONFLICT (table_name, row_id, field) DO UPDATE
+                SET value = excluded.value, hlc = excluded.hlc, device_id = excluded.device_id, seq = excluded.seq),
+             scoped AS (
+                INSERT INTO row_scope (table_name, row_id, circle_id)
+                SELECT * FROM unnest($21::text[], $22::text[], $23::text[]) ON CONFLICT DO NOTHING),
+             granted AS (
+                INSERT INTO circle_access (circle_id, user_id, granted_seq)
+                SELECT * FROM unnest($24::text[], $25::text[], $26::bigint[]) ON CONFLICT DO NOTHING),
+             conflicted AS (
+                INSERT INTO conflicts (table_name, row_id, field, lost_value, lost_hlc, lost_device,
+                                       won_value, won_hlc, won_device, created_at)
+                SELECT t, r, f, lv, lh, ld, wv, wh, wd, $11
+                FROM unnest($27::text[], $28::text[], $29::text[], $30::text[], $31::text[], $32::text[], $33::text[],
+                            $34::text[], $35::text[]) WITH ORDINALITY AS u(t, r, f, lv, lh, ld, wv, wh, wd, n)
+                ORDER BY n)
+             INSERT INTO push_batches (device_id, batch_seq, batch_id, response_json) VALUES ($36, $37, $38, $39)",
+            &[
+                &self.new_seen,
+                &seqs,
+                &ids,
+                &tables,
+                &rows,
+                &fields,
+                &values,
+                &hlcs,
+                &devices,
+                &self.session.user_id,
+                &now,
+                &bases,
+                &scopes,
+                &state[0],
+                &state[1],
+                &state[2],
+                &state[3],
+                &state[4],
+                &state[5],
+                &state_seqs,
+                &scope_cols[0],
+                &scope_cols[1],
+                &scope_cols[2],
+                &grant_circles,
+                &grant_users,
+                &grant_seqs,
+                &conflicts[0],
+                &conflicts[1],
+                &conflicts[2],
+                &conflicts[3],
+                &conflicts[4],
+                &conflicts[5],
+                &conflicts[6],
+                &conflicts[7],
+                &conflicts[8],
+                &self.session.device_id,
+                &batch.batch_seq,
+                &batch.batch_id,
+                &json,
+            ],
+        )?;
         Ok(())
     }
 }
@@ -718,38 +816,6 @@ fn first_change_error(table: &TableDef, field: &str, change: &WireChange) -> Api
         "change {}: the first change of a new {} must set {field}",
         change.change_id, table.entity
     ))
-}
-
-/// The stored answer to a batch seen before, or an error if the batch does
-/// not follow the device's last one.
-fn recorded_batch(tx: &mut Tx<'_>, device_id: &str, batch: &PushRequest) -> StorageResult<Option<PushResponse>> {
-    let same = tx.query_opt(
-        "SELECT batch_id, response_json FROM push_batches WHERE device_id = $1 AND batch_seq = $2",
-        &[&device_id, &batch.batch_seq],
-    )?;
-    if let Some(row) = same {
-        let (batch_id, json): (String, String) = (row.get(0), row.get(1));
-        if batch_id != batch.batch_id {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "batch_conflict",
-                format!("batch number {} of this device was already used by another batch", batch.batch_seq),
-            ));
-        }
-        let response = serde_json::from_str(&json).map_err(|e| ApiError::internal(e.to_string()))?;
-        return Ok(Some(response));
-    }
-    let last: i64 = tx
-        .query_one("SELECT coalesce(max(batch_seq), 0)::bigint FROM push_batches WHERE device_id = $1", &[&device_id])?
-        .get(0);
-    if batch.batch_seq != last + 1 {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "batch_gap",
-            format!("expected batch number {} from this device, got {}", last + 1, batch.batch_seq),
-        ));
-    }
-    Ok(None)
 }
 
 /// A change made by the server itself (not pushed by a device).
@@ -1009,29 +1075,34 @@ impl Storage for PgStorage {
 
     fn create_token(&self, user_id: &str, device_id: &str, device_name: &str, token_hash: &str) -> StorageResult<String> {
         // Tokens touch no seq: no need to wait for the write lock.
-        let mut pooled = self.pool.get()?;
-        let Conn { client, statements } = pooled.conn.as_mut().expect("pooled connection");
-        let mut tx = Tx { tx: client.transaction()?, statements };
-        let id = uuid::Uuid::now_v7().to_string();
-        let now = now_text();
-        tx.execute(
-            "INSERT INTO tokens (id, user_id, device_id, device_name, token_hash, created_at, last_used_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $6)",
-            &[&id, &user_id, &device_id, &device_name, &token_hash, &now],
-        )?;
-        tx.tx.commit()?;
-        Ok(id)
+        self.write_unordered(|tx| {
+            let id = uuid::Uuid::now_v7().to_string();
+            let now = now_text();
+            tx.execute(
+                "INSERT INTO tokens (id, user_id, device_id, device_name, token_hash, created_at, last_used_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $6)",
+                &[&id, &user_id, &device_id, &device_name, &token_hash, &now],
+            )?;
+            Ok(id)
+        })
     }
 
     fn session(&self, token_hash: &str) -> StorageResult<Option<Session>> {
-        self.read(|tx| {
-            Ok(tx
-                .query_opt(
-                    "SELECT user_id, device_id, id FROM tokens WHERE token_hash = $1 AND revoked_at IS NULL",
-                    &[&token_hash],
-                )?
-                .map(|r| Session { user_id: r.get(0), device_id: r.get(1), token_id: r.get(2) }))
-        })
+        // Every authenticated request asks: one statement, no transaction.
+        const SQL: &str = "SELECT user_id, device_id, id FROM tokens WHERE token_hash = $1 AND revoked_at IS NULL";
+        let mut pooled = self.pool.get()?;
+        let Conn { client, statements } = pooled.conn.as_mut().expect("pooled connection");
+        let statement = match statements.get(SQL) {
+            Some(s) => s.clone(),
+            None => {
+                let s = client.prepare(SQL)?;
+                statements.insert(SQL, s.clone());
+                s
+            }
+        };
+        Ok(client
+            .query_opt(&statement, &[&token_hash])?
+            .map(|r| Session { user_id: r.get(0), device_id: r.get(1), token_id: r.get(2) }))
     }
 
     fn tokens(&self, user_id: Option<&str>) -> StorageResult<Vec<TokenInfo>> {
@@ -1058,7 +1129,9 @@ impl Storage for PgStorage {
     }
 
     fn revoke_token(&self, token_id: &str, owner: Option<&str>) -> StorageResult<bool> {
-        self.write(|tx| {
+        // No write lock: a push updates its token's row before taking the
+        // lock, so taking them in the other order here could deadlock.
+        self.write_unordered(|tx| {
             let n = tx.execute(
                 "UPDATE tokens SET revoked_at = coalesce(revoked_at, $1) WHERE id = $2 AND ($3::text IS NULL OR user_id = $3::text)",
                 &[&now_text(), &token_id, &owner],
@@ -1069,34 +1142,33 @@ impl Storage for PgStorage {
 
     fn push(&self, session: &Session, batch: &PushRequest, now_ms: u64) -> StorageResult<PushResponse> {
         let tables = precheck(session, batch, now_ms)?;
-        self.write(|tx| {
-            if let Some(previous) = recorded_batch(tx, &session.device_id, batch)? {
-                return Ok(previous);
-            }
-            tx.execute("UPDATE tokens SET last_used_at = $1 WHERE id = $2", &[&now_text(), &session.token_id])?;
-            let mut state = PushState::load(tx, session, batch)?;
-            let mut results = Vec::with_capacity(batch.changes.len());
-            for (change, table) in batch.changes.iter().zip(tables) {
-                results.push(state.accept(tx, table, change)?);
-            }
-            state.flush(tx)?;
-            let response = PushResponse {
-                batch_id: batch.batch_id.clone(),
-                batch_seq: batch.batch_seq,
-                results,
-                server_time_ms: now_ms,
-            };
-            tx.execute(
-                "INSERT INTO push_batches (device_id, batch_seq, batch_id, response_json) VALUES ($1, $2, $3, $4)",
-                &[
-                    &session.device_id,
-                    &batch.batch_seq,
-                    &batch.batch_id,
-                    &serde_json::to_string(&response).expect("response serializes"),
-                ],
-            )?;
-            Ok(response)
-        })
+        // Four round trips hold the write lock: the lock, one read of all
+        // the batch needs, one write of all it changes, the commit.
+        self.write_after(
+            |tx| {
+                // Before the lock (it touches no seq); undone if the batch is refused.
+                tx.execute("UPDATE tokens SET last_used_at = $1 WHERE id = $2", &[&now_text(), &session.token_id])?;
+                Ok(())
+            },
+            |tx| {
+                let mut state = match PushState::load(tx, session, batch)? {
+                    Ok(state) => state,
+                    Err(recorded) => return Ok(recorded),
+                };
+                let mut results = Vec::with_capacity(batch.changes.len());
+                for (change, table) in batch.changes.iter().zip(tables) {
+                    results.push(state.accept(tx, table, change)?);
+                }
+                let response = PushResponse {
+                    batch_id: batch.batch_id.clone(),
+                    batch_seq: batch.batch_seq,
+                    results,
+                    server_time_ms: now_ms,
+                };
+                state.flush(tx, batch, &response)?;
+                Ok(response)
+            },
+        )
     }
 
     fn pull(&self, session: &Session, cursor: i64, conflict_cursor: i64, limit: usize, now_ms: u64) -> StorageResult<PullResponse> {
