@@ -176,7 +176,50 @@ impl Tx<'_> {
 
 pub struct PgStorage {
     pool: Pool,
+    group: Mutex<GroupState>,
+    group_done: Condvar,
 }
+
+/// Group commit: pushes that arrive while another group is being written
+/// wait for it, then one of them writes them all in one transaction (one
+/// write lock, one commit, one fsync) and hands each its own answer.
+#[derive(Default)]
+struct GroupState {
+    queue: Vec<(u64, PushJob)>,
+    results: HashMap<u64, StorageResult<PushResponse>>,
+    leader: bool,
+    next_id: u64,
+}
+
+struct PushJob {
+    session: Session,
+    batch: PushRequest,
+    tables: Vec<&'static TableDef>,
+    now_ms: u64,
+}
+
+struct LeaderGuard<'a> {
+    storage: &'a PgStorage,
+    ids: Vec<u64>,
+    results: Option<Vec<StorageResult<PushResponse>>>,
+}
+
+impl Drop for LeaderGuard<'_> {
+    fn drop(&mut self) {
+        let results = self.results.take().unwrap_or_else(|| {
+            self.ids.iter().map(|_| Err(ApiError::internal("the push group failed"))).collect()
+        });
+        let mut state = self.storage.group.lock().unwrap_or_else(|p| p.into_inner());
+        state.results.extend(self.ids.iter().copied().zip(results));
+        state.leader = false;
+        drop(state);
+        self.storage.group_done.notify_all();
+    }
+}
+
+/// At most this many pushes, or this many changes, in one transaction.
+const MAX_GROUP: usize = 64;
+const MAX_GROUP_CHANGES: usize = 20_000;
 
 /// Connect once, for admin work (migrations, `migrate-db`).
 pub fn connect(url: &str) -> anyhow::Result<Client> {
@@ -232,7 +275,7 @@ impl PgStorage {
             state: Mutex::new(PoolState { idle: vec![Conn { client: first, statements: HashMap::new() }], open: 1 }),
             returned: Condvar::new(),
         };
-        Ok(PgStorage { pool })
+        Ok(PgStorage { pool, group: Mutex::new(GroupState::default()), group_done: Condvar::new() })
     }
 
     /// A writing transaction: serialized with every other writer on every
@@ -267,6 +310,43 @@ impl PgStorage {
         let out = f(&mut tx)?;
         tx.tx.commit()?;
         Ok(out)
+    }
+
+    /// Write a group of pushes in one transaction, in order, each seeing
+    /// the ones before it. A refused push wrote nothing (a push only writes
+    /// in its last statement), so it is simply answered with its error; a
+    /// database error fails the whole group (the clients retry).
+    fn push_group(&self, jobs: &[(u64, PushJob)]) -> Vec<StorageResult<PushResponse>> {
+        let tokens: Vec<&str> = jobs.iter().map(|(_, j)| j.session.token_id.as_str()).collect();
+        let run = || -> StorageResult<Vec<StorageResult<PushResponse>>> {
+            self.write_after(
+                |tx| {
+                    // Before the lock: it touches no seq. Undone with the group.
+                    tx.execute(
+                        "UPDATE tokens SET last_used_at = $1 WHERE id = ANY($2)",
+                        &[&now_text(), &tokens],
+                    )?;
+                    Ok(())
+                },
+                |tx| {
+                    let mut results = Vec::with_capacity(jobs.len());
+                    for (_, job) in jobs {
+                        let result = push_one(tx, job);
+                        if let Err(e) = &result {
+                            if e.status.is_server_error() {
+                                return Err(e.clone());
+                            }
+                        }
+                        results.push(result);
+                    }
+                    Ok(results)
+                },
+            )
+        };
+        match run() {
+            Ok(results) => results,
+            Err(e) => jobs.iter().map(|_| Err(e.clone())).collect(),
+        }
     }
 
     /// A read from one snapshot.
@@ -960,6 +1040,24 @@ fn page(tx: &mut Tx<'_>, session: &Session, cursor: i64, conflict_cursor: i64, l
     })
 }
 
+/// One push inside a group's transaction (under the write lock): three
+/// round trips, one bulk read, one bulk write.
+fn push_one(tx: &mut Tx<'_>, job: &PushJob) -> StorageResult<PushResponse> {
+    let (session, batch) = (&job.session, &job.batch);
+    let mut state = match PushState::load(tx, session, batch)? {
+        Ok(state) => state,
+        Err(recorded) => return Ok(recorded),
+    };
+    let mut results = Vec::with_capacity(batch.changes.len());
+    for (change, table) in batch.changes.iter().zip(&job.tables) {
+        results.push(state.accept(tx, table, change)?);
+    }
+    let response =
+        PushResponse { batch_id: batch.batch_id.clone(), batch_seq: batch.batch_seq, results, server_time_ms: job.now_ms };
+    state.flush(tx, batch, &response)?;
+    Ok(response)
+}
+
 impl Storage for PgStorage {
     fn health(&self) -> StorageResult<()> {
         self.read(|tx| {
@@ -1142,33 +1240,40 @@ impl Storage for PgStorage {
 
     fn push(&self, session: &Session, batch: &PushRequest, now_ms: u64) -> StorageResult<PushResponse> {
         let tables = precheck(session, batch, now_ms)?;
-        // Four round trips hold the write lock: the lock, one read of all
-        // the batch needs, one write of all it changes, the commit.
-        self.write_after(
-            |tx| {
-                // Before the lock (it touches no seq); undone if the batch is refused.
-                tx.execute("UPDATE tokens SET last_used_at = $1 WHERE id = $2", &[&now_text(), &session.token_id])?;
-                Ok(())
-            },
-            |tx| {
-                let mut state = match PushState::load(tx, session, batch)? {
-                    Ok(state) => state,
-                    Err(recorded) => return Ok(recorded),
-                };
-                let mut results = Vec::with_capacity(batch.changes.len());
-                for (change, table) in batch.changes.iter().zip(tables) {
-                    results.push(state.accept(tx, table, change)?);
-                }
-                let response = PushResponse {
-                    batch_id: batch.batch_id.clone(),
-                    batch_seq: batch.batch_seq,
-                    results,
-                    server_time_ms: now_ms,
-                };
-                state.flush(tx, batch, &response)?;
-                Ok(response)
-            },
-        )
+        let job = PushJob { session: session.clone(), batch: batch.clone(), tables, now_ms };
+        let mut state = self.group.lock().unwrap_or_else(|p| p.into_inner());
+        let id = state.next_id;
+        state.next_id += 1;
+        state.queue.push((id, job));
+        loop {
+            if let Some(result) = state.results.remove(&id) {
+                return result;
+            }
+            if state.leader {
+                state = self.group_done.wait(state).unwrap_or_else(|p| p.into_inner());
+                continue;
+            }
+            // Lead: take what is queued (ours among it) and write it.
+            state.leader = true;
+            let mut changes = 0;
+            let take = state
+                .queue
+                .iter()
+                .take_while(|(_, j)| {
+                    changes += j.batch.changes.len();
+                    changes <= MAX_GROUP_CHANGES
+                })
+                .count()
+                .clamp(1, MAX_GROUP);
+            let jobs: Vec<(u64, PushJob)> = state.queue.drain(..take).collect();
+            drop(state);
+            // Should the group panic, its pushes get an error and another
+            // waiter takes the lead: nobody waits forever.
+            let mut guard = LeaderGuard { storage: self, ids: jobs.iter().map(|(id, _)| *id).collect(), results: None };
+            guard.results = Some(self.push_group(&jobs));
+            drop(guard);
+            state = self.group.lock().unwrap_or_else(|p| p.into_inner());
+        }
     }
 
     fn pull(&self, session: &Session, cursor: i64, conflict_cursor: i64, limit: usize, now_ms: u64) -> StorageResult<PullResponse> {
