@@ -32,18 +32,10 @@ pub async fn sign_in(
     password: String,
 ) -> UiResult<String> {
     let device_name = format!("Circles on {}", circles_core::account::default_device_name());
-    // The login request is blocking network I/O: keep it off the async workers.
-    let dir = state.data_dir()?.to_path_buf();
-    let response = tauri::async_runtime::spawn_blocking(move || {
-        let mut store = crate::state::open_store(&dir).map_err(|e| UiError::new("store", e))?;
-        circles_core::account::sign_in(&mut store, &server_url, &email, &password, &device_name).map_err(UiError::from)
+    let response = with_network(&state, move |store| {
+        circles_core::account::sign_in(store, &server_url, &email, &password, &device_name)
     })
-    .await
-    .map_err(|e| UiError::new("internal", e.to_string()))??;
-    state.with_store(|s| {
-        state.sync.refresh_from(s);
-        Ok(())
-    })?;
+    .await?;
     state.sync.sync_now();
     Ok(response.name)
 }
@@ -52,10 +44,21 @@ pub async fn sign_in(
 /// Returns a sentence saying which.
 #[tauri::command]
 pub async fn sign_out(state: State<'_, AppState>) -> UiResult<bool> {
+    let outcome = with_network(&state, circles_core::account::sign_out).await?;
+    Ok(matches!(outcome, circles_core::account::SignOut::Revoked))
+}
+
+/// Run an account call that talks to the server: on a blocking thread (the
+/// request is blocking I/O) with a connection of its own (the UI's store lock
+/// is never held while waiting on the network); then refresh the sync state.
+async fn with_network<T: Send + 'static>(
+    state: &AppState,
+    call: impl FnOnce(&mut circles_core::Store) -> Result<T, circles_core::sync::engine::SyncError> + Send + 'static,
+) -> UiResult<T> {
     let dir = state.data_dir()?.to_path_buf();
-    let outcome = tauri::async_runtime::spawn_blocking(move || {
+    let out = tauri::async_runtime::spawn_blocking(move || {
         let mut store = crate::state::open_store(&dir).map_err(|e| UiError::new("store", e))?;
-        circles_core::account::sign_out(&mut store).map_err(UiError::from)
+        call(&mut store).map_err(UiError::from)
     })
     .await
     .map_err(|e| UiError::new("internal", e.to_string()))??;
@@ -63,7 +66,7 @@ pub async fn sign_out(state: State<'_, AppState>) -> UiResult<bool> {
         state.sync.refresh_from(s);
         Ok(())
     })?;
-    Ok(matches!(outcome, circles_core::account::SignOut::Revoked))
+    Ok(out)
 }
 
 /// A concurrent edit this laptop lost, with both values as text.
