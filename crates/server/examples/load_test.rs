@@ -447,6 +447,28 @@ fn run(args: &Args, backend: &str, servers: usize) -> String {
     let synced = run_all(&facilitators, args.workers, deadline, make(true), |w, f| w.week(f));
     let elapsed = started.elapsed();
     let rss = servers_up.peak_rss_mib();
+    if let Some(secs) = std::env::var("LOAD_TEST_PAUSE").ok().and_then(|v| v.parse().ok()) {
+        eprintln!("pausing {secs} s: the database is {db}");
+        std::thread::sleep(Duration::from_secs(secs));
+    }
+    // Server-side time per route, from each process's /metrics.
+    for url in urls {
+        let text = reqwest::blocking::get(format!("{url}/metrics")).and_then(|r| r.text()).unwrap_or_default();
+        let mut per_route: Vec<String> = Vec::new();
+        for line in text.lines().filter(|l| l.starts_with("circles_http_request_duration_seconds_sum")) {
+            let route = line.split('"').nth(1).unwrap_or("?");
+            let sum: f64 = line.rsplit(' ').next().and_then(|v| v.parse().ok()).unwrap_or(0.0);
+            let count_line = format!("circles_http_request_duration_seconds_count{{route=\"{route}\"}}");
+            let count: f64 = text
+                .lines()
+                .find(|l| l.starts_with(&count_line))
+                .and_then(|l| l.rsplit(' ').next())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1.0);
+            per_route.push(format!("{route} {count:.0} x {:.1} ms", sum / count * 1000.0));
+        }
+        eprintln!("{backend} x{servers}: {url} mean server time: {}", per_route.join(", "));
+    }
     drop(servers_up);
 
     let mut latencies = stats.latencies.lock().unwrap().clone();

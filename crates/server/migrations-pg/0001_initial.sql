@@ -52,6 +52,9 @@ CREATE TABLE changes (
     received_at  TEXT NOT NULL
 );
 CREATE INDEX changes_scope ON changes(scope_circle, seq);
+-- Pulls read the global changes (catalogue, accounts, teams) after a cursor
+-- by this index, never by scanning everyone's changes after it.
+CREATE INDEX changes_global ON changes(seq) WHERE scope_circle IS NULL;
 
 CREATE TABLE seen_changes (
     change_id TEXT PRIMARY KEY
