@@ -15,7 +15,10 @@
 //! number of statements whatever its size: the state it needs is fetched in
 //! bulk (`= ANY`, `unnest`), the merge runs in memory over that state (the
 //! same rules, in the same order, as the SQLite backend), and the effects
-//! are written back in bulk.
+//! are written back in bulk. And pushes are group-committed: those that
+//! arrive while a process is writing wait, then one of them writes them all
+//! in one transaction (one lock acquisition, one commit and fsync) and each
+//! gets its own answer once that commit is done.
 //!
 //! Migrations run at start-up under another advisory lock, so servers that
 //! start together migrate once.
