@@ -9,10 +9,15 @@ use serde::Serialize;
 use crate::error::CoreError;
 use crate::hlc::wall_clock_millis;
 use crate::store::{meta_set, Store};
-use crate::sync::wire::{Hello, PullResponse, PushRequest, PushResponse, MAX_PUSH_CHANGES};
+use crate::sync::wire::{Hello, PullResponse, PushRequest, PushResponse, MAX_PULL_LIMIT, MAX_PUSH_CHANGES};
 
-/// Changes per pushed batch and per pulled page.
-pub const BATCH_SIZE: usize = 1_000;
+/// Changes per pulled page (the most a server gives): every page is a
+/// round trip, a transaction here and a count of what remains there.
+pub const BATCH_SIZE: usize = MAX_PULL_LIMIT;
+/// Changes per pushed batch at most (each batch is also bounded in bytes,
+/// see `replica::PUSH_BATCH_BYTES`): every batch costs the server one
+/// durable commit, so fewer, larger batches push faster.
+pub const PUSH_BATCH_SIZE: usize = MAX_PUSH_CHANGES;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -118,7 +123,7 @@ fn push_all(
 ) -> Result<(), SyncError> {
     let total = store.pending_count()?;
     let mut clock_corrected = false;
-    while let Some(batch) = store.next_push_batch(BATCH_SIZE.min(MAX_PUSH_CHANGES))? {
+    while let Some(batch) = store.next_push_batch(PUSH_BATCH_SIZE)? {
         match transport.push(&batch) {
             Ok(response) => {
                 store.ack_push(&response)?;

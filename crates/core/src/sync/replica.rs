@@ -7,21 +7,34 @@
 //! continues from: a batch is re-sent verbatim until acknowledged, and a page
 //! is applied and its cursor advanced together or not at all.
 
-use rusqlite::{params, OptionalExtension, Transaction};
-use serde::Serialize;
+use std::collections::HashMap;
+
+use rusqlite::types::Value;
+use rusqlite::{params, Transaction};
+use serde::{Deserialize, Serialize};
 
 use crate::error::{CoreError, Result};
 use crate::hlc::{wall_clock_millis, Hlc};
 use crate::schema;
 use crate::store::{meta_get, meta_set, Store};
 use crate::sync::merge::{self, Version};
-use crate::sync::wire::{PullResponse, PushOutcome, PushRequest, PushResponse, WireChange};
+use crate::sync::wire::{PullResponse, PushOutcome, PushRequest, PushResponse, ServerChange, WireChange};
 
 const PENDING_BATCH: &str = "sync.pending_batch";
 const LAST_BATCH_SEQ: &str = "sync.last_batch_seq";
 const CURSOR: &str = "sync.cursor";
 const CONFLICT_CURSOR: &str = "sync.conflict_cursor";
 pub(crate) const CLOCK_OFFSET: &str = "sync.clock_offset_ms";
+
+/// About how much JSON one pushed batch may carry: well under the server's
+/// 8 MiB body limit, whatever the values (a text field may hold 20,000
+/// characters).
+pub const PUSH_BATCH_BYTES: usize = 2 * 1024 * 1024;
+/// What a change adds to a batch besides its value (ids, names, clock).
+const CHANGE_OVERHEAD_BYTES: usize = 256;
+/// Prepared statements kept per connection: sync reuses a few dozen (a row
+/// write per table and set of fields, multi-row version writes by count).
+const STATEMENT_CACHE: usize = 256;
 
 /// Outbox states: waiting, acknowledged by the server, or refused by it.
 const WAITING: i64 = 0;
@@ -68,41 +81,126 @@ fn int_meta(tx: &rusqlite::Connection, key: &str) -> Result<i64> {
 impl Store {
     /// The batch to push next: the unacknowledged one again (same id and
     /// number, so the server can answer a retry from its record), or a new
-    /// one of up to `max` waiting changes. None when nothing waits.
+    /// one of up to `max` waiting changes and about `PUSH_BATCH_BYTES` of
+    /// JSON (always at least one change). None when nothing waits.
     pub fn next_push_batch(&mut self, max: usize) -> Result<Option<PushRequest>> {
-        if let Some(json) = self.meta(PENDING_BATCH)? {
-            let batch: PushRequest = serde_json::from_str(&json)
-                .map_err(|e| CoreError::Migration(format!("stored push batch is unreadable: {e}")))?;
+        if let Some(batch) = self.pending_batch()? {
             return Ok(Some(batch));
         }
-        let changes = self.pending_changes(max)?;
-        if changes.is_empty() {
+        let waiting = self.waiting_changes(None, max, PUSH_BATCH_BYTES)?;
+        let (Some((first_seq, _)), Some((last_seq, _))) = (waiting.first(), waiting.last()) else {
             return Ok(None);
-        }
-        let batch = PushRequest {
+        };
+        let pending = PendingBatch {
             batch_id: uuid::Uuid::now_v7().to_string(),
             batch_seq: int_meta(&self.conn, LAST_BATCH_SEQ)? + 1,
-            changes,
+            first_seq: *first_seq,
+            last_seq: *last_seq,
+            count: waiting.len(),
         };
-        meta_set(&self.conn, PENDING_BATCH, &serde_json::to_string(&batch).expect("batch serializes"))?;
-        Ok(Some(batch))
+        meta_set(&self.conn, PENDING_BATCH, &serde_json::to_string(&pending).expect("batch serializes"))?;
+        Ok(Some(PushRequest {
+            batch_id: pending.batch_id,
+            batch_seq: pending.batch_seq,
+            changes: waiting.into_iter().map(|(_, c)| c).collect(),
+        }))
+    }
+
+    /// The stored batch not yet acknowledged, rebuilt exactly as it was
+    /// first sent: its changes stay waiting and unchanged until then (only
+    /// `correct_clock` re-stamps waiting changes, and it drops the batch).
+    fn pending_batch(&self) -> Result<Option<PushRequest>> {
+        let Some(json) = self.meta(PENDING_BATCH)? else { return Ok(None) };
+        match stored_batch(&json)? {
+            StoredBatch::Full(batch) => Ok(Some(batch)),
+            StoredBatch::Range(pending) => {
+                let waiting = self.waiting_changes(Some((pending.first_seq, pending.last_seq)), usize::MAX, usize::MAX)?;
+                if waiting.len() != pending.count {
+                    return Err(CoreError::Migration(format!(
+                        "the stored push batch names {} waiting changes but {} are there",
+                        pending.count,
+                        waiting.len()
+                    )));
+                }
+                Ok(Some(PushRequest {
+                    batch_id: pending.batch_id,
+                    batch_seq: pending.batch_seq,
+                    changes: waiting.into_iter().map(|(_, c)| c).collect(),
+                }))
+            }
+        }
+    }
+
+    /// The oldest waiting changes with their outbox seq (all of them within
+    /// `range`, if given), at most `max` of them and, past the first, at most
+    /// about `max_bytes` of JSON: a batch of long notes must stay well under
+    /// the server's body limit.
+    fn waiting_changes(&self, range: Option<(i64, i64)>, max: usize, max_bytes: usize) -> Result<Vec<(i64, WireChange)>> {
+        let (first, last) = range.unwrap_or((i64::MIN, i64::MAX));
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, change_id, table_name, row_id, field, value, hlc, device_id, base_seq FROM changes
+             WHERE pushed = ?1 AND seq BETWEEN ?2 AND ?3 ORDER BY seq LIMIT ?4",
+        )?;
+        let mut rows = stmt.query(params![WAITING, first, last, max.min(i64::MAX as usize) as i64])?;
+        let mut changes = Vec::new();
+        let mut bytes = 0usize;
+        while let Some(r) = rows.next()? {
+            let value: String = r.get(5)?;
+            let hlc: String = r.get(6)?;
+            bytes = bytes.saturating_add(value.len() + CHANGE_OVERHEAD_BYTES);
+            if bytes > max_bytes && !changes.is_empty() {
+                break;
+            }
+            let change = WireChange {
+                change_id: r.get(1)?,
+                table: r.get(2)?,
+                row_id: r.get(3)?,
+                field: r.get(4)?,
+                value: serde_json::from_str(&value).unwrap_or(serde_json::Value::Null),
+                hlc: hlc.parse().unwrap_or(Hlc::ZERO),
+                device_id: r.get(7)?,
+                base_seq: r.get(8)?,
+            };
+            changes.push((r.get(0)?, change));
+        }
+        Ok(changes)
     }
 
     /// Record the server's answer to the pending batch.
     pub fn ack_push(&mut self, response: &PushResponse) -> Result<()> {
+        self.conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let tx = self.conn.transaction()?;
-        for result in &response.results {
-            tx.execute(
-                "UPDATE changes SET pushed = ?1 WHERE change_id = ?2",
-                params![ACKNOWLEDGED, result.change_id],
+        {
+            let mut version_seq = tx.prepare_cached(
+                "UPDATE field_versions SET server_seq = max(coalesce(server_seq, 0), ?4)
+                 WHERE table_name = ?1 AND row_id = ?2 AND field = ?3",
             )?;
-            if let (PushOutcome::Applied, Some(seq)) = (result.outcome, result.seq) {
-                tx.execute(
-                    "UPDATE field_versions SET server_seq = max(coalesce(server_seq, 0), ?1)
-                     WHERE (table_name, row_id, field) =
-                           (SELECT table_name, row_id, field FROM changes WHERE change_id = ?2)",
-                    params![seq, result.change_id],
-                )?;
+            match acked_range(&tx, response)? {
+                // The usual answer: one result per change of the stored
+                // batch, in order. Mark them all with one statement.
+                Some((range, fields)) => {
+                    tx.prepare_cached("UPDATE changes SET pushed = ?1 WHERE pushed = ?2 AND seq BETWEEN ?3 AND ?4")?
+                        .execute(params![ACKNOWLEDGED, WAITING, range.0, range.1])?;
+                    for (result, (table, row, field)) in response.results.iter().zip(&fields) {
+                        if let (PushOutcome::Applied, Some(seq)) = (result.outcome, result.seq) {
+                            version_seq.execute(params![table, row, field, seq])?;
+                        }
+                    }
+                }
+                None => {
+                    let mut mark = tx.prepare_cached("UPDATE changes SET pushed = ?1 WHERE change_id = ?2")?;
+                    let mut version_seq_of = tx.prepare_cached(
+                        "UPDATE field_versions SET server_seq = max(coalesce(server_seq, 0), ?1)
+                         WHERE (table_name, row_id, field) =
+                               (SELECT table_name, row_id, field FROM changes WHERE change_id = ?2)",
+                    )?;
+                    for result in &response.results {
+                        mark.execute(params![ACKNOWLEDGED, result.change_id])?;
+                        if let (PushOutcome::Applied, Some(seq)) = (result.outcome, result.seq) {
+                            version_seq_of.execute(params![seq, result.change_id])?;
+                        }
+                    }
+                }
             }
         }
         tx.execute("DELETE FROM meta WHERE key = ?1", [PENDING_BATCH])?;
@@ -115,7 +213,7 @@ impl Store {
     /// keep its changes locally but stop offering them, so the rest of the
     /// outbox can sync. They stay visible in `refused_count`.
     pub fn refuse_pending_batch(&mut self) -> Result<usize> {
-        let Some(batch) = self.next_pending_only()? else { return Ok(0) };
+        let Some(batch) = self.pending_batch().ok().flatten() else { return Ok(0) };
         let tx = self.conn.transaction()?;
         for change in &batch.changes {
             tx.execute("UPDATE changes SET pushed = ?1 WHERE change_id = ?2", params![REFUSED, change.change_id])?;
@@ -123,10 +221,6 @@ impl Store {
         tx.execute("DELETE FROM meta WHERE key = ?1", [PENDING_BATCH])?;
         tx.commit()?;
         Ok(batch.changes.len())
-    }
-
-    fn next_pending_only(&self) -> Result<Option<PushRequest>> {
-        Ok(self.meta(PENDING_BATCH)?.and_then(|json| serde_json::from_str(&json).ok()))
     }
 
     pub fn refused_count(&self) -> Result<u64> {
@@ -182,6 +276,7 @@ impl Store {
     /// Apply one pulled page and move the cursors, atomically.
     pub fn apply_pull(&mut self, page: &PullResponse) -> Result<ApplyStats> {
         let device_id = self.device_id().to_string();
+        self.conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let tx = self.conn.transaction()?;
         // References may point at rows later in the same page.
         tx.pragma_update(None, "defer_foreign_keys", true)?;
@@ -192,25 +287,35 @@ impl Store {
             tx.commit()?;
             return Ok(stats);
         }
+        // Check the whole page first (a page this version cannot apply
+        // changes nothing), then apply it row by row: each row's changes in
+        // log order, rows in the order they first appear. Rows do not
+        // affect each other, so this is the same as applying change by change.
+        let mut rows: Vec<RowChanges<'_>> = Vec::new();
+        let mut row_index: HashMap<(&str, &str), usize> = HashMap::new();
         for server_change in &page.changes {
             let change = &server_change.change;
             let table = merge::check(change).map_err(|e| {
                 CoreError::Export(format!("the server sent a change this version cannot apply ({e}); update Circles"))
             })?;
             clock = Hlc::observe(clock, change.hlc, wall_clock_millis());
-            let outcome = apply_change(&tx, table, change, server_change.seq, &device_id)?;
-            match outcome {
-                Applied::Value => stats.applied += 1,
-                Applied::Older => stats.superseded += 1,
-                Applied::Own => stats.own += 1,
-            }
+            let i = *row_index.entry((table.name, change.row_id.as_str())).or_insert_with(|| {
+                rows.push(RowChanges { table, row_id: &change.row_id, changes: Vec::new() });
+                rows.len() - 1
+            });
+            rows[i].changes.push(server_change);
         }
-        for conflict in &page.conflicts {
-            let inserted = tx.execute(
+        for row in &rows {
+            apply_row(&tx, row, &device_id, &mut stats)?;
+        }
+        {
+            let mut insert_conflict = tx.prepare_cached(
                 "INSERT INTO conflicts (id, table_name, row_id, field, lost_value, lost_hlc, won_value, won_hlc,
                                         won_device, detected_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT(id) DO NOTHING",
-                params![
+            )?;
+            for conflict in &page.conflicts {
+                let inserted = insert_conflict.execute(params![
                     conflict.id.to_string(),
                     conflict.table,
                     conflict.row_id,
@@ -221,9 +326,9 @@ impl Store {
                     conflict.won_hlc.to_string(),
                     conflict.won_device,
                     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                ],
-            )?;
-            stats.conflicts += inserted;
+                ])?;
+                stats.conflicts += inserted;
+            }
         }
         let conflict_cursor = page.conflicts.iter().map(|c| c.id).max();
         if let Some(c) = conflict_cursor {
@@ -298,71 +403,457 @@ impl Store {
     }
 }
 
-enum Applied {
-    Value,
-    Older,
-    Own,
+/// How the pending batch is kept until acknowledged: which waiting changes
+/// it holds (a range of outbox seqs and their number), not a copy of them.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PendingBatch {
+    batch_id: String,
+    batch_seq: i64,
+    first_seq: i64,
+    last_seq: i64,
+    count: usize,
 }
 
-fn apply_change(tx: &Transaction<'_>, table: &schema::TableDef, change: &WireChange, seq: i64, me: &str) -> Result<Applied> {
-    let current: Option<(String, String)> = tx
-        .query_row(
-            "SELECT hlc, device_id FROM field_versions WHERE table_name = ?1 AND row_id = ?2 AND field = ?3",
-            params![table.name, change.row_id, change.field],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    let wins = match &current {
-        None => true,
-        Some((hlc, device)) => merge::supersedes(
-            Version { hlc: change.hlc, device_id: &change.device_id },
-            Version { hlc: hlc.parse().unwrap_or(Hlc::ZERO), device_id: device },
-        ),
-    };
-    let outcome = if change.device_id == me && !wins {
-        Applied::Own
-    } else if wins {
-        let value = schema::column_value(table, &change.field, &change.value)
-            .map_err(|e| CoreError::Export(format!("the server sent an invalid value: {e}")))?;
-        // The field name was checked against the schema by `merge::check`.
-        // A row first seen through one of its fields stays hidden (deleted)
-        // until its own `deleted` field arrives: a row's creation records
-        // `deleted` after every other field but `created_at`, and pages come
-        // in log order, so by then the whole row is here. Readers never see
-        // half a row when a page boundary splits one.
-        let sql = if change.field == "deleted" {
-            format!("INSERT INTO {t} (id, deleted) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET deleted = excluded.deleted", t = table.name)
-        } else {
-            format!(
-                "INSERT INTO {t} (id, deleted, {f}) VALUES (?1, 1, ?2) ON CONFLICT(id) DO UPDATE SET {f} = excluded.{f}",
-                t = table.name,
-                f = change.field
-            )
-        };
-        tx.execute(&sql, params![change.row_id, value])?;
-        tx.execute(
-            "INSERT INTO field_versions (table_name, row_id, field, hlc, device_id, server_seq)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT(table_name, row_id, field) DO UPDATE
-             SET hlc = excluded.hlc, device_id = excluded.device_id,
-                 server_seq = max(coalesce(server_seq, 0), excluded.server_seq)",
-            params![table.name, change.row_id, change.field, change.hlc.to_string(), change.device_id, seq],
-        )?;
-        if change.device_id == me { Applied::Own } else { Applied::Value }
-    } else {
-        Applied::Older
-    };
-    if !matches!(outcome, Applied::Value) || current.is_some() {
-        tx.execute(
-            "UPDATE field_versions SET server_seq = max(coalesce(server_seq, 0), ?4)
-             WHERE table_name = ?1 AND row_id = ?2 AND field = ?3",
-            params![table.name, change.row_id, change.field, seq],
-        )?;
+enum StoredBatch {
+    Range(PendingBatch),
+    /// Written by earlier versions: the whole batch.
+    Full(PushRequest),
+}
+
+fn stored_batch(json: &str) -> Result<StoredBatch> {
+    if let Ok(pending) = serde_json::from_str::<PendingBatch>(json) {
+        return Ok(StoredBatch::Range(pending));
     }
-    Ok(outcome)
+    serde_json::from_str(json)
+        .map(StoredBatch::Full)
+        .map_err(|e| CoreError::Migration(format!("stored push batch is unreadable: {e}")))
+}
+
+/// When `response` answers the stored batch change for change (the usual
+/// case), its seq range and each change's field, in order.
+#[allow(clippy::type_complexity)]
+fn acked_range(tx: &Transaction<'_>, response: &PushResponse) -> Result<Option<((i64, i64), Vec<(String, String, String)>)>> {
+    let Some(json) = meta_get(tx, PENDING_BATCH)? else { return Ok(None) };
+    let Ok(StoredBatch::Range(pending)) = stored_batch(&json) else { return Ok(None) };
+    if pending.batch_id != response.batch_id || pending.count != response.results.len() {
+        return Ok(None);
+    }
+    let mut stmt = tx.prepare_cached(
+        "SELECT change_id, table_name, row_id, field FROM changes
+         WHERE pushed = ?1 AND seq BETWEEN ?2 AND ?3 ORDER BY seq",
+    )?;
+    let mut rows = stmt.query(params![WAITING, pending.first_seq, pending.last_seq])?;
+    let mut fields = Vec::with_capacity(pending.count);
+    let mut results = response.results.iter();
+    while let Some(r) = rows.next()? {
+        let change_id = r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
+        if results.next().is_none_or(|result| result.change_id != change_id) {
+            return Ok(None);
+        }
+        fields.push((r.get(1)?, r.get(2)?, r.get(3)?));
+    }
+    if fields.len() != pending.count {
+        return Ok(None);
+    }
+    Ok(Some(((pending.first_seq, pending.last_seq), fields)))
+}
+
+/// The changes of one row in a pulled page, in log order.
+struct RowChanges<'a> {
+    table: &'static schema::TableDef,
+    row_id: &'a str,
+    changes: Vec<&'a ServerChange>,
+}
+
+/// A field's version here: who wrote its value, and the last server
+/// sequence seen for it.
+#[derive(Clone, PartialEq)]
+struct FieldVersion {
+    hlc: Hlc,
+    /// As stored (kept as it was when only `server_seq` moves).
+    hlc_text: String,
+    device_id: String,
+    server_seq: Option<i64>,
+}
+
+/// One field of a row while a page is applied: its version before the page,
+/// its version now, and the change whose value it now holds (if one from
+/// this page won).
+struct FieldSlot<'a> {
+    field: &'static str,
+    before: Option<FieldVersion>,
+    now: Option<FieldVersion>,
+    winner: Option<&'a WireChange>,
+}
+
+/// Rows of `field_versions` written by one multi-row statement at most.
+const VERSIONS_PER_STATEMENT: usize = 32;
+
+/// Apply one row's changes of a page: per field, the last writer by (HLC,
+/// device) wins, exactly as if each change were applied in turn; then write
+/// the row once and its changed field versions together.
+fn apply_row(tx: &Transaction<'_>, row: &RowChanges<'_>, me: &str, stats: &mut ApplyStats) -> Result<()> {
+    let table = row.table;
+    let mut slots: Vec<FieldSlot<'_>> = Vec::new();
+    {
+        let mut stmt = tx.prepare_cached(
+            "SELECT field, hlc, device_id, server_seq FROM field_versions WHERE table_name = ?1 AND row_id = ?2",
+        )?;
+        let mut found = stmt.query(params![table.name, row.row_id])?;
+        while let Some(r) = found.next()? {
+            let field: String = r.get(0)?;
+            // Only fields this page touches matter; the schema knows them all.
+            let Some(field) = table.fields.iter().copied().find(|f| *f == field) else { continue };
+            let hlc_text: String = r.get(1)?;
+            let version = FieldVersion {
+                hlc: hlc_text.parse().unwrap_or(Hlc::ZERO),
+                hlc_text,
+                device_id: r.get(2)?,
+                server_seq: r.get(3)?,
+            };
+            slots.push(FieldSlot { field, before: Some(version.clone()), now: Some(version), winner: None });
+        }
+    }
+    for server_change in &row.changes {
+        let change = &server_change.change;
+        let i = match slots.iter().position(|s| s.field == change.field) {
+            Some(i) => i,
+            None => {
+                // `merge::check` accepted the field, so the schema has it.
+                let field = table.fields.iter().copied().find(|f| *f == change.field).expect("checked field");
+                slots.push(FieldSlot { field, before: None, now: None, winner: None });
+                slots.len() - 1
+            }
+        };
+        let slot = &mut slots[i];
+        let wins = match &slot.now {
+            None => true,
+            Some(current) => merge::supersedes(
+                Version { hlc: change.hlc, device_id: &change.device_id },
+                Version { hlc: current.hlc, device_id: &current.device_id },
+            ),
+        };
+        let seen_seq = slot.now.as_ref().and_then(|v| v.server_seq).unwrap_or(0).max(server_change.seq);
+        if wins {
+            slot.now = Some(FieldVersion {
+                hlc: change.hlc,
+                hlc_text: change.hlc.to_string(),
+                device_id: change.device_id.clone(),
+                server_seq: Some(seen_seq),
+            });
+            slot.winner = Some(change);
+        } else if let Some(current) = &mut slot.now {
+            current.server_seq = Some(seen_seq);
+        }
+        if change.device_id == me {
+            stats.own += 1;
+        } else if wins {
+            stats.applied += 1;
+        } else {
+            stats.superseded += 1;
+        }
+    }
+    write_row(tx, table, row.row_id, &slots)?;
+    let changed: Vec<&FieldSlot<'_>> = slots.iter().filter(|s| s.now != s.before).collect();
+    for chunk in changed.chunks(VERSIONS_PER_STATEMENT) {
+        let values = vec!["(?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+        let sql = format!(
+            "INSERT INTO field_versions (table_name, row_id, field, hlc, device_id, server_seq) VALUES {values}
+             ON CONFLICT(table_name, row_id, field) DO UPDATE
+             SET hlc = excluded.hlc, device_id = excluded.device_id, server_seq = excluded.server_seq"
+        );
+        let mut params: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(chunk.len() * 6);
+        for slot in chunk {
+            let version = slot.now.as_ref().expect("a changed field has a version");
+            params.extend([
+                &table.name as &dyn rusqlite::ToSql,
+                &row.row_id,
+                &slot.field,
+                &version.hlc_text,
+                &version.device_id,
+                &version.server_seq,
+            ]);
+        }
+        tx.prepare_cached(&sql)?.execute(params.as_slice())?;
+    }
+    Ok(())
+}
+
+/// Write the values that won into the row, in one statement. A row first
+/// seen through some of its fields stays hidden (deleted) until its own
+/// `deleted` field arrives: a row's creation records `deleted` after every
+/// other field but `created_at`, and pages come in log order, so by then the
+/// whole row is here. Readers never see half a row when a page boundary
+/// splits one.
+fn write_row(tx: &Transaction<'_>, table: &schema::TableDef, row_id: &str, slots: &[FieldSlot<'_>]) -> Result<()> {
+    let mut columns: Vec<&'static str> = Vec::new();
+    let mut params: Vec<Value> = vec![Value::Text(row_id.to_string())];
+    // Schema order, so the same set of fields always makes the same statement.
+    for field in table.fields {
+        let Some(change) = slots.iter().find(|s| s.field == *field).and_then(|s| s.winner) else { continue };
+        let value = schema::column_value(table, field, &change.value)
+            .map_err(|e| CoreError::Export(format!("the server sent an invalid value: {e}")))?;
+        columns.push(field);
+        params.push(value);
+    }
+    if columns.is_empty() {
+        return Ok(());
+    }
+    // Field names come from the schema, never from the page.
+    let sets: Vec<String> = columns.iter().map(|c| format!("{c} = excluded.{c}")).collect();
+    let (names, values) = if columns.contains(&"deleted") {
+        (columns.join(", "), (2..=columns.len() + 1).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", "))
+    } else {
+        (
+            format!("deleted, {}", columns.join(", ")),
+            format!("1, {}", (2..=columns.len() + 1).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")),
+        )
+    };
+    let sql = format!(
+        "INSERT INTO {t} (id, {names}) VALUES (?1, {values}) ON CONFLICT(id) DO UPDATE SET {sets}",
+        t = table.name,
+        sets = sets.join(", ")
+    );
+    tx.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(params))?;
+    Ok(())
 }
 
 /// The wall clock corrected by the server offset.
 pub(crate) fn corrected_now(offset_ms: i64) -> u64 {
     (wall_clock_millis() as i64 + offset_ms).max(0) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::course::CourseInput;
+    use crate::rows::{new_id, text};
+    use crate::schema::COURSES;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_in(dir.path()).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn a_batch_of_long_values_stays_under_the_byte_budget_and_is_resent_verbatim() {
+        let (dir, mut store) = store();
+        let long = "x".repeat(20_000);
+        for _ in 0..120 {
+            store.write(|w| w.insert(&COURSES, &new_id(), &[("title", text(&long))])).unwrap();
+        }
+        let waiting = store.pending_count().unwrap() as usize;
+        let batch = store.next_push_batch(5_000).unwrap().unwrap();
+        let bytes = serde_json::to_string(&batch).unwrap().len();
+        assert!(batch.changes.len() < waiting, "{} of {waiting} changes in one batch", batch.changes.len());
+        assert!(bytes <= PUSH_BATCH_BYTES + 64 * 1024, "{bytes} bytes");
+        assert_eq!(batch.changes, store.pending_changes(batch.changes.len()).unwrap(), "the oldest waiting changes");
+        // A new edit after the batch was made does not change the batch.
+        store.create_course(&CourseInput::new("Later")).unwrap();
+        drop(store);
+        let mut store = Store::open_in(dir.path()).unwrap();
+        assert_eq!(store.next_push_batch(5_000).unwrap().unwrap(), batch);
+    }
+
+    #[test]
+    fn a_whole_batch_stored_by_an_earlier_version_is_still_sent_and_acknowledged() {
+        let (_dir, mut store) = store();
+        let id = store.create_course(&CourseInput::new("Python")).unwrap();
+        let changes = store.pending_changes(1_000).unwrap();
+        let batch = PushRequest { batch_id: "old-batch".into(), batch_seq: 1, changes: changes.clone() };
+        meta_set(&store.conn, PENDING_BATCH, &serde_json::to_string(&batch).unwrap()).unwrap();
+        assert_eq!(store.next_push_batch(5_000).unwrap().unwrap(), batch);
+        let response = PushResponse {
+            batch_id: batch.batch_id.clone(),
+            batch_seq: 1,
+            results: changes
+                .iter()
+                .enumerate()
+                .map(|(i, c)| crate::sync::wire::PushResult {
+                    change_id: c.change_id.clone(),
+                    outcome: PushOutcome::Applied,
+                    seq: Some(i as i64 + 7),
+                })
+                .collect(),
+            server_time_ms: 0,
+        };
+        store.ack_push(&response).unwrap();
+        assert_eq!(store.pending_count().unwrap(), 0);
+        assert_eq!(store.next_push_batch(5_000).unwrap(), None);
+        let title_seq: Option<i64> = store
+            .conn
+            .query_row(
+                "SELECT server_seq FROM field_versions WHERE table_name = 'courses' AND row_id = ?1 AND field = 'title'",
+                [&id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(title_seq, Some(7));
+    }
+
+    #[test]
+    fn acknowledging_a_batch_marks_its_changes_and_their_server_seqs() {
+        let (_dir, mut store) = store();
+        let id = store.create_course(&CourseInput::new("Python")).unwrap();
+        let batch = store.next_push_batch(5_000).unwrap().unwrap();
+        // A change made while the batch was out stays waiting.
+        store.create_course(&CourseInput::new("Later")).unwrap();
+        let results = batch
+            .changes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| crate::sync::wire::PushResult {
+                change_id: c.change_id.clone(),
+                outcome: if i == 0 { PushOutcome::Superseded } else { PushOutcome::Applied },
+                seq: (i > 0).then_some(100 + i as i64),
+            })
+            .collect();
+        let response = PushResponse { batch_id: batch.batch_id.clone(), batch_seq: batch.batch_seq, results, server_time_ms: 0 };
+        store.ack_push(&response).unwrap();
+        assert_eq!(store.pending_count().unwrap() as usize, COURSES.fields.len());
+        let seqs: Vec<(String, Option<i64>)> = {
+            let mut stmt = store
+                .conn
+                .prepare("SELECT field, server_seq FROM field_versions WHERE row_id = ?1 ORDER BY field")
+                .unwrap();
+            stmt.query_map([&id], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().collect::<rusqlite::Result<_>>().unwrap()
+        };
+        for (field, seq) in seqs {
+            let i = COURSES.fields.iter().position(|f| *f == field).unwrap();
+            assert_eq!(seq, (i > 0).then_some(100 + i as i64), "{field}");
+        }
+        let next = store.next_push_batch(5_000).unwrap().unwrap();
+        assert_eq!(next.batch_seq, batch.batch_seq + 1);
+        assert_eq!(next.changes.len(), COURSES.fields.len());
+    }
+
+    fn remote(seq: i64, row: &str, field: &str, value: serde_json::Value, millis: u64, device: &str) -> ServerChange {
+        ServerChange {
+            seq,
+            change: WireChange {
+                change_id: format!("c{seq}"),
+                table: "courses".into(),
+                row_id: row.into(),
+                field: field.into(),
+                value,
+                hlc: Hlc { millis, counter: 0 },
+                device_id: device.into(),
+                base_seq: None,
+            },
+        }
+    }
+
+    fn page(changes: Vec<ServerChange>) -> PullResponse {
+        let cursor = changes.last().map_or(0, |c| c.seq);
+        PullResponse { changes, cursor, has_more: false, remaining: 0, reset: false, conflicts: vec![], server_time_ms: 0 }
+    }
+
+    /// A field version as stored: row, field, hlc, device, server seq.
+    type StoredVersion = (String, String, String, String, Option<i64>);
+
+    /// What a replica holds: every course row and every field version.
+    fn state(store: &Store) -> (Vec<Vec<rusqlite::types::Value>>, Vec<StoredVersion>) {
+        let mut stmt = store.conn.prepare(&format!("SELECT id, {} FROM courses ORDER BY id", COURSES.fields.join(", "))).unwrap();
+        let rows = stmt
+            .query_map([], |r| (0..=COURSES.fields.len()).map(|i| r.get(i)).collect::<rusqlite::Result<Vec<_>>>())
+            .unwrap()
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .unwrap();
+        let mut stmt = store
+            .conn
+            .prepare("SELECT row_id, field, hlc, device_id, server_seq FROM field_versions ORDER BY row_id, field")
+            .unwrap();
+        let versions = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .unwrap();
+        (rows, versions)
+    }
+
+    #[test]
+    fn a_row_split_across_pages_stays_hidden_until_its_deleted_field_arrives() {
+        let (_dir, mut store) = store();
+        let first = page(vec![
+            remote(1, "r1", "title", json!("Split"), 10, "dev-b"),
+            remote(2, "r1", "provider", json!("Somewhere"), 11, "dev-b"),
+        ]);
+        let stats = store.apply_pull(&first).unwrap();
+        assert_eq!(stats.applied, 2);
+        let hidden: (String, i64) =
+            store.conn.query_row("SELECT title, deleted FROM courses WHERE id = 'r1'", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        assert_eq!(hidden, ("Split".into(), 1));
+        let mut second = page(vec![
+            remote(3, "r1", "deleted", json!(0), 12, "dev-b"),
+            remote(4, "r1", "title", json!("Older"), 5, "dev-c"),
+        ]);
+        second.cursor = 4;
+        let stats = store.apply_pull(&second).unwrap();
+        assert_eq!((stats.applied, stats.superseded), (1, 1));
+        let shown: (String, String, i64) = store
+            .conn
+            .query_row("SELECT title, provider, deleted FROM courses WHERE id = 'r1'", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .unwrap();
+        assert_eq!(shown, ("Split".into(), "Somewhere".into(), 0));
+        assert_eq!(store.pull_cursors().unwrap().0, 4);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        /// Applying a page at once gives exactly what applying its changes
+        /// one page each gives: same rows, same field versions, same counts.
+        #[test]
+        fn a_page_applies_like_its_changes_one_by_one(
+            steps in prop::collection::vec(
+                (0usize..3, 0usize..4, 0u64..6, 0usize..3, 0u8..2),
+                1..40,
+            ),
+        ) {
+            let (_a_dir, mut whole) = store();
+            let (_b_dir, mut single) = store();
+            // The third device is the replica itself (its own changes coming back).
+            let me = whole.device_id().to_string();
+            let devices = ["dev-a", "dev-b", me.as_str()];
+            let fields = ["title", "archived", "deleted", "created_at"];
+            let changes: Vec<ServerChange> = steps
+                .iter()
+                .enumerate()
+                .map(|(i, &(row, field, millis, device, flag))| {
+                    let field = fields[field];
+                    let value = match field {
+                        "archived" | "deleted" => json!(flag),
+                        _ => json!(format!("{field} {i}")),
+                    };
+                    remote(i as i64 + 1, &format!("row-{row}"), field, value, 1 + millis, devices[device])
+                })
+                .collect();
+            let stats = whole.apply_pull(&page(changes.clone())).unwrap();
+            let mut total = ApplyStats::default();
+            for change in changes {
+                // The same change under the other replica's device id where it is "own".
+                let mut change = change;
+                if change.change.device_id == me {
+                    change.change.device_id = single.device_id().to_string();
+                }
+                let s = single.apply_pull(&page(vec![change])).unwrap();
+                total.applied += s.applied;
+                total.superseded += s.superseded;
+                total.own += s.own;
+            }
+            prop_assert_eq!(stats, total);
+            let (rows_a, versions_a) = state(&whole);
+            let (rows_b, versions_b) = state(&single);
+            prop_assert_eq!(rows_a, rows_b);
+            let normalize = |v: Vec<StoredVersion>, own: &str| {
+                v.into_iter().map(|(r, f, h, d, s)| (r, f, h, if d == own { "me".to_string() } else { d }, s)).collect::<Vec<_>>()
+            };
+            prop_assert_eq!(normalize(versions_a, &me), normalize(versions_b, single.device_id()));
+        }
+    }
 }

@@ -75,12 +75,67 @@ pub struct PushResponse {
     pub server_time_ms: u64,
 }
 
-/// A change as the server logged it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A change as the server logged it: on the wire, one object with `seq`
+/// beside the change's own fields (`{"seq": 7, "change_id": ..., ...}`).
+/// Written out by hand rather than with `#[serde(flatten)]`, which buffers
+/// every field of every change; the JSON is the same.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ServerChange {
     pub seq: i64,
-    #[serde(flatten)]
     pub change: WireChange,
+}
+
+impl Serialize for ServerChange {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let c = &self.change;
+        let mut out = serializer.serialize_struct("ServerChange", 9)?;
+        out.serialize_field("seq", &self.seq)?;
+        out.serialize_field("change_id", &c.change_id)?;
+        out.serialize_field("table", &c.table)?;
+        out.serialize_field("row_id", &c.row_id)?;
+        out.serialize_field("field", &c.field)?;
+        out.serialize_field("value", &c.value)?;
+        out.serialize_field("hlc", &c.hlc)?;
+        out.serialize_field("device_id", &c.device_id)?;
+        out.serialize_field("base_seq", &c.base_seq)?;
+        out.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for ServerChange {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        /// The same fields in one level. Unknown fields are ignored, as
+        /// they were with `flatten`.
+        #[derive(Deserialize)]
+        #[serde(rename = "ServerChange")]
+        struct Flat {
+            seq: i64,
+            change_id: String,
+            table: String,
+            row_id: String,
+            field: String,
+            value: serde_json::Value,
+            hlc: Hlc,
+            device_id: String,
+            #[serde(default)]
+            base_seq: Option<i64>,
+        }
+        let f = Flat::deserialize(deserializer)?;
+        Ok(ServerChange {
+            seq: f.seq,
+            change: WireChange {
+                change_id: f.change_id,
+                table: f.table,
+                row_id: f.row_id,
+                field: f.field,
+                value: f.value,
+                hlc: f.hlc,
+                device_id: f.device_id,
+                base_seq: f.base_seq,
+            },
+        })
+    }
 }
 
 /// A concurrent edit this device lost: both values, for a person to choose.
@@ -152,4 +207,51 @@ pub struct ErrorBody {
     pub code: String,
     /// What went wrong, for a person.
     pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// What `#[serde(flatten)]` made of a `ServerChange`, byte for byte.
+    #[test]
+    fn a_server_change_is_one_flat_object() {
+        let change = ServerChange {
+            seq: 7,
+            change: WireChange {
+                change_id: "c1".into(),
+                table: "courses".into(),
+                row_id: "r1".into(),
+                field: "title".into(),
+                value: json!("Python \"101\""),
+                hlc: Hlc { millis: 1_700_000_000_000, counter: 3 },
+                device_id: "d1".into(),
+                base_seq: None,
+            },
+        };
+        let text = serde_json::to_string(&change).unwrap();
+        assert_eq!(
+            text,
+            r#"{"seq":7,"change_id":"c1","table":"courses","row_id":"r1","field":"title","value":"Python \"101\"","hlc":"001700000000000-0000000003","device_id":"d1","base_seq":null}"#
+        );
+        assert_eq!(serde_json::from_str::<ServerChange>(&text).unwrap(), change);
+        #[derive(Serialize, Deserialize)]
+        struct Flattened {
+            seq: i64,
+            #[serde(flatten)]
+            change: WireChange,
+        }
+        let flattened = Flattened { seq: change.seq, change: change.change.clone() };
+        assert_eq!(serde_json::to_string(&flattened).unwrap(), text);
+        let back: Flattened = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.change, change.change);
+        // `base_seq` may be left out; unknown fields are ignored; the rest is required.
+        let short = json!({"seq": 7, "change_id": "c1", "table": "courses", "row_id": "r1", "field": "title",
+                           "value": "Python \"101\"", "hlc": "001700000000000-0000000003", "device_id": "d1", "extra": 1});
+        assert_eq!(serde_json::from_value::<ServerChange>(short).unwrap(), change);
+        let missing = json!({"seq": 7, "change_id": "c1", "table": "courses", "row_id": "r1", "field": "title",
+                             "hlc": "001700000000000-0000000003", "device_id": "d1"});
+        assert!(serde_json::from_value::<ServerChange>(missing).is_err());
+    }
 }

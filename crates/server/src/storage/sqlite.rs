@@ -2,6 +2,7 @@
 //! writers anyway; `BEGIN IMMEDIATE` makes it explicit) and a few readers
 //! (WAL lets them read a consistent snapshot while a push commits).
 
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -42,6 +43,9 @@ fn open_connection(path: &Path) -> anyhow::Result<Connection> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", true)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    // Every statement of the push and pull paths is prepared once per
+    // connection and reused (a push runs a handful per change).
+    conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
 }
 
@@ -310,11 +314,16 @@ impl Storage for SqliteStorage {
             if let Some(previous) = recorded_batch(tx, &session.device_id, batch)? {
                 return Ok(previous);
             }
-            tx.execute("UPDATE tokens SET last_used_at = ?1 WHERE id = ?2", params![now_text(), session.token_id])?;
-            let mut results = Vec::with_capacity(batch.changes.len());
-            for (change, table) in batch.changes.iter().zip(tables) {
-                results.push(accept_change(tx, session, table, change)?);
-            }
+            let received_at = now_text();
+            tx.execute("UPDATE tokens SET last_used_at = ?1 WHERE id = ?2", params![received_at, session.token_id])?;
+            let mut accept = Accept::new(tx, session, batch, received_at)?;
+            let results = batch
+                .changes
+                .iter()
+                .zip(tables)
+                .map(|(change, table)| accept.change(table, change))
+                .collect::<StorageResult<Vec<_>>>()?;
+            accept.finish()?;
             let response = PushResponse {
                 batch_id: batch.batch_id.clone(),
                 batch_seq: batch.batch_seq,
@@ -425,22 +434,19 @@ fn page(
 ) -> StorageResult<PullResponse> {
     let max = max_seq(tx)?;
     let conflicts = device_conflicts(tx, &session.device_id, conflict_cursor)?;
-    let visible = "seq > ?1 AND (scope_circle IS NULL OR scope_circle IN
-                     (SELECT circle_id FROM circle_access WHERE user_id = ?2))";
-    let mut stmt = tx.prepare_cached(&format!(
-        "SELECT seq, change_id, table_name, row_id, field, value, hlc, device_id, base_seq
-         FROM changes WHERE {visible} ORDER BY seq LIMIT ?3"
-    ))?;
-    let changes = stmt
-        .query_map(params![cursor, session.user_id, limit as i64], server_change)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let seqs = visible_seqs(tx, &session.user_id, cursor, limit)?;
+    let changes = changes_at(tx, &seqs)?;
     let full_page = changes.len() == limit;
     // A short page saw everything up to `max` in this snapshot.
     let next = if full_page { changes.last().map_or(cursor, |c| c.seq) } else { max };
+    // One pass over the (covering) scope index.
     let remaining: i64 = if full_page {
-        tx.query_row(&format!("SELECT count(*) FROM changes WHERE {visible}"), params![next, session.user_id], |r| {
-            r.get(0)
-        })?
+        tx.prepare_cached(
+            "SELECT count(*) FROM changes
+             WHERE seq > ?1 AND (scope_circle IS NULL OR scope_circle IN
+                                 (SELECT circle_id FROM circle_access WHERE user_id = ?2))",
+        )?
+        .query_row(params![next, session.user_id], |r| r.get(0))?
     } else {
         0
     };
@@ -453,6 +459,79 @@ fn page(
         conflicts,
         server_time_ms: now_ms,
     })
+}
+
+/// The seqs of the first `limit` changes after `cursor` the user may see, in
+/// order: the first `limit` of each scope they see (everyone's tables, then
+/// each of their circles), read from the scope index in seq order and
+/// merged. Each page so costs about what it returns, whether the user sees
+/// the whole log or a sliver of it. (Asking SQLite for all of it in one
+/// query gathers and sorts every visible change after the cursor, on every
+/// page; walking the log in seq order reads everyone else's changes too.)
+fn visible_seqs(tx: &Connection, user_id: &str, cursor: i64, limit: usize) -> rusqlite::Result<Vec<i64>> {
+    let mut seqs: Vec<i64> = tx
+        .prepare_cached("SELECT seq FROM changes WHERE scope_circle IS NULL AND seq > ?1 ORDER BY seq LIMIT ?2")?
+        .query_map(params![cursor, limit as i64], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let circles: Vec<String> = tx
+        .prepare_cached("SELECT circle_id FROM circle_access WHERE user_id = ?1")?
+        .query_map([user_id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut in_circle =
+        tx.prepare_cached("SELECT seq FROM changes WHERE scope_circle = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4")?;
+    for circle in circles {
+        // Beyond the limit-th seq found so far, nothing can make the page.
+        let bound = if seqs.len() >= limit { seqs[limit - 1] } else { i64::MAX };
+        let more: Vec<i64> = in_circle
+            .query_map(params![circle, cursor, bound, limit as i64], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        if !more.is_empty() {
+            seqs = merge_sorted(&seqs, &more, limit);
+        }
+    }
+    Ok(seqs)
+}
+
+/// The first `limit` of two increasing lists, in order.
+fn merge_sorted(a: &[i64], b: &[i64], limit: usize) -> Vec<i64> {
+    let mut out = Vec::with_capacity((a.len() + b.len()).min(limit));
+    let (mut i, mut j) = (0, 0);
+    while out.len() < limit && (i < a.len() || j < b.len()) {
+        if j == b.len() || (i < a.len() && a[i] < b[j]) {
+            out.push(a[i]);
+            i += 1;
+        } else {
+            out.push(b[j]);
+            j += 1;
+        }
+    }
+    out
+}
+
+/// The logged changes at `seqs` (increasing), in that order: one range read
+/// when they are dense in the log, else one lookup each.
+fn changes_at(tx: &Connection, seqs: &[i64]) -> rusqlite::Result<Vec<ServerChange>> {
+    let (Some(&first), Some(&last)) = (seqs.first(), seqs.last()) else { return Ok(Vec::new()) };
+    const COLUMNS: &str = "seq, change_id, table_name, row_id, field, value, hlc, device_id, base_seq";
+    let mut changes = Vec::with_capacity(seqs.len());
+    if ((last - first) as usize) < seqs.len() * 2 {
+        let mut stmt =
+            tx.prepare_cached(&format!("SELECT {COLUMNS} FROM changes WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq"))?;
+        let mut rows = stmt.query(params![first, last])?;
+        let mut wanted = seqs.iter().peekable();
+        while let Some(row) = rows.next()? {
+            let seq: i64 = row.get(0)?;
+            if wanted.next_if_eq(&&seq).is_some() {
+                changes.push(server_change(row)?);
+            }
+        }
+    } else {
+        let mut stmt = tx.prepare_cached(&format!("SELECT {COLUMNS} FROM changes WHERE seq = ?1"))?;
+        for seq in seqs {
+            changes.push(stmt.query_row([seq], server_change)?);
+        }
+    }
+    Ok(changes)
 }
 
 /// The id the server's own changes carry as their device.
@@ -485,14 +564,12 @@ fn log_server_change(
 }
 
 fn max_seq(tx: &Connection) -> rusqlite::Result<i64> {
-    tx.query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| r.get(0))
+    tx.prepare_cached("SELECT coalesce(max(seq), 0) FROM changes")?.query_row([], |r| r.get(0))
 }
 
 fn grant(tx: &Connection, circle_id: &str, user_id: &str, granted_seq: i64) -> rusqlite::Result<()> {
-    tx.execute(
-        "INSERT OR IGNORE INTO circle_access (circle_id, user_id, granted_seq) VALUES (?1, ?2, ?3)",
-        params![circle_id, user_id, granted_seq],
-    )?;
+    tx.prepare_cached("INSERT OR IGNORE INTO circle_access (circle_id, user_id, granted_seq) VALUES (?1, ?2, ?3)")?
+        .execute(params![circle_id, user_id, granted_seq])?;
     Ok(())
 }
 
@@ -535,24 +612,23 @@ fn recorded_batch(tx: &Connection, device_id: &str, batch: &PushRequest) -> Stor
 /// The circle a change belongs to (None: a global table), checking that the
 /// session's user may write it.
 fn authorize(tx: &Connection, session: &Session, table: &TableDef, change: &WireChange) -> StorageResult<Option<String>> {
+    let source = scope_source(table);
+    if matches!(source, ScopeSource::Global) {
+        return Ok(None);
+    }
     let known: Option<String> = tx
-        .query_row(
-            "SELECT circle_id FROM row_scope WHERE table_name = ?1 AND row_id = ?2",
-            params![table.name, change.row_id],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT circle_id FROM row_scope WHERE table_name = ?1 AND row_id = ?2")?
+        .query_row(params![table.name, change.row_id], |r| r.get(0))
         .optional()?;
     let home = known.clone();
     let text_value = || change.value.as_str().map(str::to_string);
-    let circle = match scope_source(table) {
+    let circle = match source {
         ScopeSource::Global => return Ok(None),
         ScopeSource::ItsOwnId => {
             if known.is_none() {
                 // A circle nobody has written yet: its author may create it.
-                tx.execute(
-                    "INSERT INTO row_scope (table_name, row_id, circle_id) VALUES ('circles', ?1, ?1)",
-                    [&change.row_id],
-                )?;
+                tx.prepare_cached("INSERT INTO row_scope (table_name, row_id, circle_id) VALUES ('circles', ?1, ?1)")?
+                    .execute([&change.row_id])?;
                 grant(tx, &change.row_id, &session.user_id, 0)?;
             }
             change.row_id.clone()
@@ -568,26 +644,21 @@ fn authorize(tx: &Connection, session: &Session, table: &TableDef, change: &Wire
                 let meeting = text_value().ok_or_else(|| {
                     ApiError::invalid_change(format!("change {}: {field} cannot be empty", change.change_id))
                 })?;
-                tx.query_row(
-                    "SELECT circle_id FROM row_scope WHERE table_name = 'meetings' AND row_id = ?1",
-                    [&meeting],
-                    |r| r.get(0),
-                )
-                .optional()?
-                .ok_or_else(|| {
-                    ApiError::invalid_change(format!("change {}: no meeting with id {meeting}", change.change_id))
-                })?
+                tx.prepare_cached("SELECT circle_id FROM row_scope WHERE table_name = 'meetings' AND row_id = ?1")?
+                    .query_row([&meeting], |r| r.get(0))
+                    .optional()?
+                    .ok_or_else(|| {
+                        ApiError::invalid_change(format!("change {}: no meeting with id {meeting}", change.change_id))
+                    })?
             }
             (Some(circle), false) => circle,
             (None, false) => return Err(first_change_error(table, field, change)),
         },
     };
     let may_write = |circle: &str| -> StorageResult<()> {
-        let allowed: bool = tx.query_row(
-            "SELECT EXISTS(SELECT 1 FROM circle_access WHERE circle_id = ?1 AND user_id = ?2)",
-            params![circle, session.user_id],
-            |r| r.get(0),
-        )?;
+        let allowed: bool = tx
+            .prepare_cached("SELECT EXISTS(SELECT 1 FROM circle_access WHERE circle_id = ?1 AND user_id = ?2)")?
+            .query_row(params![circle, session.user_id], |r| r.get(0))?;
         if !allowed {
             return Err(ApiError::forbidden(format!(
                 "you do not facilitate or organize circle {circle} (change {} to {})",
@@ -606,10 +677,8 @@ fn authorize(tx: &Connection, session: &Session, table: &TableDef, change: &Wire
         )));
     }
     may_write(&circle)?;
-    tx.execute(
-        "INSERT OR IGNORE INTO row_scope (table_name, row_id, circle_id) VALUES (?1, ?2, ?3)",
-        params![table.name, change.row_id, circle],
-    )?;
+    tx.prepare_cached("INSERT OR IGNORE INTO row_scope (table_name, row_id, circle_id) VALUES (?1, ?2, ?3)")?
+        .execute(params![table.name, change.row_id, circle])?;
     Ok(Some(circle))
 }
 
@@ -620,115 +689,303 @@ fn first_change_error(table: &TableDef, field: &str, change: &WireChange) -> Api
     ))
 }
 
-/// Merge one change into the field state and log it if it wins.
-fn accept_change(tx: &Connection, session: &Session, table: &TableDef, change: &WireChange) -> StorageResult<PushResult> {
-    let first_time = tx.execute("INSERT OR IGNORE INTO seen_changes (change_id) VALUES (?1)", [&change.change_id])? == 1;
-    if !first_time {
-        return Ok(PushResult { change_id: change.change_id.clone(), outcome: PushOutcome::Duplicate, seq: None });
-    }
-    let scope = authorize(tx, session, table, change)?;
-    let current: Option<(String, String, String, i64)> = tx
-        .query_row(
-            "SELECT value, hlc, device_id, seq FROM field_state WHERE table_name = ?1 AND row_id = ?2 AND field = ?3",
-            params![table.name, change.row_id, change.field],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .optional()?;
-    let wins = match &current {
-        None => true,
-        Some((_, hlc, device, _)) => merge::supersedes(
-            Version { hlc: change.hlc, device_id: &change.device_id },
-            Version { hlc: hlc.parse().unwrap_or(Hlc::ZERO), device_id: device },
-        ),
-    };
-    if let Some((value, hlc, device, seq)) = &current {
-        let current_value: serde_json::Value = serde_json::from_str(value).unwrap_or_default();
-        if merge::conflict_matters(&change.field)
-            && merge::concurrent(change.base_seq, &change.device_id, &change.value, *seq, device, &current_value) {
-            let incoming = (change.value.to_string(), change.hlc.to_string(), change.device_id.clone());
-            let stored = (value.clone(), hlc.clone(), device.clone());
-            let (lost, won) = if wins { (stored, incoming) } else { (incoming, stored) };
-            tx.execute(
-                "INSERT INTO conflicts (table_name, row_id, field, lost_value, lost_hlc, lost_device,
-                                        won_value, won_hlc, won_device, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                params![table.name, change.row_id, change.field, lost.0, lost.1, lost.2, won.0, won.1, won.2, now_text()],
-            )?;
-        }
-    }
-    if !wins {
-        return Ok(PushResult { change_id: change.change_id.clone(), outcome: PushOutcome::Superseded, seq: None });
-    }
-    let value = change.value.to_string();
-    tx.execute(
-        "INSERT INTO changes (change_id, table_name, row_id, field, value, hlc, device_id, base_seq, user_id,
-                              scope_circle, received_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        params![
-            change.change_id,
-            table.name,
-            change.row_id,
-            change.field,
-            value,
-            change.hlc.to_string(),
-            change.device_id,
-            change.base_seq,
-            session.user_id,
-            scope,
-            now_text()
-        ],
-    )?;
-    let seq = tx.last_insert_rowid();
-    tx.execute(
-        "INSERT INTO field_state (table_name, row_id, field, value, hlc, device_id, seq)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-         ON CONFLICT(table_name, row_id, field) DO UPDATE
-         SET value = excluded.value, hlc = excluded.hlc, device_id = excluded.device_id, seq = excluded.seq",
-        params![table.name, change.row_id, change.field, value, change.hlc.to_string(), change.device_id, seq],
-    )?;
-    grant_from_membership(tx, table, change, seq)?;
-    Ok(PushResult { change_id: change.change_id.clone(), outcome: PushOutcome::Applied, seq: Some(seq) })
+/// A field's winning version as `field_state` holds it.
+struct StoredField {
+    value: String,
+    hlc_text: String,
+    hlc: Hlc,
+    device_id: String,
+    seq: i64,
+    /// Changed by this push and not yet written to `field_state`.
+    dirty: bool,
 }
 
-/// Access that follows from data: a facilitator added to a circle, or a
-/// circle put in a team, whose organizers then see it.
-fn grant_from_membership(tx: &Connection, table: &TableDef, change: &WireChange, seq: i64) -> StorageResult<()> {
-    let field_text = |table: &str, row: &str, field: &str| -> rusqlite::Result<Option<String>> {
-        let value: Option<String> = tx
-            .query_row(
-                "SELECT value FROM field_state WHERE table_name = ?1 AND row_id = ?2 AND field = ?3",
-                params![table, row, field],
-                |r| r.get(0),
-            )
-            .optional()?;
-        Ok(value
-            .and_then(|v| serde_json::from_str::<serde_json::Value>(&v).ok())
-            .and_then(|v| v.as_str().map(str::to_string)))
-    };
-    match (table.name, change.field.as_str()) {
-        ("circle_facilitators", "circle_id" | "facilitator_id") => {
-            let circle = field_text("circle_facilitators", &change.row_id, "circle_id")?;
-            let user = field_text("circle_facilitators", &change.row_id, "facilitator_id")?;
-            if let (Some(circle), Some(user)) = (circle, user) {
-                let is_user: bool =
-                    tx.query_row("SELECT EXISTS(SELECT 1 FROM users WHERE id = ?1)", [&user], |r| r.get(0))?;
-                if is_user {
-                    grant(tx, &circle, &user, seq)?;
-                }
+/// A change that won, to be logged at `seq`.
+struct Logged<'a> {
+    seq: i64,
+    table: &'static str,
+    change: &'a WireChange,
+    value: String,
+    hlc: String,
+    scope: Option<String>,
+}
+
+/// Rows per multi-row INSERT when a push writes its log and field states.
+const ROWS_PER_INSERT: usize = 64;
+
+/// Accepting the changes of one push, in one transaction. Every decision is
+/// taken change by change, in order, exactly as if each were written at
+/// once; the log (`changes`), `seen_changes` and `field_state` writes are
+/// gathered and written with multi-row statements, which nothing read
+/// during the push depends on: the merge reads field states from `rows`,
+/// which holds the state of every row the push touched (read once per row)
+/// including its own writes, and seqs are handed out here in log order.
+struct Accept<'a> {
+    tx: &'a Connection,
+    session: &'a Session,
+    received_at: String,
+    next_seq: i64,
+    /// Change ids of the batch that were seen by an earlier push.
+    seen_before: HashSet<String>,
+    /// Change ids first seen now (also those earlier in this batch).
+    seen_now: HashSet<&'a str>,
+    new_ids: Vec<&'a str>,
+    logged: Vec<Logged<'a>>,
+    rows: HashMap<(&'static str, &'a str), HashMap<String, StoredField>>,
+}
+
+impl<'a> Accept<'a> {
+    fn new(tx: &'a Connection, session: &'a Session, batch: &'a PushRequest, received_at: String) -> rusqlite::Result<Accept<'a>> {
+        // AUTOINCREMENT hands out one more than the largest seq ever used.
+        let next_seq: i64 = tx
+            .prepare_cached(
+                "SELECT max((SELECT coalesce(max(seq), 0) FROM changes),
+                            coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0)) + 1",
+            )?
+            .query_row([], |r| r.get(0))?;
+        let mut seen_before = HashSet::new();
+        for chunk in batch.changes.chunks(ROWS_PER_INSERT) {
+            let sql = format!(
+                "SELECT change_id FROM seen_changes WHERE change_id IN ({})",
+                vec!["?"; chunk.len()].join(", ")
+            );
+            let mut stmt = tx.prepare_cached(&sql)?;
+            let ids = stmt.query_map(rusqlite::params_from_iter(chunk.iter().map(|c| &c.change_id)), |r| r.get(0))?;
+            for id in ids {
+                seen_before.insert(id?);
             }
         }
-        ("circles", "team_id") => {
-            if let Some(team) = change.value.as_str() {
-                let mut stmt = tx.prepare("SELECT user_id FROM team_organizers WHERE team_id = ?1")?;
-                let organizers = stmt.query_map([team], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
-                for user in organizers {
-                    grant(tx, &change.row_id, &user, seq)?;
-                }
-            }
-        }
-        _ => {}
+        Ok(Accept {
+            tx,
+            session,
+            received_at,
+            next_seq,
+            seen_before,
+            seen_now: HashSet::new(),
+            new_ids: Vec::new(),
+            logged: Vec::new(),
+            rows: HashMap::new(),
+        })
     }
-    Ok(())
+
+    /// The field states of a row, read on first use.
+    fn row(&mut self, table: &'static str, row_id: &'a str) -> rusqlite::Result<&mut HashMap<String, StoredField>> {
+        let key = (table, row_id);
+        if !self.rows.contains_key(&key) {
+            let mut stmt = self
+                .tx
+                .prepare_cached("SELECT field, value, hlc, device_id, seq FROM field_state WHERE table_name = ?1 AND row_id = ?2")?;
+            let fields = stmt
+                .query_map(params![table, row_id], |r| {
+                    let hlc_text: String = r.get(2)?;
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        StoredField {
+                            value: r.get(1)?,
+                            hlc: hlc_text.parse().unwrap_or(Hlc::ZERO),
+                            hlc_text,
+                            device_id: r.get(3)?,
+                            seq: r.get(4)?,
+                            dirty: false,
+                        },
+                    ))
+                })?
+                .collect::<rusqlite::Result<HashMap<_, _>>>()?;
+            self.rows.insert(key, fields);
+        }
+        Ok(self.rows.get_mut(&key).expect("just read"))
+    }
+
+    /// Merge one change into the field state and log it if it wins.
+    fn change(&mut self, table: &'static TableDef, change: &'a WireChange) -> StorageResult<PushResult> {
+        let (tx, session) = (self.tx, self.session);
+        let first_time = !self.seen_before.contains(&change.change_id) && self.seen_now.insert(&change.change_id);
+        if !first_time {
+            return Ok(PushResult { change_id: change.change_id.clone(), outcome: PushOutcome::Duplicate, seq: None });
+        }
+        self.new_ids.push(&change.change_id);
+        let scope = authorize(tx, session, table, change)?;
+        let received_at = self.received_at.clone();
+        // The seq this change gets if it wins.
+        let seq = self.next_seq;
+        let row = self.row(table.name, &change.row_id)?;
+        let current = row.get(&change.field);
+        let wins = match current {
+            None => true,
+            Some(stored) => merge::supersedes(
+                Version { hlc: change.hlc, device_id: &change.device_id },
+                Version { hlc: stored.hlc, device_id: &stored.device_id },
+            ),
+        };
+        let hlc = change.hlc.to_string();
+        if let Some(stored) = current {
+            // `concurrent` needs another device first: only then is the
+            // stored value worth parsing.
+            if merge::conflict_matters(&change.field) && change.device_id != stored.device_id {
+                let current_value: serde_json::Value = serde_json::from_str(&stored.value).unwrap_or_default();
+                if merge::concurrent(change.base_seq, &change.device_id, &change.value, stored.seq, &stored.device_id, &current_value) {
+                    let incoming = (change.value.to_string(), hlc.clone(), change.device_id.clone());
+                    let kept = (stored.value.clone(), stored.hlc_text.clone(), stored.device_id.clone());
+                    let (lost, won) = if wins { (kept, incoming) } else { (incoming, kept) };
+                    tx.prepare_cached(
+                        "INSERT INTO conflicts (table_name, row_id, field, lost_value, lost_hlc, lost_device,
+                                                won_value, won_hlc, won_device, created_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    )?
+                    .execute(params![
+                        table.name,
+                        change.row_id,
+                        change.field,
+                        lost.0,
+                        lost.1,
+                        lost.2,
+                        won.0,
+                        won.1,
+                        won.2,
+                        received_at
+                    ])?;
+                }
+            }
+        }
+        if !wins {
+            return Ok(PushResult { change_id: change.change_id.clone(), outcome: PushOutcome::Superseded, seq: None });
+        }
+        let value = change.value.to_string();
+        row.insert(
+            change.field.clone(),
+            StoredField {
+                value: value.clone(),
+                hlc_text: hlc.clone(),
+                hlc: change.hlc,
+                device_id: change.device_id.clone(),
+                seq,
+                dirty: true,
+            },
+        );
+        self.next_seq += 1;
+        self.logged.push(Logged { seq, table: table.name, change, value, hlc, scope });
+        self.grant_from_membership(table, change, seq)?;
+        Ok(PushResult { change_id: change.change_id.clone(), outcome: PushOutcome::Applied, seq: Some(seq) })
+    }
+
+    /// Access that follows from data: a facilitator added to a circle, or a
+    /// circle put in a team, whose organizers then see it.
+    fn grant_from_membership(&mut self, table: &'static TableDef, change: &'a WireChange, seq: i64) -> StorageResult<()> {
+        let tx = self.tx;
+        match (table.name, change.field.as_str()) {
+            ("circle_facilitators", "circle_id" | "facilitator_id") => {
+                let row = self.row(table.name, &change.row_id)?;
+                let text = |field: &str| {
+                    row.get(field)
+                        .and_then(|f| serde_json::from_str::<serde_json::Value>(&f.value).ok())
+                        .and_then(|v| v.as_str().map(str::to_string))
+                };
+                if let (Some(circle), Some(user)) = (text("circle_id"), text("facilitator_id")) {
+                    let is_user: bool = tx
+                        .prepare_cached("SELECT EXISTS(SELECT 1 FROM users WHERE id = ?1)")?
+                        .query_row([&user], |r| r.get(0))?;
+                    if is_user {
+                        grant(tx, &circle, &user, seq)?;
+                    }
+                }
+            }
+            ("circles", "team_id") => {
+                if let Some(team) = change.value.as_str() {
+                    let mut stmt = tx.prepare_cached("SELECT user_id FROM team_organizers WHERE team_id = ?1")?;
+                    let organizers =
+                        stmt.query_map([team], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+                    for user in organizers {
+                        grant(tx, &change.row_id, &user, seq)?;
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Write what the push gathered: the change ids it saw, its log entries
+    /// and the field states it moved.
+    fn finish(self) -> rusqlite::Result<()> {
+        let tx = self.tx;
+        for chunk in self.new_ids.chunks(ROWS_PER_INSERT) {
+            let sql = format!("INSERT INTO seen_changes (change_id) VALUES {}", vec!["(?)"; chunk.len()].join(", "));
+            tx.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(chunk))?;
+        }
+        for chunk in self.logged.chunks(ROWS_PER_INSERT) {
+            // ?1 and ?2 (author and time) are the same for the whole push.
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    let p = 3 + i * 10;
+                    format!(
+                        "(?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?1, ?{}, ?2)",
+                        p,
+                        p + 1,
+                        p + 2,
+                        p + 3,
+                        p + 4,
+                        p + 5,
+                        p + 6,
+                        p + 7,
+                        p + 8,
+                        p + 9
+                    )
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO changes (seq, change_id, table_name, row_id, field, value, hlc, device_id, base_seq, user_id,
+                                      scope_circle, received_at)
+                 VALUES {}",
+                rows.join(", ")
+            );
+            let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(2 + chunk.len() * 10);
+            values.extend([&self.session.user_id as &dyn rusqlite::ToSql, &self.received_at]);
+            for l in chunk {
+                values.extend([
+                    &l.seq as &dyn rusqlite::ToSql,
+                    &l.change.change_id,
+                    &l.table,
+                    &l.change.row_id,
+                    &l.change.field,
+                    &l.value,
+                    &l.hlc,
+                    &l.change.device_id,
+                    &l.change.base_seq,
+                    &l.scope,
+                ]);
+            }
+            tx.prepare_cached(&sql)?.execute(values.as_slice())?;
+        }
+        let states: Vec<(&str, &str, &str, &StoredField)> = self
+            .rows
+            .iter()
+            .flat_map(|((table, row), fields)| {
+                fields.iter().filter(|(_, f)| f.dirty).map(move |(field, f)| (*table, *row, field.as_str(), f))
+            })
+            .collect();
+        for chunk in states.chunks(ROWS_PER_INSERT) {
+            let sql = format!(
+                "INSERT INTO field_state (table_name, row_id, field, value, hlc, device_id, seq) VALUES {}
+                 ON CONFLICT(table_name, row_id, field) DO UPDATE
+                 SET value = excluded.value, hlc = excluded.hlc, device_id = excluded.device_id, seq = excluded.seq",
+                vec!["(?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
+            );
+            let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(chunk.len() * 7);
+            for (table, row, field, f) in chunk {
+                values.extend([
+                    table as &dyn rusqlite::ToSql,
+                    row,
+                    field,
+                    &f.value,
+                    &f.hlc_text,
+                    &f.device_id,
+                    &f.seq,
+                ]);
+            }
+            tx.prepare_cached(&sql)?.execute(values.as_slice())?;
+        }
+        Ok(())
+    }
 }
 
 fn server_change(r: &rusqlite::Row<'_>) -> rusqlite::Result<ServerChange> {
@@ -774,3 +1031,193 @@ fn device_conflicts(tx: &Connection, device_id: &str, after: i64) -> StorageResu
     Ok(conflicts)
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use circles_core::hlc::wall_clock_millis;
+    use serde_json::json;
+
+    fn server() -> (tempfile::TempDir, SqliteStorage, Session) {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = SqliteStorage::open(&dir.path().join("server.sqlite")).unwrap();
+        let user_id = storage.add_user("a@example.org", "A", "not-a-hash").unwrap();
+        let token_id = storage.create_token(&user_id, "dev-a", "laptop", "hash").unwrap();
+        (dir, storage, Session { user_id, device_id: "dev-a".into(), token_id })
+    }
+
+    fn change(id: &str, row: &str, field: &str, value: serde_json::Value, millis: u64) -> WireChange {
+        WireChange {
+            change_id: id.into(),
+            table: "courses".into(),
+            row_id: row.into(),
+            field: field.into(),
+            value,
+            hlc: Hlc { millis, counter: 0 },
+            device_id: "dev-a".into(),
+            base_seq: None,
+        }
+    }
+
+    fn push(storage: &SqliteStorage, session: &Session, seq: i64, changes: Vec<WireChange>) -> Vec<(PushOutcome, Option<i64>)> {
+        let batch = PushRequest { batch_id: format!("batch-{seq}"), batch_seq: seq, changes };
+        let response = storage.push(session, &batch, wall_clock_millis()).unwrap();
+        response.results.iter().map(|r| (r.outcome, r.seq)).collect()
+    }
+
+    /// What the server holds: its log and its field states.
+    #[allow(clippy::type_complexity)]
+    fn state(storage: &SqliteStorage) -> (Vec<(i64, String, String, String)>, Vec<(String, String, String, i64)>) {
+        storage
+            .read(|tx| {
+                let mut log = tx.prepare("SELECT seq, change_id, field, value FROM changes ORDER BY seq")?;
+                let log = log
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                let mut fields = tx.prepare("SELECT row_id, field, value, seq FROM field_state ORDER BY row_id, field")?;
+                let fields = fields
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                Ok((log, fields))
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn a_push_logs_winners_in_order_after_the_servers_own_changes() {
+        let (_dir, storage, session) = server();
+        // `add_user` logged the account's facilitator row: seqs 1 to 4.
+        let now = wall_clock_millis();
+        let results = push(
+            &storage,
+            &session,
+            1,
+            vec![
+                change("c1", "r1", "title", json!("First"), now),
+                change("c2", "r1", "title", json!("Second"), now + 1),
+                change("c1", "r1", "title", json!("First"), now),
+                change("c3", "r1", "title", json!("Stale"), now - 1),
+                change("c4", "r2", "title", json!("Other"), now),
+            ],
+        );
+        use PushOutcome::*;
+        assert_eq!(
+            results,
+            [(Applied, Some(5)), (Applied, Some(6)), (Duplicate, None), (Superseded, None), (Applied, Some(7))]
+        );
+        // Seen before, in an earlier batch: a duplicate, whatever it carries.
+        let results = push(&storage, &session, 2, vec![change("c2", "r1", "title", json!("Again"), now + 5)]);
+        assert_eq!(results, [(Duplicate, None)]);
+        // The server's own next change follows the pushed ones.
+        storage.add_team("Team").unwrap();
+        let results = push(&storage, &session, 3, vec![change("c5", "r1", "title", json!("Third"), now + 2)]);
+        assert_eq!(results, [(Applied, Some(11))]);
+        let (log, fields) = state(&storage);
+        let seqs: Vec<i64> = log.iter().map(|l| l.0).collect();
+        assert_eq!(seqs, (1..=11).collect::<Vec<_>>());
+        let pushed: Vec<(i64, &str, &str)> = log.iter().filter(|l| l.1.starts_with('c')).map(|l| (l.0, l.1.as_str(), l.3.as_str())).collect();
+        assert_eq!(pushed, [(5, "c1", "\"First\""), (6, "c2", "\"Second\""), (7, "c4", "\"Other\""), (11, "c5", "\"Third\"")]);
+        let courses: Vec<_> = fields.iter().filter(|f| f.0 == "r1" || f.0 == "r2").cloned().collect();
+        assert_eq!(
+            courses,
+            [("r1".into(), "title".into(), "\"Third\"".into(), 11), ("r2".into(), "title".into(), "\"Other\"".into(), 7)]
+        );
+        // The next pull sees every seq once.
+        let page = storage.pull(&session, 0, 0, 100, now).unwrap();
+        assert_eq!(page.changes.iter().map(|c| c.seq).collect::<Vec<_>>(), seqs);
+        assert_eq!((page.cursor, page.has_more, page.remaining), (11, false, 0));
+        let page = storage.pull(&session, 0, 0, 4, now).unwrap();
+        assert_eq!((page.cursor, page.has_more, page.remaining), (4, true, 7));
+    }
+
+    #[test]
+    fn a_refused_push_writes_nothing() {
+        let (_dir, storage, session) = server();
+        let before = state(&storage);
+        let now = wall_clock_millis();
+        let mut meeting = change("m1", "m1", "notes", json!("no circle"), now);
+        meeting.table = "meetings".into();
+        let batch = PushRequest {
+            batch_id: "b".into(),
+            batch_seq: 1,
+            changes: vec![change("c1", "r1", "title", json!("Fine"), now), meeting],
+        };
+        assert!(storage.push(&session, &batch, now).is_err());
+        assert_eq!(state(&storage), before);
+        // Nothing was recorded as seen either: the same change is new later.
+        assert_eq!(push(&storage, &session, 1, vec![change("c1", "r1", "title", json!("Fine"), now)]), [(PushOutcome::Applied, Some(5))]);
+    }
+
+    #[test]
+    fn merging_keeps_the_first_of_two_increasing_lists() {
+        assert_eq!(merge_sorted(&[1, 4, 9], &[2, 3, 10, 11], 5), [1, 2, 3, 4, 9]);
+        assert_eq!(merge_sorted(&[], &[2, 3], 5), [2, 3]);
+        assert_eq!(merge_sorted(&[1, 2], &[], 1), [1]);
+    }
+
+    /// Pages over interleaved scopes: every change the user may see, once,
+    /// in seq order, with the right count of what remains; nothing else.
+    #[test]
+    fn pages_over_several_scopes_hold_exactly_the_visible_changes_in_order() {
+        let (_dir, storage, alice) = server();
+        let bob_id = storage.add_user("b@example.org", "B", "not-a-hash").unwrap();
+        let bob_token = storage.create_token(&bob_id, "dev-b", "laptop", "hash-b").unwrap();
+        let bob = Session { user_id: bob_id, device_id: "dev-b".into(), token_id: bob_token };
+        let now = wall_clock_millis();
+        let mut n = 0;
+        let mut next = |session: &Session, table: &str, row: &str, batch_seq: i64| {
+            n += 1;
+            let mut c = change(&format!("{}-{n}", session.device_id), row, "name", json!(format!("v{n}")), now + n);
+            c.device_id = session.device_id.clone();
+            c.table = table.into();
+            if table == "courses" {
+                c.field = "title".into();
+            }
+            let batch = PushRequest { batch_id: format!("{}-{batch_seq}", session.device_id), batch_seq, changes: vec![c] };
+            storage.push(session, &batch, now).unwrap();
+        };
+        // Alice's two circles, Bob's one, and everyone's courses, interleaved.
+        let script = [
+            (&alice, "circles", "a1"),
+            (&bob, "circles", "b1"),
+            (&alice, "courses", "k1"),
+            (&bob, "circles", "b1"),
+            (&alice, "circles", "a2"),
+            (&bob, "courses", "k2"),
+            (&alice, "circles", "a1"),
+            (&bob, "circles", "b1"),
+            (&alice, "circles", "a2"),
+            (&bob, "circles", "b1"),
+            (&alice, "courses", "k1"),
+        ];
+        let (mut a_seq, mut b_seq) = (0, 0);
+        for (session, table, row) in script {
+            let seq = if session.device_id == "dev-a" { &mut a_seq } else { &mut b_seq };
+            *seq += 1;
+            next(session, table, row, *seq);
+        }
+        for (session, hidden) in [(&alice, "b1"), (&bob, "a")] {
+            let expected: Vec<i64> = storage
+                .read(|tx| {
+                    let mut stmt = tx.prepare("SELECT seq, row_id FROM changes ORDER BY seq")?;
+                    let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+                    Ok(rows.filter_map(|r| r.ok()).filter(|(_, row)| !row.starts_with(hidden)).map(|(s, _)| s).collect())
+                })
+                .unwrap();
+            for limit in [1, 2, 3, 5, 100] {
+                let (mut cursor, mut got) = (0, Vec::new());
+                loop {
+                    let page = storage.pull(session, cursor, 0, limit, now).unwrap();
+                    got.extend(page.changes.iter().map(|c| c.seq));
+                    assert_eq!(page.remaining as usize, expected.len() - got.len(), "limit {limit}");
+                    cursor = page.cursor;
+                    if !page.has_more {
+                        break;
+                    }
+                }
+                assert_eq!(got, expected, "{} with pages of {limit}", session.device_id);
+            }
+        }
+    }
+
+}
