@@ -5,7 +5,10 @@
 pub mod postgres;
 pub mod sqlite;
 
-use circles_core::sync::wire::{PullResponse, PushRequest, PushResponse};
+use axum::http::StatusCode;
+use circles_core::schema::TableDef;
+use circles_core::sync::merge;
+use circles_core::sync::wire::{PullResponse, PushRequest, PushResponse, MAX_CLOCK_SKEW_MS, MAX_PUSH_CHANGES};
 use serde::Serialize;
 
 use crate::error::ApiError;
@@ -70,4 +73,48 @@ pub trait Storage: Send + Sync + 'static {
     /// A page of the changes the session's user may see.
     fn pull(&self, session: &Session, cursor: i64, conflict_cursor: i64, limit: usize, now_ms: u64)
         -> StorageResult<PullResponse>;
+}
+
+/// The checks of a batch that need no database, the same on every backend:
+/// size, batch id, known tables and valid values, the token's own device, and
+/// clocks not too far ahead. Returns each change's table.
+pub(crate) fn precheck(session: &Session, batch: &PushRequest, now_ms: u64) -> StorageResult<Vec<&'static TableDef>> {
+    if batch.changes.len() > MAX_PUSH_CHANGES {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "batch_too_large",
+            format!("a batch carries at most {MAX_PUSH_CHANGES} changes, not {}", batch.changes.len()),
+        ));
+    }
+    if batch.batch_id.is_empty() || batch.batch_id.len() > 64 {
+        return Err(ApiError::bad_request("batch_id must be between 1 and 64 characters"));
+    }
+    let mut tables = Vec::with_capacity(batch.changes.len());
+    for change in &batch.changes {
+        let table =
+            merge::check(change).map_err(|e| ApiError::invalid_change(format!("change {}: {e}", change.change_id)))?;
+        if change.device_id != session.device_id {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "wrong_device",
+                format!(
+                    "change {} names device {}, but this token belongs to device {}",
+                    change.change_id, change.device_id, session.device_id
+                ),
+            ));
+        }
+        if change.hlc.millis > now_ms + MAX_CLOCK_SKEW_MS {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "clock_skew",
+                format!(
+                    "change {} is stamped {} ms ahead of the server clock ({now_ms}); correct the clock and re-stamp",
+                    change.change_id,
+                    change.hlc.millis - now_ms
+                ),
+            ));
+        }
+        tables.push(table);
+    }
+    Ok(tables)
 }

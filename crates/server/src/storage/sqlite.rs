@@ -13,7 +13,7 @@ use circles_core::schema::TableDef;
 use circles_core::sync::merge::{self, Version};
 use circles_core::sync::wire::{
     PullResponse, PushOutcome, PushRequest, PushResponse, PushResult, ServerChange, WireChange, WireConflict,
-    MAX_CLOCK_SKEW_MS, MAX_PULL_LIMIT, MAX_PUSH_CHANGES,
+    MAX_PULL_LIMIT,
 };
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use rusqlite_migration::{Migrations, M};
@@ -272,44 +272,8 @@ impl Storage for SqliteStorage {
     }
 
     fn push(&self, session: &Session, batch: &PushRequest, now_ms: u64) -> StorageResult<PushResponse> {
-        if batch.changes.len() > MAX_PUSH_CHANGES {
-            return Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "batch_too_large",
-                format!("a batch carries at most {MAX_PUSH_CHANGES} changes, not {}", batch.changes.len()),
-            ));
-        }
-        if batch.batch_id.is_empty() || batch.batch_id.len() > 64 {
-            return Err(ApiError::bad_request("batch_id must be between 1 and 64 characters"));
-        }
         // Checks that need no database, before taking the write lock.
-        let mut tables = Vec::with_capacity(batch.changes.len());
-        for change in &batch.changes {
-            let table = merge::check(change)
-                .map_err(|e| ApiError::invalid_change(format!("change {}: {e}", change.change_id)))?;
-            if change.device_id != session.device_id {
-                return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "wrong_device",
-                    format!(
-                        "change {} names device {}, but this token belongs to device {}",
-                        change.change_id, change.device_id, session.device_id
-                    ),
-                ));
-            }
-            if change.hlc.millis > now_ms + MAX_CLOCK_SKEW_MS {
-                return Err(ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "clock_skew",
-                    format!(
-                        "change {} is stamped {} ms ahead of the server clock ({now_ms}); correct the clock and re-stamp",
-                        change.change_id,
-                        change.hlc.millis - now_ms
-                    ),
-                ));
-            }
-            tables.push(table);
-        }
+        let tables = super::precheck(session, batch, now_ms)?;
         self.write(|tx| {
             if let Some(previous) = recorded_batch(tx, &session.device_id, batch)? {
                 return Ok(previous);
