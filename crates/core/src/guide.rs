@@ -299,10 +299,21 @@ impl From<&Meeting> for PlannedMeeting {
 /// schedule after the change) the guide its position calls for, skipping
 /// the ones the module docs list. Returns how many guides were written.
 pub(crate) fn derive_guides(w: &mut WriteTx<'_>, plan: &GuidePlan, meetings: &[PlannedMeeting]) -> Result<usize> {
+    let due = guides_due(plan, meetings);
+    for (meeting_id, json, template) in &due {
+        write_guide(w, meeting_id, json, false, Some(template))?;
+    }
+    Ok(due.len())
+}
+
+/// The guides `derive_guides` would write: (meeting id, sections JSON,
+/// template) of each meeting whose stored guide differs from what its
+/// position calls for. Reads nothing, so callers can skip the write entirely.
+fn guides_due(plan: &GuidePlan, meetings: &[PlannedMeeting]) -> Vec<(String, String, String)> {
     let mut ordered: Vec<&PlannedMeeting> = meetings.iter().filter(|m| !m.cancelled).collect();
     ordered.sort_by(|a, b| (a.date, &a.time, &a.id).cmp(&(b.date, &b.time, &b.id)));
     let count = ordered.len();
-    let mut written = 0;
+    let mut due = Vec::new();
     for (i, m) in ordered.iter().enumerate() {
         let existing = plan.existing.get(&m.id);
         if existing.is_some_and(|g| g.customized) || (m.held && existing.is_some()) {
@@ -314,10 +325,9 @@ pub(crate) fn derive_guides(w: &mut WriteTx<'_>, plan: &GuidePlan, meetings: &[P
         if existing.is_some_and(|g| g.sections == json && g.template == template) {
             continue;
         }
-        write_guide(w, &m.id, &json, false, Some(&template))?;
-        written += 1;
+        due.push((m.id.clone(), json, template));
     }
-    Ok(written)
+    due
 }
 
 /// Write a meeting's guide row (one per meeting, derived id): its sections
@@ -384,6 +394,11 @@ impl Store {
         let circle = self.circle(circle_id)?;
         let plan = self.guide_plan(&circle)?;
         let planned: Vec<PlannedMeeting> = self.meetings(circle_id)?.iter().map(PlannedMeeting::from).collect();
+        // Called for every circle after a sync: most have nothing to write,
+        // and then no write transaction is opened at all.
+        if guides_due(&plan, &planned).is_empty() {
+            return Ok(0);
+        }
         self.write(|w| derive_guides(w, &plan, &planned))
     }
 
