@@ -10,6 +10,7 @@ use crate::hlc::Hlc;
 use crate::rows::value_to_json;
 use crate::schema::{TableDef, ALL_TABLES};
 use crate::store::Store;
+use crate::sync::replica::waiting_changes;
 use crate::sync::wire::WireChange;
 
 /// A disagreement between a row and its change record.
@@ -25,10 +26,11 @@ impl Store {
     /// Changes not yet acknowledged by a server, oldest first, in the form
     /// they are pushed in.
     pub fn pending_changes(&self, limit: usize) -> Result<Vec<WireChange>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT change_id, table_name, row_id, field, value, hlc, device_id, base_seq FROM changes
-             WHERE pushed = 0 ORDER BY seq LIMIT ?1",
-        )?;
+        let mut stmt = self.conn.prepare(concat!(
+            "SELECT change_id, table_name, row_id, field, value, hlc, device_id, base_seq FROM changes WHERE ",
+            waiting_changes!(),
+            " ORDER BY seq LIMIT ?1"
+        ))?;
         let rows = stmt
             .query_map(params![limit as i64], |r| {
                 let value: String = r.get(4)?;
@@ -51,7 +53,8 @@ impl Store {
     pub fn pending_count(&self) -> Result<u64> {
         Ok(self
             .conn
-            .query_row("SELECT count(*) FROM changes WHERE pushed = 0", [], |r| r.get::<_, i64>(0))? as u64)
+            .query_row(concat!("SELECT count(*) FROM changes WHERE ", waiting_changes!()), [], |r| r.get::<_, i64>(0))?
+            as u64)
     }
 
     /// Check every field of every row against the change record: each must

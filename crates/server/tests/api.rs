@@ -126,24 +126,39 @@ fn pulling_in_pages_skips_and_repeats_nothing(backend: Backend) {
     a.sync();
     let total = max_seq(&server);
     assert!(total > 600, "{total}");
-    let mut seqs = Vec::new();
-    let mut cursor = 0;
-    loop {
-        let page = a.transport.pull(cursor, 0, 250).unwrap();
-        assert!(page.changes.len() <= 250);
-        seqs.extend(page.changes.iter().map(|c| c.seq));
-        cursor = page.cursor;
-        if !page.has_more {
-            break;
+    // Another laptop of the same account pages through everything.
+    let b = Client::new(&server, "fatima@example.org");
+    let pages = |client: &Client| {
+        let mut changes = Vec::new();
+        let mut cursor = 0;
+        loop {
+            let page = client.transport.pull(cursor, 0, 250).unwrap();
+            assert!(page.changes.len() <= 250);
+            changes.extend(page.changes);
+            cursor = page.cursor;
+            if !page.has_more {
+                break;
+            }
+            assert_eq!(page.remaining as i64, total - cursor);
         }
-        assert_eq!(page.remaining as i64, total - cursor);
-    }
-    assert_eq!(seqs, (1..=total).collect::<Vec<_>>());
+        (changes, cursor)
+    };
+    let (everything, cursor) = pages(&b);
+    assert_eq!(cursor, total);
+    assert_eq!(everything.iter().map(|c| c.seq).collect::<Vec<_>>(), (1..=total).collect::<Vec<_>>());
 
-    let mut b = Client::new(&server, "fatima@example.org");
-    let report = b.sync();
+    // The laptop that pushed them gets the others' changes (here the
+    // server's) and none of its own back, with the same cursors.
+    let (others, cursor) = pages(&a);
+    assert_eq!(cursor, total);
+    let expected: Vec<_> = everything.iter().filter(|c| c.change.device_id != a.store.device_id()).cloned().collect();
+    assert!(!expected.is_empty() && expected.len() < 10, "{} changes by others", expected.len());
+    assert_eq!(others, expected);
+
+    let mut c = Client::new(&server, "fatima@example.org");
+    let report = c.sync();
     assert_eq!(report.pulled as i64, total);
-    assert_eq!(snapshot(&a.store), snapshot(&b.store));
+    assert_eq!(snapshot(&a.store), snapshot(&c.store));
 }
 
 fn facilitators_see_and_write_only_their_circles_and_organizers_their_team(backend: Backend) {

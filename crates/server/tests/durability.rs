@@ -53,8 +53,8 @@ fn http() -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder().timeout(Duration::from_secs(10)).build().unwrap()
 }
 
-fn login(url: &str) -> String {
-    let body = json!({"email": "dana@example.org", "password": PASSWORD, "device_name": "test", "device_id": DEVICE});
+fn login(url: &str, device_id: &str) -> String {
+    let body = json!({"email": "dana@example.org", "password": PASSWORD, "device_name": "test", "device_id": device_id});
     let resp = http().post(format!("{url}/v1/login")).header(PROTOCOL_HEADER, "1").json(&body).send().unwrap();
     assert_eq!(resp.status(), 200);
     resp.json::<Value>().unwrap()["token"].as_str().unwrap().to_string()
@@ -83,15 +83,17 @@ fn push(url: &str, token: &str, batch: &PushRequest) -> Result<(u16, Value), req
 }
 
 /// The ids of every course change on the server (the account's own
-/// facilitator row aside).
-fn all_change_ids(url: &str, token: &str) -> Vec<String> {
+/// facilitator row aside), as another laptop of the account pulls them (a
+/// device is not sent its own changes).
+fn all_change_ids(url: &str) -> Vec<String> {
+    let token = login(url, "dana-other-laptop");
     let mut cursor = 0;
     let mut ids = Vec::new();
     loop {
         let page: Value = http()
             .get(format!("{url}/v1/pull?cursor={cursor}&limit=5000"))
             .header(PROTOCOL_HEADER, "1")
-            .bearer_auth(token)
+            .bearer_auth(&token)
             .send()
             .unwrap()
             .json()
@@ -110,7 +112,7 @@ fn every_acknowledged_push_survives_sigkill(backend: Backend) {
     let db = test_db.url.as_str();
     admin(db, &["user", "add", "--email", "dana@example.org", "--name", "Dana"]);
     let (mut server, url) = start(db);
-    let token = login(&url);
+    let token = login(&url, DEVICE);
 
     // A client pushes batches as fast as it can until the server vanishes.
     let acknowledged = Arc::new(Mutex::new(Vec::<PushRequest>::new()));
@@ -153,7 +155,7 @@ fn every_acknowledged_push_survives_sigkill(backend: Backend) {
     assert!(acknowledged.len() >= 25, "only {} batches before the kill", acknowledged.len());
 
     let (mut server, url) = start(db);
-    let ids = all_change_ids(&url, &token);
+    let ids = all_change_ids(&url);
     for b in &acknowledged {
         for c in &b.changes {
             assert!(ids.contains(&c.change_id), "acknowledged change {} (batch {}) was lost", c.change_id, b.batch_seq);
@@ -175,7 +177,7 @@ fn every_acknowledged_push_survives_sigkill(backend: Backend) {
     assert_eq!((status, answer["code"].as_str()), (409, Some("batch_gap")), "{answer}");
     let (status, answer) = push(&url, &token, &batch(next)).unwrap();
     assert_eq!(status, 200, "{answer}");
-    let ids = all_change_ids(&url, &token);
+    let ids = all_change_ids(&url);
     let unique: std::collections::HashSet<_> = ids.iter().collect();
     assert_eq!(unique.len(), ids.len(), "no change logged twice");
     assert_eq!(ids.len() as i64, next * 20);

@@ -18,7 +18,7 @@ use crate::hlc::{wall_clock_millis, Hlc};
 use crate::schema;
 use crate::store::{meta_get, meta_set, Store};
 use crate::sync::merge::{self, Version};
-use crate::sync::wire::{PullResponse, PushOutcome, PushRequest, PushResponse, ServerChange, WireChange};
+use crate::sync::wire::{PullResponse, PushRequest, PushResponse, ServerChange, WireChange};
 
 const PENDING_BATCH: &str = "sync.pending_batch";
 const LAST_BATCH_SEQ: &str = "sync.last_batch_seq";
@@ -36,10 +36,39 @@ const CHANGE_OVERHEAD_BYTES: usize = 256;
 /// write per table and set of fields, multi-row version writes by count).
 const STATEMENT_CACHE: usize = 256;
 
-/// Outbox states: waiting, acknowledged by the server, or refused by it.
-const WAITING: i64 = 0;
+/// Outbox states as marked in `changes.pushed`: not marked, acknowledged
+/// (by an answer that did not match the stored batch), or refused.
 const ACKNOWLEDGED: i64 = 1;
 const REFUSED: i64 = 2;
+/// The acknowledgement cursor: every outbox change up to this seq that is
+/// not refused has been acknowledged. The outbox is a log and batches are
+/// its oldest waiting changes, so acknowledging a batch moves this cursor
+/// instead of marking each of its changes.
+const ACKED_THROUGH: &str = "sync.acked_through";
+
+/// The acknowledgement cursor in SQL.
+macro_rules! acked_through {
+    () => {
+        "coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'sync.acked_through'), 0)"
+    };
+}
+
+/// The SQL condition for outbox changes still waiting for the server: not
+/// marked, and past the acknowledgement cursor.
+macro_rules! waiting_changes {
+    () => {
+        concat!("pushed = 0 AND seq > ", $crate::sync::replica::acked_through!())
+    };
+}
+pub(crate) use {acked_through, waiting_changes};
+
+/// The same within outbox seqs ?1 < seq <= ?2: one lower bound, or SQLite's
+/// planner scans the index from the smaller one (every acknowledged change).
+macro_rules! waiting_changes_within {
+    () => {
+        concat!("pushed = 0 AND seq > max(?1, ", acked_through!(), ") AND seq <= ?2")
+    };
+}
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ApplyStats {
@@ -137,11 +166,13 @@ impl Store {
     /// the server's body limit.
     fn waiting_changes(&self, range: Option<(i64, i64)>, max: usize, max_bytes: usize) -> Result<Vec<(i64, WireChange)>> {
         let (first, last) = range.unwrap_or((i64::MIN, i64::MAX));
-        let mut stmt = self.conn.prepare_cached(
+        let mut stmt = self.conn.prepare_cached(concat!(
             "SELECT seq, change_id, table_name, row_id, field, value, hlc, device_id, base_seq FROM changes
-             WHERE pushed = ?1 AND seq BETWEEN ?2 AND ?3 ORDER BY seq LIMIT ?4",
-        )?;
-        let mut rows = stmt.query(params![WAITING, first, last, max.min(i64::MAX as usize) as i64])?;
+             WHERE ",
+            waiting_changes_within!(),
+            " ORDER BY seq LIMIT ?3"
+        ))?;
+        let mut rows = stmt.query(params![first.saturating_sub(1), last, max.min(i64::MAX as usize) as i64])?;
         let mut changes = Vec::new();
         let mut bytes = 0usize;
         while let Some(r) = rows.next()? {
@@ -166,40 +197,18 @@ impl Store {
         Ok(changes)
     }
 
-    /// Record the server's answer to the pending batch.
+    /// Record the server's answer to the pending batch. The server keeps
+    /// each field's winner; this replica needs no per-change record of it
+    /// (see `docs/sync-protocol.md`, "Acknowledgement"): the usual answer
+    /// just moves the acknowledgement cursor past the batch.
     pub fn ack_push(&mut self, response: &PushResponse) -> Result<()> {
-        self.conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let tx = self.conn.transaction()?;
-        {
-            let mut version_seq = tx.prepare_cached(
-                "UPDATE field_versions SET server_seq = max(coalesce(server_seq, 0), ?4)
-                 WHERE table_name = ?1 AND row_id = ?2 AND field = ?3",
-            )?;
-            match acked_range(&tx, response)? {
-                // The usual answer: one result per change of the stored
-                // batch, in order. Mark them all with one statement.
-                Some((range, fields)) => {
-                    tx.prepare_cached("UPDATE changes SET pushed = ?1 WHERE pushed = ?2 AND seq BETWEEN ?3 AND ?4")?
-                        .execute(params![ACKNOWLEDGED, WAITING, range.0, range.1])?;
-                    for (result, (table, row, field)) in response.results.iter().zip(&fields) {
-                        if let (PushOutcome::Applied, Some(seq)) = (result.outcome, result.seq) {
-                            version_seq.execute(params![table, row, field, seq])?;
-                        }
-                    }
-                }
-                None => {
-                    let mut mark = tx.prepare_cached("UPDATE changes SET pushed = ?1 WHERE change_id = ?2")?;
-                    let mut version_seq_of = tx.prepare_cached(
-                        "UPDATE field_versions SET server_seq = max(coalesce(server_seq, 0), ?1)
-                         WHERE (table_name, row_id, field) =
-                               (SELECT table_name, row_id, field FROM changes WHERE change_id = ?2)",
-                    )?;
-                    for result in &response.results {
-                        mark.execute(params![ACKNOWLEDGED, result.change_id])?;
-                        if let (PushOutcome::Applied, Some(seq)) = (result.outcome, result.seq) {
-                            version_seq_of.execute(params![seq, result.change_id])?;
-                        }
-                    }
+        match acked_range(&tx, response)? {
+            Some(last_seq) => meta_set(&tx, ACKED_THROUGH, &last_seq.to_string())?,
+            None => {
+                let mut mark = tx.prepare_cached("UPDATE changes SET pushed = ?1 WHERE change_id = ?2")?;
+                for result in &response.results {
+                    mark.execute(params![ACKNOWLEDGED, result.change_id])?;
                 }
             }
         }
@@ -240,10 +249,12 @@ impl Store {
         let now = corrected_now(offset_ms);
         let mut clock = Hlc { millis: now, counter: 0 };
         let waiting: Vec<(i64, String, String, String, String)> = {
-            let mut stmt = tx.prepare(
-                "SELECT seq, table_name, row_id, field, hlc FROM changes WHERE pushed = ?1 ORDER BY seq",
-            )?;
-            let rows = stmt.query_map([WAITING], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?;
+            let mut stmt = tx.prepare(concat!(
+                "SELECT seq, table_name, row_id, field, hlc FROM changes WHERE ",
+                waiting_changes!(),
+                " ORDER BY seq"
+            ))?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?;
             rows.collect::<rusqlite::Result<Vec<_>>>()?
         };
         for (seq, table, row, field, old_hlc) in waiting {
@@ -431,32 +442,29 @@ fn stored_batch(json: &str) -> Result<StoredBatch> {
 }
 
 /// When `response` answers the stored batch change for change (the usual
-/// case), its seq range and each change's field, in order.
-#[allow(clippy::type_complexity)]
-fn acked_range(tx: &Transaction<'_>, response: &PushResponse) -> Result<Option<((i64, i64), Vec<(String, String, String)>)>> {
+/// case: one result per change, in order), the last outbox seq of the batch.
+fn acked_range(tx: &Transaction<'_>, response: &PushResponse) -> Result<Option<i64>> {
     let Some(json) = meta_get(tx, PENDING_BATCH)? else { return Ok(None) };
     let Ok(StoredBatch::Range(pending)) = stored_batch(&json) else { return Ok(None) };
     if pending.batch_id != response.batch_id || pending.count != response.results.len() {
         return Ok(None);
     }
-    let mut stmt = tx.prepare_cached(
-        "SELECT change_id, table_name, row_id, field FROM changes
-         WHERE pushed = ?1 AND seq BETWEEN ?2 AND ?3 ORDER BY seq",
-    )?;
-    let mut rows = stmt.query(params![WAITING, pending.first_seq, pending.last_seq])?;
-    let mut fields = Vec::with_capacity(pending.count);
+    let mut stmt = tx.prepare_cached(concat!(
+        "SELECT change_id FROM changes WHERE ",
+        waiting_changes_within!(),
+        " ORDER BY seq"
+    ))?;
+    let mut rows = stmt.query(params![pending.first_seq - 1, pending.last_seq])?;
     let mut results = response.results.iter();
+    let mut matched = 0;
     while let Some(r) = rows.next()? {
         let change_id = r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
         if results.next().is_none_or(|result| result.change_id != change_id) {
             return Ok(None);
         }
-        fields.push((r.get(1)?, r.get(2)?, r.get(3)?));
+        matched += 1;
     }
-    if fields.len() != pending.count {
-        return Ok(None);
-    }
-    Ok(Some(((pending.first_seq, pending.last_seq), fields)))
+    Ok((matched == pending.count).then_some(pending.last_seq))
 }
 
 /// The changes of one row in a pulled page, in log order.
@@ -630,6 +638,7 @@ mod tests {
     use crate::course::CourseInput;
     use crate::rows::{new_id, text};
     use crate::schema::COURSES;
+    use crate::sync::wire::PushOutcome;
     use proptest::prelude::*;
     use serde_json::json;
 
@@ -662,7 +671,7 @@ mod tests {
     #[test]
     fn a_whole_batch_stored_by_an_earlier_version_is_still_sent_and_acknowledged() {
         let (_dir, mut store) = store();
-        let id = store.create_course(&CourseInput::new("Python")).unwrap();
+        store.create_course(&CourseInput::new("Python")).unwrap();
         let changes = store.pending_changes(1_000).unwrap();
         let batch = PushRequest { batch_id: "old-batch".into(), batch_seq: 1, changes: changes.clone() };
         meta_set(&store.conn, PENDING_BATCH, &serde_json::to_string(&batch).unwrap()).unwrap();
@@ -684,21 +693,12 @@ mod tests {
         store.ack_push(&response).unwrap();
         assert_eq!(store.pending_count().unwrap(), 0);
         assert_eq!(store.next_push_batch(5_000).unwrap(), None);
-        let title_seq: Option<i64> = store
-            .conn
-            .query_row(
-                "SELECT server_seq FROM field_versions WHERE table_name = 'courses' AND row_id = ?1 AND field = 'title'",
-                [&id],
-                |r| r.get(0),
-            )
-            .unwrap();
-        assert_eq!(title_seq, Some(7));
     }
 
     #[test]
-    fn acknowledging_a_batch_marks_its_changes_and_their_server_seqs() {
+    fn acknowledging_a_batch_moves_past_it_and_leaves_later_changes_waiting() {
         let (_dir, mut store) = store();
-        let id = store.create_course(&CourseInput::new("Python")).unwrap();
+        store.create_course(&CourseInput::new("Python")).unwrap();
         let batch = store.next_push_batch(5_000).unwrap().unwrap();
         // A change made while the batch was out stays waiting.
         store.create_course(&CourseInput::new("Later")).unwrap();
@@ -715,20 +715,31 @@ mod tests {
         let response = PushResponse { batch_id: batch.batch_id.clone(), batch_seq: batch.batch_seq, results, server_time_ms: 0 };
         store.ack_push(&response).unwrap();
         assert_eq!(store.pending_count().unwrap() as usize, COURSES.fields.len());
-        let seqs: Vec<(String, Option<i64>)> = {
-            let mut stmt = store
-                .conn
-                .prepare("SELECT field, server_seq FROM field_versions WHERE row_id = ?1 ORDER BY field")
-                .unwrap();
-            stmt.query_map([&id], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().collect::<rusqlite::Result<_>>().unwrap()
-        };
-        for (field, seq) in seqs {
-            let i = COURSES.fields.iter().position(|f| *f == field).unwrap();
-            assert_eq!(seq, (i > 0).then_some(100 + i as i64), "{field}");
-        }
         let next = store.next_push_batch(5_000).unwrap().unwrap();
         assert_eq!(next.batch_seq, batch.batch_seq + 1);
-        assert_eq!(next.changes.len(), COURSES.fields.len());
+        assert_eq!(next.changes, store.pending_changes(100).unwrap());
+        assert!(next.changes.iter().all(|c| !batch.changes.contains(c)), "no acknowledged change is offered again");
+        assert!(waiting_changes!().contains(ACKED_THROUGH), "the SQL condition reads the cursor this file writes");
+    }
+
+    #[test]
+    fn an_answer_that_does_not_match_the_batch_acknowledges_the_changes_it_names() {
+        let (_dir, mut store) = store();
+        store.create_course(&CourseInput::new("Python")).unwrap();
+        let batch = store.next_push_batch(5_000).unwrap().unwrap();
+        // The server answered for the first two changes only.
+        let results = batch.changes[..2]
+            .iter()
+            .map(|c| crate::sync::wire::PushResult {
+                change_id: c.change_id.clone(),
+                outcome: PushOutcome::Applied,
+                seq: Some(1),
+            })
+            .collect();
+        let response = PushResponse { batch_id: batch.batch_id.clone(), batch_seq: batch.batch_seq, results, server_time_ms: 0 };
+        store.ack_push(&response).unwrap();
+        let next = store.next_push_batch(5_000).unwrap().unwrap();
+        assert_eq!(next.changes, batch.changes[2..].to_vec());
     }
 
     fn remote(seq: i64, row: &str, field: &str, value: serde_json::Value, millis: u64, device: &str) -> ServerChange {

@@ -157,11 +157,14 @@ pub struct WireConflict {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PullResponse {
+    /// The page's changes the user may see, in seq order, except the
+    /// puller's own (its device already holds them).
     pub changes: Vec<ServerChange>,
     /// Pass as `cursor` to get the next page.
     pub cursor: i64,
     pub has_more: bool,
-    /// Changes still to come after this page (for progress).
+    /// Changes still to come after this page, the puller's own included
+    /// (for progress).
     pub remaining: u64,
     /// The client's view is no longer a prefix of the server's (its cursor
     /// predates a compaction, or its scope grew): drop the cursor and pull

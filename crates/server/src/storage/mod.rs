@@ -2,6 +2,7 @@
 //! second backend (PostgreSQL) can be added without touching them. Methods
 //! are blocking; handlers call them from `spawn_blocking`.
 
+mod group_commit;
 pub mod postgres;
 pub mod sqlite;
 

@@ -38,6 +38,7 @@ use circles_core::sync::wire::{
 use postgres::types::ToSql;
 use postgres::{Client, IsolationLevel, NoTls, Row, Statement, Transaction};
 
+use super::group_commit::{each_push, GroupCommit, PushJob};
 use super::sqlite::SERVER_DEVICE;
 use super::{Session, Storage, StorageResult, TokenInfo, UserInfo, UserRecord};
 use crate::error::ApiError;
@@ -179,50 +180,8 @@ impl Tx<'_> {
 
 pub struct PgStorage {
     pool: Pool,
-    group: Mutex<GroupState>,
-    group_done: Condvar,
+    group: GroupCommit,
 }
-
-/// Group commit: pushes that arrive while another group is being written
-/// wait for it, then one of them writes them all in one transaction (one
-/// write lock, one commit, one fsync) and hands each its own answer.
-#[derive(Default)]
-struct GroupState {
-    queue: Vec<(u64, PushJob)>,
-    results: HashMap<u64, StorageResult<PushResponse>>,
-    leader: bool,
-    next_id: u64,
-}
-
-struct PushJob {
-    session: Session,
-    batch: PushRequest,
-    tables: Vec<&'static TableDef>,
-    now_ms: u64,
-}
-
-struct LeaderGuard<'a> {
-    storage: &'a PgStorage,
-    ids: Vec<u64>,
-    results: Option<Vec<StorageResult<PushResponse>>>,
-}
-
-impl Drop for LeaderGuard<'_> {
-    fn drop(&mut self) {
-        let results = self.results.take().unwrap_or_else(|| {
-            self.ids.iter().map(|_| Err(ApiError::internal("the push group failed"))).collect()
-        });
-        let mut state = self.storage.group.lock().unwrap_or_else(|p| p.into_inner());
-        state.results.extend(self.ids.iter().copied().zip(results));
-        state.leader = false;
-        drop(state);
-        self.storage.group_done.notify_all();
-    }
-}
-
-/// At most this many pushes, or this many changes, in one transaction.
-const MAX_GROUP: usize = 64;
-const MAX_GROUP_CHANGES: usize = 20_000;
 
 /// Connect once, for admin work (migrations, `migrate-db`).
 pub fn connect(url: &str) -> anyhow::Result<Client> {
@@ -278,7 +237,7 @@ impl PgStorage {
             state: Mutex::new(PoolState { idle: vec![Conn { client: first, statements: HashMap::new() }], open: 1 }),
             returned: Condvar::new(),
         };
-        Ok(PgStorage { pool, group: Mutex::new(GroupState::default()), group_done: Condvar::new() })
+        Ok(PgStorage { pool, group: GroupCommit::default() })
     }
 
     /// A writing transaction: serialized with every other writer on every
@@ -331,19 +290,7 @@ impl PgStorage {
                     )?;
                     Ok(())
                 },
-                |tx| {
-                    let mut results = Vec::with_capacity(jobs.len());
-                    for (_, job) in jobs {
-                        let result = push_one(tx, job);
-                        if let Err(e) = &result {
-                            if e.status.is_server_error() {
-                                return Err(e.clone());
-                            }
-                        }
-                        results.push(result);
-                    }
-                    Ok(results)
-                },
+                |tx| each_push(tx, jobs, push_one),
             )
         };
         match run() {
@@ -963,7 +910,7 @@ fn page(tx: &mut Tx<'_>, session: &Session, cursor: i64, conflict_cursor: i64, l
     let conflicts = device_conflicts(tx, &session.device_id, conflict_cursor)?;
     // Two index range scans on changes(scope_circle, seq): the global
     // changes, and each of the user's circles; never a scan of everyone's.
-    let changes: Vec<ServerChange> = tx
+    let rows = tx
         .query(
             "(SELECT seq, change_id, table_name, row_id, field, value, hlc, device_id, base_seq
               FROM changes WHERE scope_circle IS NULL AND seq > $1 ORDER BY seq LIMIT $3)
@@ -974,12 +921,12 @@ fn page(tx: &mut Tx<'_>, session: &Session, cursor: i64, conflict_cursor: i64, l
               WHERE a.user_id = $2)
              ORDER BY seq LIMIT $3",
             &[&cursor, &session.user_id, &(limit as i64)],
-        )?
-        .iter()
-        .map(server_change)
-        .collect();
-    let full_page = changes.len() == limit;
-    let next = if full_page { changes.last().map_or(cursor, |c| c.seq) } else { max };
+        )?;
+    let full_page = rows.len() == limit;
+    let next = if full_page { rows.last().map_or(cursor, |r| r.get(0)) } else { max };
+    // The puller already holds its own changes.
+    let changes: Vec<ServerChange> =
+        rows.iter().filter(|r| r.get::<_, &str>(7) != session.device_id).map(server_change).collect();
     let remaining: i64 = if full_page {
         tx.query_one(
             "SELECT (SELECT count(*) FROM changes WHERE scope_circle IS NULL AND seq > $1)
@@ -1203,39 +1150,7 @@ impl Storage for PgStorage {
     fn push(&self, session: &Session, batch: &PushRequest, now_ms: u64) -> StorageResult<PushResponse> {
         let tables = super::precheck(session, batch, now_ms)?;
         let job = PushJob { session: session.clone(), batch: batch.clone(), tables, now_ms };
-        let mut state = self.group.lock().unwrap_or_else(|p| p.into_inner());
-        let id = state.next_id;
-        state.next_id += 1;
-        state.queue.push((id, job));
-        loop {
-            if let Some(result) = state.results.remove(&id) {
-                return result;
-            }
-            if state.leader {
-                state = self.group_done.wait(state).unwrap_or_else(|p| p.into_inner());
-                continue;
-            }
-            // Lead: take what is queued (ours among it) and write it.
-            state.leader = true;
-            let mut changes = 0;
-            let take = state
-                .queue
-                .iter()
-                .take_while(|(_, j)| {
-                    changes += j.batch.changes.len();
-                    changes <= MAX_GROUP_CHANGES
-                })
-                .count()
-                .clamp(1, MAX_GROUP);
-            let jobs: Vec<(u64, PushJob)> = state.queue.drain(..take).collect();
-            drop(state);
-            // Should the group panic, its pushes get an error and another
-            // waiter takes the lead: nobody waits forever.
-            let mut guard = LeaderGuard { storage: self, ids: jobs.iter().map(|(id, _)| *id).collect(), results: None };
-            guard.results = Some(self.push_group(&jobs));
-            drop(guard);
-            state = self.group.lock().unwrap_or_else(|p| p.into_inner());
-        }
+        self.group.push(job, |jobs| self.push_group(jobs))
     }
 
     fn pull(&self, session: &Session, cursor: i64, conflict_cursor: i64, limit: usize, now_ms: u64) -> StorageResult<PullResponse> {

@@ -1,11 +1,21 @@
 //! The embedded SQLite backend: one writer connection (SQLite serializes
 //! writers anyway; `BEGIN IMMEDIATE` makes it explicit) and a few readers
 //! (WAL lets them read a consistent snapshot while a push commits).
+//!
+//! Two things keep a push's latency flat under load. Pushes are
+//! group-committed (`group_commit.rs`): those that arrive while a group is
+//! being written share the next transaction and its one fsync, each in its
+//! own savepoint so that a refused push leaves nothing behind. And WAL
+//! checkpoints, which copy the log back into the database file and fsync it,
+//! run on a background thread instead of inside whichever commit crossed
+//! SQLite's threshold.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::Mutex;
+use std::time::Duration;
 
 use axum::http::StatusCode;
 use circles_core::hlc::Hlc;
@@ -18,15 +28,30 @@ use circles_core::sync::wire::{
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use rusqlite_migration::{Migrations, M};
 
+use super::group_commit::{each_push, GroupCommit, PushJob};
 use super::{Session, Storage, StorageResult, TokenInfo, UserInfo, UserRecord};
 use crate::error::ApiError;
 
 const READERS: usize = 4;
 
+/// How long the checkpointer lets commits gather before copying them back.
+const CHECKPOINT_DELAY: Duration = Duration::from_millis(200);
+/// Should the checkpointer fall behind, the writer checkpoints by itself
+/// once the log holds this many pages (about 40 MB; SQLite's default is
+/// 1,000).
+const WRITER_CHECKPOINT_PAGES: u32 = 10_000;
+/// How long a writer waits for another process's write lock, in 1 ms steps
+/// (SQLite's own busy handler sleeps up to 100 ms at a time, which is what
+/// a push would then wait behind a lock held for 5 ms).
+const BUSY_TIMEOUT_MS: i32 = 10_000;
+
 pub struct SqliteStorage {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    group: GroupCommit,
+    /// Tells the checkpointer that something was committed.
+    committed: SyncSender<()>,
 }
 
 fn migrations() -> Migrations<'static> {
@@ -36,17 +61,37 @@ fn migrations() -> Migrations<'static> {
     ])
 }
 
+fn wait_briefly(attempt: i32) -> bool {
+    std::thread::sleep(Duration::from_millis(1));
+    attempt < BUSY_TIMEOUT_MS
+}
+
 fn open_connection(path: &Path) -> anyhow::Result<Connection> {
     let conn = Connection::open(path)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     // FULL: an acknowledged push survives power loss, not only a crash.
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", true)?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)?;
+    conn.busy_handler(Some(wait_briefly))?;
     // Every statement of the push and pull paths is prepared once per
     // connection and reused (a push runs a handful per change).
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
+}
+
+/// Copy committed pages back into the database file, off the request path,
+/// at most every `CHECKPOINT_DELAY` while commits come in. Passive: it never
+/// waits for (or blocks) readers and writers. Ends when the storage is
+/// dropped.
+fn run_checkpointer(conn: Connection, committed: Receiver<()>) {
+    while committed.recv().is_ok() {
+        std::thread::sleep(CHECKPOINT_DELAY);
+        while committed.try_recv().is_ok() {}
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(error = %e, "WAL checkpoint failed; the writer will checkpoint by itself");
+        }
+    }
 }
 
 fn now_text() -> String {
@@ -79,7 +124,18 @@ impl SqliteStorage {
         let readers = (0..READERS)
             .map(|_| open_connection(path).map(Mutex::new))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(SqliteStorage { writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0) })
+        let checkpointer = open_connection(path)?;
+        let (committed, receiver) = sync_channel(1);
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || run_checkpointer(checkpointer, receiver))?;
+        Ok(SqliteStorage {
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: AtomicUsize::new(0),
+            group: GroupCommit::default(),
+            committed,
+        })
     }
 
     fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> StorageResult<T>) -> StorageResult<T> {
@@ -87,7 +143,39 @@ impl SqliteStorage {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
         tx.commit()?;
+        self.note_commit();
         Ok(out)
+    }
+
+    fn note_commit(&self) {
+        // Full: a checkpoint is already due, which will include this commit.
+        if let Err(TrySendError::Disconnected(())) = self.committed.try_send(()) {
+            tracing::warn!("the checkpointer has stopped; the writer checkpoints by itself");
+        }
+    }
+
+    /// Write a group of pushes in one transaction, each in a savepoint: a
+    /// refused push is rolled back alone; a database error fails the group.
+    fn push_group(&self, jobs: &[(u64, PushJob)]) -> Vec<StorageResult<PushResponse>> {
+        let run = || -> StorageResult<Vec<StorageResult<PushResponse>>> {
+            let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+            let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let results = each_push(&mut tx, jobs, |tx, job| {
+                let savepoint = tx.savepoint()?;
+                let result = push_one(&savepoint, job);
+                if result.is_ok() {
+                    savepoint.commit()?;
+                } // else dropped, which rolls it back
+                result
+            })?;
+            tx.commit()?;
+            self.note_commit();
+            Ok(results)
+        };
+        match run() {
+            Ok(results) => results,
+            Err(e) => jobs.iter().map(|_| Err(e.clone())).collect(),
+        }
     }
 
     fn read<T>(&self, f: impl FnOnce(&Transaction<'_>) -> StorageResult<T>) -> StorageResult<T> {
@@ -272,39 +360,10 @@ impl Storage for SqliteStorage {
     }
 
     fn push(&self, session: &Session, batch: &PushRequest, now_ms: u64) -> StorageResult<PushResponse> {
-        // Checks that need no database, before taking the write lock.
+        // Checks that need no database, before waiting for the writer.
         let tables = super::precheck(session, batch, now_ms)?;
-        self.write(|tx| {
-            if let Some(previous) = recorded_batch(tx, &session.device_id, batch)? {
-                return Ok(previous);
-            }
-            let received_at = now_text();
-            tx.execute("UPDATE tokens SET last_used_at = ?1 WHERE id = ?2", params![received_at, session.token_id])?;
-            let mut accept = Accept::new(tx, session, batch, received_at)?;
-            let results = batch
-                .changes
-                .iter()
-                .zip(tables)
-                .map(|(change, table)| accept.change(table, change))
-                .collect::<StorageResult<Vec<_>>>()?;
-            accept.finish()?;
-            let response = PushResponse {
-                batch_id: batch.batch_id.clone(),
-                batch_seq: batch.batch_seq,
-                results,
-                server_time_ms: now_ms,
-            };
-            tx.execute(
-                "INSERT INTO push_batches (device_id, batch_seq, batch_id, response_json) VALUES (?1, ?2, ?3, ?4)",
-                params![
-                    session.device_id,
-                    batch.batch_seq,
-                    batch.batch_id,
-                    serde_json::to_string(&response).expect("response serializes")
-                ],
-            )?;
-            Ok(response)
-        })
+        let job = PushJob { session: session.clone(), batch: batch.clone(), tables, now_ms };
+        self.group.push(job, |jobs| self.push_group(jobs))
     }
 
     fn pull(&self, session: &Session, cursor: i64, conflict_cursor: i64, limit: usize, now_ms: u64) -> StorageResult<PullResponse> {
@@ -363,6 +422,36 @@ impl Storage for SqliteStorage {
     }
 }
 
+/// One push of a group, in the group's transaction: its effects and its
+/// recorded answer, or an error (the caller undoes what it wrote).
+fn push_one(tx: &Connection, job: &PushJob) -> StorageResult<PushResponse> {
+    let (session, batch) = (&job.session, &job.batch);
+    if let Some(previous) = recorded_batch(tx, &session.device_id, batch)? {
+        return Ok(previous);
+    }
+    let received_at = now_text();
+    tx.prepare_cached("UPDATE tokens SET last_used_at = ?1 WHERE id = ?2")?
+        .execute(params![received_at, session.token_id])?;
+    let mut accept = Accept::new(tx, session, batch, received_at)?;
+    let results = batch
+        .changes
+        .iter()
+        .zip(job.tables.iter().copied())
+        .map(|(change, table)| accept.change(table, change))
+        .collect::<StorageResult<Vec<_>>>()?;
+    accept.finish()?;
+    let response =
+        PushResponse { batch_id: batch.batch_id.clone(), batch_seq: batch.batch_seq, results, server_time_ms: job.now_ms };
+    tx.prepare_cached("INSERT INTO push_batches (device_id, batch_seq, batch_id, response_json) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![
+            session.device_id,
+            batch.batch_seq,
+            batch.batch_id,
+            serde_json::to_string(&response).expect("response serializes")
+        ])?;
+    Ok(response)
+}
+
 fn check_cursor(tx: &Connection, cursor: i64) -> StorageResult<()> {
     let max = max_seq(tx)?;
     if cursor > max {
@@ -399,10 +488,10 @@ fn page(
     let max = max_seq(tx)?;
     let conflicts = device_conflicts(tx, &session.device_id, conflict_cursor)?;
     let seqs = visible_seqs(tx, &session.user_id, cursor, limit)?;
-    let changes = changes_at(tx, &seqs)?;
-    let full_page = changes.len() == limit;
+    let changes = changes_at(tx, &seqs, &session.device_id)?;
+    let full_page = seqs.len() == limit;
     // A short page saw everything up to `max` in this snapshot.
-    let next = if full_page { changes.last().map_or(cursor, |c| c.seq) } else { max };
+    let next = if full_page { seqs.last().copied().unwrap_or(cursor) } else { max };
     // One pass over the (covering) scope index.
     let remaining: i64 = if full_page {
         tx.prepare_cached(
@@ -472,9 +561,10 @@ fn merge_sorted(a: &[i64], b: &[i64], limit: usize) -> Vec<i64> {
     out
 }
 
-/// The logged changes at `seqs` (increasing), in that order: one range read
-/// when they are dense in the log, else one lookup each.
-fn changes_at(tx: &Connection, seqs: &[i64]) -> rusqlite::Result<Vec<ServerChange>> {
+/// The logged changes at `seqs` (increasing), in that order, but those of
+/// `own_device` (the puller already holds them): one range read when they
+/// are dense in the log, else one lookup each.
+fn changes_at(tx: &Connection, seqs: &[i64], own_device: &str) -> rusqlite::Result<Vec<ServerChange>> {
     let (Some(&first), Some(&last)) = (seqs.first(), seqs.last()) else { return Ok(Vec::new()) };
     const COLUMNS: &str = "seq, change_id, table_name, row_id, field, value, hlc, device_id, base_seq";
     let mut changes = Vec::with_capacity(seqs.len());
@@ -485,14 +575,17 @@ fn changes_at(tx: &Connection, seqs: &[i64]) -> rusqlite::Result<Vec<ServerChang
         let mut wanted = seqs.iter().peekable();
         while let Some(row) = rows.next()? {
             let seq: i64 = row.get(0)?;
-            if wanted.next_if_eq(&&seq).is_some() {
+            if wanted.next_if_eq(&&seq).is_some() && row.get_ref(7)?.as_str()? != own_device {
                 changes.push(server_change(row)?);
             }
         }
     } else {
         let mut stmt = tx.prepare_cached(&format!("SELECT {COLUMNS} FROM changes WHERE seq = ?1"))?;
         for seq in seqs {
-            changes.push(stmt.query_row([seq], server_change)?);
+            let change = stmt.query_row([seq], server_change)?;
+            if change.change.device_id != own_device {
+                changes.push(change);
+            }
         }
     }
     Ok(changes)
@@ -1086,12 +1179,46 @@ mod tests {
             courses,
             [("r1".into(), "title".into(), "\"Third\"".into(), 11), ("r2".into(), "title".into(), "\"Other\"".into(), 7)]
         );
-        // The next pull sees every seq once.
-        let page = storage.pull(&session, 0, 0, 100, now).unwrap();
+        // The user's other laptop sees every seq once.
+        let token_id = storage.create_token(&session.user_id, "dev-a2", "laptop 2", "hash-2").unwrap();
+        let laptop = Session { user_id: session.user_id.clone(), device_id: "dev-a2".into(), token_id };
+        let page = storage.pull(&laptop, 0, 0, 100, now).unwrap();
         assert_eq!(page.changes.iter().map(|c| c.seq).collect::<Vec<_>>(), seqs);
         assert_eq!((page.cursor, page.has_more, page.remaining), (11, false, 0));
-        let page = storage.pull(&session, 0, 0, 4, now).unwrap();
+        let page = storage.pull(&laptop, 0, 0, 4, now).unwrap();
         assert_eq!((page.cursor, page.has_more, page.remaining), (4, true, 7));
+        // The pushing device gets the server's changes, not its own.
+        let page = storage.pull(&session, 0, 0, 100, now).unwrap();
+        let others: Vec<i64> = seqs.iter().copied().filter(|s| ![5, 6, 7, 11].contains(s)).collect();
+        assert_eq!(page.changes.iter().map(|c| c.seq).collect::<Vec<_>>(), others);
+        assert_eq!((page.cursor, page.has_more, page.remaining), (11, false, 0));
+    }
+
+    #[test]
+    fn a_refused_push_in_a_group_is_undone_alone() {
+        let (_dir, storage, session) = server();
+        let now = wall_clock_millis();
+        let job = |batch_seq: i64, changes: Vec<WireChange>| {
+            let batch = PushRequest { batch_id: format!("b{batch_seq}"), batch_seq, changes };
+            let tables = crate::storage::precheck(&session, &batch, now).unwrap();
+            (batch_seq as u64, PushJob { session: session.clone(), batch, tables, now_ms: now })
+        };
+        let mut meeting = change("m1", "m1", "notes", json!("no circle"), now);
+        meeting.table = "meetings".into();
+        let jobs = vec![
+            job(1, vec![change("c1", "r1", "title", json!("First"), now)]),
+            // Refused after a change it would have logged: undone alone.
+            job(2, vec![change("c2", "r2", "title", json!("Mine"), now), meeting]),
+            job(2, vec![change("c3", "r3", "title", json!("Third"), now)]),
+        ];
+        let results = storage.push_group(&jobs);
+        assert_eq!(results[0].as_ref().unwrap().results[0].seq, Some(5));
+        assert_eq!(results[1].as_ref().unwrap_err().status, StatusCode::UNPROCESSABLE_ENTITY);
+        // The refused batch's number is free again, and its change unseen.
+        assert_eq!(results[2].as_ref().unwrap().results[0].seq, Some(6));
+        let (log, _) = state(&storage);
+        let pushed: Vec<&str> = log.iter().map(|l| l.1.as_str()).filter(|id| id.starts_with('c')).collect();
+        assert_eq!(pushed, ["c1", "c3"]);
     }
 
     #[test]
@@ -1119,8 +1246,9 @@ mod tests {
         assert_eq!(merge_sorted(&[1, 2], &[], 1), [1]);
     }
 
-    /// Pages over interleaved scopes: every change the user may see, once,
-    /// in seq order, with the right count of what remains; nothing else.
+    /// Pages over interleaved scopes: every change the user may see but
+    /// their own, once, in seq order, with the right count of what remains
+    /// (own changes included); nothing else.
     #[test]
     fn pages_over_several_scopes_hold_exactly_the_visible_changes_in_order() {
         let (_dir, storage, alice) = server();
@@ -1161,19 +1289,25 @@ mod tests {
             next(session, table, row, *seq);
         }
         for (session, hidden) in [(&alice, "b1"), (&bob, "a")] {
-            let expected: Vec<i64> = storage
+            let visible: Vec<(i64, String)> = storage
                 .read(|tx| {
-                    let mut stmt = tx.prepare("SELECT seq, row_id FROM changes ORDER BY seq")?;
-                    let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
-                    Ok(rows.filter_map(|r| r.ok()).filter(|(_, row)| !row.starts_with(hidden)).map(|(s, _)| s).collect())
+                    let mut stmt = tx.prepare("SELECT seq, row_id, device_id FROM changes ORDER BY seq")?;
+                    let rows = stmt.query_map([], |r| {
+                        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+                    })?;
+                    Ok(rows.filter_map(|r| r.ok()).filter(|(_, row, _)| !row.starts_with(hidden)).map(|(s, _, d)| (s, d)).collect())
                 })
                 .unwrap();
+            let expected: Vec<i64> =
+                visible.iter().filter(|(_, device)| *device != session.device_id).map(|(s, _)| *s).collect();
+            assert!(expected.len() > 2 && expected.len() < visible.len());
             for limit in [1, 2, 3, 5, 100] {
                 let (mut cursor, mut got) = (0, Vec::new());
                 loop {
                     let page = storage.pull(session, cursor, 0, limit, now).unwrap();
                     got.extend(page.changes.iter().map(|c| c.seq));
-                    assert_eq!(page.remaining as usize, expected.len() - got.len(), "limit {limit}");
+                    let after = visible.iter().filter(|(s, _)| *s > page.cursor).count();
+                    assert_eq!(page.remaining as usize, after, "limit {limit}");
                     cursor = page.cursor;
                     if !page.has_more {
                         break;
