@@ -4,7 +4,7 @@
 mod common;
 
 use chrono::NaiveDate;
-use circles_core::sync::engine::Transport;
+use circles_core::sync::engine::{sync_once, SyncError, Transport};
 use circles_core::sync::wire::{PushOutcome, PushRequest, WireChange, MAX_PUSH_CHANGES};
 use circles_core::{CircleInput, LearnerInput, Mark, WeeklyRule};
 use common::{Backend, snapshot, Client, TestServer};
@@ -371,7 +371,52 @@ fn health_hello_and_openapi(backend: Backend) {
     }
 }
 
+/// A server that takes fewer changes per push than this client sends (or a
+/// body over its limit): it answers 413 before applying anything.
+struct SmallerLimit<'a> {
+    inner: &'a dyn Transport,
+    max: usize,
+    refused: std::cell::Cell<usize>,
+}
+
+impl Transport for SmallerLimit<'_> {
+    fn hello(&self) -> Result<circles_core::sync::wire::Hello, SyncError> {
+        self.inner.hello()
+    }
+    fn push(&self, batch: &PushRequest) -> Result<circles_core::sync::wire::PushResponse, SyncError> {
+        if batch.changes.len() > self.max {
+            self.refused.set(self.refused.get() + 1);
+            return Err(SyncError::Refused { status: 413, code: "batch_too_large".into(), message: "too many".into() });
+        }
+        self.inner.push(batch)
+    }
+    fn pull(&self, cursor: i64, conflict_cursor: i64, limit: usize) -> Result<circles_core::sync::wire::PullResponse, SyncError> {
+        self.inner.pull(cursor, conflict_cursor, limit)
+    }
+}
+
+fn a_batch_too_large_for_the_server_goes_again_in_halves(backend: Backend) {
+    let server = TestServer::start(backend);
+    server.add_user("fatima@example.org", "Fatima");
+    let mut a = Client::new(&server, "fatima@example.org");
+    for i in 0..300 {
+        a.store.create_course(&circles_core::CourseInput::new(format!("Course {i}"))).unwrap();
+    }
+    let waiting = a.store.pending_count().unwrap();
+    assert!(waiting > 3_000, "{waiting}");
+    let older = SmallerLimit { inner: &a.transport, max: 1_000, refused: Default::default() };
+    let report = sync_once(&mut a.store, &older, &mut |_| {}).unwrap();
+    assert_eq!((report.pushed, report.refused), (waiting, 0));
+    // 3,300 changes: refused whole and in halves, then taken in quarters.
+    assert_eq!(older.refused.get(), 2);
+    assert_eq!(a.store.pending_count().unwrap(), 0);
+    let mut b = Client::new(&server, "fatima@example.org");
+    b.sync();
+    assert_eq!(snapshot(&a.store), snapshot(&b.store));
+}
+
 both_backends!(
+    a_batch_too_large_for_the_server_goes_again_in_halves,
     two_laptops_converge_and_exports_match,
     concurrent_edits_converge_and_the_loser_sees_both_values,
     a_retried_batch_is_answered_from_the_record,

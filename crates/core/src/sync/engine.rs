@@ -123,7 +123,8 @@ fn push_all(
 ) -> Result<(), SyncError> {
     let total = store.pending_count()?;
     let mut clock_corrected = false;
-    while let Some(batch) = store.next_push_batch(PUSH_BATCH_SIZE)? {
+    let mut batch_size = PUSH_BATCH_SIZE;
+    while let Some(batch) = store.next_push_batch(batch_size)? {
         match transport.push(&batch) {
             Ok(response) => {
                 store.ack_push(&response)?;
@@ -134,6 +135,14 @@ fn push_all(
                 let hello = transport.hello()?;
                 store.correct_clock(hello.server_time_ms as i64 - wall_clock_millis() as i64)?;
                 clock_corrected = true;
+            }
+            // Too large for this server (more changes than it takes, or a
+            // body over its limit: text full of characters JSON escapes can
+            // outgrow the byte estimate): it applied none of it, so send it
+            // again in halves rather than fail on it at every sync.
+            Err(SyncError::Refused { status: 413, .. }) if batch.changes.len() > 1 => {
+                batch_size = batch.changes.len() / 2;
+                store.drop_pending_batch()?;
             }
             Err(SyncError::Refused { status: 403 | 422, .. }) => {
                 report.refused += store.refuse_pending_batch()? as u64;

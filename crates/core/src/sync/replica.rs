@@ -218,6 +218,14 @@ impl Store {
         Ok(())
     }
 
+    /// Forget the pending batch the server refused as a whole before
+    /// applying any of it (too large for it): its changes wait again, to go
+    /// in smaller batches under the same batch number.
+    pub fn drop_pending_batch(&mut self) -> Result<()> {
+        self.conn.execute("DELETE FROM meta WHERE key = ?1", [PENDING_BATCH])?;
+        Ok(())
+    }
+
     /// The server refused the pending batch for good (out of scope, invalid):
     /// keep its changes locally but stop offering them, so the rest of the
     /// outbox can sync. They stay visible in `refused_count`.

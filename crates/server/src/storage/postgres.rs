@@ -395,6 +395,8 @@ impl<'s> PushState<'s> {
              UNION ALL SELECT 'max', NULL, NULL, NULL, NULL, NULL, NULL, coalesce(max(seq), 0)::bigint FROM changes
              UNION ALL SELECT 'seen', change_id, NULL, NULL, NULL, NULL, NULL, NULL
                FROM seen_changes WHERE change_id = ANY($3)
+             UNION ALL SELECT 'seen', change_id, NULL, NULL, NULL, NULL, NULL, NULL
+               FROM changes WHERE change_id = ANY($3)
              UNION ALL SELECT 'access', circle_id, NULL, NULL, NULL, NULL, NULL, NULL
                FROM circle_access WHERE user_id = $4
              UNION ALL SELECT 'scope', s.table_name, s.row_id, s.circle_id, NULL, NULL, NULL, NULL
@@ -609,7 +611,6 @@ impl<'s> PushState<'s> {
         if !self.seen.insert(change.change_id.clone()) {
             return Ok(PushResult { change_id: change.change_id.clone(), outcome: PushOutcome::Duplicate, seq: None });
         }
-        self.new_seen.push(change.change_id.clone());
         let scope = self.authorize(tx, table, change)?;
         let key = (table.name.to_string(), change.row_id.clone(), change.field.clone());
         let current = self.field(tx, &key)?;
@@ -642,6 +643,9 @@ impl<'s> PushState<'s> {
             }
         }
         if !wins {
+            // A logged change's id is found in the log; only those never
+            // logged are recorded as seen.
+            self.new_seen.push(change.change_id.clone());
             return Ok(PushResult { change_id: change.change_id.clone(), outcome: PushOutcome::Superseded, seq: None });
         }
         let seq = self.next_seq;

@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use axum::http::StatusCode;
@@ -40,6 +40,8 @@ const CHECKPOINT_DELAY: Duration = Duration::from_millis(200);
 /// once the log holds this many pages (about 40 MB; SQLite's default is
 /// 1,000).
 const WRITER_CHECKPOINT_PAGES: u32 = 10_000;
+/// The writer's page cache, in KiB (negative: SQLite's unit for KiB).
+const WRITER_CACHE_KIB: i64 = -32_768;
 /// How long a writer waits for another process's write lock, in 1 ms steps
 /// (SQLite's own busy handler sleeps up to 100 ms at a time, which is what
 /// a push would then wait behind a lock held for 5 ms).
@@ -120,6 +122,9 @@ fn scope_source(table: &TableDef) -> ScopeSource {
 impl SqliteStorage {
     pub fn open(path: &Path) -> anyhow::Result<SqliteStorage> {
         let mut writer = open_connection(path)?;
+        // A 5,000-change push dirties a few MB of pages: kept in memory until
+        // the commit instead of spilling to the log half-way (default 2 MB).
+        writer.pragma_update(None, "cache_size", WRITER_CACHE_KIB)?;
         migrations().to_latest(&mut writer)?;
         let readers = (0..READERS)
             .map(|_| open_connection(path).map(Mutex::new))
@@ -160,6 +165,19 @@ impl SqliteStorage {
         let run = || -> StorageResult<Vec<StorageResult<PushResponse>>> {
             let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
             let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if let [(_, job)] = jobs {
+                // Alone: the transaction is its savepoint (a savepoint
+                // journals every page it changes).
+                let result = push_one(&tx, job);
+                if result.as_ref().is_err_and(|e| !e.status.is_server_error()) {
+                    tx.rollback()?;
+                    return Ok(vec![result]);
+                }
+                let response = result?;
+                tx.commit()?;
+                self.note_commit();
+                return Ok(vec![Ok(response)]);
+            }
             let results = each_push(&mut tx, jobs, |tx, job| {
                 let savepoint = tx.savepoint()?;
                 let result = push_one(&savepoint, job);
@@ -770,6 +788,16 @@ struct Logged<'a> {
 /// Rows per multi-row INSERT when a push writes its log and field states.
 const ROWS_PER_INSERT: usize = 64;
 
+/// The text of a multi-row statement for `rows` rows, built once per kind
+/// and size (at most `ROWS_PER_INSERT` sizes of a handful of kinds): the
+/// statement cache is keyed by text, and building it with `format!` for
+/// every chunk of every push cost more than running some of them.
+fn multi_row_sql(kind: &'static str, rows: usize, build: impl FnOnce(usize) -> String) -> &'static str {
+    static BUILT: OnceLock<Mutex<HashMap<(&'static str, usize), &'static str>>> = OnceLock::new();
+    let mut built = BUILT.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
+    built.entry((kind, rows)).or_insert_with(|| Box::leak(build(rows).into_boxed_str()))
+}
+
 /// Accepting the changes of one push, in one transaction. Every decision is
 /// taken change by change, in order, exactly as if each were written at
 /// once; the log (`changes`), `seen_changes` and `field_state` writes are
@@ -786,6 +814,7 @@ struct Accept<'a> {
     seen_before: HashSet<String>,
     /// Change ids first seen now (also those earlier in this batch).
     seen_now: HashSet<&'a str>,
+    /// Those of them that lost: recorded as seen (the others are logged).
     new_ids: Vec<&'a str>,
     logged: Vec<Logged<'a>>,
     rows: HashMap<(&'static str, &'a str), HashMap<String, StoredField>>,
@@ -800,13 +829,17 @@ impl<'a> Accept<'a> {
                             coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0)) + 1",
             )?
             .query_row([], |r| r.get(0))?;
+        // Seen before: logged, or recorded as seen but never logged.
         let mut seen_before = HashSet::new();
         for chunk in batch.changes.chunks(ROWS_PER_INSERT) {
-            let sql = format!(
-                "SELECT change_id FROM seen_changes WHERE change_id IN ({})",
-                vec!["?"; chunk.len()].join(", ")
-            );
-            let mut stmt = tx.prepare_cached(&sql)?;
+            let sql = multi_row_sql("seen lookup", chunk.len(), |n| {
+                let ids = (1..=n).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+                format!(
+                    "SELECT change_id FROM seen_changes WHERE change_id IN ({ids})
+                     UNION ALL SELECT change_id FROM changes WHERE change_id IN ({ids})"
+                )
+            });
+            let mut stmt = tx.prepare_cached(sql)?;
             let ids = stmt.query_map(rusqlite::params_from_iter(chunk.iter().map(|c| &c.change_id)), |r| r.get(0))?;
             for id in ids {
                 seen_before.insert(id?);
@@ -860,7 +893,6 @@ impl<'a> Accept<'a> {
         if !first_time {
             return Ok(PushResult { change_id: change.change_id.clone(), outcome: PushOutcome::Duplicate, seq: None });
         }
-        self.new_ids.push(&change.change_id);
         let scope = authorize(tx, session, table, change)?;
         let received_at = self.received_at.clone();
         // The seq this change gets if it wins.
@@ -905,6 +937,9 @@ impl<'a> Accept<'a> {
             }
         }
         if !wins {
+            // A logged change's id is found in the log; only those never
+            // logged are recorded as seen.
+            self.new_ids.push(&change.change_id);
             return Ok(PushResult { change_id: change.change_id.clone(), outcome: PushOutcome::Superseded, seq: None });
         }
         let value = change.value.to_string();
@@ -966,35 +1001,28 @@ impl<'a> Accept<'a> {
     fn finish(self) -> rusqlite::Result<()> {
         let tx = self.tx;
         for chunk in self.new_ids.chunks(ROWS_PER_INSERT) {
-            let sql = format!("INSERT INTO seen_changes (change_id) VALUES {}", vec!["(?)"; chunk.len()].join(", "));
-            tx.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(chunk))?;
+            let sql = multi_row_sql("seen insert", chunk.len(), |n| {
+                format!("INSERT INTO seen_changes (change_id) VALUES {}", vec!["(?)"; n].join(", "))
+            });
+            tx.prepare_cached(sql)?.execute(rusqlite::params_from_iter(chunk))?;
         }
         for chunk in self.logged.chunks(ROWS_PER_INSERT) {
             // ?1 and ?2 (author and time) are the same for the whole push.
-            let rows: Vec<String> = (0..chunk.len())
-                .map(|i| {
-                    let p = 3 + i * 10;
-                    format!(
-                        "(?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?1, ?{}, ?2)",
-                        p,
-                        p + 1,
-                        p + 2,
-                        p + 3,
-                        p + 4,
-                        p + 5,
-                        p + 6,
-                        p + 7,
-                        p + 8,
-                        p + 9
-                    )
-                })
-                .collect();
-            let sql = format!(
-                "INSERT INTO changes (seq, change_id, table_name, row_id, field, value, hlc, device_id, base_seq, user_id,
-                                      scope_circle, received_at)
-                 VALUES {}",
-                rows.join(", ")
-            );
+            let sql = multi_row_sql("log insert", chunk.len(), |n| {
+                let rows: Vec<String> = (0..n)
+                    .map(|i| {
+                        let p = 3 + i * 10;
+                        let own: Vec<String> = (p..p + 10).map(|q| format!("?{q}")).collect();
+                        format!("({}, ?1, {}, ?2)", own[..9].join(", "), own[9])
+                    })
+                    .collect();
+                format!(
+                    "INSERT INTO changes (seq, change_id, table_name, row_id, field, value, hlc, device_id, base_seq,
+                                          user_id, scope_circle, received_at)
+                     VALUES {}",
+                    rows.join(", ")
+                )
+            });
             let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(2 + chunk.len() * 10);
             values.extend([&self.session.user_id as &dyn rusqlite::ToSql, &self.received_at]);
             for l in chunk {
@@ -1011,22 +1039,28 @@ impl<'a> Accept<'a> {
                     &l.scope,
                 ]);
             }
-            tx.prepare_cached(&sql)?.execute(values.as_slice())?;
+            tx.prepare_cached(sql)?.execute(values.as_slice())?;
         }
-        let states: Vec<(&str, &str, &str, &StoredField)> = self
+        let mut states: Vec<(&str, &str, &str, &StoredField)> = self
             .rows
             .iter()
             .flat_map(|((table, row), fields)| {
                 fields.iter().filter(|(_, f)| f.dirty).map(move |(field, f)| (*table, *row, field.as_str(), f))
             })
             .collect();
+        // In key order: B-tree inserts then fill pages one after another
+        // (new rows' ids are time-ordered UUIDs) instead of splitting pages
+        // all over the table, which took longer than writing the log.
+        states.sort_unstable_by_key(|(table, row, field, _)| (*table, *row, *field));
         for chunk in states.chunks(ROWS_PER_INSERT) {
-            let sql = format!(
-                "INSERT INTO field_state (table_name, row_id, field, value, hlc, device_id, seq) VALUES {}
-                 ON CONFLICT(table_name, row_id, field) DO UPDATE
-                 SET value = excluded.value, hlc = excluded.hlc, device_id = excluded.device_id, seq = excluded.seq",
-                vec!["(?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
-            );
+            let sql = multi_row_sql("field state upsert", chunk.len(), |n| {
+                format!(
+                    "INSERT INTO field_state (table_name, row_id, field, value, hlc, device_id, seq) VALUES {}
+                     ON CONFLICT(table_name, row_id, field) DO UPDATE
+                     SET value = excluded.value, hlc = excluded.hlc, device_id = excluded.device_id, seq = excluded.seq",
+                    vec!["(?, ?, ?, ?, ?, ?, ?)"; n].join(", ")
+                )
+            });
             let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(chunk.len() * 7);
             for (table, row, field, f) in chunk {
                 values.extend([
@@ -1039,7 +1073,7 @@ impl<'a> Accept<'a> {
                     &f.seq,
                 ]);
             }
-            tx.prepare_cached(&sql)?.execute(values.as_slice())?;
+            tx.prepare_cached(sql)?.execute(values.as_slice())?;
         }
         Ok(())
     }
