@@ -8,7 +8,7 @@
 //! PostgreSQL's durable defaults). Loopback only; bounded in facilitators
 //! and in time.
 //!
-//!     cargo build --release -p circles-server --examples
+//!     cargo build --release -p circles-server --bins --examples
 //!     target/release/examples/load_test            # or: --facilitators 200 --servers 2 --backends postgres
 //!
 //! Reports throughput, p50/p95/p99 latency, errors and the servers' peak RSS
