@@ -94,6 +94,9 @@ describe("Circles desktop app (real window, WebDriver)", () => {
       assert.equal(rows.length, expected.length, "one row per circle the CLI lists");
       const all = (await Promise.all(rows.map((r) => r.text()))).join("\n");
       for (const c of expected) assert.ok(all.includes(c.name), `row for ${c.name}`);
+      // Never signed in: the sidebar says the edits live only here, not that they are about to go.
+      const pending = await (await app.waitForAll('[data-testid="sync-pending"]'))[0].text();
+      assert.match(pending, /^[\d,]+ changes only on this computer$/, pending);
       await saveScreenshot(app, "circles-demo.png");
     } finally {
       await closeApp(app);

@@ -27,3 +27,9 @@ export function syncSummary(view: SyncView): SyncSummary {
       return view.last_success ? { key: "app.sync_synced", tone: "ok" } : { key: "app.sync_not_yet", tone: "off" };
   }
 }
+
+// How the changes not yet on the server are described: waiting to go, or,
+// with no account to sync to, kept on this computer only.
+export function pendingKey(view: SyncView): string {
+  return view.activity === "signed_out" ? "app.sync_pending_local" : "app.sync_pending";
+}

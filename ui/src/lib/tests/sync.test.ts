@@ -1,6 +1,6 @@
 import { expect, test } from "vitest";
 import type { SyncView } from "../bindings";
-import { syncSummary } from "../sync";
+import { pendingKey, syncSummary } from "../sync";
 
 const base: SyncView = {
   activity: "idle",
@@ -26,4 +26,10 @@ test("each sync state says something different", () => {
     params: { done: 3, total: 10 },
     tone: "busy",
   });
+});
+
+test("changes are waiting while signed in, and kept on this computer when signed out", () => {
+  expect(pendingKey(base)).toBe("app.sync_pending");
+  expect(pendingKey({ ...base, activity: "offline" })).toBe("app.sync_pending");
+  expect(pendingKey({ ...base, activity: "signed_out" })).toBe("app.sync_pending_local");
 });
