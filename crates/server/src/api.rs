@@ -233,7 +233,7 @@ async fn revoke_token(State(state): State<AppState>, session: Session, Path(id):
 async fn push(State(state): State<AppState>, session: Session, JsonBody(batch): JsonBody<PushRequest>) -> Result<Json<PushResponse>, ApiError> {
     let storage = state.storage.clone();
     let changes = batch.changes.len();
-    let response = blocking(move || storage.push(&session, &batch, wall_clock_millis())).await?;
+    let response = blocking(move || storage.push(&session, batch, wall_clock_millis())).await?;
     state.metrics.observe_push(changes);
     Ok(Json(response))
 }

@@ -83,9 +83,9 @@ impl Transport for FaultyTransport<'_> {
 
     fn push(&self, batch: &PushRequest) -> Result<PushResponse, SyncError> {
         self.crash_or_drop("push request")?;
-        let response = self.storage.push(&self.session, batch, wall_clock_millis()).map_err(refused)?;
+        let response = self.storage.push(&self.session, batch.clone(), wall_clock_millis()).map_err(refused)?;
         if self.chance(0.05) {
-            let again = self.storage.push(&self.session, batch, wall_clock_millis()).map_err(refused)?;
+            let again = self.storage.push(&self.session, batch.clone(), wall_clock_millis()).map_err(refused)?;
             assert_eq!(again, response, "a duplicated batch is answered from the record");
         }
         // The server has committed: from here on these edits must never be lost.

@@ -70,7 +70,7 @@ pub trait Storage: Send + Sync + 'static {
     fn revoke_token(&self, token_id: &str, owner: Option<&str>) -> StorageResult<bool>;
 
     /// Accept a batch: all of it with its record, or nothing.
-    fn push(&self, session: &Session, batch: &PushRequest, now_ms: u64) -> StorageResult<PushResponse>;
+    fn push(&self, session: &Session, batch: PushRequest, now_ms: u64) -> StorageResult<PushResponse>;
     /// A page of the changes the session's user may see.
     fn pull(&self, session: &Session, cursor: i64, conflict_cursor: i64, limit: usize, now_ms: u64)
         -> StorageResult<PullResponse>;

@@ -1151,9 +1151,9 @@ impl Storage for PgStorage {
         })
     }
 
-    fn push(&self, session: &Session, batch: &PushRequest, now_ms: u64) -> StorageResult<PushResponse> {
-        let tables = super::precheck(session, batch, now_ms)?;
-        let job = PushJob { session: session.clone(), batch: batch.clone(), tables, now_ms };
+    fn push(&self, session: &Session, batch: PushRequest, now_ms: u64) -> StorageResult<PushResponse> {
+        let tables = super::precheck(session, &batch, now_ms)?;
+        let job = PushJob { session: session.clone(), batch, tables, now_ms };
         self.group.push(job, |jobs| self.push_group(jobs))
     }
 

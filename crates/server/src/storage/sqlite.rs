@@ -377,10 +377,10 @@ impl Storage for SqliteStorage {
         })
     }
 
-    fn push(&self, session: &Session, batch: &PushRequest, now_ms: u64) -> StorageResult<PushResponse> {
+    fn push(&self, session: &Session, batch: PushRequest, now_ms: u64) -> StorageResult<PushResponse> {
         // Checks that need no database, before waiting for the writer.
-        let tables = super::precheck(session, batch, now_ms)?;
-        let job = PushJob { session: session.clone(), batch: batch.clone(), tables, now_ms };
+        let tables = super::precheck(session, &batch, now_ms)?;
+        let job = PushJob { session: session.clone(), batch, tables, now_ms };
         self.group.push(job, |jobs| self.push_group(jobs))
     }
 
@@ -808,7 +808,8 @@ fn multi_row_sql(kind: &'static str, rows: usize, build: impl FnOnce(usize) -> S
 struct Accept<'a> {
     tx: &'a Connection,
     session: &'a Session,
-    received_at: String,
+    /// Shared by the push's log rows and conflicts.
+    received_at: std::rc::Rc<str>,
     next_seq: i64,
     /// Change ids of the batch that were seen by an earlier push.
     seen_before: HashSet<String>,
@@ -848,7 +849,7 @@ impl<'a> Accept<'a> {
         Ok(Accept {
             tx,
             session,
-            received_at,
+            received_at: received_at.into(),
             next_seq,
             seen_before,
             seen_now: HashSet::new(),
@@ -931,7 +932,7 @@ impl<'a> Accept<'a> {
                         won.0,
                         won.1,
                         won.2,
-                        received_at
+                        &*received_at
                     ])?;
                 }
             }
@@ -1024,7 +1025,8 @@ impl<'a> Accept<'a> {
                 )
             });
             let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(2 + chunk.len() * 10);
-            values.extend([&self.session.user_id as &dyn rusqlite::ToSql, &self.received_at]);
+            let received_at: &str = &self.received_at;
+            values.extend([&self.session.user_id as &dyn rusqlite::ToSql, &received_at]);
             for l in chunk {
                 values.extend([
                     &l.seq as &dyn rusqlite::ToSql,
@@ -1152,7 +1154,7 @@ mod tests {
 
     fn push(storage: &SqliteStorage, session: &Session, seq: i64, changes: Vec<WireChange>) -> Vec<(PushOutcome, Option<i64>)> {
         let batch = PushRequest { batch_id: format!("batch-{seq}"), batch_seq: seq, changes };
-        let response = storage.push(session, &batch, wall_clock_millis()).unwrap();
+        let response = storage.push(session, batch, wall_clock_millis()).unwrap();
         response.results.iter().map(|r| (r.outcome, r.seq)).collect()
     }
 
@@ -1267,7 +1269,7 @@ mod tests {
             batch_seq: 1,
             changes: vec![change("c1", "r1", "title", json!("Fine"), now), meeting],
         };
-        assert!(storage.push(&session, &batch, now).is_err());
+        assert!(storage.push(&session, batch, now).is_err());
         assert_eq!(state(&storage), before);
         // Nothing was recorded as seen either: the same change is new later.
         assert_eq!(push(&storage, &session, 1, vec![change("c1", "r1", "title", json!("Fine"), now)]), [(PushOutcome::Applied, Some(5))]);
@@ -1300,7 +1302,7 @@ mod tests {
                 c.field = "title".into();
             }
             let batch = PushRequest { batch_id: format!("{}-{batch_seq}", session.device_id), batch_seq, changes: vec![c] };
-            storage.push(session, &batch, now).unwrap();
+            storage.push(session, batch, now).unwrap();
         };
         // Alice's two circles, Bob's one, and everyone's courses, interleaved.
         let script = [
