@@ -243,6 +243,9 @@ describe("facilitator journeys (real window)", () => {
       await click(app, '[data-testid="sign-in"]');
       await waitFor(async () => (await attr(app, '[data-testid="sync-badge"]', "data-activity")) === "idle" &&
         /Synced/.test(await text(app, '[data-testid="sync-badge"]')), { message: "the first sync", timeoutMs: 30_000 });
+      await waitFor(async () => (await text(app, '[data-testid="sync-screen-pending"]')) === "Nothing waiting", {
+        message: "nothing left to send after the first sync",
+      });
       await saveScreenshot(app, "journey-synced.png");
 
       // Another laptop gets the circle through the server.

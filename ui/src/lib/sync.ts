@@ -28,8 +28,9 @@ export function syncSummary(view: SyncView): SyncSummary {
   }
 }
 
-// How the changes not yet on the server are described: waiting to go, or,
-// with no account to sync to, kept on this computer only.
+// How the changes not yet on the server are described: none, waiting to
+// go, or, with no account to sync to, kept on this computer only.
 export function pendingKey(view: SyncView): string {
+  if (view.pending === 0) return "app.sync_nothing_pending";
   return view.activity === "signed_out" ? "app.sync_pending_local" : "app.sync_pending";
 }

@@ -28,8 +28,10 @@ test("each sync state says something different", () => {
   });
 });
 
-test("changes are waiting while signed in, and kept on this computer when signed out", () => {
-  expect(pendingKey(base)).toBe("app.sync_pending");
-  expect(pendingKey({ ...base, activity: "offline" })).toBe("app.sync_pending");
-  expect(pendingKey({ ...base, activity: "signed_out" })).toBe("app.sync_pending_local");
+test("changes are waiting while signed in, kept on this computer when signed out, or none", () => {
+  const some = { ...base, pending: 3 };
+  expect(pendingKey(some)).toBe("app.sync_pending");
+  expect(pendingKey({ ...some, activity: "offline" })).toBe("app.sync_pending");
+  expect(pendingKey({ ...some, activity: "signed_out" })).toBe("app.sync_pending_local");
+  expect(pendingKey({ ...some, pending: 0 })).toBe("app.sync_nothing_pending");
 });
