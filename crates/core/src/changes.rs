@@ -6,7 +6,6 @@ use rusqlite::params;
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::hlc::Hlc;
 use crate::rows::value_to_json;
 use crate::schema::{TableDef, ALL_TABLES};
 use crate::store::Store;
@@ -26,28 +25,7 @@ impl Store {
     /// Changes not yet acknowledged by a server, oldest first, in the form
     /// they are pushed in.
     pub fn pending_changes(&self, limit: usize) -> Result<Vec<WireChange>> {
-        let mut stmt = self.conn.prepare(concat!(
-            "SELECT change_id, table_name, row_id, field, value, hlc, device_id, base_seq FROM changes WHERE ",
-            waiting_changes!(),
-            " ORDER BY seq LIMIT ?1"
-        ))?;
-        let rows = stmt
-            .query_map(params![limit as i64], |r| {
-                let value: String = r.get(4)?;
-                let hlc: String = r.get(5)?;
-                Ok(WireChange {
-                    change_id: r.get(0)?,
-                    table: r.get(1)?,
-                    row_id: r.get(2)?,
-                    field: r.get(3)?,
-                    value: serde_json::from_str(&value).unwrap_or(serde_json::Value::Null),
-                    hlc: hlc.parse().unwrap_or(Hlc::ZERO),
-                    device_id: r.get(6)?,
-                    base_seq: r.get(7)?,
-                })
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
+        Ok(self.waiting_changes(None, limit, usize::MAX)?.into_iter().map(|(_, change)| change).collect())
     }
 
     pub fn pending_count(&self) -> Result<u64> {

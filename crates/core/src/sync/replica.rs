@@ -164,7 +164,7 @@ impl Store {
     /// `range`, if given), at most `max` of them and, past the first, at most
     /// about `max_bytes` of JSON: a batch of long notes must stay well under
     /// the server's body limit.
-    fn waiting_changes(&self, range: Option<(i64, i64)>, max: usize, max_bytes: usize) -> Result<Vec<(i64, WireChange)>> {
+    pub(crate) fn waiting_changes(&self, range: Option<(i64, i64)>, max: usize, max_bytes: usize) -> Result<Vec<(i64, WireChange)>> {
         let (first, last) = range.unwrap_or((i64::MIN, i64::MAX));
         let mut stmt = self.conn.prepare_cached(concat!(
             "SELECT seq, change_id, table_name, row_id, field, value, hlc, device_id, base_seq FROM changes

@@ -76,6 +76,36 @@ pub trait Storage: Send + Sync + 'static {
         -> StorageResult<PullResponse>;
 }
 
+/// What the batch record says of a pushed batch, the same on every backend:
+/// `recorded` is the (batch id, stored answer) under the batch's number, if
+/// any, and `last` the device's last recorded number. A repeat gets the
+/// stored answer (Some); a new batch must follow the last one (None).
+pub(crate) fn check_batch_record(
+    batch: &PushRequest,
+    recorded: Option<(String, String)>,
+    last: i64,
+) -> StorageResult<Option<PushResponse>> {
+    if let Some((batch_id, json)) = recorded {
+        if batch_id != batch.batch_id {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "batch_conflict",
+                format!("batch number {} of this device was already used by another batch", batch.batch_seq),
+            ));
+        }
+        let response = serde_json::from_str(&json).map_err(|e| ApiError::internal(e.to_string()))?;
+        return Ok(Some(response));
+    }
+    if batch.batch_seq != last + 1 {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "batch_gap",
+            format!("expected batch number {} from this device, got {}", last + 1, batch.batch_seq),
+        ));
+    }
+    Ok(None)
+}
+
 /// The checks of a batch that need no database, the same on every backend:
 /// size, batch id, known tables and valid values, the token's own device, and
 /// clocks not too far ahead. Returns each change's table.

@@ -449,23 +449,8 @@ impl<'s> PushState<'s> {
                 }
             }
         }
-        if let Some((batch_id, json)) = recorded {
-            if batch_id != batch.batch_id {
-                return Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    "batch_conflict",
-                    format!("batch number {} of this device was already used by another batch", batch.batch_seq),
-                ));
-            }
-            let response = serde_json::from_str(&json).map_err(|e| ApiError::internal(e.to_string()))?;
+        if let Some(response) = super::check_batch_record(batch, recorded, last_batch)? {
             return Ok(Err(response));
-        }
-        if batch.batch_seq != last_batch + 1 {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "batch_gap",
-                format!("expected batch number {} from this device, got {}", last_batch + 1, batch.batch_seq),
-            ));
         }
         Ok(Ok(PushState {
             session,

@@ -651,37 +651,19 @@ fn grant(tx: &Connection, circle_id: &str, user_id: &str, granted_seq: i64) -> r
 /// The stored answer to a batch seen before, or an error if the batch does
 /// not follow the device's last one.
 fn recorded_batch(tx: &Connection, device_id: &str, batch: &PushRequest) -> StorageResult<Option<PushResponse>> {
-    let same: Option<(String, String)> = tx
+    let recorded: Option<(String, String)> = tx
         .query_row(
             "SELECT batch_id, response_json FROM push_batches WHERE device_id = ?1 AND batch_seq = ?2",
             params![device_id, batch.batch_seq],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
-    if let Some((batch_id, json)) = same {
-        if batch_id != batch.batch_id {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "batch_conflict",
-                format!("batch number {} of this device was already used by another batch", batch.batch_seq),
-            ));
-        }
-        let response = serde_json::from_str(&json).map_err(|e| ApiError::internal(e.to_string()))?;
-        return Ok(Some(response));
-    }
     let last: i64 = tx.query_row(
         "SELECT coalesce(max(batch_seq), 0) FROM push_batches WHERE device_id = ?1",
         [device_id],
         |r| r.get(0),
     )?;
-    if batch.batch_seq != last + 1 {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "batch_gap",
-            format!("expected batch number {} from this device, got {}", last + 1, batch.batch_seq),
-        ));
-    }
-    Ok(None)
+    super::check_batch_record(batch, recorded, last)
 }
 
 /// The circle a change belongs to (None: a global table), checking that the
