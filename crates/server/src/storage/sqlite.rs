@@ -753,8 +753,6 @@ struct StoredField {
     hlc: Hlc,
     device_id: String,
     seq: i64,
-    /// Changed by this push and not yet written to `field_state`.
-    dirty: bool,
 }
 
 /// A change that won, to be logged at `seq`.
@@ -859,7 +857,6 @@ impl<'a> Accept<'a> {
                             hlc_text,
                             device_id: r.get(3)?,
                             seq: r.get(4)?,
-                            dirty: false,
                         },
                     ))
                 })?
@@ -934,7 +931,6 @@ impl<'a> Accept<'a> {
                 hlc: change.hlc,
                 device_id: change.device_id.clone(),
                 seq,
-                dirty: true,
             },
         );
         self.next_seq += 1;
@@ -990,13 +986,14 @@ impl<'a> Accept<'a> {
             tx.prepare_cached(sql)?.execute(rusqlite::params_from_iter(chunk))?;
         }
         for chunk in self.logged.chunks(ROWS_PER_INSERT) {
-            // ?1 and ?2 (author and time) are the same for the whole push.
+            // ?1, ?2 and ?3 (author, time and device) are the same for the
+            // whole push: every bound text is copied by SQLite.
             let sql = multi_row_sql("log insert", chunk.len(), |n| {
                 let rows: Vec<String> = (0..n)
                     .map(|i| {
-                        let p = 3 + i * 10;
-                        let own: Vec<String> = (p..p + 10).map(|q| format!("?{q}")).collect();
-                        format!("({}, ?1, {}, ?2)", own[..9].join(", "), own[9])
+                        let p = 4 + i * 9;
+                        let own: Vec<String> = (p..p + 9).map(|q| format!("?{q}")).collect();
+                        format!("({}, ?3, {}, ?1, {}, ?2)", own[..7].join(", "), own[7], own[8])
                     })
                     .collect();
                 format!(
@@ -1006,9 +1003,9 @@ impl<'a> Accept<'a> {
                     rows.join(", ")
                 )
             });
-            let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(2 + chunk.len() * 10);
+            let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(3 + chunk.len() * 9);
             let received_at: &str = &self.received_at;
-            values.extend([&self.session.user_id as &dyn rusqlite::ToSql, &received_at]);
+            values.extend([&self.session.user_id as &dyn rusqlite::ToSql, &received_at, &self.session.device_id]);
             for l in chunk {
                 values.extend([
                     &l.seq as &dyn rusqlite::ToSql,
@@ -1018,46 +1015,28 @@ impl<'a> Accept<'a> {
                     &l.change.field,
                     &l.value,
                     &l.hlc,
-                    &l.change.device_id,
                     &l.change.base_seq,
                     &l.scope,
                 ]);
             }
             tx.prepare_cached(sql)?.execute(values.as_slice())?;
         }
-        let mut states: Vec<(&str, &str, &str, &StoredField)> = self
-            .rows
-            .iter()
-            .flat_map(|((table, row), fields)| {
-                fields.iter().filter(|(_, f)| f.dirty).map(move |(field, f)| (*table, *row, field.as_str(), f))
-            })
-            .collect();
-        // In key order: B-tree inserts then fill pages one after another
-        // (new rows' ids are time-ordered UUIDs) instead of splitting pages
-        // all over the table, which took longer than writing the log.
-        states.sort_unstable_by_key(|(table, row, field, _)| (*table, *row, *field));
-        for chunk in states.chunks(ROWS_PER_INSERT) {
-            let sql = multi_row_sql("field state upsert", chunk.len(), |n| {
-                format!(
-                    "INSERT INTO field_state (table_name, row_id, field, value, hlc, device_id, seq) VALUES {}
-                     ON CONFLICT(table_name, row_id, field) DO UPDATE
-                     SET value = excluded.value, hlc = excluded.hlc, device_id = excluded.device_id, seq = excluded.seq",
-                    vec!["(?, ?, ?, ?, ?, ?, ?)"; n].join(", ")
-                )
-            });
-            let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(chunk.len() * 7);
-            for (table, row, field, f) in chunk {
-                values.extend([
-                    table as &dyn rusqlite::ToSql,
-                    row,
-                    field,
-                    &f.value,
-                    &f.hlc_text,
-                    &f.device_id,
-                    &f.seq,
-                ]);
-            }
-            tx.prepare_cached(sql)?.execute(values.as_slice())?;
+        // A field's state is its last winning change, so the states this
+        // push moved are copied from its log rows (a contiguous range of
+        // seqs) rather than bound a second time. In key order: B-tree
+        // inserts then fill pages one after another (new rows' ids are
+        // time-ordered UUIDs) instead of splitting pages all over the table;
+        // within a key in seq order, so the latest winner stays.
+        if let (Some(first), Some(last)) = (self.logged.first(), self.logged.last()) {
+            tx.prepare_cached(
+                "INSERT INTO field_state (table_name, row_id, field, value, hlc, device_id, seq)
+                 SELECT table_name, row_id, field, value, hlc, device_id, seq FROM changes
+                 WHERE seq BETWEEN ?1 AND ?2
+                 ORDER BY table_name, row_id, field, seq
+                 ON CONFLICT(table_name, row_id, field) DO UPDATE
+                 SET value = excluded.value, hlc = excluded.hlc, device_id = excluded.device_id, seq = excluded.seq",
+            )?
+            .execute(params![first.seq, last.seq])?;
         }
         Ok(())
     }
@@ -1179,6 +1158,13 @@ mod tests {
         assert_eq!(
             results,
             [(Applied, Some(5)), (Applied, Some(6)), (Duplicate, None), (Superseded, None), (Applied, Some(7))]
+        );
+        // A field won twice in one push holds the later winner.
+        let (_, fields) = state(&storage);
+        let courses: Vec<_> = fields.iter().filter(|f| f.0 == "r1" || f.0 == "r2").cloned().collect();
+        assert_eq!(
+            courses,
+            [("r1".into(), "title".into(), "\"Second\"".into(), 6), ("r2".into(), "title".into(), "\"Other\"".into(), 7)]
         );
         // Seen before, in an earlier batch: a duplicate, whatever it carries.
         let results = push(&storage, &session, 2, vec![change("c2", "r1", "title", json!("Again"), now + 5)]);
