@@ -9,8 +9,10 @@ pub mod sqlite;
 use axum::http::StatusCode;
 use circles_core::schema::TableDef;
 use circles_core::sync::merge;
-use circles_core::sync::wire::{PullResponse, PushRequest, PushResponse, MAX_CLOCK_SKEW_MS, MAX_PUSH_CHANGES};
-use serde::Serialize;
+use circles_core::sync::wire::{
+    PullResponse, PushOutcome, PushRequest, PushResponse, PushResult, MAX_CLOCK_SKEW_MS, MAX_PUSH_CHANGES,
+};
+use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
 
@@ -93,8 +95,7 @@ pub(crate) fn check_batch_record(
                 format!("batch number {} of this device was already used by another batch", batch.batch_seq),
             ));
         }
-        let response = serde_json::from_str(&json).map_err(|e| ApiError::internal(e.to_string()))?;
-        return Ok(Some(response));
+        return recorded_answer(batch, &json).map(Some);
     }
     if batch.batch_seq != last + 1 {
         return Err(ApiError::new(
@@ -104,6 +105,89 @@ pub(crate) fn check_batch_record(
         ));
     }
     Ok(None)
+}
+
+/// A batch's answer as its record keeps it (`push_batches.response_json`):
+/// the outcomes in order, in runs, the applied ones with the first of their
+/// consecutive seqs. The change ids are the retried batch's own, so a
+/// 5,000-change answer is a few bytes instead of a third of the batch again.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CompactAnswer {
+    server_time_ms: u64,
+    runs: Vec<OutcomeRun>,
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OutcomeRun {
+    outcome: PushOutcome,
+    count: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    first_seq: Option<i64>,
+}
+
+/// A record as written by this server, or by an older one (the whole answer).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RecordedAnswer {
+    Compact(CompactAnswer),
+    Whole(PushResponse),
+}
+
+/// The record to keep of an answer.
+pub(crate) fn batch_record(response: &PushResponse) -> String {
+    let mut runs: Vec<OutcomeRun> = Vec::new();
+    for result in &response.results {
+        match runs.last_mut() {
+            Some(run)
+                if run.outcome == result.outcome
+                    && match (run.first_seq, result.seq) {
+                        (Some(first), Some(seq)) => seq == first + run.count as i64,
+                        (first, seq) => first.is_none() && seq.is_none(),
+                    } =>
+            {
+                run.count += 1
+            }
+            _ => runs.push(OutcomeRun { outcome: result.outcome, count: 1, first_seq: result.seq }),
+        }
+    }
+    serde_json::to_string(&CompactAnswer { server_time_ms: response.server_time_ms, runs }).expect("record serializes")
+}
+
+/// The answer a record keeps for a batch sent again.
+fn recorded_answer(batch: &PushRequest, record: &str) -> StorageResult<PushResponse> {
+    let compact = match serde_json::from_str(record).map_err(|e| ApiError::internal(format!("batch record: {e}")))? {
+        RecordedAnswer::Whole(response) => return Ok(response),
+        RecordedAnswer::Compact(compact) => compact,
+    };
+    let recorded: usize = compact.runs.iter().map(|run| run.count).sum();
+    if recorded != batch.changes.len() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "batch_conflict",
+            format!(
+                "batch {} was recorded with {recorded} changes, but is sent again with {}",
+                batch.batch_id,
+                batch.changes.len()
+            ),
+        ));
+    }
+    let outcomes = compact.runs.iter().flat_map(|run| {
+        (0..run.count as i64).map(move |i| (run.outcome, run.first_seq.map(|first| first + i)))
+    });
+    let results = batch
+        .changes
+        .iter()
+        .zip(outcomes)
+        .map(|(change, (outcome, seq))| PushResult { change_id: change.change_id.clone(), outcome, seq })
+        .collect();
+    Ok(PushResponse {
+        batch_id: batch.batch_id.clone(),
+        batch_seq: batch.batch_seq,
+        results,
+        server_time_ms: compact.server_time_ms,
+    })
 }
 
 /// The checks of a batch that need no database, the same on every backend:
@@ -148,4 +232,79 @@ pub(crate) fn precheck(session: &Session, batch: &PushRequest, now_ms: u64) -> S
         tables.push(table);
     }
     Ok(tables)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use circles_core::hlc::Hlc;
+    use circles_core::sync::wire::WireChange;
+
+    fn batch(ids: &[&str]) -> PushRequest {
+        let change = |id: &&str| WireChange {
+            change_id: id.to_string(),
+            table: "courses".into(),
+            row_id: "r1".into(),
+            field: "title".into(),
+            value: serde_json::json!("T"),
+            hlc: Hlc { millis: 1, counter: 0 },
+            device_id: "d".into(),
+            base_seq: None,
+        };
+        PushRequest { batch_id: "b1".into(), batch_seq: 3, changes: ids.iter().map(change).collect() }
+    }
+
+    fn answer(batch: &PushRequest, outcomes: &[(PushOutcome, Option<i64>)]) -> PushResponse {
+        let results = batch
+            .changes
+            .iter()
+            .zip(outcomes)
+            .map(|(c, (outcome, seq))| PushResult { change_id: c.change_id.clone(), outcome: *outcome, seq: *seq })
+            .collect();
+        PushResponse { batch_id: batch.batch_id.clone(), batch_seq: batch.batch_seq, results, server_time_ms: 42 }
+    }
+
+    #[test]
+    fn a_recorded_answer_comes_back_exactly_from_its_runs() {
+        use PushOutcome::*;
+        let batch = batch(&["a", "b", "c", "d", "e", "f", "g", "h"]);
+        let response = answer(
+            &batch,
+            &[
+                (Applied, Some(5)),
+                (Applied, Some(6)),
+                (Duplicate, None),
+                (Superseded, None),
+                (Superseded, None),
+                (Applied, Some(7)),
+                (Applied, Some(9)),
+                (Applied, Some(10)),
+            ],
+        );
+        let record = batch_record(&response);
+        assert_eq!(
+            serde_json::from_str::<CompactAnswer>(&record).unwrap().runs.len(),
+            5,
+            "runs of consecutive seqs: {record}"
+        );
+        assert_eq!(check_batch_record(&batch, Some(("b1".into(), record)), 3).unwrap(), Some(response));
+    }
+
+    #[test]
+    fn a_whole_answer_recorded_by_an_older_server_is_still_answered() {
+        let batch = batch(&["a", "b"]);
+        let response = answer(&batch, &[(PushOutcome::Applied, Some(1)), (PushOutcome::Duplicate, None)]);
+        let record = serde_json::to_string(&response).unwrap();
+        assert_eq!(check_batch_record(&batch, Some(("b1".into(), record)), 3).unwrap(), Some(response));
+    }
+
+    #[test]
+    fn a_recorded_batch_sent_again_with_other_changes_is_a_conflict() {
+        let recorded = batch(&["a", "b"]);
+        let record = batch_record(&answer(&recorded, &[(PushOutcome::Applied, Some(1)), (PushOutcome::Applied, Some(2))]));
+        let err = check_batch_record(&batch(&["a"]), Some(("b1".into(), record.clone())), 3).unwrap_err();
+        assert_eq!((err.status, &*err.code), (StatusCode::CONFLICT, "batch_conflict"));
+        let err = check_batch_record(&recorded, Some(("other".into(), record)), 3).unwrap_err();
+        assert_eq!(err.code, "batch_conflict");
+    }
 }

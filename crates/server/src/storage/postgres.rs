@@ -714,7 +714,7 @@ impl<'s> PushState<'s> {
         let grant_users: Vec<&str> = self.grants.iter().map(|g| g.1.as_str()).collect();
         let grant_seqs: Vec<i64> = self.grants.iter().map(|g| g.2).collect();
         let conflicts: Vec<Vec<&str>> = (0..9).map(|i| self.conflicts.iter().map(|c| c[i].as_str()).collect()).collect();
-        let json = serde_json::to_string(response).expect("response serializes");
+        let json = super::batch_record(response);
         tx.execute(
             "WITH seen AS (INSERT INTO seen_changes (change_id) SELECT unnest($1::text[])),
              logged AS (

@@ -465,7 +465,7 @@ fn push_one(tx: &Connection, job: &PushJob) -> StorageResult<PushResponse> {
             session.device_id,
             batch.batch_seq,
             batch.batch_id,
-            serde_json::to_string(&response).expect("response serializes")
+            super::batch_record(&response)
         ])?;
     Ok(response)
 }
