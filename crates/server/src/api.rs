@@ -16,6 +16,7 @@ use circles_core::sync::wire::{
     Hello, LoginRequest, LoginResponse, PullResponse, PushRequest, PushResponse, MAX_CLOCK_SKEW_MS, MAX_PUSH_CHANGES,
     PROTOCOL_HEADER, PROTOCOL_VERSION,
 };
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -41,10 +42,34 @@ impl AppState {
     }
 }
 
-/// A JSON body whose rejections are JSON errors too.
-#[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// A JSON body whose rejections are JSON errors too. Read with plain
+/// serde_json: axum's `Json` tracks the path to every value it reads, which
+/// made reading a 5,000-change batch a third slower, so it only reads a
+/// body again that failed (for its message naming where) or one whose
+/// content type is not plainly `application/json` (for its checks).
 pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let plain_json = request
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
+        if !plain_json {
+            let Json(value) = Json::<T>::from_request(request, state).await?;
+            return Ok(JsonBody(value));
+        }
+        let body = axum::body::Bytes::from_request(request, state).await?;
+        match serde_json::from_slice(&body) {
+            Ok(value) => Ok(JsonBody(value)),
+            Err(_) => Json::<T>::from_bytes(&body).map(|Json(value)| JsonBody(value)).map_err(ApiError::from),
+        }
+    }
+}
 
 pub fn router(state: AppState) -> Router {
     let v1 = Router::new()

@@ -2,7 +2,7 @@
 //! stable code and a message for a person. Nothing returns 200 on error,
 //! and nothing returns text/plain.
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -52,7 +52,20 @@ impl IntoResponse for ApiError {
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
-        let status = rejection.status();
+        ApiError::body_rejected(rejection.status(), rejection.body_text())
+    }
+}
+
+impl From<BytesRejection> for ApiError {
+    fn from(rejection: BytesRejection) -> Self {
+        ApiError::body_rejected(rejection.status(), rejection.body_text())
+    }
+}
+
+impl ApiError {
+    /// A request body axum refused: too large, of another type, or not the
+    /// JSON expected.
+    fn body_rejected(status: StatusCode, text: String) -> Self {
         let code = match status {
             StatusCode::PAYLOAD_TOO_LARGE => "too_large",
             StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
@@ -61,7 +74,7 @@ impl From<JsonRejection> for ApiError {
         // 422 from axum means "valid JSON, wrong shape": still the client's
         // malformed request, reported as 400 with serde's precise reason.
         let status = if status == StatusCode::UNPROCESSABLE_ENTITY { StatusCode::BAD_REQUEST } else { status };
-        ApiError::new(status, code, rejection.body_text())
+        ApiError::new(status, code, text)
     }
 }
 

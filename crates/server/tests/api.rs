@@ -313,6 +313,11 @@ fn bad_input_gets_a_specific_json_error_and_changes_nothing(backend: Backend) {
         assert!(!err["message"].as_str().unwrap_or_default().is_empty(), "{what}: a message for a person");
         assert_eq!(max_seq(&server), base, "{what} changed nothing");
     }
+    // A body that is not the JSON expected is told where it went wrong.
+    let misplaced = json!({"batch_id": "b", "batch_seq": 1, "changes": [{"change_id": 7}]}).to_string();
+    let (status, err) = raw.send("POST", "/v1/push", Some(&token), Some("1"), Some(&misplaced));
+    assert_eq!(status, 400);
+    assert!(err["message"].as_str().unwrap().contains("changes[0].change_id"), "{err}");
     let (status, err) = raw.send("GET", "/v1/push", Some(&token), Some("1"), None);
     assert_eq!((status, err["code"].as_str()), (405, Some("method_not_allowed")));
     // The good batch still goes through afterwards, as batch 1.
