@@ -303,7 +303,7 @@ mod tests {
         let recorded = batch(&["a", "b"]);
         let record = batch_record(&answer(&recorded, &[(PushOutcome::Applied, Some(1)), (PushOutcome::Applied, Some(2))]));
         let err = check_batch_record(&batch(&["a"]), Some(("b1".into(), record.clone())), 3).unwrap_err();
-        assert_eq!((err.status, &*err.code), (StatusCode::CONFLICT, "batch_conflict"));
+        assert_eq!((err.status, err.code), (StatusCode::CONFLICT, "batch_conflict"));
         let err = check_batch_record(&recorded, Some(("other".into(), record)), 3).unwrap_err();
         assert_eq!(err.code, "batch_conflict");
     }
