@@ -101,7 +101,7 @@ fn a_retried_batch_is_answered_from_the_record(backend: Backend) {
     assert_eq!(first, second);
     assert_eq!(max_seq(&server), seq_after_first, "nothing applied twice");
     assert!(first.results.iter().all(|r| r.outcome == PushOutcome::Applied));
-    a.store.ack_push(&second).unwrap();
+    a.store.ack_push(&batch, &second).unwrap();
     assert_eq!(a.store.pending_count().unwrap(), 0);
 
     // A gap in the batch numbers is refused.

@@ -127,7 +127,7 @@ fn push_all(
     while let Some(batch) = store.next_push_batch(batch_size)? {
         match transport.push(&batch) {
             Ok(response) => {
-                store.ack_push(&response)?;
+                store.ack_push(&batch, &response)?;
                 report.pushed += response.results.len() as u64;
                 on_progress(Progress { phase: Phase::Pushing, done: report.pushed.min(total), total });
             }

@@ -176,8 +176,8 @@ impl Store {
         let mut changes = Vec::new();
         let mut bytes = 0usize;
         while let Some(r) = rows.next()? {
-            let value: String = r.get(5)?;
-            let hlc: String = r.get(6)?;
+            let value = r.get_ref(5)?.as_str().map_err(rusqlite::Error::from)?;
+            let hlc = r.get_ref(6)?.as_str().map_err(rusqlite::Error::from)?;
             bytes = bytes.saturating_add(value.len() + CHANGE_OVERHEAD_BYTES);
             if bytes > max_bytes && !changes.is_empty() {
                 break;
@@ -187,7 +187,7 @@ impl Store {
                 table: r.get(2)?,
                 row_id: r.get(3)?,
                 field: r.get(4)?,
-                value: serde_json::from_str(&value).unwrap_or(serde_json::Value::Null),
+                value: serde_json::from_str(value).unwrap_or(serde_json::Value::Null),
                 hlc: hlc.parse().unwrap_or(Hlc::ZERO),
                 device_id: r.get(7)?,
                 base_seq: r.get(8)?,
@@ -201,9 +201,10 @@ impl Store {
     /// each field's winner; this replica needs no per-change record of it
     /// (see `docs/sync-protocol.md`, "Acknowledgement"): the usual answer
     /// just moves the acknowledgement cursor past the batch.
-    pub fn ack_push(&mut self, response: &PushResponse) -> Result<()> {
+    /// `batch` is the pending batch as it was sent.
+    pub fn ack_push(&mut self, batch: &PushRequest, response: &PushResponse) -> Result<()> {
         let tx = self.conn.transaction()?;
-        match acked_range(&tx, response)? {
+        match acked_range(&tx, batch, response)? {
             Some(last_seq) => meta_set(&tx, ACKED_THROUGH, &last_seq.to_string())?,
             None => {
                 let mut mark = tx.prepare_cached("UPDATE changes SET pushed = ?1 WHERE change_id = ?2")?;
@@ -451,28 +452,17 @@ fn stored_batch(json: &str) -> Result<StoredBatch> {
 
 /// When `response` answers the stored batch change for change (the usual
 /// case: one result per change, in order), the last outbox seq of the batch.
-fn acked_range(tx: &Transaction<'_>, response: &PushResponse) -> Result<Option<i64>> {
+/// `batch` was read from the stored range (`next_push_batch`), so its
+/// changes are compared in memory rather than read again.
+fn acked_range(tx: &Transaction<'_>, batch: &PushRequest, response: &PushResponse) -> Result<Option<i64>> {
     let Some(json) = meta_get(tx, PENDING_BATCH)? else { return Ok(None) };
     let Ok(StoredBatch::Range(pending)) = stored_batch(&json) else { return Ok(None) };
-    if pending.batch_id != response.batch_id || pending.count != response.results.len() {
-        return Ok(None);
-    }
-    let mut stmt = tx.prepare_cached(concat!(
-        "SELECT change_id FROM changes WHERE ",
-        waiting_changes_within!(),
-        " ORDER BY seq"
-    ))?;
-    let mut rows = stmt.query(params![pending.first_seq - 1, pending.last_seq])?;
-    let mut results = response.results.iter();
-    let mut matched = 0;
-    while let Some(r) = rows.next()? {
-        let change_id = r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
-        if results.next().is_none_or(|result| result.change_id != change_id) {
-            return Ok(None);
-        }
-        matched += 1;
-    }
-    Ok((matched == pending.count).then_some(pending.last_seq))
+    let answers_it = pending.batch_id == batch.batch_id
+        && pending.batch_id == response.batch_id
+        && pending.count == batch.changes.len()
+        && pending.count == response.results.len()
+        && batch.changes.iter().zip(&response.results).all(|(change, result)| change.change_id == result.change_id);
+    Ok(answers_it.then_some(pending.last_seq))
 }
 
 /// The changes of one row in a pulled page, in log order.
@@ -698,7 +688,7 @@ mod tests {
                 .collect(),
             server_time_ms: 0,
         };
-        store.ack_push(&response).unwrap();
+        store.ack_push(&batch, &response).unwrap();
         assert_eq!(store.pending_count().unwrap(), 0);
         assert_eq!(store.next_push_batch(5_000).unwrap(), None);
     }
@@ -721,7 +711,7 @@ mod tests {
             })
             .collect();
         let response = PushResponse { batch_id: batch.batch_id.clone(), batch_seq: batch.batch_seq, results, server_time_ms: 0 };
-        store.ack_push(&response).unwrap();
+        store.ack_push(&batch, &response).unwrap();
         assert_eq!(store.pending_count().unwrap() as usize, COURSES.fields.len());
         let next = store.next_push_batch(5_000).unwrap().unwrap();
         assert_eq!(next.batch_seq, batch.batch_seq + 1);
@@ -745,7 +735,7 @@ mod tests {
             })
             .collect();
         let response = PushResponse { batch_id: batch.batch_id.clone(), batch_seq: batch.batch_seq, results, server_time_ms: 0 };
-        store.ack_push(&response).unwrap();
+        store.ack_push(&batch, &response).unwrap();
         let next = store.next_push_batch(5_000).unwrap().unwrap();
         assert_eq!(next.changes, batch.changes[2..].to_vec());
     }
