@@ -899,8 +899,8 @@ fn page(tx: &mut Tx<'_>, session: &Session, cursor: i64, conflict_cursor: i64, l
     let conflicts = device_conflicts(tx, &session.device_id, conflict_cursor)?;
     // Two index range scans on changes(scope_circle, seq): the global
     // changes, and each of the user's circles; never a scan of everyone's.
-    let rows = tx
-        .query(
+    let (changes, stopped_at) = super::gather_page(cursor, limit, |after, n| {
+        let rows = tx.query(
             "(SELECT seq, change_id, table_name, row_id, field, value, hlc, device_id, base_seq
               FROM changes WHERE scope_circle IS NULL AND seq > $1 ORDER BY seq LIMIT $3)
              UNION ALL
@@ -909,13 +909,14 @@ fn page(tx: &mut Tx<'_>, session: &Session, cursor: i64, conflict_cursor: i64, l
                   (SELECT * FROM changes WHERE scope_circle = a.circle_id AND seq > $1 ORDER BY seq LIMIT $3) AS c
               WHERE a.user_id = $2)
              ORDER BY seq LIMIT $3",
-            &[&cursor, &session.user_id, &(limit as i64)],
+            &[&after, &session.user_id, &(n as i64)],
         )?;
-    let full_page = rows.len() == limit;
-    let next = if full_page { rows.last().map_or(cursor, |r| r.get(0)) } else { max };
-    // The puller already holds its own changes.
-    let changes: Vec<ServerChange> =
-        rows.iter().filter(|r| r.get::<_, &str>(7) != session.device_id).map(server_change).collect();
+        // The puller already holds its own changes.
+        let changes = rows.iter().filter(|r| r.get::<_, &str>(7) != session.device_id).map(server_change).collect();
+        Ok::<_, postgres::Error>(super::LogSlice { changes, looked_at: rows.len(), last_seq: rows.last().map(|r| r.get(0)) })
+    })?;
+    let full_page = stopped_at.is_some();
+    let next = stopped_at.unwrap_or(max);
     let remaining: i64 = if full_page {
         tx.query_one(
             "SELECT (SELECT count(*) FROM changes WHERE scope_circle IS NULL AND seq > $1)

@@ -505,11 +505,14 @@ fn page(
 ) -> StorageResult<PullResponse> {
     let max = max_seq(tx)?;
     let conflicts = device_conflicts(tx, &session.device_id, conflict_cursor)?;
-    let seqs = visible_seqs(tx, &session.user_id, cursor, limit)?;
-    let changes = changes_at(tx, &seqs, &session.device_id)?;
-    let full_page = seqs.len() == limit;
+    let (changes, stopped_at) = super::gather_page(cursor, limit, |after, n| {
+        let seqs = visible_seqs(tx, &session.user_id, after, n)?;
+        let changes = changes_at(tx, &seqs, &session.device_id)?;
+        Ok::<_, rusqlite::Error>(super::LogSlice { changes, looked_at: seqs.len(), last_seq: seqs.last().copied() })
+    })?;
+    let full_page = stopped_at.is_some();
     // A short page saw everything up to `max` in this snapshot.
-    let next = if full_page { seqs.last().copied().unwrap_or(cursor) } else { max };
+    let next = stopped_at.unwrap_or(max);
     // One pass over the (covering) scope index.
     let remaining: i64 = if full_page {
         tx.prepare_cached(
@@ -1196,6 +1199,11 @@ mod tests {
         let others: Vec<i64> = seqs.iter().copied().filter(|s| ![5, 6, 7, 11].contains(s)).collect();
         assert_eq!(page.changes.iter().map(|c| c.seq).collect::<Vec<_>>(), others);
         assert_eq!((page.cursor, page.has_more, page.remaining), (11, false, 0));
+        // A small page passes over the device's own changes (5, 6, 7) and
+        // still brings the limit of the others'.
+        let page = storage.pull(&session, 4, 0, 2, now).unwrap();
+        assert_eq!(page.changes.iter().map(|c| c.seq).collect::<Vec<_>>(), [8, 9]);
+        assert_eq!((page.cursor, page.has_more, page.remaining), (9, true, 2));
     }
 
     #[test]
