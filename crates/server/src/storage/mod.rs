@@ -111,12 +111,25 @@ pub(crate) fn check_batch_record(
 /// A batch's answer as its record keeps it (`push_batches.response_json`):
 /// the outcomes in order, in runs, the applied ones with the first of their
 /// consecutive seqs. The change ids are the retried batch's own, so a
-/// 5,000-change answer is a few bytes instead of a third of the batch again.
+/// 5,000-change answer is a few bytes instead of a third of the batch again;
+/// a digest of the recorded ids makes sure a retry carries the same changes.
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CompactAnswer {
     server_time_ms: u64,
     runs: Vec<OutcomeRun>,
+    change_ids_sha256: String,
+}
+
+/// SHA-256 of a batch's change ids, each ended by a newline, in hex.
+fn change_ids_digest<'a>(ids: impl Iterator<Item = &'a str>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for id in ids {
+        hasher.update(id.as_bytes());
+        hasher.update(b"\n");
+    }
+    hex::encode(hasher.finalize())
 }
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
@@ -153,7 +166,9 @@ pub(crate) fn batch_record(response: &PushResponse) -> String {
             _ => runs.push(OutcomeRun { outcome: result.outcome, count: 1, first_seq: result.seq }),
         }
     }
-    serde_json::to_string(&CompactAnswer { server_time_ms: response.server_time_ms, runs }).expect("record serializes")
+    let change_ids_sha256 = change_ids_digest(response.results.iter().map(|r| r.change_id.as_str()));
+    serde_json::to_string(&CompactAnswer { server_time_ms: response.server_time_ms, runs, change_ids_sha256 })
+        .expect("record serializes")
 }
 
 /// The answer a record keeps for a batch sent again.
@@ -163,12 +178,14 @@ fn recorded_answer(batch: &PushRequest, record: &str) -> StorageResult<PushRespo
         RecordedAnswer::Compact(compact) => compact,
     };
     let recorded: usize = compact.runs.iter().map(|run| run.count).sum();
-    if recorded != batch.changes.len() {
+    if recorded != batch.changes.len()
+        || compact.change_ids_sha256 != change_ids_digest(batch.changes.iter().map(|c| c.change_id.as_str()))
+    {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "batch_conflict",
             format!(
-                "batch {} was recorded with {recorded} changes, but is sent again with {}",
+                "batch {} was recorded with other changes ({recorded} of them) than it is sent again with ({})",
                 batch.batch_id,
                 batch.changes.len()
             ),
@@ -381,6 +398,8 @@ mod tests {
         let recorded = batch(&["a", "b"]);
         let record = batch_record(&answer(&recorded, &[(PushOutcome::Applied, Some(1)), (PushOutcome::Applied, Some(2))]));
         let err = check_batch_record(&batch(&["a"]), Some(("b1".into(), record.clone())), 3).unwrap_err();
+        assert_eq!((err.status, err.code), (StatusCode::CONFLICT, "batch_conflict"));
+        let err = check_batch_record(&batch(&["a", "c"]), Some(("b1".into(), record.clone())), 3).unwrap_err();
         assert_eq!((err.status, err.code), (StatusCode::CONFLICT, "batch_conflict"));
         let err = check_batch_record(&recorded, Some(("other".into(), record)), 3).unwrap_err();
         assert_eq!(err.code, "batch_conflict");
