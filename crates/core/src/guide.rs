@@ -299,17 +299,25 @@ impl From<&Meeting> for PlannedMeeting {
 /// schedule after the change) the guide its position calls for, skipping
 /// the ones the module docs list. Returns how many guides were written.
 pub(crate) fn derive_guides(w: &mut WriteTx<'_>, plan: &GuidePlan, meetings: &[PlannedMeeting]) -> Result<usize> {
-    let due = guides_due(plan, meetings);
-    for (meeting_id, json, template) in &due {
+    write_due_guides(w, &guides_due(plan, meetings))
+}
+
+/// A guide a meeting's position calls for and its stored one differs from:
+/// (meeting id, sections JSON, template).
+type DueGuide = (String, String, String);
+
+/// Write the guides `guides_due` found; returns how many.
+fn write_due_guides(w: &mut WriteTx<'_>, due: &[DueGuide]) -> Result<usize> {
+    for (meeting_id, json, template) in due {
         write_guide(w, meeting_id, json, false, Some(template))?;
     }
     Ok(due.len())
 }
 
-/// The guides `derive_guides` would write: (meeting id, sections JSON,
-/// template) of each meeting whose stored guide differs from what its
-/// position calls for. Reads nothing, so callers can skip the write entirely.
-fn guides_due(plan: &GuidePlan, meetings: &[PlannedMeeting]) -> Vec<(String, String, String)> {
+/// The guides `derive_guides` writes: those of meetings whose stored guide
+/// differs from what their position calls for. Reads nothing, so callers
+/// can skip the write entirely.
+fn guides_due(plan: &GuidePlan, meetings: &[PlannedMeeting]) -> Vec<DueGuide> {
     let mut ordered: Vec<&PlannedMeeting> = meetings.iter().filter(|m| !m.cancelled).collect();
     ordered.sort_by(|a, b| (a.date, &a.time, &a.id).cmp(&(b.date, &b.time, &b.id)));
     let count = ordered.len();
@@ -396,10 +404,11 @@ impl Store {
         let planned: Vec<PlannedMeeting> = self.meetings(circle_id)?.iter().map(PlannedMeeting::from).collect();
         // Called for every circle after a sync: most have nothing to write,
         // and then no write transaction is opened at all.
-        if guides_due(&plan, &planned).is_empty() {
+        let due = guides_due(&plan, &planned);
+        if due.is_empty() {
             return Ok(0);
         }
-        self.write(|w| derive_guides(w, &plan, &planned))
+        self.write(|w| write_due_guides(w, &due))
     }
 
     /// Re-derive the guides of every circle that has meetings: after a sync

@@ -40,16 +40,24 @@ const STATEMENT_CACHE: usize = 256;
 /// (by an answer that did not match the stored batch), or refused.
 const ACKNOWLEDGED: i64 = 1;
 const REFUSED: i64 = 2;
+
+/// The meta key of the acknowledgement cursor, as a literal for SQL text.
+macro_rules! acked_through_key {
+    () => {
+        "sync.acked_through"
+    };
+}
+
 /// The acknowledgement cursor: every outbox change up to this seq that is
 /// not refused has been acknowledged. The outbox is a log and batches are
 /// its oldest waiting changes, so acknowledging a batch moves this cursor
 /// instead of marking each of its changes.
-const ACKED_THROUGH: &str = "sync.acked_through";
+const ACKED_THROUGH: &str = acked_through_key!();
 
 /// The acknowledgement cursor in SQL.
 macro_rules! acked_through {
     () => {
-        "coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'sync.acked_through'), 0)"
+        concat!("coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = '", $crate::sync::replica::acked_through_key!(), "'), 0)")
     };
 }
 
@@ -60,7 +68,7 @@ macro_rules! waiting_changes {
         concat!("pushed = 0 AND seq > ", $crate::sync::replica::acked_through!())
     };
 }
-pub(crate) use {acked_through, waiting_changes};
+pub(crate) use {acked_through, acked_through_key, waiting_changes};
 
 /// The same within outbox seqs ?1 < seq <= ?2: one lower bound, or SQLite's
 /// planner scans the index from the smaller one (every acknowledged change).

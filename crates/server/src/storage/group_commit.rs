@@ -25,6 +25,15 @@ pub(crate) struct PushJob {
     pub now_ms: u64,
 }
 
+impl PushJob {
+    /// A push that passed the checks needing no database (`precheck`), done
+    /// before it waits for the writer.
+    pub fn checked(session: &Session, batch: PushRequest, now_ms: u64) -> StorageResult<PushJob> {
+        let tables = super::precheck(session, &batch, now_ms)?;
+        Ok(PushJob { session: session.clone(), batch, tables, now_ms })
+    }
+}
+
 type PushResult = StorageResult<PushResponse>;
 
 #[derive(Default)]

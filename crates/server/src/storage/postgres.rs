@@ -1138,9 +1138,7 @@ impl Storage for PgStorage {
     }
 
     fn push(&self, session: &Session, batch: PushRequest, now_ms: u64) -> StorageResult<PushResponse> {
-        let tables = super::precheck(session, &batch, now_ms)?;
-        let job = PushJob { session: session.clone(), batch, tables, now_ms };
-        self.group.push(job, |jobs| self.push_group(jobs))
+        self.group.push(PushJob::checked(session, batch, now_ms)?, |jobs| self.push_group(jobs))
     }
 
     fn pull(&self, session: &Session, cursor: i64, conflict_cursor: i64, limit: usize, now_ms: u64) -> StorageResult<PullResponse> {

@@ -378,10 +378,7 @@ impl Storage for SqliteStorage {
     }
 
     fn push(&self, session: &Session, batch: PushRequest, now_ms: u64) -> StorageResult<PushResponse> {
-        // Checks that need no database, before waiting for the writer.
-        let tables = super::precheck(session, &batch, now_ms)?;
-        let job = PushJob { session: session.clone(), batch, tables, now_ms };
-        self.group.push(job, |jobs| self.push_group(jobs))
+        self.group.push(PushJob::checked(session, batch, now_ms)?, |jobs| self.push_group(jobs))
     }
 
     fn pull(&self, session: &Session, cursor: i64, conflict_cursor: i64, limit: usize, now_ms: u64) -> StorageResult<PullResponse> {
@@ -768,7 +765,8 @@ struct Logged<'a> {
     scope: Option<String>,
 }
 
-/// Rows per multi-row INSERT when a push writes its log and field states.
+/// Rows per multi-row statement when a push looks up, logs or records as
+/// seen its change ids.
 const ROWS_PER_INSERT: usize = 64;
 
 /// The text of a multi-row statement for `rows` rows, built once per kind
@@ -783,9 +781,10 @@ fn multi_row_sql(kind: &'static str, rows: usize, build: impl FnOnce(usize) -> S
 
 /// Accepting the changes of one push, in one transaction. Every decision is
 /// taken change by change, in order, exactly as if each were written at
-/// once; the log (`changes`), `seen_changes` and `field_state` writes are
-/// gathered and written with multi-row statements, which nothing read
-/// during the push depends on: the merge reads field states from `rows`,
+/// once; the log (`changes`) and `seen_changes` writes are gathered and
+/// written with multi-row statements, and `field_state` copied from the
+/// log rows, none of which anything read during the push depends on: the
+/// merge reads field states from `rows`,
 /// which holds the state of every row the push touched (read once per row)
 /// including its own writes, and seqs are handed out here in log order.
 struct Accept<'a> {
@@ -1212,8 +1211,7 @@ mod tests {
         let now = wall_clock_millis();
         let job = |batch_seq: i64, changes: Vec<WireChange>| {
             let batch = PushRequest { batch_id: format!("b{batch_seq}"), batch_seq, changes };
-            let tables = crate::storage::precheck(&session, &batch, now).unwrap();
-            (batch_seq as u64, PushJob { session: session.clone(), batch, tables, now_ms: now })
+            (batch_seq as u64, PushJob::checked(&session, batch, now).unwrap())
         };
         let mut meeting = change("m1", "m1", "notes", json!("no circle"), now);
         meeting.table = "meetings".into();
