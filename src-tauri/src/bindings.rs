@@ -30,12 +30,13 @@ fn generate() -> String {
         FeedbackForm, FeedbackInput, MeetingFeedback, ReflectionPrompt, AwaitingFeedback,
         WrapUp, WrapUpInput, CircleOutcome,
         // reports
-        CircleReport, report::CircleInfo, report::CircleFigures, report::MeetingFigures, report::CancelledMeeting,
-        report::WrapUpFigures, report::Counting, MarkCounts,
-        TeamReport, Team, Figures, report::MonthFigures, report::VenueFigures, report::CircleLine,
+        CircleReport, CircleInfo, CircleFigures, MeetingFigures, CancelledMeeting,
+        WrapUpFigures, Counting, MarkCounts,
+        TeamReport, Team, Figures, MonthFigures, VenueFigures, CircleLine,
         Settings,
         // the app's own
-        crate::error::UiError,
+        Rule,
+        crate::error::UiError, crate::error::UiErrorKind,
         crate::sync_worker::SyncView, crate::sync_worker::SyncActivity, crate::sync_worker::SyncProgress,
         crate::commands::circles::CircleDetail,
         crate::commands::attendance::RosterView,

@@ -1,31 +1,51 @@
-//! What a failed command sends to the UI: a sentence for a person, and where
-//! it belongs (the entity and input field of a validation error), so the UI
-//! can show it next to that field.
+//! What a failed command sends to the UI: a sentence for a person, its kind,
+//! the rule a refused value broke (a stable code the UI translates), and
+//! where it belongs (the entity and input field of a validation error), so
+//! the UI can show it next to that field in the person's language.
 
-use circles_core::CoreError;
+use circles_core::{CoreError, Rule};
 use serde::Serialize;
+
+/// What kind of failure, so the UI can choose where and how to show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub enum UiErrorKind {
+    /// Input refused by validation (see `rule` and `field`).
+    Invalid,
+    /// The row asked for does not exist (any more).
+    NotFound,
+    /// The data folder or the database.
+    Store,
+    /// The server, or the network to it.
+    Sync,
+    /// A bug or a state the app cannot explain.
+    Internal,
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct UiError {
-    /// "invalid" (validation, see `field`), "not_found", "store" (the data
-    /// folder or database), "sync" (the server), or "internal".
-    pub kind: String,
+    pub kind: UiErrorKind,
+    /// The core's sentence, in English: shown as is when the UI has no
+    /// translation for `rule`.
     pub message: String,
+    pub rule: Option<Rule>,
     pub entity: Option<String>,
     pub field: Option<String>,
 }
 
 impl UiError {
-    pub fn new(kind: &str, message: impl Into<String>) -> UiError {
-        UiError { kind: kind.into(), message: message.into(), entity: None, field: None }
+    pub fn new(kind: UiErrorKind, message: impl Into<String>) -> UiError {
+        UiError { kind, message: message.into(), rule: None, entity: None, field: None }
     }
 
     /// A validation error about one input field, made here (not by the core).
-    pub fn invalid(entity: &str, field: &str, message: impl Into<String>) -> UiError {
+    pub fn invalid(entity: &str, field: &str, rule: Rule, message: impl Into<String>) -> UiError {
         UiError {
-            kind: "invalid".into(),
+            kind: UiErrorKind::Invalid,
             message: message.into(),
+            rule: Some(rule),
             entity: Some(entity.into()),
             field: Some(field.into()),
         }
@@ -34,30 +54,35 @@ impl UiError {
 
 impl From<CoreError> for UiError {
     fn from(e: CoreError) -> UiError {
+        let rule = e.rule();
         match &e {
-            CoreError::Invalid { entity, field, message } => UiError {
-                kind: "invalid".into(),
+            CoreError::Invalid { entity, field, message, .. } => UiError {
+                kind: UiErrorKind::Invalid,
                 message: message.clone(),
+                rule,
                 entity: Some((*entity).into()),
                 field: Some((*field).into()),
             },
             CoreError::Schedule(_) => UiError {
-                kind: "invalid".into(),
+                kind: UiErrorKind::Invalid,
                 message: e.to_string(),
+                rule,
                 entity: None,
                 field: e.field().map(Into::into),
             },
             CoreError::NotFound { entity, .. } => UiError {
-                kind: "not_found".into(),
+                kind: UiErrorKind::NotFound,
                 message: e.to_string(),
+                rule: None,
                 entity: Some((*entity).into()),
                 field: None,
             },
+            CoreError::Protocol(_) => UiError::new(UiErrorKind::Sync, e.to_string()),
             CoreError::Db(_) => {
                 tracing::error!(error = %e, "database error");
-                UiError::new("store", e.to_string())
+                UiError::new(UiErrorKind::Store, e.to_string())
             }
-            _ => UiError::new("store", e.to_string()),
+            _ => UiError::new(UiErrorKind::Store, e.to_string()),
         }
     }
 }
@@ -66,7 +91,7 @@ impl From<circles_core::sync::engine::SyncError> for UiError {
     fn from(e: circles_core::sync::engine::SyncError) -> UiError {
         match e {
             circles_core::sync::engine::SyncError::Store(core) => core.into(),
-            other => UiError::new("sync", other.to_string()),
+            other => UiError::new(UiErrorKind::Sync, other.to_string()),
         }
     }
 }
@@ -78,14 +103,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_validation_error_names_its_field() {
+    fn a_validation_error_names_its_field_and_rule() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = circles_core::Store::open_in(dir.path()).unwrap();
         let e: UiError = store
             .create_circle(&circles_core::CircleInput::new("X", "Mars/Olympus", "18:00", 90), None)
             .unwrap_err()
             .into();
-        assert_eq!(e.kind, "invalid");
+        assert_eq!(e.kind, UiErrorKind::Invalid);
         assert_eq!(e.field.as_deref(), Some("time_zone"), "{e:?}");
+        assert_eq!(e.rule, Some(Rule::TimeZone));
+    }
+
+    #[test]
+    fn rules_serialize_as_a_code_with_their_figures() {
+        let json = serde_json::to_value(Rule::TooLong { length: 12, max: 10 }).unwrap();
+        assert_eq!(json, serde_json::json!({"code": "too_long", "length": 12, "max": 10}));
+        let e = UiError::new(UiErrorKind::NotFound, "gone");
+        assert_eq!(serde_json::to_value(&e).unwrap()["kind"], "not_found");
     }
 }

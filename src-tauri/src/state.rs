@@ -11,7 +11,7 @@ use std::sync::Mutex;
 
 use circles_core::Store;
 
-use crate::error::{UiError, UiResult};
+use crate::error::{UiError, UiResult, UiErrorKind};
 use crate::sync_worker::SyncWorker;
 
 pub struct AppState {
@@ -38,14 +38,14 @@ impl AppState {
     }
 
     pub fn data_dir(&self) -> UiResult<&Path> {
-        self.data_dir.as_deref().map_err(|e| UiError::new("store", e.clone()))
+        self.data_dir.as_deref().map_err(|e| UiError::new(UiErrorKind::Store, e.clone()))
     }
 
     /// Run `f` with the open store. If opening failed earlier, try once more
     /// first (the person may have moved a damaged file aside meanwhile).
     pub fn with_store<T>(&self, f: impl FnOnce(&mut Store) -> UiResult<T>) -> UiResult<T> {
         let mut slot = self.store.lock().map_err(|_| {
-            UiError::new("internal", "the store lock was poisoned; restart Circles")
+            UiError::new(UiErrorKind::Internal, "the store lock was poisoned; restart Circles")
         })?;
         if slot.is_err() {
             if let Ok(dir) = &self.data_dir {
@@ -54,7 +54,7 @@ impl AppState {
         }
         match &mut *slot {
             Ok(store) => f(store),
-            Err(e) => Err(UiError::new("store", e.clone())),
+            Err(e) => Err(UiError::new(UiErrorKind::Store, e.clone())),
         }
     }
 

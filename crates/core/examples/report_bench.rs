@@ -13,9 +13,9 @@
 use std::time::{Duration, Instant};
 
 use chrono::{Days, NaiveDate};
-use circles_core::attendance::Mark;
-use circles_core::report::write_team_csv;
-use circles_core::report_pdf::{team_report_pdf, PdfOptions};
+use circles_core::Mark;
+use circles_core::write_team_csv;
+use circles_core::{team_report_pdf, PdfOptions};
 use circles_core::{CircleInput, FeedbackInput, LearnerInput, MeetingStatus, Store, Venue, WeeklyRule};
 
 const CIRCLES: usize = 50;

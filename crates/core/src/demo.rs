@@ -15,17 +15,17 @@ use chrono::{DateTime, Datelike, Days, NaiveDate, Utc, Weekday};
 use rusqlite::OptionalExtension;
 use serde::Serialize;
 
-use crate::attendance::Mark;
-use crate::circle::{CircleInput, CircleStatus, Venue};
-use crate::course::{CourseFilter, CourseInput};
-use crate::error::{CoreError, Result};
-use crate::feedback::FeedbackInput;
-use crate::guide::{GuideEdit, GuideSection};
-use crate::learner::LearnerInput;
-use crate::meeting::MeetingStatus;
-use crate::schedule::WeeklyRule;
+use crate::domain::attendance::Mark;
+use crate::domain::circle::{CircleInput, CircleStatus, Venue};
+use crate::domain::course::{CourseFilter, CourseInput};
+use crate::error::{CoreError, Result, Rule};
+use crate::domain::feedback::FeedbackInput;
+use crate::domain::guide::{GuideEdit, GuideSection};
+use crate::domain::learner::LearnerInput;
+use crate::domain::meeting::MeetingStatus;
+use crate::domain::schedule::WeeklyRule;
 use crate::store::Store;
-use crate::team::TeamRole;
+use crate::domain::team::TeamRole;
 
 /// What to do when the store already has circles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -619,7 +619,7 @@ impl DemoCircle {
         first.ok_or_else(|| {
             CoreError::invalid(
                 "demo",
-                "today",
+                "today", Rule::State,
                 format!("{today} is too close to the start of the calendar"),
             )
         })
@@ -656,9 +656,9 @@ impl Store {
     pub fn load_demo_at(&mut self, now: DateTime<Utc>, mode: DemoMode) -> Result<DemoSummary> {
         self.load_demo_with(
             &|zone| {
-                Ok(crate::schedule::local_today(
+                Ok(crate::domain::schedule::local_today(
                     now,
-                    crate::schedule::parse_time_zone(zone)?,
+                    crate::domain::schedule::parse_time_zone(zone)?,
                 ))
             },
             mode,
@@ -683,7 +683,7 @@ impl Store {
         if existing > 0 && mode == DemoMode::OnlyIntoEmptyStore {
             return Err(CoreError::invalid(
                 "demo",
-                "circles",
+                "circles", Rule::State,
                 format!(
                     "the store already has {existing} circle(s), so the demo was not loaded; \
                      use an empty data folder, or ask for the demo to be added beside them"
@@ -694,7 +694,7 @@ impl Store {
         // be placed around is refused with the store unchanged.
         for c in CIRCLES {
             let first = c.first_date(today_in(c.time_zone)?)?;
-            crate::schedule::weekly_dates(&WeeklyRule {
+            crate::domain::schedule::weekly_dates(&WeeklyRule {
                 first_date: first,
                 count: c.meetings,
             })?;
@@ -850,7 +850,7 @@ impl Store {
                     &FeedbackInput {
                         rating: Some(rating),
                         reflection: reflection.into(),
-                        reflection_prompt: crate::feedback::reflection_prompts(c.language)[0].text.into(),
+                        reflection_prompt: crate::domain::feedback::reflection_prompts(c.language)[0].text.into(),
                         next_week_note: next_week.into(),
                     },
                 )?;

@@ -3,7 +3,55 @@
 
 use std::path::PathBuf;
 
-use crate::schedule::ScheduleError;
+use serde::Serialize;
+
+use crate::domain::schedule::ScheduleError;
+
+/// Which rule a refused value broke: a stable code (with the figures its
+/// sentence needs) that front ends translate, instead of matching the
+/// English message. Serialized as `{"code": "too_long", "length": 12, "max": 10}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum Rule {
+    /// Empty where a value is needed.
+    Required,
+    /// Longer than the field allows, in characters.
+    TooLong { length: u32, max: u32 },
+    /// Holds control characters (other than newlines and tabs).
+    ControlCharacters,
+    /// Not an email address.
+    Email,
+    /// Not a mobile number in international (E.164) form.
+    Mobile,
+    /// Not an http(s) address.
+    Url,
+    /// Not a language code such as en or pt-BR.
+    Language,
+    /// Not an IANA time zone.
+    TimeZone,
+    /// Not a time of day (HH:MM).
+    Time,
+    /// Not a calendar date (YYYY-MM-DD), or outside the supported years.
+    Date,
+    /// Not a weekday.
+    Weekday,
+    /// A number outside its range.
+    OutOfRange { min: i64, max: i64 },
+    /// A meeting length outside its range, in minutes.
+    Duration { min: u32, max: u32 },
+    /// A number of meetings outside its range.
+    MeetingCount { min: u32, max: u32 },
+    /// Not one of the values the field takes (a status, a mark...).
+    Choice,
+    /// Names a row that does not exist here.
+    Reference,
+    /// Already exists (the same email twice...).
+    Duplicate,
+    /// Not allowed in the row's present state (a cancelled meeting's head
+    /// count, replacing a schedule that has attendance...): the message says why.
+    State,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
@@ -13,6 +61,7 @@ pub enum CoreError {
     Invalid {
         entity: &'static str,
         field: &'static str,
+        rule: Rule,
         message: String,
     },
 
@@ -50,6 +99,15 @@ pub enum CoreError {
     #[error("database schema upgrade failed: {0}")]
     Migration(String),
 
+    /// Something this store wrote earlier cannot be read back (a stored
+    /// batch, guide or date): damage, or a bug, never a person's input.
+    #[error("{0}")]
+    Corrupt(String),
+
+    /// The server sent something this version cannot use.
+    #[error("{0}")]
+    Protocol(String),
+
     #[error(transparent)]
     Schedule(#[from] ScheduleError),
 
@@ -61,12 +119,8 @@ pub enum CoreError {
 }
 
 impl CoreError {
-    pub(crate) fn invalid(entity: &'static str, field: &'static str, message: impl Into<String>) -> Self {
-        CoreError::Invalid {
-            entity,
-            field,
-            message: message.into(),
-        }
+    pub(crate) fn invalid(entity: &'static str, field: &'static str, rule: Rule, message: impl Into<String>) -> Self {
+        CoreError::Invalid { entity, field, rule, message: message.into() }
     }
 
     pub(crate) fn not_found(entity: &'static str, id: impl Into<String>) -> Self {
@@ -75,6 +129,15 @@ impl CoreError {
 
     /// The input field this error concerns, for front ends that show errors
     /// next to fields.
+    /// The rule a refused value broke, for front ends that translate.
+    pub fn rule(&self) -> Option<Rule> {
+        match self {
+            CoreError::Invalid { rule, .. } => Some(rule.clone()),
+            CoreError::Schedule(e) => Some(e.rule()),
+            _ => None,
+        }
+    }
+
     pub fn field(&self) -> Option<&'static str> {
         match self {
             CoreError::Invalid { field, .. } => Some(field),

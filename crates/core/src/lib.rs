@@ -1,51 +1,55 @@
 //! circles-core: the domain, the offline store, change tracking and schedules.
 //!
 //! Everything a front end (CLI, desktop app, server) needs lives here, so that
-//! validation, SQL and merge rules exist exactly once.
+//! validation, SQL and merge rules exist exactly once. The layers, bottom up
+//! (ARCHITECTURE.md has the map):
+//!
+//! - `schema`, `error`: the synced tables and the typed errors, shared by all.
+//! - `store/`: opening the SQLite file, the one write path with its change
+//!   records, the outbox, the clock and the `meta` keys.
+//! - `domain/`: one module per entity (validation, queries, writes), guides in
+//!   their own folder; pure schedule and validation rules.
+//! - `reports/`: figures computed from the store, CSV, JSON export, PDF.
+//! - `sync/`: the protocol (wire types, merge rules), the replica's side of it,
+//!   the engine and its HTTP transport.
+//! - `demo`: the demo dataset, built through the public API.
+//!
+//! Modules are private: front ends use the items re-exported below.
 
-#[cfg(feature = "http")]
-pub mod account;
-pub mod attendance;
-pub mod attendance_grid;
-pub mod changes;
-pub mod circle;
-pub mod course;
-pub mod data_dir;
-pub mod demo;
-pub mod error;
-pub mod export;
-pub mod feedback;
-pub mod guide;
-pub mod guide_templates;
-pub mod hlc;
-pub mod learner;
-pub mod lookup;
-pub mod meeting;
-pub mod report;
-pub mod report_pdf;
-pub mod rows;
-pub mod schedule;
+mod demo;
+mod domain;
+mod error;
+mod reports;
 pub mod schema;
-pub mod settings;
-pub mod store;
+mod store;
 pub mod sync;
-pub mod team;
-pub mod validate;
 
-pub use attendance::{AttendanceMark, Mark, RosterEntry};
-pub use attendance_grid::{AttendanceGrid, GridMeeting, GridRow};
-pub use circle::{Circle, CircleInput, CirclePhase, CircleStatus, CircleSummary, Venue};
-pub use course::{Course, CourseFilter, CourseInput};
-pub use feedback::{
-    AwaitingFeedback, CircleOutcome, FeedbackForm, FeedbackInput, MeetingFeedback, ReflectionPrompt, WrapUp, WrapUpInput,
+pub use demo::DemoMode;
+pub use domain::attendance::{AttendanceMark, Mark, MarkCounts, RosterEntry};
+pub use domain::circle::{Circle, CircleInput, CircleStatus, Venue};
+pub use domain::circle_list::{CirclePhase, CircleSummary};
+pub use domain::course::{Course, CourseFilter, CourseInput};
+pub use domain::feedback::{
+    reflection_prompts, resolve_reflection_prompt, AwaitingFeedback, FeedbackForm, FeedbackInput, MeetingFeedback,
+    ReflectionPrompt,
 };
-pub use guide::{CarriedNote, FacilitatorTemplate, GuideEdit, GuideSection, MeetingGuide};
-pub use guide_templates::{GuideKind, GuideTemplate, TemplateError};
-pub use error::{CoreError, Result};
-pub use learner::{Learner, LearnerInput};
-pub use meeting::{Meeting, MeetingStatus, UpcomingMeeting};
-pub use report::{CircleReport, Figures, MarkCounts, TeamReport};
-pub use schedule::WeeklyRule;
-pub use settings::Settings;
-pub use store::Store;
-pub use team::{Facilitator, Team, TeamMember, TeamRole};
+pub use domain::guide::{CarriedNote, FacilitatorTemplate, GuideEdit, GuideKind, GuideSection, GuideTemplate, MeetingGuide, TemplateError};
+pub use domain::learner::{Learner, LearnerInput};
+pub use domain::meeting::{Meeting, MeetingStatus, UpcomingMeeting};
+pub use domain::schedule::WeeklyRule;
+pub use domain::settings::Settings;
+pub use domain::team::{Facilitator, Team, TeamMember, TeamRole};
+pub use domain::wrap_up::{CircleOutcome, WrapUp, WrapUpInput};
+pub use domain::{schedule, validate};
+pub use error::{CoreError, Result, Rule};
+pub use reports::attendance_grid::{AttendanceGrid, GridMeeting, GridRow};
+pub use reports::pdf::{circle_report_pdf, run_sheet_pdf, team_report_pdf, Paper, PdfOptions};
+pub use reports::{
+    write_circle_csv, write_team_csv, CancelledMeeting, CircleFigures, CircleInfo, CircleLine, CircleReport, Counting, Figures,
+    MeetingFigures, MonthFigures, TeamReport, VenueFigures, WrapUpFigures,
+};
+pub use store::data_dir;
+pub use store::hlc;
+pub use store::lookup::StoreOverview;
+pub use store::rows::value_to_json;
+pub use store::{schema_version, Store};

@@ -204,11 +204,11 @@ pub fn column_value(table: &TableDef, field: &str, value: &serde_json::Value) ->
         (FieldKind::Real, _) => bad("a number or null"),
         (FieldKind::OneOf(words), J::String(s)) if words.contains(&s.as_str()) => Ok(V::Text(s.clone())),
         (FieldKind::OneOf(words), _) => bad(&format!("one of {}", words.join(", "))),
-        (FieldKind::TimeZone, J::String(s)) if crate::schedule::parse_time_zone(s).is_ok() => Ok(V::Text(s.clone())),
+        (FieldKind::TimeZone, J::String(s)) if crate::domain::schedule::parse_time_zone(s).is_ok() => Ok(V::Text(s.clone())),
         (FieldKind::TimeZone, _) => bad("an IANA time zone name"),
-        (FieldKind::LocalDate, J::String(s)) if crate::schedule::parse_date(s).is_ok() => Ok(V::Text(s.clone())),
+        (FieldKind::LocalDate, J::String(s)) if crate::domain::schedule::parse_date(s).is_ok() => Ok(V::Text(s.clone())),
         (FieldKind::LocalDate, _) => bad("a date as YYYY-MM-DD"),
-        (FieldKind::LocalTime, J::String(s)) if crate::schedule::parse_local_time(s).is_ok() => Ok(V::Text(s.clone())),
+        (FieldKind::LocalTime, J::String(s)) if crate::domain::schedule::parse_local_time(s).is_ok() => Ok(V::Text(s.clone())),
         (FieldKind::LocalTime, _) => bad("a time as HH:MM"),
     }
 }

@@ -87,7 +87,7 @@ fn migrations_upgrade_an_empty_store_to_the_current_version() {
     let (dir, _store) = store();
     let conn = rusqlite::Connection::open(dir.path().join("circles.sqlite")).unwrap();
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(version, circles_core::store::schema_version());
+    assert_eq!(version, circles_core::schema_version());
     let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "wal");
 }

@@ -80,7 +80,7 @@ fn concurrent_edits_converge_and_the_loser_sees_both_values(backend: Backend) {
     assert!(b.store.conflicts(true).unwrap().is_empty(), "the winner has nothing to resolve");
 
     // Choosing the lost value is a new edit that wins everywhere.
-    a.store.resolve_conflict(&lost[0].id, circles_core::sync::replica::Resolution::RestoreLost).unwrap();
+    a.store.resolve_conflict(&lost[0].id, circles_core::sync::Resolution::RestoreLost).unwrap();
     a.sync();
     b.sync();
     assert_eq!(b.store.meeting_marks(&meeting).unwrap()[0].mark, Mark::Present);

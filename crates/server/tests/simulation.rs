@@ -17,7 +17,7 @@ use std::collections::HashMap;
 
 use chrono::{Duration, NaiveDate};
 use circles_core::hlc::{wall_clock_millis, Hlc};
-use circles_core::rows::value_to_json;
+use circles_core::value_to_json;
 use circles_core::schema::ALL_TABLES;
 use circles_core::sync::engine::{sync_once, SyncError, Transport};
 use circles_core::sync::wire::{

@@ -1,11 +1,12 @@
 //! The meeting guide: read, edit, reset, print (a PDF run sheet), and save
 //! a circle's guides as the facilitator's own template.
 
-use circles_core::report_pdf::{run_sheet_pdf, Paper, PdfOptions};
+use circles_core::{run_sheet_pdf, Paper, PdfOptions};
 use circles_core::{GuideEdit, MeetingGuide};
 use tauri::State;
 
 use super::{save_export, stamp};
+use circles_core::Rule;
 use crate::error::{UiError, UiResult};
 use crate::state::AppState;
 
@@ -29,7 +30,7 @@ pub async fn reset_guide(state: State<'_, AppState>, meeting_id: String) -> UiRe
 #[tauri::command]
 pub async fn save_run_sheet(state: State<'_, AppState>, meeting_id: String, paper: String) -> UiResult<String> {
     let paper = Paper::parse(&paper)
-        .ok_or_else(|| UiError::invalid("run sheet", "paper", format!("\"{paper}\" is not a paper size; use letter or a4")))?;
+        .ok_or_else(|| UiError::invalid("run sheet", "paper", Rule::Choice, format!("\"{paper}\" is not a paper size; use letter or a4")))?;
     let sheet = state.read(|s| s.run_sheet(&meeting_id))?;
     let bytes = run_sheet_pdf(&sheet, &PdfOptions { paper, made_on: Some(chrono::Local::now().date_naive()) });
     save_export(&state, &format!("run-sheet-{}-{}.pdf", sheet.local_date, stamp()), &bytes)

@@ -13,11 +13,11 @@ pub mod reports;
 pub mod settings;
 pub mod sync;
 
-use crate::error::{UiError, UiResult};
+use crate::error::{UiError, UiErrorKind, UiResult};
 
 /// A date typed or picked in the UI ("YYYY-MM-DD").
 pub(crate) fn parse_date(field: &str, value: &str) -> UiResult<chrono::NaiveDate> {
-    circles_core::schedule::parse_date(value).map_err(|e| UiError::invalid("meeting", field, e.to_string()))
+    circles_core::schedule::parse_date(value).map_err(|e| UiError::invalid("meeting", field, e.rule(), e.to_string()))
 }
 
 /// Where files made for the person go: `exports/` in the data folder.
@@ -29,12 +29,12 @@ pub(crate) fn exports_dir(state: &crate::state::AppState) -> UiResult<std::path:
 pub(crate) fn save_export(state: &crate::state::AppState, name: &str, bytes: &[u8]) -> UiResult<String> {
     let dir = exports_dir(state)?;
     std::fs::create_dir_all(&dir)
-        .map_err(|e| UiError::new("store", format!("cannot create {}: {e}", dir.display())))?;
+        .map_err(|e| UiError::new(UiErrorKind::Store, format!("cannot create {}: {e}", dir.display())))?;
     let path = dir.join(name);
     let partial = dir.join(format!(".{name}.partial"));
     std::fs::write(&partial, bytes)
         .and_then(|()| std::fs::rename(&partial, &path))
-        .map_err(|e| UiError::new("store", format!("cannot write {}: {e}", path.display())))?;
+        .map_err(|e| UiError::new(UiErrorKind::Store, format!("cannot write {}: {e}", path.display())))?;
     Ok(path.display().to_string())
 }
 

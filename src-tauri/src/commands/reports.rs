@@ -1,12 +1,13 @@
 //! Reports: computed by the core from local data (offline), shown as charts,
 //! exported as CSV or PDF into the exports folder.
 
-use circles_core::report::{write_circle_csv, write_team_csv};
-use circles_core::report_pdf::{circle_report_pdf, team_report_pdf, PdfOptions};
+use circles_core::{write_circle_csv, write_team_csv};
+use circles_core::{circle_report_pdf, team_report_pdf, PdfOptions};
 use circles_core::{CircleReport, Team, TeamReport};
 use tauri::State;
 
 use super::{parse_date, save_export, stamp};
+use circles_core::Rule;
 use crate::error::{UiError, UiResult};
 use crate::state::AppState;
 
@@ -39,7 +40,7 @@ fn csv_bytes(write: impl FnOnce(&mut Vec<u8>) -> circles_core::Result<()>) -> Ui
 fn check_format(format: &str) -> UiResult<()> {
     match format {
         "csv" | "pdf" => Ok(()),
-        other => Err(UiError::invalid("report", "format", format!("\"{other}\" is not a report format; use csv or pdf"))),
+        other => Err(UiError::invalid("report", "format", Rule::Choice, format!("\"{other}\" is not a report format; use csv or pdf"))),
     }
 }
 

@@ -1,10 +1,11 @@
 //! Sign in and out, the sync state, and the conflicts inbox.
 
-use circles_core::sync::replica::Resolution;
+use circles_core::sync::Resolution;
 use serde::Serialize;
 use tauri::State;
 
-use crate::error::{UiError, UiResult};
+use circles_core::Rule;
+use crate::error::{UiError, UiResult, UiErrorKind};
 use crate::state::AppState;
 use crate::sync_worker::SyncView;
 
@@ -31,9 +32,9 @@ pub async fn sign_in(
     email: String,
     password: String,
 ) -> UiResult<String> {
-    let device_name = format!("Circles on {}", circles_core::account::default_device_name());
+    let device_name = format!("Circles on {}", circles_core::sync::account::default_device_name());
     let response = with_network(&state, move |store| {
-        circles_core::account::sign_in(store, &server_url, &email, &password, &device_name)
+        circles_core::sync::account::sign_in(store, &server_url, &email, &password, &device_name)
     })
     .await?;
     state.sync.sync_now();
@@ -44,8 +45,8 @@ pub async fn sign_in(
 /// Returns a sentence saying which.
 #[tauri::command]
 pub async fn sign_out(state: State<'_, AppState>) -> UiResult<bool> {
-    let outcome = with_network(&state, circles_core::account::sign_out).await?;
-    Ok(matches!(outcome, circles_core::account::SignOut::Revoked))
+    let outcome = with_network(&state, circles_core::sync::account::sign_out).await?;
+    Ok(matches!(outcome, circles_core::sync::account::SignOut::Revoked))
 }
 
 /// Run an account call that talks to the server: on a blocking thread (the
@@ -57,11 +58,11 @@ async fn with_network<T: Send + 'static>(
 ) -> UiResult<T> {
     let dir = state.data_dir()?.to_path_buf();
     let out = tauri::async_runtime::spawn_blocking(move || {
-        let mut store = crate::state::open_store(&dir).map_err(|e| UiError::new("store", e))?;
+        let mut store = crate::state::open_store(&dir).map_err(|e| UiError::new(UiErrorKind::Store, e))?;
         call(&mut store).map_err(UiError::from)
     })
     .await
-    .map_err(|e| UiError::new("internal", e.to_string()))??;
+    .map_err(|e| UiError::new(UiErrorKind::Internal, e.to_string()))??;
     state.with_store(|s| {
         state.sync.refresh_from(s);
         Ok(())
@@ -120,7 +121,7 @@ pub async fn resolve_conflict(state: State<'_, AppState>, id: String, keep: Stri
     let resolution = match keep.as_str() {
         "won" => Resolution::KeepWon,
         "lost" => Resolution::RestoreLost,
-        other => return Err(UiError::invalid("conflict", "keep", format!("\"{other}\" is not a choice; use won or lost"))),
+        other => return Err(UiError::invalid("conflict", "keep", Rule::Choice, format!("\"{other}\" is not a choice; use won or lost"))),
     };
     state.edit(|s| s.resolve_conflict(&id, resolution))?;
     state.with_store(|s| {

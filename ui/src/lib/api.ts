@@ -51,7 +51,7 @@ export class CommandError extends Error {
 function asUiError(e: unknown): UiError {
   if (e && typeof e === "object" && "message" in e && "kind" in e) return e as UiError;
   const message = typeof e === "string" ? e : e instanceof Error ? e.message : JSON.stringify(e);
-  return { kind: "internal", message, entity: null, field: null };
+  return { kind: "internal", message, rule: null, entity: null, field: null };
 }
 
 async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {

@@ -384,12 +384,16 @@ language: string,
  */
 server_url: string, };
 
-export type UiError = { 
+export type Rule = { "code": "required" } | { "code": "too_long", length: number, max: number, } | { "code": "control_characters" } | { "code": "email" } | { "code": "mobile" } | { "code": "url" } | { "code": "language" } | { "code": "time_zone" } | { "code": "time" } | { "code": "date" } | { "code": "weekday" } | { "code": "out_of_range", min: number, max: number, } | { "code": "duration", min: number, max: number, } | { "code": "meeting_count", min: number, max: number, } | { "code": "choice" } | { "code": "reference" } | { "code": "duplicate" } | { "code": "state" };
+
+export type UiError = { kind: UiErrorKind, 
 /**
- * "invalid" (validation, see `field`), "not_found", "store" (the data
- * folder or database), "sync" (the server), or "internal".
+ * The core's sentence, in English: shown as is when the UI has no
+ * translation for `rule`.
  */
-kind: string, message: string, entity: string | null, field: string | null, };
+message: string, rule: Rule | null, entity: string | null, field: string | null, };
+
+export type UiErrorKind = "invalid" | "not_found" | "store" | "sync" | "internal";
 
 export type SyncView = { activity: SyncActivity, progress: SyncProgress | null, server_url: string | null, email: string | null, user_name: string | null, 
 /**

@@ -1,36 +1,33 @@
-// Core validation messages are English sentences; the interface shows them in the
-// person's language. Known shapes map to translated messages (with their figures);
-// anything else is shown as the core wrote it.
-import type { UiError } from "./bindings";
+// A refused value comes with the rule it broke (a stable code from the core, with
+// the figures its sentence needs); the interface says it in the person's language.
+// Rules without a sentence of their own here, and errors that are not about a
+// value (the store, the server), are shown as the core wrote them.
+import type { Rule, UiError } from "./bindings";
 import { CommandError } from "./api";
 
 type Translate = (key: string, params?: Record<string, string | number>) => string;
 
-const PATTERNS: [RegExp, string, string[]][] = [
-  [/^is required$/, "errors.required", []],
-  [/^is (\d+) characters long; the limit is (\d+)$/, "errors.too_long", ["length", "max"]],
-  [/is not a valid email address/, "errors.email", []],
-  [/is not a mobile number|not a phone number|E\.164/i, "errors.mobile", []],
-  [/unknown time zone/, "errors.time_zone", []],
-  [/invalid time/, "errors.time", []],
-  [/invalid date/, "errors.date", []],
-  [/a meeting lasts (\d+) to (\d+) minutes/, "errors.duration", ["min", "max"]],
-  [/a schedule has (\d+) to (\d+) meetings/, "errors.count", ["min", "max"]],
-  [/must be between (-?\d+) and (-?\d+)/, "errors.range", ["min", "max"]],
-  [/is not a web address/, "errors.url", []],
-];
+const RULE_KEYS: Partial<Record<Rule["code"], string>> = {
+  required: "errors.required",
+  too_long: "errors.too_long",
+  email: "errors.email",
+  mobile: "errors.mobile",
+  time_zone: "errors.time_zone",
+  time: "errors.time",
+  date: "errors.date",
+  duration: "errors.duration",
+  meeting_count: "errors.count",
+  out_of_range: "errors.range",
+  url: "errors.url",
+};
 
 /** The error's text in the interface language. */
 export function errorText(error: UiError, t: Translate): string {
-  if (error.kind === "invalid") {
-    for (const [pattern, key, names] of PATTERNS) {
-      const m = pattern.exec(error.message);
-      if (m) {
-        const params: Record<string, string> = {};
-        names.forEach((name, i) => (params[name] = m[i + 1]));
-        return t(key, params);
-      }
-    }
+  const rule = error.rule;
+  const key = rule ? RULE_KEYS[rule.code] : undefined;
+  if (rule && key) {
+    const { code: _code, ...figures } = rule;
+    return t(key, figures as Record<string, number>);
   }
   return error.message;
 }

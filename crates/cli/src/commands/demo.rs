@@ -1,7 +1,7 @@
 //! `circles demo`: load the demo into the data folder.
 
 use anyhow::Result;
-use circles_core::demo::DemoMode;
+use circles_core::DemoMode;
 
 use crate::args::DemoArgs;
 use crate::commands::parse_date;

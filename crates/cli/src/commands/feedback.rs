@@ -3,7 +3,7 @@
 
 use anyhow::{anyhow, Result};
 use chrono::{DateTime, Utc};
-use circles_core::feedback::{reflection_prompts, resolve_reflection_prompt};
+use circles_core::{reflection_prompts, resolve_reflection_prompt};
 use circles_core::FeedbackInput;
 use clap::{Args, Subcommand};
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{anyhow, Result};
 use clap::{Args, Subcommand};
-use circles_core::report_pdf::{run_sheet_pdf, Paper, PdfOptions};
+use circles_core::{run_sheet_pdf, Paper, PdfOptions};
 use circles_core::schema::GUIDE_TEMPLATES;
 use circles_core::{GuideEdit, GuideSection, MeetingGuide};
 

@@ -10,7 +10,7 @@ use crate::Ctx;
 struct Info {
     data_dir: String,
     #[serde(flatten)]
-    overview: circles_core::lookup::StoreOverview,
+    overview: circles_core::StoreOverview,
 }
 
 pub fn run(ctx: &Ctx) -> Result<()> {

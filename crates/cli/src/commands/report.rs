@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use anyhow::{anyhow, Result};
-use circles_core::report::{write_circle_csv, write_team_csv, CircleReport, Figures, TeamReport};
-use circles_core::report_pdf::{circle_report_pdf, team_report_pdf};
+use circles_core::{write_circle_csv, write_team_csv, CircleReport, Figures, TeamReport};
+use circles_core::{circle_report_pdf, team_report_pdf};
 use circles_core::schema::TEAMS;
 use clap::{Subcommand, ValueEnum};
 

@@ -6,8 +6,8 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use circles_core::sync::engine::{sync_with_retry, Phase, SyncError};
 use circles_core::sync::http::HttpTransport;
-use circles_core::sync::replica::Resolution;
-use circles_core::account::SignOut;
+use circles_core::sync::Resolution;
+use circles_core::sync::account::SignOut;
 
 use crate::args::{ConflictCommand, KeepChoice, LoginArgs};
 use crate::output::{print_fields, print_json, Table};
@@ -25,8 +25,8 @@ pub fn login(ctx: &mut Ctx, args: LoginArgs) -> Result<()> {
     if password.is_empty() {
         bail!("no password given: pipe it on stdin or set CIRCLES_PASSWORD");
     }
-    let device_name = args.device_name.unwrap_or_else(circles_core::account::default_device_name);
-    let response = circles_core::account::sign_in(&mut ctx.store, &args.server, &args.email, &password, &device_name)?;
+    let device_name = args.device_name.unwrap_or_else(circles_core::sync::account::default_device_name);
+    let response = circles_core::sync::account::sign_in(&mut ctx.store, &args.server, &args.email, &password, &device_name)?;
     if ctx.json {
         return print_json(&serde_json::json!({ "user_id": response.user_id, "name": response.name }));
     }
@@ -36,7 +36,7 @@ pub fn login(ctx: &mut Ctx, args: LoginArgs) -> Result<()> {
 pub fn logout(ctx: &mut Ctx) -> Result<()> {
     // Revoking on the server is best effort: offline, the token is still
     // forgotten here, and can be revoked later from another device.
-    match circles_core::account::sign_out(&mut ctx.store)? {
+    match circles_core::sync::account::sign_out(&mut ctx.store)? {
         SignOut::Revoked => say!("signed out; the token was revoked on the server"),
         SignOut::NotRevoked(e) => say!("signed out here; the server could not revoke the token ({e})"),
     }

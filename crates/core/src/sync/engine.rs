@@ -7,8 +7,8 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::error::CoreError;
-use crate::hlc::wall_clock_millis;
-use crate::store::{meta_set, Store};
+use crate::store::hlc::wall_clock_millis;
+use crate::store::{meta, Store};
 use crate::sync::wire::{Hello, PullResponse, PushRequest, PushResponse, MAX_PULL_LIMIT, MAX_PUSH_CHANGES};
 
 /// Changes per pulled page (the most a server gives): every page is a
@@ -90,15 +90,12 @@ pub fn sync_once(
 ) -> Result<SyncReport, SyncError> {
     let result = run(store, transport, on_progress);
     let outcome = match &result {
-        Ok(_) => ("sync.last_success", chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-        Err(e) => ("sync.last_error", e.to_string()),
+        Ok(_) => (meta::SYNC_LAST_SUCCESS, chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        Err(e) => (meta::SYNC_LAST_ERROR, e.to_string()),
     };
-    meta_set(&store.conn, outcome.0, &outcome.1)?;
+    meta::set(&store.conn, outcome.0, &outcome.1)?;
     if result.is_ok() {
-        store
-            .conn
-            .execute("DELETE FROM meta WHERE key = 'sync.last_error'", [])
-            .map_err(CoreError::from)?;
+        meta::delete(&store.conn, meta::SYNC_LAST_ERROR)?;
     }
     result
 }

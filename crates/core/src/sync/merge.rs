@@ -1,6 +1,6 @@
 //! The merge rules, applied identically by every replica and the server.
 
-use crate::hlc::Hlc;
+use crate::store::hlc::Hlc;
 use crate::schema::{self, TableDef};
 use crate::sync::wire::WireChange;
 

@@ -3,12 +3,8 @@
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::store::{meta_set, Store};
+use crate::store::{meta, Store};
 
-const SERVER_URL: &str = "sync.server_url";
-const TOKEN: &str = "sync.token";
-const USER_NAME: &str = "sync.user_name";
-const EMAIL: &str = "sync.email";
 
 /// The server account this replica syncs with.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -34,14 +30,14 @@ pub struct SyncStatus {
 
 impl Store {
     pub fn account(&self) -> Result<Option<Account>> {
-        let (Some(server_url), Some(token)) = (self.meta(SERVER_URL)?, self.meta(TOKEN)?) else {
+        let (Some(server_url), Some(token)) = (self.meta(meta::SYNC_SERVER_URL)?, self.meta(meta::SYNC_TOKEN)?) else {
             return Ok(None);
         };
         Ok(Some(Account {
             server_url,
             token,
-            email: self.meta(EMAIL)?.unwrap_or_default(),
-            user_name: self.meta(USER_NAME)?.unwrap_or_default(),
+            email: self.meta(meta::SYNC_EMAIL)?.unwrap_or_default(),
+            user_name: self.meta(meta::SYNC_USER_NAME)?.unwrap_or_default(),
         }))
     }
 
@@ -50,21 +46,23 @@ impl Store {
     /// and its waiting changes.
     pub fn save_account(&mut self, account: &Account) -> Result<()> {
         let tx = self.conn.transaction()?;
-        let previous = crate::store::meta_get(&tx, SERVER_URL)?;
+        let previous = meta::get(&tx, meta::SYNC_SERVER_URL)?;
         if previous.as_deref() != Some(account.server_url.as_str()) {
-            tx.execute("DELETE FROM meta WHERE key IN ('sync.cursor', 'sync.conflict_cursor', 'sync.pending_batch', 'sync.last_batch_seq')", [])?;
+            for key in meta::SYNC_POSITION {
+                meta::delete(&tx, key)?;
+            }
         }
-        meta_set(&tx, SERVER_URL, &account.server_url)?;
-        meta_set(&tx, TOKEN, &account.token)?;
-        meta_set(&tx, EMAIL, &account.email)?;
-        meta_set(&tx, USER_NAME, &account.user_name)?;
+        meta::set(&tx, meta::SYNC_SERVER_URL, &account.server_url)?;
+        meta::set(&tx, meta::SYNC_TOKEN, &account.token)?;
+        meta::set(&tx, meta::SYNC_EMAIL, &account.email)?;
+        meta::set(&tx, meta::SYNC_USER_NAME, &account.user_name)?;
         tx.commit()?;
         Ok(())
     }
 
     /// Forget the token (sign out). Data and waiting changes stay.
     pub fn forget_token(&mut self) -> Result<()> {
-        self.conn.execute("DELETE FROM meta WHERE key = ?1", [TOKEN])?;
+        meta::delete(&self.conn, meta::SYNC_TOKEN)?;
         Ok(())
     }
 
@@ -76,8 +74,8 @@ impl Store {
             pending: self.pending_count()?,
             refused: self.refused_count()?,
             open_conflicts: open_conflicts as u64,
-            last_success: self.meta("sync.last_success")?,
-            last_error: self.meta("sync.last_error")?,
+            last_success: self.meta(meta::SYNC_LAST_SUCCESS)?,
+            last_error: self.meta(meta::SYNC_LAST_ERROR)?,
         })
     }
 }

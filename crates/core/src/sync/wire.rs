@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::hlc::Hlc;
+use crate::store::hlc::Hlc;
 
 /// The protocol this build speaks. A server lists the versions it accepts;
 /// a client whose version is not among them is told to update.

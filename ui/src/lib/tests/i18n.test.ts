@@ -1,6 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { buildCatalog, catalog, pickLanguage, translate } from "../i18n.svelte";
 import { errorText } from "../errors";
+import type { Rule, UiError } from "../bindings";
 
 describe("translation files", () => {
   test("Spanish and Portuguese have every English key, and no extra ones", () => {
@@ -48,15 +49,28 @@ test("language: saved choice, else the system's, else English", () => {
   expect(pickLanguage("", ["fr-FR", "de"])).toBe("en");
 });
 
-test("core validation messages are shown translated, with their figures", () => {
+test("refused values are shown by their rule's code, translated, with their figures", () => {
   const es = (key: string, params?: Record<string, string | number>) => translate(catalog.es, catalog.en, "es", key, params);
-  const invalid = (message: string) => ({ kind: "invalid", message, entity: "circle", field: "x" });
-  expect(errorText(invalid("is required"), es)).toBe(catalog.es["errors.required"]);
-  expect(errorText(invalid('unknown time zone "Mars/Base": use an IANA name such as America/Chicago'), es)).toBe(
-    catalog.es["errors.time_zone"],
+  const invalid = (rule: Rule | null, message = "the core's English sentence"): UiError => ({
+    kind: "invalid",
+    message,
+    rule,
+    entity: "circle",
+    field: "x",
+  });
+  expect(errorText(invalid({ code: "required" }), es)).toBe(catalog.es["errors.required"]);
+  expect(errorText(invalid({ code: "time_zone" }), es)).toBe(catalog.es["errors.time_zone"]);
+  expect(errorText(invalid({ code: "duration", min: 15, max: 600 }), es)).toContain("600");
+  expect(errorText(invalid({ code: "too_long", length: 12, max: 10 }), es)).toContain("12");
+  expect(errorText(invalid({ code: "meeting_count", min: 1, max: 52 }), es)).toBe(
+    translate(catalog.es, catalog.en, "es", "errors.count", { min: 1, max: 52 }),
   );
-  expect(errorText(invalid("a meeting lasts 15 to 600 minutes, not 5"), es)).toContain("600");
-  // Unknown shapes are shown as the core wrote them.
-  expect(errorText(invalid("something new"), es)).toBe("something new");
-  expect(errorText({ kind: "store", message: "disk full", entity: null, field: null }, es)).toBe("disk full");
+  // Every rule the UI translates has a sentence in every language.
+  for (const key of ["required", "too_long", "email", "mobile", "time_zone", "time", "date", "duration", "count", "range", "url"]) {
+    for (const lang of ["en", "es", "pt"]) expect(catalog[lang]?.[`errors.${key}`], `${lang} errors.${key}`).toBeTruthy();
+  }
+  // Rules with no sentence of their own, and errors about no value, are shown as the core wrote them.
+  expect(errorText(invalid({ code: "state" }, "the meeting is cancelled"), es)).toBe("the meeting is cancelled");
+  expect(errorText(invalid(null, "something new"), es)).toBe("something new");
+  expect(errorText({ kind: "store", message: "disk full", rule: null, entity: null, field: null }, es)).toBe("disk full");
 });

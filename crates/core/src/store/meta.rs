@@ -1,0 +1,89 @@
+//! The `meta` table: this store's own bookkeeping (device id, clock, sync
+//! cursors, the account) and preferences, as text by key. Every key is a
+//! constant here, so a misspelt key fails to compile and `ls` of one file
+//! shows everything a store keeps outside its synced tables (a tidy test
+//! refuses key literals anywhere else).
+
+use rusqlite::{Connection, OptionalExtension};
+
+use crate::error::Result;
+
+/// A key of the `meta` table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct MetaKey(&'static str);
+
+/// This replica's id, made once when the store is created.
+pub(crate) const DEVICE_ID: MetaKey = MetaKey("device_id");
+/// The last clock value this replica issued or saw (`Hlc` text).
+pub(crate) const HLC: MetaKey = MetaKey("hlc");
+
+/// The batch being pushed, stored before it is sent and re-sent verbatim
+/// until the server answers it.
+pub(crate) const SYNC_PENDING_BATCH: MetaKey = MetaKey("sync.pending_batch");
+/// The number of the last batch the server acknowledged.
+pub(crate) const SYNC_LAST_BATCH_SEQ: MetaKey = MetaKey("sync.last_batch_seq");
+/// The server log position pulled up to.
+pub(crate) const SYNC_CURSOR: MetaKey = MetaKey("sync.cursor");
+/// The last conflict the server reported to this device.
+pub(crate) const SYNC_CONFLICT_CURSOR: MetaKey = MetaKey("sync.conflict_cursor");
+/// How far this computer's clock is behind the server's, in ms.
+pub(crate) const SYNC_CLOCK_OFFSET: MetaKey = MetaKey("sync.clock_offset_ms");
+/// The acknowledgement cursor: every outbox change up to this seq that is
+/// not refused has been acknowledged. The outbox is a log and batches are
+/// its oldest waiting changes, so acknowledging a batch moves this cursor
+/// instead of marking each of its changes.
+pub(crate) const SYNC_ACKED_THROUGH: MetaKey = MetaKey("sync.acked_through");
+/// The account this store syncs with.
+pub(crate) const SYNC_SERVER_URL: MetaKey = MetaKey("sync.server_url");
+pub(crate) const SYNC_TOKEN: MetaKey = MetaKey("sync.token");
+pub(crate) const SYNC_USER_NAME: MetaKey = MetaKey("sync.user_name");
+pub(crate) const SYNC_EMAIL: MetaKey = MetaKey("sync.email");
+/// When the last sync succeeded, and why the last one failed (cleared by a success).
+pub(crate) const SYNC_LAST_SUCCESS: MetaKey = MetaKey("sync.last_success");
+pub(crate) const SYNC_LAST_ERROR: MetaKey = MetaKey("sync.last_error");
+/// What a new sign-in to another server starts over from.
+pub(crate) const SYNC_POSITION: [MetaKey; 4] = [SYNC_CURSOR, SYNC_CONFLICT_CURSOR, SYNC_PENDING_BATCH, SYNC_LAST_BATCH_SEQ];
+
+/// Preferences of this installation (not synced).
+pub(crate) const UI_LANGUAGE: MetaKey = MetaKey("ui.language");
+pub(crate) const UI_SERVER_URL: MetaKey = MetaKey("ui.server_url");
+
+pub(crate) fn get(conn: &Connection, key: MetaKey) -> Result<Option<String>> {
+    let mut stmt = conn.prepare_cached("SELECT value FROM meta WHERE key = ?1")?;
+    Ok(stmt.query_row([key.0], |r| r.get(0)).optional()?)
+}
+
+/// A number kept as text; 0 when absent or unreadable.
+pub(crate) fn get_int(conn: &Connection, key: MetaKey) -> Result<i64> {
+    Ok(get(conn, key)?.and_then(|v| v.parse().ok()).unwrap_or(0))
+}
+
+pub(crate) fn set(conn: &Connection, key: MetaKey, value: &str) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    )?;
+    stmt.execute([key.0, value])?;
+    Ok(())
+}
+
+pub(crate) fn delete(conn: &Connection, key: MetaKey) -> Result<()> {
+    let mut stmt = conn.prepare_cached("DELETE FROM meta WHERE key = ?1")?;
+    stmt.execute([key.0])?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_distinct() {
+        let all = [
+            DEVICE_ID, HLC, SYNC_PENDING_BATCH, SYNC_LAST_BATCH_SEQ, SYNC_CURSOR, SYNC_CONFLICT_CURSOR, SYNC_CLOCK_OFFSET,
+            SYNC_ACKED_THROUGH, SYNC_SERVER_URL, SYNC_TOKEN, SYNC_USER_NAME, SYNC_EMAIL, SYNC_LAST_SUCCESS, SYNC_LAST_ERROR,
+            UI_LANGUAGE, UI_SERVER_URL,
+        ];
+        let unique: std::collections::HashSet<_> = all.iter().map(|k| k.0).collect();
+        assert_eq!(unique.len(), all.len());
+    }
+}

@@ -1,0 +1,72 @@
+//! Signing this replica in to a sync server and out again: the one place the
+//! CLI (`circles login|logout`) and the desktop app do it.
+
+use crate::store::Store;
+use crate::sync::engine::SyncError;
+use crate::sync::http::HttpTransport;
+use crate::sync::status::Account;
+use crate::sync::wire::{LoginRequest, LoginResponse};
+
+/// Sign in with a password; the token is bound to this replica's device id
+/// and remembered in the store.
+pub fn sign_in(
+    store: &mut Store,
+    server_url: &str,
+    email: &str,
+    password: &str,
+    device_name: &str,
+) -> Result<LoginResponse, SyncError> {
+    let email = email.trim();
+    if email.is_empty() {
+        return Err(crate::CoreError::invalid("account", "email", crate::Rule::Required, "is required").into());
+    }
+    if password.is_empty() {
+        return Err(crate::CoreError::invalid("account", "password", crate::Rule::Required, "is required").into());
+    }
+    let server_url = server_url.trim().trim_end_matches('/');
+    let transport = HttpTransport::new(server_url, None)?;
+    let response = transport.login(&LoginRequest {
+        email: email.to_string(),
+        password: password.to_string(),
+        device_name: device_name.to_string(),
+        device_id: store.device_id().to_string(),
+    })?;
+    store.save_account(&Account {
+        server_url: server_url.to_string(),
+        email: email.to_string(),
+        user_name: response.name.clone(),
+        token: response.token.clone(),
+    })?;
+    Ok(response)
+}
+
+/// How signing out went on the server's side (it is always done locally).
+#[derive(Debug)]
+pub enum SignOut {
+    Revoked,
+    /// Offline or refused: the token is forgotten here and can be revoked
+    /// from another device.
+    NotRevoked(SyncError),
+}
+
+/// Forget the token here, and revoke it on the server when it can be reached.
+/// Data and waiting changes stay.
+pub fn sign_out(store: &mut Store) -> Result<SignOut, SyncError> {
+    let Some(account) = store.account()? else { return Err(SyncError::NotSignedIn) };
+    let revoked = HttpTransport::new(&account.server_url, Some(account.token.clone())).and_then(|t| t.logout());
+    store.forget_token()?;
+    Ok(match revoked {
+        Ok(()) => SignOut::Revoked,
+        Err(e) => SignOut::NotRevoked(e),
+    })
+}
+
+/// The name a device's token is listed under on the server: the host name.
+pub fn default_device_name() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_string()))
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "this computer".into())
+}
