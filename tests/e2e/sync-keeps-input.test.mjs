@@ -155,8 +155,8 @@ describe("a sync keeps what is being typed (real window)", () => {
       await click(app, '[data-testid="save-circle"]');
       assert.equal(await text(app, '[data-testid="circle-title"]'), "Reading Circle (renamed elsewhere)");
       const saved = JSON.parse(cli("--data-dir", laptop, "circle", "show", circleId, "--json"));
-      assert.equal(saved.fields.description, "We read two chapters a week.");
-      assert.equal(saved.fields.venue.name, "", "keeping mine keeps every field as the form had it");
+      assert.equal(saved.description, "We read two chapters a week.");
+      assert.equal(saved.venue.name, "", "keeping mine keeps every field as the form had it");
       await saveScreenshot(app, "sync-keeps-circle-saved.png");
     } finally {
       await e2e.closeApp(app);
