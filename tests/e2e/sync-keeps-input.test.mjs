@@ -27,6 +27,12 @@ async function text(session, css) {
 
 const valueOf = (session, css) => session.execute("return document.querySelector(arguments[0])?.value ?? null", [css]);
 
+/** A screenshot with no text caret blinking in it (a focused field never gives two identical frames). */
+async function screenshot(session, name) {
+  await session.execute("document.activeElement?.blur(); return true;");
+  return saveScreenshot(session, name);
+}
+
 /**
  * Have the app sync, as its background sync would, without leaving the screen
  * (the Sync screen's button would navigate away from the form), until `arrived`
@@ -106,7 +112,7 @@ describe("a sync keeps what is being typed (real window)", () => {
       assert.equal(await valueOf(app, '[data-testid="learner-name"]'), "Bea Half-typ", "the name being typed is kept");
       assert.equal(await valueOf(app, "#l-goals"), "Write a first program");
       assert.equal((await app.findAll('[data-testid="remote-change"]')).length, 0, "a new learner elsewhere is no conflict");
-      await saveScreenshot(app, "sync-keeps-learner.png");
+      await screenshot(app, "sync-keeps-learner.png");
       // Typing goes on, and the learner saves.
       await name.sendKeys("ed");
       await click(app, '[data-testid="save-learner"]');
@@ -122,7 +128,7 @@ describe("a sync keeps what is being typed (real window)", () => {
       cli("--data-dir", other, "sync");
       await syncAppUntil(app, async () => /1 attended/.test(await text(app, '[data-testid="feedback-attendance"]')), "the attendance taken elsewhere");
       assert.equal(await valueOf(app, '[data-testid="reflection"]'), "Pairs helped each other with loops", "the reflection is kept");
-      await saveScreenshot(app, "sync-keeps-feedback.png");
+      await screenshot(app, "sync-keeps-feedback.png");
 
       // 3. The circle being edited is renamed elsewhere: the form says so; Use theirs.
       await click(app, '[data-testid="nav-circles"]');
@@ -137,7 +143,7 @@ describe("a sync keeps what is being typed (real window)", () => {
       assert.match(await text(app, '[data-testid="remote-change"]'), /Name/);
       assert.equal(await valueOf(app, "#description"), "We read one chapter a week.", "the typing is kept until the person chooses");
       assert.equal(await valueOf(app, '[data-testid="circle-name"]'), "Reading Circle");
-      await saveScreenshot(app, "sync-keeps-circle-notice.png");
+      await screenshot(app, "sync-keeps-circle-notice.png");
       await click(app, '[data-testid="use-theirs"]');
       assert.equal(await valueOf(app, '[data-testid="circle-name"]'), "Reading Circle (renamed elsewhere)");
       assert.equal(await valueOf(app, "#description"), "", "their version replaces the typing");
@@ -157,7 +163,7 @@ describe("a sync keeps what is being typed (real window)", () => {
       const saved = JSON.parse(cli("--data-dir", laptop, "circle", "show", circleId, "--json"));
       assert.equal(saved.description, "We read two chapters a week.");
       assert.equal(saved.venue.name, "", "keeping mine keeps every field as the form had it");
-      await saveScreenshot(app, "sync-keeps-circle-saved.png");
+      await screenshot(app, "sync-keeps-circle-saved.png");
     } finally {
       await e2e.closeApp(app);
       server.kill("SIGTERM");
