@@ -6,7 +6,13 @@ import { messageOf } from "../messages";
 const es = (key: string, params?: Record<string, string | number>) => translate(catalog.es, catalog.en, "es", key, params);
 
 test("a core error is shown in the interface language; anything else as it is", () => {
-  const invalid = new CommandError("edit_guide", { kind: "invalid", message: "is required", entity: "guide", field: "title" });
+  const invalid = new CommandError("edit_guide", {
+    kind: "invalid",
+    message: "is required",
+    rule: { code: "required" },
+    entity: "guide",
+    field: "title",
+  });
   expect(messageOf(invalid, es)).toBe(catalog.es["errors.required"]);
   expect(messageOf(new Error("disk full"), es)).toBe("disk full");
   expect(messageOf("plain text", es)).toBe("plain text");
