@@ -7,24 +7,43 @@ pub struct TableDef {
     pub entity: &'static str,
     /// Every column except `id`, in schema order.
     pub fields: &'static [&'static str],
+    /// Which circle a row belongs to, which decides who may see and write it.
+    pub scope: Scope,
+}
+
+/// Where a row's circle comes from: the server scopes (and authorizes) every
+/// change by it, and pulls a circle's rows only to those who see the circle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Everyone's: no circle.
+    Global,
+    /// A circle: the row is its own circle.
+    OwnId,
+    /// The named field holds the row's circle id.
+    CircleField(&'static str),
+    /// The named field holds a meeting id; the row's circle is the meeting's.
+    MeetingField(&'static str),
 }
 
 pub const TEAMS: TableDef = TableDef {
     name: "teams",
     entity: "team",
     fields: &["name", "deleted", "created_at"],
+    scope: Scope::Global,
 };
 
 pub const FACILITATORS: TableDef = TableDef {
     name: "facilitators",
     entity: "facilitator",
     fields: &["name", "email", "deleted", "created_at"],
+    scope: Scope::Global,
 };
 
 pub const TEAM_MEMBERS: TableDef = TableDef {
     name: "team_members",
     entity: "team member",
     fields: &["team_id", "facilitator_id", "role", "deleted", "created_at"],
+    scope: Scope::Global,
 };
 
 pub const COURSES: TableDef = TableDef {
@@ -34,12 +53,14 @@ pub const COURSES: TableDef = TableDef {
         "title", "provider", "link", "caption", "language", "topics", "license", "format", "archived", "deleted",
         "created_at",
     ],
+    scope: Scope::Global,
 };
 
 pub const TEAM_COURSES: TableDef = TableDef {
     name: "team_courses",
     entity: "team course",
     fields: &["team_id", "course_id", "deleted", "created_at"],
+    scope: Scope::Global,
 };
 
 pub const CIRCLES: TableDef = TableDef {
@@ -52,18 +73,21 @@ pub const CIRCLES: TableDef = TableDef {
         "guide_template_id", "completed", "facilitator_goal", "goal_rating", "course_rating", "course_rating_reason",
         "deleted", "created_at",
     ],
+    scope: Scope::OwnId,
 };
 
 pub const CIRCLE_FACILITATORS: TableDef = TableDef {
     name: "circle_facilitators",
     entity: "circle facilitator",
     fields: &["circle_id", "facilitator_id", "deleted", "created_at"],
+    scope: Scope::CircleField("circle_id"),
 };
 
 pub const MEETINGS: TableDef = TableDef {
     name: "meetings",
     entity: "meeting",
     fields: &["circle_id", "local_date", "local_time", "status", "notes", "head_count", "deleted", "created_at"],
+    scope: Scope::CircleField("circle_id"),
 };
 
 pub const LEARNERS: TableDef = TableDef {
@@ -73,24 +97,28 @@ pub const LEARNERS: TableDef = TableDef {
         "circle_id", "name", "email", "mobile", "goals", "support_needs", "question_answer", "consent",
         "email_opt_out", "sms_opt_out", "walk_in", "withdrawn", "deleted", "created_at",
     ],
+    scope: Scope::CircleField("circle_id"),
 };
 
 pub const ATTENDANCE: TableDef = TableDef {
     name: "attendance",
     entity: "attendance mark",
     fields: &["meeting_id", "learner_id", "mark", "deleted", "created_at"],
+    scope: Scope::MeetingField("meeting_id"),
 };
 
 pub const MEETING_GUIDES: TableDef = TableDef {
     name: "meeting_guides",
     entity: "meeting guide",
     fields: &["meeting_id", "sections", "customized", "template", "deleted", "created_at"],
+    scope: Scope::MeetingField("meeting_id"),
 };
 
 pub const MEETING_FEEDBACK: TableDef = TableDef {
     name: "meeting_feedback",
     entity: "meeting feedback",
     fields: &["meeting_id", "rating", "reflection", "reflection_prompt", "next_week_note", "deleted", "created_at"],
+    scope: Scope::MeetingField("meeting_id"),
 };
 
 /// A facilitator's own guide template, saved from a circle's guides. Its
@@ -103,6 +131,7 @@ pub const GUIDE_TEMPLATES: TableDef = TableDef {
         "circle_id", "name", "language", "duration_minutes", "first_sections", "middle_sections", "last_sections",
         "deleted", "created_at",
     ],
+    scope: Scope::CircleField("circle_id"),
 };
 
 /// Every synced table, parents before children (the order a full copy is
@@ -217,6 +246,24 @@ pub fn column_value(table: &TableDef, field: &str, value: &serde_json::Value) ->
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_scoped_row_names_its_parent_in_one_of_its_own_fields() {
+        for table in ALL_TABLES {
+            match table.scope {
+                Scope::Global | Scope::OwnId => {}
+                Scope::CircleField(field) | Scope::MeetingField(field) => {
+                    assert!(table.fields.contains(&field), "{}.{field}", table.name)
+                }
+            }
+        }
+        assert_eq!(CIRCLES.scope, Scope::OwnId);
+        assert_eq!(LEARNERS.scope, Scope::CircleField("circle_id"));
+        assert_eq!(ATTENDANCE.scope, Scope::MeetingField("meeting_id"));
+        assert_eq!(COURSES.scope, Scope::Global);
+        // A meeting field's circle is the meeting's own.
+        assert_eq!(MEETINGS.scope, Scope::CircleField("circle_id"));
+    }
 
     #[test]
     fn every_field_has_a_kind_and_unknown_fields_none() {

@@ -1,5 +1,5 @@
-//! HTTP handlers. Each one checks the request's shape, calls the storage
-//! interface off the async threads, and answers JSON.
+//! HTTP handlers. Each one checks the request's shape, calls the sync rules
+//! (`protocol::SyncService`) off the async threads, and answers JSON.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,19 +25,20 @@ use tower_http::trace::TraceLayer;
 use crate::auth;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
-use crate::storage::{Session, Storage, TokenInfo};
+use crate::protocol::SyncService;
+use crate::storage::{Session, TokenInfo};
 
 /// The largest request body accepted (a full batch is well under it).
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 
 #[derive(Clone)]
 pub struct AppState {
-    pub storage: Arc<dyn Storage>,
+    pub storage: Arc<dyn SyncService>,
     pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
-    pub fn new(storage: Arc<dyn Storage>) -> AppState {
+    pub fn new(storage: Arc<dyn SyncService>) -> AppState {
         AppState { storage, metrics: Arc::new(Metrics::new()) }
     }
 }
@@ -208,7 +209,7 @@ async fn login(State(state): State<AppState>, JsonBody(request): JsonBody<LoginR
             return Err(ApiError::bad_request(format!("{field} must be between 1 and {max} characters")));
         }
     }
-    if request.device_id == crate::storage::sqlite::SERVER_DEVICE {
+    if request.device_id == crate::common::SERVER_DEVICE {
         // The server's own changes carry this device id; no laptop may.
         return Err(ApiError::bad_request(format!("device_id \"{}\" is reserved", request.device_id)));
     }

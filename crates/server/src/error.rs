@@ -8,6 +8,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use circles_core::sync::wire::ErrorBody;
 
+use crate::storage::{GroupError, StorageError};
+
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct ApiError {
@@ -84,8 +86,22 @@ impl From<QueryRejection> for ApiError {
     }
 }
 
-impl From<rusqlite::Error> for ApiError {
-    fn from(e: rusqlite::Error) -> Self {
-        ApiError::internal(format!("database error: {e}"))
+/// The one place a storage failure becomes an answer.
+impl From<StorageError> for ApiError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::Unavailable(_) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "database_unavailable", e.to_string())
+            }
+            StorageError::Database(_) => ApiError::internal(e.to_string()),
+        }
+    }
+}
+
+/// In a push group, the client's mistakes (4xx) are refusals that undo only
+/// their push; a server error fails the group.
+impl GroupError for ApiError {
+    fn is_refusal(&self) -> bool {
+        !self.status.is_server_error()
     }
 }

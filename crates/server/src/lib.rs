@@ -1,13 +1,16 @@
-//! circles-server: the central sync server. Storage sits behind the
-//! `Storage` trait (SQLite or PostgreSQL); the merge rules and wire types
-//! come from circles-core, so the server and its clients can never disagree
-//! on how edits combine.
+//! circles-server: the central sync server, in layers. `api` (HTTP
+//! handlers) asks `protocol` (the sync rules, once) which runs over
+//! `storage` (a narrow data-access trait, SQLite or PostgreSQL, SQL only);
+//! the merge rules, table definitions and wire types come from circles-core,
+//! so the server and its clients can never disagree on how edits combine.
 
 pub mod api;
 pub mod auth;
+pub mod common;
 pub mod error;
 pub mod metrics;
 pub mod migrate;
+pub mod protocol;
 pub mod storage;
 
 use std::future::Future;
@@ -15,9 +18,29 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use api::{router, AppState};
-pub use storage::postgres::PgStorage;
-pub use storage::sqlite::SqliteStorage;
-pub use storage::Storage;
+pub use protocol::{Protocol, SyncService};
+
+/// The service as handlers, tools and tests name it.
+pub use protocol::SyncService as Storage;
+
+/// The sync rules over an embedded SQLite file.
+pub type SqliteStorage = Protocol<storage::sqlite::Sqlite>;
+/// The sync rules over PostgreSQL (any number of server processes).
+pub type PgStorage = Protocol<storage::postgres::Postgres>;
+
+impl SqliteStorage {
+    /// Open a SQLite file (creating and migrating the schema as needed).
+    pub fn open(path: &std::path::Path) -> anyhow::Result<SqliteStorage> {
+        Ok(Protocol::new(storage::sqlite::Sqlite::open(path)?))
+    }
+}
+
+impl PgStorage {
+    /// Connect to PostgreSQL (migrating the schema as needed).
+    pub fn open(url: &str) -> anyhow::Result<PgStorage> {
+        Ok(Protocol::new(storage::postgres::Postgres::open(url)?))
+    }
+}
 
 /// Where the server keeps its data, from `--db` / CIRCLES_SERVER_DB:
 /// `postgres://...` (or `postgresql://...`) is PostgreSQL; `sqlite:PATH` or a
@@ -38,7 +61,7 @@ impl Database {
     }
 
     /// Open it (creating and migrating the schema as needed).
-    pub fn open(&self) -> anyhow::Result<Arc<dyn Storage>> {
+    pub fn open(&self) -> anyhow::Result<Arc<dyn SyncService>> {
         Ok(match self {
             Database::Sqlite(path) => Arc::new(SqliteStorage::open(path)?),
             Database::Postgres(url) => Arc::new(PgStorage::open(url)?),
@@ -63,7 +86,7 @@ impl Database {
 /// Serve until `shutdown` resolves; requests in flight are finished first.
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    storage: Arc<dyn Storage>,
+    storage: Arc<dyn SyncService>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     axum::serve(listener, router(AppState::new(storage))).with_graceful_shutdown(shutdown).await

@@ -1,23 +1,37 @@
-//! The server's storage interface. Handlers only see this trait, so a
-//! second backend (PostgreSQL) can be added without touching them. Methods
-//! are blocking; handlers call them from `spawn_blocking`.
+//! The server's data access: a narrow interface (`Backend`, and `Tx` for
+//! what is read and written inside one of its transactions) that the policy
+//! in `protocol/` runs over, with an error that names no HTTP status. Each
+//! backend (`sqlite.rs`, `postgres.rs`) holds only its SQL, its connections
+//! and its tuned bulk queries; it decides nothing about who may see or
+//! write what.
 
-mod batch_record;
-mod group_commit;
-mod pull_page;
 pub mod postgres;
 pub mod sqlite;
 
-use axum::http::StatusCode;
-use circles_core::schema::TableDef;
-use circles_core::sync::merge;
-use circles_core::sync::wire::{PullResponse, PushRequest, PushResponse, MAX_CLOCK_SKEW_MS, MAX_PUSH_CHANGES};
+use std::collections::HashSet;
+
+use circles_core::sync::wire::{PushRequest, ServerChange, WireChange, WireConflict};
 use serde::Serialize;
 
-use crate::error::ApiError;
+/// Why the storage failed, whatever the database.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum StorageError {
+    /// The database cannot be reached (try again later).
+    #[error("cannot reach the database: {0}")]
+    Unavailable(String),
+    /// The database refused or failed a statement.
+    #[error("database error: {0}")]
+    Database(String),
+}
 
-pub(crate) use batch_record::{batch_record, check_batch_record};
-pub(crate) use pull_page::{gather_page, LogSlice};
+pub type StorageResult<T> = Result<T, StorageError>;
+
+/// An error raised above the storage inside one of a push group's
+/// transactions: a refusal undoes only its own push; any other error fails
+/// the whole group (the clients retry).
+pub trait GroupError: From<StorageError> {
+    fn is_refusal(&self) -> bool;
+}
 
 /// Who is calling: the user and the device their token is bound to.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,90 +67,221 @@ pub struct TokenInfo {
     pub revoked: bool,
 }
 
-pub type StorageResult<T> = Result<T, ApiError>;
+/// A token as stored.
+pub struct NewToken<'a> {
+    pub id: &'a str,
+    pub user_id: &'a str,
+    pub device_id: &'a str,
+    pub device_name: &'a str,
+    pub token_hash: &'a str,
+    pub created_at: &'a str,
+}
 
-pub trait Storage: Send + Sync + 'static {
+/// A field's winning version as `field_state` holds it (value and clock as
+/// their stored text).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredField {
+    pub value: String,
+    pub hlc: String,
+    pub device_id: String,
+    pub seq: i64,
+}
+
+/// A change the server makes itself, logged at the next seq and made its
+/// field's state.
+pub struct OwnChange<'a> {
+    pub change_id: &'a str,
+    pub table: &'a str,
+    pub row_id: &'a str,
+    pub field: &'a str,
+    pub value: &'a str,
+    pub hlc: &'a str,
+    pub device_id: &'a str,
+    pub received_at: &'a str,
+}
+
+/// What a push reads before its first change, in bulk.
+#[derive(Debug, Default)]
+pub struct PushStart {
+    /// The (batch id, recorded answer) under the batch's number, if any.
+    pub recorded: Option<(String, String)>,
+    /// The device's last recorded batch number (0: none).
+    pub last_batch_seq: i64,
+    /// The seq the push's first logged change gets.
+    pub next_seq: i64,
+    /// Which of the batch's change ids were logged or recorded as seen.
+    pub seen: HashSet<String>,
+}
+
+/// A pushed change that won, logged at `seq`.
+pub struct Logged<'a> {
+    pub seq: i64,
+    pub table: &'static str,
+    pub change: &'a WireChange,
+    /// The value and clock as stored text.
+    pub value: String,
+    pub hlc: String,
+    pub scope: Option<String>,
+}
+
+/// A conflict as stored: (value, clock, device) of the version that lost
+/// and of the one that won.
+pub struct Conflict {
+    pub table: &'static str,
+    pub row_id: String,
+    pub field: String,
+    pub lost: (String, String, String),
+    pub won: (String, String, String),
+}
+
+/// Everything one push writes, in one go at its end (the storage writes
+/// nothing before, so a refused push has written nothing).
+pub struct PushWrites<'a> {
+    pub session: &'a Session,
+    pub batch: &'a PushRequest,
+    pub received_at: &'a str,
+    /// Change ids that lost, recorded as seen (those that won are logged).
+    pub seen: Vec<&'a str>,
+    /// In seq order (consecutive seqs).
+    pub logged: Vec<Logged<'a>>,
+    /// New `row_scope` rows: (table, row, circle); existing ones are kept.
+    pub scopes: Vec<(&'static str, String, String)>,
+    /// New `circle_access` rows: (circle, user, granted seq); existing ones are kept.
+    pub grants: Vec<(String, String, i64)>,
+    /// In the order they were found.
+    pub conflicts: Vec<Conflict>,
+    /// The batch's record (`push_batches.response_json`).
+    pub record: String,
+}
+
+impl PushWrites<'_> {
+    /// The field states the push moved: the last logged change of each field.
+    pub fn field_states(&self) -> Vec<&Logged<'_>> {
+        let mut done = HashSet::new();
+        let mut states: Vec<&Logged<'_>> = self
+            .logged
+            .iter()
+            .rev()
+            .filter(|l| done.insert((l.table, l.change.row_id.as_str(), l.change.field.as_str())))
+            .collect();
+        states.reverse();
+        states
+    }
+}
+
+/// One look at the log for a pull page: the changes after a cursor the user
+/// may see, at most a given number of them.
+pub struct LogSlice {
+    /// The others' changes among them, in order.
+    pub changes: Vec<ServerChange>,
+    /// How many it looked at, the caller's own included.
+    pub looked_at: usize,
+    /// The last seq it looked at (None: nothing after the cursor).
+    pub last_seq: Option<i64>,
+}
+
+/// What is read and written inside one transaction. Statements only: every
+/// decision is the caller's.
+pub trait Tx {
+    /// The last seq of the log (0: empty).
+    fn max_seq(&mut self) -> StorageResult<i64>;
+
+    // Accounts, teams and tokens.
+    fn email_taken(&mut self, email: &str) -> StorageResult<bool>;
+    fn insert_user(&mut self, user: &UserRecord, created_at: &str) -> StorageResult<()>;
+    fn users(&mut self) -> StorageResult<Vec<UserInfo>>;
+    fn user_by_email(&mut self, email: &str) -> StorageResult<Option<UserRecord>>;
+    fn insert_team(&mut self, id: &str, name: &str) -> StorageResult<()>;
+    fn team_exists(&mut self, id: &str) -> StorageResult<bool>;
+    /// Add an organizer to a team (kept if already there).
+    fn add_organizer(&mut self, team_id: &str, user_id: &str) -> StorageResult<()>;
+    /// The rows of `table` whose `field` holds `value` (as stored JSON text).
+    fn rows_with_value(&mut self, table: &str, field: &str, value: &str) -> StorageResult<Vec<String>>;
+    /// Let a user see a circle (kept if they already do).
+    fn grant(&mut self, circle_id: &str, user_id: &str, granted_seq: i64) -> StorageResult<()>;
+    /// Log a change made by the server itself and make it its field's state.
+    fn log_own_change(&mut self, change: &OwnChange<'_>) -> StorageResult<()>;
+    fn insert_token(&mut self, token: &NewToken<'_>) -> StorageResult<()>;
+    /// Tokens of a user (by id), or of everyone.
+    fn tokens(&mut self, user_id: Option<&str>) -> StorageResult<Vec<TokenInfo>>;
+    /// Revoke a token; with `owner`, only one of that user's. False if none matched.
+    fn revoke_token(&mut self, token_id: &str, owner: Option<&str>, now: &str) -> StorageResult<bool>;
+
+    // Pull.
+    /// Circles the user may see that this token's pull stream does not include yet.
+    fn unlisted_circles(&mut self, session: &Session) -> StorageResult<Vec<String>>;
+    /// Whether the log has a change of `circle` at or before `seq`.
+    fn circle_logged_by(&mut self, circle_id: &str, seq: i64) -> StorageResult<bool>;
+    /// Include a circle in this token's pull stream.
+    fn list_circle(&mut self, token_id: &str, circle_id: &str) -> StorageResult<()>;
+    /// The device's lost conflicts after `after`, oldest first, a bounded number.
+    fn device_conflicts(&mut self, device_id: &str, after: i64) -> StorageResult<Vec<WireConflict>>;
+    /// The next `limit` changes after `after` the user may see (everyone's
+    /// and their circles'), in seq order, leaving out `own_device`'s.
+    fn visible_changes(&mut self, session: &Session, after: i64, limit: usize) -> StorageResult<LogSlice>;
+    /// How many changes after `after` the user may see (their own included).
+    fn count_visible(&mut self, user_id: &str, after: i64) -> StorageResult<i64>;
+
+    // Push: reads in bulk or cached for the push, one write at the end.
+    /// Start a push: its batch record, next seq and seen change ids (and
+    /// whatever the backend prefers to read ahead for `field`, `row_scope`
+    /// and `may_see`).
+    fn begin_push(&mut self, session: &Session, batch: &PushRequest) -> StorageResult<PushStart>;
+    /// A field's stored state (before this push).
+    fn field(&mut self, table: &'static str, row_id: &str, field: &str) -> StorageResult<Option<StoredField>>;
+    /// The circle a row is scoped to (before this push).
+    fn row_scope(&mut self, table: &str, row_id: &str) -> StorageResult<Option<String>>;
+    /// Whether the pushing user could see `circle` before this push.
+    fn may_see(&mut self, circle_id: &str) -> StorageResult<bool>;
+    fn is_user(&mut self, id: &str) -> StorageResult<bool>;
+    fn team_organizers(&mut self, team_id: &str) -> StorageResult<Vec<String>>;
+    fn write_push(&mut self, writes: &PushWrites<'_>) -> StorageResult<()>;
+}
+
+/// A database: its transactions.
+pub trait Backend: Send + Sync + 'static {
     fn health(&self) -> StorageResult<()>;
-
-    fn add_user(&self, email: &str, name: &str, password_hash: &str) -> StorageResult<String>;
-    fn users(&self) -> StorageResult<Vec<UserInfo>>;
-    fn user_by_email(&self, email: &str) -> StorageResult<Option<UserRecord>>;
-    fn add_team(&self, name: &str) -> StorageResult<String>;
-    /// Make a user an organizer of a team: they see the team's circles.
-    fn add_organizer(&self, team_id: &str, email: &str) -> StorageResult<()>;
-
-    fn create_token(&self, user_id: &str, device_id: &str, device_name: &str, token_hash: &str)
-        -> StorageResult<String>;
     /// The live session a token hash belongs to (None: unknown or revoked).
     fn session(&self, token_hash: &str) -> StorageResult<Option<Session>>;
-    /// Tokens of a user (by id), or of everyone.
-    fn tokens(&self, user_id: Option<&str>) -> StorageResult<Vec<TokenInfo>>;
-    /// Revoke a token; with `owner`, only one of that user's. False if none matched.
-    fn revoke_token(&self, token_id: &str, owner: Option<&str>) -> StorageResult<bool>;
-
-    /// Accept a batch: all of it with its record, or nothing.
-    fn push(&self, session: &Session, batch: PushRequest, now_ms: u64) -> StorageResult<PushResponse>;
-    /// A page of the changes the session's user may see.
-    fn pull(&self, session: &Session, cursor: i64, conflict_cursor: i64, limit: usize, now_ms: u64)
-        -> StorageResult<PullResponse>;
+    /// A read from one snapshot.
+    fn read<T, E: From<StorageError>>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<T, E>) -> Result<T, E>;
+    /// A write ordered with every other write that touches the log (commit
+    /// order is seq order); rolled back if `f` fails.
+    fn write<T, E: From<StorageError>>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<T, E>) -> Result<T, E>;
+    /// A write that touches no seq (tokens).
+    fn write_unordered<T, E: From<StorageError>>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<T, E>) -> Result<T, E>;
+    /// Write a group of pushes in one transaction (one commit): `attempt`
+    /// once per push, in order; a refused push leaves nothing behind and the
+    /// others go on; any other error fails the group. The tokens' last use
+    /// is noted.
+    fn push_group<T, E: GroupError>(
+        &self,
+        tokens: &[&str],
+        pushes: usize,
+        attempt: impl FnMut(&mut dyn Tx, usize) -> Result<T, E>,
+    ) -> Result<Vec<Result<T, E>>, E>;
 }
 
-/// The checks of a batch that need no database, the same on every backend:
-/// size, batch id, known tables and valid values, the token's own device, and
-/// clocks not too far ahead. Returns each change's table.
-pub(crate) fn precheck(session: &Session, batch: &PushRequest, now_ms: u64) -> StorageResult<Vec<&'static TableDef>> {
-    if batch.changes.len() > MAX_PUSH_CHANGES {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "batch_too_large",
-            format!("a batch carries at most {MAX_PUSH_CHANGES} changes, not {}", batch.changes.len()),
-        ));
-    }
-    if batch.batch_id.is_empty() || batch.batch_id.len() > 64 {
-        return Err(ApiError::bad_request("batch_id must be between 1 and 64 characters"));
-    }
-    let mut tables = Vec::with_capacity(batch.changes.len());
-    for change in &batch.changes {
-        let table =
-            merge::check(change).map_err(|e| ApiError::invalid_change(format!("change {}: {e}", change.change_id)))?;
-        if change.device_id != session.device_id {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "wrong_device",
-                format!(
-                    "change {} names device {}, but this token belongs to device {}",
-                    change.change_id, change.device_id, session.device_id
-                ),
-            ));
+/// Run a group's pushes in order: a refusal is answered with its error and
+/// the others go on (`attempt` must leave nothing of a refused push
+/// behind); any other error fails the whole group, whose transaction the
+/// caller then rolls back.
+pub(crate) fn each_push<X: ?Sized, T, E: GroupError>(
+    tx: &mut X,
+    pushes: usize,
+    mut attempt: impl FnMut(&mut X, usize) -> Result<T, E>,
+) -> Result<Vec<Result<T, E>>, E> {
+    let mut results = Vec::with_capacity(pushes);
+    for i in 0..pushes {
+        let result = attempt(tx, i);
+        if let Err(e) = result {
+            if !e.is_refusal() {
+                return Err(e);
+            }
+            results.push(Err(e));
+        } else {
+            results.push(result);
         }
-        if change.hlc.millis > now_ms + MAX_CLOCK_SKEW_MS {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "clock_skew",
-                format!(
-                    "change {} is stamped {} ms ahead of the server clock ({now_ms}); correct the clock and re-stamp",
-                    change.change_id,
-                    change.hlc.millis - now_ms
-                ),
-            ));
-        }
-        tables.push(table);
     }
-    Ok(tables)
-}
-
-/// A course title change with the given id, for tests of what the storage
-/// does with changes regardless of their content.
-#[cfg(test)]
-pub(crate) fn title_change(change_id: &str) -> circles_core::sync::wire::WireChange {
-    circles_core::sync::wire::WireChange {
-        change_id: change_id.into(),
-        table: "courses".into(),
-        row_id: "r1".into(),
-        field: "title".into(),
-        value: serde_json::json!("T"),
-        hlc: circles_core::hlc::Hlc { millis: 1, counter: 0 },
-        device_id: "d".into(),
-        base_seq: None,
-    }
+    Ok(results)
 }

@@ -1,4 +1,4 @@
-//! Group commit, shared by both backends: pushes that arrive while another
+//! Group commit, the same for every backend: pushes that arrive while another
 //! group is being written wait for it, then one of them (the leader) writes
 //! them all in one transaction (one write lock, one commit, one fsync) and
 //! hands each its own answer. Under load the durable commit, not the merge,
@@ -10,8 +10,9 @@ use std::sync::{Condvar, Mutex};
 use circles_core::schema::TableDef;
 use circles_core::sync::wire::{PushRequest, PushResponse};
 
-use super::{Session, StorageResult};
+use super::ApiResult;
 use crate::error::ApiError;
+use crate::storage::Session;
 
 /// At most this many pushes, or this many changes, in one transaction.
 const MAX_GROUP: usize = 64;
@@ -28,13 +29,13 @@ pub(crate) struct PushJob {
 impl PushJob {
     /// A push that passed the checks needing no database (`precheck`), done
     /// before it waits for the writer.
-    pub fn checked(session: &Session, batch: PushRequest, now_ms: u64) -> StorageResult<PushJob> {
-        let tables = super::precheck(session, &batch, now_ms)?;
+    pub fn checked(session: &Session, batch: PushRequest, now_ms: u64) -> ApiResult<PushJob> {
+        let tables = super::precheck::precheck(session, &batch, now_ms)?;
         Ok(PushJob { session: session.clone(), batch, tables, now_ms })
     }
 }
 
-type PushResult = StorageResult<PushResponse>;
+type PushResult = ApiResult<PushResponse>;
 
 #[derive(Default)]
 pub(crate) struct GroupCommit {
@@ -114,31 +115,10 @@ impl GroupCommit {
     }
 }
 
-/// Run a group's pushes in order inside one transaction: a refused push
-/// (4xx) is answered with its error and the others go on (`attempt` must
-/// leave nothing of a refused push behind); a server error fails the whole
-/// group, whose transaction the caller then rolls back (the clients retry).
-pub(crate) fn each_push<T>(
-    tx: &mut T,
-    jobs: &[(u64, PushJob)],
-    mut attempt: impl FnMut(&mut T, &PushJob) -> PushResult,
-) -> StorageResult<Vec<PushResult>> {
-    let mut results = Vec::with_capacity(jobs.len());
-    for (_, job) in jobs {
-        let result = attempt(tx, job);
-        if let Err(e) = &result {
-            if e.status.is_server_error() {
-                return Err(e.clone());
-            }
-        }
-        results.push(result);
-    }
-    Ok(results)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::each_push;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
@@ -195,11 +175,11 @@ mod tests {
         let refuse_second = |_: &mut (), j: &PushJob| {
             if j.batch.batch_seq == 2 { Err(ApiError::forbidden("not yours")) } else { answer(j) }
         };
-        let results = each_push(&mut (), &jobs, refuse_second).unwrap();
+        let results = each_push(&mut (), jobs.len(), |tx, i| refuse_second(tx, &jobs[i].1)).unwrap();
         assert_eq!(results.iter().map(|r| r.is_ok()).collect::<Vec<_>>(), [true, false, true]);
         let fail_second = |_: &mut (), j: &PushJob| {
             if j.batch.batch_seq == 2 { Err(ApiError::internal("disk full")) } else { answer(j) }
         };
-        assert!(each_push(&mut (), &jobs, fail_second).is_err());
+        assert!(each_push(&mut (), jobs.len(), |tx, i| fail_second(tx, &jobs[i].1)).is_err());
     }
 }

@@ -3,21 +3,12 @@
 
 use circles_core::sync::wire::ServerChange;
 
+use crate::storage::LogSlice;
+
 /// How far a pull page may look, in multiples of its limit, while it passes
 /// over the caller's own changes (which it leaves out): right after a large
 /// push, one page instead of one round trip per `limit` of them.
 const OWN_CHANGES_LOOKAHEAD: usize = 4;
-
-/// One look at the log for a pull page: the changes after a cursor the user
-/// may see, at most a given number of them.
-pub(crate) struct LogSlice {
-    /// The others' changes among them, in order.
-    pub changes: Vec<ServerChange>,
-    /// How many it looked at, the caller's own included.
-    pub looked_at: usize,
-    /// The last seq it looked at (None: nothing after the cursor).
-    pub last_seq: Option<i64>,
-}
 
 /// The changes of a pull page and where it ends: `Some(seq)` when it
 /// stopped at its limit at `seq`, None when it saw everything after the
@@ -50,7 +41,7 @@ pub(crate) fn gather_page<E>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::title_change;
+    use crate::protocol::title_change;
 
     fn change(seq: i64) -> ServerChange {
         ServerChange { seq, change: title_change(&format!("c{seq}")) }

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use circles_core::sync::wire::{PushOutcome, PushRequest, PushResponse, PushResult};
 use serde::{Deserialize, Serialize};
 
-use super::StorageResult;
+use super::ApiResult;
 use crate::error::ApiError;
 
 /// What the batch record says of a pushed batch, the same on every backend:
@@ -17,7 +17,7 @@ pub(crate) fn check_batch_record(
     batch: &PushRequest,
     recorded: Option<(String, String)>,
     last: i64,
-) -> StorageResult<Option<PushResponse>> {
+) -> ApiResult<Option<PushResponse>> {
     if let Some((batch_id, json)) = recorded {
         if batch_id != batch.batch_id {
             return Err(ApiError::new(
@@ -97,7 +97,7 @@ pub(crate) fn batch_record(response: &PushResponse) -> String {
 }
 
 /// The answer a record keeps for a batch sent again.
-fn recorded_answer(batch: &PushRequest, record: &str) -> StorageResult<PushResponse> {
+fn recorded_answer(batch: &PushRequest, record: &str) -> ApiResult<PushResponse> {
     let compact = match serde_json::from_str(record).map_err(|e| ApiError::internal(format!("batch record: {e}")))? {
         RecordedAnswer::Whole(response) => return Ok(response),
         RecordedAnswer::Compact(compact) => compact,
@@ -136,7 +136,7 @@ fn recorded_answer(batch: &PushRequest, record: &str) -> StorageResult<PushRespo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::title_change;
+    use crate::protocol::title_change;
 
     fn batch(ids: &[&str]) -> PushRequest {
         PushRequest { batch_id: "b1".into(), batch_seq: 3, changes: ids.iter().map(|id| title_change(id)).collect() }

@@ -1,0 +1,129 @@
+//! Accounts, teams and tokens. An account is also a synced `facilitators`
+//! row and a team a synced `teams` row with the same id, written by the
+//! server itself (`SERVER_DEVICE`), so any replica can name them: a
+//! facilitator as a circle's co-facilitator, a team as a circle's team.
+
+use axum::http::StatusCode;
+use circles_core::hlc::{wall_clock_millis, Hlc};
+use circles_core::validate;
+use serde_json::Value;
+
+use super::ApiResult;
+use crate::common::{now_text, SERVER_DEVICE};
+use crate::error::ApiError;
+use crate::storage::{Backend, NewToken, OwnChange, Tx, UserRecord};
+
+/// Emails are kept trimmed and in lower case.
+pub(super) fn normal_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+pub(super) fn add_user(backend: &impl Backend, email: &str, name: &str, password_hash: &str) -> ApiResult<String> {
+    let email = normal_email(email);
+    // The same checks a replica applies to a facilitator.
+    validate::required("facilitator", "name", name, validate::MAX_NAME)
+        .and_then(|()| validate::email("facilitator", "email", &email))
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    backend.write(|tx| {
+        if tx.email_taken(&email)? {
+            return Err(ApiError::new(StatusCode::CONFLICT, "user_exists", format!("{email} already has an account")));
+        }
+        let id = uuid::Uuid::now_v7().to_string();
+        let user = UserRecord {
+            id: id.clone(),
+            email: email.clone(),
+            name: name.trim().to_string(),
+            password_hash: password_hash.to_string(),
+        };
+        tx.insert_user(&user, &now_text())?;
+        log_own_row(
+            tx,
+            "facilitators",
+            &id,
+            &[
+                ("name", Value::from(name.trim())),
+                ("email", Value::from(email.as_str())),
+                ("deleted", Value::from(0)),
+                ("created_at", Value::from(now_text())),
+            ],
+        )?;
+        Ok(id)
+    })
+}
+
+/// A team is authorization data here, and also a synced `teams` row, so
+/// facilitators can put their circles in it and its organizers then see them.
+pub(super) fn add_team(backend: &impl Backend, name: &str) -> ApiResult<String> {
+    if name.trim().is_empty() {
+        return Err(ApiError::bad_request("a team needs a name"));
+    }
+    backend.write(|tx| {
+        let id = uuid::Uuid::now_v7().to_string();
+        tx.insert_team(&id, name.trim())?;
+        log_own_row(
+            tx,
+            "teams",
+            &id,
+            &[
+                ("name", Value::from(name.trim())),
+                ("deleted", Value::from(0)),
+                ("created_at", Value::from(now_text())),
+            ],
+        )?;
+        Ok(id)
+    })
+}
+
+pub(super) fn add_organizer(backend: &impl Backend, team_id: &str, email: &str) -> ApiResult<()> {
+    let email = normal_email(email);
+    backend.write(|tx| {
+        if !tx.team_exists(team_id)? {
+            return Err(ApiError::not_found(format!("no team with id {team_id}")));
+        }
+        let user = tx.user_by_email(&email)?.ok_or_else(|| ApiError::not_found(format!("no user with email {email}")))?;
+        tx.add_organizer(team_id, &user.id)?;
+        // The team's existing circles become visible from now on.
+        let circles = tx.rows_with_value("circles", "team_id", &Value::from(team_id).to_string())?;
+        let seq = tx.max_seq()?;
+        for circle in circles {
+            tx.grant(&circle, &user.id, seq)?;
+        }
+        Ok(())
+    })
+}
+
+pub(super) fn create_token(
+    backend: &impl Backend,
+    user_id: &str,
+    device_id: &str,
+    device_name: &str,
+    token_hash: &str,
+) -> ApiResult<String> {
+    // Tokens touch no seq.
+    backend.write_unordered(|tx| {
+        let id = uuid::Uuid::now_v7().to_string();
+        let created_at = now_text();
+        tx.insert_token(&NewToken { id: &id, user_id, device_id, device_name, token_hash, created_at: &created_at })?;
+        Ok(id)
+    })
+}
+
+/// A row written by the server itself, field by field, on its own clock.
+fn log_own_row(tx: &mut dyn Tx, table: &str, row_id: &str, fields: &[(&str, Value)]) -> ApiResult<()> {
+    let mut clock = Hlc::tick(Hlc::ZERO, wall_clock_millis());
+    let received_at = now_text();
+    for (field, value) in fields {
+        tx.log_own_change(&OwnChange {
+            change_id: &uuid::Uuid::now_v7().to_string(),
+            table,
+            row_id,
+            field,
+            value: &value.to_string(),
+            hlc: &clock.to_string(),
+            device_id: SERVER_DEVICE,
+            received_at: &received_at,
+        })?;
+        clock = Hlc::tick(clock, 0);
+    }
+    Ok(())
+}

@@ -1,0 +1,148 @@
+//! The server's sync rules, written once for every backend: what a push may
+//! carry (`precheck`), which circle a row belongs to and who may write it
+//! (`scope`), how a push is decided and merged (`push`), what a pull page
+//! holds and when a stream resets (`pull`), accounts and teams as synced rows
+//! (`accounts`), group commit and batch records. It runs over the narrow
+//! data access of `storage/` and holds no SQL; its errors are `ApiError`s.
+
+mod accounts;
+mod batch_record;
+mod group_commit;
+mod precheck;
+mod pull;
+mod pull_page;
+mod push;
+mod scope;
+
+use circles_core::sync::wire::{PullResponse, PushRequest, PushResponse};
+
+use crate::error::ApiError;
+use crate::storage::{Backend, Session, TokenInfo, UserInfo, UserRecord};
+use group_commit::GroupCommit;
+pub(crate) use group_commit::PushJob;
+
+pub use precheck::precheck;
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// What the handlers (and the admin commands) ask of the server, whatever
+/// its database. Methods are blocking; handlers call them from
+/// `spawn_blocking`.
+pub trait SyncService: Send + Sync + 'static {
+    fn health(&self) -> ApiResult<()>;
+
+    fn add_user(&self, email: &str, name: &str, password_hash: &str) -> ApiResult<String>;
+    fn users(&self) -> ApiResult<Vec<UserInfo>>;
+    fn user_by_email(&self, email: &str) -> ApiResult<Option<UserRecord>>;
+    fn add_team(&self, name: &str) -> ApiResult<String>;
+    /// Make a user an organizer of a team: they see the team's circles.
+    fn add_organizer(&self, team_id: &str, email: &str) -> ApiResult<()>;
+
+    fn create_token(&self, user_id: &str, device_id: &str, device_name: &str, token_hash: &str) -> ApiResult<String>;
+    /// The live session a token hash belongs to (None: unknown or revoked).
+    fn session(&self, token_hash: &str) -> ApiResult<Option<Session>>;
+    /// Tokens of a user (by id), or of everyone.
+    fn tokens(&self, user_id: Option<&str>) -> ApiResult<Vec<TokenInfo>>;
+    /// Revoke a token; with `owner`, only one of that user's. False if none matched.
+    fn revoke_token(&self, token_id: &str, owner: Option<&str>) -> ApiResult<bool>;
+
+    /// Accept a batch: all of it with its record, or nothing.
+    fn push(&self, session: &Session, batch: PushRequest, now_ms: u64) -> ApiResult<PushResponse>;
+    /// A page of the changes the session's user may see.
+    fn pull(&self, session: &Session, cursor: i64, conflict_cursor: i64, limit: usize, now_ms: u64)
+        -> ApiResult<PullResponse>;
+}
+
+/// The sync rules over one backend.
+pub struct Protocol<B: Backend> {
+    backend: B,
+    group: GroupCommit,
+}
+
+impl<B: Backend> Protocol<B> {
+    pub fn new(backend: B) -> Protocol<B> {
+        Protocol { backend, group: GroupCommit::default() }
+    }
+
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+
+    /// Write a group of pushes in one transaction: a refused push is
+    /// answered alone; a database error fails the group.
+    pub(crate) fn write_group(&self, jobs: &[(u64, PushJob)]) -> Vec<ApiResult<PushResponse>> {
+        let tokens: Vec<&str> = jobs.iter().map(|(_, j)| j.session.token_id.as_str()).collect();
+        match self.backend.push_group(&tokens, jobs.len(), |tx, i| push::push_one(tx, &jobs[i].1)) {
+            Ok(results) => results,
+            Err(e) => jobs.iter().map(|_| Err(e.clone())).collect(),
+        }
+    }
+}
+
+impl<B: Backend> SyncService for Protocol<B> {
+    fn health(&self) -> ApiResult<()> {
+        Ok(self.backend.health()?)
+    }
+
+    fn add_user(&self, email: &str, name: &str, password_hash: &str) -> ApiResult<String> {
+        accounts::add_user(&self.backend, email, name, password_hash)
+    }
+
+    fn users(&self) -> ApiResult<Vec<UserInfo>> {
+        self.backend.read(|tx| Ok(tx.users()?))
+    }
+
+    fn user_by_email(&self, email: &str) -> ApiResult<Option<UserRecord>> {
+        let email = accounts::normal_email(email);
+        self.backend.read(|tx| Ok(tx.user_by_email(&email)?))
+    }
+
+    fn add_team(&self, name: &str) -> ApiResult<String> {
+        accounts::add_team(&self.backend, name)
+    }
+
+    fn add_organizer(&self, team_id: &str, email: &str) -> ApiResult<()> {
+        accounts::add_organizer(&self.backend, team_id, email)
+    }
+
+    fn create_token(&self, user_id: &str, device_id: &str, device_name: &str, token_hash: &str) -> ApiResult<String> {
+        accounts::create_token(&self.backend, user_id, device_id, device_name, token_hash)
+    }
+
+    fn session(&self, token_hash: &str) -> ApiResult<Option<Session>> {
+        Ok(self.backend.session(token_hash)?)
+    }
+
+    fn tokens(&self, user_id: Option<&str>) -> ApiResult<Vec<TokenInfo>> {
+        self.backend.read(|tx| Ok(tx.tokens(user_id)?))
+    }
+
+    fn revoke_token(&self, token_id: &str, owner: Option<&str>) -> ApiResult<bool> {
+        let now = crate::common::now_text();
+        self.backend.write_unordered(|tx| Ok(tx.revoke_token(token_id, owner, &now)?))
+    }
+
+    fn push(&self, session: &Session, batch: PushRequest, now_ms: u64) -> ApiResult<PushResponse> {
+        self.group.push(PushJob::checked(session, batch, now_ms)?, |jobs| self.write_group(jobs))
+    }
+
+    fn pull(&self, session: &Session, cursor: i64, conflict_cursor: i64, limit: usize, now_ms: u64) -> ApiResult<PullResponse> {
+        pull::pull(&self.backend, session, cursor, conflict_cursor, limit, now_ms)
+    }
+}
+
+/// A course title change with the given id, for tests of what the server
+/// does with changes regardless of their content.
+#[cfg(test)]
+pub(crate) fn title_change(change_id: &str) -> circles_core::sync::wire::WireChange {
+    circles_core::sync::wire::WireChange {
+        change_id: change_id.into(),
+        table: "courses".into(),
+        row_id: "r1".into(),
+        field: "title".into(),
+        value: serde_json::json!("T"),
+        hlc: circles_core::hlc::Hlc { millis: 1, counter: 0 },
+        device_id: "d".into(),
+        base_seq: None,
+    }
+}
