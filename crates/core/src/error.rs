@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::domain::schedule::ScheduleError;
+use crate::domain::schedule::{self, ScheduleError};
 
 /// Which rule a refused value broke: a stable code (with the figures its
 /// sentence needs) that front ends translate, instead of matching the
@@ -142,6 +142,22 @@ impl CoreError {
         match self {
             CoreError::Invalid { field, .. } => Some(field),
             _ => None,
+        }
+    }
+}
+
+// Schedule errors are defined beside the rules they enforce (`schedule` is
+// pure and knows nothing of this module); their rule codes are given here.
+impl ScheduleError {
+    /// The rule this error is about, for front ends that translate.
+    pub fn rule(&self) -> Rule {
+        match self {
+            ScheduleError::UnknownTimeZone(_) => Rule::TimeZone,
+            ScheduleError::MeetingCountOutOfRange(_) => Rule::MeetingCount { min: schedule::MIN_MEETINGS, max: schedule::MAX_MEETINGS },
+            ScheduleError::DurationOutOfRange(_) => Rule::Duration { min: schedule::MIN_DURATION_MINUTES, max: schedule::MAX_DURATION_MINUTES },
+            ScheduleError::InvalidTime(_) => Rule::Time,
+            ScheduleError::InvalidDate(_) | ScheduleError::DateOutOfRange(_) => Rule::Date,
+            ScheduleError::InvalidWeekday(_) => Rule::Weekday,
         }
     }
 }

@@ -116,7 +116,8 @@ impl MarkCounts {
 
     /// Attended ÷ marked, None without marks.
     pub fn rate(&self) -> Option<f64> {
-        crate::reports::ratio(self.attended(), self.marked())
+        let (attended, marked) = (self.attended(), self.marked());
+        (marked > 0).then(|| f64::from(attended) / f64::from(marked))
     }
 }
 
@@ -137,9 +138,9 @@ impl Store {
 
     /// Someone who came without signing up: added to the meeting's circle
     /// as a walk-in and marked present, both or neither.
-    pub fn add_walk_in(&mut self, meeting_id: &str, input: &crate::LearnerInput) -> Result<String> {
+    pub fn add_walk_in(&mut self, meeting_id: &str, input: &crate::domain::learner::LearnerInput) -> Result<String> {
         let meeting = self.meeting(meeting_id)?;
-        let input = crate::LearnerInput { walk_in: true, ..input.clone() };
+        let input = crate::domain::learner::LearnerInput { walk_in: true, ..input.clone() };
         self.atomically(|store| {
             let learner_id = store.add_learner(&meeting.circle_id, &input)?;
             store.mark_attendance(meeting_id, &learner_id, Mark::Present)?;

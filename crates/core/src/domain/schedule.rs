@@ -65,21 +65,6 @@ pub enum ScheduleError {
     DateOutOfRange(NaiveDate),
 }
 
-impl ScheduleError {
-    /// The rule this error is about, for front ends that translate.
-    pub fn rule(&self) -> crate::error::Rule {
-        use crate::error::Rule;
-        match self {
-            ScheduleError::UnknownTimeZone(_) => Rule::TimeZone,
-            ScheduleError::MeetingCountOutOfRange(_) => Rule::MeetingCount { min: MIN_MEETINGS, max: MAX_MEETINGS },
-            ScheduleError::DurationOutOfRange(_) => Rule::Duration { min: MIN_DURATION_MINUTES, max: MAX_DURATION_MINUTES },
-            ScheduleError::InvalidTime(_) => Rule::Time,
-            ScheduleError::InvalidDate(_) | ScheduleError::DateOutOfRange(_) => Rule::Date,
-            ScheduleError::InvalidWeekday(_) => Rule::Weekday,
-        }
-    }
-}
-
 // ---------------------------------------------------------------------------
 // Parsing and validation
 // ---------------------------------------------------------------------------

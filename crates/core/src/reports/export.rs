@@ -44,7 +44,7 @@ pub struct CircleExport {
     pub feedback: Vec<MeetingFeedback>,
     /// Each meeting's guide as the app shows it (edited, or from the
     /// templates by position), in meeting order; cancelled meetings have none.
-    pub guides: Vec<crate::MeetingGuide>,
+    pub guides: Vec<crate::domain::guide::MeetingGuide>,
     /// The facilitator's wrap-up (no outcome until it is given).
     pub wrap_up: crate::reports::WrapUpFigures,
 }

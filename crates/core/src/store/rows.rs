@@ -306,8 +306,13 @@ mod tests {
             unreachable!("the child aborts inside the write");
         }
         let dir = tempfile::tempdir().unwrap();
+        // The test's own path, wherever its module moves.
+        let name = format!(
+            "{}::crash_mid_write_leaves_store_and_change_record_consistent",
+            module_path!().trim_start_matches("circles_core::")
+        );
         let status = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "rows::tests::crash_mid_write_leaves_store_and_change_record_consistent", "--nocapture"])
+            .args(["--exact", &name, "--nocapture"])
             .env(CHILD_ENV, dir.path())
             .status()
             .unwrap();
