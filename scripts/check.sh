@@ -28,7 +28,7 @@ section "Rust: unit and tidy tests (cargo test --workspace --lib)"
 cargo test --workspace --locked --lib
 
 section "UI: lint (ESLint)"
-(cd ui && npm run --silent lint)
+(cd ui && npm run lint)
 
 section "UI: unit tests (Vitest)"
 (cd ui && npx --no-install vitest run)

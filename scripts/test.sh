@@ -17,7 +17,7 @@ section "Rust: format (cargo fmt --check)"
 cargo fmt --all --check || die "not formatted: run cargo fmt --all"
 
 section "UI: lint (ESLint)"
-(cd ui && npm run --silent lint)
+(cd ui && npm run lint)
 
 section "UI: type check (svelte-check)"
 (cd ui && npx --no-install svelte-check --tsconfig ./tsconfig.json --threshold warning --output human)
