@@ -3,7 +3,8 @@
 # when everything is present (no apt-get update, no npm install then).
 #
 #   Debian 12 packages: WebKitGTK (Tauri), Xvfb, WebKitWebDriver, ImageMagick...
-#   tauri-driver (cargo install), the UI's npm packages (npm ci in ui/).
+#   rustfmt and clippy (rustup), tauri-driver (cargo install), the UI's npm
+#   packages (npm ci in ui/).
 #
 # Needs root or sudo only when Debian packages are missing.
 set -euo pipefail
@@ -46,6 +47,14 @@ node -e '
     process.exit(1);
   }' || exit 1
 echo "cargo $(cargo --version | cut -d" " -f2), rustc $(rustc --version | cut -d" " -f2), node $(node --version), npm $(npm --version)"
+
+echo "--- rustfmt and clippy"
+if cargo fmt --version >/dev/null 2>&1 && cargo clippy --version >/dev/null 2>&1; then
+  echo "present: $(cargo fmt --version), $(cargo clippy --version)"
+else
+  command -v rustup >/dev/null || die "cargo fmt / cargo clippy missing and no rustup to add them (rustfmt, clippy components)"
+  rustup component add rustfmt clippy
+fi
 
 echo "--- tauri-driver"
 if cargo install --list | grep -q '^tauri-driver v2\.'; then

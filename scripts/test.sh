@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Everything CI checks, from a clean clone: setup, unit and integration tests of
-# the whole workspace, a type check of the UI, then the desktop app driven in
-# its real window under Xvfb (tests/e2e). Fails loudly; never skips.
+# Everything CI checks, from a clean clone: setup, formatting, the UI's lint,
+# type check and unit tests, clippy, unit and integration tests of the whole
+# workspace, then the desktop app driven in its real window under Xvfb
+# (tests/e2e). Fails loudly; never skips.
 #
 # Screenshots and logs of the e2e run: test-output/e2e/
 set -euo pipefail
@@ -11,6 +12,12 @@ cd "$repo"
 
 section "Setup (scripts/setup.sh)"
 bash "$repo/scripts/setup.sh"
+
+section "Rust: format (cargo fmt --check)"
+cargo fmt --all --check || die "not formatted: run cargo fmt --all"
+
+section "UI: lint (ESLint)"
+(cd ui && npm run lint)
 
 section "UI: type check (svelte-check)"
 (cd ui && npx --no-install svelte-check --tsconfig ./tsconfig.json --threshold warning --output human)
@@ -23,6 +30,9 @@ build_ui
 
 section "Rust: build the workspace (circles-app, circles CLI)"
 build_rust
+
+section "Rust: clippy (warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
 
 section "Rust: tests (cargo test --workspace)"
 cargo test --workspace --locked
@@ -54,9 +64,6 @@ if ! env -u CIRCLES_DATA_DIR TMPDIR="$e2e_home/tmp" \
   die "the end-to-end test failed (screenshots and logs: test-output/e2e/)"
 fi
 ls -l "$repo/test-output/e2e"
-
-section "Rust: clippy (warnings are errors)"
-cargo clippy --workspace --all-targets --locked -- -D warnings
 
 section "Done"
 echo "all checks passed in $(( $(date +%s) - started ))s"

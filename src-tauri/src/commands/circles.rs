@@ -1,3 +1,5 @@
+//! Circles: the list, tonight's meetings, one circle's detail, create and edit.
+
 use circles_core::{
     AttendanceGrid, Circle, CircleInput, CircleSummary, Learner, Meeting, MeetingFeedback, UpcomingMeeting, WeeklyRule,
     WrapUp,

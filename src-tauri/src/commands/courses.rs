@@ -1,3 +1,5 @@
+//! The course catalogue: search, create and edit courses.
+
 use circles_core::{Course, CourseFilter, CourseInput};
 use tauri::State;
 

@@ -1,3 +1,5 @@
+//! A circle's learners: list, add, edit, withdraw or bring back.
+
 use circles_core::{Learner, LearnerInput};
 use tauri::State;
 

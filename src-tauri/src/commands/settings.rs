@@ -1,3 +1,5 @@
+//! Settings, the data folder in use, and exporting everything to a folder.
+
 use circles_core::Settings;
 use tauri::State;
 
