@@ -48,12 +48,12 @@ pub fn resolve_data_dir(args: Result<Args, String>) -> Result<PathBuf, String> {
     circles_core::data_dir::resolve(args.data_dir.as_deref()).map_err(|e| e.to_string())
 }
 
+#[cfg(test)]
+mod bindings;
 pub mod commands;
 pub mod error;
 pub mod state;
 pub mod sync_worker;
-#[cfg(test)]
-mod bindings;
 
 pub use state::AppState;
 
@@ -179,11 +179,7 @@ mod tests {
     #[test]
     fn explicit_data_dir_wins() {
         let dir = tempfile::tempdir().unwrap();
-        let got = resolve_data_dir(Ok(Args {
-            data_dir: Some(dir.path().to_path_buf()),
-            ignored: vec![],
-        }))
-        .unwrap();
+        let got = resolve_data_dir(Ok(Args { data_dir: Some(dir.path().to_path_buf()), ignored: vec![] })).unwrap();
         assert_eq!(got, dir.path());
     }
 
@@ -201,17 +197,12 @@ mod tests {
     fn a_damaged_store_is_reported_untouched_and_recovers_once_moved_aside() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("circles.sqlite");
-        let garbage: Vec<u8> = (0..4096u32)
-            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
-            .collect();
+        let garbage: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
         std::fs::write(&db, &garbage).unwrap();
 
         let state = AppState::open(Ok(dir.path().to_path_buf()));
         let err = state.read(|s| s.list_circles()).unwrap_err();
-        assert!(
-            err.message.contains("circles.sqlite"),
-            "message names the file: {err:?}"
-        );
+        assert!(err.message.contains("circles.sqlite"), "message names the file: {err:?}");
         // Asking again retries and still refuses; the file is never written.
         assert!(state.read(|s| s.list_circles()).is_err());
         assert_eq!(std::fs::read(&db).unwrap(), garbage);

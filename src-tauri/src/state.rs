@@ -11,7 +11,7 @@ use std::sync::Mutex;
 
 use circles_core::Store;
 
-use crate::error::{UiError, UiResult, UiErrorKind};
+use crate::error::{UiError, UiErrorKind, UiResult};
 use crate::sync_worker::SyncWorker;
 
 pub struct AppState {
@@ -30,11 +30,7 @@ impl AppState {
             Ok(dir) => open_store(dir),
             Err(e) => Err(e.clone()),
         };
-        AppState {
-            sync: SyncWorker::new(data_dir.clone().ok()),
-            data_dir,
-            store: Mutex::new(store),
-        }
+        AppState { sync: SyncWorker::new(data_dir.clone().ok()), data_dir, store: Mutex::new(store) }
     }
 
     pub fn data_dir(&self) -> UiResult<&Path> {
@@ -44,9 +40,10 @@ impl AppState {
     /// Run `f` with the open store. If opening failed earlier, try once more
     /// first (the person may have moved a damaged file aside meanwhile).
     pub fn with_store<T>(&self, f: impl FnOnce(&mut Store) -> UiResult<T>) -> UiResult<T> {
-        let mut slot = self.store.lock().map_err(|_| {
-            UiError::new(UiErrorKind::Internal, "the store lock was poisoned; restart Circles")
-        })?;
+        let mut slot = self
+            .store
+            .lock()
+            .map_err(|_| UiError::new(UiErrorKind::Internal, "the store lock was poisoned; restart Circles"))?;
         if slot.is_err() {
             if let Ok(dir) = &self.data_dir {
                 *slot = open_store(dir);

@@ -201,9 +201,7 @@ async fn run(shared: Arc<Shared>) {
     loop {
         let outcome = {
             let shared = shared.clone();
-            tauri::async_runtime::spawn_blocking(move || sync_blocking(&shared))
-                .await
-                .unwrap_or(Outcome::Failed)
+            tauri::async_runtime::spawn_blocking(move || sync_blocking(&shared)).await.unwrap_or(Outcome::Failed)
         };
         let wait = match outcome {
             Outcome::Offline => OFFLINE_RETRY,

@@ -82,11 +82,7 @@ fn run(cli: Cli) -> Result<()> {
     let data_dir = circles_core::data_dir::resolve(explicit.as_deref())?;
     tracing::debug!(data_dir = %data_dir.display(), "opening the store");
     let store = Store::open_in(&data_dir)?;
-    let mut ctx = Ctx {
-        store,
-        data_dir,
-        json: cli.json,
-    };
+    let mut ctx = Ctx { store, data_dir, json: cli.json };
     match cli.command {
         Command::Course(command) => commands::course::run(&mut ctx, command),
         Command::Circle(command) => commands::circle::run(&mut ctx, command),

@@ -20,8 +20,7 @@ macro_rules! say {
 /// Write text to stdout, reporting failures (a closed pipe) as errors.
 pub fn write_stdout(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .context("cannot write to stdout")?;
+    out.write_all(text.as_bytes()).context("cannot write to stdout")?;
     out.flush().context("cannot write to stdout")?;
     Ok(())
 }
@@ -30,8 +29,7 @@ pub fn write_stdout(text: &str) -> Result<()> {
 pub fn print_json(value: &impl Serialize) -> Result<()> {
     // Serialized first, so that a write error (a closed pipe) reaches the
     // caller as the io::Error it is rather than inside a serde_json error.
-    let mut text =
-        serde_json::to_string_pretty(value).context("cannot turn the result into JSON")?;
+    let mut text = serde_json::to_string_pretty(value).context("cannot turn the result into JSON")?;
     text.push('\n');
     write_stdout(&text)
 }
@@ -44,10 +42,7 @@ pub struct Table {
 
 impl Table {
     pub fn new(headers: &[&'static str]) -> Table {
-        Table {
-            headers: headers.to_vec(),
-            rows: Vec::new(),
-        }
+        Table { headers: headers.to_vec(), rows: Vec::new() }
     }
 
     pub fn row(&mut self, cells: Vec<String>) {
@@ -58,14 +53,7 @@ impl Table {
     /// The table as text, one line per row, no trailing spaces.
     pub fn render(&self) -> String {
         let widths: Vec<usize> = (0..self.headers.len())
-            .map(|i| {
-                self.rows
-                    .iter()
-                    .map(|r| width(&r[i]))
-                    .chain([width(self.headers[i])])
-                    .max()
-                    .unwrap_or(0)
-            })
+            .map(|i| self.rows.iter().map(|r| width(&r[i])).chain([width(self.headers[i])]).max().unwrap_or(0))
             .collect();
         let line = |cells: &mut dyn Iterator<Item = &str>| {
             let mut text = String::new();
@@ -74,10 +62,7 @@ impl Table {
                     text.push_str("  ");
                 }
                 text.push_str(cell);
-                text.extend(std::iter::repeat_n(
-                    ' ',
-                    widths[i].saturating_sub(width(cell)),
-                ));
+                text.extend(std::iter::repeat_n(' ', widths[i].saturating_sub(width(cell))));
             }
             text.trim_end().to_string()
         };
@@ -105,18 +90,12 @@ fn width(s: &str) -> usize {
 /// Print "label: value" lines with the values aligned, skipping empty values
 /// (a person reading a record does not need to see what is not there).
 pub fn print_fields(fields: &[(&str, String)]) -> Result<()> {
-    let shown: Vec<&(&str, String)> = fields
-        .iter()
-        .filter(|(_, v)| !v.trim().is_empty())
-        .collect();
+    let shown: Vec<&(&str, String)> = fields.iter().filter(|(_, v)| !v.trim().is_empty()).collect();
     let label_width = shown.iter().map(|(l, _)| width(l) + 1).max().unwrap_or(0);
     for (label, value) in shown {
         let label = format!("{label}:");
         let mut lines = value.lines();
-        say!(
-            "  {label:<label_width$}  {}",
-            lines.next().unwrap_or_default()
-        )?;
+        say!("  {label:<label_width$}  {}", lines.next().unwrap_or_default())?;
         // Multi-line values (descriptions, notes) stay under their column.
         for more in lines {
             say!("  {:<label_width$}  {more}", "")?;
@@ -151,10 +130,7 @@ mod tests {
         let mut t = Table::new(&["NAME", "ZONE"]);
         t.row(vec!["Círculo de Escrita".into(), "Europe/Lisbon".into()]);
         t.row(vec!["Python".into(), "".into()]);
-        assert_eq!(
-            t.render(),
-            "NAME                ZONE\nCírculo de Escrita  Europe/Lisbon\nPython\n"
-        );
+        assert_eq!(t.render(), "NAME                ZONE\nCírculo de Escrita  Europe/Lisbon\nPython\n");
     }
 
     #[test]

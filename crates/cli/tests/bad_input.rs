@@ -11,13 +11,21 @@ fn an_unknown_time_zone_is_refused() {
     let f = Folder::new();
     let (circle, _, _) = circle_with_learners(&f);
     f.refuses(
-        &["circle", "create", "--name", "Mars", "--time-zone", "Mars/Olympus_Mons", "--start-time", "18:00", "--duration", "90"],
+        &[
+            "circle",
+            "create",
+            "--name",
+            "Mars",
+            "--time-zone",
+            "Mars/Olympus_Mons",
+            "--start-time",
+            "18:00",
+            "--duration",
+            "90",
+        ],
         "circle time_zone: unknown time zone \"Mars/Olympus_Mons\": use an IANA name such as America/Chicago",
     );
-    f.refuses(
-        &["circle", "edit", &circle, "--time-zone", "Chicago"],
-        "unknown time zone \"Chicago\"",
-    );
+    f.refuses(&["circle", "edit", &circle, "--time-zone", "Chicago"], "unknown time zone \"Chicago\"");
     // Other circle settings core checks.
     f.refuses(
         &[
@@ -34,10 +42,7 @@ fn an_unknown_time_zone_is_refused() {
         ],
         "invalid time \"25:00\"",
     );
-    f.refuses(
-        &["circle", "edit", &circle, "--online"],
-        "circle meeting_link: is required for an online circle",
-    );
+    f.refuses(&["circle", "edit", &circle, "--online"], "circle meeting_link: is required for an online circle");
     f.refuses(
         &["circle", "edit", &circle, "--duration", "5000"],
         "circle duration_minutes: must be between 15 and 720",
@@ -52,27 +57,9 @@ fn a_malformed_email_or_mobile_is_refused() {
         &["learner", "add", "--circle", &circle, "--name", "Lena", "--email", "lena@example"],
         "learner email: \"lena@example\" is not a valid email address (the domain must look like example.org)",
     );
-    f.refuses(
-        &["learner", "edit", &ana, "--email", "ana at example.org"],
-        "is not a valid email address",
-    );
-    f.refuses(
-        &[
-            "learner",
-            "add",
-            "--circle",
-            &circle,
-            "--name",
-            "Lena",
-            "--mobile",
-            "3125550143",
-        ],
-        "learner mobile:",
-    );
-    f.refuses(
-        &["learner", "add", "--circle", &circle, "--name", "  "],
-        "learner name: is required",
-    );
+    f.refuses(&["learner", "edit", &ana, "--email", "ana at example.org"], "is not a valid email address");
+    f.refuses(&["learner", "add", "--circle", &circle, "--name", "Lena", "--mobile", "3125550143"], "learner mobile:");
+    f.refuses(&["learner", "add", "--circle", &circle, "--name", "  "], "learner name: is required");
 }
 
 #[test]
@@ -84,85 +71,27 @@ fn a_meeting_date_outside_the_circle_is_refused() {
         &["meeting", "add", "--circle", &circle, "--date", "2027-04-01"],
         "meeting local_date: is outside the circle: its meetings must fall within 364 days of each other",
     );
+    f.refuses(&["meeting", "move", &meetings[0], "--date", "2027-06-01"], "is outside the circle");
     f.refuses(
-        &["meeting", "move", &meetings[0], "--date", "2027-06-01"],
-        "is outside the circle",
-    );
-    f.refuses(
-        &[
-            "meeting",
-            "add",
-            "--circle",
-            &circle,
-            "--date",
-            "2026-03-10",
-        ],
+        &["meeting", "add", "--circle", &circle, "--date", "2026-03-10"],
         "meeting local_date: the circle already meets on 2026-03-10",
     );
+    f.refuses(&["meeting", "move", &meetings[0], "--date", "2026-03-17"], "the circle already meets on 2026-03-17");
     f.refuses(
-        &["meeting", "move", &meetings[0], "--date", "2026-03-17"],
-        "the circle already meets on 2026-03-17",
-    );
-    f.refuses(
-        &[
-            "meeting",
-            "add",
-            "--circle",
-            &circle,
-            "--date",
-            "1999-12-31",
-        ],
+        &["meeting", "add", "--circle", &circle, "--date", "1999-12-31"],
         "date 1999-12-31 is outside the supported years 2000 to 2100",
     );
+    f.refuses(&["meeting", "add", "--circle", &circle, "--date", "2026-02-30"], "invalid date \"2026-02-30\"");
     f.refuses(
-        &[
-            "meeting",
-            "add",
-            "--circle",
-            &circle,
-            "--date",
-            "2026-02-30",
-        ],
-        "invalid date \"2026-02-30\"",
-    );
-    f.refuses(
-        &[
-            "meeting",
-            "add",
-            "--circle",
-            &circle,
-            "--date",
-            "2026-04-14",
-            "--time",
-            "6pm",
-        ],
+        &["meeting", "add", "--circle", &circle, "--date", "2026-04-14", "--time", "6pm"],
         "invalid time \"6pm\"",
     );
     f.refuses(
-        &[
-            "schedule",
-            "generate",
-            "--circle",
-            &circle,
-            "--first-date",
-            "2026-05-01",
-            "--meetings",
-            "3",
-        ],
+        &["schedule", "generate", "--circle", &circle, "--first-date", "2026-05-01", "--meetings", "3"],
         "the circle already has 6 meetings",
     );
     f.refuses(
-        &[
-            "schedule",
-            "generate",
-            "--circle",
-            &circle,
-            "--first-date",
-            "2026-05-01",
-            "--meetings",
-            "53",
-            "--replace",
-        ],
+        &["schedule", "generate", "--circle", &circle, "--first-date", "2026-05-01", "--meetings", "53", "--replace"],
         "a schedule has 1 to 52 meetings, not 53",
     );
     f.refuses(
@@ -202,14 +131,7 @@ fn attendance_for_a_learner_of_another_circle_is_refused() {
         "--duration",
         "60",
     ]);
-    let stranger = f.id(&[
-        "learner",
-        "add",
-        "--circle",
-        &other,
-        "--name",
-        "Stranger Danger",
-    ]);
+    let stranger = f.id(&["learner", "add", "--circle", &other, "--name", "Stranger Danger"]);
     f.refuses(
         &["attendance", "mark", "--meeting", &meetings[0], "--learner", &stranger, "--mark", "present"],
         "attendance mark learner_id: Stranger Danger is a learner of another circle, not of the circle meeting on 2026-03-03",
@@ -222,63 +144,20 @@ fn attendance_on_a_cancelled_meeting_is_refused() {
     let (_, meetings, [ana, _]) = circle_with_learners(&f);
     f.ok(&["meeting", "cancel", &meetings[1]]);
     f.refuses(
-        &[
-            "attendance",
-            "mark",
-            "--meeting",
-            &meetings[1],
-            "--learner",
-            &ana,
-            "--mark",
-            "present",
-        ],
+        &["attendance", "mark", "--meeting", &meetings[1], "--learner", &ana, "--mark", "present"],
         "the meeting on 2026-03-10 is cancelled; restore it before taking attendance",
     );
-    f.refuses(
-        &["meeting", "head-count", &meetings[1], "7"],
-        "cannot be recorded for a cancelled meeting",
-    );
+    f.refuses(&["meeting", "head-count", &meetings[1], "7"], "cannot be recorded for a cancelled meeting");
     // Restored, it takes attendance again.
     f.ok(&["meeting", "restore", &meetings[1]]);
-    f.ok(&[
-        "attendance",
-        "mark",
-        "--meeting",
-        &meetings[1],
-        "--learner",
-        &ana,
-        "--mark",
-        "present",
-    ]);
+    f.ok(&["attendance", "mark", "--meeting", &meetings[1], "--learner", &ana, "--mark", "present"]);
     // A meeting with attendance cannot be removed, and a mark must be a mark.
+    f.refuses(&["meeting", "remove", &meetings[1]], "has 1 attendance marks; cancel it instead");
     f.refuses(
-        &["meeting", "remove", &meetings[1]],
-        "has 1 attendance marks; cancel it instead",
-    );
-    f.refuses(
-        &[
-            "attendance",
-            "mark",
-            "--meeting",
-            &meetings[1],
-            "--learner",
-            &ana,
-            "--mark",
-            "here",
-        ],
+        &["attendance", "mark", "--meeting", &meetings[1], "--learner", &ana, "--mark", "here"],
         "\"here\" is not a mark; use present, late, excused or absent",
     );
-    f.refuses(
-        &[
-            "attendance",
-            "clear",
-            "--meeting",
-            &meetings[2],
-            "--learner",
-            &ana,
-        ],
-        "no attendance mark with id",
-    );
+    f.refuses(&["attendance", "clear", "--meeting", &meetings[2], "--learner", &ana], "no attendance mark with id");
 }
 
 #[test]
@@ -287,16 +166,7 @@ fn a_withdrawn_learner_cannot_be_marked() {
     let (_, meetings, [_, ben]) = circle_with_learners(&f);
     f.ok(&["learner", "withdraw", &ben]);
     f.refuses(
-        &[
-            "attendance",
-            "mark",
-            "--meeting",
-            &meetings[0],
-            "--learner",
-            &ben,
-            "--mark",
-            "late",
-        ],
+        &["attendance", "mark", "--meeting", &meetings[0], "--learner", &ben, "--mark", "late"],
         "Ben Okafor has withdrawn from the circle",
     );
 }
@@ -305,41 +175,17 @@ fn a_withdrawn_learner_cannot_be_marked() {
 fn unknown_and_ambiguous_ids_are_refused() {
     let f = Folder::new();
     let (circle, meetings, [ana, _]) = circle_with_learners(&f);
-    f.refuses(
-        &["circle", "show", "0000dead"],
-        "no circle with id 0000dead",
-    );
-    f.refuses(
-        &["export", "circle", "ffffffff-0000-7000-8000-000000000000"],
-        "no circle with id",
-    );
+    f.refuses(&["circle", "show", "0000dead"], "no circle with id 0000dead");
+    f.refuses(&["export", "circle", "ffffffff-0000-7000-8000-000000000000"], "no circle with id");
     f.refuses(&["learner", "show", &circle], "no learner with id");
     f.refuses(&["meeting", "cancel", "nope"], "no meeting with id nope");
     f.refuses(
-        &[
-            "attendance",
-            "mark",
-            "--meeting",
-            &meetings[0],
-            "--learner",
-            "a%b_",
-            "--mark",
-            "present",
-        ],
+        &["attendance", "mark", "--meeting", &meetings[0], "--learner", "a%b_", "--mark", "present"],
         "no learner with id a%b_",
     );
-    f.refuses(
-        &["learner", "add", "--circle", "missing", "--name", "X"],
-        "no circle with id missing",
-    );
-    f.refuses(
-        &["circle", "edit", &circle, "--course", "nonexistent"],
-        "no course with id nonexistent",
-    );
-    f.refuses(
-        &["learner", "show", &ana[..3]],
-        "type at least 4 characters of the id",
-    );
+    f.refuses(&["learner", "add", "--circle", "missing", "--name", "X"], "no circle with id missing");
+    f.refuses(&["circle", "edit", &circle, "--course", "nonexistent"], "no course with id nonexistent");
+    f.refuses(&["learner", "show", &ana[..3]], "type at least 4 characters of the id");
     // Meetings made together share the time part of their ids.
     f.refuses(
         &["meeting", "held", &meetings[0][..4]],
@@ -362,32 +208,13 @@ fn a_corrupt_database_is_left_byte_for_byte_unchanged() {
         .collect();
     std::fs::write(f.db(), &garbage).unwrap();
     let files_before = files(&f);
-    for args in [
-        vec!["circle", "list"],
-        vec!["info"],
-        vec!["demo"],
-        vec!["course", "create", "--title", "X"],
-    ] {
+    for args in [vec!["circle", "list"], vec!["info"], vec!["demo"], vec!["course", "create", "--title", "X"]] {
         let failure = f.fails(&args);
         assert_eq!(failure.code, 1, "{args:?}");
         assert!(failure.stderr.starts_with("error: "), "{}", failure.stderr);
-        assert!(
-            failure
-                .stderr
-                .contains("is not a Circles database or is damaged"),
-            "{}",
-            failure.stderr
-        );
-        assert!(
-            failure.stderr.contains("the file was left untouched"),
-            "{}",
-            failure.stderr
-        );
-        assert_eq!(
-            std::fs::read(f.db()).unwrap(),
-            garbage,
-            "{args:?} changed the file"
-        );
+        assert!(failure.stderr.contains("is not a Circles database or is damaged"), "{}", failure.stderr);
+        assert!(failure.stderr.contains("the file was left untouched"), "{}", failure.stderr);
+        assert_eq!(std::fs::read(f.db()).unwrap(), garbage, "{args:?} changed the file");
         assert_eq!(files(&f), files_before, "{args:?} left files behind");
     }
 }
@@ -401,32 +228,16 @@ fn a_database_from_a_newer_version_is_refused_unchanged() {
         conn.pragma_update(None, "user_version", 99).unwrap();
     }
     let bytes = std::fs::read(f.db()).unwrap();
-    for args in [
-        vec!["circle", "list"],
-        vec!["learner", "add", "--circle", "x", "--name", "Y"],
-        vec!["info"],
-    ] {
+    for args in [vec!["circle", "list"], vec!["learner", "add", "--circle", "x", "--name", "Y"], vec!["info"]] {
         let failure = f.fails(&args);
         assert_eq!(failure.code, 1, "{args:?}");
         assert!(
-            failure
-                .stderr
-                .contains("was written by a newer version of Circles (schema version 99"),
+            failure.stderr.contains("was written by a newer version of Circles (schema version 99"),
             "{}",
             failure.stderr
         );
-        assert!(
-            failure
-                .stderr
-                .contains("update Circles to open it. The file was not changed."),
-            "{}",
-            failure.stderr
-        );
-        assert_eq!(
-            std::fs::read(f.db()).unwrap(),
-            bytes,
-            "{args:?} changed the file"
-        );
+        assert!(failure.stderr.contains("update Circles to open it. The file was not changed."), "{}", failure.stderr);
+        assert_eq!(std::fs::read(f.db()).unwrap(), bytes, "{args:?} changed the file");
     }
 }
 
@@ -437,18 +248,7 @@ fn a_malformed_command_line_is_a_usage_error() {
     let before = f.state();
     for args in [
         vec!["circle", "create", "--name", "No zone"],
-        vec![
-            "circle",
-            "create",
-            "--name",
-            "N",
-            "--time-zone",
-            "UTC",
-            "--start-time",
-            "18:00",
-            "--duration",
-            "ninety",
-        ],
+        vec!["circle", "create", "--name", "N", "--time-zone", "UTC", "--start-time", "18:00", "--duration", "ninety"],
         vec![
             "circle",
             "create",
@@ -474,11 +274,7 @@ fn a_malformed_command_line_is_a_usage_error() {
     assert!(f.state() == before);
     let failure = f.fails(&["today", "--at", "tomorrow"]);
     assert_eq!(failure.code, 1);
-    assert!(
-        failure.stderr.contains("expected RFC 3339"),
-        "{}",
-        failure.stderr
-    );
+    assert!(failure.stderr.contains("expected RFC 3339"), "{}", failure.stderr);
 }
 
 #[test]
@@ -487,22 +283,11 @@ fn a_refused_edit_leaves_every_field_as_it_was() {
     let (circle, _, _) = circle_with_learners(&f);
     // A good change and a bad one in the same command: neither lands.
     f.refuses(
-        &[
-            "circle",
-            "edit",
-            &circle,
-            "--name",
-            "Renamed",
-            "--language",
-            "English",
-        ],
+        &["circle", "edit", &circle, "--name", "Renamed", "--language", "English"],
         "\"English\" is not a language code",
     );
     assert_eq!(f.json(&["circle", "show", &circle])["name"], "Speak Up");
-    f.refuses(
-        &["circle", "edit", &circle, "--signup-limit", "1"],
-        "is 1 but 2 learners are already signed up",
-    );
+    f.refuses(&["circle", "edit", &circle, "--signup-limit", "1"], "is 1 but 2 learners are already signed up");
 }
 
 fn files(f: &Folder) -> Vec<String> {

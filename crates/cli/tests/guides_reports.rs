@@ -71,8 +71,20 @@ fn a_circles_guides_become_a_template_for_the_next_circle() {
     let list = f.json(&["guide", "template", "list"]);
     assert_eq!(list[0]["name"], "Speak Up plan");
     let next = f.id(&[
-        "circle", "create", "--name", "Speak Up again", "--time-zone", "America/New_York", "--start-time", "18:30",
-        "--duration", "120", "--first-date", "2026-09-01", "--meetings", "4",
+        "circle",
+        "create",
+        "--name",
+        "Speak Up again",
+        "--time-zone",
+        "America/New_York",
+        "--start-time",
+        "18:30",
+        "--duration",
+        "120",
+        "--first-date",
+        "2026-09-01",
+        "--meetings",
+        "4",
     ]);
     let out = f.ok(&["guide", "template", "use", &template[..8], "--circle", &next]);
     assert!(out.contains("now come from \"Speak Up plan\" (4 guides changed)"), "{out}");
@@ -102,8 +114,16 @@ fn feedback_after_the_meeting_and_its_note_in_next_weeks_guide() {
     assert!(out.contains("Speak Up"), "{out}");
 
     let out = f.ok(&[
-        "feedback", &meetings[0], "--rating", "4", "--prompt", "1", "--reflection", "Warm, talkative group.",
-        "--next-week", "Start with the two-minute talks.",
+        "feedback",
+        &meetings[0],
+        "--rating",
+        "4",
+        "--prompt",
+        "1",
+        "--reflection",
+        "Warm, talkative group.",
+        "--next-week",
+        "Start with the two-minute talks.",
     ]);
     assert!(out.contains("will show in the next meeting's guide"), "{out}");
     let shown = f.json(&["feedback", "show", &meetings[0]]);
@@ -115,12 +135,17 @@ fn feedback_after_the_meeting_and_its_note_in_next_weeks_guide() {
     // Only the options given change.
     f.ok(&["feedback", &meetings[0], "--rating", "5"]);
     let shown = f.json(&["feedback", "show", &meetings[0]]);
-    assert_eq!((shown["feedback"]["rating"].as_u64(), shown["feedback"]["reflection"].as_str()), (Some(5), Some("Warm, talkative group.")));
+    assert_eq!(
+        (shown["feedback"]["rating"].as_u64(), shown["feedback"]["reflection"].as_str()),
+        (Some(5), Some("Warm, talkative group."))
+    );
     assert_eq!(f.json(&["feedback", "pending", "--at", "2026-03-04T01:00:00Z"]), serde_json::json!([]));
 
     let next = f.json(&["guide", "show", &meetings[1]]);
     assert_eq!(next["note_from_last_meeting"]["text"], "Start with the two-minute talks.");
-    assert!(f.ok(&["guide", "show", &meetings[1]]).contains("Note from the last meeting (2026-03-03):\n  Start with the two-minute talks."));
+    assert!(f
+        .ok(&["guide", "show", &meetings[1]])
+        .contains("Note from the last meeting (2026-03-03):\n  Start with the two-minute talks."));
 
     f.refuses(&["feedback", &meetings[1], "--rating", "6"], "rating: must be between 1 and 5");
     f.refuses(&["feedback", &meetings[1]], "nothing to record");
@@ -133,18 +158,45 @@ fn wrap_up_only_after_the_last_meeting() {
     let (circle, _, _) = circle_with_learners(&f);
     // The last meeting, 2026-04-07 18:30 EDT, ends at 20:00 EDT = 00:00 UTC on the 8th.
     f.refuses(
-        &["wrapup", &circle, "--completed", "--goal-rating", "4", "--course-rating", "5", "--at", "2026-04-07T23:59:00Z"],
+        &[
+            "wrapup",
+            &circle,
+            "--completed",
+            "--goal-rating",
+            "4",
+            "--course-rating",
+            "5",
+            "--at",
+            "2026-04-07T23:59:00Z",
+        ],
         "has not ended yet (it ends Tue 2026-04-07 at 20:00 America/New_York)",
     );
-    f.refuses(&["wrapup", &circle, "--completed", "--course-rating", "5", "--at", "2026-04-08T00:00:00Z"], "goal_rating");
+    f.refuses(
+        &["wrapup", &circle, "--completed", "--course-rating", "5", "--at", "2026-04-08T00:00:00Z"],
+        "goal_rating",
+    );
     f.refuses(&["wrapup", &circle, "--goal-rating", "4"], "--completed or --did-not-happen");
     let wrap = f.json(&[
-        "wrapup", &circle, "--completed", "--goal", "Everyone gives a talk", "--goal-rating", "4", "--course-rating",
-        "5", "--reason", "Practical", "--at", "2026-04-08T00:00:00Z",
+        "wrapup",
+        &circle,
+        "--completed",
+        "--goal",
+        "Everyone gives a talk",
+        "--goal-rating",
+        "4",
+        "--course-rating",
+        "5",
+        "--reason",
+        "Practical",
+        "--at",
+        "2026-04-08T00:00:00Z",
     ]);
     assert_eq!(wrap["outcome"], "completed");
     let shown = f.ok(&["wrapup", &circle]);
-    assert!(shown.contains("outcome:") && shown.contains("completed") && shown.contains("Everyone gives a talk"), "{shown}");
+    assert!(
+        shown.contains("outcome:") && shown.contains("completed") && shown.contains("Everyone gives a talk"),
+        "{shown}"
+    );
     let report = f.json(&["report", "circle", &circle, "--format", "json"]);
     assert_eq!(report["wrap_up"]["course_rating"], 5);
     let dnh = f.json(&["wrapup", &circle, "--did-not-happen"]);
@@ -191,8 +243,23 @@ fn reports_as_csv_json_and_pdf() {
     assert!(lines[1].starts_with("total,2026-01-01 to 2026-03-31,2,"), "{csv}");
     assert_eq!(lines.iter().filter(|l| l.starts_with("month,")).count(), 3);
     let team_pdf = f.dir.path().join("team.pdf");
-    f.ok(&["report", "team", &team_id, "--from", "2026-01-01", "--to", "2026-03-31", "--format", "pdf", "--out", team_pdf.to_str().unwrap()]);
+    f.ok(&[
+        "report",
+        "team",
+        &team_id,
+        "--from",
+        "2026-01-01",
+        "--to",
+        "2026-03-31",
+        "--format",
+        "pdf",
+        "--out",
+        team_pdf.to_str().unwrap(),
+    ]);
     assert!(std::fs::read(&team_pdf).unwrap().starts_with(b"%PDF-"));
-    f.refuses(&["report", "team", &team_id, "--from", "2026-04-01", "--to", "2026-03-01"], "the period starts (2026-04-01) after it ends");
+    f.refuses(
+        &["report", "team", &team_id, "--from", "2026-04-01", "--to", "2026-03-01"],
+        "the period starts (2026-04-01) after it ends",
+    );
     f.refuses(&["report", "team", &team_id, "--from", "2026-13-01", "--to", "2026-03-01"], "invalid date");
 }

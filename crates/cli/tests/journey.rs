@@ -27,10 +27,7 @@ fn plan_run_and_export_a_circle() {
     ]);
     let courses = f.json(&["course", "list", "--search", "python"]);
     assert_eq!(courses[0]["id"], course.as_str());
-    assert_eq!(
-        courses[0]["topics"],
-        serde_json::json!(["python", "programming"])
-    );
+    assert_eq!(courses[0]["topics"], serde_json::json!(["python", "programming"]));
 
     // A circle on Tuesdays from the first Tuesday on or after March 1st,
     // naming its course by a prefix of the id.
@@ -62,23 +59,8 @@ fn plan_run_and_export_a_circle() {
         "--publish",
     ]);
     let meetings = f.json(&["schedule", "list", "--circle", &circle]);
-    let dates: Vec<&str> = meetings
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["local_date"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        dates,
-        [
-            "2026-03-03",
-            "2026-03-10",
-            "2026-03-17",
-            "2026-03-24",
-            "2026-03-31",
-            "2026-04-07"
-        ]
-    );
+    let dates: Vec<&str> = meetings.as_array().unwrap().iter().map(|m| m["local_date"].as_str().unwrap()).collect();
+    assert_eq!(dates, ["2026-03-03", "2026-03-10", "2026-03-17", "2026-03-24", "2026-03-31", "2026-04-07"]);
     let meeting: Vec<String> = meeting_ids(&f, &circle);
 
     let listed = f.json(&["circle", "list"]);
@@ -106,128 +88,36 @@ fn plan_run_and_export_a_circle() {
         "Automate my spreadsheets",
         "--consent",
     ]);
-    let carlos = f.id(&[
-        "learner",
-        "add",
-        "--circle",
-        &circle,
-        "--name",
-        "Carlos Mendoza",
-        "--email",
-        "carlos@example.net",
-    ]);
-    let tomasz = f.id(&[
-        "learner",
-        "add",
-        "--circle",
-        &circle,
-        "--name",
-        "Tomasz Kowalski",
-        "--walk-in",
-    ]);
+    let carlos =
+        f.id(&["learner", "add", "--circle", &circle, "--name", "Carlos Mendoza", "--email", "carlos@example.net"]);
+    let tomasz = f.id(&["learner", "add", "--circle", &circle, "--name", "Tomasz Kowalski", "--walk-in"]);
     let learners = f.json(&["learner", "list", "--circle", &circle]);
     assert_eq!(learners.as_array().unwrap().len(), 3);
-    assert_eq!(
-        learners[0]["email"], "aaliyah@example.org",
-        "stored lower-case"
-    );
+    assert_eq!(learners[0]["email"], "aaliyah@example.org", "stored lower-case");
     assert_eq!(learners[0]["mobile"], "+13125550101", "stored in E.164");
     assert_eq!(learners[0]["consent"], true);
     assert_eq!(learners[2]["walk_in"], true);
     let table = f.ok(&["learner", "list", "--circle", &circle]);
-    assert!(
-        table.contains("aaliyah@example.org") && table.contains("+13125550101"),
-        "{table}"
-    );
+    assert!(table.contains("aaliyah@example.org") && table.contains("+13125550101"), "{table}");
 
     // First meeting: check everyone in (ids by prefix), and record it as held.
-    f.ok(&[
-        "attendance",
-        "mark",
-        "--meeting",
-        &meeting[0],
-        "--learner",
-        &ana,
-        "--mark",
-        "present",
-    ]);
-    f.ok(&[
-        "attendance",
-        "mark",
-        "--meeting",
-        &meeting[0],
-        "--learner",
-        &carlos,
-        "--mark",
-        "late",
-    ]);
-    f.ok(&[
-        "attendance",
-        "mark",
-        "--meeting",
-        &meeting[0],
-        "--learner",
-        &tomasz,
-        "--mark",
-        "a",
-    ]);
+    f.ok(&["attendance", "mark", "--meeting", &meeting[0], "--learner", &ana, "--mark", "present"]);
+    f.ok(&["attendance", "mark", "--meeting", &meeting[0], "--learner", &carlos, "--mark", "late"]);
+    f.ok(&["attendance", "mark", "--meeting", &meeting[0], "--learner", &tomasz, "--mark", "a"]);
     f.ok(&["meeting", "held", &meeting[0]]);
-    f.ok(&[
-        "meeting",
-        "notes",
-        &meeting[0],
-        "Everyone installed Python.",
-    ]);
+    f.ok(&["meeting", "notes", &meeting[0], "Everyone installed Python."]);
     let roster = f.json(&["attendance", "roster", "--meeting", &meeting[0]]);
-    let marks: Vec<&str> = roster
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["mark"].as_str().unwrap())
-        .collect();
+    let marks: Vec<&str> = roster.as_array().unwrap().iter().map(|e| e["mark"].as_str().unwrap()).collect();
     assert_eq!(marks, ["present", "late", "absent"]);
     let roster = f.ok(&["attendance", "roster", "--meeting", &meeting[0]]);
     assert!(roster.contains("1 present, 1 late, 1 absent"), "{roster}");
 
     // A changed mark, a cleared one, a cancelled and a moved meeting, a head count.
-    f.ok(&[
-        "attendance",
-        "mark",
-        "--meeting",
-        &meeting[0],
-        "--learner",
-        &tomasz,
-        "--mark",
-        "excused",
-    ]);
-    f.ok(&[
-        "attendance",
-        "mark",
-        "--meeting",
-        &meeting[1],
-        "--learner",
-        &ana,
-        "--mark",
-        "present",
-    ]);
-    f.ok(&[
-        "attendance",
-        "clear",
-        "--meeting",
-        &meeting[1],
-        "--learner",
-        &ana,
-    ]);
+    f.ok(&["attendance", "mark", "--meeting", &meeting[0], "--learner", &tomasz, "--mark", "excused"]);
+    f.ok(&["attendance", "mark", "--meeting", &meeting[1], "--learner", &ana, "--mark", "present"]);
+    f.ok(&["attendance", "clear", "--meeting", &meeting[1], "--learner", &ana]);
     f.ok(&["meeting", "cancel", &meeting[2]]);
-    f.ok(&[
-        "meeting",
-        "move",
-        &meeting[3],
-        "--date",
-        "2026-03-26",
-        "--time",
-        "17:30",
-    ]);
+    f.ok(&["meeting", "move", &meeting[3], "--date", "2026-03-26", "--time", "17:30"]);
     f.ok(&["meeting", "head-count", &meeting[1], "4"]);
 
     // The Today view, at noon in Chicago on the second meeting's day.
@@ -236,10 +126,7 @@ fn plan_run_and_export_a_circle() {
     assert_eq!(today[0]["is_today"], true);
     assert_eq!(today[0]["meeting"]["local_date"], "2026-03-10");
     let text = f.ok(&["today", "--at", "2026-03-10T17:00:00Z"]);
-    assert!(
-        text.contains("TODAY") && text.contains("18:00–19:30") && text.contains("America/Chicago"),
-        "{text}"
-    );
+    assert!(text.contains("TODAY") && text.contains("18:00–19:30") && text.contains("America/Chicago"), "{text}");
     // The day after, the next meeting is the moved one (the cancelled one is skipped).
     let next = f.json(&["today", "--at", "2026-03-11T17:00:00Z"]);
     assert_eq!(next[0]["is_today"], false);
@@ -257,36 +144,15 @@ fn plan_run_and_export_a_circle() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|a| {
-            (
-                a["learner_id"].as_str().unwrap(),
-                a["mark"].as_str().unwrap(),
-            )
-        })
+        .map(|a| (a["learner_id"].as_str().unwrap(), a["mark"].as_str().unwrap()))
         .collect();
-    assert_eq!(
-        marks,
-        [
-            (ana.as_str(), "present"),
-            (carlos.as_str(), "late"),
-            (tomasz.as_str(), "excused")
-        ]
-    );
+    assert_eq!(marks, [(ana.as_str(), "present"), (carlos.as_str(), "late"), (tomasz.as_str(), "excused")]);
     assert_eq!(export["head_counts"][0]["count"], 4);
-    assert_eq!(
-        f.ok(&["export", "circle", &circle]),
-        f.ok(&["export", "circle", &circle])
-    );
+    assert_eq!(f.ok(&["export", "circle", &circle]), f.ok(&["export", "circle", &circle]));
 
     // CSV export to a file.
     let csv_path = f.dir.path().join("attendance.csv");
-    let said = f.ok(&[
-        "export",
-        "attendance",
-        &circle,
-        "--out",
-        csv_path.to_str().unwrap(),
-    ]);
+    let said = f.ok(&["export", "attendance", &circle, "--out", csv_path.to_str().unwrap()]);
     assert!(said.contains("attendance.csv"), "{said}");
     let csv = std::fs::read_to_string(&csv_path).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
@@ -306,10 +172,7 @@ fn plan_run_and_export_a_circle() {
             "Python Programming Basics,2,2026-03-10,Tuesday,18:00,America/Chicago,scheduled,head count,,,,,4",
         ]
     );
-    assert!(
-        !csv.contains("2026-03-17"),
-        "the cancelled meeting is left out"
-    );
+    assert!(!csv.contains("2026-03-17"), "the cancelled meeting is left out");
     assert!(
         csv.contains("Python Programming Basics,3,2026-03-26,Thursday,17:30,"),
         "the moved meeting keeps its place"
@@ -324,10 +187,7 @@ fn plan_run_and_export_a_circle() {
     assert_eq!(info["row_counts"]["circles"], 1);
     assert_eq!(info["row_counts"]["learners"], 3);
     assert_eq!(info["row_counts"]["attendance"], 3);
-    assert!(info["database_path"]
-        .as_str()
-        .unwrap()
-        .ends_with("circles.sqlite"));
+    assert!(info["database_path"].as_str().unwrap().ends_with("circles.sqlite"));
     assert!(f.ok(&["info"]).contains("schema version"));
 }
 
@@ -356,33 +216,14 @@ fn edits_change_only_what_is_given() {
     let shown = f.json(&["circle", "show", &circle]);
     assert_eq!(shown["status"], "published");
     assert_eq!(shown["course_id"], Value::Null);
-    f.ok(&[
-        "circle",
-        "edit",
-        &circle,
-        "--publish=no",
-        "--signup-limit",
-        "5",
-    ]);
+    f.ok(&["circle", "edit", &circle, "--publish=no", "--signup-limit", "5"]);
     let shown = f.json(&["circle", "show", &circle]);
     assert_eq!(shown["status"], "draft");
     assert_eq!(shown["signup_limit"], 5);
     let text = f.ok(&["circle", "show", &circle]);
-    assert!(
-        text.contains("Speak Up!") && text.contains("Meetings (6)"),
-        "{text}"
-    );
+    assert!(text.contains("Speak Up!") && text.contains("Meetings (6)"), "{text}");
 
-    f.ok(&[
-        "learner",
-        "edit",
-        &ana,
-        "--mobile",
-        "+351 912 345 678",
-        "--consent=yes",
-        "--support-needs",
-        "Large print",
-    ]);
+    f.ok(&["learner", "edit", &ana, "--mobile", "+351 912 345 678", "--consent=yes", "--support-needs", "Large print"]);
     let learner = f.json(&["learner", "show", &ana]);
     assert_eq!(learner["name"], "Ana Souza", "untouched");
     assert_eq!(learner["email"], "ana@example.org", "untouched");
@@ -394,46 +235,17 @@ fn edits_change_only_what_is_given() {
     assert_eq!(f.json(&["learner", "show", &ana])["withdrawn"], false);
 
     let course = f.id(&["course", "create", "--title", "Old course"]);
-    f.ok(&[
-        "course",
-        "edit",
-        &course,
-        "--archived",
-        "--caption",
-        "Superseded",
-    ]);
+    f.ok(&["course", "edit", &course, "--archived", "--caption", "Superseded"]);
     let visible: Vec<Value> = f.json(&["course", "list"]).as_array().unwrap().clone();
-    assert!(
-        visible.iter().all(|c| c["id"] != course.as_str()),
-        "archived courses are hidden"
-    );
+    assert!(visible.iter().all(|c| c["id"] != course.as_str()), "archived courses are hidden");
     let all = f.json(&["course", "list", "--archived"]);
-    assert!(all
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|c| c["id"] == course.as_str() && c["caption"] == "Superseded"));
+    assert!(all.as_array().unwrap().iter().any(|c| c["id"] == course.as_str() && c["caption"] == "Superseded"));
     f.ok(&["course", "delete", &course]);
-    assert_eq!(
-        f.json(&["course", "list", "--archived"])
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(f.json(&["course", "list", "--archived"]).as_array().unwrap().len(), 1);
 
     // Schedule: replace it, add and remove single meetings.
     f.ok(&["meeting", "remove", &meetings[5]]);
-    let added = f.id(&[
-        "meeting",
-        "add",
-        "--circle",
-        &circle,
-        "--date",
-        "2026-04-09",
-        "--time",
-        "19:00",
-    ]);
+    let added = f.id(&["meeting", "add", "--circle", &circle, "--date", "2026-04-09", "--time", "19:00"]);
     let listed = f.json(&["schedule", "list", "--circle", &circle]);
     assert_eq!(listed[5]["id"], added.as_str());
     assert_eq!(listed[5]["local_time"], "19:00");
@@ -450,22 +262,11 @@ fn edits_change_only_what_is_given() {
         "3",
         "--replace",
     ]);
-    let dates: Vec<&str> = replaced
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["local_date"].as_str().unwrap())
-        .collect();
+    let dates: Vec<&str> = replaced.as_array().unwrap().iter().map(|m| m["local_date"].as_str().unwrap()).collect();
     assert_eq!(dates, ["2026-05-04", "2026-05-11", "2026-05-18"]);
 
     f.ok(&["learner", "delete", &ana]);
-    assert_eq!(
-        f.json(&["learner", "list", "--circle", &circle])
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(f.json(&["learner", "list", "--circle", &circle]).as_array().unwrap().len(), 1);
     f.ok(&["circle", "delete", &circle]);
     assert_eq!(f.json(&["circle", "list"]), serde_json::json!([]));
     assert!(f.ok(&["circle", "list"]).contains("No circles yet"));
@@ -477,18 +278,9 @@ fn every_listing_prints_json() {
     let summary = f.json(&["demo", "--today", "2026-03-10"]);
     assert_eq!(summary["circles"].as_array().unwrap().len(), 5);
     let circle = summary["circles"][0]["id"].as_str().unwrap().to_string();
-    let meeting = f.json(&["schedule", "list", "--circle", &circle])[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let learner = f.json(&["learner", "list", "--circle", &circle])[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let course = f.json(&["course", "list"])[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let meeting = f.json(&["schedule", "list", "--circle", &circle])[0]["id"].as_str().unwrap().to_string();
+    let learner = f.json(&["learner", "list", "--circle", &circle])[0]["id"].as_str().unwrap().to_string();
+    let course = f.json(&["course", "list"])[0]["id"].as_str().unwrap().to_string();
     for args in [
         vec!["course", "list"],
         vec!["course", "list", "--archived", "--language", "es"],
@@ -507,20 +299,9 @@ fn every_listing_prints_json() {
     }
     // The global flag works before the command too.
     let out = f.ok(&["--json", "circle", "list"]);
-    assert_eq!(
-        serde_json::from_str::<Value>(&out)
-            .unwrap()
-            .as_array()
-            .unwrap()
-            .len(),
-        5
-    );
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap().as_array().unwrap().len(), 5);
     let spanish = f.json(&["course", "list", "--language", "es"]);
-    assert!(spanish
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|c| c["language"] == "es"));
+    assert!(spanish.as_array().unwrap().iter().all(|c| c["language"] == "es"));
 }
 
 #[test]
@@ -528,33 +309,17 @@ fn demo_reads_well_and_is_not_loaded_twice_by_accident() {
     let f = Folder::new();
     let out = f.ok(&["demo", "--today", "2026-03-10"]);
     assert!(out.contains("Riverbend Public Library"), "{out}");
-    assert!(
-        out.contains("Meeting today: \"Python Programming Basics\""),
-        "{out}"
-    );
+    assert!(out.contains("Meeting today: \"Python Programming Basics\""), "{out}");
     let today = f.ok(&["today", "--at", "2026-03-10T17:00:00Z"]);
     let first = today.lines().nth(1).unwrap();
-    assert!(
-        first.starts_with("TODAY") && first.contains("Python Programming Basics"),
-        "{today}"
-    );
+    assert!(first.starts_with("TODAY") && first.contains("Python Programming Basics"), "{today}");
     let circles = f.ok(&["circle", "list"]);
-    for zone in [
-        "America/Chicago",
-        "America/New_York",
-        "America/Los_Angeles",
-        "Europe/Lisbon",
-        "America/Mexico_City",
-    ] {
+    for zone in ["America/Chicago", "America/New_York", "America/Los_Angeles", "Europe/Lisbon", "America/Mexico_City"] {
         assert!(circles.contains(zone), "{circles}");
     }
 
     let refused = f.refuses(&["demo"], "already has 5 circle(s)");
-    assert!(
-        refused.stderr.contains("hint: run `circles demo --force`"),
-        "{}",
-        refused.stderr
-    );
+    assert!(refused.stderr.contains("hint: run `circles demo --force`"), "{}", refused.stderr);
     f.ok(&["demo", "--force", "--today", "2026-03-10"]);
     assert_eq!(f.json(&["circle", "list"]).as_array().unwrap().len(), 10);
 }
@@ -563,12 +328,8 @@ fn demo_reads_well_and_is_not_loaded_twice_by_accident() {
 fn the_data_folder_can_come_from_the_environment() {
     let f = Folder::new();
     let mut cmd = assert_cmd::Command::cargo_bin("circles").unwrap();
-    let out = cmd
-        .env("CIRCLES_DATA_DIR", f.dir.path())
-        .env_remove("RUST_LOG")
-        .args(["info", "--json"])
-        .output()
-        .unwrap();
+    let out =
+        cmd.env("CIRCLES_DATA_DIR", f.dir.path()).env_remove("RUST_LOG").args(["info", "--json"]).output().unwrap();
     assert!(out.status.success());
     let info: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(info["data_dir"], f.dir.path().to_str().unwrap());

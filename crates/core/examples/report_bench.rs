@@ -13,8 +13,8 @@
 use std::time::{Duration, Instant};
 
 use chrono::{Days, NaiveDate};
-use circles_core::Mark;
 use circles_core::write_team_csv;
+use circles_core::Mark;
 use circles_core::{team_report_pdf, PdfOptions};
 use circles_core::{CircleInput, FeedbackInput, LearnerInput, MeetingStatus, Store, Venue, WeeklyRule};
 
@@ -95,29 +95,44 @@ fn main() {
     assert_eq!(report.totals.meetings_held as usize, meetings);
     println!(
         "report: {} circles run, {} meetings held, {} unique learners, {} attendances",
-        report.totals.circles_run, report.totals.meetings_held, report.totals.unique_learners, report.totals.attendances
+        report.totals.circles_run,
+        report.totals.meetings_held,
+        report.totals.unique_learners,
+        report.totals.attendances
     );
     let team_report = time(|| {
         store.team_report(&team, from, to).expect("report");
     });
     print_times("team_report (50 circles, 600 meetings, 20,000 marks)", &team_report);
-    print_times("team report CSV", &time(|| {
-        write_team_csv(&report, Vec::new()).expect("csv");
-    }));
-    print_times("team report PDF", &time(|| {
-        team_report_pdf(&report, &PdfOptions::default());
-    }));
+    print_times(
+        "team report CSV",
+        &time(|| {
+            write_team_csv(&report, Vec::new()).expect("csv");
+        }),
+    );
+    print_times(
+        "team report PDF",
+        &time(|| {
+            team_report_pdf(&report, &PdfOptions::default());
+        }),
+    );
     let circle = store.circles().expect("circles")[0].id.clone();
-    print_times("circle_report (12 meetings, 400 marks)", &time(|| {
-        store.circle_report(&circle).expect("circle report");
-    }));
+    print_times(
+        "circle_report (12 meetings, 400 marks)",
+        &time(|| {
+            store.circle_report(&circle).expect("circle report");
+        }),
+    );
     if let Ok(path) = std::env::var("REPORT_BENCH_PDF") {
         // To look at a report of this size: REPORT_BENCH_PDF=team.pdf
         std::fs::write(&path, team_report_pdf(&report, &PdfOptions::default())).expect("write the PDF");
         println!("wrote {path}");
     }
     let best = team_report[0];
-    println!("{}", if best < Duration::from_millis(100) { "team report: under 100 ms" } else { "team report: OVER 100 ms" });
+    println!(
+        "{}",
+        if best < Duration::from_millis(100) { "team report: under 100 ms" } else { "team report: OVER 100 ms" }
+    );
 }
 
 fn time(mut f: impl FnMut()) -> Vec<Duration> {
@@ -135,5 +150,10 @@ fn time(mut f: impl FnMut()) -> Vec<Duration> {
 
 fn print_times(what: &str, times: &[Duration]) {
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    println!("{what}: best {:.1} ms, median {:.1} ms, worst {:.1} ms", ms(times[0]), ms(times[times.len() / 2]), ms(times[times.len() - 1]));
+    println!(
+        "{what}: best {:.1} ms, median {:.1} ms, worst {:.1} ms",
+        ms(times[0]),
+        ms(times[times.len() / 2]),
+        ms(times[times.len() - 1])
+    );
 }

@@ -45,8 +45,9 @@ fn main() {
     // Setup: circles whose (meeting, learner) pairs are the marks to write.
     let setup = Instant::now();
     let per_circle = MEETINGS as usize * LEARNERS;
-    let circles: Vec<Pairs> =
-        (0..(WARM_UP + SINGLES + IN_A_ROW).div_ceil(per_circle)).map(|c| Pairs::make(&mut store, &mut floor, c)).collect();
+    let circles: Vec<Pairs> = (0..(WARM_UP + SINGLES + IN_A_ROW).div_ceil(per_circle))
+        .map(|c| Pairs::make(&mut store, &mut floor, c))
+        .collect();
     let learner_circle = circles[0].circle.clone();
     println!(
         "setup: {} circles, {} learners, {} meetings in {:.1} s",
@@ -165,9 +166,8 @@ impl Pairs {
     fn make(store: &mut Store, floor: &mut Floor, c: usize) -> Pairs {
         let input = CircleInput::new(format!("Bench circle {c:02}"), "America/Chicago", "18:00", 90);
         let first = NaiveDate::from_ymd_opt(2026, 1, 6).unwrap();
-        let circle = store
-            .create_circle(&input, Some(&WeeklyRule { first_date: first, count: MEETINGS }))
-            .expect("circle");
+        let circle =
+            store.create_circle(&input, Some(&WeeklyRule { first_date: first, count: MEETINGS })).expect("circle");
         let learners: Vec<String> = (0..LEARNERS)
             .map(|l| store.add_learner(&circle, &LearnerInput::new(format!("Learner {c}-{l}"))).expect("learner"))
             .collect();
@@ -178,9 +178,7 @@ impl Pairs {
 
     /// Every (meeting, learner) pair, meeting by meeting.
     fn pairs(&self) -> impl Iterator<Item = (String, String)> + '_ {
-        self.meetings
-            .iter()
-            .flat_map(move |m| self.learners.iter().map(move |l| (m.clone(), l.clone())))
+        self.meetings.iter().flat_map(move |m| self.learners.iter().map(move |l| (m.clone(), l.clone())))
     }
 }
 

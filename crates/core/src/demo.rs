@@ -18,14 +18,14 @@ use serde::Serialize;
 use crate::domain::attendance::Mark;
 use crate::domain::circle::{CircleInput, CircleStatus, Venue};
 use crate::domain::course::{CourseFilter, CourseInput};
-use crate::error::{CoreError, Result, Rule};
 use crate::domain::feedback::FeedbackInput;
 use crate::domain::guide::{GuideEdit, GuideSection};
 use crate::domain::learner::LearnerInput;
 use crate::domain::meeting::MeetingStatus;
 use crate::domain::schedule::WeeklyRule;
-use crate::store::Store;
 use crate::domain::team::TeamRole;
+use crate::error::{CoreError, Result, Rule};
+use crate::store::Store;
 
 /// What to do when the store already has circles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -207,21 +207,9 @@ const FACILITATORS: &[DemoFacilitator] = &[
         email: "marcus.bell@riverbend.example.org",
         team_role: Some(TeamRole::Member),
     },
-    DemoFacilitator {
-        name: "Priya Raman",
-        email: "priya.raman@example.net",
-        team_role: None,
-    },
-    DemoFacilitator {
-        name: "Inês Carvalho",
-        email: "ines.carvalho@example.org",
-        team_role: None,
-    },
-    DemoFacilitator {
-        name: "Alejandro Ruiz Vega",
-        email: "alejandro.ruiz@example.net",
-        team_role: None,
-    },
+    DemoFacilitator { name: "Priya Raman", email: "priya.raman@example.net", team_role: None },
+    DemoFacilitator { name: "Inês Carvalho", email: "ines.carvalho@example.org", team_role: None },
+    DemoFacilitator { name: "Alejandro Ruiz Vega", email: "alejandro.ruiz@example.net", team_role: None },
 ];
 
 /// How a circle's attendance is taken.
@@ -243,15 +231,7 @@ struct DemoLearner {
 }
 
 const fn learner(name: &'static str, email: &'static str, mobile: &'static str) -> DemoLearner {
-    DemoLearner {
-        name,
-        email,
-        mobile,
-        goals: "",
-        support_needs: "",
-        answer: "",
-        sms_opt_out: false,
-    }
+    DemoLearner { name, email, mobile, goals: "", support_needs: "", answer: "", sms_opt_out: false }
 }
 
 struct DemoCircle {
@@ -395,17 +375,19 @@ const CIRCLES: &[DemoCircle] = &[
                 ..learner("Jamal Carter", "jamal.carter@example.net", "+1 312 555 0105")
             },
             learner("Luis Ortega", "luis.ortega@example.org", "+1 312 555 0106"),
-            DemoLearner {
-                sms_opt_out: true,
-                ..learner("Mei Lin", "mei.lin@example.net", "+1 312 555 0107")
-            },
+            DemoLearner { sms_opt_out: true, ..learner("Mei Lin", "mei.lin@example.net", "+1 312 555 0107") },
             learner("Olivia Novak", "olivia.novak@example.org", "+1 312 555 0108"),
             learner("Samuel Brooks", "samuel.brooks@example.net", "+1 312 555 0109"),
         ],
         withdraws: Some(("Samuel Brooks", 2)),
         walk_in: Some((learner("Tomasz Kowalski", "", "+1 312 555 0110"), 1)),
         after_meeting: &[
-            (0, "Introductions went long; everyone installed Python.", 4, "Good energy. Two people had never opened a terminal, pairing helped."),
+            (
+                0,
+                "Introductions went long; everyone installed Python.",
+                4,
+                "Good energy. Two people had never opened a terminal, pairing helped.",
+            ),
             (1, "Loops and lists.", 3, "Pace was too fast in the second half; slow down next week."),
             (2, "Functions; started the mini project.", 5, "The group is helping each other without being asked."),
         ],
@@ -413,7 +395,12 @@ const CIRCLES: &[DemoCircle] = &[
             (1, "Slow down: recap loops for ten minutes before anything new."),
             (2, "Bring the mini projects; Grace needs the large-print handout again."),
         ],
-        guide_edit: Some((3, "Show and tell: mini projects", 10, "Two or three people show what they built so far; keep it to three minutes each.")),
+        guide_edit: Some((
+            3,
+            "Show and tell: mini projects",
+            10,
+            "Two or three people show what they built so far; keep it to three minutes each.",
+        )),
     },
     DemoCircle {
         name: "Speak Up: Public Speaking",
@@ -494,7 +481,12 @@ const CIRCLES: &[DemoCircle] = &[
         ],
         withdraws: None,
         walk_in: Some((learner("Omar Farouk", "omar.farouk@example.net", ""), 2)),
-        after_meeting: &[(3, "Peer review of first drafts in breakout rooms.", 5, "Breakout rooms of three worked well.")],
+        after_meeting: &[(
+            3,
+            "Peer review of first drafts in breakout rooms.",
+            5,
+            "Breakout rooms of three worked well.",
+        )],
         next_week: &[],
         guide_edit: None,
     },
@@ -598,8 +590,7 @@ impl DemoCircle {
     /// The first meeting's date: `past_meetings` weekly meetings before
     /// `today` (the local date in the circle's zone), the rest from today on.
     fn first_date(&self, today: NaiveDate) -> Result<NaiveDate> {
-        let weeks_back =
-            |from: NaiveDate, weeks: u32| from.checked_sub_days(Days::new(7 * u64::from(weeks)));
+        let weeks_back = |from: NaiveDate, weeks: u32| from.checked_sub_days(Days::new(7 * u64::from(weeks)));
         let first = match self.weekday {
             None => weeks_back(today, self.past_meetings),
             Some(weekday) => {
@@ -611,15 +602,14 @@ impl DemoCircle {
                 };
                 today
                     .checked_sub_days(Days::new(u64::from(back)))
-                    .and_then(|last_past| {
-                        weeks_back(last_past, self.past_meetings.saturating_sub(1))
-                    })
+                    .and_then(|last_past| weeks_back(last_past, self.past_meetings.saturating_sub(1)))
             }
         };
         first.ok_or_else(|| {
             CoreError::invalid(
                 "demo",
-                "today", Rule::State,
+                "today",
+                Rule::State,
                 format!("{today} is too close to the start of the calendar"),
             )
         })
@@ -655,22 +645,13 @@ impl Store {
     /// so in its zone, as the Today view reckons it, at any hour.
     pub fn load_demo_at(&mut self, now: DateTime<Utc>, mode: DemoMode) -> Result<DemoSummary> {
         self.load_demo_with(
-            &|zone| {
-                Ok(crate::domain::schedule::local_today(
-                    now,
-                    crate::domain::schedule::parse_time_zone(zone)?,
-                ))
-            },
+            &|zone| Ok(crate::domain::schedule::local_today(now, crate::domain::schedule::parse_time_zone(zone)?)),
             mode,
         )
     }
 
     /// The whole demo lands in one transaction, or not at all.
-    fn load_demo_with(
-        &mut self,
-        today_in: &dyn Fn(&str) -> Result<NaiveDate>,
-        mode: DemoMode,
-    ) -> Result<DemoSummary> {
+    fn load_demo_with(&mut self, today_in: &dyn Fn(&str) -> Result<NaiveDate>, mode: DemoMode) -> Result<DemoSummary> {
         self.atomically(|store| store.load_demo_unatomically(today_in, mode))
     }
 
@@ -683,7 +664,8 @@ impl Store {
         if existing > 0 && mode == DemoMode::OnlyIntoEmptyStore {
             return Err(CoreError::invalid(
                 "demo",
-                "circles", Rule::State,
+                "circles",
+                Rule::State,
                 format!(
                     "the store already has {existing} circle(s), so the demo was not loaded; \
                      use an empty data folder, or ask for the demo to be added beside them"
@@ -694,10 +676,7 @@ impl Store {
         // be placed around is refused with the store unchanged.
         for c in CIRCLES {
             let first = c.first_date(today_in(c.time_zone)?)?;
-            crate::domain::schedule::weekly_dates(&WeeklyRule {
-                first_date: first,
-                count: c.meetings,
-            })?;
+            crate::domain::schedule::weekly_dates(&WeeklyRule { first_date: first, count: c.meetings })?;
         }
 
         let team_id = self.demo_team()?;
@@ -730,24 +709,15 @@ impl Store {
         };
         let mut sequence = Sequence(SEED);
         for c in CIRCLES {
-            let course_id = course_ids
-                .iter()
-                .find(|(title, _)| *title == c.course)
-                .map(|(_, id)| id.clone());
+            let course_id = course_ids.iter().find(|(title, _)| *title == c.course).map(|(_, id)| id.clone());
             let facilitators: Vec<&String> = c
                 .facilitators
                 .iter()
-                .filter_map(|email| {
-                    facilitator_ids
-                        .iter()
-                        .find(|(e, _)| e == email)
-                        .map(|(_, id)| id)
-                })
+                .filter_map(|email| facilitator_ids.iter().find(|(e, _)| e == email).map(|(_, id)| id))
                 .collect();
             let today = today_in(c.time_zone)?;
             let team = c.in_team.then(|| team_id.clone());
-            let circle =
-                self.load_demo_circle(c, today, course_id, team, &facilitators, &mut sequence)?;
+            let circle = self.load_demo_circle(c, today, course_id, team, &facilitators, &mut sequence)?;
             summary.learners += circle.summary.learners;
             summary.meetings += circle.summary.meetings;
             summary.attendance_marks += circle.marks;
@@ -786,20 +756,14 @@ impl Store {
             did_not_happen: false,
             team_id,
         };
-        let rule = WeeklyRule {
-            first_date: c.first_date(today)?,
-            count: c.meetings,
-        };
+        let rule = WeeklyRule { first_date: c.first_date(today)?, count: c.meetings };
         let circle_id = self.create_circle(&input, Some(&rule))?;
         for facilitator in facilitators {
             self.add_circle_facilitator(&circle_id, facilitator)?;
         }
         let mut learners = Vec::new();
         for l in c.learners {
-            learners.push((
-                l.name,
-                self.add_learner(&circle_id, &learner_input(l, false))?,
-            ));
+            learners.push((l.name, self.add_learner(&circle_id, &learner_input(l, false))?));
         }
 
         let meetings = self.meetings(&circle_id)?;
@@ -814,10 +778,7 @@ impl Store {
                 continue;
             }
             if let Some((walk_in, _)) = c.walk_in.as_ref().filter(|(_, at)| *at == index) {
-                learners.push((
-                    walk_in.name,
-                    self.add_learner(&circle_id, &learner_input(walk_in, true))?,
-                ));
+                learners.push((walk_in.name, self.add_learner(&circle_id, &learner_input(walk_in, true))?));
             }
             match c.counting {
                 Counting::PerLearner => {
@@ -830,19 +791,14 @@ impl Store {
                     }
                 }
                 Counting::HeadCountsOnly(counts) => {
-                    let held = meetings[..index]
-                        .iter()
-                        .filter(|m| !m.is_cancelled())
-                        .count();
+                    let held = meetings[..index].iter().filter(|m| !m.is_cancelled()).count();
                     if let Some(count) = counts.get(held) {
                         self.set_head_count(&meeting.id, Some(*count))?;
                     }
                 }
             }
             self.set_meeting_status(&meeting.id, MeetingStatus::Held)?;
-            if let Some(&(_, notes, rating, reflection)) =
-                c.after_meeting.iter().find(|(at, ..)| *at == index)
-            {
+            if let Some(&(_, notes, rating, reflection)) = c.after_meeting.iter().find(|(at, ..)| *at == index) {
                 self.set_meeting_notes(&meeting.id, notes)?;
                 let next_week = c.next_week.iter().find(|(at, _)| *at == index).map(|(_, n)| *n).unwrap_or_default();
                 self.set_meeting_feedback(
@@ -866,11 +822,15 @@ impl Store {
             // gives up the time so the plan still fits the meeting.
             let meeting = &meetings[index].id;
             let guide = self.guide(meeting)?;
-            let longest = (0..guide.sections.len()).max_by_key(|&i| (guide.sections[i].minutes, usize::MAX - i)).unwrap_or(0);
+            let longest =
+                (0..guide.sections.len()).max_by_key(|&i| (guide.sections[i].minutes, usize::MAX - i)).unwrap_or(0);
             let section = GuideSection { title: title.into(), minutes, notes: notes.into() };
             self.edit_meeting_guide(meeting, &GuideEdit::Add { at: Some(longest + 1), section })?;
             let shorter = guide.sections[longest].minutes.saturating_sub(minutes).max(5);
-            self.edit_meeting_guide(meeting, &GuideEdit::Edit { index: longest, title: None, minutes: Some(shorter), notes: None })?;
+            self.edit_meeting_guide(
+                meeting,
+                &GuideEdit::Edit { index: longest, title: None, minutes: Some(shorter), notes: None },
+            )?;
         }
         Ok(LoadedCircle {
             summary: DemoCircleSummary {
@@ -881,9 +841,7 @@ impl Store {
                 learners: learners.len(),
             },
             marks,
-            meets_today: meetings
-                .iter()
-                .any(|m| m.local_date == today && !m.is_cancelled()),
+            meets_today: meetings.iter().any(|m| m.local_date == today && !m.is_cancelled()),
         })
     }
 
@@ -895,13 +853,9 @@ impl Store {
     }
 
     fn demo_course(&mut self, course: &DemoCourse) -> Result<String> {
-        let all = self.list_courses(&CourseFilter {
-            include_archived: true,
-            ..CourseFilter::default()
-        })?;
-        if let Some(found) = all
-            .into_iter()
-            .find(|c| c.fields.title == course.title && c.fields.provider == course.provider)
+        let all = self.list_courses(&CourseFilter { include_archived: true, ..CourseFilter::default() })?;
+        if let Some(found) =
+            all.into_iter().find(|c| c.fields.title == course.title && c.fields.provider == course.provider)
         {
             return Ok(found.id);
         }
@@ -922,11 +876,7 @@ impl Store {
         // Facilitator emails are unique in a store; reuse one already there.
         let existing: Option<String> = self
             .conn
-            .query_row(
-                "SELECT id FROM facilitators WHERE email = ?1 AND deleted = 0",
-                [f.email],
-                |r| r.get(0),
-            )
+            .query_row("SELECT id FROM facilitators WHERE email = ?1 AND deleted = 0", [f.email], |r| r.get(0))
             .optional()?;
         match existing {
             Some(id) => Ok(id),
@@ -960,30 +910,14 @@ mod tests {
     #[test]
     fn demo_has_circles_in_five_zones_with_history_and_a_future() {
         let (_dir, mut store) = store();
-        let summary = store
-            .load_demo(today(), DemoMode::OnlyIntoEmptyStore)
-            .unwrap();
+        let summary = store.load_demo(today(), DemoMode::OnlyIntoEmptyStore).unwrap();
         assert_eq!(summary.circles.len(), 5);
         assert_eq!(summary.meets_today, ["Python Programming Basics"]);
-        let zones: std::collections::BTreeSet<&str> = summary
-            .circles
-            .iter()
-            .map(|c| c.time_zone.as_str())
-            .collect();
+        let zones: std::collections::BTreeSet<&str> = summary.circles.iter().map(|c| c.time_zone.as_str()).collect();
         assert_eq!(zones.len(), 5);
         for c in &summary.circles {
-            assert!(
-                (6..=12).contains(&c.learners),
-                "{}: {} learners",
-                c.name,
-                c.learners
-            );
-            assert!(
-                (6..=8).contains(&c.meetings),
-                "{}: {} meetings",
-                c.name,
-                c.meetings
-            );
+            assert!((6..=12).contains(&c.learners), "{}: {} learners", c.name, c.learners);
+            assert!((6..=8).contains(&c.meetings), "{}: {} meetings", c.name, c.meetings);
             let meetings = store.meetings(&c.id).unwrap();
             let past = meetings.iter().filter(|m| m.local_date < today()).count();
             assert!(past >= 1, "{} has a past", c.name);
@@ -992,49 +926,25 @@ mod tests {
         let cancelled: usize = summary
             .circles
             .iter()
-            .map(|c| {
-                store
-                    .meetings(&c.id)
-                    .unwrap()
-                    .iter()
-                    .filter(|m| m.is_cancelled())
-                    .count()
-            })
+            .map(|c| store.meetings(&c.id).unwrap().iter().filter(|m| m.is_cancelled()).count())
             .sum();
         assert_eq!(cancelled, 1);
-        assert!(
-            summary.attendance_marks > 40,
-            "{}",
-            summary.attendance_marks
-        );
-        assert_eq!(
-            store.list_courses(&CourseFilter::default()).unwrap().len(),
-            COURSES.len() - 1,
-            "one is archived"
-        );
-        assert!(store
-            .circles()
-            .unwrap()
-            .iter()
-            .any(|c| c.fields.online && !c.fields.meeting_link.is_empty()));
+        assert!(summary.attendance_marks > 40, "{}", summary.attendance_marks);
+        assert_eq!(store.list_courses(&CourseFilter::default()).unwrap().len(), COURSES.len() - 1, "one is archived");
+        assert!(store.circles().unwrap().iter().any(|c| c.fields.online && !c.fields.meeting_link.is_empty()));
     }
 
     #[test]
     fn demo_attendance_is_mixed_and_includes_a_withdrawal_and_a_walk_in() {
         let (_dir, mut store) = store();
-        let summary = store
-            .load_demo(today(), DemoMode::OnlyIntoEmptyStore)
-            .unwrap();
+        let summary = store.load_demo(today(), DemoMode::OnlyIntoEmptyStore).unwrap();
         let python = &summary.circles[0];
         let learners = store.learners(&python.id).unwrap();
         assert!(learners.iter().any(|l| l.fields.withdrawn));
         assert!(learners.iter().any(|l| l.fields.walk_in));
         let marks = store.circle_marks(&python.id).unwrap();
         for mark in Mark::ALL {
-            assert!(
-                marks.iter().any(|m| m.mark == mark),
-                "some {mark:?} in {marks:?}"
-            );
+            assert!(marks.iter().any(|m| m.mark == mark), "some {mark:?} in {marks:?}");
         }
         let head_counted = summary
             .circles
@@ -1042,13 +952,7 @@ mod tests {
             .find(|c| c.time_zone == "Europe/Lisbon")
             .map(|c| store.meetings(&c.id).unwrap())
             .unwrap();
-        assert_eq!(
-            head_counted
-                .iter()
-                .filter_map(|m| m.head_count)
-                .collect::<Vec<_>>(),
-            [9, 11, 8]
-        );
+        assert_eq!(head_counted.iter().filter_map(|m| m.head_count).collect::<Vec<_>>(), [9, 11, 8]);
     }
 
     #[test]
@@ -1077,18 +981,12 @@ mod tests {
     #[test]
     fn demo_meets_today_in_the_today_view() {
         let (_dir, mut store) = store();
-        store
-            .load_demo(today(), DemoMode::OnlyIntoEmptyStore)
-            .unwrap();
+        store.load_demo(today(), DemoMode::OnlyIntoEmptyStore).unwrap();
         // Noon in Chicago on the demo's today.
         let noon = Utc.with_ymd_and_hms(2026, 3, 10, 17, 0, 0).unwrap();
         let upcoming = store.upcoming(noon).unwrap();
         assert_eq!(upcoming.len(), 5);
-        let today: Vec<&str> = upcoming
-            .iter()
-            .filter(|u| u.is_today)
-            .map(|u| u.circle_name.as_str())
-            .collect();
+        let today: Vec<&str> = upcoming.iter().filter(|u| u.is_today).map(|u| u.circle_name.as_str()).collect();
         assert_eq!(today, ["Python Programming Basics"]);
     }
 
@@ -1097,32 +995,12 @@ mod tests {
         for days in 0..7 {
             let (_dir, mut store) = store();
             let today = today() + Days::new(days);
-            let summary = store
-                .load_demo(today, DemoMode::OnlyIntoEmptyStore)
-                .unwrap();
-            assert!(
-                summary
-                    .meets_today
-                    .contains(&"Python Programming Basics".to_string()),
-                "{today}"
-            );
+            let summary = store.load_demo(today, DemoMode::OnlyIntoEmptyStore).unwrap();
+            assert!(summary.meets_today.contains(&"Python Programming Basics".to_string()), "{today}");
             for c in &summary.circles {
-                let dates: Vec<NaiveDate> = store
-                    .meetings(&c.id)
-                    .unwrap()
-                    .iter()
-                    .map(|m| m.local_date)
-                    .collect();
-                assert!(
-                    dates.iter().any(|d| *d < today),
-                    "{today}: {} has a past",
-                    c.name
-                );
-                assert!(
-                    dates.iter().any(|d| *d > today),
-                    "{today}: {} has a future",
-                    c.name
-                );
+                let dates: Vec<NaiveDate> = store.meetings(&c.id).unwrap().iter().map(|m| m.local_date).collect();
+                assert!(dates.iter().any(|d| *d < today), "{today}: {} has a past", c.name);
+                assert!(dates.iter().any(|d| *d > today), "{today}: {} has a future", c.name);
             }
         }
     }
@@ -1134,20 +1012,10 @@ mod tests {
         for hour in [2, 9, 16, 23] {
             let (_dir, mut store) = store();
             let now = Utc.with_ymd_and_hms(2026, 11, 29, hour, 56, 0).unwrap();
-            store
-                .load_demo_at(now, DemoMode::OnlyIntoEmptyStore)
-                .unwrap();
-            let today: Vec<String> = store
-                .upcoming(now)
-                .unwrap()
-                .into_iter()
-                .filter(|u| u.is_today)
-                .map(|u| u.circle_name)
-                .collect();
-            assert!(
-                today.contains(&"Python Programming Basics".to_string()),
-                "at {now}: {today:?}"
-            );
+            store.load_demo_at(now, DemoMode::OnlyIntoEmptyStore).unwrap();
+            let today: Vec<String> =
+                store.upcoming(now).unwrap().into_iter().filter(|u| u.is_today).map(|u| u.circle_name).collect();
+            assert!(today.contains(&"Python Programming Basics".to_string()), "at {now}: {today:?}");
         }
     }
 
@@ -1155,30 +1023,16 @@ mod tests {
     fn demo_is_deterministic() {
         let (_a, mut first) = store();
         let (_b, mut second) = store();
-        first
-            .load_demo(today(), DemoMode::OnlyIntoEmptyStore)
-            .unwrap();
-        second
-            .load_demo(today(), DemoMode::OnlyIntoEmptyStore)
-            .unwrap();
+        first.load_demo(today(), DemoMode::OnlyIntoEmptyStore).unwrap();
+        second.load_demo(today(), DemoMode::OnlyIntoEmptyStore).unwrap();
         let content = |store: &Store| {
             store
                 .circles()
                 .unwrap()
                 .iter()
                 .map(|c| {
-                    let marks: Vec<Mark> = store
-                        .circle_marks(&c.id)
-                        .unwrap()
-                        .iter()
-                        .map(|m| m.mark)
-                        .collect();
-                    let dates: Vec<NaiveDate> = store
-                        .meetings(&c.id)
-                        .unwrap()
-                        .iter()
-                        .map(|m| m.local_date)
-                        .collect();
+                    let marks: Vec<Mark> = store.circle_marks(&c.id).unwrap().iter().map(|m| m.mark).collect();
+                    let dates: Vec<NaiveDate> = store.meetings(&c.id).unwrap().iter().map(|m| m.local_date).collect();
                     (c.fields.name.clone(), marks, dates)
                 })
                 .collect::<Vec<_>>()
@@ -1189,34 +1043,19 @@ mod tests {
     #[test]
     fn demo_refuses_a_store_with_circles_unless_asked_to_add_alongside() {
         let (_dir, mut store) = store();
-        let mine = store
-            .create_circle(
-                &CircleInput::new("My own circle", "America/Chicago", "18:00", 90),
-                None,
-            )
-            .unwrap();
+        let mine =
+            store.create_circle(&CircleInput::new("My own circle", "America/Chicago", "18:00", 90), None).unwrap();
         let before = store.overview().unwrap();
-        let err = store
-            .load_demo(today(), DemoMode::OnlyIntoEmptyStore)
-            .unwrap_err();
+        let err = store.load_demo(today(), DemoMode::OnlyIntoEmptyStore).unwrap_err();
         assert!(err.to_string().contains("already has 1 circle"), "{err}");
         assert_eq!(store.overview().unwrap(), before, "nothing was written");
 
-        store
-            .load_demo(today(), DemoMode::AlongsideExistingData)
-            .unwrap();
-        store
-            .load_demo(today(), DemoMode::AlongsideExistingData)
-            .unwrap();
+        store.load_demo(today(), DemoMode::AlongsideExistingData).unwrap();
+        store.load_demo(today(), DemoMode::AlongsideExistingData).unwrap();
         assert_eq!(store.circles().unwrap().len(), 11);
         assert!(store.circle(&mine).is_ok());
         assert_eq!(store.teams().unwrap().len(), 1, "the team is reused");
-        let courses = store
-            .list_courses(&CourseFilter {
-                include_archived: true,
-                ..Default::default()
-            })
-            .unwrap();
+        let courses = store.list_courses(&CourseFilter { include_archived: true, ..Default::default() }).unwrap();
         assert_eq!(courses.len(), COURSES.len(), "courses are reused");
     }
 

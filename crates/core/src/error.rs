@@ -58,12 +58,7 @@ pub enum CoreError {
     /// A write was refused by validation; `field` is the input field a UI
     /// should put the message next to.
     #[error("{entity} {field}: {message}")]
-    Invalid {
-        entity: &'static str,
-        field: &'static str,
-        rule: Rule,
-        message: String,
-    },
+    Invalid { entity: &'static str, field: &'static str, rule: Rule, message: String },
 
     #[error("no {entity} with id {id}")]
     NotFound { entity: &'static str, id: String },
@@ -73,11 +68,7 @@ pub enum CoreError {
          update Circles to open it. The file was not changed.",
         path.display()
     )]
-    NewerDatabase {
-        path: PathBuf,
-        found: i64,
-        supported: i64,
-    },
+    NewerDatabase { path: PathBuf, found: i64, supported: i64 },
 
     #[error(
         "{} is not a Circles database or is damaged ({reason}); the file was left untouched. \
@@ -153,8 +144,12 @@ impl ScheduleError {
     pub fn rule(&self) -> Rule {
         match self {
             ScheduleError::UnknownTimeZone(_) => Rule::TimeZone,
-            ScheduleError::MeetingCountOutOfRange(_) => Rule::MeetingCount { min: schedule::MIN_MEETINGS, max: schedule::MAX_MEETINGS },
-            ScheduleError::DurationOutOfRange(_) => Rule::Duration { min: schedule::MIN_DURATION_MINUTES, max: schedule::MAX_DURATION_MINUTES },
+            ScheduleError::MeetingCountOutOfRange(_) => {
+                Rule::MeetingCount { min: schedule::MIN_MEETINGS, max: schedule::MAX_MEETINGS }
+            }
+            ScheduleError::DurationOutOfRange(_) => {
+                Rule::Duration { min: schedule::MIN_DURATION_MINUTES, max: schedule::MAX_DURATION_MINUTES }
+            }
             ScheduleError::InvalidTime(_) => Rule::Time,
             ScheduleError::InvalidDate(_) | ScheduleError::DateOutOfRange(_) => Rule::Date,
             ScheduleError::InvalidWeekday(_) => Rule::Weekday,

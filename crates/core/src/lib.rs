@@ -33,7 +33,9 @@ pub use domain::feedback::{
     reflection_prompts, resolve_reflection_prompt, AwaitingFeedback, FeedbackForm, FeedbackInput, MeetingFeedback,
     ReflectionPrompt,
 };
-pub use domain::guide::{CarriedNote, FacilitatorTemplate, GuideEdit, GuideKind, GuideSection, GuideTemplate, MeetingGuide, TemplateError};
+pub use domain::guide::{
+    CarriedNote, FacilitatorTemplate, GuideEdit, GuideKind, GuideSection, GuideTemplate, MeetingGuide, TemplateError,
+};
 pub use domain::learner::{Learner, LearnerInput};
 pub use domain::meeting::{Meeting, MeetingStatus, UpcomingMeeting};
 pub use domain::schedule::WeeklyRule;
@@ -45,8 +47,8 @@ pub use error::{CoreError, Result, Rule};
 pub use reports::attendance_grid::{AttendanceGrid, GridMeeting, GridRow};
 pub use reports::pdf::{circle_report_pdf, run_sheet_pdf, team_report_pdf, Paper, PdfOptions};
 pub use reports::{
-    write_circle_csv, write_team_csv, CancelledMeeting, CircleFigures, CircleInfo, CircleLine, CircleReport, Counting, Figures,
-    MeetingFigures, MonthFigures, TeamReport, VenueFigures, WrapUpFigures,
+    write_circle_csv, write_team_csv, CancelledMeeting, CircleFigures, CircleInfo, CircleLine, CircleReport, Counting,
+    Figures, MeetingFigures, MonthFigures, TeamReport, VenueFigures, WrapUpFigures,
 };
 pub use store::data_dir;
 pub use store::hlc;

@@ -25,12 +25,8 @@ pub enum Scope {
     MeetingField(&'static str),
 }
 
-pub const TEAMS: TableDef = TableDef {
-    name: "teams",
-    entity: "team",
-    fields: &["name", "deleted", "created_at"],
-    scope: Scope::Global,
-};
+pub const TEAMS: TableDef =
+    TableDef { name: "teams", entity: "team", fields: &["name", "deleted", "created_at"], scope: Scope::Global };
 
 pub const FACILITATORS: TableDef = TableDef {
     name: "facilitators",
@@ -50,7 +46,16 @@ pub const COURSES: TableDef = TableDef {
     name: "courses",
     entity: "course",
     fields: &[
-        "title", "provider", "link", "caption", "language", "topics", "license", "format", "archived", "deleted",
+        "title",
+        "provider",
+        "link",
+        "caption",
+        "language",
+        "topics",
+        "license",
+        "format",
+        "archived",
+        "deleted",
         "created_at",
     ],
     scope: Scope::Global,
@@ -67,11 +72,38 @@ pub const CIRCLES: TableDef = TableDef {
     name: "circles",
     entity: "circle",
     fields: &[
-        "name", "course_id", "description", "venue_name", "venue_address", "venue_details", "venue_website", "city",
-        "region", "country", "latitude", "longitude", "online", "meeting_link", "language", "time_zone", "start_time",
-        "duration_minutes", "signup_limit", "signup_open", "signup_question", "status", "did_not_happen", "team_id",
-        "guide_template_id", "completed", "facilitator_goal", "goal_rating", "course_rating", "course_rating_reason",
-        "deleted", "created_at",
+        "name",
+        "course_id",
+        "description",
+        "venue_name",
+        "venue_address",
+        "venue_details",
+        "venue_website",
+        "city",
+        "region",
+        "country",
+        "latitude",
+        "longitude",
+        "online",
+        "meeting_link",
+        "language",
+        "time_zone",
+        "start_time",
+        "duration_minutes",
+        "signup_limit",
+        "signup_open",
+        "signup_question",
+        "status",
+        "did_not_happen",
+        "team_id",
+        "guide_template_id",
+        "completed",
+        "facilitator_goal",
+        "goal_rating",
+        "course_rating",
+        "course_rating_reason",
+        "deleted",
+        "created_at",
     ],
     scope: Scope::OwnId,
 };
@@ -94,8 +126,20 @@ pub const LEARNERS: TableDef = TableDef {
     name: "learners",
     entity: "learner",
     fields: &[
-        "circle_id", "name", "email", "mobile", "goals", "support_needs", "question_answer", "consent",
-        "email_opt_out", "sms_opt_out", "walk_in", "withdrawn", "deleted", "created_at",
+        "circle_id",
+        "name",
+        "email",
+        "mobile",
+        "goals",
+        "support_needs",
+        "question_answer",
+        "consent",
+        "email_opt_out",
+        "sms_opt_out",
+        "walk_in",
+        "withdrawn",
+        "deleted",
+        "created_at",
     ],
     scope: Scope::CircleField("circle_id"),
 };
@@ -128,8 +172,15 @@ pub const GUIDE_TEMPLATES: TableDef = TableDef {
     name: "guide_templates",
     entity: "guide template",
     fields: &[
-        "circle_id", "name", "language", "duration_minutes", "first_sections", "middle_sections", "last_sections",
-        "deleted", "created_at",
+        "circle_id",
+        "name",
+        "language",
+        "duration_minutes",
+        "first_sections",
+        "middle_sections",
+        "last_sections",
+        "deleted",
+        "created_at",
     ],
     scope: Scope::CircleField("circle_id"),
 };
@@ -207,7 +258,11 @@ pub fn field_kind(table: &TableDef, field: &str) -> Option<FieldKind> {
 }
 
 /// Convert a wire value to a column value if the field accepts it.
-pub fn column_value(table: &TableDef, field: &str, value: &serde_json::Value) -> Result<rusqlite::types::Value, String> {
+pub fn column_value(
+    table: &TableDef,
+    field: &str,
+    value: &serde_json::Value,
+) -> Result<rusqlite::types::Value, String> {
     use rusqlite::types::Value as V;
     use serde_json::Value as J;
     let kind = field_kind(table, field).ok_or_else(|| format!("{}.{field} is not a known field", table.name))?;
@@ -233,11 +288,17 @@ pub fn column_value(table: &TableDef, field: &str, value: &serde_json::Value) ->
         (FieldKind::Real, _) => bad("a number or null"),
         (FieldKind::OneOf(words), J::String(s)) if words.contains(&s.as_str()) => Ok(V::Text(s.clone())),
         (FieldKind::OneOf(words), _) => bad(&format!("one of {}", words.join(", "))),
-        (FieldKind::TimeZone, J::String(s)) if crate::domain::schedule::parse_time_zone(s).is_ok() => Ok(V::Text(s.clone())),
+        (FieldKind::TimeZone, J::String(s)) if crate::domain::schedule::parse_time_zone(s).is_ok() => {
+            Ok(V::Text(s.clone()))
+        }
         (FieldKind::TimeZone, _) => bad("an IANA time zone name"),
-        (FieldKind::LocalDate, J::String(s)) if crate::domain::schedule::parse_date(s).is_ok() => Ok(V::Text(s.clone())),
+        (FieldKind::LocalDate, J::String(s)) if crate::domain::schedule::parse_date(s).is_ok() => {
+            Ok(V::Text(s.clone()))
+        }
         (FieldKind::LocalDate, _) => bad("a date as YYYY-MM-DD"),
-        (FieldKind::LocalTime, J::String(s)) if crate::domain::schedule::parse_local_time(s).is_ok() => Ok(V::Text(s.clone())),
+        (FieldKind::LocalTime, J::String(s)) if crate::domain::schedule::parse_local_time(s).is_ok() => {
+            Ok(V::Text(s.clone()))
+        }
         (FieldKind::LocalTime, _) => bad("a time as HH:MM"),
     }
 }

@@ -36,12 +36,14 @@ fn pick<T: Clone>(items: &[T], i: usize) -> Option<T> {
     (!items.is_empty()).then(|| items[i % items.len()].clone())
 }
 
-fn apply(store: &mut Store, op: &Op, circles: &mut Vec<String>, learners: &mut Vec<String>) -> circles_core::Result<()> {
-    let meetings: Vec<String> = circles
-        .iter()
-        .flat_map(|c| store.meetings(c).unwrap_or_default())
-        .map(|m| m.id)
-        .collect();
+fn apply(
+    store: &mut Store,
+    op: &Op,
+    circles: &mut Vec<String>,
+    learners: &mut Vec<String>,
+) -> circles_core::Result<()> {
+    let meetings: Vec<String> =
+        circles.iter().flat_map(|c| store.meetings(c).unwrap_or_default()).map(|m| m.id).collect();
     let first = NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
     match op {
         Op::CreateCircle { zone, count } => {

@@ -20,9 +20,7 @@ fn store() -> (tempfile::TempDir, Store) {
 
 fn chicago_circle(store: &mut Store, first: &str, count: u32) -> String {
     let input = CircleInput::new("Public Speaking", "America/Chicago", "18:30", 90);
-    store
-        .create_circle(&input, Some(&WeeklyRule { first_date: date(first), count }))
-        .unwrap()
+    store.create_circle(&input, Some(&WeeklyRule { first_date: date(first), count })).unwrap()
 }
 
 fn field_of(err: CoreError) -> &'static str {
@@ -109,10 +107,7 @@ fn circle_validation_names_the_field() {
         (Box::new(|c| c.language = "English".into()), "language"),
         (Box::new(|c| c.course_id = Some("no-such-course".into())), "course_id"),
         (Box::new(|c| c.venue.latitude = Some(123.0)), "latitude"),
-        (
-            Box::new(|c| c.status = circles_core::CircleStatus::Published),
-            "venue_name",
-        ),
+        (Box::new(|c| c.status = circles_core::CircleStatus::Published), "venue_name"),
     ];
     for (change, field) in cases {
         let mut input = ok.clone();
@@ -121,9 +116,8 @@ fn circle_validation_names_the_field() {
         assert_eq!(field_of(err), field);
     }
     assert!(store.circles().unwrap().is_empty(), "nothing partial was written");
-    let count_err = store
-        .create_circle(&ok, Some(&WeeklyRule { first_date: date("2026-12-07"), count: 53 }))
-        .unwrap_err();
+    let count_err =
+        store.create_circle(&ok, Some(&WeeklyRule { first_date: date("2026-12-07"), count: 53 })).unwrap_err();
     assert!(count_err.to_string().contains("1 to 52"), "{count_err}");
     assert!(store.circles().unwrap().is_empty());
 }
@@ -131,9 +125,7 @@ fn circle_validation_names_the_field() {
 #[test]
 fn canonical_forms_are_stored() {
     let (_dir, mut store) = store();
-    let id = store
-        .create_circle(&CircleInput::new("Reading", "america/chicago", "6:30", 60), None)
-        .unwrap();
+    let id = store.create_circle(&CircleInput::new("Reading", "america/chicago", "6:30", 60), None).unwrap();
     let circle = store.circle(&id).unwrap();
     assert_eq!(circle.fields.time_zone, "America/Chicago");
     assert_eq!(circle.fields.start_time, "06:30");
@@ -164,12 +156,11 @@ fn dst_never_moves_the_local_meeting_time() {
 fn nonexistent_local_time_has_a_defined_answer() {
     let (_dir, mut store) = store();
     let input = CircleInput::new("Night owls", "America/New_York", "02:30", 60);
-    let id = store
-        .create_circle(&input, Some(&WeeklyRule { first_date: date("2026-03-08"), count: 1 }))
-        .unwrap();
+    let id = store.create_circle(&input, Some(&WeeklyRule { first_date: date("2026-03-08"), count: 1 })).unwrap();
     let m = &store.meetings(&id).unwrap()[0];
     assert_eq!(m.time_resolution, LocalTimeResolution::ShiftedForwardOverGap);
-    assert_eq!(m.starts_at, Utc.with_ymd_and_hms(2026, 3, 8, 7, 30, 0).unwrap()); // 03:30 EDT
+    assert_eq!(m.starts_at, Utc.with_ymd_and_hms(2026, 3, 8, 7, 30, 0).unwrap());
+    // 03:30 EDT
 }
 
 #[test]
@@ -207,9 +198,8 @@ fn meeting_dates_outside_the_circle_are_refused() {
     let moved = store.reschedule_meeting(&before[0].id, date("2028-06-05"), None).unwrap_err();
     assert!(moved.to_string().contains("outside the circle"), "{moved}");
     assert_eq!(store.meetings(&circle).unwrap(), before);
-    let generated = store
-        .generate_schedule(&circle, &WeeklyRule { first_date: date("2027-01-04"), count: 3 }, false)
-        .unwrap_err();
+    let generated =
+        store.generate_schedule(&circle, &WeeklyRule { first_date: date("2027-01-04"), count: 3 }, false).unwrap_err();
     assert!(generated.to_string().contains("already has 4 meetings"), "{generated}");
 }
 

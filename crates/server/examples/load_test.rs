@@ -129,7 +129,11 @@ impl Facilitator {
             changes.extend(self.row(
                 &schema::MEETINGS,
                 m,
-                &[("circle_id", json!(circle)), ("local_date", json!(date.to_string())), ("local_time", json!("18:30"))],
+                &[
+                    ("circle_id", json!(circle)),
+                    ("local_date", json!(date.to_string())),
+                    ("local_time", json!("18:30")),
+                ],
             ));
         }
         for (i, l) in self.learners.clone().iter().enumerate() {
@@ -163,7 +167,8 @@ impl Facilitator {
         }
         changes.push(self.change(&schema::MEETINGS, &meeting, "status", json!("held")));
         changes.push(self.change(&schema::MEETINGS, &meeting, "head_count", json!(self.learners.len())));
-        let feedback = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, format!("feedback/{meeting}").as_bytes()).to_string();
+        let feedback =
+            uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, format!("feedback/{meeting}").as_bytes()).to_string();
         changes.extend(self.row(
             &schema::MEETING_FEEDBACK,
             &feedback,
@@ -294,7 +299,8 @@ impl Worker<'_> {
     }
 
     fn push(&self, f: &mut Facilitator, batch: &PushRequest) -> bool {
-        let Some(body) = self.send(|url| self.http.post(format!("{url}/v1/push")).bearer_auth(&f.token).json(batch)) else {
+        let Some(body) = self.send(|url| self.http.post(format!("{url}/v1/push")).bearer_auth(&f.token).json(batch))
+        else {
             return false;
         };
         let response: PushResponse = serde_json::from_value(body).expect("a push response");
@@ -387,7 +393,8 @@ fn run(args: &Args, backend: &str, servers: usize) -> String {
     let hash = auth::hash_password("correct horse battery").unwrap();
     let facilitators: Vec<Mutex<Facilitator>> = (0..args.facilitators)
         .map(|i| {
-            let user = storage.add_user(&format!("facilitator{i}@example.org"), &format!("Facilitator {i}"), &hash).unwrap();
+            let user =
+                storage.add_user(&format!("facilitator{i}@example.org"), &format!("Facilitator {i}"), &hash).unwrap();
             let device = format!("laptop-{i}");
             let token = auth::new_token();
             storage.create_token(&user, &device, "laptop", &auth::token_hash(&token)).unwrap();
@@ -429,7 +436,8 @@ fn run(args: &Args, backend: &str, servers: usize) -> String {
     });
     assert_eq!(ready, facilitators.len(), "setup failed: {:?}", stats.first_error.lock().unwrap());
     eprintln!("{backend} x{servers}: circles pushed after {:.1} s", t0.elapsed().as_secs_f64());
-    let end = facilitators.iter().map(|f| f.lock().unwrap().seqs.values().copied().max().unwrap_or(0)).max().unwrap_or(0);
+    let end =
+        facilitators.iter().map(|f| f.lock().unwrap().seqs.values().copied().max().unwrap_or(0)).max().unwrap_or(0);
     let ready = run_all(&facilitators, args.workers, deadline, make(false), |w, f| {
         // A first pull from 0 (one change) records the laptop's circle as
         // part of its stream, as its first real sync did; then it is at the end.

@@ -55,7 +55,12 @@ fn floor(rows: usize) -> Duration {
     {
         let mut stmt = tx.prepare("INSERT INTO t VALUES (?1, 'courses', ?2, 'title', ?3)").unwrap();
         for i in 0..rows {
-            stmt.execute(rusqlite::params![uuid::Uuid::now_v7().to_string(), format!("row-{}", i / 11), format!("\"Course {i}\"")]).unwrap();
+            stmt.execute(rusqlite::params![
+                uuid::Uuid::now_v7().to_string(),
+                format!("row-{}", i / 11),
+                format!("\"Course {i}\"")
+            ])
+            .unwrap();
         }
     }
     tx.commit().unwrap();
@@ -142,7 +147,12 @@ fn main() {
     let start = Instant::now();
     sync_once(&mut a, &a_t, &mut |_| {}).unwrap();
     let r = sync_once(&mut b, &b_t, &mut |_| {}).unwrap();
-    report("incremental sync of ~100 changes (A pushes, B pulls)", r.pulled, start.elapsed(), Some(floor(r.pulled as usize)));
+    report(
+        "incremental sync of ~100 changes (A pushes, B pulls)",
+        r.pulled,
+        start.elapsed(),
+        Some(floor(r.pulled as usize)),
+    );
 
     // No-op sync round trips.
     let runs = 50;

@@ -89,7 +89,11 @@ pub fn router(state: AppState) -> Router {
         .nest("/v1", v1)
         .fallback(|| async { ApiError::not_found("no such endpoint; see /openapi.json") })
         .method_not_allowed_fallback(|| async {
-            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this endpoint does not take that method")
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this endpoint does not take that method",
+            )
         })
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
@@ -203,7 +207,10 @@ async fn hello() -> Json<Hello> {
     })
 }
 
-async fn login(State(state): State<AppState>, JsonBody(request): JsonBody<LoginRequest>) -> Result<Json<LoginResponse>, ApiError> {
+async fn login(
+    State(state): State<AppState>,
+    JsonBody(request): JsonBody<LoginRequest>,
+) -> Result<Json<LoginResponse>, ApiError> {
     for (field, value, max) in [("device_name", &request.device_name, 100), ("device_id", &request.device_id, 64)] {
         if value.trim().is_empty() || value.len() > max {
             return Err(ApiError::bad_request(format!("{field} must be between 1 and {max} characters")));
@@ -229,7 +236,12 @@ async fn login(State(state): State<AppState>, JsonBody(request): JsonBody<LoginR
             }
         };
         let token = auth::new_token();
-        let token_id = storage.create_token(&user.id, &request.device_id, request.device_name.trim(), &auth::token_hash(&token))?;
+        let token_id = storage.create_token(
+            &user.id,
+            &request.device_id,
+            request.device_name.trim(),
+            &auth::token_hash(&token),
+        )?;
         Ok(Json(LoginResponse { token, token_id, user_id: user.id, name: user.name }))
     })
     .await
@@ -246,7 +258,11 @@ async fn list_tokens(State(state): State<AppState>, session: Session) -> Result<
     Ok(Json(blocking(move || storage.tokens(Some(&session.user_id))).await?))
 }
 
-async fn revoke_token(State(state): State<AppState>, session: Session, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+async fn revoke_token(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     let storage = state.storage.clone();
     let revoked = blocking(move || storage.revoke_token(&id, Some(&session.user_id))).await?;
     if revoked {
@@ -256,7 +272,11 @@ async fn revoke_token(State(state): State<AppState>, session: Session, Path(id):
     }
 }
 
-async fn push(State(state): State<AppState>, session: Session, JsonBody(batch): JsonBody<PushRequest>) -> Result<Json<PushResponse>, ApiError> {
+async fn push(
+    State(state): State<AppState>,
+    session: Session,
+    JsonBody(batch): JsonBody<PushRequest>,
+) -> Result<Json<PushResponse>, ApiError> {
     let storage = state.storage.clone();
     let changes = batch.changes.len();
     let response = blocking(move || storage.push(&session, batch, wall_clock_millis())).await?;
@@ -279,9 +299,14 @@ fn default_limit() -> usize {
     1_000
 }
 
-async fn pull(State(state): State<AppState>, session: Session, query: Result<Query<PullQuery>, axum::extract::rejection::QueryRejection>) -> Result<Json<PullResponse>, ApiError> {
+async fn pull(
+    State(state): State<AppState>,
+    session: Session,
+    query: Result<Query<PullQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<PullResponse>, ApiError> {
     let Query(q) = query?;
     let storage = state.storage.clone();
-    let page = blocking(move || storage.pull(&session, q.cursor, q.conflict_cursor, q.limit, wall_clock_millis())).await?;
+    let page =
+        blocking(move || storage.pull(&session, q.cursor, q.conflict_cursor, q.limit, wall_clock_millis())).await?;
     Ok(Json(page))
 }

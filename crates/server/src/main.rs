@@ -131,7 +131,9 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Token(TokenCommand::List { email }) => {
             let user_id = match email {
-                Some(email) => Some(storage.user_by_email(&email)?.with_context(|| format!("no user with email {email}"))?.id),
+                Some(email) => {
+                    Some(storage.user_by_email(&email)?.with_context(|| format!("no user with email {email}"))?.id)
+                }
                 None => None,
             };
             for t in storage.tokens(user_id.as_deref())? {
@@ -185,7 +187,8 @@ fn serve(storage: Arc<dyn Storage>, listen: &str) -> Result<()> {
     let served = storage.clone();
     let result = runtime.block_on(async move {
         let storage = served;
-        let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+        let listener =
+            tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
         let address = listener.local_addr()?;
         // Tests and scripts read this line to find a port chosen by the OS.
         println!("listening on http://{address}");

@@ -109,7 +109,11 @@ const TABLES: &[Table] = &[
         ],
         key: &["id"],
     },
-    Table { name: "token_circles", columns: &[("token_id", false), ("circle_id", false)], key: &["token_id", "circle_id"] },
+    Table {
+        name: "token_circles",
+        columns: &[("token_id", false), ("circle_id", false)],
+        key: &["token_id", "circle_id"],
+    },
 ];
 
 const CHUNK: usize = 5_000;
@@ -194,7 +198,13 @@ fn pg_check(client: &mut ::postgres::Client, t: &Table) -> Result<TableCheck> {
     let order: Vec<String> = t
         .key
         .iter()
-        .map(|k| if t.columns.iter().any(|c| c.0 == *k && c.1) { format!("src.{k}") } else { format!("src.{k} COLLATE \"C\"") })
+        .map(|k| {
+            if t.columns.iter().any(|c| c.0 == *k && c.1) {
+                format!("src.{k}")
+            } else {
+                format!("src.{k} COLLATE \"C\"")
+            }
+        })
         .collect();
     // Qualified (src.k): the key's own column, not the ::text output of the same name.
     let sql = format!("SELECT {} FROM {} AS src ORDER BY {}", cols.join(", "), t.name, order.join(", "));
@@ -270,7 +280,8 @@ pub fn sqlite_to_postgres(from: &Path, to: &str) -> Result<Vec<TableCheck>> {
             params.join(", "),
             names.join(", ")
         ))?;
-        let mut stmt = source.prepare(&format!("SELECT {} FROM {} ORDER BY {}", cols.join(", "), t.name, t.key.join(", ")))?;
+        let mut stmt =
+            source.prepare(&format!("SELECT {} FROM {} ORDER BY {}", cols.join(", "), t.name, t.key.join(", ")))?;
         let mut rows = stmt.query([])?;
         let mut columns: Vec<Vec<Option<String>>> = vec![Vec::new(); cols.len()];
         let flush = |tx: &mut ::postgres::Transaction<'_>, columns: &mut Vec<Vec<Option<String>>>| -> Result<()> {

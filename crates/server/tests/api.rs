@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use circles_core::sync::engine::{sync_once, SyncError, Transport};
 use circles_core::sync::wire::{PushOutcome, PushRequest, WireChange, MAX_PUSH_CHANGES};
 use circles_core::{CircleInput, LearnerInput, Mark, WeeklyRule};
-use common::{Backend, snapshot, Client, TestServer};
+use common::{snapshot, Backend, Client, TestServer};
 use serde_json::json;
 
 fn first_date() -> NaiveDate {
@@ -224,7 +224,10 @@ fn tokens_can_be_listed_and_revoked(backend: Backend) {
     let (status, list) = raw.send("GET", "/v1/tokens", Some(&t1), Some("1"), None);
     assert_eq!(status, 200);
     assert_eq!(list.as_array().unwrap().len(), 2);
-    let id2 = list.as_array().unwrap().iter().find(|t| t["device_id"] == "device-2").unwrap()["id"].as_str().unwrap().to_string();
+    let id2 = list.as_array().unwrap().iter().find(|t| t["device_id"] == "device-2").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let (status, _) = raw.send("DELETE", &format!("/v1/tokens/{id2}"), Some(&t1), Some("1"), None);
     assert_eq!(status, 204);
     let (status, err) = raw.send("GET", "/v1/pull", Some(&t2), Some("1"), None);
@@ -238,7 +241,10 @@ fn tokens_can_be_listed_and_revoked(backend: Backend) {
         "/v1/login",
         None,
         Some("1"),
-        Some(&json!({"email": "fatima@example.org", "password": "wrong", "device_name": "x", "device_id": "d"}).to_string()),
+        Some(
+            &json!({"email": "fatima@example.org", "password": "wrong", "device_name": "x", "device_id": "d"})
+                .to_string(),
+        ),
     );
     assert_eq!((status, err["code"].as_str()), (401, Some("invalid_credentials")));
     let (status, err) = raw.send(
@@ -246,7 +252,10 @@ fn tokens_can_be_listed_and_revoked(backend: Backend) {
         "/v1/login",
         None,
         Some("1"),
-        Some(&json!({"email": "nobody@example.org", "password": "wrong", "device_name": "x", "device_id": "d"}).to_string()),
+        Some(
+            &json!({"email": "nobody@example.org", "password": "wrong", "device_name": "x", "device_id": "d"})
+                .to_string(),
+        ),
     );
     assert_eq!((status, err["message"].clone()), (401, json!("that email and password do not match an account")));
 }
@@ -275,7 +284,10 @@ fn bad_input_gets_a_specific_json_error_and_changes_nothing(backend: Backend) {
     let token = server.token("fatima@example.org", "dev-a");
     let revoked = server.token("fatima@example.org", "dev-b");
     let (_, list) = raw.send("GET", "/v1/tokens", Some(&token), Some("1"), None);
-    let revoked_id = list.as_array().unwrap().iter().find(|t| t["device_id"] == "dev-b").unwrap()["id"].as_str().unwrap().to_string();
+    let revoked_id = list.as_array().unwrap().iter().find(|t| t["device_id"] == "dev-b").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     raw.send("DELETE", &format!("/v1/tokens/{revoked_id}"), Some(&token), Some("1"), None);
     let ok = change("dev-a", "courses", "title", json!("Python"));
     let too_many: Vec<WireChange> = (0..=MAX_PUSH_CHANGES).map(|_| ok.clone()).collect();
@@ -290,17 +302,65 @@ fn bad_input_gets_a_specific_json_error_and_changes_nothing(backend: Backend) {
     let cases: Vec<Case> = vec![
         ("malformed JSON", "/v1/push", Some(&token), Some("1"), Some("{not json".into()), 400, "bad_request"),
         ("unknown top-level field", "/v1/push", Some(&token), Some("1"), Some(unknown_field_body), 400, "bad_request"),
-        ("unknown table", "/v1/push", Some(&token), Some("1"), Some(batch(vec![change("dev-a", "passwords", "title", json!("x"))])), 422, "invalid_change"),
-        ("unknown field", "/v1/push", Some(&token), Some("1"), Some(batch(vec![change("dev-a", "courses", "owner", json!("x"))])), 422, "invalid_change"),
-        ("wrong kind of value", "/v1/push", Some(&token), Some("1"), Some(batch(vec![change("dev-a", "courses", "archived", json!("yes"))])), 422, "invalid_change"),
+        (
+            "unknown table",
+            "/v1/push",
+            Some(&token),
+            Some("1"),
+            Some(batch(vec![change("dev-a", "passwords", "title", json!("x"))])),
+            422,
+            "invalid_change",
+        ),
+        (
+            "unknown field",
+            "/v1/push",
+            Some(&token),
+            Some("1"),
+            Some(batch(vec![change("dev-a", "courses", "owner", json!("x"))])),
+            422,
+            "invalid_change",
+        ),
+        (
+            "wrong kind of value",
+            "/v1/push",
+            Some(&token),
+            Some("1"),
+            Some(batch(vec![change("dev-a", "courses", "archived", json!("yes"))])),
+            422,
+            "invalid_change",
+        ),
         ("oversized batch", "/v1/push", Some(&token), Some("1"), Some(batch(too_many)), 413, "batch_too_large"),
-        ("another device's change", "/v1/push", Some(&token), Some("1"), Some(batch(vec![change("dev-z", "courses", "title", json!("x"))])), 403, "wrong_device"),
+        (
+            "another device's change",
+            "/v1/push",
+            Some(&token),
+            Some("1"),
+            Some(batch(vec![change("dev-z", "courses", "title", json!("x"))])),
+            403,
+            "wrong_device",
+        ),
         ("clock hours ahead", "/v1/push", Some(&token), Some("1"), Some(batch(vec![future])), 422, "clock_skew"),
         ("no token", "/v1/push", None, Some("1"), Some(batch(vec![ok.clone()])), 401, "unauthorized"),
         ("wrong token", "/v1/push", Some("0000"), Some("1"), Some(batch(vec![ok.clone()])), 401, "unauthorized"),
         ("revoked token", "/v1/push", Some(&revoked), Some("1"), Some(batch(vec![ok.clone()])), 401, "unauthorized"),
-        ("no protocol header", "/v1/push", Some(&token), None, Some(batch(vec![ok.clone()])), 426, "protocol_unsupported"),
-        ("stale protocol", "/v1/push", Some(&token), Some("0"), Some(batch(vec![ok.clone()])), 426, "protocol_unsupported"),
+        (
+            "no protocol header",
+            "/v1/push",
+            Some(&token),
+            None,
+            Some(batch(vec![ok.clone()])),
+            426,
+            "protocol_unsupported",
+        ),
+        (
+            "stale protocol",
+            "/v1/push",
+            Some(&token),
+            Some("0"),
+            Some(batch(vec![ok.clone()])),
+            426,
+            "protocol_unsupported",
+        ),
         ("cursor from the future", "/v1/pull?cursor=999999", Some(&token), Some("1"), None, 400, "cursor_from_future"),
         ("negative cursor", "/v1/pull?cursor=-1", Some(&token), Some("1"), None, 400, "bad_request"),
         ("garbage cursor", "/v1/pull?cursor=abc", Some(&token), Some("1"), None, 400, "bad_request"),
@@ -395,7 +455,12 @@ impl Transport for SmallerLimit<'_> {
         }
         self.inner.push(batch)
     }
-    fn pull(&self, cursor: i64, conflict_cursor: i64, limit: usize) -> Result<circles_core::sync::wire::PullResponse, SyncError> {
+    fn pull(
+        &self,
+        cursor: i64,
+        conflict_cursor: i64,
+        limit: usize,
+    ) -> Result<circles_core::sync::wire::PullResponse, SyncError> {
         self.inner.pull(cursor, conflict_cursor, limit)
     }
 }

@@ -16,7 +16,8 @@ use common::{Backend, TestDb};
 const PASSWORD: &str = "correct horse battery";
 
 fn circles_bin() -> PathBuf {
-    let path = Path::new(env!("CARGO_BIN_EXE_circles-server")).with_file_name(format!("circles{}", std::env::consts::EXE_SUFFIX));
+    let path = Path::new(env!("CARGO_BIN_EXE_circles-server"))
+        .with_file_name(format!("circles{}", std::env::consts::EXE_SUFFIX));
     assert!(path.exists(), "{} is missing: run `cargo build --workspace` before this test", path.display());
     path
 }
@@ -39,7 +40,11 @@ fn start_server(db: &str) -> (Server, String) {
         .unwrap();
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line: {line}")).to_string();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+        .to_string();
     (Server(child), url)
 }
 
@@ -75,8 +80,20 @@ fn two_cli_clients_and_a_server_process_converge(backend: Backend) {
     let circle = circles(
         &a,
         &[
-            "circle", "create", "--name", "Public Speaking", "--time-zone", "America/Chicago", "--start-time", "18:30",
-            "--duration", "90", "--first-date", "2026-12-07", "--meetings", "4",
+            "circle",
+            "create",
+            "--name",
+            "Public Speaking",
+            "--time-zone",
+            "America/Chicago",
+            "--start-time",
+            "18:30",
+            "--duration",
+            "90",
+            "--first-date",
+            "2026-12-07",
+            "--meetings",
+            "4",
         ],
     );
     let ana = circles(&a, &["learner", "add", "--circle", &circle, "--name", "Ana", "--email", "ana@example.org"]);
@@ -84,7 +101,8 @@ fn two_cli_clients_and_a_server_process_converge(backend: Backend) {
     circles(&b, &["sync"]);
 
     // Offline on both laptops.
-    let meetings: serde_json::Value = serde_json::from_str(&circles(&b, &["--json", "schedule", "list", "--circle", &circle])).unwrap();
+    let meetings: serde_json::Value =
+        serde_json::from_str(&circles(&b, &["--json", "schedule", "list", "--circle", &circle])).unwrap();
     let first_meeting = meetings[0]["id"].as_str().unwrap().to_string();
     circles(&a, &["learner", "add", "--circle", &circle, "--name", "Bo", "--walk-in"]);
     circles(&a, &["attendance", "mark", "--meeting", &first_meeting, "--learner", &ana, "--mark", "present"]);

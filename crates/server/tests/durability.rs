@@ -54,7 +54,8 @@ fn http() -> reqwest::blocking::Client {
 }
 
 fn login(url: &str, device_id: &str) -> String {
-    let body = json!({"email": "dana@example.org", "password": PASSWORD, "device_name": "test", "device_id": device_id});
+    let body =
+        json!({"email": "dana@example.org", "password": PASSWORD, "device_name": "test", "device_id": device_id});
     let resp = http().post(format!("{url}/v1/login")).header(PROTOCOL_HEADER, "1").json(&body).send().unwrap();
     assert_eq!(resp.status(), 200);
     resp.json::<Value>().unwrap()["token"].as_str().unwrap().to_string()
@@ -77,7 +78,8 @@ fn batch(seq: i64) -> PushRequest {
 }
 
 fn push(url: &str, token: &str, batch: &PushRequest) -> Result<(u16, Value), reqwest::Error> {
-    let resp = http().post(format!("{url}/v1/push")).header(PROTOCOL_HEADER, "1").bearer_auth(token).json(batch).send()?;
+    let resp =
+        http().post(format!("{url}/v1/push")).header(PROTOCOL_HEADER, "1").bearer_auth(token).json(batch).send()?;
     let status = resp.status().as_u16();
     Ok((status, resp.json()?))
 }
@@ -121,7 +123,8 @@ fn every_acknowledged_push_survives_sigkill(backend: Backend) {
     let stop = Arc::new(AtomicBool::new(false));
     let pusher = {
         let (url, token) = (url.clone(), token.clone());
-        let (acknowledged, in_flight, count, stop) = (acknowledged.clone(), in_flight.clone(), count.clone(), stop.clone());
+        let (acknowledged, in_flight, count, stop) =
+            (acknowledged.clone(), in_flight.clone(), count.clone(), stop.clone());
         std::thread::spawn(move || {
             let mut seq = 1;
             let started = Instant::now();

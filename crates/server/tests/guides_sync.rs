@@ -10,13 +10,7 @@ use circles_core::{CircleInput, GuideEdit, GuideKind, WeeklyRule};
 use common::{Backend, Client, TestServer};
 
 fn kinds(client: &Client, circle: &str) -> Vec<(String, Option<GuideKind>, bool)> {
-    client
-        .store
-        .circle_guides(circle)
-        .unwrap()
-        .into_iter()
-        .map(|g| (g.meeting_id, g.kind, g.customized))
-        .collect()
+    client.store.circle_guides(circle).unwrap().into_iter().map(|g| (g.meeting_id, g.kind, g.customized)).collect()
 }
 
 fn merged_schedules_rederive_guides(backend: Backend) {
@@ -25,16 +19,17 @@ fn merged_schedules_rederive_guides(backend: Backend) {
     let mut a = Client::new(&server, "lena@example.org");
     let mut b = Client::new(&server, "lena@example.org");
     let rule = WeeklyRule { first_date: NaiveDate::from_ymd_opt(2027, 2, 1).unwrap(), count: 3 };
-    let circle = a
-        .store
-        .create_circle(&CircleInput::new("Guides", "America/Chicago", "18:00", 90), Some(&rule))
-        .unwrap();
+    let circle =
+        a.store.create_circle(&CircleInput::new("Guides", "America/Chicago", "18:00", 90), Some(&rule)).unwrap();
     a.sync();
     b.sync();
     let meetings = b.store.meetings(&circle).unwrap();
     // An edited guide is never re-derived.
     b.store
-        .edit_meeting_guide(&meetings[1].id, &GuideEdit::Edit { index: 0, title: Some("Our own start".into()), minutes: None, notes: None })
+        .edit_meeting_guide(
+            &meetings[1].id,
+            &GuideEdit::Edit { index: 0, title: Some("Our own start".into()), minutes: None, notes: None },
+        )
         .unwrap();
 
     // Offline, both add a meeting after the last one (different weeks).
@@ -51,7 +46,13 @@ fn merged_schedules_rederive_guides(backend: Backend) {
     let kinds_only: Vec<_> = on_a.iter().map(|(_, k, _)| *k).collect();
     assert_eq!(
         kinds_only,
-        vec![Some(GuideKind::First), Some(GuideKind::Middle), Some(GuideKind::Middle), Some(GuideKind::Middle), Some(GuideKind::Last)],
+        vec![
+            Some(GuideKind::First),
+            Some(GuideKind::Middle),
+            Some(GuideKind::Middle),
+            Some(GuideKind::Middle),
+            Some(GuideKind::Last)
+        ],
         "one first, middles, one last after the merge"
     );
     assert!(on_a[1].2, "the edited guide stays edited");
@@ -63,7 +64,8 @@ fn merged_schedules_rederive_guides(backend: Backend) {
     // And that is what is stored, not only what is shown: a meeting marked
     // held keeps its stored guide, so a stale one would be frozen wrong.
     for client in [&a, &b] {
-        let stale: Vec<_> = client.store.circle_guides(&circle).unwrap().into_iter().filter(|g| !g.stored).map(|g| g.number).collect();
+        let stale: Vec<_> =
+            client.store.circle_guides(&circle).unwrap().into_iter().filter(|g| !g.stored).map(|g| g.number).collect();
         assert!(stale.is_empty(), "guides stored as their positions call for; stale: {stale:?}");
     }
     assert_eq!(a.store.guide(&meetings[1].id).unwrap().sections[0].title, "Our own start");

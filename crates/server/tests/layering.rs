@@ -51,7 +51,11 @@ fn storage_holds_no_policy_and_no_http() {
         }
         let code = without_tests(&text);
         for word in ["ApiError", "StatusCode", "axum", "crate::protocol", "crate::api", "merge::", "validate::"] {
-            assert!(!code.contains(word), "{} uses {word}: storage answers with StorageError and decides nothing", path.display());
+            assert!(
+                !code.contains(word),
+                "{} uses {word}: storage answers with StorageError and decides nothing",
+                path.display()
+            );
         }
     }
 }

@@ -97,6 +97,7 @@ fn a_sqlite_server_moves_to_postgres_with_nothing_lost() {
 #[test]
 fn migrate_db_refuses_a_missing_source() {
     let target = TestDb::new(Backend::Postgres);
-    let (ok, _, err) = admin(&target.url, &["migrate-db", "--from", "sqlite:/nonexistent/server.sqlite", "--to", &target.url]);
+    let (ok, _, err) =
+        admin(&target.url, &["migrate-db", "--from", "sqlite:/nonexistent/server.sqlite", "--to", &target.url]);
     assert!(!ok && err.contains("does not exist"), "{err}");
 }

@@ -113,8 +113,9 @@ fn laptops_syncing_at_once_through_two_servers_converge() {
     let circle = {
         let mut store = Store::open_in(laptops[0].0.path()).unwrap();
         let rule = WeeklyRule { first_date: NaiveDate::from_ymd_opt(2026, 12, 7).unwrap(), count: 4 };
-        let circle =
-            store.create_circle(&CircleInput::new("Public Speaking", "America/Chicago", "18:30", 90), Some(&rule)).unwrap();
+        let circle = store
+            .create_circle(&CircleInput::new("Public Speaking", "America/Chicago", "18:30", 90), Some(&rule))
+            .unwrap();
         sync_once(&mut store, &AnyServer::new(&urls, &laptops[0].1, 0), &mut |_| {}).unwrap();
         circle
     };
@@ -157,7 +158,10 @@ fn laptops_syncing_at_once_through_two_servers_converge() {
     }
     assert!(stores[0].learners(&circle).unwrap().len() >= 4);
     let server_learners = db.query("SELECT count(DISTINCT row_id) FROM field_state WHERE table_name = 'learners'");
-    assert_eq!(server_learners[0][0].as_deref().unwrap().parse::<usize>().unwrap(), stores[0].learners(&circle).unwrap().len());
+    assert_eq!(
+        server_learners[0][0].as_deref().unwrap().parse::<usize>().unwrap(),
+        stores[0].learners(&circle).unwrap().len()
+    );
 }
 
 fn course_batch(device: &str, seq: i64, n: usize) -> PushRequest {
@@ -180,7 +184,8 @@ fn course_batch(device: &str, seq: i64, n: usize) -> PushRequest {
 fn a_batch_retried_on_the_other_server_is_answered_from_the_record() {
     let (db, a, b) = setup(&["dana@example.org"]);
     let token = login(&a.url, "dana@example.org", "dana-laptop");
-    let (ta, tb) = (HttpTransport::new(&a.url, Some(token.clone())).unwrap(), HttpTransport::new(&b.url, Some(token)).unwrap());
+    let (ta, tb) =
+        (HttpTransport::new(&a.url, Some(token.clone())).unwrap(), HttpTransport::new(&b.url, Some(token)).unwrap());
     let batch = course_batch("dana-laptop", 1, 5);
     let first = ta.push(&batch).unwrap();
     let seq = db.max_seq();
@@ -278,7 +283,10 @@ fn no_change_is_skipped_or_lost_with_writers_on_two_servers_and_one_killed() {
         p.join().unwrap();
     }
     let total = batches.load(Ordering::SeqCst);
-    assert!(total >= at_kill + 40, "the clients carried on through the other server ({at_kill} batches before the kill, {total} in all)");
+    assert!(
+        total >= at_kill + 40,
+        "the clients carried on through the other server ({at_kill} batches before the kill, {total} in all)"
+    );
     let seen = {
         // The puller's last drain starts after every pusher has stopped.
         puller.join().unwrap()

@@ -38,11 +38,7 @@ impl Device {
 
     /// Push a batch; on success the batch number moves on.
     fn push(&mut self, raw: &RawClient, changes: Vec<WireChange>) -> (u16, Value) {
-        let batch = PushRequest {
-            batch_id: uuid::Uuid::now_v7().to_string(),
-            batch_seq: self.batch_seq + 1,
-            changes,
-        };
+        let batch = PushRequest { batch_id: uuid::Uuid::now_v7().to_string(), batch_seq: self.batch_seq + 1, changes };
         let body = serde_json::to_string(&batch).unwrap();
         let (status, answer) = raw.send("POST", "/v1/push", Some(&self.token), Some("1"), Some(&body));
         if status == 200 {
@@ -73,7 +69,9 @@ impl Device {
                 cursor = 0;
                 continue;
             }
-            ids.extend(page["changes"].as_array().unwrap().iter().map(|c| c["change_id"].as_str().unwrap().to_string()));
+            ids.extend(
+                page["changes"].as_array().unwrap().iter().map(|c| c["change_id"].as_str().unwrap().to_string()),
+            );
             cursor = page["cursor"].as_i64().unwrap();
             if page["has_more"] == json!(false) {
                 return (ids, cursor);
@@ -149,9 +147,7 @@ fn a_new_organizer_resyncs_once_even_over_many_pages(backend: Backend) {
     let raw = server.raw();
     let mut fatima = Device::new(&server, "fatima@example.org", "fatima-laptop");
     let olga = Device::new(&server, "olga@example.org", "olga-laptop");
-    let team = {
-        server.storage.add_team("Riverbend Public Library").unwrap()
-    };
+    let team = { server.storage.add_team("Riverbend Public Library").unwrap() };
     let (circle, circle_changes) = setup(&server, &mut fatima, &raw);
     let (status, answer) = fatima.push(&raw, vec![fatima.change("circles", &circle, "team_id", json!(team))]);
     assert_eq!(status, 200, "{answer}");

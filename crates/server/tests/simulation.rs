@@ -17,12 +17,12 @@ use std::collections::HashMap;
 
 use chrono::{Duration, NaiveDate};
 use circles_core::hlc::{wall_clock_millis, Hlc};
-use circles_core::value_to_json;
 use circles_core::schema::ALL_TABLES;
 use circles_core::sync::engine::{sync_once, SyncError, Transport};
 use circles_core::sync::wire::{
     Hello, PullResponse, PushRequest, PushResponse, MAX_CLOCK_SKEW_MS, MAX_PUSH_CHANGES, PROTOCOL_VERSION,
 };
+use circles_core::value_to_json;
 use circles_core::{
     CircleInput, CourseInput, FeedbackInput, GuideSection, LearnerInput, Mark, MeetingStatus, Store, WeeklyRule,
 };
@@ -104,7 +104,8 @@ impl Transport for FaultyTransport<'_> {
     fn pull(&self, cursor: i64, conflict_cursor: i64, limit: usize) -> Result<PullResponse, SyncError> {
         self.crash_or_drop("pull request")?;
         let limit = if self.faults { limit.min(self.rng.borrow_mut().gen_range(5..200)) } else { limit };
-        let page = self.storage.pull(&self.session, cursor, conflict_cursor, limit, wall_clock_millis()).map_err(refused)?;
+        let page =
+            self.storage.pull(&self.session, cursor, conflict_cursor, limit, wall_clock_millis()).map_err(refused)?;
         if self.chance(0.1) {
             return Err(SyncError::Unreachable("pull response dropped".into()));
         }
@@ -147,7 +148,9 @@ fn random_edit(rng: &mut StdRng, store: &mut Store) {
         (0, _, _, _) if circles.len() < 4 => {
             let first = NaiveDate::from_ymd_opt(2026, 12, 7).unwrap() + Duration::days(rng.gen_range(0..6));
             let rule = WeeklyRule { first_date: first, count: rng.gen_range(2..5) };
-            store.create_circle(&CircleInput::new(format!("Circle {n}"), "America/Chicago", "18:30", 90), Some(&rule)).map(drop)
+            store
+                .create_circle(&CircleInput::new(format!("Circle {n}"), "America/Chicago", "18:30", 90), Some(&rule))
+                .map(drop)
         }
         (1, Some(c), _, _) => store.add_learner(&c, &LearnerInput::new(format!("Learner {n}"))).map(drop),
         (2..=4, _, Some(m), Some(l)) => store.mark_attendance(&m, &l, Mark::ALL[rng.gen_range(0..4)]),
@@ -171,7 +174,11 @@ fn random_edit(rng: &mut StdRng, store: &mut Store) {
             store.set_meeting_feedback(&m, &FeedbackInput { rating: Some(rng.gen_range(1..=5)), ..Default::default() })
         }
         (11, _, Some(m), _) => {
-            let sections = vec![GuideSection { title: format!("Section {n}"), minutes: rng.gen_range(5..60), notes: String::new() }];
+            let sections = vec![GuideSection {
+                title: format!("Section {n}"),
+                minutes: rng.gen_range(5..60),
+                notes: String::new(),
+            }];
             store.set_meeting_guide(&m, &sections, true)
         }
         (12, _, _, _) => store.create_course(&CourseInput::new(format!("Course {n}"))).map(drop),
@@ -244,7 +251,11 @@ fn run_seed(backend: Backend, seed: u64, steps: usize) -> usize {
             65..=94 => {
                 let crash = {
                     let mut r = rng.borrow_mut();
-                    if r.gen_bool(0.15) { Some(r.gen_range(0..4)) } else { None }
+                    if r.gen_bool(0.15) {
+                        Some(r.gen_range(0..4))
+                    } else {
+                        None
+                    }
                 };
                 let transport = FaultyTransport {
                     storage: &*storage,
@@ -290,7 +301,8 @@ fn run_seed(backend: Backend, seed: u64, steps: usize) -> usize {
         assert_eq!(laptop.store.refused_count().unwrap(), 0, "seed {seed}: laptop {i} had changes refused");
         let versions = field_versions(&laptop.store);
         for (key, (hlc, device)) in acknowledged.borrow().iter() {
-            let (final_hlc, final_device) = versions.get(key).unwrap_or_else(|| panic!("seed {seed}: {key:?} lost on laptop {i}"));
+            let (final_hlc, final_device) =
+                versions.get(key).unwrap_or_else(|| panic!("seed {seed}: {key:?} lost on laptop {i}"));
             assert!(
                 (final_hlc, final_device) >= (hlc, device),
                 "seed {seed}: acknowledged edit {key:?} at {hlc} by {device} lost on laptop {i}"

@@ -6,9 +6,9 @@ use circles_core::{GuideEdit, MeetingGuide};
 use tauri::State;
 
 use super::{save_export, stamp};
-use circles_core::Rule;
 use crate::error::{UiError, UiResult};
 use crate::state::AppState;
+use circles_core::Rule;
 
 #[tauri::command]
 pub async fn guide(state: State<'_, AppState>, meeting_id: String) -> UiResult<MeetingGuide> {
@@ -29,8 +29,14 @@ pub async fn reset_guide(state: State<'_, AppState>, meeting_id: String) -> UiRe
 /// The one-page run sheet as a PDF in the exports folder; returns its path.
 #[tauri::command]
 pub async fn save_run_sheet(state: State<'_, AppState>, meeting_id: String, paper: String) -> UiResult<String> {
-    let paper = Paper::parse(&paper)
-        .ok_or_else(|| UiError::invalid("run sheet", "paper", Rule::Choice, format!("\"{paper}\" is not a paper size; use letter or a4")))?;
+    let paper = Paper::parse(&paper).ok_or_else(|| {
+        UiError::invalid(
+            "run sheet",
+            "paper",
+            Rule::Choice,
+            format!("\"{paper}\" is not a paper size; use letter or a4"),
+        )
+    })?;
     let sheet = state.read(|s| s.run_sheet(&meeting_id))?;
     let bytes = run_sheet_pdf(&sheet, &PdfOptions { paper, made_on: Some(chrono::Local::now().date_naive()) });
     save_export(&state, &format!("run-sheet-{}-{}.pdf", sheet.local_date, stamp()), &bytes)

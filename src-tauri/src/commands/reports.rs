@@ -1,15 +1,15 @@
 //! Reports: computed by the core from local data (offline), shown as charts,
 //! exported as CSV or PDF into the exports folder.
 
-use circles_core::{write_circle_csv, write_team_csv};
 use circles_core::{circle_report_pdf, team_report_pdf, PdfOptions};
+use circles_core::{write_circle_csv, write_team_csv};
 use circles_core::{CircleReport, Team, TeamReport};
 use tauri::State;
 
 use super::{parse_date, save_export, stamp};
-use circles_core::Rule;
 use crate::error::{UiError, UiResult};
 use crate::state::AppState;
+use circles_core::Rule;
 
 #[tauri::command]
 pub async fn circle_report(state: State<'_, AppState>, circle_id: String) -> UiResult<CircleReport> {
@@ -22,7 +22,12 @@ pub async fn teams(state: State<'_, AppState>) -> UiResult<Vec<Team>> {
 }
 
 #[tauri::command]
-pub async fn team_report(state: State<'_, AppState>, team_id: String, from: String, to: String) -> UiResult<TeamReport> {
+pub async fn team_report(
+    state: State<'_, AppState>,
+    team_id: String,
+    from: String,
+    to: String,
+) -> UiResult<TeamReport> {
     let (from, to) = (parse_date("from", &from)?, parse_date("to", &to)?);
     state.read(|s| s.team_report(&team_id, from, to))
 }
@@ -40,7 +45,12 @@ fn csv_bytes(write: impl FnOnce(&mut Vec<u8>) -> circles_core::Result<()>) -> Ui
 fn check_format(format: &str) -> UiResult<()> {
     match format {
         "csv" | "pdf" => Ok(()),
-        other => Err(UiError::invalid("report", "format", Rule::Choice, format!("\"{other}\" is not a report format; use csv or pdf"))),
+        other => Err(UiError::invalid(
+            "report",
+            "format",
+            Rule::Choice,
+            format!("\"{other}\" is not a report format; use csv or pdf"),
+        )),
     }
 }
 

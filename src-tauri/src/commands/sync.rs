@@ -4,10 +4,10 @@ use circles_core::sync::Resolution;
 use serde::Serialize;
 use tauri::State;
 
-use circles_core::Rule;
-use crate::error::{UiError, UiResult, UiErrorKind};
+use crate::error::{UiError, UiErrorKind, UiResult};
 use crate::state::AppState;
 use crate::sync_worker::SyncView;
+use circles_core::Rule;
 
 #[tauri::command]
 pub async fn sync_state(state: State<'_, AppState>) -> UiResult<SyncView> {
@@ -121,7 +121,14 @@ pub async fn resolve_conflict(state: State<'_, AppState>, id: String, keep: Stri
     let resolution = match keep.as_str() {
         "won" => Resolution::KeepWon,
         "lost" => Resolution::RestoreLost,
-        other => return Err(UiError::invalid("conflict", "keep", Rule::Choice, format!("\"{other}\" is not a choice; use won or lost"))),
+        other => {
+            return Err(UiError::invalid(
+                "conflict",
+                "keep",
+                Rule::Choice,
+                format!("\"{other}\" is not a choice; use won or lost"),
+            ))
+        }
     };
     state.edit(|s| s.resolve_conflict(&id, resolution))?;
     state.with_store(|s| {

@@ -10,11 +10,7 @@ use crate::Ctx;
 
 pub fn run(ctx: &mut Ctx, command: AttendanceCommand) -> Result<()> {
     match command {
-        AttendanceCommand::Mark {
-            meeting,
-            learner,
-            mark,
-        } => {
+        AttendanceCommand::Mark { meeting, learner, mark } => {
             let mark = Mark::parse(&mark)?;
             let meeting_id = ctx.meeting_id(&meeting)?;
             let learner_id = ctx.learner_id(&learner)?;
@@ -85,10 +81,7 @@ fn print_roster(roster: &[RosterEntry]) -> Result<()> {
         table.row(vec![
             entry.learner.id.clone(),
             f.name.clone(),
-            entry
-                .mark
-                .map(|m| m.as_str().to_string())
-                .unwrap_or_else(|| "-".into()),
+            entry.mark.map(|m| m.as_str().to_string()).unwrap_or_else(|| "-".into()),
             note.to_string(),
         ]);
     }
@@ -99,12 +92,7 @@ fn print_roster(roster: &[RosterEntry]) -> Result<()> {
 fn totals(roster: &[RosterEntry]) -> String {
     let mut parts: Vec<String> = Mark::ALL
         .iter()
-        .map(|mark| {
-            (
-                mark,
-                roster.iter().filter(|e| e.mark == Some(*mark)).count(),
-            )
-        })
+        .map(|mark| (mark, roster.iter().filter(|e| e.mark == Some(*mark)).count()))
         .filter(|(_, n)| *n > 0)
         .map(|(mark, n)| format!("{n} {}", mark.as_str()))
         .collect();

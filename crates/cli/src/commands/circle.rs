@@ -21,11 +21,7 @@ pub fn run(ctx: &mut Ctx, command: CircleCommand) -> Result<()> {
         CircleCommand::Delete { id } => {
             let circle = ctx.store.circle(&ctx.circle_id(&id)?)?;
             ctx.store.delete_circle(&circle.id)?;
-            print_done(
-                ctx,
-                &format!("Deleted circle \"{}\".", circle.fields.name),
-                &circle,
-            )
+            print_done(ctx, &format!("Deleted circle \"{}\".", circle.fields.name), &circle)
         }
     }
 }
@@ -34,10 +30,9 @@ fn create(ctx: &mut Ctx, args: CircleCreate) -> Result<()> {
     let mut input = CircleInput::new(args.name, args.time_zone, args.start_time, args.duration);
     apply(ctx, &args.details, &mut input)?;
     let rule = match (&args.first_date, args.meetings) {
-        (Some(first_date), Some(count)) => Some(WeeklyRule {
-            first_date: first_meeting_date(first_date, args.weekday.as_deref())?,
-            count,
-        }),
+        (Some(first_date), Some(count)) => {
+            Some(WeeklyRule { first_date: first_meeting_date(first_date, args.weekday.as_deref())?, count })
+        }
         // clap makes --first-date and --meetings come together.
         _ => None,
     };
@@ -69,11 +64,7 @@ fn edit(ctx: &mut Ctx, args: CircleEdit) -> Result<()> {
     apply(ctx, &args.details, &mut input)?;
     ctx.store.update_circle(&id, &input)?;
     let circle = ctx.store.circle(&id)?;
-    print_done(
-        ctx,
-        &format!("Updated circle \"{}\".", circle.fields.name),
-        &circle,
-    )
+    print_done(ctx, &format!("Updated circle \"{}\".", circle.fields.name), &circle)
 }
 
 /// Copy the options that were given onto a circle's fields.
@@ -116,11 +107,7 @@ fn apply(ctx: &Ctx, d: &CircleDetails, input: &mut CircleInput) -> Result<()> {
         input.signup_open = open;
     }
     if let Some(publish) = d.publish {
-        input.status = if publish {
-            CircleStatus::Published
-        } else {
-            CircleStatus::Draft
-        };
+        input.status = if publish { CircleStatus::Published } else { CircleStatus::Draft };
     }
     if let Some(did_not_happen) = d.did_not_happen {
         input.did_not_happen = did_not_happen;
@@ -137,17 +124,8 @@ fn list(ctx: &Ctx) -> Result<()> {
         say!("No circles yet. Create one with `circles circle create` or load the demo with `circles demo`.")?;
         return Ok(());
     }
-    let mut table = Table::new(&[
-        "ID",
-        "NAME",
-        "MEETS",
-        "TIME ZONE",
-        "WHERE",
-        "NEXT MEETING",
-        "MEETINGS",
-        "LEARNERS",
-        "STATUS",
-    ]);
+    let mut table =
+        Table::new(&["ID", "NAME", "MEETS", "TIME ZONE", "WHERE", "NEXT MEETING", "MEETINGS", "LEARNERS", "STATUS"]);
     for c in &circles {
         table.row(vec![
             c.id.clone(),
@@ -155,9 +133,7 @@ fn list(ctx: &Ctx) -> Result<()> {
             meets(c),
             c.time_zone.clone(),
             clip(&place(c), 32),
-            c.next_meeting
-                .clone()
-                .unwrap_or_else(|| "none scheduled".into()),
+            c.next_meeting.clone().unwrap_or_else(|| "none scheduled".into()),
             c.meeting_count.to_string(),
             c.learner_count.to_string(),
             c.status.clone(),
@@ -169,16 +145,8 @@ fn list(ctx: &Ctx) -> Result<()> {
 
 /// "Tue 18:00–19:30"
 fn meets(c: &CircleSummary) -> String {
-    let day: String = c
-        .weekday
-        .as_deref()
-        .unwrap_or_default()
-        .chars()
-        .take(3)
-        .collect();
-    format!("{day} {}", time_range(&c.start_time, c.duration_minutes))
-        .trim()
-        .to_string()
+    let day: String = c.weekday.as_deref().unwrap_or_default().chars().take(3).collect();
+    format!("{day} {}", time_range(&c.start_time, c.duration_minutes)).trim().to_string()
 }
 
 fn place(c: &CircleSummary) -> String {
@@ -206,18 +174,11 @@ fn show(ctx: &Ctx, circle: &Circle) -> Result<()> {
         Some(id) => store.team(id)?.name,
         None => String::new(),
     };
-    let facilitators: Vec<String> = store
-        .circle_facilitators(&circle.id)?
-        .into_iter()
-        .map(|x| x.name)
-        .collect();
+    let facilitators: Vec<String> = store.circle_facilitators(&circle.id)?.into_iter().map(|x| x.name).collect();
     let meetings = store.meetings(&circle.id)?;
     let learners = store.learners(&circle.id)?;
     let active = learners.iter().filter(|l| !l.fields.withdrawn).count();
-    let weekday = meetings
-        .iter()
-        .find(|m| !m.is_cancelled())
-        .map(|m| format!("{}s ", m.weekday_name()));
+    let weekday = meetings.iter().find(|m| !m.is_cancelled()).map(|m| format!("{}s ", m.weekday_name()));
     let v = &f.venue;
     let address = [&v.address, &v.city, &v.region, &v.country]
         .iter()
@@ -228,25 +189,12 @@ fn show(ctx: &Ctx, circle: &Circle) -> Result<()> {
     let signup = format!(
         "{}; {active} signed up{}",
         if f.signup_open { "open" } else { "closed" },
-        f.signup_limit
-            .map(|n| format!(" (limit {n})"))
-            .unwrap_or_default()
+        f.signup_limit.map(|n| format!(" (limit {n})")).unwrap_or_default()
     );
     say!("{}", f.name)?;
     print_fields(&[
         ("id", circle.id.clone()),
-        (
-            "status",
-            format!(
-                "{}{}",
-                f.status.as_str(),
-                if f.did_not_happen {
-                    ", did not happen"
-                } else {
-                    ""
-                }
-            ),
-        ),
+        ("status", format!("{}{}", f.status.as_str(), if f.did_not_happen { ", did not happen" } else { "" })),
         ("course", course),
         ("team", team),
         ("facilitators", facilitators.join(", ")),
@@ -260,14 +208,7 @@ fn show(ctx: &Ctx, circle: &Circle) -> Result<()> {
                 f.time_zone
             ),
         ),
-        (
-            "online",
-            if f.online {
-                f.meeting_link.clone()
-            } else {
-                String::new()
-            },
-        ),
+        ("online", if f.online { f.meeting_link.clone() } else { String::new() }),
         ("venue", v.name.clone()),
         ("address", address),
         ("venue details", v.details.clone()),
@@ -279,15 +220,9 @@ fn show(ctx: &Ctx, circle: &Circle) -> Result<()> {
     ])?;
     say!()?;
     if meetings.is_empty() {
-        say!(
-            "No meetings yet. Add them with `circles schedule generate --circle {}`.",
-            circle.id
-        )?;
+        say!("No meetings yet. Add them with `circles schedule generate --circle {}`.", circle.id)?;
     } else {
-        say!(
-            "Meetings ({}):",
-            meetings.iter().filter(|m| !m.is_cancelled()).count()
-        )?;
+        say!("Meetings ({}):", meetings.iter().filter(|m| !m.is_cancelled()).count())?;
         print_meetings(&ctx.store, &circle.id, &meetings)?;
     }
     say!()?;

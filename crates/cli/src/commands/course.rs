@@ -16,16 +16,8 @@ pub fn run(ctx: &mut Ctx, command: CourseCommand) -> Result<()> {
             let id = ctx.store.create_course(&input)?;
             print_created(ctx, &id)
         }
-        CourseCommand::List {
-            search,
-            language,
-            archived,
-        } => {
-            let filter = CourseFilter {
-                search,
-                language,
-                include_archived: archived,
-            };
+        CourseCommand::List { search, language, archived } => {
+            let filter = CourseFilter { search, language, include_archived: archived };
             list(ctx, &ctx.store.list_courses(&filter)?)
         }
         CourseCommand::Show { id } => {
@@ -41,20 +33,12 @@ pub fn run(ctx: &mut Ctx, command: CourseCommand) -> Result<()> {
             apply(&details, &mut input);
             ctx.store.update_course(&id, &input)?;
             let course = ctx.store.course(&id)?;
-            print_done(
-                ctx,
-                &format!("Updated course \"{}\".", course.fields.title),
-                &course,
-            )
+            print_done(ctx, &format!("Updated course \"{}\".", course.fields.title), &course)
         }
         CourseCommand::Delete { id } => {
             let course = ctx.store.course(&ctx.course_id(&id)?)?;
             ctx.store.delete_course(&course.id)?;
-            print_done(
-                ctx,
-                &format!("Deleted course \"{}\".", course.fields.title),
-                &course,
-            )
+            print_done(ctx, &format!("Deleted course \"{}\".", course.fields.title), &course)
         }
     }
 }
@@ -75,12 +59,7 @@ fn apply(details: &CourseDetails, input: &mut CourseInput) {
         }
     }
     if let Some(topics) = &details.topics {
-        input.topics = topics
-            .split(',')
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .map(str::to_string)
-            .collect();
+        input.topics = topics.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_string).collect();
     }
     if let Some(archived) = details.archived {
         input.archived = archived;
@@ -104,11 +83,7 @@ fn list(ctx: &Ctx, courses: &[Course]) -> Result<()> {
             clip(&f.provider, 36),
             f.language.clone(),
             clip(&f.topics.join(", "), 36),
-            if f.archived {
-                "archived".into()
-            } else {
-                String::new()
-            },
+            if f.archived { "archived".into() } else { String::new() },
         ]);
     }
     table.print()?;

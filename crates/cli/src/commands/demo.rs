@@ -9,11 +9,7 @@ use crate::output::{print_json, Table};
 use crate::Ctx;
 
 pub fn run(ctx: &mut Ctx, args: DemoArgs) -> Result<()> {
-    let mode = if args.force {
-        DemoMode::AlongsideExistingData
-    } else {
-        DemoMode::OnlyIntoEmptyStore
-    };
+    let mode = if args.force { DemoMode::AlongsideExistingData } else { DemoMode::OnlyIntoEmptyStore };
     // Without a date, each circle's "today" is the date in its own zone, so
     // the circle meant to meet today does so whatever the hour here.
     let summary = match &args.today {
@@ -47,11 +43,7 @@ pub fn run(ctx: &mut Ctx, args: DemoArgs) -> Result<()> {
     table.print()?;
     say!()?;
     if !summary.meets_today.is_empty() {
-        let names: Vec<String> = summary
-            .meets_today
-            .iter()
-            .map(|name| format!("\"{name}\""))
-            .collect();
+        let names: Vec<String> = summary.meets_today.iter().map(|name| format!("\"{name}\"")).collect();
         say!("Meeting today: {}.", names.join(", "))?;
     }
     say!("Try `circles today` and `circles circle list`.")?;

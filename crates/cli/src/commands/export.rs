@@ -13,40 +13,24 @@ pub fn run(ctx: &Ctx, command: ExportCommand) -> Result<()> {
         ExportCommand::Circle { id, out } => {
             let export = ctx.store.export_circle(&ctx.circle_id(&id)?)?;
             let text = to_json(&export)?;
-            emit(
-                ctx,
-                text.as_bytes(),
-                out.as_deref(),
-                &format!("the record of \"{}\"", export.circle.fields.name),
-            )
+            emit(ctx, text.as_bytes(), out.as_deref(), &format!("the record of \"{}\"", export.circle.fields.name))
         }
         ExportCommand::Attendance { id, out } => {
             let circle = ctx.store.circle(&ctx.circle_id(&id)?)?;
             let mut csv = Vec::new();
             ctx.store.attendance_csv(&circle.id, &mut csv)?;
-            emit(
-                ctx,
-                &csv,
-                out.as_deref(),
-                &format!("the attendance of \"{}\"", circle.fields.name),
-            )
+            emit(ctx, &csv, out.as_deref(), &format!("the attendance of \"{}\"", circle.fields.name))
         }
         ExportCommand::All { out } => {
             let export = ctx.store.export_all()?;
             let text = to_json(&export)?;
-            emit(
-                ctx,
-                text.as_bytes(),
-                out.as_deref(),
-                &format!("{} circles", export.circles.len()),
-            )
+            emit(ctx, text.as_bytes(), out.as_deref(), &format!("{} circles", export.circles.len()))
         }
     }
 }
 
 fn to_json(value: &impl serde::Serialize) -> Result<String> {
-    let mut text =
-        serde_json::to_string_pretty(value).context("cannot turn the export into JSON")?;
+    let mut text = serde_json::to_string_pretty(value).context("cannot turn the export into JSON")?;
     text.push('\n');
     Ok(text)
 }
@@ -62,8 +46,7 @@ fn emit(ctx: &Ctx, bytes: &[u8], out: Option<&Path>, what: &str) -> Result<()> {
             stdout.flush().context("cannot write to stdout")?;
         }
         Some(path) => {
-            std::fs::write(path, bytes)
-                .with_context(|| format!("cannot write {}", path.display()))?;
+            std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
             if !ctx.json {
                 say!("Wrote {what} to {}.", path.display())?;
             }

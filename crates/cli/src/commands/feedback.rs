@@ -3,8 +3,8 @@
 
 use anyhow::{anyhow, Result};
 use chrono::{DateTime, Utc};
-use circles_core::{reflection_prompts, resolve_reflection_prompt};
 use circles_core::FeedbackInput;
+use circles_core::{reflection_prompts, resolve_reflection_prompt};
 use clap::{Args, Subcommand};
 
 use crate::commands::{describe_meeting, meeting_when};

@@ -4,10 +4,10 @@
 use std::path::PathBuf;
 
 use anyhow::{anyhow, Result};
-use clap::{Args, Subcommand};
-use circles_core::{run_sheet_pdf, Paper, PdfOptions};
 use circles_core::schema::GUIDE_TEMPLATES;
+use circles_core::{run_sheet_pdf, Paper, PdfOptions};
 use circles_core::{GuideEdit, GuideSection, MeetingGuide};
+use clap::{Args, Subcommand};
 
 use crate::commands::{meeting_when, print_done, time_range};
 use crate::output::{print_json, Table};
@@ -111,7 +111,8 @@ pub struct PdfArgs {
 
 impl PdfArgs {
     pub fn options(&self) -> Result<PdfOptions> {
-        let paper = Paper::parse(&self.paper).ok_or_else(|| anyhow!("unknown paper size {:?}: use letter or a4", self.paper))?;
+        let paper = Paper::parse(&self.paper)
+            .ok_or_else(|| anyhow!("unknown paper size {:?}: use letter or a4", self.paper))?;
         Ok(PdfOptions { paper, made_on: Some(chrono::Local::now().date_naive()) })
     }
 }
@@ -256,7 +257,13 @@ fn template(ctx: &mut Ctx, command: TemplateCommand) -> Result<()> {
             }
             let mut table = Table::new(&["ID", "NAME", "LANGUAGE", "MINUTES", "FIRST", "MIDDLE", "LAST"]);
             for t in &templates {
-                let n = |s: &[GuideSection]| if s.is_empty() { "built-in".to_string() } else { format!("{} sections", s.len()) };
+                let n = |s: &[GuideSection]| {
+                    if s.is_empty() {
+                        "built-in".to_string()
+                    } else {
+                        format!("{} sections", s.len())
+                    }
+                };
                 table.row(vec![
                     t.id.clone(),
                     t.name.clone(),

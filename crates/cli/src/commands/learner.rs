@@ -10,11 +10,7 @@ use crate::Ctx;
 
 pub fn run(ctx: &mut Ctx, command: LearnerCommand) -> Result<()> {
     match command {
-        LearnerCommand::Add {
-            circle,
-            name,
-            details,
-        } => {
+        LearnerCommand::Add { circle, name, details } => {
             let circle_id = ctx.circle_id(&circle)?;
             let mut input = LearnerInput::new(name);
             apply(&details, &mut input);
@@ -47,10 +43,7 @@ pub fn run(ctx: &mut Ctx, command: LearnerCommand) -> Result<()> {
             let message = if undo {
                 format!("{} is back on the roster.", learner.fields.name)
             } else {
-                format!(
-                    "{} has withdrawn; their attendance history is kept.",
-                    learner.fields.name
-                )
+                format!("{} has withdrawn; their attendance history is kept.", learner.fields.name)
             };
             print_done(ctx, &message, &learner)
         }
@@ -109,15 +102,7 @@ fn list(ctx: &Ctx, learners: &[Learner]) -> Result<()> {
         say!("No learners yet. Add one with `circles learner add --circle ID --name NAME`.")?;
         return Ok(());
     }
-    let mut table = Table::new(&[
-        "ID",
-        "NAME",
-        "EMAIL",
-        "MOBILE",
-        "CONSENT",
-        "STATUS",
-        "SUPPORT NEEDS",
-    ]);
+    let mut table = Table::new(&["ID", "NAME", "EMAIL", "MOBILE", "CONSENT", "STATUS", "SUPPORT NEEDS"]);
     for l in learners {
         let f = &l.fields;
         table.row(vec![

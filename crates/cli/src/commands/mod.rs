@@ -79,22 +79,14 @@ pub fn time_range(start: &str, minutes: u32) -> String {
 
 /// "Tue 2026-03-10 18:00"
 pub fn meeting_when(meeting: &Meeting) -> String {
-    format!(
-        "{} {}",
-        day_and_date(meeting.local_date),
-        meeting.local_time
-    )
+    format!("{} {}", day_and_date(meeting.local_date), meeting.local_time)
 }
 
 /// "the meeting on Tue 2026-03-10 18:00 (Python Programming Basics)": a
 /// meeting as a facilitator would name it.
 pub fn describe_meeting(store: &Store, meeting: &Meeting) -> Result<String> {
     let circle = store.circle(&meeting.circle_id)?;
-    Ok(format!(
-        "the meeting on {} ({})",
-        meeting_when(meeting),
-        circle.fields.name
-    ))
+    Ok(format!("the meeting on {} ({})", meeting_when(meeting), circle.fields.name))
 }
 
 #[cfg(test)]
@@ -111,10 +103,7 @@ mod tests {
     fn weekday_picks_the_first_such_day_on_or_after() {
         let tuesday = first_meeting_date("2026-03-01", Some("tuesday")).unwrap();
         assert_eq!(tuesday.to_string(), "2026-03-03");
-        assert_eq!(
-            first_meeting_date("2026-03-03", Some("tue")).unwrap(),
-            tuesday
-        );
+        assert_eq!(first_meeting_date("2026-03-03", Some("tue")).unwrap(), tuesday);
         assert!(first_meeting_date("2026-03-03", Some("someday")).is_err());
     }
 }

@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 
 use anyhow::{anyhow, Result};
-use circles_core::{write_circle_csv, write_team_csv, CircleReport, Figures, TeamReport};
-use circles_core::{circle_report_pdf, team_report_pdf};
 use circles_core::schema::TEAMS;
+use circles_core::{circle_report_pdf, team_report_pdf};
+use circles_core::{write_circle_csv, write_team_csv, CircleReport, Figures, TeamReport};
 use clap::{Subcommand, ValueEnum};
 
 use crate::commands::guide::{write_pdf, PdfArgs};
@@ -140,7 +140,18 @@ fn circle_text(r: &CircleReport) -> Result<()> {
         say!("Came to at least half the meetings: {half} of {} learners", s.learners)?;
     }
     say!()?;
-    let mut table = Table::new(&["#", "DATE", "STATUS", "PRESENT", "LATE", "EXCUSED", "ABSENT", "HEAD COUNT", "ATTENDANCE", "RATING"]);
+    let mut table = Table::new(&[
+        "#",
+        "DATE",
+        "STATUS",
+        "PRESENT",
+        "LATE",
+        "EXCUSED",
+        "ABSENT",
+        "HEAD COUNT",
+        "ATTENDANCE",
+        "RATING",
+    ]);
     for m in &r.meetings {
         table.row(vec![
             m.number.to_string(),

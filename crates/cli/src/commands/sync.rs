@@ -4,10 +4,10 @@ use std::io::Read;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+use circles_core::sync::account::SignOut;
 use circles_core::sync::engine::{sync_with_retry, Phase, SyncError};
 use circles_core::sync::http::HttpTransport;
 use circles_core::sync::Resolution;
-use circles_core::sync::account::SignOut;
 
 use crate::args::{ConflictCommand, KeepChoice, LoginArgs};
 use crate::output::{print_fields, print_json, Table};
@@ -26,7 +26,8 @@ pub fn login(ctx: &mut Ctx, args: LoginArgs) -> Result<()> {
         bail!("no password given: pipe it on stdin or set CIRCLES_PASSWORD");
     }
     let device_name = args.device_name.unwrap_or_else(circles_core::sync::account::default_device_name);
-    let response = circles_core::sync::account::sign_in(&mut ctx.store, &args.server, &args.email, &password, &device_name)?;
+    let response =
+        circles_core::sync::account::sign_in(&mut ctx.store, &args.server, &args.email, &password, &device_name)?;
     if ctx.json {
         return print_json(&serde_json::json!({ "user_id": response.user_id, "name": response.name }));
     }

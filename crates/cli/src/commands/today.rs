@@ -24,16 +24,7 @@ pub fn run(ctx: &Ctx, args: TodayArgs) -> Result<()> {
         say!("No meetings today or ahead. Plan some with `circles schedule generate`.")?;
         return Ok(());
     }
-    let mut table = Table::new(&[
-        "WHEN",
-        "DATE",
-        "TIME",
-        "TIME ZONE",
-        "CIRCLE",
-        "MEETING",
-        "WHERE",
-        "MEETING ID",
-    ]);
+    let mut table = Table::new(&["WHEN", "DATE", "TIME", "TIME ZONE", "CIRCLE", "MEETING", "WHERE", "MEETING ID"]);
     for u in &upcoming {
         let circle = ctx.store.circle(&u.circle_id)?;
         let meetings = ctx.store.meetings(&u.circle_id)?;

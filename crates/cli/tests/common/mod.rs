@@ -20,9 +20,7 @@ pub struct Failure {
 
 impl Folder {
     pub fn new() -> Folder {
-        Folder {
-            dir: tempfile::tempdir().expect("temp dir"),
-        }
+        Folder { dir: tempfile::tempdir().expect("temp dir") }
     }
 
     pub fn db(&self) -> PathBuf {
@@ -33,11 +31,7 @@ impl Folder {
     /// from the environment of whoever runs the tests.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::cargo_bin("circles").expect("the circles binary is built");
-        cmd.env_remove("CIRCLES_DATA_DIR")
-            .env_remove("RUST_LOG")
-            .arg("--data-dir")
-            .arg(self.dir.path())
-            .args(args);
+        cmd.env_remove("CIRCLES_DATA_DIR").env_remove("RUST_LOG").arg("--data-dir").arg(self.dir.path()).args(args);
         cmd
     }
 
@@ -46,15 +40,8 @@ impl Folder {
         let out = self.command(args).output().expect("run circles");
         let stdout = String::from_utf8(out.stdout).expect("utf-8 stdout");
         let stderr = String::from_utf8(out.stderr).expect("utf-8 stderr");
-        assert!(
-            out.status.success(),
-            "circles {args:?} failed ({:?}):\n{stderr}{stdout}",
-            out.status.code()
-        );
-        assert!(
-            stderr.is_empty(),
-            "circles {args:?} wrote to stderr:\n{stderr}"
-        );
+        assert!(out.status.success(), "circles {args:?} failed ({:?}):\n{stderr}{stdout}", out.status.code());
+        assert!(stderr.is_empty(), "circles {args:?} wrote to stderr:\n{stderr}");
         stdout
     }
 
@@ -62,10 +49,7 @@ impl Folder {
     pub fn id(&self, args: &[&str]) -> String {
         let out = self.ok(args);
         let id = out.trim().to_string();
-        assert!(
-            !id.is_empty() && !id.contains(char::is_whitespace),
-            "not a lone id: {out:?}"
-        );
+        assert!(!id.is_empty() && !id.contains(char::is_whitespace), "not a lone id: {out:?}");
         id
     }
 
@@ -74,8 +58,7 @@ impl Folder {
         let mut all = args.to_vec();
         all.push("--json");
         let out = self.ok(&all);
-        serde_json::from_str(&out)
-            .unwrap_or_else(|e| panic!("circles {args:?} printed invalid JSON ({e}):\n{out}"))
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("circles {args:?} printed invalid JSON ({e}):\n{out}"))
     }
 
     /// Run a command that must fail; what it printed.
@@ -86,11 +69,7 @@ impl Folder {
             stderr: String::from_utf8(out.stderr).expect("utf-8 stderr"),
             stdout: String::from_utf8(out.stdout).expect("utf-8 stdout"),
         };
-        assert!(
-            !out.status.success(),
-            "circles {args:?} should have failed but printed:\n{}",
-            failure.stdout
-        );
+        assert!(!out.status.success(), "circles {args:?} should have failed but printed:\n{}", failure.stdout);
         failure
     }
 
@@ -100,30 +79,15 @@ impl Folder {
     pub fn refuses(&self, args: &[&str], expected: &str) -> Failure {
         let before = self.state();
         let failure = self.fails(args);
-        assert_eq!(
-            failure.code, 1,
-            "circles {args:?}: exit code\n{}",
-            failure.stderr
-        );
-        assert!(
-            failure.stderr.starts_with("error: "),
-            "circles {args:?}: stderr is {:?}",
-            failure.stderr
-        );
+        assert_eq!(failure.code, 1, "circles {args:?}: exit code\n{}", failure.stderr);
+        assert!(failure.stderr.starts_with("error: "), "circles {args:?}: stderr is {:?}", failure.stderr);
         assert!(
             failure.stderr.contains(expected),
             "circles {args:?}: expected {expected:?} in stderr, got:\n{}",
             failure.stderr
         );
-        assert!(
-            failure.stdout.is_empty(),
-            "circles {args:?}: printed on stdout:\n{}",
-            failure.stdout
-        );
-        assert!(
-            self.state() == before,
-            "circles {args:?} changed the saved data"
-        );
+        assert!(failure.stdout.is_empty(), "circles {args:?}: printed on stdout:\n{}", failure.stdout);
+        assert!(self.state() == before, "circles {args:?} changed the saved data");
         failure
     }
 
@@ -139,14 +103,7 @@ impl Folder {
 /// A circle with a course, six Tuesday meetings from 2026-03-03 and two
 /// learners; returns (circle, meetings, [ana, ben]).
 pub fn circle_with_learners(folder: &Folder) -> (String, Vec<String>, [String; 2]) {
-    let course = folder.id(&[
-        "course",
-        "create",
-        "--title",
-        "Public Speaking",
-        "--provider",
-        "Coursera",
-    ]);
+    let course = folder.id(&["course", "create", "--title", "Public Speaking", "--provider", "Coursera"]);
     let circle = folder.id(&[
         "circle",
         "create",
@@ -168,24 +125,8 @@ pub fn circle_with_learners(folder: &Folder) -> (String, Vec<String>, [String; 2
         "Harbor Street Library",
     ]);
     let meetings = meeting_ids(folder, &circle);
-    let ana = folder.id(&[
-        "learner",
-        "add",
-        "--circle",
-        &circle,
-        "--name",
-        "Ana Souza",
-        "--email",
-        "ana@example.org",
-    ]);
-    let ben = folder.id(&[
-        "learner",
-        "add",
-        "--circle",
-        &circle,
-        "--name",
-        "Ben Okafor",
-    ]);
+    let ana = folder.id(&["learner", "add", "--circle", &circle, "--name", "Ana Souza", "--email", "ana@example.org"]);
+    let ben = folder.id(&["learner", "add", "--circle", &circle, "--name", "Ben Okafor"]);
     (circle, meetings, [ana, ben])
 }
 

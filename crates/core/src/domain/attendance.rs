@@ -5,11 +5,11 @@
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{CoreError, Result, Rule};
 use crate::domain::learner::Learner;
 use crate::domain::meeting::Meeting;
-use crate::store::rows::{derived_id, text};
+use crate::error::{CoreError, Result, Rule};
 use crate::schema::ATTENDANCE;
+use crate::store::rows::{derived_id, text};
 use crate::store::Store;
 
 const ENTITY: &str = "attendance mark";
@@ -44,7 +44,8 @@ impl Mark {
             "absent" | "a" => Ok(Mark::Absent),
             other => Err(CoreError::invalid(
                 ENTITY,
-                "mark", Rule::Choice,
+                "mark",
+                Rule::Choice,
                 format!("\"{other}\" is not a mark; use present, late, excused or absent"),
             )),
         }
@@ -207,7 +208,8 @@ impl Store {
         if learner.circle_id != meeting.circle_id {
             return Err(CoreError::invalid(
                 ENTITY,
-                "learner_id", Rule::Reference,
+                "learner_id",
+                Rule::Reference,
                 format!(
                     "{} is a learner of another circle, not of the circle meeting on {}",
                     learner.fields.name, meeting.local_date
@@ -217,14 +219,16 @@ impl Store {
         if meeting.is_cancelled() {
             return Err(CoreError::invalid(
                 ENTITY,
-                "meeting_id", Rule::State,
+                "meeting_id",
+                Rule::State,
                 format!("the meeting on {} is cancelled; restore it before taking attendance", meeting.local_date),
             ));
         }
         if learner.fields.withdrawn {
             return Err(CoreError::invalid(
                 ENTITY,
-                "learner_id", Rule::State,
+                "learner_id",
+                Rule::State,
                 format!("{} has withdrawn from the circle; re-enrol them first", learner.fields.name),
             ));
         }
@@ -241,11 +245,7 @@ fn collect_marks(
 ) -> Result<Vec<AttendanceMark>> {
     rows.map(|row| {
         let (meeting_id, learner_id, mark) = row?;
-        Ok(AttendanceMark {
-            meeting_id,
-            learner_id,
-            mark: Mark::parse(&mark)?,
-        })
+        Ok(AttendanceMark { meeting_id, learner_id, mark: Mark::parse(&mark)? })
     })
     .collect()
 }

@@ -3,12 +3,12 @@
 use rusqlite::{OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{CoreError, Result, Rule};
-use crate::store::rows::{flag, int, opt_int, opt_real, opt_text, text, Column};
 use crate::domain::schedule::{self};
-use crate::schema::CIRCLES;
-use crate::store::Store;
 use crate::domain::validate::{self, MAX_NAME, MAX_TEXT};
+use crate::error::{CoreError, Result, Rule};
+use crate::schema::CIRCLES;
+use crate::store::rows::{flag, int, opt_int, opt_real, opt_text, text, Column};
+use crate::store::Store;
 
 const ENTITY: &str = "circle";
 pub const MAX_SIGNUP_LIMIT: i64 = 1_000;
@@ -36,7 +36,8 @@ impl CircleStatus {
             "published" => Ok(CircleStatus::Published),
             other => Err(CoreError::invalid(
                 ENTITY,
-                "status", Rule::Choice,
+                "status",
+                Rule::Choice,
                 format!("\"{other}\" is not a status; use draft or published"),
             )),
         }
@@ -114,7 +115,12 @@ pub struct Circle {
 
 impl CircleInput {
     /// A circle with the required fields and defaults for the rest.
-    pub fn new(name: impl Into<String>, time_zone: impl Into<String>, start_time: impl Into<String>, duration_minutes: u32) -> Self {
+    pub fn new(
+        name: impl Into<String>,
+        time_zone: impl Into<String>,
+        start_time: impl Into<String>,
+        duration_minutes: u32,
+    ) -> Self {
         CircleInput {
             name: name.into(),
             course_id: None,
@@ -155,22 +161,38 @@ impl CircleInput {
         }
         if let Some(lat) = v.latitude {
             if !(-90.0..=90.0).contains(&lat) {
-                return Err(CoreError::invalid(ENTITY, "latitude", Rule::OutOfRange { min: -90, max: 90 }, "must be between -90 and 90"));
+                return Err(CoreError::invalid(
+                    ENTITY,
+                    "latitude",
+                    Rule::OutOfRange { min: -90, max: 90 },
+                    "must be between -90 and 90",
+                ));
             }
         }
         if let Some(lon) = v.longitude {
             if !(-180.0..=180.0).contains(&lon) {
-                return Err(CoreError::invalid(ENTITY, "longitude", Rule::OutOfRange { min: -180, max: 180 }, "must be between -180 and 180"));
+                return Err(CoreError::invalid(
+                    ENTITY,
+                    "longitude",
+                    Rule::OutOfRange { min: -180, max: 180 },
+                    "must be between -180 and 180",
+                ));
             }
         }
         if self.online {
             if self.meeting_link.is_empty() {
-                return Err(CoreError::invalid(ENTITY, "meeting_link", Rule::Required, "is required for an online circle"));
+                return Err(CoreError::invalid(
+                    ENTITY,
+                    "meeting_link",
+                    Rule::Required,
+                    "is required for an online circle",
+                ));
             }
         } else if v.name.trim().is_empty() && self.status == CircleStatus::Published {
             return Err(CoreError::invalid(
                 ENTITY,
-                "venue_name", Rule::Required,
+                "venue_name",
+                Rule::Required,
                 "is required to publish an in-person circle (or mark it online)",
             ));
         }
@@ -178,7 +200,8 @@ impl CircleInput {
             validate::url(ENTITY, "meeting_link", &self.meeting_link)?;
         }
         validate::language(ENTITY, "language", &self.language)?;
-        schedule::parse_time_zone(&self.time_zone).map_err(|e| CoreError::invalid(ENTITY, "time_zone", e.rule(), e.to_string()))?;
+        schedule::parse_time_zone(&self.time_zone)
+            .map_err(|e| CoreError::invalid(ENTITY, "time_zone", e.rule(), e.to_string()))?;
         schedule::parse_local_time(&self.start_time)
             .map_err(|e| CoreError::invalid(ENTITY, "start_time", e.rule(), e.to_string()))?;
         validate::in_range(ENTITY, "duration_minutes", self.duration_minutes.into(), 15, 720)?;
@@ -289,9 +312,7 @@ impl Store {
     }
 
     pub fn circles(&self) -> Result<Vec<Circle>> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!("{SELECT} WHERE deleted = 0 ORDER BY name COLLATE NOCASE, id"))?;
+        let mut stmt = self.conn.prepare(&format!("{SELECT} WHERE deleted = 0 ORDER BY name COLLATE NOCASE, id"))?;
         let rows = stmt.query_map([], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
@@ -306,8 +327,9 @@ impl Store {
 
     pub(crate) fn check_circle_references(&self, input: &CircleInput) -> Result<()> {
         if let Some(course_id) = &input.course_id {
-            self.course(course_id)
-                .map_err(|_| CoreError::invalid(ENTITY, "course_id", Rule::Reference, format!("no course with id {course_id}")))?;
+            self.course(course_id).map_err(|_| {
+                CoreError::invalid(ENTITY, "course_id", Rule::Reference, format!("no course with id {course_id}"))
+            })?;
         }
         if let Some(team_id) = &input.team_id {
             let exists: bool = self.conn.query_row(
@@ -316,7 +338,12 @@ impl Store {
                 |r| r.get(0),
             )?;
             if !exists {
-                return Err(CoreError::invalid(ENTITY, "team_id", Rule::Reference, format!("no team with id {team_id}")));
+                return Err(CoreError::invalid(
+                    ENTITY,
+                    "team_id",
+                    Rule::Reference,
+                    format!("no team with id {team_id}"),
+                ));
             }
         }
         Ok(())

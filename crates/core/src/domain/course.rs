@@ -3,11 +3,11 @@
 use rusqlite::Row;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{CoreError, Result, Rule};
-use crate::store::rows::{flag, new_id, text, Column};
-use crate::schema::COURSES;
-use crate::store::Store;
 use crate::domain::validate::{self, MAX_NAME, MAX_TEXT};
+use crate::error::{CoreError, Result, Rule};
+use crate::schema::COURSES;
+use crate::store::rows::{flag, new_id, text, Column};
+use crate::store::Store;
 
 const ENTITY: &str = "course";
 
@@ -104,7 +104,8 @@ impl CourseInput {
     }
 }
 
-const SELECT: &str = "SELECT id, title, provider, link, caption, language, topics, license, format, archived, created_at
+const SELECT: &str =
+    "SELECT id, title, provider, link, caption, language, topics, license, format, archived, created_at
                       FROM courses";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Course> {
@@ -143,15 +144,14 @@ impl Store {
     /// Delete a course no circle uses; a course in use can be archived instead.
     pub fn delete_course(&mut self, id: &str) -> Result<()> {
         self.course(id)?;
-        let users: i64 = self.conn.query_row(
-            "SELECT count(*) FROM circles WHERE course_id = ?1 AND deleted = 0",
-            [id],
-            |r| r.get(0),
-        )?;
+        let users: i64 =
+            self.conn
+                .query_row("SELECT count(*) FROM circles WHERE course_id = ?1 AND deleted = 0", [id], |r| r.get(0))?;
         if users > 0 {
             return Err(CoreError::invalid(
                 ENTITY,
-                "id", Rule::State,
+                "id",
+                Rule::State,
                 format!("is used by {users} circle(s); archive the course instead of deleting it"),
             ));
         }
@@ -174,13 +174,8 @@ impl Store {
         let courses = stmt
             .query_map(rusqlite::params![filter.include_archived, filter.language], from_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        let words: Vec<String> = filter
-            .search
-            .as_deref()
-            .unwrap_or_default()
-            .split_whitespace()
-            .map(str::to_lowercase)
-            .collect();
+        let words: Vec<String> =
+            filter.search.as_deref().unwrap_or_default().split_whitespace().map(str::to_lowercase).collect();
         Ok(courses
             .into_iter()
             .filter(|c| {

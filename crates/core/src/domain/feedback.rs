@@ -9,13 +9,13 @@ use chrono::{DateTime, Utc};
 use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{CoreError, Result, Rule};
-use crate::domain::meeting::Meeting;
 use crate::domain::attendance::MarkCounts;
-use crate::store::rows::{derived_id, opt_int, text};
-use crate::schema::MEETING_FEEDBACK;
-use crate::store::Store;
+use crate::domain::meeting::Meeting;
 use crate::domain::validate::{self, MAX_NAME, MAX_TEXT};
+use crate::error::{CoreError, Result, Rule};
+use crate::schema::MEETING_FEEDBACK;
+use crate::store::rows::{derived_id, opt_int, text};
+use crate::store::Store;
 
 const ENTITY: &str = "meeting feedback";
 
@@ -88,7 +88,8 @@ impl Store {
         if meeting.is_cancelled() {
             return Err(CoreError::invalid(
                 ENTITY,
-                "meeting_id", Rule::State,
+                "meeting_id",
+                Rule::State,
                 format!("the meeting on {} was cancelled; there is nothing to give feedback on", meeting.local_date),
             ));
         }
@@ -326,7 +327,11 @@ pub(crate) mod tests {
         let (_d, mut store, _circle, m) = setup();
         // 2026-03-08 18:00 CDT (UTC-5) + 90 min = 23:30 UTC... 00:30 UTC on the 9th.
         assert_eq!(pending(&store, utc(2026, 3, 9, 0, 29)), [date("2026-03-01")]);
-        assert_eq!(pending(&store, utc(2026, 3, 9, 0, 30)), [date("2026-03-08"), date("2026-03-01")], "most recent first");
+        assert_eq!(
+            pending(&store, utc(2026, 3, 9, 0, 30)),
+            [date("2026-03-08"), date("2026-03-01")],
+            "most recent first"
+        );
         // Feedback with a rating or a reflection answers it; an empty one does not.
         store.set_meeting_feedback(&m[0], &FeedbackInput { next_week_note: "x".into(), ..Default::default() }).unwrap();
         assert_eq!(pending(&store, utc(2026, 3, 9, 0, 30)).len(), 2);
@@ -347,7 +352,10 @@ pub(crate) mod tests {
         store.set_head_count(&m[0], Some(4)).unwrap();
         let form = store.feedback_form(&m[0], utc(2026, 3, 2, 12, 0)).unwrap();
         assert!(form.ended && form.feedback.is_none());
-        assert_eq!((form.attendance.present, form.attendance.late, form.attendance.attended(), form.unmarked), (1, 1, 2, 1));
+        assert_eq!(
+            (form.attendance.present, form.attendance.late, form.attendance.attended(), form.unmarked),
+            (1, 1, 2, 1)
+        );
         assert_eq!(form.head_count, Some(4));
         assert_eq!(form.prompts.len(), 5);
         assert!(!store.feedback_form(&m[2], utc(2026, 3, 2, 12, 0)).unwrap().ended);

@@ -3,11 +3,11 @@
 use rusqlite::{OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{CoreError, Result, Rule};
-use crate::store::rows::{flag, new_id, text, Column};
-use crate::schema::LEARNERS;
-use crate::store::Store;
 use crate::domain::validate::{self, MAX_NAME, MAX_TEXT};
+use crate::error::{CoreError, Result, Rule};
+use crate::schema::LEARNERS;
+use crate::store::rows::{flag, new_id, text, Column};
+use crate::store::Store;
 
 const ENTITY: &str = "learner";
 
@@ -45,10 +45,7 @@ pub struct Learner {
 
 impl LearnerInput {
     pub fn new(name: impl Into<String>) -> Self {
-        LearnerInput {
-            name: name.into(),
-            ..Default::default()
-        }
+        LearnerInput { name: name.into(), ..Default::default() }
     }
 
     pub fn validate(&self) -> Result<()> {
@@ -117,7 +114,8 @@ impl Store {
             if self.active_learner_count(circle_id)? >= i64::from(limit) {
                 return Err(CoreError::invalid(
                     ENTITY,
-                    "circle_id", Rule::State,
+                    "circle_id",
+                    Rule::State,
                     format!("the circle is full ({limit} learners); raise its signup limit or add them as a walk-in"),
                 ));
             }
@@ -158,9 +156,9 @@ impl Store {
     /// A circle's learners by name, withdrawn ones included.
     pub fn learners(&self, circle_id: &str) -> Result<Vec<Learner>> {
         self.circle(circle_id)?;
-        let mut stmt = self.conn.prepare(&format!(
-            "{SELECT} WHERE circle_id = ?1 AND deleted = 0 ORDER BY name COLLATE NOCASE, id"
-        ))?;
+        let mut stmt = self
+            .conn
+            .prepare(&format!("{SELECT} WHERE circle_id = ?1 AND deleted = 0 ORDER BY name COLLATE NOCASE, id"))?;
         let rows = stmt.query_map([circle_id], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }

@@ -8,12 +8,12 @@ use rusqlite::{params, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::circle::Circle;
-use crate::error::{CoreError, Result, Rule};
-use crate::store::rows::{new_id, opt_int, text, WriteTx};
 use crate::domain::schedule::{self, LocalTimeResolution, MeetingSlot};
-use crate::schema::MEETINGS;
-use crate::store::Store;
 use crate::domain::validate;
+use crate::error::{CoreError, Result, Rule};
+use crate::schema::MEETINGS;
+use crate::store::rows::{new_id, opt_int, text, WriteTx};
+use crate::store::Store;
 
 const ENTITY: &str = "meeting";
 /// The most meetings one circle may have, as in the weekly generator.
@@ -47,7 +47,8 @@ impl MeetingStatus {
             "cancelled" => Ok(MeetingStatus::Cancelled),
             other => Err(CoreError::invalid(
                 ENTITY,
-                "status", Rule::Choice,
+                "status",
+                Rule::Choice,
                 format!("\"{other}\" is not a meeting status; use scheduled, held or cancelled"),
             )),
         }
@@ -141,7 +142,8 @@ pub(crate) fn check_dates(dates: &[NaiveDate]) -> Result<()> {
     if dates.len() > MAX_MEETINGS {
         return Err(CoreError::invalid(
             ENTITY,
-            "local_date", Rule::MeetingCount { min: 1, max: MAX_MEETINGS as u32 },
+            "local_date",
+            Rule::MeetingCount { min: 1, max: MAX_MEETINGS as u32 },
             format!("a circle has at most {MAX_MEETINGS} meetings; this would make {}", dates.len()),
         ));
     }
@@ -150,7 +152,8 @@ pub(crate) fn check_dates(dates: &[NaiveDate]) -> Result<()> {
     if let Some(pair) = sorted.windows(2).find(|p| p[0] == p[1]) {
         return Err(CoreError::invalid(
             ENTITY,
-            "local_date", Rule::Duplicate,
+            "local_date",
+            Rule::Duplicate,
             format!("the circle already meets on {}", pair[0]),
         ));
     }
@@ -158,7 +161,8 @@ pub(crate) fn check_dates(dates: &[NaiveDate]) -> Result<()> {
         if (*last - *first).num_days() > MAX_SPAN_DAYS {
             return Err(CoreError::invalid(
                 ENTITY,
-                "local_date", Rule::State,
+                "local_date",
+                Rule::State,
                 format!(
                     "is outside the circle: its meetings must fall within {MAX_SPAN_DAYS} days of each other, \
                      and this would span {first} to {last}"
@@ -184,9 +188,9 @@ impl Store {
     /// A circle's meetings in date order, cancelled ones included.
     pub fn meetings(&self, circle_id: &str) -> Result<Vec<Meeting>> {
         let circle = self.circle(circle_id)?;
-        let mut stmt = self.conn.prepare(&format!(
-            "{SELECT} WHERE circle_id = ?1 AND deleted = 0 ORDER BY local_date, local_time, id"
-        ))?;
+        let mut stmt = self
+            .conn
+            .prepare(&format!("{SELECT} WHERE circle_id = ?1 AND deleted = 0 ORDER BY local_date, local_time, id"))?;
         let rows = stmt.query_map([circle_id], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
         let mut number = 0;
         rows.into_iter()
@@ -206,10 +210,7 @@ impl Store {
             .query_row("SELECT circle_id FROM meetings WHERE id = ?1 AND deleted = 0", [id], |r| r.get(0))
             .optional()?
             .ok_or_else(|| CoreError::not_found(ENTITY, id))?;
-        self.meetings(&circle_id)?
-            .into_iter()
-            .find(|m| m.id == id)
-            .ok_or_else(|| CoreError::not_found(ENTITY, id))
+        self.meetings(&circle_id)?.into_iter().find(|m| m.id == id).ok_or_else(|| CoreError::not_found(ENTITY, id))
     }
 
     pub fn set_meeting_notes(&mut self, id: &str, notes: &str) -> Result<()> {
@@ -224,7 +225,12 @@ impl Store {
     pub fn set_head_count(&mut self, id: &str, count: Option<u32>) -> Result<()> {
         let meeting = self.meeting(id)?;
         if meeting.is_cancelled() && count.is_some() {
-            return Err(CoreError::invalid(ENTITY, "head_count", Rule::State, "cannot be recorded for a cancelled meeting"));
+            return Err(CoreError::invalid(
+                ENTITY,
+                "head_count",
+                Rule::State,
+                "cannot be recorded for a cancelled meeting",
+            ));
         }
         if let Some(n) = count {
             validate::in_range(ENTITY, "head_count", n.into(), 0, 10_000)?;
@@ -242,8 +248,11 @@ impl Store {
         if marks > 0 {
             return Err(CoreError::invalid(
                 ENTITY,
-                "id", Rule::State,
-                format!("meeting {meeting_id} has {marks} attendance marks; cancel it instead, or clear them to {action}"),
+                "id",
+                Rule::State,
+                format!(
+                    "meeting {meeting_id} has {marks} attendance marks; cancel it instead, or clear them to {action}"
+                ),
             ));
         }
         Ok(())

@@ -22,8 +22,8 @@
 //! 2100 every zone is treated as being on its standard offset.
 
 use chrono::{
-    DateTime, Datelike, Days, FixedOffset, MappedLocalTime, NaiveDate, NaiveDateTime, NaiveTime,
-    Offset, TimeDelta, TimeZone, Utc, Weekday,
+    DateTime, Datelike, Days, FixedOffset, MappedLocalTime, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeDelta,
+    TimeZone, Utc, Weekday,
 };
 use chrono_tz::Tz;
 
@@ -111,9 +111,7 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, ScheduleError> {
     let bad = || ScheduleError::InvalidDate(s.to_owned());
     let text = s.trim();
     let mut parts = text.split('-');
-    let (Some(year), Some(month), Some(day), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let (Some(year), Some(month), Some(day), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(bad());
     };
     if year.len() != 4 || month.len() != 2 || day.len() != 2 {
@@ -263,22 +261,12 @@ pub struct ResolvedStart {
 /// meetings, and must give an answer even if the zone's rules changed since.
 /// For dates at the very ends of chrono's range (hundreds of thousands of
 /// years away) the result saturates instead of panicking.
-pub fn resolve_local(
-    date: NaiveDate,
-    time: NaiveTime,
-    duration_minutes: u32,
-    tz: Tz,
-) -> ResolvedStart {
+pub fn resolve_local(date: NaiveDate, time: NaiveTime, duration_minutes: u32, tz: Tz) -> ResolvedStart {
     let (starts_at, resolution) = local_to_utc(date.and_time(time), tz);
     let ends_at = starts_at
         .checked_add_signed(TimeDelta::minutes(i64::from(duration_minutes)))
         .unwrap_or(DateTime::<Utc>::MAX_UTC);
-    ResolvedStart {
-        starts_at,
-        ends_at,
-        resolution,
-        local_start: clock_at(starts_at, tz),
-    }
+    ResolvedStart { starts_at, ends_at, resolution, local_start: clock_at(starts_at, tz) }
 }
 
 /// The instant a local time stands for, and how it was chosen.
@@ -286,14 +274,8 @@ fn local_to_utc(local: NaiveDateTime, tz: Tz) -> (DateTime<Utc>, LocalTimeResolu
     match tz.from_local_datetime(&local) {
         MappedLocalTime::Single(at) => (at.to_utc(), LocalTimeResolution::Exact),
         // chrono documents (earliest, latest), but `min` does not depend on it.
-        MappedLocalTime::Ambiguous(a, b) => (
-            a.min(b).to_utc(),
-            LocalTimeResolution::AmbiguousEarlierChosen,
-        ),
-        MappedLocalTime::None => (
-            across_gap(local, tz),
-            LocalTimeResolution::ShiftedForwardOverGap,
-        ),
+        MappedLocalTime::Ambiguous(a, b) => (a.min(b).to_utc(), LocalTimeResolution::AmbiguousEarlierChosen),
+        MappedLocalTime::None => (across_gap(local, tz), LocalTimeResolution::ShiftedForwardOverGap),
     }
 }
 
@@ -358,16 +340,9 @@ pub fn local_today(now: DateTime<Utc>, tz: Tz) -> NaiveDate {
 /// has ended (the facilitator still takes attendance and writes feedback).
 /// If two meetings share the date, the one starting earlier on the clock is
 /// returned; among equal times, the first in `slots`.
-pub fn meeting_today<Id>(
-    slots: &[MeetingSlot<Id>],
-    now: DateTime<Utc>,
-    tz: Tz,
-) -> Option<&MeetingSlot<Id>> {
+pub fn meeting_today<Id>(slots: &[MeetingSlot<Id>], now: DateTime<Utc>, tz: Tz) -> Option<&MeetingSlot<Id>> {
     let today = local_today(now, tz);
-    slots
-        .iter()
-        .filter(|slot| !slot.cancelled && slot.date == today)
-        .min_by_key(|slot| slot.time)
+    slots.iter().filter(|slot| !slot.cancelled && slot.date == today).min_by_key(|slot| slot.time)
 }
 
 /// The next meeting that has not yet ended at `now`: a meeting in progress
@@ -375,11 +350,7 @@ pub fn meeting_today<Id>(
 ///
 /// Cancelled meetings are skipped. `slots` need not be sorted; the earliest
 /// start instant wins, and among equal starts the first in `slots`.
-pub fn next_meeting<Id>(
-    slots: &[MeetingSlot<Id>],
-    now: DateTime<Utc>,
-    tz: Tz,
-) -> Option<&MeetingSlot<Id>> {
+pub fn next_meeting<Id>(slots: &[MeetingSlot<Id>], now: DateTime<Utc>, tz: Tz) -> Option<&MeetingSlot<Id>> {
     slots
         .iter()
         .filter(|slot| !slot.cancelled)
@@ -418,10 +389,7 @@ mod tests {
 
     /// Resolve a weekly series at `time` and return (local start, offset) pairs.
     fn series(first: NaiveDate, count: u32, time: NaiveTime, tz: Tz) -> Vec<(NaiveDateTime, f64)> {
-        let rule = WeeklyRule {
-            first_date: first,
-            count,
-        };
+        let rule = WeeklyRule { first_date: first, count };
         weekly_dates(&rule)
             .expect("valid rule")
             .into_iter()
@@ -433,13 +401,7 @@ mod tests {
     }
 
     fn slot(id: u32, date: NaiveDate, time: NaiveTime, minutes: u32) -> MeetingSlot<u32> {
-        MeetingSlot {
-            id,
-            date,
-            time,
-            duration_minutes: minutes,
-            cancelled: false,
-        }
+        MeetingSlot { id, date, time, duration_minutes: minutes, cancelled: false }
     }
 
     // --- DST behaviour ------------------------------------------------------
@@ -478,15 +440,9 @@ mod tests {
     fn lisbon_changes_on_last_sundays_of_march_and_october() {
         let tz = zone("Europe/Lisbon");
         let spring = series(date(2026, 3, 22), 3, hm(18, 30), tz);
-        assert_eq!(
-            spring.iter().map(|(_, o)| *o).collect::<Vec<_>>(),
-            vec![0.0, 1.0, 1.0]
-        );
+        assert_eq!(spring.iter().map(|(_, o)| *o).collect::<Vec<_>>(), vec![0.0, 1.0, 1.0]);
         let autumn = series(date(2026, 10, 18), 3, hm(18, 30), tz);
-        assert_eq!(
-            autumn.iter().map(|(_, o)| *o).collect::<Vec<_>>(),
-            vec![1.0, 0.0, 0.0]
-        );
+        assert_eq!(autumn.iter().map(|(_, o)| *o).collect::<Vec<_>>(), vec![1.0, 0.0, 0.0]);
         for (local, _) in spring.iter().chain(&autumn) {
             assert_eq!(local.time(), hm(18, 30));
         }
@@ -552,12 +508,7 @@ mod tests {
     #[test]
     fn zone_without_dst_is_always_exact() {
         let tz = zone("Africa/Nairobi");
-        for d in weekly_dates(&WeeklyRule {
-            first_date: date(2026, 1, 4),
-            count: 52,
-        })
-        .unwrap()
-        {
+        for d in weekly_dates(&WeeklyRule { first_date: date(2026, 1, 4), count: 52 }).unwrap() {
             let r = resolve_local(d, hm(2, 30), 60, tz);
             assert_eq!(r.resolution, LocalTimeResolution::Exact);
             assert_eq!(offset_hours(r.starts_at, tz), 3.0);
@@ -580,10 +531,7 @@ mod tests {
         for (name, gaps, folds) in expected {
             let tz = zone(name);
             let (mut seen_gaps, mut seen_folds) = (0, 0);
-            for day in date(2026, 1, 1)
-                .iter_days()
-                .take_while(|d| d.year() == 2026)
-            {
+            for day in date(2026, 1, 1).iter_days().take_while(|d| d.year() == 2026) {
                 for quarter in 0..96 {
                     let time = hm(quarter / 4, quarter % 4 * 15);
                     let r = resolve_local(day, time, 60, tz);
@@ -612,26 +560,17 @@ mod tests {
     #[test]
     fn time_zones_parse_exactly_or_case_insensitively() {
         assert_eq!(parse_time_zone("America/Chicago"), Ok(Tz::America__Chicago));
-        assert_eq!(
-            parse_time_zone(" america/chicago "),
-            Ok(Tz::America__Chicago)
-        );
+        assert_eq!(parse_time_zone(" america/chicago "), Ok(Tz::America__Chicago));
         assert_eq!(parse_time_zone("UTC"), Ok(Tz::UTC));
         let err = parse_time_zone("Mars/Base").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "unknown time zone \"Mars/Base\": use an IANA name such as America/Chicago"
-        );
+        assert_eq!(err.to_string(), "unknown time zone \"Mars/Base\": use an IANA name such as America/Chicago");
         assert!(parse_time_zone("").is_err());
         assert!(parse_time_zone("CST-6").is_err());
     }
 
     #[test]
     fn no_two_zone_names_differ_only_by_case() {
-        let mut names: Vec<String> = chrono_tz::TZ_VARIANTS
-            .iter()
-            .map(|tz| tz.name().to_ascii_lowercase())
-            .collect();
+        let mut names: Vec<String> = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name().to_ascii_lowercase()).collect();
         let total = names.len();
         names.sort();
         names.dedup();
@@ -644,9 +583,7 @@ mod tests {
         assert_eq!(parse_local_time("9:05"), Ok(hm(9, 5)));
         assert_eq!(parse_local_time(" 00:00 "), Ok(hm(0, 0)));
         assert_eq!(parse_local_time("23:59"), Ok(hm(23, 59)));
-        for bad in [
-            "24:00", "18:60", "18:3", "1830", "6:30pm", "18:30:00", "+1:30", "", "ab:cd",
-        ] {
+        for bad in ["24:00", "18:60", "18:3", "1830", "6:30pm", "18:30:00", "+1:30", "", "ab:cd"] {
             let err = parse_local_time(bad).unwrap_err();
             assert_eq!(err, ScheduleError::InvalidTime(bad.to_owned()));
             assert!(err.to_string().contains(&format!("{bad:?}")), "{err}");
@@ -659,14 +596,7 @@ mod tests {
         assert_eq!(parse_date("2026-03-08"), Ok(date(2026, 3, 8)));
         assert_eq!(parse_date("2000-01-01"), Ok(date(2000, 1, 1)));
         assert_eq!(parse_date("2100-12-31"), Ok(date(2100, 12, 31)));
-        for bad in [
-            "2026-02-30",
-            "2026-3-8",
-            "+2026-03-08",
-            "08/03/2026",
-            "2026-03-08x",
-            "",
-        ] {
+        for bad in ["2026-02-30", "2026-3-8", "+2026-03-08", "08/03/2026", "2026-03-08x", ""] {
             let err = parse_date(bad).unwrap_err();
             assert_eq!(err, ScheduleError::InvalidDate(bad.to_owned()));
             assert!(err.to_string().contains(&format!("{bad:?}")), "{err}");
@@ -674,10 +604,7 @@ mod tests {
         }
         let err = parse_date("1999-12-31").unwrap_err();
         assert_eq!(err, ScheduleError::DateOutOfRange(date(1999, 12, 31)));
-        assert_eq!(
-            err.to_string(),
-            "date 1999-12-31 is outside the supported years 2000 to 2100"
-        );
+        assert_eq!(err.to_string(), "date 1999-12-31 is outside the supported years 2000 to 2100");
         assert!(parse_date("2101-01-01").is_err());
     }
 
@@ -705,14 +632,8 @@ mod tests {
     fn durations_are_1_to_720_minutes() {
         assert_eq!(validate_duration(1), Ok(1));
         assert_eq!(validate_duration(720), Ok(720));
-        assert_eq!(
-            validate_duration(0),
-            Err(ScheduleError::DurationOutOfRange(0))
-        );
-        assert_eq!(
-            validate_duration(721).unwrap_err().to_string(),
-            "a meeting lasts 1 to 720 minutes, not 721"
-        );
+        assert_eq!(validate_duration(0), Err(ScheduleError::DurationOutOfRange(0)));
+        assert_eq!(validate_duration(721).unwrap_err().to_string(), "a meeting lasts 1 to 720 minutes, not 721");
     }
 
     // --- Weekly rules -----------------------------------------------------------
@@ -720,65 +641,29 @@ mod tests {
     #[test]
     fn meeting_counts_outside_1_to_52_are_rejected() {
         for count in [0, 53] {
-            let rule = WeeklyRule {
-                first_date: date(2026, 3, 3),
-                count,
-            };
-            assert_eq!(
-                weekly_dates(&rule),
-                Err(ScheduleError::MeetingCountOutOfRange(count))
-            );
+            let rule = WeeklyRule { first_date: date(2026, 3, 3), count };
+            assert_eq!(weekly_dates(&rule), Err(ScheduleError::MeetingCountOutOfRange(count)));
         }
-        assert_eq!(
-            ScheduleError::MeetingCountOutOfRange(0).to_string(),
-            "a schedule has 1 to 52 meetings, not 0"
-        );
-        let rule = WeeklyRule {
-            first_date: date(2026, 3, 3),
-            count: 52,
-        };
+        assert_eq!(ScheduleError::MeetingCountOutOfRange(0).to_string(), "a schedule has 1 to 52 meetings, not 0");
+        let rule = WeeklyRule { first_date: date(2026, 3, 3), count: 52 };
         assert_eq!(weekly_dates(&rule).map(|d| d.len()), Ok(52));
     }
 
     #[test]
     fn weekly_dates_must_stay_within_supported_years() {
-        let late = WeeklyRule {
-            first_date: date(2100, 12, 20),
-            count: 3,
-        };
-        assert_eq!(
-            weekly_dates(&late),
-            Err(ScheduleError::DateOutOfRange(date(2101, 1, 3)))
-        );
-        let early = WeeklyRule {
-            first_date: date(1999, 12, 28),
-            count: 3,
-        };
-        assert_eq!(
-            weekly_dates(&early),
-            Err(ScheduleError::DateOutOfRange(date(1999, 12, 28)))
-        );
+        let late = WeeklyRule { first_date: date(2100, 12, 20), count: 3 };
+        assert_eq!(weekly_dates(&late), Err(ScheduleError::DateOutOfRange(date(2101, 1, 3))));
+        let early = WeeklyRule { first_date: date(1999, 12, 28), count: 3 };
+        assert_eq!(weekly_dates(&early), Err(ScheduleError::DateOutOfRange(date(1999, 12, 28))));
     }
 
     #[test]
     fn first_on_or_after_finds_the_weekday() {
         // 2026-03-03 is a Tuesday.
-        assert_eq!(
-            first_on_or_after(date(2026, 3, 3), Weekday::Tue),
-            date(2026, 3, 3)
-        );
-        assert_eq!(
-            first_on_or_after(date(2026, 3, 3), Weekday::Wed),
-            date(2026, 3, 4)
-        );
-        assert_eq!(
-            first_on_or_after(date(2026, 3, 3), Weekday::Mon),
-            date(2026, 3, 9)
-        );
-        assert_eq!(
-            first_on_or_after(date(2026, 12, 30), Weekday::Mon),
-            date(2027, 1, 4)
-        );
+        assert_eq!(first_on_or_after(date(2026, 3, 3), Weekday::Tue), date(2026, 3, 3));
+        assert_eq!(first_on_or_after(date(2026, 3, 3), Weekday::Wed), date(2026, 3, 4));
+        assert_eq!(first_on_or_after(date(2026, 3, 3), Weekday::Mon), date(2026, 3, 9));
+        assert_eq!(first_on_or_after(date(2026, 12, 30), Weekday::Mon), date(2027, 1, 4));
     }
 
     // --- Today and next -----------------------------------------------------------
@@ -786,10 +671,7 @@ mod tests {
     #[test]
     fn today_depends_on_the_circle_zone() {
         let now = utc(2026, 12, 8, 3, 0);
-        assert_eq!(
-            local_today(now, zone("America/Los_Angeles")),
-            date(2026, 12, 7)
-        );
+        assert_eq!(local_today(now, zone("America/Los_Angeles")), date(2026, 12, 7));
         assert_eq!(local_today(now, zone("Europe/London")), date(2026, 12, 8));
         assert_eq!(local_today(now, zone("Pacific/Chatham")), date(2026, 12, 8));
     }
@@ -797,10 +679,7 @@ mod tests {
     #[test]
     fn evening_meeting_in_los_angeles_is_today_and_next_after_utc_midnight() {
         let la = zone("America/Los_Angeles");
-        let slots = vec![
-            slot(2, date(2026, 12, 14), hm(18, 30), 90),
-            slot(1, date(2026, 12, 7), hm(18, 30), 90),
-        ];
+        let slots = vec![slot(2, date(2026, 12, 14), hm(18, 30), 90), slot(1, date(2026, 12, 7), hm(18, 30), 90)];
         // 19:00 PST on Dec 7: in progress.
         let now = utc(2026, 12, 8, 3, 0);
         assert_eq!(meeting_today(&slots, now, la).map(|s| s.id), Some(1));
@@ -819,10 +698,7 @@ mod tests {
         let slots = vec![slot(1, date(2026, 1, 6), hm(23, 30), 60)];
         let after_midnight = utc(2026, 1, 7, 0, 15); // 00:15 WET on Jan 7
         assert_eq!(meeting_today(&slots, after_midnight, tz), None);
-        assert_eq!(
-            next_meeting(&slots, after_midnight, tz).map(|s| s.id),
-            Some(1)
-        );
+        assert_eq!(next_meeting(&slots, after_midnight, tz).map(|s| s.id), Some(1));
         let over = utc(2026, 1, 7, 0, 30);
         assert_eq!(next_meeting(&slots, over, tz), None);
     }
@@ -841,10 +717,7 @@ mod tests {
     #[test]
     fn two_meetings_on_one_day_prefer_the_earlier() {
         let tz = zone("Asia/Kolkata");
-        let slots = vec![
-            slot(1, date(2026, 5, 5), hm(18, 0), 60),
-            slot(2, date(2026, 5, 5), hm(10, 0), 60),
-        ];
+        let slots = vec![slot(1, date(2026, 5, 5), hm(18, 0), 60), slot(2, date(2026, 5, 5), hm(10, 0), 60)];
         let now = utc(2026, 5, 5, 0, 0); // 05:30 IST
         assert_eq!(meeting_today(&slots, now, tz).map(|s| s.id), Some(2));
         assert_eq!(next_meeting(&slots, now, tz).map(|s| s.id), Some(2));
@@ -902,10 +775,7 @@ mod tests {
 
     /// Any date chrono can represent, to check nothing panics at the edges.
     fn any_date() -> impl Strategy<Value = NaiveDate> {
-        let (min, max) = (
-            NaiveDate::MIN.num_days_from_ce(),
-            NaiveDate::MAX.num_days_from_ce(),
-        );
+        let (min, max) = (NaiveDate::MIN.num_days_from_ce(), NaiveDate::MAX.num_days_from_ce());
         (min..=max).prop_map(|n| NaiveDate::from_num_days_from_ce_opt(n).expect("in range"))
     }
 
@@ -918,13 +788,7 @@ mod tests {
     /// almost never land in a gap or a fold.
     fn local_date_time() -> impl Strategy<Value = (NaiveDate, NaiveTime)> {
         let change_months: &[u32] = &[2, 3, 4, 9, 10, 11];
-        let near_change = (
-            FIRST_YEAR..=LAST_YEAR,
-            prop::sample::select(change_months),
-            0u64..5,
-            0u32..4,
-            0u32..60,
-        )
+        let near_change = (FIRST_YEAR..=LAST_YEAR, prop::sample::select(change_months), 0u64..5, 0u32..4, 0u32..60)
             .prop_map(|(year, month, week, h, m)| {
                 let sunday = first_on_or_after(date(year, month, 1), Weekday::Sun);
                 (sunday + Days::new(7 * week), hm(h, m))

@@ -68,18 +68,20 @@ impl Store {
             if i64::from(limit) < learners {
                 return Err(CoreError::invalid(
                     CIRCLE,
-                    "signup_limit", Rule::State,
+                    "signup_limit",
+                    Rule::State,
                     format!("is {limit} but {learners} learners are already signed up"),
                 ));
             }
         }
-        let guides = if before.fields.language != input.language || before.fields.duration_minutes != input.duration_minutes {
-            let plan = self.guide_plan_with(id, &input.language, input.duration_minutes)?;
-            let planned: Vec<PlannedMeeting> = self.meetings(id)?.iter().map(PlannedMeeting::from).collect();
-            Some((plan, planned))
-        } else {
-            None
-        };
+        let guides =
+            if before.fields.language != input.language || before.fields.duration_minutes != input.duration_minutes {
+                let plan = self.guide_plan_with(id, &input.language, input.duration_minutes)?;
+                let planned: Vec<PlannedMeeting> = self.meetings(id)?.iter().map(PlannedMeeting::from).collect();
+                Some((plan, planned))
+            } else {
+                None
+            };
         match guides {
             Some((plan, planned)) => self.edit_schedule(&plan, |w| {
                 w.update(&CIRCLES, id, &input.columns())?;
@@ -99,7 +101,8 @@ impl Store {
         if !existing.is_empty() && !replace {
             return Err(CoreError::invalid(
                 MEETING,
-                "local_date", Rule::State,
+                "local_date",
+                Rule::State,
                 format!(
                     "the circle already has {} meetings; add or remove single meetings, or replace the schedule",
                     existing.len()
@@ -112,13 +115,15 @@ impl Store {
         check_dates(&dates)?;
         let time = circle.fields.start_time.clone();
         // The new meetings are new rows: nothing of the old guides carries over.
-        let plan = GuidePlan::fresh(self.guide_source(circle_id, &circle.fields.language, circle.fields.duration_minutes)?);
+        let plan =
+            GuidePlan::fresh(self.guide_source(circle_id, &circle.fields.language, circle.fields.duration_minutes)?);
         self.edit_schedule(&plan, |w| {
             for m in &existing {
                 w.tombstone(&MEETINGS, &m.id)?;
             }
             let ids = dates.iter().map(|d| insert_meeting(w, circle_id, *d, &time)).collect::<Result<Vec<_>>>()?;
-            let planned = ids.iter().zip(&dates).map(|(id, date)| PlannedMeeting::new(id.clone(), *date, &time)).collect();
+            let planned =
+                ids.iter().zip(&dates).map(|(id, date)| PlannedMeeting::new(id.clone(), *date, &time)).collect();
             Ok((ids, planned))
         })
     }
@@ -147,10 +152,7 @@ impl Store {
         check_date(date)?;
         let time = canonical_time(time.unwrap_or(&meeting.local_time))?;
         let meetings = self.meetings(&meeting.circle_id)?;
-        let dates: Vec<NaiveDate> = meetings
-            .iter()
-            .map(|m| if m.id == id { date } else { m.local_date })
-            .collect();
+        let dates: Vec<NaiveDate> = meetings.iter().map(|m| if m.id == id { date } else { m.local_date }).collect();
         check_dates(&dates)?;
         // Moving a meeting may change the order, so the positions.
         let plan = self.guide_plan(&self.circle(&meeting.circle_id)?)?;
@@ -199,12 +201,8 @@ impl Store {
         let meeting = self.meeting(id)?;
         self.refuse_if_attended(id, "remove it")?;
         let plan = self.guide_plan(&self.circle(&meeting.circle_id)?)?;
-        let planned: Vec<PlannedMeeting> = self
-            .meetings(&meeting.circle_id)?
-            .iter()
-            .filter(|m| m.id != id)
-            .map(PlannedMeeting::from)
-            .collect();
+        let planned: Vec<PlannedMeeting> =
+            self.meetings(&meeting.circle_id)?.iter().filter(|m| m.id != id).map(PlannedMeeting::from).collect();
         self.edit_schedule(&plan, |w| {
             w.tombstone(&MEETINGS, id)?;
             Ok(((), planned))

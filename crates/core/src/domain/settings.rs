@@ -10,7 +10,6 @@ use crate::store::{meta, Store};
 /// Interface languages with translations in the app.
 pub const UI_LANGUAGES: [&str; 3] = ["en", "es", "pt"];
 
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -26,7 +25,8 @@ impl Settings {
         if !self.language.is_empty() && !UI_LANGUAGES.contains(&self.language.as_str()) {
             return Err(CoreError::invalid(
                 "settings",
-                "language", Rule::Language,
+                "language",
+                Rule::Language,
                 format!("\"{}\" is not an interface language; use en, es or pt", self.language),
             ));
         }
@@ -68,13 +68,9 @@ mod tests {
         let good = Settings { language: "es".into(), server_url: "https://sync.example.org/".into() };
         store.save_settings(&good).unwrap();
         assert_eq!(store.settings().unwrap().server_url, "https://sync.example.org");
-        let err = store
-            .save_settings(&Settings { language: "fr".into(), server_url: String::new() })
-            .unwrap_err();
+        let err = store.save_settings(&Settings { language: "fr".into(), server_url: String::new() }).unwrap_err();
         assert_eq!(err.field(), Some("language"));
-        let err = store
-            .save_settings(&Settings { language: "en".into(), server_url: "ftp://x".into() })
-            .unwrap_err();
+        let err = store.save_settings(&Settings { language: "en".into(), server_url: "ftp://x".into() }).unwrap_err();
         assert_eq!(err.field(), Some("server_url"));
         assert_eq!(store.settings().unwrap().language, "es");
         // No server yet is fine: the app works offline.

@@ -4,11 +4,11 @@
 use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{CoreError, Result, Rule};
-use crate::store::rows::{derived_id, new_id, text};
-use crate::schema::{CIRCLE_FACILITATORS, FACILITATORS, TEAMS, TEAM_COURSES, TEAM_MEMBERS};
-use crate::store::Store;
 use crate::domain::validate::{self, MAX_NAME};
+use crate::error::{CoreError, Result, Rule};
+use crate::schema::{CIRCLE_FACILITATORS, FACILITATORS, TEAMS, TEAM_COURSES, TEAM_MEMBERS};
+use crate::store::rows::{derived_id, new_id, text};
+use crate::store::Store;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -32,7 +32,8 @@ impl TeamRole {
             "member" => Ok(TeamRole::Member),
             other => Err(CoreError::invalid(
                 "team member",
-                "role", Rule::Choice,
+                "role",
+                Rule::Choice,
                 format!("\"{other}\" is not a role; use organizer or member"),
             )),
         }
@@ -86,9 +87,8 @@ impl Store {
     }
 
     pub fn teams(&self) -> Result<Vec<Team>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id, name FROM teams WHERE deleted = 0 ORDER BY name COLLATE NOCASE")?;
+        let mut stmt =
+            self.conn.prepare("SELECT id, name FROM teams WHERE deleted = 0 ORDER BY name COLLATE NOCASE")?;
         let teams = stmt
             .query_map([], |r| Ok(Team { id: r.get(0)?, name: r.get(1)? }))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -105,7 +105,12 @@ impl Store {
             |r| r.get(0),
         )?;
         if taken {
-            return Err(CoreError::invalid("facilitator", "email", Rule::Duplicate, format!("{email} is already a facilitator")));
+            return Err(CoreError::invalid(
+                "facilitator",
+                "email",
+                Rule::Duplicate,
+                format!("{email} is already a facilitator"),
+            ));
         }
         let id = new_id();
         self.write(|w| w.insert(&FACILITATORS, &id, &[("name", text(name.trim())), ("email", text(&email))]))?;
@@ -114,11 +119,7 @@ impl Store {
 
     pub fn facilitator(&self, id: &str) -> Result<Facilitator> {
         self.conn
-            .query_row(
-                "SELECT id, name, email FROM facilitators WHERE id = ?1 AND deleted = 0",
-                [id],
-                facilitator_row,
-            )
+            .query_row("SELECT id, name, email FROM facilitators WHERE id = ?1 AND deleted = 0", [id], facilitator_row)
             .optional()?
             .ok_or_else(|| CoreError::not_found("facilitator", id))
     }
@@ -129,7 +130,12 @@ impl Store {
         self.facilitator(facilitator_id)?;
         // One membership row per (team, facilitator), whichever replica adds it.
         let id = derived_id("team_member", &[team_id, facilitator_id]);
-        self.upsert_link(&TEAM_MEMBERS, &id, &[("team_id", team_id), ("facilitator_id", facilitator_id)], &[("role", role.as_str())])
+        self.upsert_link(
+            &TEAM_MEMBERS,
+            &id,
+            &[("team_id", team_id), ("facilitator_id", facilitator_id)],
+            &[("role", role.as_str())],
+        )
     }
 
     pub fn remove_team_member(&mut self, team_id: &str, facilitator_id: &str) -> Result<()> {
@@ -156,7 +162,12 @@ impl Store {
         self.circle(circle_id)?;
         self.facilitator(facilitator_id)?;
         let id = derived_id("circle_facilitator", &[circle_id, facilitator_id]);
-        self.upsert_link(&CIRCLE_FACILITATORS, &id, &[("circle_id", circle_id), ("facilitator_id", facilitator_id)], &[])
+        self.upsert_link(
+            &CIRCLE_FACILITATORS,
+            &id,
+            &[("circle_id", circle_id), ("facilitator_id", facilitator_id)],
+            &[],
+        )
     }
 
     /// Remove a co-facilitator; a circle always keeps at least one once it has any.
@@ -164,7 +175,8 @@ impl Store {
         if self.circle_facilitators(circle_id)?.len() <= 1 {
             return Err(CoreError::invalid(
                 "circle facilitator",
-                "facilitator_id", Rule::State,
+                "facilitator_id",
+                Rule::State,
                 "is the circle's only facilitator; add another before removing them",
             ));
         }
@@ -224,9 +236,5 @@ impl Store {
 }
 
 fn facilitator_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Facilitator> {
-    Ok(Facilitator {
-        id: r.get(0)?,
-        name: r.get(1)?,
-        email: r.get(2)?,
-    })
+    Ok(Facilitator { id: r.get(0)?, name: r.get(1)?, email: r.get(2)? })
 }

@@ -22,7 +22,8 @@ pub fn optional(entity: &'static str, field: &'static str, value: &str, max: usi
     if len > max {
         return Err(CoreError::invalid(
             entity,
-            field, Rule::TooLong { length: len as u32, max: max as u32 },
+            field,
+            Rule::TooLong { length: len as u32, max: max as u32 },
             format!("is {len} characters long; the limit is {max}"),
         ));
     }
@@ -36,7 +37,9 @@ pub fn optional(entity: &'static str, field: &'static str, value: &str, max: usi
 /// spaces. Deliberately permissive beyond that: a real address must never be
 /// refused, and delivery is the only true test.
 pub fn email(entity: &'static str, field: &'static str, value: &str) -> Result<()> {
-    let bad = |why: &str| Err(CoreError::invalid(entity, field, Rule::Email, format!("\"{value}\" is not a valid email address ({why})")));
+    let bad = |why: &str| {
+        Err(CoreError::invalid(entity, field, Rule::Email, format!("\"{value}\" is not a valid email address ({why})")))
+    };
     if value.len() > 254 {
         return bad("longer than 254 characters");
     }
@@ -71,7 +74,8 @@ pub fn mobile(entity: &'static str, field: &'static str, value: &str) -> Result<
     } else {
         Err(CoreError::invalid(
             entity,
-            field, Rule::Mobile,
+            field,
+            Rule::Mobile,
             format!("\"{value}\" is not a mobile number in international form, e.g. +13125550143"),
         ))
     }
@@ -80,23 +84,19 @@ pub fn mobile(entity: &'static str, field: &'static str, value: &str) -> Result<
 /// Strip the separators people type in phone numbers, so that
 /// "+1 (312) 555-0143" is stored as "+13125550143".
 pub fn normalize_mobile(value: &str) -> String {
-    value
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')'))
-        .collect()
+    value.chars().filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')')).collect()
 }
 
 /// An http(s) address.
 pub fn url(entity: &'static str, field: &'static str, value: &str) -> Result<()> {
     optional(entity, field, value, MAX_URL)?;
-    let rest = value
-        .strip_prefix("https://")
-        .or_else(|| value.strip_prefix("http://"));
+    let rest = value.strip_prefix("https://").or_else(|| value.strip_prefix("http://"));
     match rest {
         Some(host) if !host.is_empty() && !value.chars().any(char::is_whitespace) => Ok(()),
         _ => Err(CoreError::invalid(
             entity,
-            field, Rule::Url,
+            field,
+            Rule::Url,
             format!("\"{value}\" is not a web address starting with https:// or http://"),
         )),
     }
@@ -113,7 +113,8 @@ pub fn language(entity: &'static str, field: &'static str, value: &str) -> Resul
     } else {
         Err(CoreError::invalid(
             entity,
-            field, Rule::Language,
+            field,
+            Rule::Language,
             format!("\"{value}\" is not a language code such as en, es, pt or pt-BR"),
         ))
     }
@@ -124,7 +125,8 @@ pub fn in_range(entity: &'static str, field: &'static str, value: i64, min: i64,
     if value < min || value > max {
         return Err(CoreError::invalid(
             entity,
-            field, Rule::OutOfRange { min, max },
+            field,
+            Rule::OutOfRange { min, max },
             format!("must be between {min} and {max}, not {value}"),
         ));
     }

@@ -11,7 +11,6 @@ use crate::schema::CIRCLES;
 use crate::store::rows::{flag, opt_int, text};
 use crate::store::Store;
 
-
 /// How a circle ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -124,8 +123,12 @@ impl Store {
             let Some(ends_at) = current.last_meeting_ends_at else {
                 return Err(CoreError::invalid(
                     WRAP_UP,
-                    "outcome", Rule::State,
-                    format!("\"{}\" has no meetings, so it cannot be completed; mark it as did not happen instead", circle.fields.name),
+                    "outcome",
+                    Rule::State,
+                    format!(
+                        "\"{}\" has no meetings, so it cannot be completed; mark it as did not happen instead",
+                        circle.fields.name
+                    ),
                 ));
             };
             if ends_at > now {
@@ -133,7 +136,8 @@ impl Store {
                 let local = ends_at.with_timezone(&tz);
                 return Err(CoreError::invalid(
                     WRAP_UP,
-                    "outcome", Rule::State,
+                    "outcome",
+                    Rule::State,
                     format!(
                         "the last meeting of \"{}\" has not ended yet (it ends {} {}); wrap the circle up after it",
                         circle.fields.name,
@@ -143,10 +147,20 @@ impl Store {
                 ));
             }
             if input.goal_rating.is_none() {
-                return Err(CoreError::invalid(WRAP_UP, "goal_rating", Rule::Required, "is required to complete a circle (1 to 5)"));
+                return Err(CoreError::invalid(
+                    WRAP_UP,
+                    "goal_rating",
+                    Rule::Required,
+                    "is required to complete a circle (1 to 5)",
+                ));
             }
             if input.course_rating.is_none() {
-                return Err(CoreError::invalid(WRAP_UP, "course_rating", Rule::Required, "is required to complete a circle (1 to 5)"));
+                return Err(CoreError::invalid(
+                    WRAP_UP,
+                    "course_rating",
+                    Rule::Required,
+                    "is required to complete a circle (1 to 5)",
+                ));
             }
         }
         let completed = input.outcome == CircleOutcome::Completed;
@@ -195,7 +209,10 @@ mod tests {
         let bad = WrapUpInput { course_rating: Some(6), ..done.clone() };
         assert_eq!(store.wrap_up_at(&circle, &bad, after).unwrap_err().field(), Some("course_rating"));
         let wrap = store.wrap_up_at(&circle, &done, after).unwrap();
-        assert_eq!((wrap.outcome, wrap.goal_rating, wrap.course_rating), (Some(CircleOutcome::Completed), Some(4), Some(5)));
+        assert_eq!(
+            (wrap.outcome, wrap.goal_rating, wrap.course_rating),
+            (Some(CircleOutcome::Completed), Some(4), Some(5))
+        );
         assert_eq!(wrap.course_rating_reason, "Short videos, good exercises");
         assert!(!store.circle(&circle).unwrap().fields.did_not_happen);
 
@@ -210,7 +227,10 @@ mod tests {
         let wrap = store.wrap_up_at(&circle, &dnh, utc(2026, 3, 1, 0, 0)).unwrap();
         assert_eq!(wrap.outcome, Some(CircleOutcome::DidNotHappen));
         assert!(store.circle(&circle).unwrap().fields.did_not_happen);
-        assert!(store.meetings_awaiting_feedback(after).unwrap().is_empty(), "nothing asked of a circle that did not happen");
+        assert!(
+            store.meetings_awaiting_feedback(after).unwrap().is_empty(),
+            "nothing asked of a circle that did not happen"
+        );
 
         let empty = store.create_circle(&CircleInput::new("Empty", "UTC", "10:00", 60), None).unwrap();
         assert!(store.wrap_up_at(&empty, &done, after).unwrap_err().to_string().contains("has no meetings"));

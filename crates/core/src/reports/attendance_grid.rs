@@ -6,9 +6,9 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::domain::attendance::Mark;
-use crate::error::Result;
-use crate::domain::meeting::MeetingStatus;
 use crate::domain::attendance::MarkCounts;
+use crate::domain::meeting::MeetingStatus;
+use crate::error::Result;
 use crate::store::Store;
 
 /// One column: a meeting that is not cancelled.
@@ -49,18 +49,12 @@ pub struct AttendanceGrid {
 
 impl Store {
     pub fn attendance_grid(&self, circle_id: &str) -> Result<AttendanceGrid> {
-        let meetings: Vec<_> = self
-            .meetings(circle_id)?
-            .into_iter()
-            .filter(|m| m.status != MeetingStatus::Cancelled)
-            .collect();
+        let meetings: Vec<_> =
+            self.meetings(circle_id)?.into_iter().filter(|m| m.status != MeetingStatus::Cancelled).collect();
         let learners = self.learners(circle_id)?;
         let marks = self.circle_marks(circle_id)?;
         let mark_of = |meeting_id: &str, learner_id: &str| {
-            marks
-                .iter()
-                .find(|m| m.meeting_id == meeting_id && m.learner_id == learner_id)
-                .map(|m| m.mark)
+            marks.iter().find(|m| m.meeting_id == meeting_id && m.learner_id == learner_id).map(|m| m.mark)
         };
 
         let mut columns: Vec<GridMeeting> = meetings
@@ -117,13 +111,9 @@ mod tests {
     fn grid_counts_rates_per_learner_and_meeting_and_skips_cancelled() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open_in(dir.path()).unwrap();
-        let rule = WeeklyRule {
-            first_date: NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
-            count: 3,
-        };
-        let circle = store
-            .create_circle(&CircleInput::new("Grid", "America/Chicago", "18:00", 90), Some(&rule))
-            .unwrap();
+        let rule = WeeklyRule { first_date: NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(), count: 3 };
+        let circle =
+            store.create_circle(&CircleInput::new("Grid", "America/Chicago", "18:00", 90), Some(&rule)).unwrap();
         let meetings = store.meetings(&circle).unwrap();
         store.set_meeting_status(&meetings[2].id, MeetingStatus::Cancelled).unwrap();
         let ana = store.add_learner(&circle, &LearnerInput::new("Ana")).unwrap();

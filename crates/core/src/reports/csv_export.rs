@@ -5,14 +5,41 @@ use super::*;
 
 /// The header of a circle report's CSV; see [`write_circle_csv`].
 pub const CIRCLE_CSV_HEADER: [&str; 16] = [
-    "row", "meeting_number", "meeting_date", "weekday", "local_time", "status", "held", "present", "late", "excused",
-    "absent", "attended", "head_count", "attendance", "attendance_rate", "rating",
+    "row",
+    "meeting_number",
+    "meeting_date",
+    "weekday",
+    "local_time",
+    "status",
+    "held",
+    "present",
+    "late",
+    "excused",
+    "absent",
+    "attended",
+    "head_count",
+    "attendance",
+    "attendance_rate",
+    "rating",
 ];
 
 /// The header of a team report's CSV; see [`write_team_csv`].
 pub const TEAM_CSV_HEADER: [&str; 16] = [
-    "group", "name", "circles_run", "meetings_held", "meetings_cancelled", "attendances", "head_count_attendances",
-    "present", "late", "excused", "absent", "attendance_rate", "average_attendance", "unique_learners", "ratings",
+    "group",
+    "name",
+    "circles_run",
+    "meetings_held",
+    "meetings_cancelled",
+    "attendances",
+    "head_count_attendances",
+    "present",
+    "late",
+    "excused",
+    "absent",
+    "attendance_rate",
+    "average_attendance",
+    "unique_learners",
+    "ratings",
     "average_rating",
 ];
 

@@ -12,12 +12,12 @@ use serde::Serialize;
 use crate::domain::attendance::{AttendanceMark, Mark};
 use crate::domain::circle::Circle;
 use crate::domain::course::{Course, CourseFilter};
-use crate::error::{CoreError, Result};
 use crate::domain::feedback::MeetingFeedback;
 use crate::domain::learner::Learner;
 use crate::domain::meeting::Meeting;
-use crate::store::Store;
 use crate::domain::team::{Facilitator, Team};
+use crate::error::{CoreError, Result};
+use crate::store::Store;
 
 /// The version of the export layout; raised when a field changes meaning or
 /// disappears (adding a field does not raise it).
@@ -95,47 +95,23 @@ impl Store {
     /// A circle's whole record; see [`CircleExport`].
     pub fn export_circle(&self, circle_id: &str) -> Result<CircleExport> {
         let circle = self.circle(circle_id)?;
-        let course = circle
-            .fields
-            .course_id
-            .as_deref()
-            .map(|id| self.course(id))
-            .transpose()?;
-        let team = circle
-            .fields
-            .team_id
-            .as_deref()
-            .map(|id| self.team(id))
-            .transpose()?;
+        let course = circle.fields.course_id.as_deref().map(|id| self.course(id)).transpose()?;
+        let team = circle.fields.team_id.as_deref().map(|id| self.team(id)).transpose()?;
         let facilitators = self.circle_facilitators(circle_id)?;
         let meetings = self.meetings(circle_id)?;
         let learners = self.learners(circle_id)?;
 
         // Order marks by the meeting's and learner's position, so that the
         // export does not depend on how the database happens to sort ties.
-        let meeting_pos = |id: &str| {
-            meetings
-                .iter()
-                .position(|m| m.id == id)
-                .unwrap_or(usize::MAX)
-        };
-        let learner_pos = |id: &str| {
-            learners
-                .iter()
-                .position(|l| l.id == id)
-                .unwrap_or(usize::MAX)
-        };
+        let meeting_pos = |id: &str| meetings.iter().position(|m| m.id == id).unwrap_or(usize::MAX);
+        let learner_pos = |id: &str| learners.iter().position(|l| l.id == id).unwrap_or(usize::MAX);
         let mut attendance = self.circle_marks(circle_id)?;
         attendance.sort_by_key(|a| (meeting_pos(&a.meeting_id), learner_pos(&a.learner_id)));
 
         let head_counts = meetings
             .iter()
             .filter_map(|m| {
-                m.head_count.map(|count| HeadCount {
-                    meeting_id: m.id.clone(),
-                    local_date: m.local_date,
-                    count,
-                })
+                m.head_count.map(|count| HeadCount { meeting_id: m.id.clone(), local_date: m.local_date, count })
             })
             .collect();
         let mut feedback = Vec::new();
@@ -169,21 +145,9 @@ impl Store {
 
     /// The catalogue, the teams and every circle's record.
     pub fn export_all(&self) -> Result<StoreExport> {
-        let courses = self.list_courses(&CourseFilter {
-            include_archived: true,
-            ..CourseFilter::default()
-        })?;
-        let circles = self
-            .circles()?
-            .iter()
-            .map(|c| self.export_circle(&c.id))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(StoreExport {
-            format_version: EXPORT_FORMAT_VERSION,
-            courses,
-            teams: self.teams()?,
-            circles,
-        })
+        let courses = self.list_courses(&CourseFilter { include_archived: true, ..CourseFilter::default() })?;
+        let circles = self.circles()?.iter().map(|c| self.export_circle(&c.id)).collect::<Result<Vec<_>>>()?;
+        Ok(StoreExport { format_version: EXPORT_FORMAT_VERSION, courses, teams: self.teams()?, circles })
     }
 
     /// Write everything into a new folder inside `parent`: `circles.json`
@@ -246,11 +210,7 @@ impl Store {
         let circle = self.circle(circle_id)?;
         let mut csv = csv::Writer::from_writer(out);
         csv.write_record(ATTENDANCE_CSV_HEADER).map_err(csv_error)?;
-        for meeting in self
-            .meetings(circle_id)?
-            .iter()
-            .filter(|m| !m.is_cancelled())
-        {
+        for meeting in self.meetings(circle_id)?.iter().filter(|m| !m.is_cancelled()) {
             let number = meeting.number.to_string();
             let date = meeting.local_date.to_string();
             let weekday = meeting.weekday_name();
@@ -273,10 +233,7 @@ impl Store {
                 } else {
                     "signed up"
                 };
-                let attended = entry
-                    .mark
-                    .map(|m| if m.attended() { "1" } else { "0" })
-                    .unwrap_or_default();
+                let attended = entry.mark.map(|m| if m.attended() { "1" } else { "0" }).unwrap_or_default();
                 let row = meeting_columns.iter().copied().chain([
                     ROW_LEARNER,
                     learner.name.as_str(),
@@ -288,18 +245,8 @@ impl Store {
                 csv.write_record(row).map_err(csv_error)?;
             }
             if meeting.head_count.is_some() || roster.is_empty() {
-                let count = meeting
-                    .head_count
-                    .map(|n| n.to_string())
-                    .unwrap_or_default();
-                let row = meeting_columns.iter().copied().chain([
-                    ROW_HEAD_COUNT,
-                    "",
-                    "",
-                    "",
-                    "",
-                    count.as_str(),
-                ]);
+                let count = meeting.head_count.map(|n| n.to_string()).unwrap_or_default();
+                let row = meeting_columns.iter().copied().chain([ROW_HEAD_COUNT, "", "", "", "", count.as_str()]);
                 csv.write_record(row).map_err(csv_error)?;
             }
         }
@@ -314,10 +261,8 @@ fn csv_error(e: csv::Error) -> CoreError {
 
 /// A name usable in a file name on every system: letters, digits and dashes.
 fn file_safe(name: &str) -> String {
-    let cleaned: String = name
-        .chars()
-        .map(|c| if c.is_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
-        .collect();
+    let cleaned: String =
+        name.chars().map(|c| if c.is_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
     let trimmed: Vec<&str> = cleaned.split('-').filter(|s| !s.is_empty()).collect();
     let joined = trimmed.join("-");
     joined.chars().take(40).collect()
@@ -348,80 +293,34 @@ mod tests {
     fn fixture() -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open_in(dir.path()).unwrap();
-        let course = store
-            .create_course(&CourseInput::new("Public Speaking"))
-            .unwrap();
-        let mut input = CircleInput::new(
-            "Speaking, \"with\" confidence",
-            "America/New_York",
-            "18:30",
-            90,
-        );
+        let course = store.create_course(&CourseInput::new("Public Speaking")).unwrap();
+        let mut input = CircleInput::new("Speaking, \"with\" confidence", "America/New_York", "18:30", 90);
         input.course_id = Some(course);
-        let rule = WeeklyRule {
-            first_date: date("2026-03-03"),
-            count: 4,
-        };
+        let rule = WeeklyRule { first_date: date("2026-03-03"), count: 4 };
         let circle = store.create_circle(&input, Some(&rule)).unwrap();
-        let meetings: Vec<String> = store
-            .meetings(&circle)
-            .unwrap()
-            .into_iter()
-            .map(|m| m.id)
-            .collect();
-        let ben = store
-            .add_learner(&circle, &LearnerInput::new("Ben Okafor"))
-            .unwrap();
-        let ana = store
-            .add_learner(&circle, &LearnerInput::new("Ana Souza"))
-            .unwrap();
-        store
-            .mark_attendance(&meetings[0], &ana, Mark::Present)
-            .unwrap();
-        store
-            .mark_attendance(&meetings[0], &ben, Mark::Absent)
-            .unwrap();
-        store
-            .set_meeting_status(&meetings[0], MeetingStatus::Held)
-            .unwrap();
-        store
-            .set_meeting_status(&meetings[1], MeetingStatus::Cancelled)
-            .unwrap();
-        store
-            .mark_attendance(&meetings[2], &ana, Mark::Late)
-            .unwrap();
+        let meetings: Vec<String> = store.meetings(&circle).unwrap().into_iter().map(|m| m.id).collect();
+        let ben = store.add_learner(&circle, &LearnerInput::new("Ben Okafor")).unwrap();
+        let ana = store.add_learner(&circle, &LearnerInput::new("Ana Souza")).unwrap();
+        store.mark_attendance(&meetings[0], &ana, Mark::Present).unwrap();
+        store.mark_attendance(&meetings[0], &ben, Mark::Absent).unwrap();
+        store.set_meeting_status(&meetings[0], MeetingStatus::Held).unwrap();
+        store.set_meeting_status(&meetings[1], MeetingStatus::Cancelled).unwrap();
+        store.mark_attendance(&meetings[2], &ana, Mark::Late).unwrap();
         store.set_head_count(&meetings[2], Some(5)).unwrap();
-        Fixture {
-            _dir: dir,
-            store,
-            circle,
-            meetings,
-            ana,
-            ben,
-        }
+        Fixture { _dir: dir, store, circle, meetings, ana, ben }
     }
 
     #[test]
     fn circle_export_holds_everything_in_a_fixed_order() {
         let f = fixture();
         let export = f.store.export_circle(&f.circle).unwrap();
-        assert_eq!(
-            export.course.as_ref().unwrap().fields.title,
-            "Public Speaking"
-        );
+        assert_eq!(export.course.as_ref().unwrap().fields.title, "Public Speaking");
         assert_eq!(export.meetings.len(), 4);
         assert_eq!(export.meetings[1].status, MeetingStatus::Cancelled);
-        let names: Vec<&str> = export
-            .learners
-            .iter()
-            .map(|l| l.fields.name.as_str())
-            .collect();
+        let names: Vec<&str> = export.learners.iter().map(|l| l.fields.name.as_str()).collect();
         assert_eq!(names, ["Ana Souza", "Ben Okafor"]);
-        let marks: Vec<(&str, &str, Mark)> = export
-            .attendance
-            .iter()
-            .map(|a| (a.meeting_id.as_str(), a.learner_id.as_str(), a.mark))
-            .collect();
+        let marks: Vec<(&str, &str, Mark)> =
+            export.attendance.iter().map(|a| (a.meeting_id.as_str(), a.learner_id.as_str(), a.mark)).collect();
         assert_eq!(
             marks,
             [
@@ -432,11 +331,7 @@ mod tests {
         );
         assert_eq!(
             export.head_counts,
-            [HeadCount {
-                meeting_id: f.meetings[2].clone(),
-                local_date: date("2026-03-17"),
-                count: 5
-            }]
+            [HeadCount { meeting_id: f.meetings[2].clone(), local_date: date("2026-03-17"), count: 5 }]
         );
         let first = serde_json::to_string(&export).unwrap();
         let again = serde_json::to_string(&f.store.export_circle(&f.circle).unwrap()).unwrap();
@@ -446,14 +341,8 @@ mod tests {
     #[test]
     fn unknown_circle_is_not_found() {
         let f = fixture();
-        assert!(matches!(
-            f.store.export_circle("nope"),
-            Err(CoreError::NotFound { .. })
-        ));
-        assert!(matches!(
-            f.store.attendance_csv("nope", Vec::new()),
-            Err(CoreError::NotFound { .. })
-        ));
+        assert!(matches!(f.store.export_circle("nope"), Err(CoreError::NotFound { .. })));
+        assert!(matches!(f.store.attendance_csv("nope", Vec::new()), Err(CoreError::NotFound { .. })));
     }
 
     #[test]
@@ -483,10 +372,7 @@ circle,meeting_number,meeting_date,weekday,local_time,time_zone,meeting_status,r
             .store
             .create_circle(
                 &CircleInput::new("Counting only", "Europe/Lisbon", "10:00", 60),
-                Some(&WeeklyRule {
-                    first_date: date("2026-03-07"),
-                    count: 2,
-                }),
+                Some(&WeeklyRule { first_date: date("2026-03-07"), count: 2 }),
             )
             .unwrap();
         let first = f.store.meetings(&counting).unwrap()[0].id.clone();
@@ -518,19 +404,10 @@ circle,meeting_number,meeting_date,weekday,local_time,time_zone,meeting_status,r
         let mut archived = CourseInput::new("Old course");
         archived.archived = true;
         f.store.create_course(&archived).unwrap();
-        f.store
-            .create_circle(
-                &CircleInput::new("Another circle", "America/Chicago", "18:00", 90),
-                None,
-            )
-            .unwrap();
+        f.store.create_circle(&CircleInput::new("Another circle", "America/Chicago", "18:00", 90), None).unwrap();
         let all = f.store.export_all().unwrap();
         assert_eq!(all.courses.len(), 2);
-        let names: Vec<&str> = all
-            .circles
-            .iter()
-            .map(|c| c.circle.fields.name.as_str())
-            .collect();
+        let names: Vec<&str> = all.circles.iter().map(|c| c.circle.fields.name.as_str()).collect();
         assert_eq!(names, ["Another circle", "Speaking, \"with\" confidence"]);
     }
 

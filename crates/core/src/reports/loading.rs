@@ -289,7 +289,12 @@ impl Store {
         }
         let held_count = held.len() as u32;
         let learners_at_least_half = (matches!(counting, Counting::PerLearner | Counting::Mixed) && held_count > 0)
-            .then(|| data.learners.keys().filter(|id| attended_by.get(id.as_str()).is_some_and(|n| 2 * n >= held_count)).count() as u32);
+            .then(|| {
+                data.learners
+                    .keys()
+                    .filter(|id| attended_by.get(id.as_str()).is_some_and(|n| 2 * n >= held_count))
+                    .count() as u32
+            });
         let (first, last) = (held.first(), held.last());
         let retention = match (first, last) {
             (Some(f), Some(l)) if held.len() >= 2 => ratio(l.attendance, f.attendance),
@@ -377,13 +382,19 @@ impl Store {
     pub fn team_report(&self, team_id: &str, from: NaiveDate, to: NaiveDate) -> Result<TeamReport> {
         let team = self.team(team_id)?;
         if from > to {
-            return Err(CoreError::invalid("report", "from", Rule::State, format!("the period starts ({from}) after it ends ({to})")));
+            return Err(CoreError::invalid(
+                "report",
+                "from",
+                Rule::State,
+                format!("the period starts ({from}) after it ends ({to})"),
+            ));
         }
         let months = months_between(from, to);
         if months.len() > MAX_REPORT_MONTHS {
             return Err(CoreError::invalid(
                 "report",
-                "to", Rule::OutOfRange { min: 1, max: MAX_REPORT_MONTHS as i64 },
+                "to",
+                Rule::OutOfRange { min: 1, max: MAX_REPORT_MONTHS as i64 },
                 format!("the period spans {} months; a report covers at most {MAX_REPORT_MONTHS}", months.len()),
             ));
         }
@@ -417,9 +428,12 @@ impl Store {
                 }
                 continue;
             }
-            let (_, venue_tally) = by_venue
-                .entry(venue.clone())
-                .or_insert_with(|| (if data.circle.fields.online { String::new() } else { data.circle.fields.venue.city.clone() }, Tally::default()));
+            let (_, venue_tally) = by_venue.entry(venue.clone()).or_insert_with(|| {
+                (
+                    if data.circle.fields.online { String::new() } else { data.circle.fields.venue.city.clone() },
+                    Tally::default(),
+                )
+            });
             let mut circle_tally = Tally::default();
             for m in &meetings {
                 totals.add(data, m);
@@ -446,7 +460,8 @@ impl Store {
             .into_iter()
             .map(|(venue, (city, tally))| VenueFigures { venue, city, figures: tally.finish() })
             .collect();
-        by_venue.sort_by(|a, b| a.venue.to_lowercase().cmp(&b.venue.to_lowercase()).then_with(|| a.venue.cmp(&b.venue)));
+        by_venue
+            .sort_by(|a, b| a.venue.to_lowercase().cmp(&b.venue.to_lowercase()).then_with(|| a.venue.cmp(&b.venue)));
         Ok(TeamReport {
             format_version: REPORT_FORMAT_VERSION,
             team,

@@ -67,19 +67,19 @@ use serde::Serialize;
 
 use crate::domain::attendance::{Mark, MarkCounts};
 use crate::domain::circle::Circle;
-use crate::error::{CoreError, Result, Rule};
-use crate::domain::wrap_up::CircleOutcome;
 use crate::domain::meeting::{Meeting, MeetingStatus};
-use crate::store::Store;
 use crate::domain::team::Team;
+use crate::domain::wrap_up::CircleOutcome;
+use crate::error::{CoreError, Result, Rule};
+use crate::store::Store;
 
 mod circle;
-mod team;
-mod loading;
 mod csv_export;
+mod loading;
+mod team;
 pub use circle::*;
-pub use team::*;
 pub use csv_export::*;
+pub use team::*;
 
 /// The version of the report layout; raised when a field changes meaning.
 pub const REPORT_FORMAT_VERSION: u32 = 1;
@@ -109,7 +109,6 @@ pub enum Counting {
 mod tests {
     use chrono::{TimeZone, Utc};
 
-
     use super::*;
     use crate::domain::feedback::FeedbackInput;
     use crate::domain::wrap_up::WrapUpInput;
@@ -131,7 +130,14 @@ mod tests {
     }
 
     /// A circle meeting weekly at `when` = (zone, time) for `weeks` = (first date, count).
-    fn circle(store: &mut Store, name: &str, when: (&str, &str), venue: &str, team: Option<&str>, weeks: (&str, u32)) -> String {
+    fn circle(
+        store: &mut Store,
+        name: &str,
+        when: (&str, &str),
+        venue: &str,
+        team: Option<&str>,
+        weeks: (&str, u32),
+    ) -> String {
         let ((zone, time), (first, count)) = (when, weeks);
         let mut input = CircleInput::new(name, zone, time, 90);
         if venue == "Online" {
@@ -163,7 +169,8 @@ mod tests {
         let t = Some(team.as_str());
 
         // A: Tuesdays 18:00 in Chicago across the DST change of 2026-03-08.
-        let a = circle(&mut store, "Python Basics", ("America/Chicago", "18:00"), "Central Library", t, ("2026-03-03", 5));
+        let a =
+            circle(&mut store, "Python Basics", ("America/Chicago", "18:00"), "Central Library", t, ("2026-03-03", 5));
         let am: Vec<String> = store.meetings(&a).unwrap().into_iter().map(|m| m.id).collect();
         let ana = learner(&mut store, &a, "Ana Souza", "ana@example.org");
         let ben = learner(&mut store, &a, "Ben Okafor", "ben@example.org");
@@ -206,7 +213,8 @@ mod tests {
 
         // B: head counts only, 23:30 in Chicago: the 2026-03-31 meeting is
         // 04:30 UTC on April 1st but a March meeting.
-        let b = circle(&mut store, "Escrita Criativa", ("America/Chicago", "23:30"), "Harbor Branch", t, ("2026-03-24", 3));
+        let b =
+            circle(&mut store, "Escrita Criativa", ("America/Chicago", "23:30"), "Harbor Branch", t, ("2026-03-24", 3));
         let bm: Vec<String> = store.meetings(&b).unwrap().into_iter().map(|m| m.id).collect();
         learner(&mut store, &b, "Hana", "");
         learner(&mut store, &b, "Ivo", "");
@@ -214,11 +222,13 @@ mod tests {
         store.set_head_count(&bm[1], Some(5)).unwrap();
 
         // C: no attendance at all.
-        let c = circle(&mut store, "Quiet Circle", ("America/New_York", "10:00"), "Central Library", t, ("2026-04-06", 2));
+        let c =
+            circle(&mut store, "Quiet Circle", ("America/New_York", "10:00"), "Central Library", t, ("2026-04-06", 2));
         learner(&mut store, &c, "Kim", "kim@example.org");
 
         // D: online, Ana again (same address, other case), a meeting in May.
-        let d = circle(&mut store, "Finanzas en línea", ("America/Mexico_City", "19:00"), "Online", t, ("2026-04-01", 2));
+        let d =
+            circle(&mut store, "Finanzas en línea", ("America/Mexico_City", "19:00"), "Online", t, ("2026-04-01", 2));
         let may = store.add_meeting(&d, date("2026-05-06"), None).unwrap();
         let dm: Vec<String> = store.meetings(&d).unwrap().into_iter().map(|m| m.id).collect();
         let ana2 = learner(&mut store, &d, "Ana Souza", "Ana@Example.org");
@@ -232,7 +242,8 @@ mod tests {
         rate(&mut store, &dm[0], 2);
 
         // E: did not happen. F: not in the team.
-        let e = circle(&mut store, "Cancelled Idea", ("America/Chicago", "18:00"), "Central Library", t, ("2026-03-05", 2));
+        let e =
+            circle(&mut store, "Cancelled Idea", ("America/Chicago", "18:00"), "Central Library", t, ("2026-03-05", 2));
         let dnh = WrapUpInput {
             outcome: CircleOutcome::DidNotHappen,
             facilitator_goal: String::new(),
@@ -282,7 +293,12 @@ mod tests {
             r.meetings.iter().map(|m| (m.number, m.local_time.as_str(), m.attendance, m.rating)).collect();
         assert_eq!(
             per_meeting,
-            [(1, "18:00", Some(3), Some(4)), (2, "18:00", Some(3), Some(3)), (3, "18:00", Some(3), Some(5)), (4, "18:00", Some(3), None)]
+            [
+                (1, "18:00", Some(3), Some(4)),
+                (2, "18:00", Some(3), Some(3)),
+                (3, "18:00", Some(3), Some(5)),
+                (4, "18:00", Some(3), None)
+            ]
         );
         assert_eq!(r.meetings[1].local_date, date("2026-03-10"), "after the DST change, same wall-clock time");
         assert_eq!(r.cancelled.iter().map(|c| c.local_date).collect::<Vec<_>>(), [date("2026-03-17")]);
@@ -293,7 +309,10 @@ mod tests {
         assert_eq!(r.counting, Counting::HeadCount);
         let s = &r.summary;
         assert_eq!((s.meetings_scheduled, s.meetings_held, s.attendances, s.head_count_attendances), (3, 2, 11, 11));
-        assert_eq!((s.attendance_rate, s.learners_at_least_half, s.learners_retained, s.learners_attended), (None, None, None, 0));
+        assert_eq!(
+            (s.attendance_rate, s.learners_at_least_half, s.learners_retained, s.learners_attended),
+            (None, None, None, 0)
+        );
         assert!(close(s.average_attendance, 5.5));
         assert!(close(s.retention, 5.0 / 6.0));
         assert_eq!(r.meetings[2].attendance, None, "not held");
@@ -302,7 +321,10 @@ mod tests {
         assert_eq!(r.counting, Counting::None);
         let s = &r.summary;
         assert_eq!((s.meetings_held, s.attendances, s.learners, s.learners_attended), (0, 0, 1, 0));
-        assert_eq!((s.attendance_rate, s.average_attendance, s.retention, s.learners_at_least_half), (None, None, None, None));
+        assert_eq!(
+            (s.attendance_rate, s.average_attendance, s.retention, s.learners_at_least_half),
+            (None, None, None, None)
+        );
         assert_eq!((s.first_meeting_attendance, s.average_rating), (None, None));
 
         let r = f.store.circle_report(&f.d).unwrap();
@@ -345,7 +367,15 @@ mod tests {
         let venues: Vec<(&str, u32, u32, u32, u32)> = r
             .by_venue
             .iter()
-            .map(|v| (v.venue.as_str(), v.figures.circles_run, v.figures.meetings_held, v.figures.attendances, v.figures.unique_learners))
+            .map(|v| {
+                (
+                    v.venue.as_str(),
+                    v.figures.circles_run,
+                    v.figures.meetings_held,
+                    v.figures.attendances,
+                    v.figures.unique_learners,
+                )
+            })
             .collect();
         assert_eq!(venues, [("Central Library", 1, 4, 12, 5), ("Harbor Branch", 1, 2, 11, 0), ("Online", 1, 2, 3, 2)]);
         assert_eq!(r.by_venue[0].city, "Riverbend");

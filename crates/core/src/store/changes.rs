@@ -1,16 +1,16 @@
 //! The change record: reading the outbox, and checking that it agrees with
 //! the data (the ground sync stands on, and what `verify` reports).
 
-use rusqlite::types::Value;
 use rusqlite::params;
+use rusqlite::types::Value;
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::store::rows::value_to_json;
 use crate::schema::{TableDef, ALL_TABLES};
-use crate::store::Store;
-use crate::store::meta;
 use crate::store::hlc::Hlc;
+use crate::store::meta;
+use crate::store::rows::value_to_json;
+use crate::store::Store;
 use crate::sync::wire::WireChange;
 
 /// A disagreement between a row and its change record.
@@ -31,13 +31,17 @@ const CHANGE_OVERHEAD_BYTES: usize = 256;
 /// smaller one (every acknowledged change).
 pub(crate) const WAITING_COUNT: &str = "SELECT count(*) FROM changes WHERE pushed = 0 AND seq > ?1";
 
-
 impl Store {
     /// The oldest waiting changes with their outbox seq (all of them within
     /// `range`, if given), at most `max` of them and, past the first, at most
     /// about `max_bytes` of JSON: a batch of long notes must stay well under
     /// the server's body limit.
-    pub(crate) fn waiting_changes(&self, range: Option<(i64, i64)>, max: usize, max_bytes: usize) -> Result<Vec<(i64, WireChange)>> {
+    pub(crate) fn waiting_changes(
+        &self,
+        range: Option<(i64, i64)>,
+        max: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<(i64, WireChange)>> {
         let (first, last) = range.unwrap_or((i64::MIN, i64::MAX));
         let acked = meta::get_int(&self.conn, meta::SYNC_ACKED_THROUGH)?;
         let mut stmt = self.conn.prepare_cached(
@@ -105,9 +109,9 @@ impl Store {
                            AND c.hlc = v.hlc AND c.device_id = v.device_id
              WHERE v.table_name = ?1 AND v.row_id = ?2 AND v.field = ?3 AND v.device_id = ?4",
         )?;
-        let mut version = self.conn.prepare(
-            "SELECT device_id FROM field_versions WHERE table_name = ?1 AND row_id = ?2 AND field = ?3",
-        )?;
+        let mut version = self
+            .conn
+            .prepare("SELECT device_id FROM field_versions WHERE table_name = ?1 AND row_id = ?2 AND field = ?3")?;
         while let Some(row) = rows.next()? {
             let id: String = row.get(0)?;
             for (i, field) in table.fields.iter().enumerate() {
@@ -133,9 +137,7 @@ impl Store {
                 }
                 let recorded: Option<String> = {
                     use rusqlite::OptionalExtension;
-                    own_change
-                        .query_row(params![table.name, id, field, author], |r| r.get(0))
-                        .optional()?
+                    own_change.query_row(params![table.name, id, field, author], |r| r.get(0)).optional()?
                 };
                 match recorded {
                     None => problem("its version names a change that is not in the outbox".into()),

@@ -26,10 +26,7 @@ impl Hlc {
         if now_millis > last.millis {
             Hlc { millis: now_millis, counter: 0 }
         } else {
-            Hlc {
-                millis: last.millis,
-                counter: last.counter + 1,
-            }
+            Hlc { millis: last.millis, counter: last.counter + 1 }
         }
     }
 
@@ -96,10 +93,7 @@ impl FromStr for Hlc {
         if m.len() != 15 || c.len() != 10 {
             return Err(bad());
         }
-        Ok(Hlc {
-            millis: m.parse().map_err(|_| bad())?,
-            counter: c.parse().map_err(|_| bad())?,
-        })
+        Ok(Hlc { millis: m.parse().map_err(|_| bad())?, counter: c.parse().map_err(|_| bad())? })
     }
 }
 

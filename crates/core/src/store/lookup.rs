@@ -46,10 +46,7 @@ impl Store {
         // Table names come from the schema constants, never from input; the
         // typed text is always a bound parameter.
         let exact: bool = self.conn.query_row(
-            &format!(
-                "SELECT EXISTS(SELECT 1 FROM {} WHERE id = ?1 AND deleted = 0)",
-                table.name
-            ),
+            &format!("SELECT EXISTS(SELECT 1 FROM {} WHERE id = ?1 AND deleted = 0)", table.name),
             [given],
             |r| r.get(0),
         )?;
@@ -67,7 +64,8 @@ impl Store {
             }
             return Err(CoreError::invalid(
                 table.entity,
-                "id", Rule::Reference,
+                "id",
+                Rule::Reference,
                 format!("\"{given}\" is too short to pick one; type at least {MIN_PREFIX_LEN} characters of the id"),
             ));
         }
@@ -75,9 +73,8 @@ impl Store {
             "SELECT id FROM {} WHERE deleted = 0 AND (substr(id, 1, ?1) = ?2 OR substr(id, -?1) = ?2) ORDER BY id LIMIT 2",
             table.name
         ))?;
-        let found: Vec<String> = stmt
-            .query_map(params![prefix_len as i64, prefix], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
+        let found: Vec<String> =
+            stmt.query_map(params![prefix_len as i64, prefix], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
         match found.as_slice() {
             [] => Err(CoreError::not_found(table.entity, given)),
             [only] => Ok(only.clone()),
@@ -85,8 +82,12 @@ impl Store {
                 let matches = self.count_prefix(table, &prefix, prefix_len)?;
                 Err(CoreError::invalid(
                     table.entity,
-                    "id", Rule::Reference,
-                    format!("\"{given}\" is ambiguous: {matches} {} ids start with it; type more of the id", table.entity),
+                    "id",
+                    Rule::Reference,
+                    format!(
+                        "\"{given}\" is ambiguous: {matches} {} ids start with it; type more of the id",
+                        table.entity
+                    ),
                 ))
             }
         }
@@ -107,17 +108,13 @@ impl Store {
     pub fn overview(&self) -> Result<StoreOverview> {
         let mut row_counts = BTreeMap::new();
         for table in ALL_TABLES {
-            let count: i64 = self.conn.query_row(
-                &format!("SELECT count(*) FROM {} WHERE deleted = 0", table.name),
-                [],
-                |r| r.get(0),
-            )?;
+            let count: i64 =
+                self.conn
+                    .query_row(&format!("SELECT count(*) FROM {} WHERE deleted = 0", table.name), [], |r| r.get(0))?;
             row_counts.insert(table.name.to_string(), count);
         }
         let unsynced_changes = self.pending_count()?;
-        let found_version = self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let found_version = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         Ok(StoreOverview {
             database_path: self.path().display().to_string(),
             schema_version: found_version,
@@ -171,12 +168,7 @@ mod tests {
     }
 
     fn circle(store: &mut Store, name: &str) -> String {
-        store
-            .create_circle(
-                &CircleInput::new(name, "America/Chicago", "18:00", 90),
-                None,
-            )
-            .expect("create circle")
+        store.create_circle(&CircleInput::new(name, "America/Chicago", "18:00", 90), None).expect("create circle")
     }
 
     #[test]
@@ -186,10 +178,7 @@ mod tests {
         assert_eq!(store.resolve_id(&CIRCLES, &id).unwrap(), id);
         assert_eq!(store.resolve_id(&CIRCLES, &format!("  {id} ")).unwrap(), id);
         assert_eq!(store.resolve_id(&CIRCLES, &id[..8]).unwrap(), id);
-        assert_eq!(
-            store.resolve_id(&CIRCLES, &id[..8].to_uppercase()).unwrap(),
-            id
-        );
+        assert_eq!(store.resolve_id(&CIRCLES, &id[..8].to_uppercase()).unwrap(), id);
     }
 
     #[test]
@@ -197,35 +186,17 @@ mod tests {
         let (_dir, mut store) = store();
         // UUID v7 ids made in the same millisecond range share their first
         // characters; three quick circles share at least "0" plus the clock.
-        let ids: Vec<String> = (0..3)
-            .map(|i| circle(&mut store, &format!("Circle {i}")))
-            .collect();
+        let ids: Vec<String> = (0..3).map(|i| circle(&mut store, &format!("Circle {i}"))).collect();
         let common = ids
             .iter()
             .skip(1)
-            .map(|id| {
-                id.chars()
-                    .zip(ids[0].chars())
-                    .take_while(|(a, b)| a == b)
-                    .count()
-            })
+            .map(|id| id.chars().zip(ids[0].chars()).take_while(|(a, b)| a == b).count())
             .min()
             .unwrap();
-        assert!(
-            common >= MIN_PREFIX_LEN,
-            "v7 ids made together share a time prefix"
-        );
-        let err = store
-            .resolve_id(&CIRCLES, &ids[0][..MIN_PREFIX_LEN])
-            .unwrap_err();
-        assert!(
-            matches!(err, CoreError::Invalid { field: "id", .. }),
-            "{err}"
-        );
-        assert!(
-            err.to_string().contains("3 circle ids start with it"),
-            "{err}"
-        );
+        assert!(common >= MIN_PREFIX_LEN, "v7 ids made together share a time prefix");
+        let err = store.resolve_id(&CIRCLES, &ids[0][..MIN_PREFIX_LEN]).unwrap_err();
+        assert!(matches!(err, CoreError::Invalid { field: "id", .. }), "{err}");
+        assert!(err.to_string().contains("3 circle ids start with it"), "{err}");
     }
 
     #[test]
@@ -234,35 +205,14 @@ mod tests {
         let id = circle(&mut store, "Python");
         let err = store.resolve_id(&CIRCLES, &id[..3]).unwrap_err();
         assert!(err.to_string().contains("at least 4 characters"), "{err}");
-        assert!(matches!(
-            store.resolve_id(&CIRCLES, "zzzz"),
-            Err(CoreError::NotFound {
-                entity: "circle",
-                ..
-            })
-        ));
-        assert!(matches!(
-            store.resolve_id(&CIRCLES, "zz"),
-            Err(CoreError::NotFound { .. })
-        ));
+        assert!(matches!(store.resolve_id(&CIRCLES, "zzzz"), Err(CoreError::NotFound { entity: "circle", .. })));
+        assert!(matches!(store.resolve_id(&CIRCLES, "zz"), Err(CoreError::NotFound { .. })));
         assert!(store.resolve_id(&CIRCLES, "").is_err());
         // A circle id is not a course id.
-        assert!(matches!(
-            store.resolve_id(&COURSES, &id),
-            Err(CoreError::NotFound {
-                entity: "course",
-                ..
-            })
-        ));
+        assert!(matches!(store.resolve_id(&COURSES, &id), Err(CoreError::NotFound { entity: "course", .. })));
         store.delete_circle(&id).unwrap();
-        assert!(matches!(
-            store.resolve_id(&CIRCLES, &id),
-            Err(CoreError::NotFound { .. })
-        ));
-        assert!(matches!(
-            store.resolve_id(&CIRCLES, &id[..8]),
-            Err(CoreError::NotFound { .. })
-        ));
+        assert!(matches!(store.resolve_id(&CIRCLES, &id), Err(CoreError::NotFound { .. })));
+        assert!(matches!(store.resolve_id(&CIRCLES, &id[..8]), Err(CoreError::NotFound { .. })));
     }
 
     #[test]
@@ -278,9 +228,7 @@ mod tests {
     fn overview_counts_live_rows() {
         let (_dir, mut store) = store();
         let id = circle(&mut store, "Python");
-        store
-            .create_course(&CourseInput::new("Public Speaking"))
-            .unwrap();
+        store.create_course(&CourseInput::new("Public Speaking")).unwrap();
         let learner = store.add_learner(&id, &LearnerInput::new("Ana")).unwrap();
         store.add_learner(&id, &LearnerInput::new("Ben")).unwrap();
         store.delete_learner(&learner).unwrap();

@@ -42,7 +42,8 @@ pub(crate) const SYNC_EMAIL: MetaKey = MetaKey("sync.email");
 pub(crate) const SYNC_LAST_SUCCESS: MetaKey = MetaKey("sync.last_success");
 pub(crate) const SYNC_LAST_ERROR: MetaKey = MetaKey("sync.last_error");
 /// What a new sign-in to another server starts over from.
-pub(crate) const SYNC_POSITION: [MetaKey; 4] = [SYNC_CURSOR, SYNC_CONFLICT_CURSOR, SYNC_PENDING_BATCH, SYNC_LAST_BATCH_SEQ];
+pub(crate) const SYNC_POSITION: [MetaKey; 4] =
+    [SYNC_CURSOR, SYNC_CONFLICT_CURSOR, SYNC_PENDING_BATCH, SYNC_LAST_BATCH_SEQ];
 
 /// Preferences of this installation (not synced).
 pub(crate) const UI_LANGUAGE: MetaKey = MetaKey("ui.language");
@@ -79,9 +80,22 @@ mod tests {
     #[test]
     fn keys_are_distinct() {
         let all = [
-            DEVICE_ID, HLC, SYNC_PENDING_BATCH, SYNC_LAST_BATCH_SEQ, SYNC_CURSOR, SYNC_CONFLICT_CURSOR, SYNC_CLOCK_OFFSET,
-            SYNC_ACKED_THROUGH, SYNC_SERVER_URL, SYNC_TOKEN, SYNC_USER_NAME, SYNC_EMAIL, SYNC_LAST_SUCCESS, SYNC_LAST_ERROR,
-            UI_LANGUAGE, UI_SERVER_URL,
+            DEVICE_ID,
+            HLC,
+            SYNC_PENDING_BATCH,
+            SYNC_LAST_BATCH_SEQ,
+            SYNC_CURSOR,
+            SYNC_CONFLICT_CURSOR,
+            SYNC_CLOCK_OFFSET,
+            SYNC_ACKED_THROUGH,
+            SYNC_SERVER_URL,
+            SYNC_TOKEN,
+            SYNC_USER_NAME,
+            SYNC_EMAIL,
+            SYNC_LAST_SUCCESS,
+            SYNC_LAST_ERROR,
+            UI_LANGUAGE,
+            UI_SERVER_URL,
         ];
         let unique: std::collections::HashSet<_> = all.iter().map(|k| k.0).collect();
         assert_eq!(unique.len(), all.len());

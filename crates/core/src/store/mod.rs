@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OpenFlags};
 use rusqlite_migration::{Migrations, M};
 
-use crate::store::data_dir::DB_FILE;
 use crate::error::{CoreError, Result};
+use crate::store::data_dir::DB_FILE;
 use crate::store::hlc::Hlc;
 
 /// Schema migrations, oldest first. Append only: a shipped migration never
@@ -42,10 +42,7 @@ pub struct Store {
 impl Store {
     /// Open (creating if needed) `dir/circles.sqlite`.
     pub fn open_in(dir: &Path) -> Result<Store> {
-        std::fs::create_dir_all(dir).map_err(|source| CoreError::DataDir {
-            path: dir.to_path_buf(),
-            source,
-        })?;
+        std::fs::create_dir_all(dir).map_err(|source| CoreError::DataDir { path: dir.to_path_buf(), source })?;
         Store::open(&dir.join(DB_FILE))
     }
 
@@ -59,15 +56,10 @@ impl Store {
         )?;
         // The first read is what fails on a non-database file; nothing has
         // been written yet at this point, so the file stays as it was.
-        let found: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| not_a_database(path, e))?;
+        let found: i64 =
+            conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| not_a_database(path, e))?;
         if found > schema_version() {
-            return Err(CoreError::NewerDatabase {
-                path: path.to_path_buf(),
-                found,
-                supported: schema_version(),
-            });
+            return Err(CoreError::NewerDatabase { path: path.to_path_buf(), found, supported: schema_version() });
         }
         if found == 0 {
             // A non-empty file with version 0 that was not made by us (some
@@ -82,21 +74,14 @@ impl Store {
                 });
             }
         }
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(|e| not_a_database(path, e))?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| not_a_database(path, e))?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let mut conn = conn;
-        migrations()
-            .to_latest(&mut conn)
-            .map_err(|e| CoreError::Migration(e.to_string()))?;
+        migrations().to_latest(&mut conn).map_err(|e| CoreError::Migration(e.to_string()))?;
         let device_id = ensure_device_id(&conn)?;
-        Ok(Store {
-            conn,
-            path: path.to_path_buf(),
-            device_id,
-        })
+        Ok(Store { conn, path: path.to_path_buf(), device_id })
     }
 
     pub fn path(&self) -> &Path {
@@ -117,18 +102,12 @@ impl Store {
     }
 
     pub(crate) fn last_hlc(&self) -> Result<Hlc> {
-        Ok(self
-            .meta(meta::HLC)?
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(Hlc::ZERO))
+        Ok(self.meta(meta::HLC)?.and_then(|s| s.parse().ok()).unwrap_or(Hlc::ZERO))
     }
 }
 
 fn not_a_database(path: &Path, e: rusqlite::Error) -> CoreError {
-    CoreError::NotADatabase {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    }
+    CoreError::NotADatabase { path: path.to_path_buf(), reason: e.to_string() }
 }
 
 fn ensure_device_id(conn: &Connection) -> Result<String> {

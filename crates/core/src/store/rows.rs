@@ -8,8 +8,8 @@ use rusqlite::types::Value;
 use rusqlite::{params, OptionalExtension, Savepoint};
 
 use crate::error::{CoreError, Result};
-use crate::store::hlc::Hlc;
 use crate::schema::TableDef;
+use crate::store::hlc::Hlc;
 use crate::store::{meta, Store};
 
 /// A column name and the value to store in it.
@@ -89,12 +89,8 @@ impl<'a> WriteTx<'a> {
         all.push(("created_at", Value::Text(created_at)));
         let names: Vec<&str> = all.iter().map(|(n, _)| *n).collect();
         let placeholders: Vec<String> = (2..=all.len() + 1).map(|i| format!("?{i}")).collect();
-        let sql = format!(
-            "INSERT INTO {} (id, {}) VALUES (?1, {})",
-            table.name,
-            names.join(", "),
-            placeholders.join(", ")
-        );
+        let sql =
+            format!("INSERT INTO {} (id, {}) VALUES (?1, {})", table.name, names.join(", "), placeholders.join(", "));
         let mut values: Vec<Value> = vec![Value::Text(id.to_string())];
         values.extend(all.iter().map(|(_, v)| v.clone()));
         self.tx.execute(&sql, rusqlite::params_from_iter(values))?;
@@ -112,12 +108,8 @@ impl<'a> WriteTx<'a> {
     pub(crate) fn update(&mut self, table: &TableDef, id: &str, columns: &[Column]) -> Result<usize> {
         let names: Vec<&'static str> = columns.iter().map(|(n, _)| *n).collect();
         let current = self.current_values(table, id, &names)?;
-        let changed: Vec<&Column> = columns
-            .iter()
-            .zip(current)
-            .filter(|((_, new), old)| new != old)
-            .map(|(c, _)| c)
-            .collect();
+        let changed: Vec<&Column> =
+            columns.iter().zip(current).filter(|((_, new), old)| new != old).map(|(c, _)| c).collect();
         for (field, value) in &changed {
             let sql = format!("UPDATE {} SET {field} = ?1 WHERE id = ?2", table.name);
             self.tx.execute(&sql, params![value, id])?;
@@ -154,11 +146,9 @@ impl<'a> WriteTx<'a> {
     /// `keys` and `values` if it has never existed, else bring it back if it
     /// was deleted and set `values`.
     pub(crate) fn upsert(&mut self, table: &TableDef, id: &str, keys: &[Column], values: &[Column]) -> Result<()> {
-        let exists: bool = self.tx.query_row(
-            &format!("SELECT EXISTS(SELECT 1 FROM {} WHERE id = ?1)", table.name),
-            [id],
-            |r| r.get(0),
-        )?;
+        let exists: bool =
+            self.tx
+                .query_row(&format!("SELECT EXISTS(SELECT 1 FROM {} WHERE id = ?1)", table.name), [id], |r| r.get(0))?;
         if exists {
             // The keys too: a row that arrived in part from a sync gets
             // whatever it was still missing.
@@ -191,7 +181,9 @@ impl<'a> WriteTx<'a> {
         );
         let row = self
             .tx
-            .query_row(&sql, [id], |r| (0..names.len()).map(|i| r.get::<_, Value>(i)).collect::<rusqlite::Result<Vec<_>>>())
+            .query_row(&sql, [id], |r| {
+                (0..names.len()).map(|i| r.get::<_, Value>(i)).collect::<rusqlite::Result<Vec<_>>>()
+            })
             .optional()?;
         row.ok_or_else(|| CoreError::not_found(table.entity, id))
     }

@@ -18,10 +18,18 @@ pub fn sign_in(
 ) -> Result<LoginResponse, SyncError> {
     let email = email.trim();
     if email.is_empty() {
-        return Err(crate::error::CoreError::invalid("account", "email", crate::error::Rule::Required, "is required").into());
+        return Err(
+            crate::error::CoreError::invalid("account", "email", crate::error::Rule::Required, "is required").into()
+        );
     }
     if password.is_empty() {
-        return Err(crate::error::CoreError::invalid("account", "password", crate::error::Rule::Required, "is required").into());
+        return Err(crate::error::CoreError::invalid(
+            "account",
+            "password",
+            crate::error::Rule::Required,
+            "is required",
+        )
+        .into());
     }
     let server_url = server_url.trim().trim_end_matches('/');
     let transport = HttpTransport::new(server_url, None)?;

@@ -100,7 +100,11 @@ pub fn sync_once(
     result
 }
 
-fn run(store: &mut Store, transport: &dyn Transport, on_progress: &mut dyn FnMut(Progress)) -> Result<SyncReport, SyncError> {
+fn run(
+    store: &mut Store,
+    transport: &dyn Transport,
+    on_progress: &mut dyn FnMut(Progress),
+) -> Result<SyncReport, SyncError> {
     let mut report = SyncReport::default();
     push_all(store, transport, on_progress, &mut report)?;
     pull_all(store, transport, on_progress, &mut report)?;
@@ -175,11 +179,7 @@ fn pull_all(
         report.pulled += page.changes.len() as u64;
         report.applied += stats.applied as u64;
         report.new_conflicts += stats.conflicts as u64;
-        on_progress(Progress {
-            phase: Phase::Pulling,
-            done: report.pulled,
-            total: report.pulled + page.remaining,
-        });
+        on_progress(Progress { phase: Phase::Pulling, done: report.pulled, total: report.pulled + page.remaining });
         if !page.has_more {
             return Ok(());
         }

@@ -75,11 +75,7 @@ impl HttpTransport {
             code: "http_error".into(),
             message: format!("HTTP {status}: {}", String::from_utf8_lossy(&body).chars().take(200).collect::<String>()),
         });
-        Err(SyncError::Refused {
-            status: status.as_u16(),
-            code: error.code,
-            message: error.message,
-        })
+        Err(SyncError::Refused { status: status.as_u16(), code: error.code, message: error.message })
     }
 }
 

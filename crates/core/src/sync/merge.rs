@@ -1,7 +1,7 @@
 //! The merge rules, applied identically by every replica and the server.
 
-use crate::store::hlc::Hlc;
 use crate::schema::{self, TableDef};
+use crate::store::hlc::Hlc;
 use crate::sync::wire::WireChange;
 
 /// A field version: who wrote it and when.

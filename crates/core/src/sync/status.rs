@@ -5,7 +5,6 @@ use serde::Serialize;
 use crate::error::Result;
 use crate::store::{meta, Store};
 
-
 /// The server account this replica syncs with.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Account {

@@ -64,11 +64,7 @@ pub(super) fn add_team(backend: &impl Backend, name: &str) -> ApiResult<String> 
             tx,
             "teams",
             &id,
-            &[
-                ("name", Value::from(name.trim())),
-                ("deleted", Value::from(0)),
-                ("created_at", Value::from(now_text())),
-            ],
+            &[("name", Value::from(name.trim())), ("deleted", Value::from(0)), ("created_at", Value::from(now_text()))],
         )?;
         Ok(id)
     })
@@ -80,7 +76,8 @@ pub(super) fn add_organizer(backend: &impl Backend, team_id: &str, email: &str) 
         if !tx.team_exists(team_id)? {
             return Err(ApiError::not_found(format!("no team with id {team_id}")));
         }
-        let user = tx.user_by_email(&email)?.ok_or_else(|| ApiError::not_found(format!("no user with email {email}")))?;
+        let user =
+            tx.user_by_email(&email)?.ok_or_else(|| ApiError::not_found(format!("no user with email {email}")))?;
         tx.add_organizer(team_id, &user.id)?;
         // The team's existing circles become visible from now on.
         let circles = tx.rows_with_value("circles", "team_id", &Value::from(team_id).to_string())?;

@@ -116,9 +116,10 @@ fn recorded_answer(batch: &PushRequest, record: &str) -> ApiResult<PushResponse>
             ),
         ));
     }
-    let outcomes = compact.runs.iter().flat_map(|run| {
-        (0..run.count as i64).map(move |i| (run.outcome, run.first_seq.map(|first| first + i)))
-    });
+    let outcomes = compact
+        .runs
+        .iter()
+        .flat_map(|run| (0..run.count as i64).map(move |i| (run.outcome, run.first_seq.map(|first| first + i))));
     let results = batch
         .changes
         .iter()
@@ -189,7 +190,8 @@ mod tests {
     #[test]
     fn a_recorded_batch_sent_again_with_other_changes_is_a_conflict() {
         let recorded = batch(&["a", "b"]);
-        let record = batch_record(&answer(&recorded, &[(PushOutcome::Applied, Some(1)), (PushOutcome::Applied, Some(2))]));
+        let record =
+            batch_record(&answer(&recorded, &[(PushOutcome::Applied, Some(1)), (PushOutcome::Applied, Some(2))]));
         let err = check_batch_record(&batch(&["a"]), Some(("b1".into(), record.clone())), 3).unwrap_err();
         assert_eq!((err.status, err.code), (StatusCode::CONFLICT, "batch_conflict"));
         let err = check_batch_record(&batch(&["a", "c"]), Some(("b1".into(), record.clone())), 3).unwrap_err();

@@ -132,7 +132,12 @@ mod tests {
     }
 
     fn answer(job: &PushJob) -> PushResult {
-        Ok(PushResponse { batch_id: job.batch.batch_id.clone(), batch_seq: job.batch.batch_seq, results: vec![], server_time_ms: 0 })
+        Ok(PushResponse {
+            batch_id: job.batch.batch_id.clone(),
+            batch_seq: job.batch.batch_seq,
+            results: vec![],
+            server_time_ms: 0,
+        })
     }
 
     #[test]
@@ -173,12 +178,20 @@ mod tests {
     fn a_refused_push_is_answered_alone_and_a_server_error_fails_the_group() {
         let jobs: Vec<_> = (1..=3).map(|n| (n as u64, job(n))).collect();
         let refuse_second = |_: &mut (), j: &PushJob| {
-            if j.batch.batch_seq == 2 { Err(ApiError::forbidden("not yours")) } else { answer(j) }
+            if j.batch.batch_seq == 2 {
+                Err(ApiError::forbidden("not yours"))
+            } else {
+                answer(j)
+            }
         };
         let results = each_push(&mut (), jobs.len(), |tx, i| refuse_second(tx, &jobs[i].1)).unwrap();
         assert_eq!(results.iter().map(|r| r.is_ok()).collect::<Vec<_>>(), [true, false, true]);
         let fail_second = |_: &mut (), j: &PushJob| {
-            if j.batch.batch_seq == 2 { Err(ApiError::internal("disk full")) } else { answer(j) }
+            if j.batch.batch_seq == 2 {
+                Err(ApiError::internal("disk full"))
+            } else {
+                answer(j)
+            }
         };
         assert!(each_push(&mut (), jobs.len(), |tx, i| fail_second(tx, &jobs[i].1)).is_err());
     }

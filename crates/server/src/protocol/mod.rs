@@ -49,8 +49,14 @@ pub trait SyncService: Send + Sync + 'static {
     /// Accept a batch: all of it with its record, or nothing.
     fn push(&self, session: &Session, batch: PushRequest, now_ms: u64) -> ApiResult<PushResponse>;
     /// A page of the changes the session's user may see.
-    fn pull(&self, session: &Session, cursor: i64, conflict_cursor: i64, limit: usize, now_ms: u64)
-        -> ApiResult<PullResponse>;
+    fn pull(
+        &self,
+        session: &Session,
+        cursor: i64,
+        conflict_cursor: i64,
+        limit: usize,
+        now_ms: u64,
+    ) -> ApiResult<PullResponse>;
 }
 
 /// The sync rules over one backend.
@@ -126,7 +132,14 @@ impl<B: Backend> SyncService for Protocol<B> {
         self.group.push(PushJob::checked(session, batch, now_ms)?, |jobs| self.write_group(jobs))
     }
 
-    fn pull(&self, session: &Session, cursor: i64, conflict_cursor: i64, limit: usize, now_ms: u64) -> ApiResult<PullResponse> {
+    fn pull(
+        &self,
+        session: &Session,
+        cursor: i64,
+        conflict_cursor: i64,
+        limit: usize,
+        now_ms: u64,
+    ) -> ApiResult<PullResponse> {
         pull::pull(&self.backend, session, cursor, conflict_cursor, limit, now_ms)
     }
 }

@@ -55,11 +55,7 @@ mod tests {
             looks += 1;
             assert!(looks <= 10, "looked again and again");
             let seqs: Vec<i64> = (after + 1..=total).take(n).collect();
-            let changes = seqs
-                .iter()
-                .filter(|&&seq| seq > own)
-                .map(|&seq| change(seq))
-                .collect();
+            let changes = seqs.iter().filter(|&&seq| seq > own).map(|&seq| change(seq)).collect();
             Ok(LogSlice { changes, looked_at: seqs.len(), last_seq: seqs.last().copied() })
         }
     }

@@ -34,8 +34,12 @@ pub(super) fn push_one(tx: &mut dyn Tx, job: &PushJob) -> ApiResult<PushResponse
         .zip(job.tables.iter().copied())
         .map(|(change, table)| push.change(tx, table, change))
         .collect::<ApiResult<Vec<_>>>()?;
-    let response =
-        PushResponse { batch_id: batch.batch_id.clone(), batch_seq: batch.batch_seq, results, server_time_ms: job.now_ms };
+    let response = PushResponse {
+        batch_id: batch.batch_id.clone(),
+        batch_seq: batch.batch_seq,
+        results,
+        server_time_ms: job.now_ms,
+    };
     let writes = PushWrites {
         session,
         batch,
@@ -127,7 +131,13 @@ impl<'a> Push<'a> {
         Ok(self.granted_self.contains(circle) || tx.may_see(circle)?)
     }
 
-    fn field(&mut self, tx: &mut dyn Tx, table: &'static str, row_id: &'a str, field: &'a str) -> ApiResult<Option<StoredField>> {
+    fn field(
+        &mut self,
+        tx: &mut dyn Tx,
+        table: &'static str,
+        row_id: &'a str,
+        field: &'a str,
+    ) -> ApiResult<Option<StoredField>> {
         if let Some(state) = self.fields.get(&(table, row_id, field)) {
             return Ok(Some(state.clone()));
         }
@@ -135,7 +145,13 @@ impl<'a> Push<'a> {
     }
 
     /// A field's value, if it holds a text.
-    fn field_text(&mut self, tx: &mut dyn Tx, table: &'static str, row_id: &'a str, field: &'a str) -> ApiResult<Option<String>> {
+    fn field_text(
+        &mut self,
+        tx: &mut dyn Tx,
+        table: &'static str,
+        row_id: &'a str,
+        field: &'a str,
+    ) -> ApiResult<Option<String>> {
         Ok(self
             .field(tx, table, row_id, field)?
             .and_then(|f| serde_json::from_str::<serde_json::Value>(&f.value).ok())
@@ -165,7 +181,14 @@ impl<'a> Push<'a> {
             // stored value worth parsing.
             if merge::conflict_matters(&change.field) && change.device_id != stored.device_id {
                 let current_value: serde_json::Value = serde_json::from_str(&stored.value).unwrap_or_default();
-                if merge::concurrent(change.base_seq, &change.device_id, &change.value, stored.seq, &stored.device_id, &current_value) {
+                if merge::concurrent(
+                    change.base_seq,
+                    &change.device_id,
+                    &change.value,
+                    stored.seq,
+                    &stored.device_id,
+                    &current_value,
+                ) {
                     let incoming = (change.value.to_string(), hlc.clone(), change.device_id.clone());
                     let kept = (stored.value, stored.hlc, stored.device_id);
                     let (lost, won) = if wins { (kept, incoming) } else { (incoming, kept) };
@@ -198,7 +221,13 @@ impl<'a> Push<'a> {
 
     /// Access that follows from data: a facilitator added to a circle, or a
     /// circle put in a team, whose organizers then see it.
-    fn grant_from_membership(&mut self, tx: &mut dyn Tx, table: &'static TableDef, change: &'a WireChange, seq: i64) -> ApiResult<()> {
+    fn grant_from_membership(
+        &mut self,
+        tx: &mut dyn Tx,
+        table: &'static TableDef,
+        change: &'a WireChange,
+        seq: i64,
+    ) -> ApiResult<()> {
         match (table.name, change.field.as_str()) {
             ("circle_facilitators", "circle_id" | "facilitator_id") => {
                 let circle = self.field_text(tx, table.name, &change.row_id, "circle_id")?;

@@ -199,8 +199,7 @@ pub fn migrate(client: &mut Client) -> anyhow::Result<()> {
     tx.batch_execute(
         "CREATE TABLE IF NOT EXISTS circles_schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
     )?;
-    let current: i32 =
-        tx.query_one("SELECT coalesce(max(version), 0) FROM circles_schema_migrations", &[])?.get(0);
+    let current: i32 = tx.query_one("SELECT coalesce(max(version), 0) FROM circles_schema_migrations", &[])?.get(0);
     let latest = MIGRATIONS.last().map_or(0, |m| m.0);
     if current > latest {
         anyhow::bail!(
@@ -228,7 +227,11 @@ impl Postgres {
         }
         let mut first = config.connect(NoTls)?;
         migrate(&mut first)?;
-        let max = std::env::var("CIRCLES_PG_POOL").ok().and_then(|v| v.parse().ok()).filter(|n| *n > 0).unwrap_or(DEFAULT_POOL);
+        let max = std::env::var("CIRCLES_PG_POOL")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or(DEFAULT_POOL);
         let pool = Pool {
             config,
             max,
@@ -280,16 +283,19 @@ impl Backend for Postgres {
                 s
             }
         };
-        Ok(client
-            .query_opt(&statement, &[&token_hash])?
-            .map(|r| Session { user_id: r.get(0), device_id: r.get(1), token_id: r.get(2) }))
+        Ok(client.query_opt(&statement, &[&token_hash])?.map(|r| Session {
+            user_id: r.get(0),
+            device_id: r.get(1),
+            token_id: r.get(2),
+        }))
     }
 
     /// A read from one snapshot.
     fn read<T, E: From<StorageError>>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<T, E>) -> Result<T, E> {
         let mut pooled = self.pool.get()?;
         let Conn { client, statements } = pooled.conn.as_mut().expect("pooled connection");
-        let tx = db(client.build_transaction().isolation_level(IsolationLevel::RepeatableRead).read_only(true).start())?;
+        let tx =
+            db(client.build_transaction().isolation_level(IsolationLevel::RepeatableRead).read_only(true).start())?;
         let mut tx = PgTx::new(tx, statements);
         let out = f(&mut tx)?;
         db(tx.tx.commit())?;
@@ -479,7 +485,10 @@ impl Tx for PgTx<'_> {
 
     fn circle_logged_by(&mut self, circle_id: &str, seq: i64) -> StorageResult<bool> {
         Ok(self
-            .query_one("SELECT EXISTS(SELECT 1 FROM changes WHERE scope_circle = $1 AND seq <= $2)", &[&circle_id, &seq])?
+            .query_one(
+                "SELECT EXISTS(SELECT 1 FROM changes WHERE scope_circle = $1 AND seq <= $2)",
+                &[&circle_id, &seq],
+            )?
             .get(0))
     }
 
@@ -556,7 +565,8 @@ impl Tx for PgTx<'_> {
             batch.changes.iter().map(|c| (c.table.clone(), c.row_id.clone())).collect();
         // A field naming a meeting scopes its row to the meeting's circle.
         for c in &batch.changes {
-            let names_meeting = matches!(schema::table(&c.table).map(|t| t.scope), Some(Scope::MeetingField(f)) if f == c.field);
+            let names_meeting =
+                matches!(schema::table(&c.table).map(|t| t.scope), Some(Scope::MeetingField(f)) if f == c.field);
             if let (true, Some(m)) = (names_meeting, c.value.as_str()) {
                 scope_keys.push((schema::MEETINGS.name.into(), m.to_string()));
             }
@@ -600,7 +610,11 @@ impl Tx for PgTx<'_> {
         )?;
         let mut cache = PushCache {
             scope: scope_keys.into_iter().map(|k| (k, None)).collect(),
-            fields: batch.changes.iter().map(|c| ((c.table.clone(), c.row_id.clone(), c.field.clone()), None)).collect(),
+            fields: batch
+                .changes
+                .iter()
+                .map(|c| ((c.table.clone(), c.row_id.clone(), c.field.clone()), None))
+                .collect(),
             ..PushCache::default()
         };
         let mut start = PushStart::default();
@@ -823,4 +837,3 @@ fn server_change(r: &Row) -> ServerChange {
         },
     }
 }
-

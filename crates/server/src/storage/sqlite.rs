@@ -108,9 +108,8 @@ impl Sqlite {
         // the commit instead of spilling to the log half-way (default 2 MB).
         writer.pragma_update(None, "cache_size", WRITER_CACHE_KIB)?;
         migrations().to_latest(&mut writer)?;
-        let readers = (0..READERS)
-            .map(|_| open_connection(path).map(Mutex::new))
-            .collect::<anyhow::Result<Vec<_>>>()?;
+        let readers =
+            (0..READERS).map(|_| open_connection(path).map(Mutex::new)).collect::<anyhow::Result<Vec<_>>>()?;
         let checkpointer = open_connection(path)?;
         let (committed, receiver) = sync_channel(1);
         std::thread::Builder::new()
@@ -291,7 +290,9 @@ impl Tx for SqliteTx<'_> {
 
     fn grant(&mut self, circle_id: &str, user_id: &str, granted_seq: i64) -> StorageResult<()> {
         self.conn
-            .prepare_cached("INSERT OR IGNORE INTO circle_access (circle_id, user_id, granted_seq) VALUES (?1, ?2, ?3)")?
+            .prepare_cached(
+                "INSERT OR IGNORE INTO circle_access (circle_id, user_id, granted_seq) VALUES (?1, ?2, ?3)",
+            )?
             .execute(params![circle_id, user_id, granted_seq])?;
         Ok(())
     }
@@ -466,9 +467,9 @@ impl Tx for SqliteTx<'_> {
     fn field(&mut self, table: &'static str, row_id: &str, field: &str) -> StorageResult<Option<StoredField>> {
         let rows = self.rows.entry(table).or_default();
         if !rows.contains_key(row_id) {
-            let mut stmt = self
-                .conn
-                .prepare_cached("SELECT field, value, hlc, device_id, seq FROM field_state WHERE table_name = ?1 AND row_id = ?2")?;
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT field, value, hlc, device_id, seq FROM field_state WHERE table_name = ?1 AND row_id = ?2",
+            )?;
             let fields = stmt
                 .query_map(params![table, row_id], |r| {
                     Ok((
@@ -523,7 +524,16 @@ impl Tx for SqliteTx<'_> {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?
             .execute(params![
-                c.table, c.row_id, c.field, c.lost.0, c.lost.1, c.lost.2, c.won.0, c.won.1, c.won.2, w.received_at
+                c.table,
+                c.row_id,
+                c.field,
+                c.lost.0,
+                c.lost.1,
+                c.lost.2,
+                c.won.0,
+                c.won.1,
+                c.won.2,
+                w.received_at
             ])?;
         }
         for (table, row_id, circle) in &w.scopes {
@@ -591,8 +601,10 @@ impl Tx for SqliteTx<'_> {
             )?
             .execute(params![first.seq, last.seq])?;
         }
-        tx.prepare_cached("INSERT INTO push_batches (device_id, batch_seq, batch_id, response_json) VALUES (?1, ?2, ?3, ?4)")?
-            .execute(params![session.device_id, w.batch.batch_seq, w.batch.batch_id, w.record])?;
+        tx.prepare_cached(
+            "INSERT INTO push_batches (device_id, batch_seq, batch_id, response_json) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![session.device_id, w.batch.batch_seq, w.batch.batch_id, w.record])?;
         Ok(())
     }
 }
@@ -613,8 +625,9 @@ fn visible_seqs(tx: &Connection, user_id: &str, cursor: i64, limit: usize) -> ru
         .prepare_cached("SELECT circle_id FROM circle_access WHERE user_id = ?1")?
         .query_map([user_id], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
-    let mut in_circle =
-        tx.prepare_cached("SELECT seq FROM changes WHERE scope_circle = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4")?;
+    let mut in_circle = tx.prepare_cached(
+        "SELECT seq FROM changes WHERE scope_circle = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4",
+    )?;
     for circle in circles {
         // Beyond the limit-th seq found so far, nothing can make the page.
         let bound = if seqs.len() >= limit { seqs[limit - 1] } else { i64::MAX };

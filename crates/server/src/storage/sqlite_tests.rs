@@ -30,7 +30,12 @@ fn change(id: &str, row: &str, field: &str, value: serde_json::Value, millis: u6
     }
 }
 
-fn push(storage: &SqliteStorage, session: &Session, seq: i64, changes: Vec<WireChange>) -> Vec<(PushOutcome, Option<i64>)> {
+fn push(
+    storage: &SqliteStorage,
+    session: &Session,
+    seq: i64,
+    changes: Vec<WireChange>,
+) -> Vec<(PushOutcome, Option<i64>)> {
     let batch = PushRequest { batch_id: format!("batch-{seq}"), batch_seq: seq, changes };
     let response = storage.push(session, batch, wall_clock_millis()).unwrap();
     response.results.iter().map(|r| (r.outcome, r.seq)).collect()
@@ -40,7 +45,8 @@ fn push(storage: &SqliteStorage, session: &Session, seq: i64, changes: Vec<WireC
 #[allow(clippy::type_complexity)]
 fn state(storage: &SqliteStorage) -> (Vec<(i64, String, String, String)>, Vec<(String, String, String, i64)>) {
     storage
-        .backend().read_sql(|tx| {
+        .backend()
+        .read_sql(|tx| {
             let mut log = tx.prepare("SELECT seq, change_id, field, value FROM changes ORDER BY seq")?;
             let log = log
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
@@ -93,8 +99,12 @@ fn a_push_logs_winners_in_order_after_the_servers_own_changes() {
     let (log, fields) = state(&storage);
     let seqs: Vec<i64> = log.iter().map(|l| l.0).collect();
     assert_eq!(seqs, (1..=11).collect::<Vec<_>>());
-    let pushed: Vec<(i64, &str, &str)> = log.iter().filter(|l| l.1.starts_with('c')).map(|l| (l.0, l.1.as_str(), l.3.as_str())).collect();
-    assert_eq!(pushed, [(5, "c1", "\"First\""), (6, "c2", "\"Second\""), (7, "c4", "\"Other\""), (11, "c5", "\"Third\"")]);
+    let pushed: Vec<(i64, &str, &str)> =
+        log.iter().filter(|l| l.1.starts_with('c')).map(|l| (l.0, l.1.as_str(), l.3.as_str())).collect();
+    assert_eq!(
+        pushed,
+        [(5, "c1", "\"First\""), (6, "c2", "\"Second\""), (7, "c4", "\"Other\""), (11, "c5", "\"Third\"")]
+    );
     let courses: Vec<_> = fields.iter().filter(|f| f.0 == "r1" || f.0 == "r2").cloned().collect();
     assert_eq!(
         courses,
@@ -161,7 +171,10 @@ fn a_refused_push_writes_nothing() {
     assert!(storage.push(&session, batch, now).is_err());
     assert_eq!(state(&storage), before);
     // Nothing was recorded as seen either: the same change is new later.
-    assert_eq!(push(&storage, &session, 1, vec![change("c1", "r1", "title", json!("Fine"), now)]), [(PushOutcome::Applied, Some(5))]);
+    assert_eq!(
+        push(&storage, &session, 1, vec![change("c1", "r1", "title", json!("Fine"), now)]),
+        [(PushOutcome::Applied, Some(5))]
+    );
 }
 
 #[test]
@@ -215,12 +228,16 @@ fn pages_over_several_scopes_hold_exactly_the_visible_changes_in_order() {
     }
     for (session, hidden) in [(&alice, "b1"), (&bob, "a")] {
         let visible: Vec<(i64, String)> = storage
-            .backend().read_sql(|tx| {
+            .backend()
+            .read_sql(|tx| {
                 let mut stmt = tx.prepare("SELECT seq, row_id, device_id FROM changes ORDER BY seq")?;
-                let rows = stmt.query_map([], |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
-                })?;
-                Ok(rows.filter_map(|r| r.ok()).filter(|(_, row, _)| !row.starts_with(hidden)).map(|(s, _, d)| (s, d)).collect())
+                let rows =
+                    stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
+                Ok(rows
+                    .filter_map(|r| r.ok())
+                    .filter(|(_, row, _)| !row.starts_with(hidden))
+                    .map(|(s, _, d)| (s, d))
+                    .collect())
             })
             .unwrap();
         let expected: Vec<i64> =
@@ -242,4 +259,3 @@ fn pages_over_several_scopes_hold_exactly_the_visible_changes_in_order() {
         }
     }
 }
-

@@ -316,7 +316,11 @@ pub fn admin(db: &str, args: &[&str]) -> (bool, String, String) {
         .stdin(std::process::Stdio::null())
         .output()
         .unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// Every synced table of a store, as sorted rows of text, for comparing replicas.

@@ -116,7 +116,12 @@ impl Cluster {
             root.display()
         );
         let mut pg_ctl = pg_command(&bin, "pg_ctl");
-        pg_ctl.arg("-D").arg(&data).arg("-l").arg(root.join("postgres.log")).args(["-w", "-t", "60", "-o", &options, "start"]);
+        pg_ctl
+            .arg("-D")
+            .arg(&data)
+            .arg("-l")
+            .arg(root.join("postgres.log"))
+            .args(["-w", "-t", "60", "-o", &options, "start"]);
         run(pg_ctl, "pg_ctl start");
         // If this process dies without running atexit (SIGKILL, abort), a
         // watchdog stops the cluster and removes its folder.
@@ -128,7 +133,12 @@ impl Cluster {
             data = data.display(),
             root = root.display(),
         );
-        let _ = Command::new("sh").args(["-c", &stop]).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn();
+        let _ = Command::new("sh")
+            .args(["-c", &stop])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
         unsafe {
             libc::atexit(stop_at_exit);
         }

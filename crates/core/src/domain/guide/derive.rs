@@ -17,7 +17,6 @@ use crate::schema::MEETING_GUIDES;
 use crate::store::rows::{flag, text, WriteTx};
 use crate::store::Store;
 
-
 /// What a circle's guides are made from.
 #[derive(Debug, Clone)]
 pub(crate) struct GuideSource {
@@ -182,7 +181,10 @@ impl Store {
         )?;
         let existing = stmt
             .query_map([circle_id], |r| {
-                Ok((r.get::<_, String>(0)?, StoredGuide { sections: r.get(1)?, customized: r.get(2)?, template: r.get(3)? }))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    StoredGuide { sections: r.get(1)?, customized: r.get(2)?, template: r.get(3)? },
+                ))
             })?
             .collect::<rusqlite::Result<HashMap<_, _>>>()?;
         Ok(GuidePlan { source, existing })

@@ -43,22 +43,21 @@ mod section;
 pub mod templates;
 
 pub(crate) use derive::{derive_guides, write_guide, GuidePlan, GuideSource, PlannedMeeting};
-pub use section::{timing_warning, GuideSection};
 use section::{parse_sections, validate_sections};
+pub use section::{timing_warning, GuideSection};
 
 pub use templates::{GuideKind, GuideTemplate, TemplateError};
-
 
 use chrono::NaiveDate;
 use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{CoreError, Result, Rule};
 use crate::domain::meeting::{Meeting, MeetingStatus};
-use crate::store::rows::{derived_id, int, new_id, text};
-use crate::schema::{CIRCLES, GUIDE_TEMPLATES};
-use crate::store::Store;
 use crate::domain::validate::{self, MAX_NAME};
+use crate::error::{CoreError, Result, Rule};
+use crate::schema::{CIRCLES, GUIDE_TEMPLATES};
+use crate::store::rows::{derived_id, int, new_id, text};
+use crate::store::Store;
 
 const ENTITY: &str = "meeting guide";
 const TEMPLATE_ENTITY: &str = "guide template";
@@ -121,16 +120,23 @@ pub enum GuideEdit {
         notes: Option<String>,
     },
     /// Move the section at `from` so that it ends up at position `to`.
-    Move { from: usize, to: usize },
+    Move {
+        from: usize,
+        to: usize,
+    },
     /// Insert a section at position `at` (None: at the end).
     Add {
         #[serde(default)]
         at: Option<usize>,
         section: GuideSection,
     },
-    Remove { index: usize },
+    Remove {
+        index: usize,
+    },
     /// Replace every section.
-    Replace { sections: Vec<GuideSection> },
+    Replace {
+        sections: Vec<GuideSection>,
+    },
 }
 
 /// A facilitator's own template, saved from a circle's guides.
@@ -215,9 +221,7 @@ impl Store {
             }
         };
         let total: u32 = sections.iter().map(|s| s.minutes).sum();
-        let previous = (meeting.number > 1)
-            .then(|| meetings.iter().find(|m| m.number == meeting.number - 1))
-            .flatten();
+        let previous = (meeting.number > 1).then(|| meetings.iter().find(|m| m.number == meeting.number - 1)).flatten();
         let note_from_last_meeting = match previous {
             Some(prev) => self.meeting_feedback(&prev.id)?.and_then(|f| {
                 let note = f.fields.next_week_note.trim();
@@ -264,8 +268,13 @@ impl Store {
         let no_section = |index: usize| {
             CoreError::invalid(
                 ENTITY,
-                "index", Rule::OutOfRange { min: 1, max: n as i64 },
-                format!("there is no section {}; the guide has {n} section{}", index + 1, if n == 1 { "" } else { "s" }),
+                "index",
+                Rule::OutOfRange { min: 1, max: n as i64 },
+                format!(
+                    "there is no section {}; the guide has {n} section{}",
+                    index + 1,
+                    if n == 1 { "" } else { "s" }
+                ),
             )
         };
         match edit {
@@ -296,7 +305,8 @@ impl Store {
                 if at > n {
                     return Err(CoreError::invalid(
                         ENTITY,
-                        "index", Rule::OutOfRange { min: 1, max: n as i64 + 1 },
+                        "index",
+                        Rule::OutOfRange { min: 1, max: n as i64 + 1 },
                         format!("cannot add a section at position {}; the guide has {n} sections", at + 1),
                     ));
                 }
@@ -347,7 +357,8 @@ impl Store {
         if meetings.is_empty() {
             return Err(CoreError::invalid(
                 TEMPLATE_ENTITY,
-                "circle_id", Rule::State,
+                "circle_id",
+                Rule::State,
                 format!("\"{}\" has no meetings, so no guides to save", circle.fields.name),
             ));
         }
@@ -361,7 +372,8 @@ impl Store {
             Some(id) => Some(*middles.iter().find(|g| g.meeting_id == id).ok_or_else(|| {
                 CoreError::invalid(
                     TEMPLATE_ENTITY,
-                    "middle_from", Rule::Choice,
+                    "middle_from",
+                    Rule::Choice,
                     format!("meeting {id} is not a middle meeting of \"{}\"", circle.fields.name),
                 )
             })?),
@@ -392,7 +404,8 @@ impl Store {
 
     /// Every facilitator template in the store, by name.
     pub fn guide_templates(&self) -> Result<Vec<FacilitatorTemplate>> {
-        let mut stmt = self.conn.prepare(&format!("{TEMPLATE_SELECT} WHERE deleted = 0 ORDER BY name COLLATE NOCASE, id"))?;
+        let mut stmt =
+            self.conn.prepare(&format!("{TEMPLATE_SELECT} WHERE deleted = 0 ORDER BY name COLLATE NOCASE, id"))?;
         let rows = stmt.query_map([], template_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
         rows.into_iter().map(TemplateRow::into_template).collect()
     }
@@ -519,8 +532,7 @@ mod tests {
         let mut store = Store::open_in(dir.path()).unwrap();
         let mut input = CircleInput::new("Guides", "America/Chicago", "18:00", duration);
         input.language = language.into();
-        let circle =
-            store.create_circle(&input, Some(&WeeklyRule { first_date: date("2026-03-03"), count })).unwrap();
+        let circle = store.create_circle(&input, Some(&WeeklyRule { first_date: date("2026-03-03"), count })).unwrap();
         (dir, store, circle)
     }
 
@@ -543,7 +555,10 @@ mod tests {
         assert_eq!(sources(&store, &circle), [builtin("first"), builtin("middle"), builtin("middle"), builtin("last")]);
         let first = store.guide(&ids(&store, &circle)[0]).unwrap();
         assert!(first.stored && !first.customized);
-        assert_eq!((first.number, first.kind, first.total_minutes, first.timing_warning.as_deref()), (1, Some(GuideKind::First), 90, None));
+        assert_eq!(
+            (first.number, first.kind, first.total_minutes, first.timing_warning.as_deref()),
+            (1, Some(GuideKind::First), 90, None)
+        );
         assert_eq!(first.sections[0].title, "Welcome");
 
         let (_d, store, circle) = setup("es", 120, 1);
@@ -564,7 +579,10 @@ mod tests {
         let (_d, mut store, circle) = setup("en", 90, 4);
         let m = ids(&store, &circle);
         let edited = store
-            .edit_meeting_guide(&m[1], &GuideEdit::Edit { index: 0, title: Some("Tea and check-in".into()), minutes: None, notes: None })
+            .edit_meeting_guide(
+                &m[1],
+                &GuideEdit::Edit { index: 0, title: Some("Tea and check-in".into()), minutes: None, notes: None },
+            )
             .unwrap();
         assert!(edited.customized);
         let customized_sections = edited.sections.clone();
@@ -572,9 +590,19 @@ mod tests {
         let fifth = store.add_meeting(&circle, date("2026-03-31"), None).unwrap();
         assert_eq!(
             sources(&store, &circle),
-            [builtin("first"), ("builtin/en/middle@1".into(), true), builtin("middle"), builtin("middle"), builtin("last")]
+            [
+                builtin("first"),
+                ("builtin/en/middle@1".into(), true),
+                builtin("middle"),
+                builtin("middle"),
+                builtin("last")
+            ]
         );
-        assert_eq!(store.guide(&m[3]).unwrap().sections[0].title, "Check-in", "the old last meeting is a middle one now");
+        assert_eq!(
+            store.guide(&m[3]).unwrap().sections[0].title,
+            "Check-in",
+            "the old last meeting is a middle one now"
+        );
         assert_eq!(store.guide(&m[1]).unwrap().sections, customized_sections, "a person's guide is never overwritten");
 
         store.remove_meeting(&fifth).unwrap();
@@ -648,7 +676,11 @@ mod tests {
         assert_eq!(guides[2].template, "builtin/en/last@1", "customized: kept");
         assert_eq!(guides[2].sections.len(), 5);
         assert_eq!(guides[2].over_by_minutes, 80 - 120);
-        assert!(guides[2].timing_warning.as_deref().unwrap().contains("40 minutes of the 120-minute meeting are unplanned"));
+        assert!(guides[2]
+            .timing_warning
+            .as_deref()
+            .unwrap()
+            .contains("40 minutes of the 120-minute meeting are unplanned"));
     }
 
     #[test]
@@ -668,14 +700,28 @@ mod tests {
         let g = store
             .edit_meeting_guide(
                 &id,
-                &GuideEdit::Add { at: Some(1), section: GuideSection { title: " Stretch ".into(), minutes: 5, notes: String::new() } },
+                &GuideEdit::Add {
+                    at: Some(1),
+                    section: GuideSection { title: " Stretch ".into(), minutes: 5, notes: String::new() },
+                },
             )
             .unwrap();
         assert_eq!(titles(&g)[1], "Stretch");
         assert_eq!((g.total_minutes, g.over_by_minutes), (95, 5));
-        assert_eq!(g.timing_warning.as_deref(), Some("The sections add up to 95 minutes, 5 more than the 90-minute meeting."));
-        let g = store.edit_meeting_guide(&id, &GuideEdit::Edit { index: 4, title: None, minutes: Some(40), notes: Some("Pairs".into()) }).unwrap();
-        assert_eq!((g.sections[4].title.as_str(), g.sections[4].minutes, g.sections[4].notes.as_str()), ("Course work", 40, "Pairs"));
+        assert_eq!(
+            g.timing_warning.as_deref(),
+            Some("The sections add up to 95 minutes, 5 more than the 90-minute meeting.")
+        );
+        let g = store
+            .edit_meeting_guide(
+                &id,
+                &GuideEdit::Edit { index: 4, title: None, minutes: Some(40), notes: Some("Pairs".into()) },
+            )
+            .unwrap();
+        assert_eq!(
+            (g.sections[4].title.as_str(), g.sections[4].minutes, g.sections[4].notes.as_str()),
+            ("Course work", 40, "Pairs")
+        );
         assert_eq!((g.total_minutes, g.timing_warning), (90, None));
         let g = store.edit_meeting_guide(&id, &GuideEdit::Remove { index: 1 }).unwrap();
         assert_eq!(g.sections.len(), 6);
@@ -689,7 +735,9 @@ mod tests {
         let bad = GuideEdit::Edit { index: 0, title: None, minutes: Some(0), notes: None };
         assert_eq!(field(store.edit_meeting_guide(&id, &bad).unwrap_err()), "minutes");
         let long = GuideEdit::Replace {
-            sections: (0..3).map(|i| GuideSection { title: format!("S{i}"), minutes: 5, notes: "n".repeat(9_000) }).collect(),
+            sections: (0..3)
+                .map(|i| GuideSection { title: format!("S{i}"), minutes: 5, notes: "n".repeat(9_000) })
+                .collect(),
         };
         assert!(store.edit_meeting_guide(&id, &long).unwrap_err().to_string().contains("limit is 20000"));
 
@@ -703,7 +751,11 @@ mod tests {
     fn last_weeks_note_appears_in_the_next_meetings_guide() {
         let (_d, mut store, circle) = setup("en", 90, 4);
         let m = ids(&store, &circle);
-        let note = FeedbackInput { rating: Some(4), next_week_note: "Bring the laptops charged.".into(), ..Default::default() };
+        let note = FeedbackInput {
+            rating: Some(4),
+            next_week_note: "Bring the laptops charged.".into(),
+            ..Default::default()
+        };
         store.set_meeting_feedback(&m[0], &note).unwrap();
         let carried = store.guide(&m[1]).unwrap().note_from_last_meeting.unwrap();
         assert_eq!((carried.meeting_id.as_str(), carried.text.as_str()), (m[0].as_str(), "Bring the laptops charged."));
@@ -722,19 +774,28 @@ mod tests {
         let (_d, mut store, circle) = setup("en", 90, 4);
         let m = ids(&store, &circle);
         store
-            .edit_meeting_guide(&m[0], &GuideEdit::Edit { index: 0, title: Some("Coffee and welcome".into()), minutes: None, notes: None })
+            .edit_meeting_guide(
+                &m[0],
+                &GuideEdit::Edit { index: 0, title: Some("Coffee and welcome".into()), minutes: None, notes: None },
+            )
             .unwrap();
         store.edit_meeting_guide(&m[2], &GuideEdit::Remove { index: 3 }).unwrap();
         let template = store.save_guide_as_template(&circle, "My Python circle", None).unwrap();
         let t = store.guide_template(&template).unwrap();
-        assert_eq!((t.name.as_str(), t.language.as_str(), t.duration_minutes, t.circle_id.as_deref()), ("My Python circle", "en", 90, Some(circle.as_str())));
+        assert_eq!(
+            (t.name.as_str(), t.language.as_str(), t.duration_minutes, t.circle_id.as_deref()),
+            ("My Python circle", "en", 90, Some(circle.as_str()))
+        );
         assert_eq!(t.first[0].title, "Coffee and welcome");
         assert_eq!(t.middle.len(), 5, "the latest edited middle meeting");
         assert_eq!(t.last[0].title, "Welcome back");
         assert_eq!(store.guide_templates().unwrap().len(), 1);
         let from_second = store.save_guide_as_template(&circle, "Second", Some(&m[1])).unwrap();
         assert_eq!(store.guide_template(&from_second).unwrap().middle.len(), 6);
-        assert_eq!(store.save_guide_as_template(&circle, "Nope", Some(&m[0])).unwrap_err().field(), Some("middle_from"));
+        assert_eq!(
+            store.save_guide_as_template(&circle, "Nope", Some(&m[0])).unwrap_err().field(),
+            Some("middle_from")
+        );
 
         // A new, longer circle made from it.
         let mut input = CircleInput::new("Next circle", "Europe/Lisbon", "10:00", 120);
@@ -768,13 +829,7 @@ mod tests {
         let (_d, mut store, circle) = setup("en", 90, 3);
         let m = ids(&store, &circle);
         // As if a sync brought a fourth meeting without its guides' update.
-        store
-            .conn
-            .execute(
-                "UPDATE meetings SET local_date = '2026-03-31' WHERE id = ?1",
-                [&m[0]],
-            )
-            .unwrap();
+        store.conn.execute("UPDATE meetings SET local_date = '2026-03-31' WHERE id = ?1", [&m[0]]).unwrap();
         let g = store.guide(&m[0]).unwrap();
         assert_eq!((g.template.as_str(), g.stored), ("builtin/en/last@1", false));
         assert_eq!(store.guide(&m[1]).unwrap().template, "builtin/en/first@1");

@@ -29,7 +29,8 @@ pub(crate) fn validate_sections(sections: &[GuideSection]) -> Result<String> {
     if sections.len() > MAX_SECTIONS {
         return Err(CoreError::invalid(
             ENTITY,
-            "sections", Rule::OutOfRange { min: 0, max: MAX_SECTIONS as i64 },
+            "sections",
+            Rule::OutOfRange { min: 0, max: MAX_SECTIONS as i64 },
             format!("has {} sections; the limit is {MAX_SECTIONS}", sections.len()),
         ));
     }

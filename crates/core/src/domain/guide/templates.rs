@@ -163,7 +163,12 @@ impl GuideTemplate {
 /// None) takes the difference, so the total is exactly `duration` unless the
 /// meeting is too short for every section to keep 5 minutes (the guide then
 /// shows a timing warning).
-pub fn fit_sections(sections: &[GuideSection], flexible: Option<usize>, planned_for: u32, duration: u32) -> Vec<GuideSection> {
+pub fn fit_sections(
+    sections: &[GuideSection],
+    flexible: Option<usize>,
+    planned_for: u32,
+    duration: u32,
+) -> Vec<GuideSection> {
     if sections.is_empty() || planned_for == 0 || duration == planned_for {
         return sections.to_vec();
     }
@@ -195,7 +200,10 @@ pub fn parse_template(file: &str, text: &str) -> Result<GuideTemplate, TemplateE
     let err = |line: usize, message: String| TemplateError { file: file.to_string(), line, message };
     let lines: Vec<&str> = text.lines().collect();
     if lines.first().map(|l| l.trim_end()) != Some("---") {
-        return Err(err(1, "a template starts with a front matter block: a line \"---\", the keys, then \"---\"".into()));
+        return Err(err(
+            1,
+            "a template starts with a front matter block: a line \"---\", the keys, then \"---\"".into(),
+        ));
     }
     let end = lines
         .iter()
@@ -339,7 +347,9 @@ fn parse_heading(heading: &str) -> Result<TemplateSection, String> {
     let flexible = match parts.next() {
         None => false,
         Some("flexible") => true,
-        Some(other) => return Err(format!("\"{other}\" in \"({inside})\" is not understood; the only option is \"flexible\"")),
+        Some(other) => {
+            return Err(format!("\"{other}\" in \"({inside})\" is not understood; the only option is \"flexible\""))
+        }
     };
     if parts.next().is_some() {
         return Err(format!("\"({inside})\" has too many parts; {usage}"));
@@ -347,9 +357,7 @@ fn parse_heading(heading: &str) -> Result<TemplateSection, String> {
     let Some(number) = time.strip_suffix("min").map(str::trim) else {
         return Err(format!("\"({inside})\" is not a time in minutes; {usage}"));
     };
-    let minutes: u32 = number
-        .parse()
-        .map_err(|_| format!("\"{number}\" is not a whole number of minutes; {usage}"))?;
+    let minutes: u32 = number.parse().map_err(|_| format!("\"{number}\" is not a whole number of minutes; {usage}"))?;
     if !(1..=720).contains(&minutes) {
         return Err(format!("a section lasts 1 to 720 minutes, not {minutes}"));
     }
@@ -393,11 +401,25 @@ mod tests {
         };
         assert_eq!(
             titles(GuideKind::First, "en"),
-            ["Welcome", "Introductions", "What a learning circle is", "Everyone's goals", "A look at the course", "Plan for next week"]
+            [
+                "Welcome",
+                "Introductions",
+                "What a learning circle is",
+                "Everyone's goals",
+                "A look at the course",
+                "Plan for next week"
+            ]
         );
         assert_eq!(
             titles(GuideKind::Middle, "en"),
-            ["Check-in", "Goals for today", "Course work", "A short activity", "Plus/delta reflection", "Plan next week"]
+            [
+                "Check-in",
+                "Goals for today",
+                "Course work",
+                "A short activity",
+                "Plus/delta reflection",
+                "Plan next week"
+            ]
         );
         assert_eq!(
             titles(GuideKind::Last, "en"),
@@ -409,7 +431,8 @@ mod tests {
             for lang in ["es", "pt"] {
                 let other = builtin_template(kind, lang);
                 assert_eq!(other.language, lang);
-                let minutes = |t: &GuideTemplate| t.sections.iter().map(|s| (s.minutes, s.flexible)).collect::<Vec<_>>();
+                let minutes =
+                    |t: &GuideTemplate| t.sections.iter().map(|s| (s.minutes, s.flexible)).collect::<Vec<_>>();
                 assert_eq!(minutes(other), minutes(en), "{}", other.file);
             }
         }
@@ -453,7 +476,11 @@ mod tests {
             (&GOOD.replace("planned_for: 60", "planned_for: 90"), 7, "add up to 60 minutes, but planned_for says 90"),
             (&GOOD.replace("(10 min)\nSay", "(ten min)\nSay"), 10, "\"ten\" is not a whole number of minutes"),
             (&GOOD.replace("(40 min, flexible)", "(40 min, optional)"), 15, "\"optional\" in \"(40 min, optional)\""),
-            (&GOOD.replace("## Close (10 min)", "## Close (10 min, flexible)"), 18, "only one section may be flexible; line 15"),
+            (
+                &GOOD.replace("## Close (10 min)", "## Close (10 min, flexible)"),
+                18,
+                "only one section may be flexible; line 15",
+            ),
             (&GOOD.replace("## Check-in", "Intro text\n## Check-in"), 10, "text before the first section"),
             (&GOOD.replace("## Close (10 min)", "##  (10 min)"), 18, "no title"),
             (&GOOD.replace("## Close (10 min)", "## Close (0 min)"), 18, "1 to 720 minutes, not 0"),

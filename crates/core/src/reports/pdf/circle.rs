@@ -37,7 +37,10 @@ pub fn circle_report_pdf(report: &CircleReport, options: &PdfOptions) -> Vec<u8>
         (w, k) => format!("Learners · {w} withdrew · {k} walked in"),
     };
     let mut tiles = vec![
-        (format!("{} of {}", s.meetings_held, s.meetings_scheduled), format!("Meetings held ({} cancelled)", s.meetings_cancelled)),
+        (
+            format!("{} of {}", s.meetings_held, s.meetings_scheduled),
+            format!("Meetings held ({} cancelled)", s.meetings_cancelled),
+        ),
         (s.learners.to_string(), learners),
         (decimal(s.average_attendance), "Average attendance a meeting".to_string()),
         (percent(s.attendance_rate), "Attendance rate (present or late)".to_string()),
@@ -59,7 +62,8 @@ pub fn circle_report_pdf(report: &CircleReport, options: &PdfOptions) -> Vec<u8>
     };
     doc.bar_chart("Attendance per meeting", &bars, legend);
     if s.ratings > 0 {
-        let points: Vec<(String, Option<u8>)> = report.meetings.iter().map(|m| (m.number.to_string(), m.rating)).collect();
+        let points: Vec<(String, Option<u8>)> =
+            report.meetings.iter().map(|m| (m.number.to_string(), m.rating)).collect();
         doc.rating_chart("How each meeting went (facilitator's rating, 1 to 5)", &points);
     }
 

@@ -22,7 +22,8 @@ pub(super) fn made_on(options: &PdfOptions) -> String {
     }
 }
 
-pub(super) const DEFINITIONS: &str = "How the figures are counted: cancelled meetings are left out. A meeting was held if it is \
+pub(super) const DEFINITIONS: &str =
+    "How the figures are counted: cancelled meetings are left out. A meeting was held if it is \
 marked held or has attendance or a head count. Attended = present or late. Attendance rate = attended ÷ all marks \
 (present, late, excused, absent); head counts are not in the rate. Average attendance = attendances ÷ meetings held, \
 where a meeting's attendance is its attended marks, or its head count if nobody was marked. Withdrawn learners' past \

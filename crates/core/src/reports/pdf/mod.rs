@@ -15,22 +15,22 @@ use pdf_writer::types::{CidFontType, FontFlags, SystemInfo};
 use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 use serde::Serialize;
 
-use crate::error::Result;
-use crate::domain::guide::{CarriedNote, GuideSection};
 use crate::domain::guide::templates::GuideKind;
+use crate::domain::guide::{CarriedNote, GuideSection};
+use crate::error::Result;
 use crate::reports::{CircleReport, Counting, Figures, TeamReport};
 use crate::store::Store;
 
-mod page;
-mod format;
 mod circle;
-mod team;
+mod format;
+mod page;
 mod run_sheet;
+mod team;
+pub use circle::*;
 use format::*;
 use page::*;
-pub use circle::*;
-pub use team::*;
 pub use run_sheet::*;
+pub use team::*;
 
 const REGULAR_TTF: &[u8] = include_bytes!("../../../../../assets/fonts/DejaVuSans-Latin.ttf");
 const BOLD_TTF: &[u8] = include_bytes!("../../../../../assets/fonts/DejaVuSans-Bold-Latin.ttf");
@@ -74,7 +74,6 @@ pub struct PdfOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
-
 
     #[test]
     fn nice_ceilings_and_wrapping() {

@@ -29,10 +29,7 @@ impl Font {
             '\t' => ' ',
             c => c,
         };
-        self.face
-            .glyph_index(c)
-            .or_else(|| self.face.glyph_index('?'))
-            .map_or(0, |g| g.0)
+        self.face.glyph_index(c).or_else(|| self.face.glyph_index('?')).map_or(0, |g| g.0)
     }
 
     pub(super) fn advance(&self, glyph: u16) -> f32 {

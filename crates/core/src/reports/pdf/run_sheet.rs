@@ -39,7 +39,12 @@ impl Store {
         let place = if circle.fields.online {
             format!("Online: {}", circle.fields.meeting_link)
         } else {
-            [v.name.as_str(), v.details.as_str()].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join(" · ")
+            [v.name.as_str(), v.details.as_str()]
+                .iter()
+                .filter(|s| !s.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join(" · ")
         };
         Ok(RunSheet {
             circle_name: circle.fields.name.clone(),
@@ -87,7 +92,20 @@ pub(super) const EN: Labels = Labels {
     after: "After the meeting: take attendance, rate how it went, and leave a note for next week.",
     learners: "learners signed up",
     weekdays: ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
-    months: ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"],
+    months: [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ],
 };
 pub(super) const ES: Labels = Labels {
     meeting: "Reunión",
@@ -100,7 +118,20 @@ pub(super) const ES: Labels = Labels {
     after: "Después de la reunión: tome asistencia, califique cómo fue y deje una nota para la próxima semana.",
     learners: "participantes inscritos",
     weekdays: ["lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"],
-    months: ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre"],
+    months: [
+        "enero",
+        "febrero",
+        "marzo",
+        "abril",
+        "mayo",
+        "junio",
+        "julio",
+        "agosto",
+        "septiembre",
+        "octubre",
+        "noviembre",
+        "diciembre",
+    ],
 };
 pub(super) const PT: Labels = Labels {
     meeting: "Reunião",
@@ -113,7 +144,20 @@ pub(super) const PT: Labels = Labels {
     after: "Depois da reunião: registe as presenças, avalie como correu e deixe uma nota para a próxima semana.",
     learners: "participantes inscritos",
     weekdays: ["segunda-feira", "terça-feira", "quarta-feira", "quinta-feira", "sexta-feira", "sábado", "domingo"],
-    months: ["janeiro", "fevereiro", "março", "abril", "maio", "junho", "julho", "agosto", "setembro", "outubro", "novembro", "dezembro"],
+    months: [
+        "janeiro",
+        "fevereiro",
+        "março",
+        "abril",
+        "maio",
+        "junho",
+        "julho",
+        "agosto",
+        "setembro",
+        "outubro",
+        "novembro",
+        "dezembro",
+    ],
 };
 
 pub(super) fn labels(language: &str) -> &'static Labels {

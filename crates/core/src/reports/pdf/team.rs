@@ -23,12 +23,7 @@ pub fn team_report_pdf(report: &TeamReport, options: &PdfOptions) -> Vec<u8> {
     doc.text(doc.margin, doc.y + 9.0, 8.0, Weight::Bold, ACCENT, "LEARNING CIRCLES: TEAM REPORT");
     doc.y += 14.0;
     doc.paragraph(&report.team.name, 18.0, Weight::Bold, INK);
-    doc.paragraph(
-        &format!("{} to {}", long_date(report.from), long_date(report.to)),
-        10.0,
-        Weight::Regular,
-        MUTED,
-    );
+    doc.paragraph(&format!("{} to {}", long_date(report.from), long_date(report.to)), 10.0, Weight::Regular, MUTED);
     doc.y += 8.0;
     doc.tiles(&[
         (t.circles_run.to_string(), "Circles run".into()),
@@ -59,7 +54,13 @@ pub fn team_report_pdf(report: &TeamReport, options: &PdfOptions) -> Vec<u8> {
         .iter()
         .map(|m| {
             let label = NaiveDate::parse_from_str(&format!("{}-01", m.month), "%Y-%m-%d")
-                .map(|d| if report.by_month.len() > 12 { d.format("%b %y").to_string() } else { d.format("%b").to_string() })
+                .map(|d| {
+                    if report.by_month.len() > 12 {
+                        d.format("%b %y").to_string()
+                    } else {
+                        d.format("%b").to_string()
+                    }
+                })
                 .unwrap_or_else(|_| m.month.clone());
             (label, Some(m.figures.attendances), false)
         })
@@ -94,7 +95,12 @@ pub fn team_report_pdf(report: &TeamReport, options: &PdfOptions) -> Vec<u8> {
     let rows: Vec<Vec<String>> = report
         .by_venue
         .iter()
-        .map(|v| figure_row(if v.city.is_empty() { v.venue.clone() } else { format!("{} ({})", v.venue, v.city) }, &v.figures))
+        .map(|v| {
+            figure_row(
+                if v.city.is_empty() { v.venue.clone() } else { format!("{} ({})", v.venue, v.city) },
+                &v.figures,
+            )
+        })
         .collect();
     doc.table(&columns, &rows, false);
 

@@ -61,7 +61,12 @@ impl Store {
             .find(|c| c.id == id)
             .ok_or_else(|| CoreError::not_found("conflict", id))?;
         if conflict.resolution.is_some() {
-            return Err(CoreError::invalid("conflict", "id", Rule::State, format!("conflict {id} is already resolved")));
+            return Err(CoreError::invalid(
+                "conflict",
+                "id",
+                Rule::State,
+                format!("conflict {id} is already resolved"),
+            ));
         }
         let table = schema::table(&conflict.table).ok_or_else(|| CoreError::not_found("table", &conflict.table))?;
         let field = table
@@ -81,10 +86,7 @@ impl Store {
             if resolution == Resolution::RestoreLost {
                 w.set_field(table, &conflict.row_id, field, restored)?;
             }
-            w.execute(
-                "UPDATE conflicts SET resolved_at = ?1, resolution = ?2 WHERE id = ?3",
-                params![now, label, id],
-            )
+            w.execute("UPDATE conflicts SET resolved_at = ?1, resolution = ?2 WHERE id = ?3", params![now, label, id])
         })
     }
 }

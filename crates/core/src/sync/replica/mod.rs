@@ -14,12 +14,11 @@ use rusqlite::{params, Transaction};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{CoreError, Result, Rule};
-use crate::store::hlc::{wall_clock_millis, Hlc};
 use crate::schema;
+use crate::store::hlc::{wall_clock_millis, Hlc};
 use crate::store::{meta, Store};
 use crate::sync::merge::{self, Version};
 use crate::sync::wire::{PullResponse, PushRequest, PushResponse, ServerChange, WireChange};
-
 
 mod conflicts;
 mod pull;
@@ -33,8 +32,8 @@ use {pull::*, push::*};
 mod tests {
     use super::*;
     use crate::domain::course::CourseInput;
-    use crate::store::rows::{new_id, text};
     use crate::schema::COURSES;
+    use crate::store::rows::{new_id, text};
     use crate::sync::wire::PushOutcome;
     use proptest::prelude::*;
     use serde_json::json;
@@ -109,7 +108,8 @@ mod tests {
                 seq: (i > 0).then_some(100 + i as i64),
             })
             .collect();
-        let response = PushResponse { batch_id: batch.batch_id.clone(), batch_seq: batch.batch_seq, results, server_time_ms: 0 };
+        let response =
+            PushResponse { batch_id: batch.batch_id.clone(), batch_seq: batch.batch_seq, results, server_time_ms: 0 };
         store.ack_push(&batch, &response).unwrap();
         assert_eq!(store.pending_count().unwrap() as usize, COURSES.fields.len());
         let next = store.next_push_batch(5_000).unwrap().unwrap();
@@ -132,7 +132,8 @@ mod tests {
                 seq: Some(1),
             })
             .collect();
-        let response = PushResponse { batch_id: batch.batch_id.clone(), batch_seq: batch.batch_seq, results, server_time_ms: 0 };
+        let response =
+            PushResponse { batch_id: batch.batch_id.clone(), batch_seq: batch.batch_seq, results, server_time_ms: 0 };
         store.ack_push(&batch, &response).unwrap();
         let next = store.next_push_batch(5_000).unwrap().unwrap();
         assert_eq!(next.changes, batch.changes[2..].to_vec());
@@ -156,7 +157,15 @@ mod tests {
 
     fn page(changes: Vec<ServerChange>) -> PullResponse {
         let cursor = changes.last().map_or(0, |c| c.seq);
-        PullResponse { changes, cursor, has_more: false, remaining: 0, reset: false, conflicts: vec![], server_time_ms: 0 }
+        PullResponse {
+            changes,
+            cursor,
+            has_more: false,
+            remaining: 0,
+            reset: false,
+            conflicts: vec![],
+            server_time_ms: 0,
+        }
     }
 
     /// A field version as stored: row, field, hlc, device, server seq.
@@ -164,7 +173,8 @@ mod tests {
 
     /// What a replica holds: every course row and every field version.
     fn state(store: &Store) -> (Vec<Vec<rusqlite::types::Value>>, Vec<StoredVersion>) {
-        let mut stmt = store.conn.prepare(&format!("SELECT id, {} FROM courses ORDER BY id", COURSES.fields.join(", "))).unwrap();
+        let mut stmt =
+            store.conn.prepare(&format!("SELECT id, {} FROM courses ORDER BY id", COURSES.fields.join(", "))).unwrap();
         let rows = stmt
             .query_map([], |r| (0..=COURSES.fields.len()).map(|i| r.get(i)).collect::<rusqlite::Result<Vec<_>>>())
             .unwrap()
@@ -191,8 +201,10 @@ mod tests {
         ]);
         let stats = store.apply_pull(&first).unwrap();
         assert_eq!(stats.applied, 2);
-        let hidden: (String, i64) =
-            store.conn.query_row("SELECT title, deleted FROM courses WHERE id = 'r1'", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        let hidden: (String, i64) = store
+            .conn
+            .query_row("SELECT title, deleted FROM courses WHERE id = 'r1'", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap();
         assert_eq!(hidden, ("Split".into(), 1));
         let mut second = page(vec![
             remote(3, "r1", "deleted", json!(0), 12, "dev-b"),

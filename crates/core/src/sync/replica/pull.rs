@@ -146,7 +146,12 @@ pub(super) fn apply_row(tx: &Transaction<'_>, row: &RowChanges<'_>, me: &str, st
 /// other field but `created_at`, and pages come in log order, so by then the
 /// whole row is here. Readers never see half a row when a page boundary
 /// splits one.
-pub(super) fn write_row(tx: &Transaction<'_>, table: &schema::TableDef, row_id: &str, slots: &[FieldSlot<'_>]) -> Result<()> {
+pub(super) fn write_row(
+    tx: &Transaction<'_>,
+    table: &schema::TableDef,
+    row_id: &str,
+    slots: &[FieldSlot<'_>],
+) -> Result<()> {
     let mut columns: Vec<&'static str> = Vec::new();
     let mut params: Vec<Value> = vec![Value::Text(row_id.to_string())];
     // Schema order, so the same set of fields always makes the same statement.
@@ -244,7 +249,11 @@ impl Store {
         }
         let conflict_cursor = page.conflicts.iter().map(|c| c.id).max();
         if let Some(c) = conflict_cursor {
-            meta::set(&tx, meta::SYNC_CONFLICT_CURSOR, &c.max(meta::get_int(&tx, meta::SYNC_CONFLICT_CURSOR)?).to_string())?;
+            meta::set(
+                &tx,
+                meta::SYNC_CONFLICT_CURSOR,
+                &c.max(meta::get_int(&tx, meta::SYNC_CONFLICT_CURSOR)?).to_string(),
+            )?;
         }
         meta::set(&tx, meta::SYNC_CURSOR, &page.cursor.to_string())?;
         meta::set(&tx, meta::HLC, &clock.to_string())?;

@@ -93,7 +93,8 @@ impl Store {
         match stored_batch(&json)? {
             StoredBatch::Full(batch) => Ok(Some(batch)),
             StoredBatch::Range(pending) => {
-                let waiting = self.waiting_changes(Some((pending.first_seq, pending.last_seq)), usize::MAX, usize::MAX)?;
+                let waiting =
+                    self.waiting_changes(Some((pending.first_seq, pending.last_seq)), usize::MAX, usize::MAX)?;
                 if waiting.len() != pending.count {
                     return Err(CoreError::Corrupt(format!(
                         "the stored push batch names {} waiting changes but {} are there",
@@ -155,9 +156,7 @@ impl Store {
     }
 
     pub fn refused_count(&self) -> Result<u64> {
-        Ok(self
-            .conn
-            .query_row("SELECT count(*) FROM changes WHERE pushed = ?1", [REFUSED], |r| r.get::<_, i64>(0))?
+        Ok(self.conn.query_row("SELECT count(*) FROM changes WHERE pushed = ?1", [REFUSED], |r| r.get::<_, i64>(0))?
             as u64)
     }
 
@@ -172,8 +171,9 @@ impl Store {
         let mut clock = Hlc { millis: now, counter: 0 };
         let waiting: Vec<(i64, String, String, String, String)> = {
             let acked = meta::get_int(&tx, meta::SYNC_ACKED_THROUGH)?;
-            let mut stmt =
-                tx.prepare("SELECT seq, table_name, row_id, field, hlc FROM changes WHERE pushed = 0 AND seq > ?1 ORDER BY seq")?;
+            let mut stmt = tx.prepare(
+                "SELECT seq, table_name, row_id, field, hlc FROM changes WHERE pushed = 0 AND seq > ?1 ORDER BY seq",
+            )?;
             let rows = stmt.query_map([acked], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?;
             rows.collect::<rusqlite::Result<Vec<_>>>()?
         };
