@@ -1,6 +1,6 @@
 //! Reports computed from the local data, so they work offline: one circle's
 //! figures (for its facilitator) and a team's figures over a period (for an
-//! organizer's grant report), as JSON, CSV and PDF (`report_pdf`).
+//! organizer's grant report), as JSON, CSV and PDF (`pdf`).
 //!
 //! # What counts
 //!

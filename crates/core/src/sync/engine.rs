@@ -15,7 +15,7 @@ use crate::sync::wire::{Hello, PullResponse, PushRequest, PushResponse, MAX_PULL
 /// round trip, a transaction here and a count of what remains there.
 pub const BATCH_SIZE: usize = MAX_PULL_LIMIT;
 /// Changes per pushed batch at most (each batch is also bounded in bytes,
-/// see `replica::PUSH_BATCH_BYTES`): every batch costs the server one
+/// see `sync::replica::PUSH_BATCH_BYTES`): every batch costs the server one
 /// durable commit, so fewer, larger batches push faster.
 pub const PUSH_BATCH_SIZE: usize = MAX_PUSH_CHANGES;
 
