@@ -1,6 +1,5 @@
 //! One circle's figures, for its facilitator.
 
-#[allow(unused_imports)]
 use super::*;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

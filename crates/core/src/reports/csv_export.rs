@@ -1,6 +1,5 @@
 //! Reports as CSV, for the spreadsheets funders ask for.
 
-#[allow(unused_imports)]
 use super::*;
 
 /// The header of a circle report's CSV; see [`write_circle_csv`].

@@ -1,6 +1,5 @@
 //! Reading what the reports count from the store, once per report.
 
-#[allow(unused_imports)]
 use super::*;
 
 pub(super) struct LearnerInfo {

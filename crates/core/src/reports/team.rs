@@ -1,6 +1,5 @@
 //! A team's figures over a period, for an organizer's grant report.
 
-#[allow(unused_imports)]
 use super::*;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -1,6 +1,5 @@
 //! The circle report as a PDF.
 
-#[allow(unused_imports)]
 use super::*;
 
 /// A circle report as a PDF.

@@ -1,6 +1,5 @@
 //! Numbers, dates and periods as a PDF prints them.
 
-#[allow(unused_imports)]
 use super::*;
 
 pub(super) fn percent(v: Option<f64>) -> String {

@@ -1,6 +1,5 @@
 //! The embedded fonts and a page builder that lays out text, tables and bars.
 
-#[allow(unused_imports)]
 use super::*;
 
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -1,6 +1,5 @@
 //! A meeting's one-page run sheet: tonight's plan to print and pin up.
 
-#[allow(unused_imports)]
 use super::*;
 
 /// What a meeting's printed run sheet shows.

@@ -1,6 +1,5 @@
 //! The team report as a PDF (one or two pages a funder can read).
 
-#[allow(unused_imports)]
 use super::*;
 
 pub(super) fn figure_row(name: String, f: &Figures) -> Vec<String> {

@@ -1,6 +1,5 @@
 //! Concurrent edits this replica lost, kept until a person resolves them.
 
-#[allow(unused_imports)]
 use super::*;
 
 /// A concurrent edit this replica lost.

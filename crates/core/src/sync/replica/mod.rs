@@ -25,11 +25,11 @@ mod pull;
 mod push;
 
 pub use conflicts::Resolution;
-#[allow(unused_imports)]
-use {pull::*, push::*};
 
 #[cfg(test)]
 mod tests {
+    use super::pull::ApplyStats;
+    use super::push::PUSH_BATCH_BYTES;
     use super::*;
     use crate::domain::course::CourseInput;
     use crate::schema::COURSES;

@@ -1,7 +1,6 @@
 //! Pulling: applying a page of others' changes field by field under the merge
 //! rules, with the cursor moved in the same transaction.
 
-#[allow(unused_imports)]
 use super::*;
 
 /// Prepared statements kept per connection: sync reuses a few dozen (a row

@@ -1,7 +1,6 @@
 //! Pushing: batches from the outbox, stored before they are sent and re-sent
 //! verbatim until the server answers; acknowledgements; clock correction.
 
-#[allow(unused_imports)]
 use super::*;
 
 /// About how much JSON one pushed batch may carry: well under the server's
