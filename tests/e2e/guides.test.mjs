@@ -7,15 +7,10 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 
-import { cli, click, dateFromToday, driverForFile, saveScreenshot, tempDir, typeInto, waitFor } from "./harness.mjs";
+import { cli, click, dateFromToday, driverForFile, saveScreenshot, tempDir, typeInto, waitFor, text } from "./harness.mjs";
 
 // WebDriver key codes (W3C "keys" table).
 const KEY = { right: "\uE014", left: "\uE012", escape: "\uE00C", space: " " };
-
-async function text(session, css) {
-  const [el] = await session.waitForAll(css);
-  return el.text();
-}
 
 async function texts(session, css) {
   const els = await session.waitForAll(css);

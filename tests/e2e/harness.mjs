@@ -174,6 +174,12 @@ export async function saveScreenshot(session, name) {
 }
 
 /** Click the element matching `css` (waiting for it). */
+/** The text of the first element matching `css`, once it is there. */
+export async function text(session, css) {
+  const [el] = await session.waitForAll(css);
+  return el.text();
+}
+
 export async function click(session, css) {
   const [el] = await session.waitForAll(css);
   await el.click();

@@ -22,6 +22,7 @@ import {
   tempDir,
   typeInto,
   waitFor,
+  text,
 } from "./harness.mjs";
 
 const SERVER = requireFile(
@@ -30,11 +31,6 @@ const SERVER = requireFile(
   "Build it with `cargo build -p circles-server` and set CIRCLES_SERVER.",
 );
 const PASSWORD = "correct horse battery";
-
-async function text(session, css) {
-  const [el] = await session.waitForAll(css);
-  return el.text();
-}
 
 async function attr(session, css, name) {
   const [el] = await session.waitForAll(css);

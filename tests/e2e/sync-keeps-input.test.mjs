@@ -11,7 +11,7 @@ import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 
-import { cli, click, dateFromToday, driverForFile, freePort, outDir, requireFile, saveScreenshot, tempDir, typeInto, waitFor } from "./harness.mjs";
+import { cli, click, dateFromToday, driverForFile, freePort, outDir, requireFile, saveScreenshot, tempDir, typeInto, waitFor, text } from "./harness.mjs";
 
 const SERVER = requireFile(
   "circles-server binary (CIRCLES_SERVER)",
@@ -19,11 +19,6 @@ const SERVER = requireFile(
   "Build it with `cargo build -p circles-server` and set CIRCLES_SERVER.",
 );
 const PASSWORD = "correct horse battery";
-
-async function text(session, css) {
-  const [el] = await session.waitForAll(css);
-  return el.text();
-}
 
 const valueOf = (session, css) => session.execute("return document.querySelector(arguments[0])?.value ?? null", [css]);
 
