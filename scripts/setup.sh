@@ -15,6 +15,7 @@ APT_PACKAGES=(
   libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev
   xvfb xauth webkit2gtk-driver imagemagick
   postgresql
+  python3-venv curl
 )
 
 echo "--- Debian packages"

@@ -37,6 +37,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 section "Rust: tests (cargo test --workspace)"
 cargo test --workspace --locked
 
+section "API: Schemathesis against a real circles-server and its /openapi.json"
+bash "$repo/scripts/schemathesis.sh"
+
 section "End to end: the app window under Xvfb (tauri-driver + WebKitWebDriver)"
 command -v xvfb-run >/dev/null || die "xvfb-run not found (Debian package xvfb; scripts/setup.sh installs it)"
 command -v WebKitWebDriver >/dev/null || die "WebKitWebDriver not found (Debian package webkit2gtk-driver)"

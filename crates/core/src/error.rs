@@ -3,14 +3,14 @@
 
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::domain::schedule::{self, ScheduleError};
 
 /// Which rule a refused value broke: a stable code (with the figures its
 /// sentence needs) that front ends translate, instead of matching the
 /// English message. Serialized as `{"code": "too_long", "length": 12, "max": 10}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "code", rename_all = "snake_case")]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Rule {
@@ -46,6 +46,8 @@ pub enum Rule {
     Choice,
     /// Names a row that does not exist here.
     Reference,
+    /// Not an id (1 to 64 letters, digits, '-', '_', '.' or ':').
+    Id,
     /// Already exists (the same email twice...).
     Duplicate,
     /// Not allowed in the row's present state (a cancelled meeting's head

@@ -1,6 +1,8 @@
 //! The synced tables and their fields: the single list that local writes,
 //! change records and (later) remote application all check against.
 
+use crate::error::{CoreError, Result, Rule};
+
 pub struct TableDef {
     pub name: &'static str,
     /// The entity name used in messages ("circle", "learner").
@@ -207,21 +209,33 @@ pub fn table(name: &str) -> Option<&'static TableDef> {
     ALL_TABLES.iter().copied().find(|t| t.name == name)
 }
 
-/// What a field may hold. Checked on every change that arrives from
-/// elsewhere (the server on push, a client on pull), so a bad value is refused
-/// at the door instead of breaking a replica when it is applied.
+/// What a field may hold: the one definition of a stored value's rules.
+/// Every local write checks each field it records against it
+/// (`store::rows`), the server checks every pushed change against it, and a
+/// replica every pulled one, so a value one side refuses can never reach
+/// another through sync.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldKind {
-    /// Free text (never null).
-    Text,
-    /// A row id or null.
-    Reference,
+    /// Text of at most `max` characters with no control or text-direction
+    /// characters (newlines and tabs are fine); `required`: not blank.
+    Text { max: usize, required: bool },
+    /// An email address, or empty unless `required`.
+    Email { required: bool },
+    /// A mobile number in international form, or empty.
+    Mobile,
+    /// An http(s) address, or empty.
+    Url,
+    /// A language code such as en or pt-BR.
+    Language,
+    /// A row id of `table`, or null. `same_circle`: a row scoped to a circle
+    /// may only name a row of the same circle.
+    Reference { table: &'static str, same_circle: bool },
     /// 0 or 1.
     Flag,
     /// An integer within a range, or null when `nullable`.
     Integer { min: i64, max: i64, nullable: bool },
-    /// A number or null.
-    Real,
+    /// A number within a range, or null.
+    Real { min: i64, max: i64 },
     /// One of a fixed set of words.
     OneOf(&'static [&'static str]),
     /// An IANA time zone name.
@@ -230,18 +244,35 @@ pub enum FieldKind {
     LocalDate,
     /// A local "HH:MM".
     LocalTime,
+    /// A moment as RFC 3339 ("2026-12-02T08:00:00.000Z"), or empty.
+    Timestamp,
+    /// A guide's sections as JSON: `[{title, minutes, notes}]`.
+    Sections,
+    /// A course's topics as JSON: `["python", "beginners"]`.
+    Topics,
 }
 
 pub fn field_kind(table: &TableDef, field: &str) -> Option<FieldKind> {
+    use crate::domain::validate::{MAX_NAME, MAX_TEXT};
     if !table.fields.contains(&field) {
         return None;
     }
+    let reference = |table: &'static str| FieldKind::Reference { table, same_circle: true };
+    let name = FieldKind::Text { max: MAX_NAME, required: false };
+    let long_text = FieldKind::Text { max: MAX_TEXT, required: false };
     Some(match (table.name, field) {
         (_, "deleted" | "archived" | "online" | "signup_open" | "did_not_happen" | "consent" | "email_opt_out")
         | (_, "sms_opt_out" | "walk_in" | "withdrawn" | "customized" | "completed") => FieldKind::Flag,
-        (_, "course_id" | "team_id" | "circle_id" | "meeting_id" | "learner_id" | "facilitator_id")
-        | (_, "guide_template_id") => FieldKind::Reference,
-        (_, "latitude" | "longitude") => FieldKind::Real,
+        (_, "course_id") => reference("courses"),
+        (_, "team_id") => reference("teams"),
+        (_, "circle_id") => reference("circles"),
+        (_, "meeting_id") => reference("meetings"),
+        (_, "learner_id") => reference("learners"),
+        (_, "facilitator_id") => reference("facilitators"),
+        // A facilitator's template may be saved from another of their circles.
+        (_, "guide_template_id") => FieldKind::Reference { table: "guide_templates", same_circle: false },
+        (_, "latitude") => FieldKind::Real { min: -90, max: 90 },
+        (_, "longitude") => FieldKind::Real { min: -180, max: 180 },
         (_, "duration_minutes") => FieldKind::Integer { min: 1, max: 720, nullable: false },
         (_, "signup_limit") => FieldKind::Integer { min: 1, max: 1_000, nullable: true },
         (_, "head_count") => FieldKind::Integer { min: 0, max: 10_000, nullable: true },
@@ -253,8 +284,186 @@ pub fn field_kind(table: &TableDef, field: &str) -> Option<FieldKind> {
         ("circles", "time_zone") => FieldKind::TimeZone,
         ("meetings", "local_date") => FieldKind::LocalDate,
         ("circles", "start_time") | ("meetings", "local_time") => FieldKind::LocalTime,
-        _ => FieldKind::Text,
+        (_, "created_at") => FieldKind::Timestamp,
+        (_, "language") => FieldKind::Language,
+        ("teams" | "facilitators" | "guide_templates", "name") | ("courses", "title") | ("circles", "name") => {
+            FieldKind::Text { max: MAX_NAME, required: true }
+        }
+        ("learners", "name") => FieldKind::Text { max: MAX_NAME, required: true },
+        ("facilitators", "email") => FieldKind::Email { required: true },
+        ("learners", "email") => FieldKind::Email { required: false },
+        ("learners", "mobile") => FieldKind::Mobile,
+        ("courses", "link") | ("circles", "venue_website" | "meeting_link") => FieldKind::Url,
+        ("courses", "topics") => FieldKind::Topics,
+        ("meeting_guides", "sections")
+        | ("guide_templates", "first_sections" | "middle_sections" | "last_sections") => FieldKind::Sections,
+        ("circles", "signup_question") => FieldKind::Text { max: 500, required: false },
+        ("courses", "provider" | "license" | "format") | ("meeting_guides", "template") => name,
+        ("circles", "venue_name" | "venue_address" | "city" | "region" | "country") => name,
+        ("meeting_feedback", "reflection_prompt") => name,
+        _ => long_text,
     })
+}
+
+/// Check a value for a field and convert it to a column value: the rules of
+/// `field_kind`, with the entity and field named in the error.
+pub fn check_value(table: &TableDef, field: &str, value: &serde_json::Value) -> Result<rusqlite::types::Value> {
+    use crate::domain::validate;
+    use rusqlite::types::Value as V;
+    use serde_json::Value as J;
+    let Some((field, kind)) =
+        table.fields.iter().find(|f| **f == field).and_then(|f| Some((*f, field_kind(table, f)?)))
+    else {
+        return Err(CoreError::invalid(
+            table.entity,
+            "field",
+            Rule::Choice,
+            format!("{} has no field \"{}\"", table.entity, crate::domain::validate::shown(field)),
+        ));
+    };
+    let entity = table.entity;
+    let refuse = |rule: Rule, expected: &str| {
+        let shown = value.to_string();
+        let shown = crate::domain::validate::shown(&shown);
+        Err(CoreError::invalid(entity, field, rule, format!("expects {expected}, not {shown}")))
+    };
+    match (kind, value) {
+        (FieldKind::Text { max, required }, J::String(s)) => {
+            if required {
+                validate::required(entity, field, s, max)?;
+            } else {
+                validate::optional(entity, field, s, max)?;
+            }
+            Ok(V::Text(s.clone()))
+        }
+        (FieldKind::Email { required }, J::String(s)) => {
+            if required || !s.is_empty() {
+                validate::email(entity, field, s)?;
+            }
+            Ok(V::Text(s.clone()))
+        }
+        (FieldKind::Mobile, J::String(s)) => {
+            if !s.is_empty() {
+                validate::mobile(entity, field, s)?;
+            }
+            Ok(V::Text(s.clone()))
+        }
+        (FieldKind::Url, J::String(s)) => {
+            if !s.is_empty() {
+                validate::url(entity, field, s)?;
+            }
+            Ok(V::Text(s.clone()))
+        }
+        (FieldKind::Language, J::String(s)) => {
+            validate::language(entity, field, s)?;
+            Ok(V::Text(s.clone()))
+        }
+        (FieldKind::Text { .. } | FieldKind::Email { .. } | FieldKind::Mobile | FieldKind::Url, _)
+        | (FieldKind::Language, _) => refuse(Rule::Choice, "a text"),
+        (FieldKind::Reference { .. }, J::Null) => Ok(V::Null),
+        (FieldKind::Reference { .. }, J::String(s)) => {
+            check_id(entity, field, s)?;
+            Ok(V::Text(s.clone()))
+        }
+        (FieldKind::Reference { .. }, _) => refuse(Rule::Reference, "a row id or null"),
+        (FieldKind::Flag, J::Number(n)) if n.as_i64() == Some(0) || n.as_i64() == Some(1) => {
+            Ok(V::Integer(n.as_i64().unwrap_or_default()))
+        }
+        (FieldKind::Flag, _) => refuse(Rule::OutOfRange { min: 0, max: 1 }, "0 or 1"),
+        (FieldKind::Integer { nullable: true, .. }, J::Null) => Ok(V::Null),
+        (FieldKind::Integer { min, max, .. }, J::Number(n)) => match n.as_i64() {
+            Some(i) if (min..=max).contains(&i) => Ok(V::Integer(i)),
+            _ => refuse(Rule::OutOfRange { min, max }, &format!("a whole number from {min} to {max}")),
+        },
+        (FieldKind::Integer { min, max, .. }, _) => {
+            refuse(Rule::OutOfRange { min, max }, &format!("a whole number from {min} to {max}"))
+        }
+        (FieldKind::Real { .. }, J::Null) => Ok(V::Null),
+        (FieldKind::Real { min, max }, J::Number(n)) => match n.as_f64() {
+            Some(f) if f.is_finite() && (min as f64..=max as f64).contains(&f) => Ok(V::Real(f)),
+            _ => refuse(Rule::OutOfRange { min, max }, &format!("a number from {min} to {max}")),
+        },
+        (FieldKind::Real { min, max }, _) => refuse(Rule::OutOfRange { min, max }, "a number or null"),
+        (FieldKind::OneOf(words), J::String(s)) if words.contains(&s.as_str()) => Ok(V::Text(s.clone())),
+        (FieldKind::OneOf(words), _) => refuse(Rule::Choice, &format!("one of {}", words.join(", "))),
+        (FieldKind::TimeZone, J::String(s)) if crate::domain::schedule::parse_time_zone(s).is_ok() => {
+            Ok(V::Text(s.clone()))
+        }
+        (FieldKind::TimeZone, _) => refuse(Rule::TimeZone, "an IANA time zone name"),
+        (FieldKind::LocalDate, J::String(s)) if crate::domain::schedule::parse_date(s).is_ok() => {
+            Ok(V::Text(s.clone()))
+        }
+        (FieldKind::LocalDate, _) => refuse(Rule::Date, "a date as YYYY-MM-DD"),
+        (FieldKind::LocalTime, J::String(s)) if crate::domain::schedule::parse_local_time(s).is_ok() => {
+            Ok(V::Text(s.clone()))
+        }
+        (FieldKind::LocalTime, _) => refuse(Rule::Time, "a time as HH:MM"),
+        (FieldKind::Timestamp, J::String(s))
+            if s.is_empty() || (s.len() <= 40 && chrono::DateTime::parse_from_rfc3339(s).is_ok()) =>
+        {
+            Ok(V::Text(s.clone()))
+        }
+        (FieldKind::Timestamp, _) => refuse(Rule::Date, "a moment such as 2026-12-02T08:00:00Z"),
+        (FieldKind::Sections, J::String(s)) => {
+            use crate::domain::guide::section::{validate_sections, GuideSection};
+            let sections: Vec<GuideSection> = serde_json::from_str(s).map_err(|_| {
+                CoreError::invalid(entity, field, Rule::Choice, "is not a list of guide sections".to_string())
+            })?;
+            validate_sections(&sections)?;
+            Ok(V::Text(s.clone()))
+        }
+        (FieldKind::Topics, J::String(s)) => {
+            let topics: Vec<String> = serde_json::from_str(s)
+                .map_err(|_| CoreError::invalid(entity, field, Rule::Choice, "is not a list of topics".to_string()))?;
+            check_topics(entity, &topics)?;
+            Ok(V::Text(s.clone()))
+        }
+        (FieldKind::Sections | FieldKind::Topics, _) => refuse(Rule::Choice, "a text"),
+    }
+}
+
+/// A course's topics: each a short word or phrase, at most `MAX_TOPICS`.
+pub fn check_topics(entity: &'static str, topics: &[String]) -> Result<()> {
+    if topics.len() > MAX_TOPICS {
+        return Err(CoreError::invalid(
+            entity,
+            "topics",
+            Rule::OutOfRange { min: 0, max: MAX_TOPICS as i64 },
+            format!("has {} topics; the limit is {MAX_TOPICS}", topics.len()),
+        ));
+    }
+    for topic in topics {
+        crate::domain::validate::required(entity, "topics", topic, MAX_TOPIC)?;
+    }
+    Ok(())
+}
+
+pub const MAX_TOPICS: usize = 30;
+pub const MAX_TOPIC: usize = 60;
+
+/// Longest row, change or device id.
+pub const MAX_ID: usize = 64;
+
+/// An id as Circles makes them (UUIDs, or short names in tests and by the
+/// server): ASCII letters, digits and `-_.:`, 1 to 64 of them. Ids end up in
+/// SQL parameters, file names of exports and terminal output, so nothing
+/// else is accepted.
+pub fn check_id(entity: &'static str, field: &'static str, id: &str) -> Result<()> {
+    let well_formed = !id.is_empty()
+        && id.len() <= MAX_ID
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+    if well_formed {
+        return Ok(());
+    }
+    Err(CoreError::invalid(
+        entity,
+        field,
+        Rule::Id,
+        format!(
+            "\"{}\" is not an id: 1 to {MAX_ID} letters, digits, '-', '_', '.' or ':'",
+            crate::domain::validate::shown(id)
+        ),
+    ))
 }
 
 /// Convert a wire value to a column value if the field accepts it.
@@ -262,44 +471,30 @@ pub fn column_value(
     table: &TableDef,
     field: &str,
     value: &serde_json::Value,
-) -> Result<rusqlite::types::Value, String> {
-    use rusqlite::types::Value as V;
-    use serde_json::Value as J;
-    let kind = field_kind(table, field).ok_or_else(|| format!("{}.{field} is not a known field", table.name))?;
-    let bad = |expected: &str| Err(format!("{}.{field} expects {expected}, not {value}", table.name));
-    match (kind, value) {
-        (FieldKind::Text, J::String(s)) if s.chars().count() <= 20_000 => Ok(V::Text(s.clone())),
-        (FieldKind::Text, _) => bad("a text of at most 20000 characters"),
-        (FieldKind::Reference, J::Null) => Ok(V::Null),
-        (FieldKind::Reference, J::String(s)) if !s.is_empty() && s.len() <= 64 => Ok(V::Text(s.clone())),
-        (FieldKind::Reference, _) => bad("a row id or null"),
-        (FieldKind::Flag, J::Number(n)) if n.as_i64() == Some(0) || n.as_i64() == Some(1) => {
-            Ok(V::Integer(n.as_i64().unwrap_or_default()))
+) -> std::result::Result<rusqlite::types::Value, String> {
+    check_value(table, field, value).map_err(|e| e.to_string())
+}
+
+impl FieldKind {
+    /// A valid value of this kind, for tools that build whole rows
+    /// (benchmarks, tests): empty texts where allowed, the smallest number.
+    pub fn plain_value(self) -> serde_json::Value {
+        use serde_json::{json, Value as J};
+        match self {
+            FieldKind::Text { required: true, .. } => json!("Untitled"),
+            FieldKind::Email { required: true } => json!("someone@example.org"),
+            FieldKind::Text { .. } | FieldKind::Email { .. } | FieldKind::Mobile | FieldKind::Url => json!(""),
+            FieldKind::Language => json!("en"),
+            FieldKind::Reference { .. } | FieldKind::Real { .. } | FieldKind::Integer { nullable: true, .. } => J::Null,
+            FieldKind::Flag => json!(0),
+            FieldKind::Integer { min, .. } => json!(min),
+            FieldKind::OneOf(words) => json!(words[0]),
+            FieldKind::TimeZone => json!("America/Chicago"),
+            FieldKind::LocalDate => json!("2026-12-07"),
+            FieldKind::LocalTime => json!("18:30"),
+            FieldKind::Timestamp => json!("2026-12-02T08:00:00.000Z"),
+            FieldKind::Sections | FieldKind::Topics => json!("[]"),
         }
-        (FieldKind::Flag, _) => bad("0 or 1"),
-        (FieldKind::Integer { nullable: true, .. }, J::Null) => Ok(V::Null),
-        (FieldKind::Integer { min, max, .. }, J::Number(n)) => match n.as_i64() {
-            Some(i) if (min..=max).contains(&i) => Ok(V::Integer(i)),
-            _ => bad(&format!("a whole number from {min} to {max}")),
-        },
-        (FieldKind::Integer { .. }, _) => bad("a whole number"),
-        (FieldKind::Real, J::Null) => Ok(V::Null),
-        (FieldKind::Real, J::Number(n)) => n.as_f64().map(V::Real).map_or_else(|| bad("a number"), Ok),
-        (FieldKind::Real, _) => bad("a number or null"),
-        (FieldKind::OneOf(words), J::String(s)) if words.contains(&s.as_str()) => Ok(V::Text(s.clone())),
-        (FieldKind::OneOf(words), _) => bad(&format!("one of {}", words.join(", "))),
-        (FieldKind::TimeZone, J::String(s)) if crate::domain::schedule::parse_time_zone(s).is_ok() => {
-            Ok(V::Text(s.clone()))
-        }
-        (FieldKind::TimeZone, _) => bad("an IANA time zone name"),
-        (FieldKind::LocalDate, J::String(s)) if crate::domain::schedule::parse_date(s).is_ok() => {
-            Ok(V::Text(s.clone()))
-        }
-        (FieldKind::LocalDate, _) => bad("a date as YYYY-MM-DD"),
-        (FieldKind::LocalTime, J::String(s)) if crate::domain::schedule::parse_local_time(s).is_ok() => {
-            Ok(V::Text(s.clone()))
-        }
-        (FieldKind::LocalTime, _) => bad("a time as HH:MM"),
     }
 }
 
@@ -344,7 +539,8 @@ mod tests {
         for table in ALL_TABLES {
             let n = table.fields.len();
             assert_eq!(&table.fields[n - 2..], ["deleted", "created_at"], "{}", table.name);
-            let first_reference = table.fields.iter().position(|f| field_kind(table, f) == Some(FieldKind::Reference));
+            let first_reference =
+                table.fields.iter().position(|f| matches!(field_kind(table, f), Some(FieldKind::Reference { .. })));
             if let Some(i) = first_reference {
                 if table.name != "circles" {
                     assert_eq!(i, 0, "{}: the parent reference comes first", table.name);

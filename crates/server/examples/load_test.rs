@@ -93,16 +93,8 @@ impl Facilitator {
             .map(|field| {
                 let value = given.iter().find(|(f, _)| f == field).map(|(_, v)| v.clone()).unwrap_or_else(|| {
                     match schema::field_kind(table, field).expect("a schema field") {
-                        FieldKind::Text if *field == "created_at" => json!(chrono::Utc::now().to_rfc3339()),
-                        FieldKind::Text => json!(""),
-                        FieldKind::Reference | FieldKind::Real => Value::Null,
-                        FieldKind::Flag => json!(0),
-                        FieldKind::Integer { nullable: true, .. } => Value::Null,
-                        FieldKind::Integer { min, .. } => json!(min),
-                        FieldKind::OneOf(words) => json!(words[0]),
-                        FieldKind::TimeZone => json!("America/Chicago"),
-                        FieldKind::LocalDate => json!("2026-12-07"),
-                        FieldKind::LocalTime => json!("18:30"),
+                        FieldKind::Timestamp => json!(chrono::Utc::now().to_rfc3339()),
+                        kind => kind.plain_value(),
                     }
                 });
                 self.change(table, row, field, value)

@@ -6,7 +6,8 @@ use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use circles_core::sync::wire::ErrorBody;
+use circles_core::sync::merge::ChangeRejected;
+use circles_core::sync::wire::{ErrorBody, RefusedChange, WireChange};
 
 use crate::storage::{GroupError, StorageError};
 
@@ -16,11 +17,13 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// For `invalid_change`: which change, field and rule.
+    pub refused: Option<Box<RefusedChange>>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into() }
+        ApiError { status, code, message: message.into(), refused: None }
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
@@ -33,6 +36,34 @@ impl ApiError {
     }
     pub fn invalid_change(message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_change", message)
+    }
+    /// A change of a push broke a rule: 422 naming the change, the field
+    /// and the rule.
+    pub fn refused_change(
+        change: &WireChange,
+        field: &str,
+        rule: circles_core::Rule,
+        message: impl AsRef<str>,
+    ) -> Self {
+        ApiError {
+            refused: Some(Box::new(RefusedChange {
+                change_id: change.change_id.clone(),
+                table: change.table.clone(),
+                field: field.to_string(),
+                rule,
+            })),
+            ..Self::invalid_change(format!(
+                "change {} ({}.{}): {}",
+                circles_core::validate::shown(&change.change_id),
+                circles_core::validate::shown(&change.table),
+                circles_core::validate::shown(&change.field),
+                message.as_ref()
+            ))
+        }
+    }
+    pub fn rejected(change: &WireChange, rejected: ChangeRejected) -> Self {
+        let field = rejected.field().unwrap_or("table").to_string();
+        Self::refused_change(change, &field, rejected.rule(), rejected.to_string())
     }
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)
@@ -47,7 +78,7 @@ impl IntoResponse for ApiError {
         if self.status.is_server_error() {
             tracing::error!(code = self.code, message = %self.message, "request failed");
         }
-        let body = ErrorBody { code: self.code.to_string(), message: self.message };
+        let body = ErrorBody { code: self.code.to_string(), message: self.message, refused: self.refused.map(|r| *r) };
         (self.status, Json(body)).into_response()
     }
 }

@@ -9,6 +9,13 @@
 //! from the real clock, so a rerun follows the same script. A failure prints
 //! its seed: rerun one with `SIM_SEED=N cargo test -p circles-server --test simulation`.
 //! `SIM_SEEDS` sets how many seeds run (default 200).
+//!
+//! A hostile sixth laptop, another account, pushes between the steps: bad
+//! values, unknown fields, clocks far ahead or at the counter's end, rows
+//! of circles it does not facilitate, other people's shared rows, dangling
+//! references, malformed ids, and good changes mixed with bad ones. Every
+//! such push is refused whole (never a server error), nothing of it reaches
+//! any replica, and the honest laptops converge as before.
 
 mod common;
 
@@ -20,7 +27,7 @@ use circles_core::hlc::{wall_clock_millis, Hlc};
 use circles_core::schema::ALL_TABLES;
 use circles_core::sync::engine::{sync_once, SyncError, Transport};
 use circles_core::sync::wire::{
-    Hello, PullResponse, PushRequest, PushResponse, MAX_CLOCK_SKEW_MS, MAX_PUSH_CHANGES, PROTOCOL_VERSION,
+    Hello, PullResponse, PushRequest, PushResponse, WireChange, MAX_CLOCK_SKEW_MS, MAX_PUSH_CHANGES, PROTOCOL_VERSION,
 };
 use circles_core::value_to_json;
 use circles_core::{
@@ -190,6 +197,82 @@ fn random_edit(rng: &mut StdRng, store: &mut Store) {
     };
 }
 
+/// A hostile laptop: another account, pushing by hand.
+struct Hostile {
+    rng: StdRng,
+    session: Session,
+    refused: usize,
+}
+
+impl Hostile {
+    fn change(&mut self, table: &str, row_id: &str, field: &str, value: serde_json::Value) -> WireChange {
+        common::device::change_by(&self.session.device_id, table, row_id, field, value)
+    }
+
+    /// A batch no honest client would send, built from what an attacker
+    /// could learn: the ids of rows on the server, the victim's user id.
+    fn batch(&mut self, db: &TestDb, victim_user: &str) -> Vec<WireChange> {
+        let new_id = || uuid::Uuid::now_v7().to_string();
+        let ids = |sql: &str| -> Vec<String> { db.query(sql).into_iter().filter_map(|r| r[0].clone()).collect() };
+        let circles = ids("SELECT row_id FROM row_scope WHERE table_name = 'circles'");
+        let courses = ids("SELECT DISTINCT row_id FROM field_state WHERE table_name = 'courses'");
+        let victim_circle = pick(&mut self.rng, &circles);
+        let victim_course = pick(&mut self.rng, &courses);
+        let good_course = |h: &mut Hostile| h.change("courses", &new_id(), "title", serde_json::json!("Mine"));
+        use serde_json::json;
+        match self.rng.gen_range(0..12) {
+            0 => vec![self.change("courses", &new_id(), "title", json!("\u{1b}[2Jescape"))],
+            1 => {
+                let row = new_id();
+                vec![
+                    self.change("team_members", &row, "team_id", json!("no-such-team")),
+                    self.change("team_members", &row, "facilitator_id", json!(victim_user)),
+                ]
+            }
+            2 => {
+                let mut c = good_course(self);
+                c.hlc.counter = u32::MAX;
+                vec![c]
+            }
+            3 => {
+                let mut c = good_course(self);
+                c.hlc.millis += 86_400_000;
+                vec![c]
+            }
+            4 => match victim_circle {
+                Some(circle) => vec![self.change("circles", &circle, "name", json!("Taken over"))],
+                None => vec![self.change("courses", &new_id(), "nope", json!("unknown field"))],
+            },
+            5 => match victim_circle {
+                Some(circle) => vec![self.change("learners", &new_id(), "circle_id", json!(circle))],
+                None => vec![self.change("nope", &new_id(), "title", json!("unknown table"))],
+            },
+            6 => vec![self.change("facilitators", victim_user, "email", json!("mallory@example.org"))],
+            7 => match victim_course {
+                Some(course) => vec![self.change("courses", &course, "deleted", json!(1))],
+                None => vec![self.change("courses", &new_id(), "archived", json!(5))],
+            },
+            8 => vec![self.change("courses", "é🙂", "title", json!("Unicode id"))],
+            9 => vec![self.change("courses", &new_id(), "title", json!("x".repeat(10_000)))],
+            10 => vec![self.change("circles", &new_id(), "course_id", json!(new_id()))],
+            _ => vec![good_course(self), self.change("courses", &new_id(), "language", json!("Klingon!"))],
+        }
+    }
+
+    /// Push a hostile batch: it must be refused whole, as a client error.
+    fn push(&mut self, storage: &dyn Storage, db: &TestDb, victim_user: &str, seed: u64) {
+        let changes = self.batch(db, victim_user);
+        let batch = PushRequest { batch_id: uuid::Uuid::now_v7().to_string(), batch_seq: 1, changes };
+        match storage.push(&self.session, batch.clone(), wall_clock_millis()) {
+            Ok(answer) => panic!("seed {seed}: a hostile push was accepted: {batch:?} -> {answer:?}"),
+            Err(e) => {
+                assert!(e.status.is_client_error(), "seed {seed}: {batch:?} -> {e}");
+                self.refused += 1;
+            }
+        }
+    }
+}
+
 fn field_versions(store: &Store) -> HashMap<(String, String, String), (Hlc, String)> {
     let conn = rusqlite::Connection::open(store.path()).unwrap();
     let mut stmt = conn.prepare("SELECT table_name, row_id, field, hlc, device_id FROM field_versions").unwrap();
@@ -238,8 +321,20 @@ fn run_seed(backend: Backend, seed: u64, steps: usize) -> usize {
         .collect();
     let acknowledged: Acknowledged = RefCell::new(Vec::new());
     let mut edits = 0;
+    let mallory = storage.add_user("mallory@example.org", "Mallory", "$argon2id$unused").unwrap();
+    let hostile_token = format!("hostile-{seed}");
+    storage.create_token(&mallory, "mallory-laptop", "laptop", &auth::token_hash(&hostile_token)).unwrap();
+    let mut hostile = Hostile {
+        // Its own stream, so the honest laptops follow the same script as without it.
+        rng: StdRng::seed_from_u64(seed ^ 0x00BA_D0BA_D0BA_D0BA),
+        session: storage.session(&auth::token_hash(&hostile_token)).unwrap().unwrap(),
+        refused: 0,
+    };
 
     for _ in 0..steps {
+        if hostile.rng.gen_bool(0.2) {
+            hostile.push(&*storage, &db, &user, seed);
+        }
         let i = rng.borrow_mut().gen_range(0..CLIENTS);
         let action = rng.borrow_mut().gen_range(0..100);
         let laptop = &mut laptops[i];
@@ -293,6 +388,9 @@ fn run_seed(backend: Backend, seed: u64, steps: usize) -> usize {
     }
 
     let server = db.field_state();
+    let hostile_rows = db.query("SELECT COUNT(*) FROM field_state WHERE device_id = 'mallory-laptop'");
+    assert_eq!(hostile_rows[0][0].as_deref(), Some("0"), "seed {seed}: a hostile change reached the server");
+    assert!(steps < 50 || hostile.refused > 0, "seed {seed}: the hostile laptop never pushed");
     let reference = replica_values(&laptops[0].store);
     assert_eq!(reference, server, "seed {seed}: laptop 0 and the server differ");
     for (i, laptop) in laptops.iter().enumerate() {

@@ -80,9 +80,7 @@ impl CourseInput {
         }
         validate::optional(ENTITY, "caption", &self.caption, MAX_TEXT)?;
         validate::language(ENTITY, "language", &self.language)?;
-        for topic in &self.topics {
-            validate::required(ENTITY, "topics", topic, 60)?;
-        }
+        crate::schema::check_topics(ENTITY, &self.topics)?;
         validate::optional(ENTITY, "license", &self.license, MAX_NAME)?;
         validate::optional(ENTITY, "format", &self.format, MAX_NAME)?;
         Ok(())

@@ -27,10 +27,42 @@ pub fn optional(entity: &'static str, field: &'static str, value: &str, max: usi
             format!("is {len} characters long; the limit is {max}"),
         ));
     }
-    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
-        return Err(CoreError::invalid(entity, field, Rule::ControlCharacters, "contains control characters"));
+    if value.chars().any(|c| (c.is_control() && c != '\n' && c != '\t' && c != '\r') || is_direction_override(c)) {
+        return Err(CoreError::invalid(
+            entity,
+            field,
+            Rule::ControlCharacters,
+            "contains control or text-direction characters",
+        ));
     }
     Ok(())
+}
+
+/// The invisible characters that reorder how text is shown (embeddings,
+/// overrides, isolates): they can make a name display as something else.
+/// Right-to-left text needs none of them.
+fn is_direction_override(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A value as it can be quoted in a message: control and text-direction
+/// characters written as escapes, at most 80 characters. Messages reach
+/// terminals and screens, and quote what a client or a person sent.
+pub fn shown(value: &str) -> String {
+    const MAX_SHOWN: usize = 80;
+    let mut out = String::new();
+    for (i, c) in value.chars().enumerate() {
+        if i == MAX_SHOWN {
+            out.push('…');
+            break;
+        }
+        if c.is_control() || is_direction_override(c) {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A plausible email address: one `@`, a local part, a dotted domain, no
@@ -163,6 +195,10 @@ mod tests {
         assert!(required("circle", "name", "Reading", 10).is_ok());
         assert!(optional("circle", "name", &"x".repeat(11), 10).is_err());
         assert!(optional("circle", "name", "a\u{7}b", 10).is_err());
+        assert!(optional("circle", "name", "abc\u{202E}gpj.exe", 20).is_err(), "right-to-left override");
+        assert!(optional("circle", "name", "مرحبا", 20).is_ok(), "right-to-left text needs no override");
+        assert_eq!(shown("a\u{1b}[31mb"), "a\\u{1b}[31mb");
+        assert_eq!(shown(&"é".repeat(100)).chars().count(), 81);
         assert!(in_range("circle", "signup_limit", 0, 1, 500).is_err());
         assert!(url("circle", "meeting_link", "https://meet.example.org/x").is_ok());
         assert!(url("circle", "meeting_link", "meet.example.org").is_err());

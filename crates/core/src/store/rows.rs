@@ -192,7 +192,10 @@ impl<'a> WriteTx<'a> {
     /// The field's last known server sequence is kept, and recorded as the
     /// change's base: it is what this edit was made on top of.
     fn record(&mut self, table: &TableDef, id: &str, field: &str, value: &Value) -> Result<()> {
-        debug_assert!(table.fields.contains(&field), "{}.{field} is not a synced field", table.name);
+        // The rules every replica and the server check a change against:
+        // a value refused there is refused here first, before it is sent.
+        let json = value_to_json(value);
+        crate::schema::check_value(table, field, &json)?;
         let hlc = self.tick().to_string();
         let change_id = uuid::Uuid::now_v7().to_string();
         let base_seq: Option<i64> = self
@@ -207,7 +210,7 @@ impl<'a> WriteTx<'a> {
         self.tx.execute(
             "INSERT INTO changes (change_id, table_name, row_id, field, value, hlc, device_id, base_seq)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![change_id, table.name, id, field, value_to_json(value).to_string(), hlc, self.device_id, base_seq],
+            params![change_id, table.name, id, field, json.to_string(), hlc, self.device_id, base_seq],
         )?;
         self.tx.execute(
             "INSERT INTO field_versions (table_name, row_id, field, hlc, device_id, server_seq)

@@ -74,6 +74,7 @@ impl HttpTransport {
         let error: ErrorBody = serde_json::from_slice(&body).unwrap_or_else(|_| ErrorBody {
             code: "http_error".into(),
             message: format!("HTTP {status}: {}", String::from_utf8_lossy(&body).chars().take(200).collect::<String>()),
+            refused: None,
         });
         Err(SyncError::Refused { status: status.as_u16(), code: error.code, message: error.message })
     }

@@ -1,5 +1,7 @@
 //! The merge rules, applied identically by every replica and the server.
 
+use crate::domain::validate::shown;
+use crate::error::{CoreError, Rule};
 use crate::schema::{self, TableDef};
 use crate::store::hlc::Hlc;
 use crate::sync::wire::WireChange;
@@ -45,25 +47,64 @@ pub fn conflict_matters(field: &str) -> bool {
 /// Why a change cannot be accepted at all.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ChangeRejected {
-    #[error("unknown table \"{0}\"")]
+    #[error("unknown table \"{}\"", shown(.0))]
     UnknownTable(String),
-    #[error("{0}")]
-    BadValue(String),
-    #[error("{0} must be between 1 and 64 characters")]
-    BadId(&'static str),
+    /// A field, an id or a value broke a rule of the schema.
+    #[error("{message}")]
+    Invalid { field: String, rule: Rule, message: String },
 }
 
-/// Check a change's table, field, ids and value against the schema.
-pub fn check(change: &WireChange) -> Result<&'static TableDef, ChangeRejected> {
-    let table = schema::table(&change.table).ok_or_else(|| ChangeRejected::UnknownTable(change.table.clone()))?;
-    for (name, id) in [("row_id", &change.row_id), ("change_id", &change.change_id), ("device_id", &change.device_id)] {
-        if id.is_empty() || id.len() > 64 {
-            return Err(ChangeRejected::BadId(name));
+impl ChangeRejected {
+    /// The field the refusal is about (`row_id`, `change_id`... for ids).
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            ChangeRejected::UnknownTable(_) => None,
+            ChangeRejected::Invalid { field, .. } => Some(field),
         }
     }
-    schema::column_value(table, &change.field, &change.value).map_err(ChangeRejected::BadValue)?;
+
+    pub fn rule(&self) -> Rule {
+        match self {
+            ChangeRejected::UnknownTable(_) => Rule::Choice,
+            ChangeRejected::Invalid { rule, .. } => rule.clone(),
+        }
+    }
+}
+
+impl From<CoreError> for ChangeRejected {
+    fn from(e: CoreError) -> Self {
+        let field = e.field().unwrap_or("value").to_string();
+        let rule = e.rule().unwrap_or(Rule::Choice);
+        ChangeRejected::Invalid { field, rule, message: e.to_string() }
+    }
+}
+
+/// Check a change's table, field, ids, value and clock against the rules
+/// every local write obeys (`schema::check_value`). The server runs it on
+/// every pushed change and a replica on every pulled one.
+pub fn check(change: &WireChange) -> Result<&'static TableDef, ChangeRejected> {
+    let table = schema::table(&change.table).ok_or_else(|| ChangeRejected::UnknownTable(change.table.clone()))?;
+    schema::check_id("change", "row_id", &change.row_id)?;
+    schema::check_id("change", "change_id", &change.change_id)?;
+    schema::check_id("change", "device_id", &change.device_id)?;
+    if change.hlc.counter > MAX_HLC_COUNTER {
+        return Err(ChangeRejected::Invalid {
+            field: "hlc".to_string(),
+            rule: Rule::OutOfRange { min: 0, max: MAX_HLC_COUNTER.into() },
+            message: format!(
+                "the clock counter {} is beyond {MAX_HLC_COUNTER}: no replica ticks that often in a millisecond",
+                change.hlc.counter
+            ),
+        });
+    }
+    schema::check_value(table, &change.field, &change.value)?;
     Ok(table)
 }
+
+/// The largest clock counter a change may carry. A replica's counter grows
+/// only while its wall clock stands still, by one per change; far below
+/// `u32::MAX`, so that adding to it can never overflow.
+pub const MAX_HLC_COUNTER: u32 = 1 << 24;
 
 #[cfg(test)]
 mod tests {

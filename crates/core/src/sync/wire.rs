@@ -210,6 +210,18 @@ pub struct ErrorBody {
     pub code: String,
     /// What went wrong, for a person.
     pub message: String,
+    /// For `invalid_change`: the change refused, and the field and rule it broke.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<RefusedChange>,
+}
+
+/// Which change of a push was refused, and why, in terms a program can use.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RefusedChange {
+    pub change_id: String,
+    pub table: String,
+    pub field: String,
+    pub rule: crate::error::Rule,
 }
 
 #[cfg(test)]

@@ -8,10 +8,12 @@
 mod accounts;
 mod batch_record;
 mod group_commit;
+mod ownership;
 mod precheck;
 mod pull;
 mod pull_page;
 mod push;
+mod references;
 mod scope;
 
 use circles_core::sync::wire::{PullResponse, PushRequest, PushResponse};

@@ -26,8 +26,7 @@ pub fn precheck(session: &Session, batch: &PushRequest, now_ms: u64) -> ApiResul
     }
     let mut tables = Vec::with_capacity(batch.changes.len());
     for change in &batch.changes {
-        let table =
-            merge::check(change).map_err(|e| ApiError::invalid_change(format!("change {}: {e}", change.change_id)))?;
+        let table = merge::check(change).map_err(|e| ApiError::rejected(change, e))?;
         if change.device_id != session.device_id {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,

@@ -7,12 +7,14 @@
 use std::collections::{HashMap, HashSet};
 
 use circles_core::hlc::Hlc;
-use circles_core::schema::TableDef;
+use circles_core::schema::{Scope, TableDef};
 use circles_core::sync::merge::{self, Version};
 use circles_core::sync::wire::{PushOutcome, PushResponse, PushResult, WireChange};
 
 use super::batch_record::{batch_record, check_batch_record};
 use super::group_commit::PushJob;
+use super::ownership::authorize_global;
+use super::references::check_reference;
 use super::scope::authorize;
 use super::ApiResult;
 use crate::common::now_text;
@@ -79,6 +81,10 @@ pub(super) struct Push<'a> {
     granted_self: HashSet<String>,
     grants: Vec<(String, String, i64)>,
     conflicts: Vec<Conflict>,
+    /// Global rows this push makes (its user is their creator).
+    created: HashSet<(&'static str, &'a str)>,
+    /// Creators of global rows read so far.
+    creators: HashMap<(&'static str, String), Option<String>>,
 }
 
 impl<'a> Push<'a> {
@@ -97,6 +103,8 @@ impl<'a> Push<'a> {
             granted_self: HashSet::new(),
             grants: Vec::new(),
             conflicts: Vec::new(),
+            created: HashSet::new(),
+            creators: HashMap::new(),
         }
     }
 
@@ -131,7 +139,36 @@ impl<'a> Push<'a> {
         Ok(self.granted_self.contains(circle) || tx.may_see(circle)?)
     }
 
-    fn field(
+    /// Who made a global row, this push's own rows included.
+    pub fn row_creator(&mut self, tx: &mut dyn Tx, table: &'static str, row_id: &str) -> ApiResult<Option<String>> {
+        if self.created.contains(&(table, row_id)) {
+            return Ok(Some(self.session.user_id.clone()));
+        }
+        if let Some(known) = self.creators.get(&(table, row_id.to_string())) {
+            return Ok(known.clone());
+        }
+        let creator = tx.row_creator(table, row_id)?;
+        self.creators.insert((table, row_id.to_string()), creator.clone());
+        Ok(creator)
+    }
+
+    /// Note that this push makes a global row.
+    pub fn note_created(&mut self, table: &'static str, row_id: &'a str) {
+        self.created.insert((table, row_id));
+    }
+
+    /// A field's text as stored before this push.
+    pub fn stored_text(
+        &mut self,
+        tx: &mut dyn Tx,
+        table: &'static str,
+        row_id: &str,
+        field: &str,
+    ) -> ApiResult<Option<String>> {
+        Ok(tx.field(table, row_id, field)?.and_then(|f| text_of(&f)))
+    }
+
+    pub fn field(
         &mut self,
         tx: &mut dyn Tx,
         table: &'static str,
@@ -145,17 +182,14 @@ impl<'a> Push<'a> {
     }
 
     /// A field's value, if it holds a text.
-    fn field_text(
+    pub fn field_text(
         &mut self,
         tx: &mut dyn Tx,
         table: &'static str,
         row_id: &'a str,
         field: &'a str,
     ) -> ApiResult<Option<String>> {
-        Ok(self
-            .field(tx, table, row_id, field)?
-            .and_then(|f| serde_json::from_str::<serde_json::Value>(&f.value).ok())
-            .and_then(|v| v.as_str().map(str::to_string)))
+        Ok(self.field(tx, table, row_id, field)?.and_then(|f| text_of(&f)))
     }
 
     /// Merge one change into the field state and log it if it wins.
@@ -165,6 +199,13 @@ impl<'a> Push<'a> {
             return Ok(PushResult { change_id: change.change_id.clone(), outcome: PushOutcome::Duplicate, seq: None });
         }
         let scope = authorize(self, tx, table, change)?;
+        // A circle's row is authorized first, so that naming rows of a
+        // circle one may not see tells nothing about them; a global row's
+        // reference first, so that a membership of no team says so.
+        check_reference(self, tx, table, change, scope.as_deref())?;
+        if table.scope == Scope::Global {
+            authorize_global(self, tx, table, change)?;
+        }
         // The seq this change gets if it wins.
         let seq = self.next_seq;
         let current = self.field(tx, table.name, &change.row_id, &change.field)?;
@@ -249,4 +290,9 @@ impl<'a> Push<'a> {
         }
         Ok(())
     }
+}
+
+/// A stored value, if it is a text.
+fn text_of(field: &StoredField) -> Option<String> {
+    serde_json::from_str::<serde_json::Value>(&field.value).ok().and_then(|v| v.as_str().map(str::to_string))
 }

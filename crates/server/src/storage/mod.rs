@@ -235,6 +235,9 @@ pub trait Tx {
     fn may_see(&mut self, circle_id: &str) -> StorageResult<bool>;
     fn is_user(&mut self, id: &str) -> StorageResult<bool>;
     fn team_organizers(&mut self, team_id: &str) -> StorageResult<Vec<String>>;
+    /// Who made a global row: the user of its first logged change
+    /// (`SERVER_DEVICE` for the accounts and teams the server wrote).
+    fn row_creator(&mut self, table: &str, row_id: &str) -> StorageResult<Option<String>>;
     fn write_push(&mut self, writes: &PushWrites<'_>) -> StorageResult<()>;
 }
 

@@ -45,7 +45,10 @@ pub const WRITE_LOCK: i64 = 0x4369_7263_6c65_7301;
 pub const MIGRATION_LOCK: i64 = 0x4369_7263_6c65_7302;
 
 /// Schema versions, append-only.
-pub const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../../migrations-pg/0001_initial.sql"))];
+pub const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("../../migrations-pg/0001_initial.sql")),
+    (2, include_str!("../../migrations-pg/0002_global_row_creator.sql")),
+];
 
 /// Connections per server process (CIRCLES_PG_POOL overrides).
 const DEFAULT_POOL: usize = 16;
@@ -685,6 +688,16 @@ impl Tx for PgTx<'_> {
         let exists: bool = self.query_one("SELECT EXISTS(SELECT 1 FROM users WHERE id = $1)", &[&id])?.get(0);
         self.push.users.insert(id.to_string(), exists);
         Ok(exists)
+    }
+
+    fn row_creator(&mut self, table: &str, row_id: &str) -> StorageResult<Option<String>> {
+        Ok(self
+            .query_opt(
+                "SELECT user_id FROM changes WHERE table_name = $1 AND row_id = $2 AND scope_circle IS NULL
+                 ORDER BY seq LIMIT 1",
+                &[&table, &row_id],
+            )?
+            .map(|r| r.get(0)))
     }
 
     fn team_organizers(&mut self, team_id: &str) -> StorageResult<Vec<String>> {

@@ -65,6 +65,7 @@ fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("../../migrations/0001_initial.sql")),
         M::up(include_str!("../../migrations/0002_token_circles.sql")),
+        M::up(include_str!("../../migrations/0003_global_row_creator.sql")),
     ])
 }
 
@@ -500,6 +501,17 @@ impl Tx for SqliteTx<'_> {
 
     fn is_user(&mut self, id: &str) -> StorageResult<bool> {
         db(self.conn.prepare_cached("SELECT EXISTS(SELECT 1 FROM users WHERE id = ?1)")?.query_row([id], |r| r.get(0)))
+    }
+
+    fn row_creator(&mut self, table: &str, row_id: &str) -> StorageResult<Option<String>> {
+        db(self
+            .conn
+            .prepare_cached(
+                "SELECT user_id FROM changes WHERE table_name = ?1 AND row_id = ?2 AND scope_circle IS NULL
+                 ORDER BY seq LIMIT 1",
+            )?
+            .query_row(params![table, row_id], |r| r.get(0))
+            .optional())
     }
 
     fn team_organizers(&mut self, team_id: &str) -> StorageResult<Vec<String>> {

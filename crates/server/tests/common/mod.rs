@@ -4,6 +4,8 @@
 //! which makes the tests `name::sqlite` and `name::postgres`.
 #![allow(dead_code)]
 
+pub mod device;
+pub mod openapi;
 pub mod pg;
 
 use std::collections::HashMap;
@@ -240,6 +242,7 @@ impl RawClient {
             assert_eq!(content_type.as_deref(), Some("application/json"), "error bodies are JSON: {status} {text}");
         }
         let json = if text.is_empty() { serde_json::Value::Null } else { serde_json::from_str(&text).unwrap() };
+        openapi::check_response(method, path, status, &json);
         (status, json)
     }
 }

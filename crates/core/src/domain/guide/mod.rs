@@ -39,7 +39,7 @@
 //! each time, never copied into the sections.
 
 mod derive;
-mod section;
+pub(crate) mod section;
 pub mod templates;
 
 pub(crate) use derive::{derive_guides, write_guide, GuidePlan, GuideSource, PlannedMeeting};

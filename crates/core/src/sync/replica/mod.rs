@@ -47,9 +47,11 @@ mod tests {
     #[test]
     fn a_batch_of_long_values_stays_under_the_byte_budget_and_is_resent_verbatim() {
         let (dir, mut store) = store();
-        let long = "x".repeat(20_000);
-        for _ in 0..120 {
-            store.write(|w| w.insert(&COURSES, &new_id(), &[("title", text(&long))])).unwrap();
+        let long = "x".repeat(crate::domain::validate::MAX_TEXT);
+        for _ in 0..240 {
+            store
+                .write(|w| w.insert(&COURSES, &new_id(), &[("title", text("Long")), ("caption", text(&long))]))
+                .unwrap();
         }
         let waiting = store.pending_count().unwrap() as usize;
         let batch = store.next_push_batch(5_000).unwrap().unwrap();
@@ -247,6 +249,7 @@ mod tests {
                     let field = fields[field];
                     let value = match field {
                         "archived" | "deleted" => json!(flag),
+                        "created_at" => json!(format!("2026-12-02T08:{:02}:00.000Z", i % 60)),
                         _ => json!(format!("{field} {i}")),
                     };
                     remote(i as i64 + 1, &format!("row-{row}"), field, value, 1 + millis, devices[device])
