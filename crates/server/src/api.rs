@@ -245,12 +245,12 @@ async fn login(
         return Err(ApiError::bad_request(format!("device_id \"{}\" is reserved", request.device_id)));
     }
     // Throttled, and one of a bounded number of password checks at a time.
-    let attempt = state.sign_in.admit(&request.email, address).await?;
+    let mut attempt = state.sign_in.admit(&request.email, address).await?;
     let storage = state.storage.clone();
     blocking(move || {
         let user = storage.user_by_email(&request.email)?;
         let hash = user.as_ref().map_or(auth::decoy_hash(), |u| u.password_hash.as_str());
-        let ok = auth::verify_password(&request.password, hash);
+        let ok = attempt.verify_password(&request.password, hash);
         // Recorded here, not after the await: a client that hangs up still fails.
         attempt.finish(ok && user.is_some());
         let user = match (ok, user) {

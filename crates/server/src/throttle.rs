@@ -2,7 +2,8 @@
 //! address wait, longer after each failure (`Backoff`, in memory, bounded in
 //! size); and at most a few password hashes run at once (`SignInGuard`),
 //! because argon2 takes ~19 MiB per hash: a flood of sign-ins then queues
-//! instead of growing the server's memory and taking every core from pulls.
+//! instead of growing the server's memory and taking every core from pulls;
+//! each permit's argon2 memory is kept and used again.
 
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant};
 use axum::http::{HeaderMap, StatusCode};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::auth::{self, HashMemory};
 use crate::error::ApiError;
 
 /// When one key (an account, an address) must wait before its next try.
@@ -184,6 +186,8 @@ pub struct SignInGuard {
     accounts: Mutex<Backoff<u64>>,
     addresses: Mutex<Backoff<IpAddr>>,
     hashes: Arc<Semaphore>,
+    /// Argon2 memory of the checks not running now: at most one per permit.
+    spare_memory: Mutex<Vec<HashMemory>>,
     /// Accounts are remembered by a keyed hash of the email: a fixed size
     /// per entry whatever was sent, and keys an attacker cannot collide.
     account_keys: RandomState,
@@ -195,12 +199,13 @@ impl std::fmt::Debug for SignInGuard {
     }
 }
 
-/// A sign-in allowed to check its password: it holds a hashing permit until
-/// `finish` says how the check went.
+/// A sign-in allowed to check its password: it holds a hashing permit and
+/// its memory until `finish` says how the check went (or it is dropped).
 pub struct Attempt {
     guard: Arc<SignInGuard>,
     account: u64,
     address: IpAddr,
+    memory: HashMemory,
     _permit: OwnedSemaphorePermit,
 }
 
@@ -215,6 +220,7 @@ impl SignInGuard {
             accounts: Mutex::new(Backoff::new(limits.account)),
             addresses: Mutex::new(Backoff::new(limits.address)),
             hashes: Arc::new(Semaphore::new(limits.concurrent_hashes.max(1))),
+            spare_memory: Mutex::default(),
             account_keys: RandomState::new(),
             limits,
         }
@@ -246,7 +252,8 @@ impl SignInGuard {
         // Failures may have been recorded while this one queued (a flood
         // on one account passes the first check all at once).
         self.refuse_if_waiting(account, address)?;
-        Ok(Attempt { guard: self.clone(), account, address, _permit: permit })
+        let memory = lock(&self.spare_memory).pop().unwrap_or_default();
+        Ok(Attempt { guard: self.clone(), account, address, memory, _permit: permit })
     }
 
     fn refuse_if_waiting(&self, account: u64, address: IpAddr) -> Result<(), ApiError> {
@@ -276,6 +283,11 @@ impl SignInGuard {
 }
 
 impl Attempt {
+    /// Check a password (`auth::verify_password`) in this attempt's memory.
+    pub fn verify_password(&mut self, password: &str, hash: &str) -> bool {
+        auth::verify_password_in(password, hash, &mut self.memory)
+    }
+
     /// Record how the password check went and give back the hashing permit.
     /// A success clears the account's failures; the address's stay (one
     /// valid account must not reset an address guessing at others).
@@ -287,6 +299,12 @@ impl Attempt {
             lock(&self.guard.accounts).record_failure(self.account, now);
             lock(&self.guard.addresses).record_failure(self.address, now);
         }
+    }
+}
+
+impl Drop for Attempt {
+    fn drop(&mut self) {
+        lock(&self.guard.spare_memory).push(std::mem::take(&mut self.memory));
     }
 }
 
