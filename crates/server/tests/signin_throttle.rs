@@ -286,3 +286,19 @@ fn the_right_password_works_after_a_real_wait() {
 }
 
 both_backends!(wrong_passwords_wait_and_then_the_right_one_works);
+
+#[test]
+fn the_openapi_document_tells_of_the_waits() {
+    let server = Server::start(Backend::Sqlite, SignInGuard::new(limits()));
+    let doc: serde_json::Value =
+        reqwest::blocking::get(format!("{}/openapi.json", server.url)).unwrap().json().unwrap();
+    let responses = &doc["paths"]["/v1/login"]["post"]["responses"];
+    for status in ["429", "503"] {
+        let header = &responses[status]["headers"]["Retry-After"]["$ref"];
+        let name = header.as_str().unwrap_or_else(|| panic!("{status} has no Retry-After: {responses}"));
+        let name = name.strip_prefix("#/components/headers/").unwrap();
+        assert_eq!(doc["components"]["headers"][name]["schema"]["type"], "integer");
+    }
+    assert!(responses["429"]["description"].as_str().unwrap().contains("too_many_attempts"));
+    assert!(responses["503"]["description"].as_str().unwrap().contains("sign_in_busy"));
+}
