@@ -1,10 +1,11 @@
 //! HTTP handlers. Each one checks the request's shape, calls the sync rules
 //! (`protocol::SyncService`) off the async threads, and answers JSON.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{FromRequest, FromRequestParts, Path, Query, State};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
@@ -27,6 +28,7 @@ use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::protocol::SyncService;
 use crate::storage::{Session, TokenInfo};
+use crate::throttle::{self, SignInGuard, SignInLimits};
 
 /// The largest request body accepted (a full batch is well under it).
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
@@ -35,11 +37,32 @@ pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 pub struct AppState {
     pub storage: Arc<dyn SyncService>,
     pub metrics: Arc<Metrics>,
+    pub sign_in: Arc<SignInGuard>,
 }
 
 impl AppState {
     pub fn new(storage: Arc<dyn SyncService>) -> AppState {
-        AppState { storage, metrics: Arc::new(Metrics::new()) }
+        AppState::with_sign_in_limits(storage, SignInLimits::default())
+    }
+
+    pub fn with_sign_in_limits(storage: Arc<dyn SyncService>, limits: SignInLimits) -> AppState {
+        AppState::with_sign_in(storage, SignInGuard::new(limits))
+    }
+
+    pub fn with_sign_in(storage: Arc<dyn SyncService>, sign_in: SignInGuard) -> AppState {
+        AppState { storage, metrics: Arc::new(Metrics::new()), sign_in: Arc::new(sign_in) }
+    }
+}
+
+/// The client's address, for sign-in throttling (`throttle::client_address`).
+pub struct ClientAddress(pub IpAddr);
+
+impl FromRequestParts<AppState> for ClientAddress {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(peer)| *peer);
+        Ok(ClientAddress(throttle::client_address(&parts.headers, peer, state.sign_in.limits().trust_proxy)))
     }
 }
 
@@ -209,6 +232,7 @@ async fn hello() -> Json<Hello> {
 
 async fn login(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     JsonBody(request): JsonBody<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     for (field, value, max) in [("device_name", &request.device_name, 100), ("device_id", &request.device_id, 64)] {
@@ -220,11 +244,15 @@ async fn login(
         // The server's own changes carry this device id; no laptop may.
         return Err(ApiError::bad_request(format!("device_id \"{}\" is reserved", request.device_id)));
     }
+    // Throttled, and one of a bounded number of password checks at a time.
+    let mut attempt = state.sign_in.admit(&request.email, address).await?;
     let storage = state.storage.clone();
     blocking(move || {
         let user = storage.user_by_email(&request.email)?;
         let hash = user.as_ref().map_or(auth::decoy_hash(), |u| u.password_hash.as_str());
-        let ok = auth::verify_password(&request.password, hash);
+        let ok = attempt.verify_password(&request.password, hash);
+        // Recorded here, not after the await: a client that hangs up still fails.
+        attempt.finish(ok && user.is_some());
         let user = match (ok, user) {
             (true, Some(user)) => user,
             _ => {

@@ -19,11 +19,16 @@ pub struct ApiError {
     pub message: String,
     /// For `invalid_change`: which change, field and rule.
     pub refused: Option<Box<RefusedChange>>,
+    /// Sent as `Retry-After` (whole seconds, rounded up): when to try again.
+    pub retry_after: Option<std::time::Duration>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), refused: None }
+        ApiError { status, code, message: message.into(), refused: None, retry_after: None }
+    }
+    pub fn with_retry_after(self, wait: std::time::Duration) -> Self {
+        ApiError { retry_after: Some(wait), ..self }
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
@@ -79,7 +84,11 @@ impl IntoResponse for ApiError {
             tracing::error!(code = self.code, message = %self.message, "request failed");
         }
         let body = ErrorBody { code: self.code.to_string(), message: self.message, refused: self.refused.map(|r| *r) };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(wait) = self.retry_after {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, crate::throttle::whole_seconds(wait).into());
+        }
+        response
     }
 }
 

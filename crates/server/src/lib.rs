@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod migrate;
 pub mod protocol;
 pub mod storage;
+pub mod throttle;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -89,5 +90,17 @@ pub async fn serve(
     storage: Arc<dyn SyncService>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(AppState::new(storage))).with_graceful_shutdown(shutdown).await
+    serve_state(listener, AppState::new(storage), shutdown).await
+}
+
+/// `serve` with a state of one's own (sign-in limits). Each request knows
+/// its peer's address (`ConnectInfo`), which sign-in throttling needs.
+pub async fn serve_state(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }

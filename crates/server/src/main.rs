@@ -4,6 +4,7 @@ use std::io::Read;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
+use circles_server::throttle::SignInLimits;
 use circles_server::{auth, Database, Storage};
 use clap::{Parser, Subcommand};
 
@@ -24,6 +25,16 @@ enum Command {
     Serve {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
+        /// Behind a reverse proxy: throttle sign-ins by the client address in
+        /// the last X-Forwarded-For entry (which the proxy must set), not by
+        /// the connection's (the proxy's). Never without such a proxy: clients
+        /// could then pick any address.
+        #[arg(long, env = "CIRCLES_SERVER_TRUST_PROXY")]
+        trust_proxy: bool,
+        /// Password checks run at once (argon2: ~19 MiB each); more sign-ins wait.
+        /// Default: the number of cores.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+        sign_in_hashes: Option<u32>,
     },
     /// Accounts.
     #[command(subcommand)]
@@ -107,7 +118,11 @@ fn run(cli: Cli) -> Result<()> {
     let storage = db.open().with_context(|| format!("cannot open the server database {}", db.describe()))?;
     match cli.command {
         Command::MigrateDb { .. } => unreachable!("handled above"),
-        Command::Serve { listen } => serve(storage, &listen),
+        Command::Serve { listen, trust_proxy, sign_in_hashes } => {
+            let defaults = SignInLimits::default();
+            let concurrent_hashes = sign_in_hashes.map_or(defaults.concurrent_hashes, |n| n as usize);
+            serve(storage, &listen, SignInLimits { trust_proxy, concurrent_hashes, ..defaults })
+        }
         Command::User(UserCommand::Add { email, name }) => {
             let password = read_password()?;
             let id = storage.add_user(&email, &name, &auth::hash_password(&password)?)?;
@@ -179,7 +194,7 @@ fn migrate_db(from: &str, to: &str) -> Result<()> {
     Ok(())
 }
 
-fn serve(storage: Arc<dyn Storage>, listen: &str) -> Result<()> {
+fn serve(storage: Arc<dyn Storage>, listen: &str, sign_in: SignInLimits) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     // The last reference is dropped here, outside the runtime: PostgreSQL's
     // blocking client owns a small runtime of its own, which may not be
@@ -193,7 +208,8 @@ fn serve(storage: Arc<dyn Storage>, listen: &str) -> Result<()> {
         // Tests and scripts read this line to find a port chosen by the OS.
         println!("listening on http://{address}");
         tracing::info!(%address, "circles-server started");
-        circles_server::serve(listener, storage, shutdown_signal()).await?;
+        let state = circles_server::AppState::with_sign_in_limits(storage, sign_in);
+        circles_server::serve_state(listener, state, shutdown_signal()).await?;
         tracing::info!("circles-server stopped");
         Ok(())
     });

@@ -14,7 +14,7 @@ use crate::error::ApiError;
 use crate::storage::{Backend, NewToken, OwnChange, Tx, UserRecord};
 
 /// Emails are kept trimmed and in lower case.
-pub(super) fn normal_email(email: &str) -> String {
+pub(crate) fn normal_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 

@@ -23,6 +23,7 @@ use crate::storage::{Backend, Session, TokenInfo, UserInfo, UserRecord};
 use group_commit::GroupCommit;
 pub(crate) use group_commit::PushJob;
 
+pub(crate) use accounts::normal_email;
 pub use precheck::precheck;
 
 pub type ApiResult<T> = Result<T, ApiError>;
