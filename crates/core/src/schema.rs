@@ -273,6 +273,7 @@ pub fn field_kind(table: &TableDef, field: &str) -> Option<FieldKind> {
         (_, "guide_template_id") => FieldKind::Reference { table: "guide_templates", same_circle: false },
         (_, "latitude") => FieldKind::Real { min: -90, max: 90 },
         (_, "longitude") => FieldKind::Real { min: -180, max: 180 },
+        ("circles", "duration_minutes") => FieldKind::Integer { min: 15, max: 720, nullable: false },
         (_, "duration_minutes") => FieldKind::Integer { min: 1, max: 720, nullable: false },
         (_, "signup_limit") => FieldKind::Integer { min: 1, max: 1_000, nullable: true },
         (_, "head_count") => FieldKind::Integer { min: 0, max: 10_000, nullable: true },
@@ -372,8 +373,8 @@ pub fn check_value(table: &TableDef, field: &str, value: &serde_json::Value) -> 
         (FieldKind::Flag, _) => refuse(Rule::OutOfRange { min: 0, max: 1 }, "0 or 1"),
         (FieldKind::Integer { nullable: true, .. }, J::Null) => Ok(V::Null),
         (FieldKind::Integer { min, max, .. }, J::Number(n)) => match n.as_i64() {
-            Some(i) if (min..=max).contains(&i) => Ok(V::Integer(i)),
-            _ => refuse(Rule::OutOfRange { min, max }, &format!("a whole number from {min} to {max}")),
+            Some(i) => validate::in_range(entity, field, i, min, max).map(|()| V::Integer(i)),
+            None => refuse(Rule::OutOfRange { min, max }, &format!("a whole number from {min} to {max}")),
         },
         (FieldKind::Integer { min, max, .. }, _) => {
             refuse(Rule::OutOfRange { min, max }, &format!("a whole number from {min} to {max}"))
@@ -381,7 +382,12 @@ pub fn check_value(table: &TableDef, field: &str, value: &serde_json::Value) -> 
         (FieldKind::Real { .. }, J::Null) => Ok(V::Null),
         (FieldKind::Real { min, max }, J::Number(n)) => match n.as_f64() {
             Some(f) if f.is_finite() && (min as f64..=max as f64).contains(&f) => Ok(V::Real(f)),
-            _ => refuse(Rule::OutOfRange { min, max }, &format!("a number from {min} to {max}")),
+            _ => Err(CoreError::invalid(
+                entity,
+                field,
+                Rule::OutOfRange { min, max },
+                format!("must be between {min} and {max}"),
+            )),
         },
         (FieldKind::Real { min, max }, _) => refuse(Rule::OutOfRange { min, max }, "a number or null"),
         (FieldKind::OneOf(words), J::String(s)) if words.contains(&s.as_str()) => Ok(V::Text(s.clone())),
@@ -420,6 +426,13 @@ pub fn check_value(table: &TableDef, field: &str, value: &serde_json::Value) -> 
         }
         (FieldKind::Sections | FieldKind::Topics, _) => refuse(Rule::Choice, "a text"),
     }
+}
+
+/// Check one value a person typed against its field's rules, as a write
+/// would: domain input is checked with this before any work is done, so a
+/// rule is stated only in `field_kind`.
+pub fn check_field(table: &TableDef, field: &str, value: impl Into<serde_json::Value>) -> Result<()> {
+    check_value(table, field, &value.into()).map(drop)
 }
 
 /// A course's topics: each a short word or phrase, at most `MAX_TOPICS`.
@@ -547,6 +560,40 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn every_field_takes_its_plain_value() {
+        for table in ALL_TABLES {
+            for field in table.fields {
+                let value = field_kind(table, field).unwrap().plain_value();
+                assert!(check_value(table, field, &value).is_ok(), "{}.{field} refuses {value}", table.name);
+            }
+        }
+    }
+
+    /// The rules of a local write, as the server and every replica apply
+    /// them to a change: the rule code names what was wrong.
+    #[test]
+    fn a_refused_value_names_its_rule() {
+        let rule = |table: &TableDef, field: &str, value: serde_json::Value| {
+            check_value(table, field, &value).unwrap_err().rule().unwrap()
+        };
+        assert_eq!(rule(&LEARNERS, "name", json!("   ")), Rule::Required);
+        assert_eq!(rule(&LEARNERS, "name", json!("a\u{1b}[31m")), Rule::ControlCharacters);
+        assert_eq!(rule(&LEARNERS, "name", json!("x".repeat(201))), Rule::TooLong { length: 201, max: 200 });
+        assert_eq!(rule(&LEARNERS, "email", json!("lena")), Rule::Email);
+        assert_eq!(rule(&LEARNERS, "mobile", json!("555")), Rule::Mobile);
+        assert_eq!(rule(&COURSES, "link", json!("ftp://x")), Rule::Url);
+        assert_eq!(rule(&CIRCLES, "duration_minutes", json!(5)), Rule::OutOfRange { min: 15, max: 720 });
+        assert_eq!(rule(&CIRCLES, "latitude", json!(91.0)), Rule::OutOfRange { min: -90, max: 90 });
+        assert_eq!(rule(&ATTENDANCE, "learner_id", json!("é")), Rule::Id);
+        assert_eq!(rule(&MEETING_GUIDES, "sections", json!("[{\"title\": \"\", \"minutes\": 5}]")), Rule::Required);
+        assert_eq!(rule(&COURSES, "created_at", json!("tuesday")), Rule::Date);
+        assert!(check_value(&LEARNERS, "email", &json!("")).is_ok(), "an optional email may be empty");
+        assert!(check_value(&COURSES, "created_at", &json!("2026-12-02T08:00:00.123Z")).is_ok());
+        assert!(check_id("change", "row_id", "01a235d9-8a86-708d-9acd-093868048973").is_ok());
+        assert!(check_id("change", "row_id", &"a".repeat(65)).is_err());
     }
 
     #[test]

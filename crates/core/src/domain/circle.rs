@@ -4,14 +4,12 @@ use rusqlite::{OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::schedule::{self};
-use crate::domain::validate::{self, MAX_NAME, MAX_TEXT};
 use crate::error::{CoreError, Result, Rule};
-use crate::schema::CIRCLES;
+use crate::schema::{check_field, CIRCLES};
 use crate::store::rows::{flag, int, opt_int, opt_real, opt_text, text, Column};
 use crate::store::Store;
 
 const ENTITY: &str = "circle";
-pub const MAX_SIGNUP_LIMIT: i64 = 1_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -143,8 +141,8 @@ impl CircleInput {
 
     /// Checks that need no database.
     pub fn validate(&self) -> Result<()> {
-        validate::required(ENTITY, "name", &self.name, MAX_NAME)?;
-        validate::optional(ENTITY, "description", &self.description, MAX_TEXT)?;
+        check_field(&CIRCLES, "name", self.name.as_str())?;
+        check_field(&CIRCLES, "description", self.description.as_str())?;
         let v = &self.venue;
         for (field, value) in [
             ("venue_name", &v.name),
@@ -152,33 +150,13 @@ impl CircleInput {
             ("city", &v.city),
             ("region", &v.region),
             ("country", &v.country),
+            ("venue_details", &v.details),
+            ("venue_website", &v.website),
         ] {
-            validate::optional(ENTITY, field, value, MAX_NAME)?;
+            check_field(&CIRCLES, field, value.as_str())?;
         }
-        validate::optional(ENTITY, "venue_details", &v.details, MAX_TEXT)?;
-        if !v.website.is_empty() {
-            validate::url(ENTITY, "venue_website", &v.website)?;
-        }
-        if let Some(lat) = v.latitude {
-            if !(-90.0..=90.0).contains(&lat) {
-                return Err(CoreError::invalid(
-                    ENTITY,
-                    "latitude",
-                    Rule::OutOfRange { min: -90, max: 90 },
-                    "must be between -90 and 90",
-                ));
-            }
-        }
-        if let Some(lon) = v.longitude {
-            if !(-180.0..=180.0).contains(&lon) {
-                return Err(CoreError::invalid(
-                    ENTITY,
-                    "longitude",
-                    Rule::OutOfRange { min: -180, max: 180 },
-                    "must be between -180 and 180",
-                ));
-            }
-        }
+        check_field(&CIRCLES, "latitude", v.latitude)?;
+        check_field(&CIRCLES, "longitude", v.longitude)?;
         if self.online {
             if self.meeting_link.is_empty() {
                 return Err(CoreError::invalid(
@@ -196,19 +174,15 @@ impl CircleInput {
                 "is required to publish an in-person circle (or mark it online)",
             ));
         }
-        if !self.meeting_link.is_empty() {
-            validate::url(ENTITY, "meeting_link", &self.meeting_link)?;
-        }
-        validate::language(ENTITY, "language", &self.language)?;
+        check_field(&CIRCLES, "meeting_link", self.meeting_link.as_str())?;
+        check_field(&CIRCLES, "language", self.language.as_str())?;
         schedule::parse_time_zone(&self.time_zone)
             .map_err(|e| CoreError::invalid(ENTITY, "time_zone", e.rule(), e.to_string()))?;
         schedule::parse_local_time(&self.start_time)
             .map_err(|e| CoreError::invalid(ENTITY, "start_time", e.rule(), e.to_string()))?;
-        validate::in_range(ENTITY, "duration_minutes", self.duration_minutes.into(), 15, 720)?;
-        if let Some(limit) = self.signup_limit {
-            validate::in_range(ENTITY, "signup_limit", limit.into(), 1, MAX_SIGNUP_LIMIT)?;
-        }
-        validate::optional(ENTITY, "signup_question", &self.signup_question, 500)?;
+        check_field(&CIRCLES, "duration_minutes", self.duration_minutes)?;
+        check_field(&CIRCLES, "signup_limit", self.signup_limit)?;
+        check_field(&CIRCLES, "signup_question", self.signup_question.as_str())?;
         Ok(())
     }
 

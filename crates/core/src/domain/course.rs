@@ -3,9 +3,8 @@
 use rusqlite::Row;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::validate::{self, MAX_NAME, MAX_TEXT};
 use crate::error::{CoreError, Result, Rule};
-use crate::schema::COURSES;
+use crate::schema::{check_field, COURSES};
 use crate::store::rows::{flag, new_id, text, Column};
 use crate::store::Store;
 
@@ -73,17 +72,18 @@ impl CourseInput {
     }
 
     pub fn validate(&self) -> Result<()> {
-        validate::required(ENTITY, "title", &self.title, MAX_NAME)?;
-        validate::optional(ENTITY, "provider", &self.provider, MAX_NAME)?;
-        if !self.link.is_empty() {
-            validate::url(ENTITY, "link", &self.link)?;
+        for (field, value) in [
+            ("title", &self.title),
+            ("provider", &self.provider),
+            ("link", &self.link),
+            ("caption", &self.caption),
+            ("language", &self.language),
+            ("license", &self.license),
+            ("format", &self.format),
+        ] {
+            check_field(&COURSES, field, value.as_str())?;
         }
-        validate::optional(ENTITY, "caption", &self.caption, MAX_TEXT)?;
-        validate::language(ENTITY, "language", &self.language)?;
-        crate::schema::check_topics(ENTITY, &self.topics)?;
-        validate::optional(ENTITY, "license", &self.license, MAX_NAME)?;
-        validate::optional(ENTITY, "format", &self.format, MAX_NAME)?;
-        Ok(())
+        crate::schema::check_topics(ENTITY, &self.topics)
     }
 
     fn columns(&self) -> Vec<Column> {

@@ -11,9 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::attendance::MarkCounts;
 use crate::domain::meeting::Meeting;
-use crate::domain::validate::{self, MAX_NAME, MAX_TEXT};
 use crate::error::{CoreError, Result, Rule};
-use crate::schema::MEETING_FEEDBACK;
+use crate::schema::{check_field, MEETING_FEEDBACK};
 use crate::store::rows::{derived_id, opt_int, text};
 use crate::store::Store;
 
@@ -46,12 +45,14 @@ pub fn feedback_id(meeting_id: &str) -> String {
 
 impl FeedbackInput {
     pub fn validate(&self) -> Result<()> {
-        if let Some(rating) = self.rating {
-            validate::in_range(ENTITY, "rating", rating.into(), 1, 5)?;
+        check_field(&MEETING_FEEDBACK, "rating", self.rating)?;
+        for (field, value) in [
+            ("reflection", &self.reflection),
+            ("reflection_prompt", &self.reflection_prompt),
+            ("next_week_note", &self.next_week_note),
+        ] {
+            check_field(&MEETING_FEEDBACK, field, value.as_str())?;
         }
-        validate::optional(ENTITY, "reflection", &self.reflection, MAX_TEXT)?;
-        validate::optional(ENTITY, "reflection_prompt", &self.reflection_prompt, MAX_NAME)?;
-        validate::optional(ENTITY, "next_week_note", &self.next_week_note, MAX_TEXT)?;
         Ok(())
     }
 }

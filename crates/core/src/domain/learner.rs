@@ -3,9 +3,9 @@
 use rusqlite::{OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::validate::{self, MAX_NAME, MAX_TEXT};
+use crate::domain::validate;
 use crate::error::{CoreError, Result, Rule};
-use crate::schema::LEARNERS;
+use crate::schema::{check_field, LEARNERS};
 use crate::store::rows::{flag, new_id, text, Column};
 use crate::store::Store;
 
@@ -49,16 +49,14 @@ impl LearnerInput {
     }
 
     pub fn validate(&self) -> Result<()> {
-        validate::required(ENTITY, "name", &self.name, MAX_NAME)?;
-        if !self.email.is_empty() {
-            validate::email(ENTITY, "email", self.email.trim())?;
+        check_field(&LEARNERS, "name", self.name.as_str())?;
+        check_field(&LEARNERS, "email", self.email.trim())?;
+        check_field(&LEARNERS, "mobile", validate::normalize_mobile(&self.mobile))?;
+        for (field, value) in
+            [("goals", &self.goals), ("support_needs", &self.support_needs), ("question_answer", &self.question_answer)]
+        {
+            check_field(&LEARNERS, field, value.as_str())?;
         }
-        if !self.mobile.is_empty() {
-            validate::mobile(ENTITY, "mobile", &validate::normalize_mobile(&self.mobile))?;
-        }
-        validate::optional(ENTITY, "goals", &self.goals, MAX_TEXT)?;
-        validate::optional(ENTITY, "support_needs", &self.support_needs, MAX_TEXT)?;
-        validate::optional(ENTITY, "question_answer", &self.question_answer, MAX_TEXT)?;
         Ok(())
     }
 

@@ -9,9 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::circle::Circle;
 use crate::domain::schedule::{self, LocalTimeResolution, MeetingSlot};
-use crate::domain::validate;
 use crate::error::{CoreError, Result, Rule};
-use crate::schema::MEETINGS;
+use crate::schema::{check_field, MEETINGS};
 use crate::store::rows::{new_id, opt_int, text, WriteTx};
 use crate::store::Store;
 
@@ -214,7 +213,7 @@ impl Store {
     }
 
     pub fn set_meeting_notes(&mut self, id: &str, notes: &str) -> Result<()> {
-        validate::optional(ENTITY, "notes", notes, validate::MAX_TEXT)?;
+        check_field(&MEETINGS, "notes", notes)?;
         self.meeting(id)?;
         self.write(|w| w.update(&MEETINGS, id, &[("notes", text(notes))]))?;
         Ok(())
@@ -232,9 +231,7 @@ impl Store {
                 "cannot be recorded for a cancelled meeting",
             ));
         }
-        if let Some(n) = count {
-            validate::in_range(ENTITY, "head_count", n.into(), 0, 10_000)?;
-        }
+        check_field(&MEETINGS, "head_count", count)?;
         self.write(|w| w.update(&MEETINGS, id, &[("head_count", opt_int(count))]))?;
         Ok(())
     }

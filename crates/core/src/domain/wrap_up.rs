@@ -5,9 +5,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::validate::{self, MAX_TEXT};
 use crate::error::{CoreError, Result, Rule};
-use crate::schema::CIRCLES;
+use crate::schema::{check_field, CIRCLES};
 use crate::store::rows::{flag, opt_int, text};
 use crate::store::Store;
 
@@ -110,13 +109,10 @@ impl Store {
     /// goal and course ratings; "did not happen" can be said at any time
     /// and needs no ratings. Saying it again replaces the earlier answer.
     pub fn wrap_up_at(&mut self, circle_id: &str, input: &WrapUpInput, now: DateTime<Utc>) -> Result<WrapUp> {
-        validate::optional(WRAP_UP, "facilitator_goal", &input.facilitator_goal, MAX_TEXT)?;
-        validate::optional(WRAP_UP, "course_rating_reason", &input.course_rating_reason, MAX_TEXT)?;
-        for (field, rating) in [("goal_rating", input.goal_rating), ("course_rating", input.course_rating)] {
-            if let Some(r) = rating {
-                validate::in_range(WRAP_UP, field, r.into(), 1, 5)?;
-            }
-        }
+        check_field(&CIRCLES, "facilitator_goal", input.facilitator_goal.as_str())?;
+        check_field(&CIRCLES, "course_rating_reason", input.course_rating_reason.as_str())?;
+        check_field(&CIRCLES, "goal_rating", input.goal_rating)?;
+        check_field(&CIRCLES, "course_rating", input.course_rating)?;
         let circle = self.circle(circle_id)?;
         let current = self.circle_wrap_up(circle_id, now)?;
         if input.outcome == CircleOutcome::Completed {
