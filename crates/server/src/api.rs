@@ -13,8 +13,8 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use circles_core::hlc::wall_clock_millis;
 use circles_core::sync::wire::{
-    Hello, LoginRequest, LoginResponse, PullResponse, PushRequest, PushResponse, MAX_CLOCK_SKEW_MS, MAX_PUSH_CHANGES,
-    PROTOCOL_HEADER, PROTOCOL_VERSION,
+    DeviceRenewal, Hello, LoginRequest, LoginResponse, PullResponse, PushRequest, PushResponse, MAX_CLOCK_SKEW_MS,
+    MAX_PUSH_CHANGES, PROTOCOL_HEADER, PROTOCOL_VERSION,
 };
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -76,6 +76,7 @@ pub fn router(state: AppState) -> Router {
     let v1 = Router::new()
         .route("/login", post(login))
         .route("/logout", post(logout))
+        .route("/device/renew", post(renew_device))
         .route("/tokens", get(list_tokens))
         .route("/tokens/{id}", delete(revoke_token))
         .route("/push", post(push))
@@ -242,7 +243,13 @@ async fn login(
             request.device_name.trim(),
             &auth::token_hash(&token),
         )?;
-        Ok(Json(LoginResponse { token, token_id, user_id: user.id, name: user.name }))
+        Ok(Json(LoginResponse {
+            token,
+            token_id,
+            user_id: user.id,
+            name: user.name,
+            device_id: Some(request.device_id),
+        }))
     })
     .await
 }
@@ -251,6 +258,13 @@ async fn logout(State(state): State<AppState>, session: Session) -> Result<Json<
     let storage = state.storage.clone();
     blocking(move || storage.revoke_token(&session.token_id, Some(&session.user_id))).await?;
     Ok(Json(serde_json::json!({ "revoked": true })))
+}
+
+/// A fresh device id for the caller's device (its data folder was copied
+/// or restored): the token moves to it.
+async fn renew_device(State(state): State<AppState>, session: Session) -> Result<Json<DeviceRenewal>, ApiError> {
+    let storage = state.storage.clone();
+    Ok(Json(DeviceRenewal { device_id: blocking(move || storage.renew_device(&session)).await? }))
 }
 
 async fn list_tokens(State(state): State<AppState>, session: Session) -> Result<Json<Vec<TokenInfo>>, ApiError> {

@@ -36,7 +36,8 @@ pub fn schema_version() -> i64 {
 pub struct Store {
     pub(crate) conn: Connection,
     path: PathBuf,
-    device_id: String,
+    /// Changed only by `adopt_device_id` (sync/replica/push.rs).
+    pub(crate) device_id: String,
 }
 
 impl Store {

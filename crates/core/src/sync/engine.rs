@@ -34,7 +34,7 @@ pub enum SyncError {
 }
 
 impl SyncError {
-    fn code(&self) -> Option<&str> {
+    pub(crate) fn code(&self) -> Option<&str> {
         match self {
             SyncError::Refused { code, .. } => Some(code),
             _ => None,
@@ -53,6 +53,15 @@ pub trait Transport {
     fn hello(&self) -> Result<Hello, SyncError>;
     fn push(&self, batch: &PushRequest) -> Result<PushResponse, SyncError>;
     fn pull(&self, cursor: i64, conflict_cursor: i64, limit: usize) -> Result<PullResponse, SyncError>;
+    /// A fresh device id from the server, the token moved to it
+    /// (`POST /v1/device/renew`). Transports that cannot ask say so.
+    fn renew_device(&self) -> Result<String, SyncError> {
+        Err(SyncError::Refused {
+            status: 0,
+            code: "renew_unsupported".into(),
+            message: "this connection cannot ask the server for a new device id".into(),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -124,6 +133,7 @@ fn push_all(
 ) -> Result<(), SyncError> {
     let total = store.pending_count()?;
     let mut clock_corrected = false;
+    let mut renewed = false;
     let mut batch_size = PUSH_BATCH_SIZE;
     while let Some(batch) = store.next_push_batch(batch_size)? {
         match transport.push(&batch) {
@@ -144,6 +154,17 @@ fn push_all(
             Err(SyncError::Refused { status: 413, .. }) if batch.changes.len() > 1 => {
                 batch_size = batch.changes.len() / 2;
                 store.drop_pending_batch()?;
+            }
+            // Another batch already holds this batch number (this data
+            // folder was copied or restored from a backup, and the other
+            // copy pushed under the same device id), or the token is bound
+            // to another device than the changes': take a new identity from
+            // the server and send the waiting changes again under it.
+            Err(e) if matches!(e.code(), Some("batch_conflict" | "wrong_device")) && !renewed => {
+                let device_id = transport.renew_device()?;
+                let restamped = store.adopt_device_id(&device_id)?;
+                tracing::warn!(device_id, restamped, error = %e, "this data folder took a new device identity");
+                renewed = true;
             }
             Err(SyncError::Refused { status: 403 | 422, .. }) => {
                 report.refused += store.refuse_pending_batch()? as u64;

@@ -7,8 +7,8 @@ use serde::de::DeserializeOwned;
 
 use crate::sync::engine::{SyncError, Transport};
 use crate::sync::wire::{
-    ErrorBody, Hello, LoginRequest, LoginResponse, PullResponse, PushRequest, PushResponse, PROTOCOL_HEADER,
-    PROTOCOL_VERSION,
+    DeviceRenewal, ErrorBody, Hello, LoginRequest, LoginResponse, PullResponse, PushRequest, PushResponse,
+    PROTOCOL_HEADER, PROTOCOL_VERSION,
 };
 
 pub struct HttpTransport {
@@ -95,5 +95,10 @@ impl Transport for HttpTransport {
             ("limit", limit.to_string()),
         ];
         self.send(self.authorized(self.client.get(self.url("/v1/pull")).query(&query)))
+    }
+
+    fn renew_device(&self) -> Result<String, SyncError> {
+        let renewal: DeviceRenewal = self.send(self.authorized(self.client.post(self.url("/v1/device/renew"))))?;
+        Ok(renewal.device_id)
     }
 }

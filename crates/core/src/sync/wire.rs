@@ -192,6 +192,16 @@ pub struct LoginResponse {
     pub token_id: String,
     pub user_id: String,
     pub name: String,
+    /// The device the token is bound to (absent from servers older than
+    /// device binding). A client uses this id for its changes from now on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
+}
+
+/// `POST /v1/device/renew`: the new device id the caller's token is now bound to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceRenewal {
+    pub device_id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
