@@ -260,11 +260,14 @@ async fn logout(State(state): State<AppState>, session: Session) -> Result<Json<
     Ok(Json(serde_json::json!({ "revoked": true })))
 }
 
-/// A fresh device id for the caller's device (its data folder was copied
-/// or restored): the token moves to it.
+/// A fresh device id, with a new token bound to it, for a copy of the
+/// caller's data folder (copied, or restored from a backup).
 async fn renew_device(State(state): State<AppState>, session: Session) -> Result<Json<DeviceRenewal>, ApiError> {
     let storage = state.storage.clone();
-    Ok(Json(DeviceRenewal { device_id: blocking(move || storage.renew_device(&session)).await? }))
+    let token = auth::new_token();
+    let hash = auth::token_hash(&token);
+    let (device_id, token_id) = blocking(move || storage.renew_device(&session, &hash)).await?;
+    Ok(Json(DeviceRenewal { device_id, token, token_id }))
 }
 
 async fn list_tokens(State(state): State<AppState>, session: Session) -> Result<Json<Vec<TokenInfo>>, ApiError> {

@@ -45,7 +45,7 @@ pub fn sign_in(
         // claimed): this replica takes a new one. A device id is random, so
         // a fresh one is unused.
         Err(e) if e.code() == Some("device_taken") => {
-            store.adopt_device_id(&uuid::Uuid::now_v7().to_string())?;
+            store.adopt_device_id(&uuid::Uuid::now_v7().to_string(), None)?;
             request.device_id = store.device_id().to_string();
             transport.login(&request)?
         }
@@ -53,7 +53,7 @@ pub fn sign_in(
     };
     // The server names the device the token is bound to; changes must carry it.
     if let Some(device_id) = response.device_id.as_deref().filter(|id| *id != store.device_id()) {
-        store.adopt_device_id(device_id)?;
+        store.adopt_device_id(device_id, None)?;
     }
     store.save_account(&Account {
         server_url: server_url.to_string(),

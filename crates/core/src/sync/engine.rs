@@ -9,7 +9,9 @@ use serde::Serialize;
 use crate::error::CoreError;
 use crate::store::hlc::wall_clock_millis;
 use crate::store::{meta, Store};
-use crate::sync::wire::{Hello, PullResponse, PushRequest, PushResponse, MAX_PULL_LIMIT, MAX_PUSH_CHANGES};
+use crate::sync::wire::{
+    DeviceRenewal, Hello, PullResponse, PushRequest, PushResponse, MAX_PULL_LIMIT, MAX_PUSH_CHANGES,
+};
 
 /// Changes per pulled page (the most a server gives): every page is a
 /// round trip, a transaction here and a count of what remains there.
@@ -53,9 +55,10 @@ pub trait Transport {
     fn hello(&self) -> Result<Hello, SyncError>;
     fn push(&self, batch: &PushRequest) -> Result<PushResponse, SyncError>;
     fn pull(&self, cursor: i64, conflict_cursor: i64, limit: usize) -> Result<PullResponse, SyncError>;
-    /// A fresh device id from the server, the token moved to it
-    /// (`POST /v1/device/renew`). Transports that cannot ask say so.
-    fn renew_device(&self) -> Result<String, SyncError> {
+    /// A fresh device id from the server and a token bound to it, which
+    /// the transport uses from then on (`POST /v1/device/renew`).
+    /// Transports that cannot ask say so.
+    fn renew_device(&self) -> Result<DeviceRenewal, SyncError> {
         Err(SyncError::Refused {
             status: 0,
             code: "renew_unsupported".into(),
@@ -161,9 +164,9 @@ fn push_all(
             // to another device than the changes': take a new identity from
             // the server and send the waiting changes again under it.
             Err(e) if matches!(e.code(), Some("batch_conflict" | "wrong_device")) && !renewed => {
-                let device_id = transport.renew_device()?;
-                let restamped = store.adopt_device_id(&device_id)?;
-                tracing::warn!(device_id, restamped, error = %e, "this data folder took a new device identity");
+                let renewal = transport.renew_device()?;
+                let restamped = store.adopt_device_id(&renewal.device_id, Some(&renewal.token))?;
+                tracing::warn!(renewal.device_id, restamped, error = %e, "this data folder took a new device identity");
                 renewed = true;
             }
             Err(SyncError::Refused { status: 403 | 422, .. }) => {

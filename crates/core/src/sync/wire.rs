@@ -198,10 +198,13 @@ pub struct LoginResponse {
     pub device_id: Option<String>,
 }
 
-/// `POST /v1/device/renew`: the new device id the caller's token is now bound to.
+/// `POST /v1/device/renew`: a new device id for the caller's account, and a
+/// new token bound to it (the caller's token keeps the old id).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeviceRenewal {
     pub device_id: String,
+    pub token: String,
+    pub token_id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -123,15 +123,32 @@ pub(super) fn device_taken() -> ApiError {
 }
 
 /// Give the caller's device a new identity: a fresh device id, made here
-/// so it is unused, bound to the caller's account, with the caller's token
-/// moved to it. A replica asks for one when it finds its batch numbers used
-/// by another batch (its data folder was copied or restored from a backup).
-pub(super) fn renew_device(backend: &impl Backend, session: &Session) -> ApiResult<String> {
+/// so it is unused, bound to the caller's account, with a new token bound to
+/// it (returned: (device id, token id)). A replica asks for one when it finds
+/// its batch numbers used by another batch: its data folder was copied or
+/// restored from a backup. The caller's token stays with the old device id,
+/// which the other copy goes on using; moving it instead would make the two
+/// copies take the id from each other at every sync.
+pub(super) fn renew_device(backend: &impl Backend, session: &Session, token_hash: &str) -> ApiResult<(String, String)> {
     backend.write_unordered(|tx| {
+        let device_name = tx
+            .tokens(Some(&session.user_id))?
+            .into_iter()
+            .find(|t| t.id == session.token_id)
+            .map_or_else(|| "renewed device".to_string(), |t| t.device_name);
         let device_id = uuid::Uuid::now_v7().to_string();
-        tx.bind_device(&device_id, &session.user_id, &now_text())?;
-        tx.move_token(&session.token_id, &device_id)?;
-        Ok(device_id)
+        let created_at = now_text();
+        tx.bind_device(&device_id, &session.user_id, &created_at)?;
+        let id = uuid::Uuid::now_v7().to_string();
+        tx.insert_token(&NewToken {
+            id: &id,
+            user_id: &session.user_id,
+            device_id: &device_id,
+            device_name: &device_name,
+            token_hash,
+            created_at: &created_at,
+        })?;
+        Ok((device_id, id))
     })
 }
 

@@ -41,8 +41,9 @@ pub trait SyncService: Send + Sync + 'static {
     /// A token for a user on a device; `409 device_taken` if the device id
     /// is bound to another account.
     fn create_token(&self, user_id: &str, device_id: &str, device_name: &str, token_hash: &str) -> ApiResult<String>;
-    /// A fresh device id for the session's device, its token moved to it.
-    fn renew_device(&self, session: &Session) -> ApiResult<String>;
+    /// A fresh device id for the session's user, with a new token (by its
+    /// hash) bound to it: (device id, token id).
+    fn renew_device(&self, session: &Session, token_hash: &str) -> ApiResult<(String, String)>;
     /// The live session a token hash belongs to (None: unknown or revoked).
     fn session(&self, token_hash: &str) -> ApiResult<Option<Session>>;
     /// Tokens of a user (by id), or of everyone.
@@ -119,8 +120,8 @@ impl<B: Backend> SyncService for Protocol<B> {
         accounts::create_token(&self.backend, user_id, device_id, device_name, token_hash)
     }
 
-    fn renew_device(&self, session: &Session) -> ApiResult<String> {
-        accounts::renew_device(&self.backend, session)
+    fn renew_device(&self, session: &Session, token_hash: &str) -> ApiResult<(String, String)> {
+        accounts::renew_device(&self.backend, session, token_hash)
     }
 
     fn session(&self, token_hash: &str) -> ApiResult<Option<Session>> {

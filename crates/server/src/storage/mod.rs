@@ -205,8 +205,6 @@ pub trait Tx {
     fn device_owner(&mut self, device_id: &str) -> StorageResult<Option<String>>;
     /// Bind a device id to an account, unless it is bound already (to anyone).
     fn bind_device(&mut self, device_id: &str, user_id: &str, created_at: &str) -> StorageResult<()>;
-    /// Bind a token to another device (of the same account).
-    fn move_token(&mut self, token_id: &str, device_id: &str) -> StorageResult<()>;
     fn insert_token(&mut self, token: &NewToken<'_>) -> StorageResult<()>;
     /// Tokens of a user (by id), or of everyone.
     fn tokens(&mut self, user_id: Option<&str>) -> StorageResult<Vec<TokenInfo>>;

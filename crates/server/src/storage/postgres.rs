@@ -460,11 +460,6 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
 
-    fn move_token(&mut self, token_id: &str, device_id: &str) -> StorageResult<()> {
-        self.execute("UPDATE tokens SET device_id = $1 WHERE id = $2", &[&device_id, &token_id])?;
-        Ok(())
-    }
-
     fn tokens(&mut self, user_id: Option<&str>) -> StorageResult<Vec<TokenInfo>> {
         Ok(self
             .query(

@@ -345,11 +345,6 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn move_token(&mut self, token_id: &str, device_id: &str) -> StorageResult<()> {
-        self.conn.execute("UPDATE tokens SET device_id = ?1 WHERE id = ?2", params![device_id, token_id])?;
-        Ok(())
-    }
-
     fn tokens(&mut self, user_id: Option<&str>) -> StorageResult<Vec<TokenInfo>> {
         let mut stmt = self.conn.prepare(
             "SELECT t.id, u.email, t.device_id, t.device_name, t.created_at, t.last_used_at, t.revoked_at

@@ -204,8 +204,10 @@ impl Store {
     /// again. Batch numbers start over for the new id, and the pull cursor
     /// goes back to 0: changes made under the old id by another copy were
     /// skipped as this device's own, and a full pull (idempotent) brings them.
+    /// `token` is the one the server bound to the new id, kept in the same
+    /// transaction so the token and the changes never disagree.
     /// Returns how many waiting changes were re-stamped.
-    pub fn adopt_device_id(&mut self, device_id: &str) -> Result<usize> {
+    pub fn adopt_device_id(&mut self, device_id: &str, token: Option<&str>) -> Result<usize> {
         if device_id.trim().is_empty() {
             return Err(CoreError::Corrupt("the server gave an empty device id".into()));
         }
@@ -224,6 +226,9 @@ impl Store {
         let restamped =
             tx.execute("UPDATE changes SET device_id = ?1 WHERE pushed = 0 AND seq > ?2", params![device_id, acked])?;
         meta::set(&tx, meta::DEVICE_ID, device_id)?;
+        if let Some(token) = token {
+            meta::set(&tx, meta::SYNC_TOKEN, token)?;
+        }
         meta::delete(&tx, meta::SYNC_PENDING_BATCH)?;
         meta::delete(&tx, meta::SYNC_LAST_BATCH_SEQ)?;
         meta::delete(&tx, meta::SYNC_CURSOR)?;
