@@ -7,7 +7,7 @@
 mod common;
 
 use circles_core::sync::account::sign_in;
-use circles_core::sync::engine::sync_once;
+use circles_core::sync::engine::{sync_once, Transport};
 use circles_core::sync::http::HttpTransport;
 use circles_core::{CourseFilter, CourseInput, Store};
 use common::{snapshot, Backend, Client, TestServer, PASSWORD};
@@ -232,7 +232,65 @@ fn signing_in_with_a_device_id_of_another_account_takes_a_new_one(backend: Backe
     assert_eq!(bob.pending_count().unwrap(), 0);
 }
 
+fn a_database_from_before_device_binding_keeps_the_first_account_s_device(backend: Backend) {
+    let db = common::TestDb::new(backend);
+    drop(db.open());
+    // Back to the schema before `devices`, with a device id two accounts signed in with.
+    match backend {
+        Backend::Sqlite => {
+            db.query("DROP TABLE devices");
+            db.query("PRAGMA user_version = 2");
+        }
+        Backend::Postgres => {
+            db.query("DROP TABLE devices; DELETE FROM circles_schema_migrations WHERE version = 2");
+        }
+    }
+    let hash = circles_server::auth::hash_password(PASSWORD).unwrap();
+    for (id, email) in [("u-alice", "alice@example.org"), ("u-bob", "bob@example.org")] {
+        db.query(&format!(
+            "INSERT INTO users (id, email, name, password_hash, created_at)
+             VALUES ('{id}', '{email}', '{id}', '{hash}', '2026-01-01T00:00:00Z')"
+        ));
+    }
+    for (id, user, created) in
+        [("t-alice", "u-alice", "2026-01-02T00:00:00Z"), ("t-bob", "u-bob", "2026-01-03T00:00:00Z")]
+    {
+        db.query(&format!(
+            "INSERT INTO tokens (id, user_id, device_id, device_name, token_hash, created_at)
+             VALUES ('{id}', '{user}', 'dev-shared', 'x', '{}', '{created}')",
+            circles_server::auth::token_hash(id)
+        ));
+    }
+    let server = TestServer::start_on(db);
+    let raw = server.raw();
+    let (status, _) = raw.send("GET", "/v1/pull", Some("t-alice"), Some("1"), None);
+    assert_eq!(status, 200, "the account that signed in first keeps its device and token");
+    let (status, _) = raw.send("GET", "/v1/pull", Some("t-bob"), Some("1"), None);
+    assert_eq!(status, 401, "the later account's token under that device id stops working");
+    let (status, err) =
+        raw.send("POST", "/v1/login", None, Some("1"), Some(&login_body("bob@example.org", "dev-shared")));
+    assert_eq!((status, err["code"].as_str()), (409, Some("device_taken")));
+}
+
+fn a_laptop_stopped_between_renewal_and_adoption_recovers(backend: Backend) {
+    let server = TestServer::start(backend);
+    server.add_user("alice@example.org", "Alice");
+    let mut a = Client::new(&server, "alice@example.org");
+    a.store.create_course(&CourseInput::new("Waiting")).unwrap();
+    // The server gave a new id and token, but the laptop stopped before
+    // keeping them: its transport holds a token of another device than its changes.
+    let lost = a.transport.renew_device().unwrap();
+    a.sync();
+    assert_ne!(a.store.device_id(), lost.device_id);
+    assert_eq!(a.store.pending_count().unwrap(), 0);
+    let mut other = Client::new(&server, "alice@example.org");
+    other.sync();
+    assert_eq!(course_titles(&other.store), vec!["Waiting"]);
+}
+
 both_backends!(
+    a_laptop_stopped_between_renewal_and_adoption_recovers,
+    a_database_from_before_device_binding_keeps_the_first_account_s_device,
     another_account_cannot_take_a_device_id,
     a_device_s_conflicts_reach_only_its_account,
     a_copied_data_folder_takes_a_new_identity_and_loses_nothing,
