@@ -65,6 +65,10 @@ pub enum Command {
     Logout,
     /// Send local changes to the server and receive everyone else's.
     Sync,
+    /// Write a consistent copy of the data to a file (the app may stay open).
+    Backup(crate::commands::backup::BackupArgs),
+    /// Put a backup in place of the data (the current data is kept aside next to it).
+    Restore(crate::commands::backup::RestoreArgs),
     /// The account, changes waiting, conflicts and the last sync.
     Status,
     /// Edits that lost to a concurrent edit elsewhere: list and resolve them.

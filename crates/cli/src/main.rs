@@ -80,6 +80,10 @@ fn run(cli: Cli) -> Result<()> {
     // An empty CIRCLES_DATA_DIR means "not set", as core reads it.
     let explicit = cli.data_dir.filter(|dir| !dir.as_os_str().is_empty());
     let data_dir = circles_core::data_dir::resolve(explicit.as_deref())?;
+    if let Command::Restore(args) = &cli.command {
+        // Before opening: the store being replaced may be damaged, and must not be held open.
+        return commands::backup::restore(&data_dir, cli.json, args);
+    }
     tracing::debug!(data_dir = %data_dir.display(), "opening the store");
     let store = Store::open_in(&data_dir)?;
     let mut ctx = Ctx { store, data_dir, json: cli.json };
@@ -97,6 +101,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Login(args) => commands::sync::login(&mut ctx, args),
         Command::Logout => commands::sync::logout(&mut ctx),
         Command::Sync => commands::sync::sync(&mut ctx),
+        Command::Backup(args) => commands::backup::backup(&ctx, args),
+        Command::Restore(_) => unreachable!("restored before the store is opened"),
         Command::Status => commands::sync::status(&ctx),
         Command::Conflicts(command) => commands::sync::conflicts(&mut ctx, command),
         Command::Guide(command) => commands::guide::run(&mut ctx, command),

@@ -92,6 +92,10 @@ pub enum CoreError {
     #[error("database schema upgrade failed: {0}")]
     Migration(String),
 
+    /// A backup could not be written where asked.
+    #[error("backup: {0}")]
+    Backup(String),
+
     /// Something this store wrote earlier cannot be read back (a stored
     /// batch, guide or date): damage, or a bug, never a person's input.
     #[error("{0}")]

@@ -50,6 +50,7 @@ pub use reports::{
     write_circle_csv, write_team_csv, CancelledMeeting, CircleFigures, CircleInfo, CircleLine, CircleReport, Counting,
     Figures, MeetingFigures, MonthFigures, TeamReport, VenueFigures, WrapUpFigures,
 };
+pub use store::backup::{restore_backup, BACKUPS_DIR};
 pub use store::data_dir;
 pub use store::hlc;
 pub use store::lookup::StoreOverview;

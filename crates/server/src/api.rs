@@ -14,8 +14,8 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use circles_core::hlc::wall_clock_millis;
 use circles_core::sync::wire::{
-    Hello, LoginRequest, LoginResponse, PullResponse, PushRequest, PushResponse, MAX_CLOCK_SKEW_MS, MAX_PUSH_CHANGES,
-    PROTOCOL_HEADER, PROTOCOL_VERSION,
+    DeviceRenewal, Hello, LoginRequest, LoginResponse, PullResponse, PushRequest, PushResponse, MAX_CLOCK_SKEW_MS,
+    MAX_PUSH_CHANGES, PROTOCOL_HEADER, PROTOCOL_VERSION,
 };
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -99,6 +99,7 @@ pub fn router(state: AppState) -> Router {
     let v1 = Router::new()
         .route("/login", post(login))
         .route("/logout", post(logout))
+        .route("/device/renew", post(renew_device))
         .route("/tokens", get(list_tokens))
         .route("/tokens/{id}", delete(revoke_token))
         .route("/push", post(push))
@@ -235,11 +236,10 @@ async fn login(
     ClientAddress(address): ClientAddress,
     JsonBody(request): JsonBody<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
-    for (field, value, max) in [("device_name", &request.device_name, 100), ("device_id", &request.device_id, 64)] {
-        if value.trim().is_empty() || value.len() > max {
-            return Err(ApiError::bad_request(format!("{field} must be between 1 and {max} characters")));
-        }
-    }
+    // The same rules as a pushed change's device id, and a name that prints safely.
+    circles_core::schema::check_id("sign-in", "device_id", &request.device_id)
+        .and_then(|()| circles_core::validate::required("sign-in", "device_name", &request.device_name, 100))
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
     if request.device_id == crate::common::SERVER_DEVICE {
         // The server's own changes carry this device id; no laptop may.
         return Err(ApiError::bad_request(format!("device_id \"{}\" is reserved", request.device_id)));
@@ -270,7 +270,13 @@ async fn login(
             request.device_name.trim(),
             &auth::token_hash(&token),
         )?;
-        Ok(Json(LoginResponse { token, token_id, user_id: user.id, name: user.name }))
+        Ok(Json(LoginResponse {
+            token,
+            token_id,
+            user_id: user.id,
+            name: user.name,
+            device_id: Some(request.device_id),
+        }))
     })
     .await
 }
@@ -279,6 +285,16 @@ async fn logout(State(state): State<AppState>, session: Session) -> Result<Json<
     let storage = state.storage.clone();
     blocking(move || storage.revoke_token(&session.token_id, Some(&session.user_id))).await?;
     Ok(Json(serde_json::json!({ "revoked": true })))
+}
+
+/// A fresh device id, with a new token bound to it, for a copy of the
+/// caller's data folder (copied, or restored from a backup).
+async fn renew_device(State(state): State<AppState>, session: Session) -> Result<Json<DeviceRenewal>, ApiError> {
+    let storage = state.storage.clone();
+    let token = auth::new_token();
+    let hash = auth::token_hash(&token);
+    let (device_id, token_id) = blocking(move || storage.renew_device(&session, &hash)).await?;
+    Ok(Json(DeviceRenewal { device_id, token, token_id }))
 }
 
 async fn list_tokens(State(state): State<AppState>, session: Session) -> Result<Json<Vec<TokenInfo>>, ApiError> {

@@ -43,6 +43,11 @@ const TABLES: &[Table] = &[
         ],
         key: &["id"],
     },
+    Table {
+        name: "devices",
+        columns: &[("device_id", false), ("user_id", false), ("created_at", false)],
+        key: &["device_id"],
+    },
     Table { name: "teams", columns: &[("id", false), ("name", false)], key: &["id"] },
     Table { name: "team_organizers", columns: &[("team_id", false), ("user_id", false)], key: &["team_id", "user_id"] },
     Table {

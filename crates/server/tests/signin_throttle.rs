@@ -131,8 +131,12 @@ impl Answer {
 
 impl Signer {
     fn sign_in(&self, email: &str, password: &str) -> Answer {
+        // A device id is one account's: each account signs in from its own.
+        let account: String =
+            email.trim().to_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+        let device_id = format!("device-of-{account}");
         let body = serde_json::json!({
-            "email": email, "password": password, "device_name": "laptop", "device_id": "device-1",
+            "email": email, "password": password, "device_name": "laptop", "device_id": device_id,
         });
         let mut request = self.http.post(format!("{}/v1/login", self.url)).header(PROTOCOL_HEADER, "1").json(&body);
         if let Some(address) = &self.forwarded_for {

@@ -45,6 +45,10 @@ pub fn logout(ctx: &mut Ctx) -> Result<()> {
 
 pub fn sync(ctx: &mut Ctx) -> Result<()> {
     let Some(account) = ctx.store.account()? else { bail!(SyncError::NotSignedIn) };
+    // A daily copy in the data folder's backups/, before the data changes.
+    if let Err(e) = ctx.store.backup_if_due() {
+        tracing::warn!(error = %e, "the daily backup could not be written");
+    }
     let transport = HttpTransport::new(&account.server_url, Some(account.token))?;
     let quiet = ctx.json;
     let report = sync_with_retry(&mut ctx.store, &transport, 3, Duration::from_millis(500), &mut |p| {

@@ -1,5 +1,6 @@
 //! Opening the local store: file checks, pragmas, migrations, device id.
 
+pub mod backup;
 pub mod changes;
 pub mod data_dir;
 pub mod hlc;
@@ -36,7 +37,8 @@ pub fn schema_version() -> i64 {
 pub struct Store {
     pub(crate) conn: Connection,
     path: PathBuf,
-    device_id: String,
+    /// Changed only by `adopt_device_id` (sync/replica/push.rs).
+    pub(crate) device_id: String,
 }
 
 impl Store {
@@ -78,6 +80,9 @@ impl Store {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        if found > 0 && found < schema_version() {
+            backup::before_migration(&conn, path, found)?;
+        }
         let mut conn = conn;
         migrations().to_latest(&mut conn).map_err(|e| CoreError::Migration(e.to_string()))?;
         let device_id = ensure_device_id(&conn)?;

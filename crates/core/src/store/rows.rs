@@ -42,7 +42,9 @@ impl Store {
     fn write_in_transaction<T>(&mut self, f: impl FnOnce(&mut WriteTx<'_>) -> Result<T>) -> Result<T> {
         let clock = self.last_hlc()?;
         let clock_offset_ms = self.clock_offset_ms()?;
-        let device_id = self.device_id().to_string();
+        // From the store, not this connection's copy: another connection
+        // (the app's sync) may have given the replica a new identity.
+        let device_id = meta::get(&self.conn, meta::DEVICE_ID)?.unwrap_or_else(|| self.device_id().to_string());
         // A savepoint: on its own it is a transaction, and inside
         // `atomically` it nests, so several writes can land as one.
         let tx = self.conn.savepoint()?;

@@ -33,12 +33,28 @@ pub fn sign_in(
     }
     let server_url = server_url.trim().trim_end_matches('/');
     let transport = HttpTransport::new(server_url, None)?;
-    let response = transport.login(&LoginRequest {
+    let mut request = LoginRequest {
         email: email.to_string(),
         password: password.to_string(),
         device_name: device_name.to_string(),
         device_id: store.device_id().to_string(),
-    })?;
+    };
+    let response = match transport.login(&request) {
+        // Another account signed in with this device id first (this data
+        // folder was copied from another person's laptop, or the id was
+        // claimed): this replica takes a new one. A device id is random, so
+        // a fresh one is unused.
+        Err(e) if e.code() == Some("device_taken") => {
+            store.adopt_device_id(&uuid::Uuid::now_v7().to_string(), None)?;
+            request.device_id = store.device_id().to_string();
+            transport.login(&request)?
+        }
+        other => other?,
+    };
+    // The server names the device the token is bound to; changes must carry it.
+    if let Some(device_id) = response.device_id.as_deref().filter(|id| *id != store.device_id()) {
+        store.adopt_device_id(device_id, None)?;
+    }
     store.save_account(&Account {
         server_url: server_url.to_string(),
         email: email.to_string(),

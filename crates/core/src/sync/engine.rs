@@ -9,7 +9,9 @@ use serde::Serialize;
 use crate::error::CoreError;
 use crate::store::hlc::wall_clock_millis;
 use crate::store::{meta, Store};
-use crate::sync::wire::{Hello, PullResponse, PushRequest, PushResponse, MAX_PULL_LIMIT, MAX_PUSH_CHANGES};
+use crate::sync::wire::{
+    DeviceRenewal, Hello, PullResponse, PushRequest, PushResponse, MAX_PULL_LIMIT, MAX_PUSH_CHANGES,
+};
 
 /// Changes per pulled page (the most a server gives): every page is a
 /// round trip, a transaction here and a count of what remains there.
@@ -34,7 +36,7 @@ pub enum SyncError {
 }
 
 impl SyncError {
-    fn code(&self) -> Option<&str> {
+    pub(crate) fn code(&self) -> Option<&str> {
         match self {
             SyncError::Refused { code, .. } => Some(code),
             _ => None,
@@ -53,6 +55,16 @@ pub trait Transport {
     fn hello(&self) -> Result<Hello, SyncError>;
     fn push(&self, batch: &PushRequest) -> Result<PushResponse, SyncError>;
     fn pull(&self, cursor: i64, conflict_cursor: i64, limit: usize) -> Result<PullResponse, SyncError>;
+    /// A fresh device id from the server and a token bound to it, which
+    /// the transport uses from then on (`POST /v1/device/renew`).
+    /// Transports that cannot ask say so.
+    fn renew_device(&self) -> Result<DeviceRenewal, SyncError> {
+        Err(SyncError::Refused {
+            status: 0,
+            code: "renew_unsupported".into(),
+            message: "this connection cannot ask the server for a new device id".into(),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -124,6 +136,7 @@ fn push_all(
 ) -> Result<(), SyncError> {
     let total = store.pending_count()?;
     let mut clock_corrected = false;
+    let mut renewed = false;
     let mut batch_size = PUSH_BATCH_SIZE;
     while let Some(batch) = store.next_push_batch(batch_size)? {
         match transport.push(&batch) {
@@ -144,6 +157,17 @@ fn push_all(
             Err(SyncError::Refused { status: 413, .. }) if batch.changes.len() > 1 => {
                 batch_size = batch.changes.len() / 2;
                 store.drop_pending_batch()?;
+            }
+            // Another batch already holds this batch number (this data
+            // folder was copied or restored from a backup, and the other
+            // copy pushed under the same device id), or the token is bound
+            // to another device than the changes': take a new identity from
+            // the server and send the waiting changes again under it.
+            Err(e) if matches!(e.code(), Some("batch_conflict" | "wrong_device")) && !renewed => {
+                let renewal = transport.renew_device()?;
+                let restamped = store.adopt_device_id(&renewal.device_id, Some(&renewal.token))?;
+                tracing::warn!(renewal.device_id, restamped, error = %e, "this data folder took a new device identity");
+                renewed = true;
             }
             Err(SyncError::Refused { status: 403 | 422, .. }) => {
                 report.refused += store.refuse_pending_batch()? as u64;

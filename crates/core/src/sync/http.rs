@@ -7,13 +7,14 @@ use serde::de::DeserializeOwned;
 
 use crate::sync::engine::{SyncError, Transport};
 use crate::sync::wire::{
-    ErrorBody, Hello, LoginRequest, LoginResponse, PullResponse, PushRequest, PushResponse, PROTOCOL_HEADER,
-    PROTOCOL_VERSION,
+    DeviceRenewal, ErrorBody, Hello, LoginRequest, LoginResponse, PullResponse, PushRequest, PushResponse,
+    PROTOCOL_HEADER, PROTOCOL_VERSION,
 };
 
 pub struct HttpTransport {
     base: String,
-    token: Option<String>,
+    /// Replaced when the server gives this replica a new device identity.
+    token: std::sync::Mutex<Option<String>>,
     client: reqwest::blocking::Client,
 }
 
@@ -33,7 +34,7 @@ impl HttpTransport {
             .timeout(Duration::from_secs(60))
             .build()
             .map_err(|e| SyncError::Unreachable(e.to_string()))?;
-        Ok(HttpTransport { base, token, client })
+        Ok(HttpTransport { base, token: std::sync::Mutex::new(token), client })
     }
 
     pub fn login(&self, request: &LoginRequest) -> Result<LoginResponse, SyncError> {
@@ -51,7 +52,7 @@ impl HttpTransport {
     }
 
     fn authorized(&self, request: reqwest::blocking::RequestBuilder) -> reqwest::blocking::RequestBuilder {
-        match &self.token {
+        match &*self.token.lock().unwrap_or_else(|p| p.into_inner()) {
             Some(token) => request.bearer_auth(token),
             None => request,
         }
@@ -96,5 +97,12 @@ impl Transport for HttpTransport {
             ("limit", limit.to_string()),
         ];
         self.send(self.authorized(self.client.get(self.url("/v1/pull")).query(&query)))
+    }
+
+    /// The new token is used from now on.
+    fn renew_device(&self) -> Result<DeviceRenewal, SyncError> {
+        let renewal: DeviceRenewal = self.send(self.authorized(self.client.post(self.url("/v1/device/renew"))))?;
+        *self.token.lock().unwrap_or_else(|p| p.into_inner()) = Some(renewal.token.clone());
+        Ok(renewal)
     }
 }

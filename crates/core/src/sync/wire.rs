@@ -192,6 +192,19 @@ pub struct LoginResponse {
     pub token_id: String,
     pub user_id: String,
     pub name: String,
+    /// The device the token is bound to (absent from servers older than
+    /// device binding). A client uses this id for its changes from now on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
+}
+
+/// `POST /v1/device/renew`: a new device id for the caller's account, and a
+/// new token bound to it (the caller's token keeps the old id).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceRenewal {
+    pub device_id: String,
+    pub token: String,
+    pub token_id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

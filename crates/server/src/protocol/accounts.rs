@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::ApiResult;
 use crate::common::{now_text, SERVER_DEVICE};
 use crate::error::ApiError;
-use crate::storage::{Backend, NewToken, OwnChange, Tx, UserRecord};
+use crate::storage::{Backend, NewToken, OwnChange, Session, Tx, UserRecord};
 
 /// Emails are kept trimmed and in lower case.
 pub(crate) fn normal_email(email: &str) -> String {
@@ -89,6 +89,10 @@ pub(super) fn add_organizer(backend: &impl Backend, team_id: &str, email: &str) 
     })
 }
 
+/// A token for a user on a device. The device id is bound to the first
+/// account that signs in with it and never to another: pulled changes show
+/// device ids, so anyone could name someone else's device, and a device's
+/// conflicts, batch numbers and own changes belong to its account alone.
 pub(super) fn create_token(
     backend: &impl Backend,
     user_id: &str,
@@ -98,10 +102,53 @@ pub(super) fn create_token(
 ) -> ApiResult<String> {
     // Tokens touch no seq.
     backend.write_unordered(|tx| {
-        let id = uuid::Uuid::now_v7().to_string();
         let created_at = now_text();
+        tx.bind_device(device_id, user_id, &created_at)?;
+        if tx.device_owner(device_id)?.as_deref() != Some(user_id) {
+            return Err(device_taken());
+        }
+        let id = uuid::Uuid::now_v7().to_string();
         tx.insert_token(&NewToken { id: &id, user_id, device_id, device_name, token_hash, created_at: &created_at })?;
         Ok(id)
+    })
+}
+
+pub(super) fn device_taken() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "device_taken",
+        "this device id belongs to another account; sign in again from a Circles that takes a new device id \
+         (Circles does so by itself since this version)",
+    )
+}
+
+/// Give the caller's device a new identity: a fresh device id, made here
+/// so it is unused, bound to the caller's account, with a new token bound to
+/// it (returned: (device id, token id)). A replica asks for one when it finds
+/// its batch numbers used by another batch: its data folder was copied or
+/// restored from a backup. The caller's token stays with the old device id,
+/// which the other copy goes on using; moving it instead would make the two
+/// copies take the id from each other at every sync.
+pub(super) fn renew_device(backend: &impl Backend, session: &Session, token_hash: &str) -> ApiResult<(String, String)> {
+    backend.write_unordered(|tx| {
+        let device_name = tx
+            .tokens(Some(&session.user_id))?
+            .into_iter()
+            .find(|t| t.id == session.token_id)
+            .map_or_else(|| "renewed device".to_string(), |t| t.device_name);
+        let device_id = uuid::Uuid::now_v7().to_string();
+        let created_at = now_text();
+        tx.bind_device(&device_id, &session.user_id, &created_at)?;
+        let id = uuid::Uuid::now_v7().to_string();
+        tx.insert_token(&NewToken {
+            id: &id,
+            user_id: &session.user_id,
+            device_id: &device_id,
+            device_name: &device_name,
+            token_hash,
+            created_at: &created_at,
+        })?;
+        Ok((device_id, id))
     })
 }
 

@@ -41,7 +41,12 @@ pub trait SyncService: Send + Sync + 'static {
     /// Make a user an organizer of a team: they see the team's circles.
     fn add_organizer(&self, team_id: &str, email: &str) -> ApiResult<()>;
 
+    /// A token for a user on a device; `409 device_taken` if the device id
+    /// is bound to another account.
     fn create_token(&self, user_id: &str, device_id: &str, device_name: &str, token_hash: &str) -> ApiResult<String>;
+    /// A fresh device id for the session's user, with a new token (by its
+    /// hash) bound to it: (device id, token id).
+    fn renew_device(&self, session: &Session, token_hash: &str) -> ApiResult<(String, String)>;
     /// The live session a token hash belongs to (None: unknown or revoked).
     fn session(&self, token_hash: &str) -> ApiResult<Option<Session>>;
     /// Tokens of a user (by id), or of everyone.
@@ -116,6 +121,10 @@ impl<B: Backend> SyncService for Protocol<B> {
 
     fn create_token(&self, user_id: &str, device_id: &str, device_name: &str, token_hash: &str) -> ApiResult<String> {
         accounts::create_token(&self.backend, user_id, device_id, device_name, token_hash)
+    }
+
+    fn renew_device(&self, session: &Session, token_hash: &str) -> ApiResult<(String, String)> {
+        accounts::renew_device(&self.backend, session, token_hash)
     }
 
     fn session(&self, token_hash: &str) -> ApiResult<Option<Session>> {

@@ -87,7 +87,7 @@ fn page(
     now_ms: u64,
 ) -> ApiResult<PullResponse> {
     let max = tx.max_seq()?;
-    let conflicts = tx.device_conflicts(&session.device_id, conflict_cursor)?;
+    let conflicts = tx.device_conflicts(session, conflict_cursor)?;
     let (changes, stopped_at) = gather_page(cursor, limit, |after, n| tx.visible_changes(session, after, n))?;
     let full_page = stopped_at.is_some();
     // A short page saw everything up to `max` in this snapshot.

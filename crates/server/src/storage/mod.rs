@@ -201,6 +201,10 @@ pub trait Tx {
     fn grant(&mut self, circle_id: &str, user_id: &str, granted_seq: i64) -> StorageResult<()>;
     /// Log a change made by the server itself and make it its field's state.
     fn log_own_change(&mut self, change: &OwnChange<'_>) -> StorageResult<()>;
+    /// The account a device id is bound to, if any.
+    fn device_owner(&mut self, device_id: &str) -> StorageResult<Option<String>>;
+    /// Bind a device id to an account, unless it is bound already (to anyone).
+    fn bind_device(&mut self, device_id: &str, user_id: &str, created_at: &str) -> StorageResult<()>;
     fn insert_token(&mut self, token: &NewToken<'_>) -> StorageResult<()>;
     /// Tokens of a user (by id), or of everyone.
     fn tokens(&mut self, user_id: Option<&str>) -> StorageResult<Vec<TokenInfo>>;
@@ -214,8 +218,9 @@ pub trait Tx {
     fn circle_logged_by(&mut self, circle_id: &str, seq: i64) -> StorageResult<bool>;
     /// Include a circle in this token's pull stream.
     fn list_circle(&mut self, token_id: &str, circle_id: &str) -> StorageResult<()>;
-    /// The device's lost conflicts after `after`, oldest first, a bounded number.
-    fn device_conflicts(&mut self, device_id: &str, after: i64) -> StorageResult<Vec<WireConflict>>;
+    /// The session device's lost conflicts after `after`, oldest first, a
+    /// bounded number; none unless the device is bound to the session's account.
+    fn device_conflicts(&mut self, session: &Session, after: i64) -> StorageResult<Vec<WireConflict>>;
     /// The next `limit` changes after `after` the user may see (everyone's
     /// and their circles'), in seq order, leaving out `own_device`'s.
     fn visible_changes(&mut self, session: &Session, after: i64, limit: usize) -> StorageResult<LogSlice>;

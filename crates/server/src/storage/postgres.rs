@@ -47,7 +47,8 @@ pub const MIGRATION_LOCK: i64 = 0x4369_7263_6c65_7302;
 /// Schema versions, append-only.
 pub const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("../../migrations-pg/0001_initial.sql")),
-    (2, include_str!("../../migrations-pg/0002_global_row_creator.sql")),
+    (2, include_str!("../../migrations-pg/0002_devices.sql")),
+    (3, include_str!("../../migrations-pg/0003_global_row_creator.sql")),
 ];
 
 /// Connections per server process (CIRCLES_PG_POOL overrides).
@@ -275,7 +276,10 @@ impl Backend for Postgres {
 
     fn session(&self, token_hash: &str) -> StorageResult<Option<Session>> {
         // Every authenticated request asks: one statement, no transaction.
-        const SQL: &str = "SELECT user_id, device_id, id FROM tokens WHERE token_hash = $1 AND revoked_at IS NULL";
+        // A live token, bound to its account and to a device of that account.
+        const SQL: &str = "SELECT t.user_id, t.device_id, t.id FROM tokens t
+             JOIN devices d ON d.device_id = t.device_id AND d.user_id = t.user_id
+             WHERE t.token_hash = $1 AND t.revoked_at IS NULL";
         let mut pooled = self.pool.get()?;
         let Conn { client, statements } = pooled.conn.as_mut().expect("pooled connection");
         let statement = match statements.get(SQL) {
@@ -445,6 +449,18 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
 
+    fn device_owner(&mut self, device_id: &str) -> StorageResult<Option<String>> {
+        Ok(self.query("SELECT user_id FROM devices WHERE device_id = $1", &[&device_id])?.first().map(|r| r.get(0)))
+    }
+
+    fn bind_device(&mut self, device_id: &str, user_id: &str, created_at: &str) -> StorageResult<()> {
+        self.execute(
+            "INSERT INTO devices (device_id, user_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (device_id) DO NOTHING",
+            &[&device_id, &user_id, &created_at],
+        )?;
+        Ok(())
+    }
+
     fn tokens(&mut self, user_id: Option<&str>) -> StorageResult<Vec<TokenInfo>> {
         Ok(self
             .query(
@@ -503,14 +519,17 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
 
-    fn device_conflicts(&mut self, device_id: &str, after: i64) -> StorageResult<Vec<WireConflict>> {
+    fn device_conflicts(&mut self, session: &Session, after: i64) -> StorageResult<Vec<WireConflict>> {
         let json = |s: String| serde_json::from_str(&s).unwrap_or_default();
         let hlc = |s: String| s.parse().unwrap_or(Hlc::ZERO);
         Ok(self
             .query(
                 "SELECT id, table_name, row_id, field, lost_value, lost_hlc, won_value, won_hlc, won_device
-                 FROM conflicts WHERE lost_device = $1 AND id > $2 ORDER BY id LIMIT 1000",
-                &[&device_id, &after],
+                 FROM conflicts
+                 WHERE lost_device = $1 AND id > $2
+                   AND EXISTS (SELECT 1 FROM devices d WHERE d.device_id = $1 AND d.user_id = $3)
+                 ORDER BY id LIMIT 1000",
+                &[&session.device_id, &after, &session.user_id],
             )?
             .into_iter()
             .map(|r| WireConflict {

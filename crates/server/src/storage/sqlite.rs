@@ -61,11 +61,17 @@ fn db<T>(result: rusqlite::Result<T>) -> StorageResult<T> {
     Ok(result?)
 }
 
+/// A live token, bound to its account and to a device of that account.
+const SESSION_SQL: &str = "SELECT t.user_id, t.device_id, t.id FROM tokens t
+     JOIN devices d ON d.device_id = t.device_id AND d.user_id = t.user_id
+     WHERE t.token_hash = ?1 AND t.revoked_at IS NULL";
+
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("../../migrations/0001_initial.sql")),
         M::up(include_str!("../../migrations/0002_token_circles.sql")),
-        M::up(include_str!("../../migrations/0003_global_row_creator.sql")),
+        M::up(include_str!("../../migrations/0003_devices.sql")),
+        M::up(include_str!("../../migrations/0004_global_row_creator.sql")),
     ])
 }
 
@@ -145,7 +151,7 @@ impl Backend for Sqlite {
         let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
         let conn = self.readers[i].lock().unwrap_or_else(|p| p.into_inner());
         let session = conn
-            .prepare_cached("SELECT user_id, device_id, id FROM tokens WHERE token_hash = ?1 AND revoked_at IS NULL")?
+            .prepare_cached(SESSION_SQL)?
             .query_row([token_hash], |r| Ok(Session { user_id: r.get(0)?, device_id: r.get(1)?, token_id: r.get(2)? }))
             .optional()?;
         Ok(session)
@@ -324,6 +330,22 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
+    fn device_owner(&mut self, device_id: &str) -> StorageResult<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT user_id FROM devices WHERE device_id = ?1")?
+            .query_row([device_id], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn bind_device(&mut self, device_id: &str, user_id: &str, created_at: &str) -> StorageResult<()> {
+        self.conn.execute(
+            "INSERT INTO devices (device_id, user_id, created_at) VALUES (?1, ?2, ?3) ON CONFLICT(device_id) DO NOTHING",
+            params![device_id, user_id, created_at],
+        )?;
+        Ok(())
+    }
+
     fn tokens(&mut self, user_id: Option<&str>) -> StorageResult<Vec<TokenInfo>> {
         let mut stmt = self.conn.prepare(
             "SELECT t.id, u.email, t.device_id, t.device_name, t.created_at, t.last_used_at, t.revoked_at
@@ -381,15 +403,18 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn device_conflicts(&mut self, device_id: &str, after: i64) -> StorageResult<Vec<WireConflict>> {
+    fn device_conflicts(&mut self, session: &Session, after: i64) -> StorageResult<Vec<WireConflict>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, table_name, row_id, field, lost_value, lost_hlc, won_value, won_hlc, won_device
-             FROM conflicts WHERE lost_device = ?1 AND id > ?2 ORDER BY id LIMIT 1000",
+             FROM conflicts
+             WHERE lost_device = ?1 AND id > ?2
+               AND EXISTS (SELECT 1 FROM devices d WHERE d.device_id = ?1 AND d.user_id = ?3)
+             ORDER BY id LIMIT 1000",
         )?;
         let json = |s: String| serde_json::from_str(&s).unwrap_or_default();
         let hlc = |s: String| s.parse().unwrap_or(Hlc::ZERO);
         let conflicts = stmt
-            .query_map(params![device_id, after], |r| {
+            .query_map(params![session.device_id, after, session.user_id], |r| {
                 Ok(WireConflict {
                     id: r.get(0)?,
                     table: r.get(1)?,

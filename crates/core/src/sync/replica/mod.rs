@@ -141,6 +141,65 @@ mod tests {
         assert_eq!(next.changes, batch.changes[2..].to_vec());
     }
 
+    #[test]
+    fn a_new_identity_restamps_only_waiting_changes_and_starts_batches_and_pulls_over() {
+        let (dir, mut store) = store();
+        // Another connection to the same store (the app's UI beside its sync).
+        let mut other = Store::open_in(dir.path()).unwrap();
+        let old = store.device_id().to_string();
+        let acked_course = store.create_course(&CourseInput::new("Acknowledged")).unwrap();
+        let batch = store.next_push_batch(5_000).unwrap().unwrap();
+        let results = batch
+            .changes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| crate::sync::wire::PushResult {
+                change_id: c.change_id.clone(),
+                outcome: PushOutcome::Applied,
+                seq: Some(i as i64 + 1),
+            })
+            .collect();
+        let response = PushResponse { batch_id: batch.batch_id.clone(), batch_seq: 1, results, server_time_ms: 0 };
+        store.ack_push(&batch, &response).unwrap();
+        store.apply_pull(&page(vec![remote(40, "r9", "title", json!("Theirs"), 1, "dev-b")])).unwrap();
+        let waiting_course = store.create_course(&CourseInput::new("Waiting")).unwrap();
+        let waiting_ids: Vec<String> = store.pending_changes(1_000).unwrap().into_iter().map(|c| c.change_id).collect();
+        // A batch was out when the batch number turned out to be used.
+        let refused_batch = store.next_push_batch(5_000).unwrap().unwrap();
+        assert_eq!(refused_batch.batch_seq, 2);
+
+        let restamped = store.adopt_device_id("new-device", Some("new-token")).unwrap();
+        assert_eq!(restamped, waiting_ids.len());
+        assert_eq!(store.device_id(), "new-device");
+        let next = store.next_push_batch(5_000).unwrap().unwrap();
+        assert_eq!(next.batch_seq, 1, "batch numbers start over for the new id");
+        assert_ne!(next.batch_id, refused_batch.batch_id);
+        assert_eq!(
+            next.changes.iter().map(|c| c.change_id.clone()).collect::<Vec<_>>(),
+            waiting_ids,
+            "the waiting changes again, with their change ids, and no acknowledged one"
+        );
+        assert!(next.changes.iter().all(|c| c.device_id == "new-device"));
+        assert_eq!(store.pull_cursors().unwrap().0, 0, "a full pull brings what the other copy sent");
+        assert_eq!(meta::get(&store.conn, meta::SYNC_TOKEN).unwrap().as_deref(), Some("new-token"));
+        let version_device = |row: &str| -> String {
+            store
+                .conn
+                .query_row(
+                    "SELECT device_id FROM field_versions WHERE table_name = 'courses' AND row_id = ?1 AND field = 'title'",
+                    [row],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        };
+        assert_eq!(version_device(&acked_course), old, "acknowledged versions keep the id they were sent with");
+        assert_eq!(version_device(&waiting_course), "new-device");
+        assert_eq!(version_device("r9"), "dev-b", "others' versions are untouched");
+        // The other connection's next edit carries the new id too.
+        other.create_course(&CourseInput::new("From the other connection")).unwrap();
+        assert!(store.pending_changes(1_000).unwrap().iter().all(|c| c.device_id == "new-device"));
+    }
+
     fn remote(seq: i64, row: &str, field: &str, value: serde_json::Value, millis: u64, device: &str) -> ServerChange {
         ServerChange {
             seq,

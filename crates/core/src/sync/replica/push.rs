@@ -191,6 +191,52 @@ impl Store {
         Ok(())
     }
 
+    /// Take a new device identity (given by the server, which knows it is
+    /// unused): this data folder's batch numbers were used by another batch
+    /// (the folder was copied, or restored from a backup, and another copy
+    /// pushed under the old id), or the old id belongs to another account.
+    ///
+    /// The waiting changes (never acknowledged) are re-stamped with the new
+    /// id, keeping their change ids: whichever of them the server already
+    /// has (pushed by another copy, or by this laptop before the backup was
+    /// restored) it answers `duplicate`, so nothing is applied twice, and the
+    /// rest are applied. Acknowledged changes are not touched and never sent
+    /// again. Batch numbers start over for the new id, and the pull cursor
+    /// goes back to 0: changes made under the old id by another copy were
+    /// skipped as this device's own, and a full pull (idempotent) brings them.
+    /// `token` is the one the server bound to the new id, kept in the same
+    /// transaction so the token and the changes never disagree.
+    /// Returns how many waiting changes were re-stamped.
+    pub fn adopt_device_id(&mut self, device_id: &str, token: Option<&str>) -> Result<usize> {
+        if device_id.trim().is_empty() {
+            return Err(CoreError::Corrupt("the server gave an empty device id".into()));
+        }
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let acked = meta::get_int(&tx, meta::SYNC_ACKED_THROUGH)?;
+        // A field whose current version is a waiting change carries the new
+        // id too, as every other replica will see it once pushed.
+        tx.execute(
+            "UPDATE field_versions SET device_id = ?1
+             WHERE EXISTS (SELECT 1 FROM changes c
+                           WHERE c.pushed = 0 AND c.seq > ?2 AND c.table_name = field_versions.table_name
+                             AND c.row_id = field_versions.row_id AND c.field = field_versions.field
+                             AND c.hlc = field_versions.hlc AND c.device_id = field_versions.device_id)",
+            params![device_id, acked],
+        )?;
+        let restamped =
+            tx.execute("UPDATE changes SET device_id = ?1 WHERE pushed = 0 AND seq > ?2", params![device_id, acked])?;
+        meta::set(&tx, meta::DEVICE_ID, device_id)?;
+        if let Some(token) = token {
+            meta::set(&tx, meta::SYNC_TOKEN, token)?;
+        }
+        meta::delete(&tx, meta::SYNC_PENDING_BATCH)?;
+        meta::delete(&tx, meta::SYNC_LAST_BATCH_SEQ)?;
+        meta::delete(&tx, meta::SYNC_CURSOR)?;
+        tx.commit()?;
+        self.device_id = device_id.to_string();
+        Ok(restamped)
+    }
+
     /// Set the correction applied to this machine's clock (server time minus
     /// local time). Sync learns it by itself; setting it by hand simulates a
     /// wrong clock.
