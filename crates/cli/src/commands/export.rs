@@ -38,13 +38,8 @@ fn to_json(value: &impl serde::Serialize) -> Result<String> {
 /// Write the whole export to stdout, or to a file. The export is made in
 /// memory first, so a failure never leaves a half-written file behind.
 fn emit(ctx: &Ctx, bytes: &[u8], out: Option<&Path>, what: &str) -> Result<()> {
-    use std::io::Write;
     match out {
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            stdout.write_all(bytes).context("cannot write to stdout")?;
-            stdout.flush().context("cannot write to stdout")?;
-        }
+        None => crate::output::write_data(bytes)?,
         Some(path) => {
             std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
             if !ctx.json {

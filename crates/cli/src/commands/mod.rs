@@ -2,6 +2,7 @@
 //! prints the outcome; helpers shared by several groups live here.
 
 pub mod attendance;
+pub mod check;
 pub mod circle;
 pub mod course;
 pub mod demo;

@@ -91,14 +91,8 @@ fn json(value: &impl serde::Serialize) -> Result<String> {
 
 /// To stdout, or to a file (made in memory first: no half-written file).
 fn emit(ctx: &Ctx, bytes: &[u8], out: Option<PathBuf>, what: &str) -> Result<()> {
-    use std::io::Write;
     match out {
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            stdout.write_all(bytes)?;
-            stdout.flush()?;
-            Ok(())
-        }
+        None => crate::output::write_data(bytes),
         Some(path) => {
             std::fs::write(&path, bytes).map_err(|e| anyhow!("cannot write {}: {e}", path.display()))?;
             if !ctx.json {

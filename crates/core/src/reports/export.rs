@@ -17,6 +17,7 @@ use crate::domain::learner::Learner;
 use crate::domain::meeting::Meeting;
 use crate::domain::team::{Facilitator, Team};
 use crate::error::{CoreError, Result};
+use crate::reports::csv_text;
 use crate::store::Store;
 
 /// The version of the export layout; raised when a field changes meaning or
@@ -167,7 +168,11 @@ impl Store {
         for circle in &all.circles {
             let mut csv = Vec::new();
             self.attendance_csv(&circle.circle.id, &mut csv)?;
-            let name = format!("attendance-{}-{}.csv", file_safe(&circle.circle.fields.name), &circle.circle.id[..8]);
+            let name = format!(
+                "attendance-{}-{}.csv",
+                file_safe(&circle.circle.fields.name, 40),
+                file_safe(&circle.circle.id, 8)
+            );
             std::fs::write(staging.join(&name), csv).map_err(|e| io(&name, e))?;
         }
         std::fs::rename(&staging, &target).map_err(|e| io(&target.display().to_string(), e))?;
@@ -215,13 +220,13 @@ impl Store {
             let date = meeting.local_date.to_string();
             let weekday = meeting.weekday_name();
             let meeting_columns = [
-                circle.fields.name.as_str(),
-                number.as_str(),
-                date.as_str(),
-                weekday.as_str(),
-                meeting.local_time.as_str(),
-                circle.fields.time_zone.as_str(),
-                meeting.status.as_str(),
+                csv_text(&circle.fields.name),
+                number.as_str().into(),
+                date.as_str().into(),
+                weekday.as_str().into(),
+                csv_text(&meeting.local_time),
+                csv_text(&circle.fields.time_zone),
+                meeting.status.as_str().into(),
             ];
             let roster = self.roster(&meeting.id)?;
             for entry in &roster {
@@ -234,9 +239,10 @@ impl Store {
                     "signed up"
                 };
                 let attended = entry.mark.map(|m| if m.attended() { "1" } else { "0" }).unwrap_or_default();
-                let row = meeting_columns.iter().copied().chain([
+                let learner_name = csv_text(&learner.name);
+                let row = meeting_columns.iter().map(|c| c.as_ref()).chain([
                     ROW_LEARNER,
-                    learner.name.as_str(),
+                    learner_name.as_ref(),
                     learner_status,
                     entry.mark.map(Mark::as_str).unwrap_or_default(),
                     attended,
@@ -246,7 +252,8 @@ impl Store {
             }
             if meeting.head_count.is_some() || roster.is_empty() {
                 let count = meeting.head_count.map(|n| n.to_string()).unwrap_or_default();
-                let row = meeting_columns.iter().copied().chain([ROW_HEAD_COUNT, "", "", "", "", count.as_str()]);
+                let row =
+                    meeting_columns.iter().map(|c| c.as_ref()).chain([ROW_HEAD_COUNT, "", "", "", "", count.as_str()]);
                 csv.write_record(row).map_err(csv_error)?;
             }
         }
@@ -259,13 +266,15 @@ fn csv_error(e: csv::Error) -> CoreError {
     CoreError::Export(e.to_string())
 }
 
-/// A name usable in a file name on every system: letters, digits and dashes.
-fn file_safe(name: &str) -> String {
+/// At most `max_chars` of a name or id, usable in a file name on every
+/// system: letters, digits and dashes (so an id sent by another laptop can
+/// neither cut a character in half nor name another folder).
+pub fn file_safe(name: &str, max_chars: usize) -> String {
     let cleaned: String =
         name.chars().map(|c| if c.is_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
     let trimmed: Vec<&str> = cleaned.split('-').filter(|s| !s.is_empty()).collect();
     let joined = trimmed.join("-");
-    joined.chars().take(40).collect()
+    joined.chars().take(max_chars).collect()
 }
 
 #[cfg(test)]
