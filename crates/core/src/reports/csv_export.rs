@@ -179,3 +179,18 @@ pub fn write_team_csv(report: &TeamReport, out: impl Write) -> Result<()> {
     w.flush().map_err(|e| CoreError::Export(e.to_string()))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_that_a_spreadsheet_would_run_get_a_quote_and_others_stay() {
+        for risky in ["=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1", "=HYPERLINK(\"http://x\",\"y\")"] {
+            assert_eq!(csv_text(risky), format!("'{risky}"));
+        }
+        for plain in ["Ana Souza", "", "1-2", "a=b", "'quoted", " =1", "Zoë", "2026-03"] {
+            assert!(matches!(csv_text(plain), std::borrow::Cow::Borrowed(p) if p == plain), "{plain}");
+        }
+    }
+}

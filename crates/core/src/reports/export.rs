@@ -373,6 +373,51 @@ circle,meeting_number,meeting_date,weekday,local_time,time_zone,meeting_status,r
         assert_eq!(text, expected);
     }
 
+    /// Names arrive from every laptop through the server; a spreadsheet must
+    /// show them, never run them.
+    #[test]
+    fn formula_like_names_are_text_in_the_attendance_csv() {
+        let mut f = fixture();
+        let hostile = ["=HYPERLINK(\"http://evil.example\",\"Ana\")", "+1+cmd", "-2+3", "@SUM(A1:A9)"];
+        for name in hostile {
+            f.store.add_learner(&f.circle, &LearnerInput::new(name)).unwrap();
+        }
+        let mut out = Vec::new();
+        f.store.attendance_csv(&f.circle, &mut out).unwrap();
+        let mut reader = csv::Reader::from_reader(out.as_slice());
+        let learners: Vec<String> = reader.records().map(|r| r.unwrap()[8].to_string()).collect();
+        for name in hostile {
+            assert!(learners.contains(&format!("'{name}")), "{name} neutralized in {learners:?}");
+        }
+        assert!(learners.iter().all(|l| !l.starts_with(['=', '+', '-', '@'])), "{learners:?}");
+        assert!(learners.contains(&"Ana Souza".to_string()), "ordinary names unchanged");
+    }
+
+    /// Ids come from other laptops too: one that is not ASCII, or that looks
+    /// like a path, names neither half a character nor another folder.
+    #[test]
+    fn export_to_folder_takes_any_circle_id_into_a_safe_file_name() {
+        let f = fixture();
+        let odd = "../é🙂/x-circle";
+        f.store
+            .conn
+            .execute_batch(&format!(
+                "PRAGMA foreign_keys = OFF;
+                 UPDATE circles SET id = '{odd}' WHERE id = '{0}';
+                 UPDATE meetings SET circle_id = '{odd}' WHERE circle_id = '{0}';
+                 UPDATE learners SET circle_id = '{odd}' WHERE circle_id = '{0}';
+                 PRAGMA foreign_keys = ON;",
+                f.circle
+            ))
+            .unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let folder = f.store.export_to_folder(out.path(), "test").unwrap();
+        let names: Vec<String> =
+            std::fs::read_dir(&folder).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        assert!(names.contains(&"attendance-speaking-with-confidence-é-x-circ.csv".to_string()), "{names:?}");
+        assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 1, "nothing written beside the export");
+    }
+
     #[test]
     fn withdrawn_learners_keep_only_their_marked_meetings_and_empty_meetings_still_appear() {
         let mut f = fixture();
