@@ -39,11 +39,21 @@ pub fn write_stderr(line: &str) {
     let _ = writeln!(err, "{}", terminal_safe(line));
 }
 
-/// Write an export's bytes to stdout exactly as made, for a file or a pipe;
-/// a person reading them in a terminal gets them `terminal_safe`.
-pub fn write_data(bytes: &[u8]) -> Result<()> {
+/// What an export written to stdout holds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Data {
+    /// JSON: always made `terminal_safe`, which keeps it valid and equal.
+    Json,
+    /// CSV or PDF: the bytes exactly as made for a file or a pipe.
+    Bytes,
+}
+
+/// Write an export to stdout: JSON like every other output; other bytes
+/// exactly as made, for a file or a pipe, unless a person is reading them
+/// in a terminal, who gets them `terminal_safe`.
+pub fn write_data(bytes: &[u8], data: Data) -> Result<()> {
     let mut out = std::io::stdout().lock();
-    if out.is_terminal() {
+    if data == Data::Json || out.is_terminal() {
         out.write_all(terminal_safe(&String::from_utf8_lossy(bytes)).as_bytes()).context("cannot write to stdout")?;
     } else {
         out.write_all(bytes).context("cannot write to stdout")?;

@@ -321,6 +321,6 @@ pub fn write_pdf(ctx: &Ctx, bytes: &[u8], out: Option<&PathBuf>, what: &str) -> 
         None if std::io::stdout().is_terminal() => {
             Err(anyhow!("a PDF is not for the terminal: give --out FILE.pdf, or redirect the output to a file"))
         }
-        None => crate::output::write_data(bytes),
+        None => crate::output::write_data(bytes, crate::output::Data::Bytes),
     }
 }
