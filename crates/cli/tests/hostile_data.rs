@@ -172,7 +172,7 @@ fn a_damaged_store_is_called_damaged_checked_and_set_aside() {
     damage(&f);
     let status = f.fails(&["status"]);
     assert_eq!(status.code, 1);
-    assert!(status.stderr.contains("is damaged ("), "{}", status.stderr);
+    assert!(status.stderr.contains("is damaged (quick_check: "), "{}", status.stderr);
     assert!(status.stderr.contains("circles rebuild"), "{}", status.stderr);
 
     let check = f.fails(&["check"]);

@@ -82,7 +82,12 @@ pub(crate) fn refuse_read_only(conn: &Connection, path: &Path) -> Result<()> {
 /// `PRAGMA quick_check` when a store opens: damage to the file's structure
 /// is reported before anything reads wrong data or writes into it.
 pub(crate) fn quick_check(conn: &Connection, path: &Path) -> Result<()> {
-    let problems = check_rows(conn, &format!("quick_check({QUICK_CHECK_LIMIT})")).map_err(|e| open_fault(path, e))?;
+    let problems = match check_rows(conn, &format!("quick_check({QUICK_CHECK_LIMIT})")) {
+        Ok(problems) => problems,
+        // Some damage stops the check itself instead of being listed.
+        Err(e) if e.sqlite_error_code() == Some(ErrorCode::DatabaseCorrupt) => vec![e.to_string()],
+        Err(e) => return Err(open_fault(path, e)),
+    };
     match problems.split_first() {
         None => Ok(()),
         Some((first, rest)) => {
