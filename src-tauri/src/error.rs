@@ -115,6 +115,23 @@ mod tests {
         assert_eq!(e.rule, Some(Rule::TimeZone));
     }
 
+    /// Read-only, disk full and damage each reach the window as a store
+    /// problem (shown with the data folder) in the core's own words.
+    #[test]
+    fn store_faults_are_store_errors_with_their_own_words() {
+        let path = Some(std::path::PathBuf::from("/data/circles.sqlite"));
+        let faults = [
+            (CoreError::ReadOnly { path: path.clone() }, "read-only"),
+            (CoreError::DiskFull { path: path.clone() }, "is full"),
+            (CoreError::Damaged { path, detail: "quick_check: page 7".into() }, "is damaged"),
+        ];
+        for (fault, words) in faults {
+            let e: UiError = fault.into();
+            assert_eq!(e.kind, UiErrorKind::Store);
+            assert!(e.message.contains(words), "{}", e.message);
+        }
+    }
+
     #[test]
     fn rules_serialize_as_a_code_with_their_figures() {
         let json = serde_json::to_value(Rule::TooLong { length: 12, max: 10 }).unwrap();

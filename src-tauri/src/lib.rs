@@ -5,6 +5,10 @@
 //! to the UI in `ui/` as commands (`commands/`). Every rule (validation, SQL,
 //! schedules, merging) lives in the core, never here.
 
+// Text and ids come from people and other laptops: slicing them by byte
+// offsets panics on the first non-ASCII character, so it is not allowed.
+#![deny(clippy::string_slice)]
+
 use std::ffi::OsString;
 use std::path::PathBuf;
 

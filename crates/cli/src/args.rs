@@ -84,6 +84,10 @@ pub enum Command {
     /// Reports for a circle or a team, as a summary, CSV, JSON or PDF.
     #[command(subcommand)]
     Report(crate::commands::report::ReportCommand),
+    /// Check the whole database file for damage (SQLite's integrity_check); exits 1 if damaged.
+    Check,
+    /// Set a damaged database aside and start an empty one; sign in and sync to download your circles again.
+    Rebuild(crate::commands::check::RebuildArgs),
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,10 @@
 //! functions as the desktop app, and prints the result; every rule about the
 //! data (validation, SQL, schedules) lives in core.
 
+// Text and ids come from people and other laptops: slicing them by byte
+// offsets panics on the first non-ASCII character, so it is not allowed.
+#![deny(clippy::string_slice)]
+
 #[macro_use]
 mod output;
 mod args;
@@ -55,9 +59,10 @@ fn main() -> ExitCode {
         // is nobody left to tell, and nothing went wrong with the data.
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            // Errors quote names and values, some of them from other laptops.
+            output::write_stderr(&format!("error: {err:#}"));
             if let Some(hint) = hint(&err) {
-                eprintln!("hint: {hint}");
+                output::write_stderr(&format!("hint: {hint}"));
             }
             ExitCode::FAILURE
         }
@@ -80,9 +85,13 @@ fn run(cli: Cli) -> Result<()> {
     // An empty CIRCLES_DATA_DIR means "not set", as core reads it.
     let explicit = cli.data_dir.filter(|dir| !dir.as_os_str().is_empty());
     let data_dir = circles_core::data_dir::resolve(explicit.as_deref())?;
-    if let Command::Restore(args) = &cli.command {
-        // Before opening: the store being replaced may be damaged, and must not be held open.
-        return commands::backup::restore(&data_dir, cli.json, args);
+    // These examine, replace or set aside the database file itself, which
+    // may be too damaged to open, and must not be held open.
+    match &cli.command {
+        Command::Check => return commands::check::check(&data_dir, cli.json),
+        Command::Rebuild(args) => return commands::check::rebuild(&data_dir, args, cli.json),
+        Command::Restore(args) => return commands::backup::restore(&data_dir, cli.json, args),
+        _ => {}
     }
     tracing::debug!(data_dir = %data_dir.display(), "opening the store");
     let store = Store::open_in(&data_dir)?;
@@ -109,6 +118,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Feedback(args) => commands::feedback::run(&mut ctx, args),
         Command::Wrapup(args) => commands::wrapup::run(&mut ctx, args),
         Command::Report(command) => commands::report::run(&ctx, command),
+        Command::Check | Command::Rebuild(_) => unreachable!("handled before the store is opened"),
     }
 }
 

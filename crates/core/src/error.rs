@@ -73,11 +73,35 @@ pub enum CoreError {
     NewerDatabase { path: PathBuf, found: i64, supported: i64 },
 
     #[error(
-        "{} is not a Circles database or is damaged ({reason}); the file was left untouched. \
-         Move it aside or restore a backup to continue.",
-        path.display()
+        "{} is not a Circles database or is damaged ({reason}); the file was left untouched. {way_out}",
+        path.display(),
+        way_out = WAY_OUT
     )]
     NotADatabase { path: PathBuf, reason: String },
+
+    /// The store cannot be written: its folder or file is read-only (file
+    /// permissions, a read-only disk or mount). Code `store_read_only`.
+    #[error(
+        "Circles cannot save to {}: the data folder or its database file is read-only. Make the folder and the \
+         files in it writable for this user, or use another data folder. Nothing was changed.",
+        where_(path)
+    )]
+    ReadOnly { path: Option<PathBuf> },
+
+    /// The disk is full: SQLite could not write (or, in WAL mode, even
+    /// start reading). Code `store_disk_full`.
+    #[error(
+        "the disk holding {} is full, so Circles can neither read nor save its data. Free some space on that \
+         disk and try again.",
+        where_(path)
+    )]
+    DiskFull { path: Option<PathBuf> },
+
+    /// The store file is damaged: SQLite reported corruption, or
+    /// `PRAGMA quick_check` (at open) or `integrity_check` (`circles check`)
+    /// found problems. Code `store_damaged`.
+    #[error("{} is damaged ({detail}). {way_out}", where_(path), way_out = WAY_OUT)]
+    Damaged { path: Option<PathBuf>, detail: String },
 
     #[error("cannot use data folder {}: {source}", path.display())]
     DataDir {
@@ -108,14 +132,72 @@ pub enum CoreError {
     #[error(transparent)]
     Schedule(#[from] ScheduleError),
 
+    /// Any other SQLite failure; the faults of the store itself (read-only,
+    /// disk full, damage) have their own variants (see `From<rusqlite::Error>`).
     #[error("database error: {0}")]
-    Db(#[from] rusqlite::Error),
+    Db(rusqlite::Error),
 
     #[error("export failed: {0}")]
     Export(String),
 }
 
+/// What a person can do about a damaged store, named once for every message
+/// that needs it. Both ways exist in the CLI; the data folder is shown by
+/// `circles info` and by the app's error screen.
+const WAY_OUT: &str = "Restore a backup with `circles restore`, or set the damaged file aside with \
+                       `circles rebuild` and sign in again to download your circles from the server \
+                       (changes that were never synced stay in the file set aside).";
+
+/// The store's path in a message, or its folder in general words when the
+/// failure came from a statement that does not know the path.
+fn where_(path: &Option<PathBuf>) -> String {
+    match path {
+        Some(path) => path.display().to_string(),
+        None => "the database in the data folder".to_string(),
+    }
+}
+
+/// SQLite's own words for the store's faults become their variants, so a
+/// full disk during a write or damage found by a query say what they are
+/// wherever they happen; everything else stays a plain database error.
+impl From<rusqlite::Error> for CoreError {
+    fn from(e: rusqlite::Error) -> CoreError {
+        use rusqlite::ErrorCode;
+        match e.sqlite_error_code() {
+            Some(ErrorCode::ReadOnly) => CoreError::ReadOnly { path: None },
+            Some(ErrorCode::DiskFull) => CoreError::DiskFull { path: None },
+            Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => {
+                CoreError::Damaged { path: None, detail: e.to_string() }
+            }
+            _ => CoreError::Db(e),
+        }
+    }
+}
+
 impl CoreError {
+    /// A stable code for the store's own faults (`store_read_only`,
+    /// `store_disk_full`, `store_damaged`, `store_not_a_database`), for
+    /// front ends and scripts that act on the kind rather than the words.
+    pub fn store_fault(&self) -> Option<&'static str> {
+        match self {
+            CoreError::ReadOnly { .. } => Some("store_read_only"),
+            CoreError::DiskFull { .. } => Some("store_disk_full"),
+            CoreError::Damaged { .. } => Some("store_damaged"),
+            CoreError::NotADatabase { .. } => Some("store_not_a_database"),
+            _ => None,
+        }
+    }
+
+    /// The same fault, naming the store's file when the error did not know it.
+    pub(crate) fn at_path(self, at: &std::path::Path) -> CoreError {
+        match self {
+            CoreError::ReadOnly { path: None } => CoreError::ReadOnly { path: Some(at.to_path_buf()) },
+            CoreError::DiskFull { path: None } => CoreError::DiskFull { path: Some(at.to_path_buf()) },
+            CoreError::Damaged { path: None, detail } => CoreError::Damaged { path: Some(at.to_path_buf()), detail },
+            other => other,
+        }
+    }
+
     pub(crate) fn invalid(entity: &'static str, field: &'static str, rule: Rule, message: impl Into<String>) -> Self {
         CoreError::Invalid { entity, field, rule, message: message.into() }
     }

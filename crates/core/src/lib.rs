@@ -16,6 +16,10 @@
 //!
 //! Modules are private: front ends use the items re-exported below.
 
+// Text and ids come from people and other laptops: slicing them by byte
+// offsets panics on the first non-ASCII character, so it is not allowed.
+#![deny(clippy::string_slice)]
+
 mod demo;
 mod domain;
 mod error;
@@ -45,13 +49,15 @@ pub use domain::wrap_up::{CircleOutcome, WrapUp, WrapUpInput};
 pub use domain::{schedule, validate};
 pub use error::{CoreError, Result, Rule};
 pub use reports::attendance_grid::{AttendanceGrid, GridMeeting, GridRow};
+pub use reports::export::file_safe;
 pub use reports::pdf::{circle_report_pdf, run_sheet_pdf, team_report_pdf, Paper, PdfOptions};
 pub use reports::{
-    write_circle_csv, write_team_csv, CancelledMeeting, CircleFigures, CircleInfo, CircleLine, CircleReport, Counting,
-    Figures, MeetingFigures, MonthFigures, TeamReport, VenueFigures, WrapUpFigures,
+    csv_text, write_circle_csv, write_team_csv, CancelledMeeting, CircleFigures, CircleInfo, CircleLine, CircleReport,
+    Counting, Figures, MeetingFigures, MonthFigures, TeamReport, VenueFigures, WrapUpFigures,
 };
 pub use store::backup::{restore_backup, BACKUPS_DIR};
 pub use store::data_dir;
+pub use store::health::{check_store, set_aside_store, StoreCheck};
 pub use store::hlc;
 pub use store::lookup::StoreOverview;
 pub use store::rows::value_to_json;

@@ -4,6 +4,10 @@
 //! the merge rules, table definitions and wire types come from circles-core,
 //! so the server and its clients can never disagree on how edits combine.
 
+// Text and ids come from people and other laptops: slicing them by byte
+// offsets panics on the first non-ASCII character, so it is not allowed.
+#![deny(clippy::string_slice)]
+
 pub mod api;
 pub mod auth;
 pub mod common;

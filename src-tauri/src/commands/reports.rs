@@ -81,5 +81,9 @@ pub async fn export_circle_report(state: State<'_, AppState>, circle_id: String,
         "csv" => csv_bytes(|out| write_circle_csv(&report, out))?,
         _ => circle_report_pdf(&report, &pdf_options()),
     };
-    save_export(&state, &format!("circle-report-{}-{}.{format}", &report.circle.id[..8], stamp()), &bytes)
+    save_export(
+        &state,
+        &format!("circle-report-{}-{}.{format}", circles_core::file_safe(&report.circle.id, 8), stamp()),
+        &bytes,
+    )
 }

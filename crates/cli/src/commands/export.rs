@@ -6,6 +6,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use crate::args::ExportCommand;
+use crate::output::{write_data, Data};
 use crate::Ctx;
 
 pub fn run(ctx: &Ctx, command: ExportCommand) -> Result<()> {
@@ -13,18 +14,24 @@ pub fn run(ctx: &Ctx, command: ExportCommand) -> Result<()> {
         ExportCommand::Circle { id, out } => {
             let export = ctx.store.export_circle(&ctx.circle_id(&id)?)?;
             let text = to_json(&export)?;
-            emit(ctx, text.as_bytes(), out.as_deref(), &format!("the record of \"{}\"", export.circle.fields.name))
+            emit(
+                ctx,
+                text.as_bytes(),
+                Data::Json,
+                out.as_deref(),
+                &format!("the record of \"{}\"", export.circle.fields.name),
+            )
         }
         ExportCommand::Attendance { id, out } => {
             let circle = ctx.store.circle(&ctx.circle_id(&id)?)?;
             let mut csv = Vec::new();
             ctx.store.attendance_csv(&circle.id, &mut csv)?;
-            emit(ctx, &csv, out.as_deref(), &format!("the attendance of \"{}\"", circle.fields.name))
+            emit(ctx, &csv, Data::Bytes, out.as_deref(), &format!("the attendance of \"{}\"", circle.fields.name))
         }
         ExportCommand::All { out } => {
             let export = ctx.store.export_all()?;
             let text = to_json(&export)?;
-            emit(ctx, text.as_bytes(), out.as_deref(), &format!("{} circles", export.circles.len()))
+            emit(ctx, text.as_bytes(), Data::Json, out.as_deref(), &format!("{} circles", export.circles.len()))
         }
     }
 }
@@ -37,14 +44,9 @@ fn to_json(value: &impl serde::Serialize) -> Result<String> {
 
 /// Write the whole export to stdout, or to a file. The export is made in
 /// memory first, so a failure never leaves a half-written file behind.
-fn emit(ctx: &Ctx, bytes: &[u8], out: Option<&Path>, what: &str) -> Result<()> {
-    use std::io::Write;
+fn emit(ctx: &Ctx, bytes: &[u8], data: Data, out: Option<&Path>, what: &str) -> Result<()> {
     match out {
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            stdout.write_all(bytes).context("cannot write to stdout")?;
-            stdout.flush().context("cannot write to stdout")?;
-        }
+        None => write_data(bytes, data)?,
         Some(path) => {
             std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
             if !ctx.json {

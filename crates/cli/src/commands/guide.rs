@@ -307,7 +307,7 @@ fn template(ctx: &mut Ctx, command: TemplateCommand) -> Result<()> {
 
 /// Write PDF bytes to a file, or to stdout when it is not a terminal.
 pub fn write_pdf(ctx: &Ctx, bytes: &[u8], out: Option<&PathBuf>, what: &str) -> Result<()> {
-    use std::io::{IsTerminal, Write};
+    use std::io::IsTerminal;
     match out {
         Some(path) => {
             std::fs::write(path, bytes).map_err(|e| anyhow!("cannot write {}: {e}", path.display()))?;
@@ -321,11 +321,6 @@ pub fn write_pdf(ctx: &Ctx, bytes: &[u8], out: Option<&PathBuf>, what: &str) -> 
         None if std::io::stdout().is_terminal() => {
             Err(anyhow!("a PDF is not for the terminal: give --out FILE.pdf, or redirect the output to a file"))
         }
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            stdout.write_all(bytes)?;
-            stdout.flush()?;
-            Ok(())
-        }
+        None => crate::output::write_data(bytes, crate::output::Data::Bytes),
     }
 }

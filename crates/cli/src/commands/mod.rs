@@ -3,6 +3,7 @@
 
 pub mod attendance;
 pub mod backup;
+pub mod check;
 pub mod circle;
 pub mod course;
 pub mod demo;

@@ -11,7 +11,7 @@ use clap::{Subcommand, ValueEnum};
 
 use crate::commands::guide::{write_pdf, PdfArgs};
 use crate::commands::parse_date;
-use crate::output::Table;
+use crate::output::{Data, Table};
 use crate::Ctx;
 
 #[derive(Debug, Subcommand)]
@@ -56,11 +56,11 @@ pub fn run(ctx: &Ctx, command: ReportCommand) -> Result<()> {
             let what = format!("the report of \"{}\"", report.circle.name);
             match format {
                 Format::Text if !ctx.json => circle_text(&report),
-                Format::Text | Format::Json => emit(ctx, json(&report)?.as_bytes(), pdf.out, &what),
+                Format::Text | Format::Json => emit(ctx, json(&report)?.as_bytes(), Data::Json, pdf.out, &what),
                 Format::Csv => {
                     let mut out = Vec::new();
                     write_circle_csv(&report, &mut out)?;
-                    emit(ctx, &out, pdf.out, &what)
+                    emit(ctx, &out, Data::Bytes, pdf.out, &what)
                 }
                 Format::Pdf => write_pdf(ctx, &circle_report_pdf(&report, &pdf.options()?), pdf.out.as_ref(), &what),
             }
@@ -71,11 +71,11 @@ pub fn run(ctx: &Ctx, command: ReportCommand) -> Result<()> {
             let what = format!("the report of {}", report.team.name);
             match format {
                 Format::Text if !ctx.json => team_text(&report),
-                Format::Text | Format::Json => emit(ctx, json(&report)?.as_bytes(), pdf.out, &what),
+                Format::Text | Format::Json => emit(ctx, json(&report)?.as_bytes(), Data::Json, pdf.out, &what),
                 Format::Csv => {
                     let mut out = Vec::new();
                     write_team_csv(&report, &mut out)?;
-                    emit(ctx, &out, pdf.out, &what)
+                    emit(ctx, &out, Data::Bytes, pdf.out, &what)
                 }
                 Format::Pdf => write_pdf(ctx, &team_report_pdf(&report, &pdf.options()?), pdf.out.as_ref(), &what),
             }
@@ -90,15 +90,9 @@ fn json(value: &impl serde::Serialize) -> Result<String> {
 }
 
 /// To stdout, or to a file (made in memory first: no half-written file).
-fn emit(ctx: &Ctx, bytes: &[u8], out: Option<PathBuf>, what: &str) -> Result<()> {
-    use std::io::Write;
+fn emit(ctx: &Ctx, bytes: &[u8], data: Data, out: Option<PathBuf>, what: &str) -> Result<()> {
     match out {
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            stdout.write_all(bytes)?;
-            stdout.flush()?;
-            Ok(())
-        }
+        None => crate::output::write_data(bytes, data),
         Some(path) => {
             std::fs::write(&path, bytes).map_err(|e| anyhow!("cannot write {}: {e}", path.display()))?;
             if !ctx.json {

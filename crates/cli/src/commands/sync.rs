@@ -10,7 +10,7 @@ use circles_core::sync::http::HttpTransport;
 use circles_core::sync::Resolution;
 
 use crate::args::{ConflictCommand, KeepChoice, LoginArgs};
-use crate::output::{print_fields, print_json, Table};
+use crate::output::{last_chars, print_fields, print_json, write_stderr, Table};
 use crate::Ctx;
 
 pub fn login(ctx: &mut Ctx, args: LoginArgs) -> Result<()> {
@@ -57,7 +57,7 @@ pub fn sync(ctx: &mut Ctx) -> Result<()> {
                 Phase::Pushing => "sent",
                 Phase::Pulling => "received",
             };
-            eprintln!("{what} {} of {}", p.done, p.total);
+            write_stderr(&format!("{what} {} of {}", p.done, p.total));
         }
     })?;
     if ctx.json {
@@ -106,7 +106,7 @@ pub fn conflicts(ctx: &mut Ctx, command: ConflictCommand) -> Result<()> {
             for c in conflicts {
                 table.row(vec![
                     c.id.clone(),
-                    format!("{} {} {}", c.table, &c.row_id[c.row_id.len().saturating_sub(8)..], c.field),
+                    format!("{} {} {}", c.table, last_chars(&c.row_id, 8), c.field),
                     c.lost_value.to_string(),
                     c.won_value.to_string(),
                     c.resolution.unwrap_or_else(|| "open".into()),

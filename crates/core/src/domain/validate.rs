@@ -95,7 +95,7 @@ pub fn email(entity: &'static str, field: &'static str, value: &str) -> Result<(
 /// 15 digits in all. Spaces, dots, dashes and parentheses are tolerated on
 /// input and removed by `normalize_mobile`.
 pub fn mobile(entity: &'static str, field: &'static str, value: &str) -> Result<()> {
-    let digits = &value[value.starts_with('+') as usize..];
+    let digits = value.strip_prefix('+').unwrap_or(value);
     let ok = value.starts_with('+')
         && digits.len() >= 8
         && digits.len() <= 15

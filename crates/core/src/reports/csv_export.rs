@@ -42,6 +42,26 @@ pub const TEAM_CSV_HEADER: [&str; 16] = [
     "average_rating",
 ];
 
+/// A text cell that came from a person (a name typed here, or sent by any
+/// laptop through the server), made safe to open in a spreadsheet: a cell
+/// starting with `=`, `+`, `-`, `@`, a tab or a carriage return would be
+/// read as a formula (`=HYPERLINK(...)` runs when clicked), so it gets a
+/// leading `'`, which spreadsheets show as text (OWASP's advice for CSV
+/// injection). Every CSV writer passes such cells through here.
+///
+/// Only text from people goes through it: the figures Circles writes itself
+/// (counts, rates, dates, times it formatted) are never negative and must
+/// stay numbers a spreadsheet can sum, so they are written as they are.
+/// The price is that a name that really starts with `-` or `+` shows its
+/// `'` in a plain text editor; spreadsheets hide it.
+pub fn csv_text(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{text}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
 pub(super) fn rate_text(r: Option<f64>) -> String {
     r.map(|r| format!("{r:.4}")).unwrap_or_default()
 }
@@ -73,7 +93,7 @@ pub fn write_circle_csv(report: &CircleReport, out: impl Write) -> Result<()> {
             m.number.to_string(),
             m.local_date.to_string(),
             m.local_date.format("%A").to_string(),
-            m.local_time.clone(),
+            csv_text(&m.local_time).into_owned(),
             m.status.as_str().to_string(),
             u8::from(m.held).to_string(),
             m.marks.present.to_string(),
@@ -128,7 +148,7 @@ pub fn write_team_csv(report: &TeamReport, out: impl Write) -> Result<()> {
     let mut row = |group: &str, name: &str, f: &Figures| {
         w.write_record([
             group.to_string(),
-            name.to_string(),
+            csv_text(name).into_owned(),
             f.circles_run.to_string(),
             f.meetings_held.to_string(),
             f.meetings_cancelled.to_string(),
@@ -158,4 +178,19 @@ pub fn write_team_csv(report: &TeamReport, out: impl Write) -> Result<()> {
     }
     w.flush().map_err(|e| CoreError::Export(e.to_string()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_that_a_spreadsheet_would_run_get_a_quote_and_others_stay() {
+        for risky in ["=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1", "=HYPERLINK(\"http://x\",\"y\")"] {
+            assert_eq!(csv_text(risky), format!("'{risky}"));
+        }
+        for plain in ["Ana Souza", "", "1-2", "a=b", "'quoted", " =1", "Zoë", "2026-03"] {
+            assert!(matches!(csv_text(plain), std::borrow::Cow::Borrowed(p) if p == plain), "{plain}");
+        }
+    }
 }

@@ -17,6 +17,7 @@ use crate::domain::learner::Learner;
 use crate::domain::meeting::Meeting;
 use crate::domain::team::{Facilitator, Team};
 use crate::error::{CoreError, Result};
+use crate::reports::csv_text;
 use crate::store::Store;
 
 /// The version of the export layout; raised when a field changes meaning or
@@ -167,7 +168,11 @@ impl Store {
         for circle in &all.circles {
             let mut csv = Vec::new();
             self.attendance_csv(&circle.circle.id, &mut csv)?;
-            let name = format!("attendance-{}-{}.csv", file_safe(&circle.circle.fields.name), &circle.circle.id[..8]);
+            let name = format!(
+                "attendance-{}-{}.csv",
+                file_safe(&circle.circle.fields.name, 40),
+                file_safe(&circle.circle.id, 8)
+            );
             std::fs::write(staging.join(&name), csv).map_err(|e| io(&name, e))?;
         }
         std::fs::rename(&staging, &target).map_err(|e| io(&target.display().to_string(), e))?;
@@ -215,13 +220,13 @@ impl Store {
             let date = meeting.local_date.to_string();
             let weekday = meeting.weekday_name();
             let meeting_columns = [
-                circle.fields.name.as_str(),
-                number.as_str(),
-                date.as_str(),
-                weekday.as_str(),
-                meeting.local_time.as_str(),
-                circle.fields.time_zone.as_str(),
-                meeting.status.as_str(),
+                csv_text(&circle.fields.name),
+                number.as_str().into(),
+                date.as_str().into(),
+                weekday.as_str().into(),
+                csv_text(&meeting.local_time),
+                csv_text(&circle.fields.time_zone),
+                meeting.status.as_str().into(),
             ];
             let roster = self.roster(&meeting.id)?;
             for entry in &roster {
@@ -234,9 +239,10 @@ impl Store {
                     "signed up"
                 };
                 let attended = entry.mark.map(|m| if m.attended() { "1" } else { "0" }).unwrap_or_default();
-                let row = meeting_columns.iter().copied().chain([
+                let learner_name = csv_text(&learner.name);
+                let row = meeting_columns.iter().map(|c| c.as_ref()).chain([
                     ROW_LEARNER,
-                    learner.name.as_str(),
+                    learner_name.as_ref(),
                     learner_status,
                     entry.mark.map(Mark::as_str).unwrap_or_default(),
                     attended,
@@ -246,7 +252,8 @@ impl Store {
             }
             if meeting.head_count.is_some() || roster.is_empty() {
                 let count = meeting.head_count.map(|n| n.to_string()).unwrap_or_default();
-                let row = meeting_columns.iter().copied().chain([ROW_HEAD_COUNT, "", "", "", "", count.as_str()]);
+                let row =
+                    meeting_columns.iter().map(|c| c.as_ref()).chain([ROW_HEAD_COUNT, "", "", "", "", count.as_str()]);
                 csv.write_record(row).map_err(csv_error)?;
             }
         }
@@ -259,13 +266,15 @@ fn csv_error(e: csv::Error) -> CoreError {
     CoreError::Export(e.to_string())
 }
 
-/// A name usable in a file name on every system: letters, digits and dashes.
-fn file_safe(name: &str) -> String {
+/// At most `max_chars` of a name or id, usable in a file name on every
+/// system: letters, digits and dashes (so an id sent by another laptop can
+/// neither cut a character in half nor name another folder).
+pub fn file_safe(name: &str, max_chars: usize) -> String {
     let cleaned: String =
         name.chars().map(|c| if c.is_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
     let trimmed: Vec<&str> = cleaned.split('-').filter(|s| !s.is_empty()).collect();
     let joined = trimmed.join("-");
-    joined.chars().take(40).collect()
+    joined.chars().take(max_chars).collect()
 }
 
 #[cfg(test)]
@@ -362,6 +371,51 @@ circle,meeting_number,meeting_date,weekday,local_time,time_zone,meeting_status,r
 \"Speaking, \"\"with\"\" confidence\",3,2026-03-24,Tuesday,18:30,America/New_York,scheduled,learner,Ben Okafor,signed up,,,
 ";
         assert_eq!(text, expected);
+    }
+
+    /// Names arrive from every laptop through the server; a spreadsheet must
+    /// show them, never run them.
+    #[test]
+    fn formula_like_names_are_text_in_the_attendance_csv() {
+        let mut f = fixture();
+        let hostile = ["=HYPERLINK(\"http://evil.example\",\"Ana\")", "+1+cmd", "-2+3", "@SUM(A1:A9)"];
+        for name in hostile {
+            f.store.add_learner(&f.circle, &LearnerInput::new(name)).unwrap();
+        }
+        let mut out = Vec::new();
+        f.store.attendance_csv(&f.circle, &mut out).unwrap();
+        let mut reader = csv::Reader::from_reader(out.as_slice());
+        let learners: Vec<String> = reader.records().map(|r| r.unwrap()[8].to_string()).collect();
+        for name in hostile {
+            assert!(learners.contains(&format!("'{name}")), "{name} neutralized in {learners:?}");
+        }
+        assert!(learners.iter().all(|l| !l.starts_with(['=', '+', '-', '@'])), "{learners:?}");
+        assert!(learners.contains(&"Ana Souza".to_string()), "ordinary names unchanged");
+    }
+
+    /// Ids come from other laptops too: one that is not ASCII, or that looks
+    /// like a path, names neither half a character nor another folder.
+    #[test]
+    fn export_to_folder_takes_any_circle_id_into_a_safe_file_name() {
+        let f = fixture();
+        let odd = "../é🙂/x-circle";
+        f.store
+            .conn
+            .execute_batch(&format!(
+                "PRAGMA foreign_keys = OFF;
+                 UPDATE circles SET id = '{odd}' WHERE id = '{0}';
+                 UPDATE meetings SET circle_id = '{odd}' WHERE circle_id = '{0}';
+                 UPDATE learners SET circle_id = '{odd}' WHERE circle_id = '{0}';
+                 PRAGMA foreign_keys = ON;",
+                f.circle
+            ))
+            .unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let folder = f.store.export_to_folder(out.path(), "test").unwrap();
+        let names: Vec<String> =
+            std::fs::read_dir(&folder).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        assert!(names.contains(&"attendance-speaking-with-confidence-é-x-circ.csv".to_string()), "{names:?}");
+        assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 1, "nothing written beside the export");
     }
 
     #[test]

@@ -436,4 +436,19 @@ total,3,,,,,2,0,0,0,0,0,11,11,,
         assert_eq!(json["totals"]["unique_learners"], 6);
         assert_eq!(json["by_month"][0]["month"], "2026-03");
     }
+
+    /// Venue and circle names in a team CSV are people's text: a formula in
+    /// one is shown, not run; the figures beside it stay numbers.
+    #[test]
+    fn team_csv_names_that_look_like_formulas_are_text() {
+        let f = fixture();
+        let mut report = f.store.team_report(&f.team, date("2026-03-01"), date("2026-04-30")).unwrap();
+        report.by_venue[0].venue = "=HYPERLINK(\"http://evil.example\")".into();
+        report.circles[0].name = "-1+2".into();
+        let mut out = Vec::new();
+        write_team_csv(&report, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("\nvenue,\"'=HYPERLINK(\"\"http://evil.example\"\")\",1,4,1,12,"), "{text}");
+        assert!(text.contains("\ncircle,'-1+2,"), "{text}");
+    }
 }

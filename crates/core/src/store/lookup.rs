@@ -177,8 +177,8 @@ mod tests {
         let id = circle(&mut store, "Python");
         assert_eq!(store.resolve_id(&CIRCLES, &id).unwrap(), id);
         assert_eq!(store.resolve_id(&CIRCLES, &format!("  {id} ")).unwrap(), id);
-        assert_eq!(store.resolve_id(&CIRCLES, &id[..8]).unwrap(), id);
-        assert_eq!(store.resolve_id(&CIRCLES, &id[..8].to_uppercase()).unwrap(), id);
+        assert_eq!(store.resolve_id(&CIRCLES, id.get(..8).unwrap()).unwrap(), id);
+        assert_eq!(store.resolve_id(&CIRCLES, &id.get(..8).unwrap().to_uppercase()).unwrap(), id);
     }
 
     #[test]
@@ -194,7 +194,7 @@ mod tests {
             .min()
             .unwrap();
         assert!(common >= MIN_PREFIX_LEN, "v7 ids made together share a time prefix");
-        let err = store.resolve_id(&CIRCLES, &ids[0][..MIN_PREFIX_LEN]).unwrap_err();
+        let err = store.resolve_id(&CIRCLES, ids[0].get(..MIN_PREFIX_LEN).unwrap()).unwrap_err();
         assert!(matches!(err, CoreError::Invalid { field: "id", .. }), "{err}");
         assert!(err.to_string().contains("3 circle ids start with it"), "{err}");
     }
@@ -203,7 +203,7 @@ mod tests {
     fn short_unknown_and_deleted_ids_are_refused() {
         let (_dir, mut store) = store();
         let id = circle(&mut store, "Python");
-        let err = store.resolve_id(&CIRCLES, &id[..3]).unwrap_err();
+        let err = store.resolve_id(&CIRCLES, id.get(..3).unwrap()).unwrap_err();
         assert!(err.to_string().contains("at least 4 characters"), "{err}");
         assert!(matches!(store.resolve_id(&CIRCLES, "zzzz"), Err(CoreError::NotFound { entity: "circle", .. })));
         assert!(matches!(store.resolve_id(&CIRCLES, "zz"), Err(CoreError::NotFound { .. })));
@@ -212,7 +212,7 @@ mod tests {
         assert!(matches!(store.resolve_id(&COURSES, &id), Err(CoreError::NotFound { entity: "course", .. })));
         store.delete_circle(&id).unwrap();
         assert!(matches!(store.resolve_id(&CIRCLES, &id), Err(CoreError::NotFound { .. })));
-        assert!(matches!(store.resolve_id(&CIRCLES, &id[..8]), Err(CoreError::NotFound { .. })));
+        assert!(matches!(store.resolve_id(&CIRCLES, id.get(..8).unwrap()), Err(CoreError::NotFound { .. })));
     }
 
     #[test]

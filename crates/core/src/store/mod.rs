@@ -3,6 +3,7 @@
 pub mod backup;
 pub mod changes;
 pub mod data_dir;
+pub mod health;
 pub mod hlc;
 pub mod lookup;
 pub mod meta;
@@ -49,26 +50,30 @@ impl Store {
     }
 
     /// Open (creating if needed) the store at `path`. A file that is not a
-    /// SQLite database, or one written by a newer schema, is refused before
-    /// anything is written to it.
+    /// SQLite database, a damaged one (`PRAGMA quick_check`), or one written
+    /// by a newer schema is refused before anything is written to it; a
+    /// read-only folder or file and a full disk are refused with their own
+    /// errors (`store::health`).
     pub fn open(path: &Path) -> Result<Store> {
+        let fault = |e: rusqlite::Error| health::open_fault(path, e);
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
+        )
+        .map_err(fault)?;
         // The first read is what fails on a non-database file; nothing has
         // been written yet at this point, so the file stays as it was.
-        let found: i64 =
-            conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| not_a_database(path, e))?;
+        let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(fault)?;
+        health::refuse_read_only(&conn, path)?;
+        health::quick_check(&conn, path)?;
         if found > schema_version() {
             return Err(CoreError::NewerDatabase { path: path.to_path_buf(), found, supported: schema_version() });
         }
         if found == 0 {
             // A non-empty file with version 0 that was not made by us (some
             // other application's SQLite database) must not be migrated into.
-            let foreign_tables: i64 = conn
-                .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
-                .map_err(|e| not_a_database(path, e))?;
+            let foreign_tables: i64 =
+                conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0)).map_err(fault)?;
             if foreign_tables > 0 {
                 return Err(CoreError::NotADatabase {
                     path: path.to_path_buf(),
@@ -76,7 +81,7 @@ impl Store {
                 });
             }
         }
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| not_a_database(path, e))?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(fault)?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
@@ -84,8 +89,18 @@ impl Store {
             backup::before_migration(&conn, path, found)?;
         }
         let mut conn = conn;
-        migrations().to_latest(&mut conn).map_err(|e| CoreError::Migration(e.to_string()))?;
-        let device_id = ensure_device_id(&conn)?;
+        migrations().to_latest(&mut conn).map_err(|e| {
+            let words = e.to_string();
+            match e {
+                // A full disk or a read-only file during an upgrade is that,
+                // not a failed upgrade.
+                rusqlite_migration::Error::RusqliteError { err, .. } => {
+                    Some(fault(err)).filter(|f| f.store_fault().is_some()).unwrap_or(CoreError::Migration(words))
+                }
+                _ => CoreError::Migration(words),
+            }
+        })?;
+        let device_id = ensure_device_id(&conn).map_err(|e| e.at_path(path))?;
         Ok(Store { conn, path: path.to_path_buf(), device_id })
     }
 
@@ -109,10 +124,6 @@ impl Store {
     pub(crate) fn last_hlc(&self) -> Result<Hlc> {
         Ok(self.meta(meta::HLC)?.and_then(|s| s.parse().ok()).unwrap_or(Hlc::ZERO))
     }
-}
-
-fn not_a_database(path: &Path, e: rusqlite::Error) -> CoreError {
-    CoreError::NotADatabase { path: path.to_path_buf(), reason: e.to_string() }
 }
 
 fn ensure_device_id(conn: &Connection) -> Result<String> {

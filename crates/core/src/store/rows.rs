@@ -65,7 +65,12 @@ impl Store {
                 Ok(out)
             }
             Err(e) => {
-                self.conn.execute_batch("ROLLBACK")?;
+                // After some failures (a full disk, an I/O error) SQLite has
+                // rolled back by itself; a second ROLLBACK would fail and
+                // hide the error that says what happened.
+                if !self.conn.is_autocommit() {
+                    self.conn.execute_batch("ROLLBACK")?;
+                }
                 Err(e)
             }
         }

@@ -337,11 +337,11 @@ pub fn parse_template(file: &str, text: &str) -> Result<GuideTemplate, TemplateE
 /// "Welcome (10 min)" or "Course work (45 min, flexible)".
 fn parse_heading(heading: &str) -> Result<TemplateSection, String> {
     let usage = "write a section heading as \"## Title (N min)\", e.g. \"## Welcome (10 min)\"";
-    let Some(open) = heading.rfind('(').filter(|_| heading.ends_with(')')) else {
+    let Some((title, inside)) =
+        heading.rsplit_once('(').and_then(|(title, rest)| Some((title.trim(), rest.strip_suffix(')')?)))
+    else {
         return Err(format!("the heading \"## {heading}\" has no time; {usage}"));
     };
-    let title = heading[..open].trim();
-    let inside = &heading[open + 1..heading.len() - 1];
     let mut parts = inside.split(',').map(str::trim);
     let time = parts.next().unwrap_or_default();
     let flexible = match parts.next() {
@@ -372,10 +372,7 @@ fn parse_heading(heading: &str) -> Result<TemplateSection, String> {
 
 /// A front matter line without its trailing `# comment`.
 fn strip_comment(line: &str) -> &str {
-    match line.find('#') {
-        Some(i) => &line[..i],
-        None => line,
-    }
+    line.split_once('#').map_or(line, |(before, _comment)| before)
 }
 
 #[cfg(test)]

@@ -202,7 +202,7 @@ impl Doc {
                         }
                         cut.push(c);
                     }
-                    rest = rest[cut.len()..].to_string();
+                    rest = rest.strip_prefix(cut.as_str()).unwrap_or_default().to_string();
                     lines.push(cut);
                 }
                 line = rest;
