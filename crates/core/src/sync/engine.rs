@@ -31,6 +31,10 @@ pub enum SyncError {
     NotSignedIn,
     #[error(transparent)]
     Store(#[from] CoreError),
+    /// A bug: the sync stopped where it should not have (a panic, caught so
+    /// that it is recorded and reported like any other failure).
+    #[error("sync stopped by an internal error ({0}); please report it")]
+    Internal(String),
 }
 
 impl SyncError {
@@ -78,6 +82,9 @@ pub struct SyncReport {
     pub new_conflicts: u64,
     /// Changes the server refused for good in this sync (kept locally).
     pub refused: u64,
+    /// Pulled changes this replica could not apply, kept aside in this sync
+    /// (`Store::kept_aside` lists all that wait).
+    pub kept_aside: u64,
 }
 
 /// One full sync: push everything waiting, then pull until up to date.
@@ -88,7 +95,22 @@ pub fn sync_once(
     transport: &dyn Transport,
     on_progress: &mut dyn FnMut(Progress),
 ) -> Result<SyncReport, SyncError> {
-    let result = run(store, transport, on_progress);
+    // A panic inside the sync must not leave `last error` empty: it is
+    // caught here (the open transaction rolls back as it unwinds) and
+    // recorded like any other failure.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(store, transport, on_progress)))
+        .unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panic".into());
+            // A write opened without a guard (`BEGIN IMMEDIATE`) is still open.
+            if !store.conn.is_autocommit() {
+                let _ = store.conn.execute_batch("ROLLBACK");
+            }
+            Err(SyncError::Internal(what))
+        });
     let outcome = match &result {
         Ok(_) => (meta::SYNC_LAST_SUCCESS, chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
         Err(e) => (meta::SYNC_LAST_ERROR, e.to_string()),
@@ -179,6 +201,7 @@ fn pull_all(
         report.pulled += page.changes.len() as u64;
         report.applied += stats.applied as u64;
         report.new_conflicts += stats.conflicts as u64;
+        report.kept_aside += stats.kept_aside as u64;
         on_progress(Progress { phase: Phase::Pulling, done: report.pulled, total: report.pulled + page.remaining });
         if !page.has_more {
             return Ok(());
