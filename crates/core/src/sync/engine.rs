@@ -232,3 +232,89 @@ pub fn sync_with_retry(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::hlc::Hlc;
+    use crate::sync::wire::{ServerChange, WireChange};
+    use serde_json::json;
+
+    /// A server that answers every pull with one fixed page (a hostile or
+    /// broken one), or panics while pulling.
+    struct FixedPage(Option<PullResponse>);
+
+    impl Transport for FixedPage {
+        fn hello(&self) -> Result<Hello, SyncError> {
+            Err(SyncError::Unreachable("no hello here".into()))
+        }
+        fn push(&self, _: &PushRequest) -> Result<PushResponse, SyncError> {
+            Err(SyncError::Unreachable("nothing is pushed here".into()))
+        }
+        fn pull(&self, _: i64, _: i64, _: usize) -> Result<PullResponse, SyncError> {
+            match &self.0 {
+                Some(page) => Ok(page.clone()),
+                None => panic!("a bug while pulling"),
+            }
+        }
+    }
+
+    fn change(seq: i64, table: &str, row: &str, field: &str, value: serde_json::Value, hlc: Hlc) -> ServerChange {
+        let change_id = format!("c{seq}");
+        let device_id = "dev-b".into();
+        let (table, row_id, field) = (table.into(), row.into(), field.into());
+        ServerChange {
+            seq,
+            change: WireChange { change_id, table, row_id, field, value, hlc, device_id, base_seq: None },
+        }
+    }
+
+    #[test]
+    fn a_sync_pulling_hostile_changes_succeeds_applies_the_rest_and_reports_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open_in(dir.path()).unwrap();
+        let t = |millis| Hlc { millis, counter: 0 };
+        let changes = vec![
+            change(1, "team_members", "tm1", "team_id", json!("no-such-team"), t(10)),
+            change(2, "team_members", "tm1", "deleted", json!(0), t(11)),
+            change(3, "courses", "co1", "title", json!("Honest"), t(12)),
+            change(4, "courses", "co1", "provider", json!("P"), Hlc { millis: 13, counter: u32::MAX }),
+            change(5, "courses", "co1", "archived", json!("not a flag"), t(14)),
+            change(6, "courses", "co1", "mood", json!("unknown field"), t(15)),
+            change(7, "courses", "co1", "deleted", json!(0), t(16)),
+        ];
+        let page = PullResponse {
+            changes,
+            cursor: 7,
+            has_more: false,
+            remaining: 0,
+            reset: false,
+            conflicts: vec![],
+            server_time_ms: 0,
+        };
+        let report = sync_once(&mut store, &FixedPage(Some(page)), &mut |_| {}).unwrap();
+        assert_eq!((report.pulled, report.applied, report.kept_aside), (7, 3, 4));
+        let status = store.sync_status().unwrap();
+        assert_eq!(status.kept_aside, 4);
+        assert_eq!(status.last_error, None);
+        assert!(status.last_success.is_some());
+        assert_eq!(store.pull_cursors().unwrap().0, 7);
+        let title: String = store
+            .conn
+            .query_row("SELECT title FROM courses WHERE id = 'co1' AND deleted = 0", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(title, "Honest");
+    }
+
+    #[test]
+    fn a_failed_sync_always_leaves_its_error_even_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open_in(dir.path()).unwrap();
+        let error = sync_once(&mut store, &FixedPage(None), &mut |_| {}).unwrap_err();
+        assert!(matches!(error, SyncError::Internal(_)), "{error}");
+        let last_error = store.sync_status().unwrap().last_error.expect("a failed sync records its error");
+        assert!(last_error.contains("a bug while pulling"), "{last_error}");
+        // The store is still usable afterwards.
+        store.create_course(&crate::domain::course::CourseInput::new("After")).unwrap();
+    }
+}
