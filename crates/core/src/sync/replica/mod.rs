@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use rusqlite::types::Value;
-use rusqlite::{params, Connection, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{CoreError, Result, Rule};
@@ -417,6 +417,57 @@ mod tests {
         let shown: i64 =
             store.conn.query_row("SELECT count(*) FROM meetings WHERE deleted = 0", [], |r| r.get(0)).unwrap();
         assert_eq!(shown, 1);
+    }
+
+    /// A circle with one meeting and one learner, made on another laptop.
+    fn circle_from_elsewhere(store: &mut Store) {
+        let mut changes = new_row(1, &schema::CIRCLES, "ci", &[("name", json!("Circle"))]);
+        changes.extend(new_row(
+            10,
+            &schema::MEETINGS,
+            "m",
+            &[("circle_id", json!("ci")), ("local_date", json!("2026-03-03")), ("local_time", json!("18:00"))],
+        ));
+        changes.extend(new_row(20, &schema::LEARNERS, "l", &[("circle_id", json!("ci")), ("name", json!("Ana"))]));
+        assert_eq!(store.apply_pull(&page(changes)).unwrap().kept_aside, 0);
+    }
+
+    #[test]
+    fn a_learner_deleted_elsewhere_while_marked_here_is_a_conflict_that_can_restore_the_learner() {
+        let (_dir, mut store) = store();
+        circle_from_elsewhere(&mut store);
+        store.mark_attendance("m", "l", crate::domain::attendance::Mark::Present).unwrap();
+        // Another laptop deleted the learner without having seen the mark
+        // (its deletion is stamped before the mark).
+        let deletion = vec![any_change(30, "learners", "l", "deleted", json!(1), at(500))];
+        let stats = store.apply_pull(&page(deletion.clone())).unwrap();
+        assert_eq!(stats.conflicts, 1);
+        let conflicts = store.conflicts(false).unwrap();
+        assert_eq!(conflicts.len(), 1);
+        let c = &conflicts[0];
+        assert_eq!((c.table.as_str(), c.row_id.as_str(), c.field.as_str()), ("learners", "l", "deleted"));
+        assert_eq!((c.lost_value.clone(), c.won_value.clone(), c.won_device.as_str()), (json!(0), json!(1), "dev-b"));
+        // The same page again (a resync) does not add another.
+        let mut again = page(deletion);
+        again.cursor = 31;
+        assert_eq!(store.apply_pull(&again).unwrap().conflicts, 0);
+        // Restoring brings the learner (and so the mark) back.
+        store.resolve_conflict(&c.id, Resolution::RestoreLost).unwrap();
+        let deleted: i64 =
+            store.conn.query_row("SELECT deleted FROM learners WHERE id = 'l'", [], |r| r.get(0)).unwrap();
+        assert_eq!(deleted, 0);
+    }
+
+    #[test]
+    fn a_deletion_made_after_seeing_the_edit_is_no_conflict() {
+        let (_dir, mut store) = store();
+        circle_from_elsewhere(&mut store);
+        store.mark_attendance("m", "l", crate::domain::attendance::Mark::Present).unwrap();
+        // Stamped after the mark: the deleting laptop had seen it.
+        let later = store.last_hlc().unwrap().successor();
+        let deletion = vec![any_change(30, "learners", "l", "deleted", json!(1), later)];
+        assert_eq!(store.apply_pull(&page(deletion)).unwrap().conflicts, 0);
+        assert!(store.conflicts(false).unwrap().is_empty());
     }
 
     proptest! {

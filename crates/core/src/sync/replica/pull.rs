@@ -454,6 +454,68 @@ impl<'t> PageApplier<'t> {
     }
 }
 
+/// Rows whose deletion can hide a person's edit elsewhere, with the child
+/// rows that edit could be in: (parent table, [(child table, reference field)]).
+/// Guides are left out: the engine re-derives them by itself, not a person.
+const DELETE_AGAINST_EDIT: &[(&str, &[(&str, &str)])] = &[
+    ("learners", &[("attendance", "learner_id")]),
+    ("meetings", &[("attendance", "meeting_id"), ("meeting_feedback", "meeting_id")]),
+    ("circles", &[("meetings", "circle_id"), ("learners", "circle_id")]),
+];
+
+/// Delete against edit: another device's deletion of `change`'s row just won
+/// here, and this replica has edits of rows under it that the deleting
+/// device cannot have seen (stamped after the deletion: had it seen them,
+/// its clock would be past them). Those edits are now invisible, so the
+/// person who made them gets a conflict on the parent's `deleted` field:
+/// restoring the lost value (0) brings the row back, keeping accepts.
+/// Returns whether a new conflict was recorded.
+fn record_delete_against_edit(tx: &Connection, change: &WireChange, me: &str) -> Result<bool> {
+    let Some((_, children)) = DELETE_AGAINST_EDIT.iter().find(|(t, _)| *t == change.table) else { return Ok(false) };
+    if change.field != "deleted" || change.value != serde_json::json!(1) || change.device_id == me {
+        return Ok(false);
+    }
+    let current: Option<(String, String)> = tx
+        .prepare_cached(
+            "SELECT hlc, device_id FROM field_versions WHERE table_name = ?1 AND row_id = ?2 AND field = 'deleted'",
+        )?
+        .query_row(params![change.table, change.row_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let deletion_hlc = change.hlc.to_string();
+    if current != Some((deletion_hlc.clone(), change.device_id.clone())) {
+        return Ok(false); // the deletion lost to a later version of `deleted`
+    }
+    let mut latest_edit: Option<String> = None;
+    for (child, reference) in children.iter() {
+        // Table and field names come from the constant above, never the page.
+        let sql = format!(
+            "SELECT max(v.hlc) FROM {child} c JOIN field_versions v ON v.table_name = '{child}' AND v.row_id = c.id
+             WHERE c.{reference} = ?1 AND c.deleted = 0 AND v.device_id = ?2 AND v.hlc > ?3"
+        );
+        let found: Option<String> =
+            tx.prepare_cached(&sql)?.query_row(params![change.row_id, me, deletion_hlc], |r| r.get(0))?;
+        latest_edit = latest_edit.max(found);
+    }
+    let Some(lost_hlc) = latest_edit else { return Ok(false) };
+    let id = crate::store::rows::derived_id("delete-against-edit", &[&change.table, &change.row_id, &deletion_hlc]);
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO conflicts (id, table_name, row_id, field, lost_value, lost_hlc, won_value, won_hlc,
+                                    won_device, detected_at)
+             VALUES (?1, ?2, ?3, 'deleted', '0', ?4, '1', ?5, ?6, ?7) ON CONFLICT(id) DO NOTHING",
+        )?
+        .execute(params![
+            id,
+            change.table,
+            change.row_id,
+            lost_hlc,
+            deletion_hlc,
+            change.device_id,
+            chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        ])?;
+    Ok(inserted > 0)
+}
+
 impl Store {
     /// Where the next pull starts: (change cursor, conflict cursor).
     pub fn pull_cursors(&self) -> Result<(i64, i64)> {
@@ -509,6 +571,11 @@ impl Store {
         applier.retry_kept_aside()?;
         let mut stats = applier.stats;
         let clock = applier.clock;
+        for server_change in &page.changes {
+            if record_delete_against_edit(&tx, &server_change.change, &device_id)? {
+                stats.conflicts += 1;
+            }
+        }
         {
             let mut insert_conflict = tx.prepare_cached(
                 "INSERT INTO conflicts (id, table_name, row_id, field, lost_value, lost_hlc, won_value, won_hlc,
