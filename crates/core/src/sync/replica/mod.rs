@@ -458,12 +458,51 @@ mod tests {
         assert_eq!(deleted, 0);
     }
 
+    /// Acknowledge everything waiting, as a push answered by the server does.
+    fn push_all(store: &mut Store) {
+        while let Some(batch) = store.next_push_batch(5_000).unwrap() {
+            let results = batch
+                .changes
+                .iter()
+                .map(|c| crate::sync::wire::PushResult {
+                    change_id: c.change_id.clone(),
+                    outcome: PushOutcome::Applied,
+                    seq: Some(1),
+                })
+                .collect();
+            let response = PushResponse {
+                batch_id: batch.batch_id.clone(),
+                batch_seq: batch.batch_seq,
+                results,
+                server_time_ms: 0,
+            };
+            store.ack_push(&batch, &response).unwrap();
+        }
+    }
+
     #[test]
-    fn a_deletion_made_after_seeing_the_edit_is_no_conflict() {
+    fn a_mark_made_offline_before_the_deletion_but_sent_after_is_a_conflict_too() {
         let (_dir, mut store) = store();
         circle_from_elsewhere(&mut store);
         store.mark_attendance("m", "l", crate::domain::attendance::Mark::Present).unwrap();
-        // Stamped after the mark: the deleting laptop had seen it.
+        // The deletion is stamped after the mark (the mark was made offline
+        // first), but the mark reached the server only in this sync.
+        push_all(&mut store);
+        let later = store.last_hlc().unwrap().successor();
+        let deletion = vec![any_change(30, "learners", "l", "deleted", json!(1), later)];
+        assert_eq!(store.apply_pull(&page(deletion)).unwrap().conflicts, 1);
+    }
+
+    #[test]
+    fn a_deletion_made_after_the_edit_was_there_to_see_is_no_conflict() {
+        let (_dir, mut store) = store();
+        circle_from_elsewhere(&mut store);
+        store.mark_attendance("m", "l", crate::domain::attendance::Mark::Present).unwrap();
+        push_all(&mut store);
+        // A complete pull after the mark was sent: from then on others could see it.
+        let mut nothing = page(vec![]);
+        nothing.cursor = 29;
+        store.apply_pull(&nothing).unwrap();
         let later = store.last_hlc().unwrap().successor();
         let deletion = vec![any_change(30, "learners", "l", "deleted", json!(1), later)];
         assert_eq!(store.apply_pull(&page(deletion)).unwrap().conflicts, 0);

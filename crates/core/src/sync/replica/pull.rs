@@ -464,13 +464,15 @@ const DELETE_AGAINST_EDIT: &[(&str, &[(&str, &str)])] = &[
 ];
 
 /// Delete against edit: another device's deletion of `change`'s row just won
-/// here, and this replica has edits of rows under it that the deleting
-/// device cannot have seen (stamped after the deletion: had it seen them,
-/// its clock would be past them). Those edits are now invisible, so the
-/// person who made them gets a conflict on the parent's `deleted` field:
-/// restoring the lost value (0) brings the row back, keeping accepts.
-/// Returns whether a new conflict was recorded.
-fn record_delete_against_edit(tx: &Connection, change: &WireChange, me: &str) -> Result<bool> {
+/// here, and this replica made edits of rows under it that the deleting
+/// device may not have seen: stamped after the deletion (had it seen them,
+/// its clock would be past them), or sent to the server after this replica's
+/// last complete pull (outbox seq past `acked_at_last_pull`: an edit made
+/// offline and pushed just before this pull, or not yet pushed). Those edits
+/// are now invisible, so the person who made them gets a conflict on the
+/// parent's `deleted` field: restoring the lost value (0) brings the row
+/// back, keeping accepts. Returns whether a new conflict was recorded.
+fn record_delete_against_edit(tx: &Connection, change: &WireChange, me: &str, acked_at_last_pull: i64) -> Result<bool> {
     let Some((_, children)) = DELETE_AGAINST_EDIT.iter().find(|(t, _)| *t == change.table) else { return Ok(false) };
     if change.field != "deleted" || change.value != serde_json::json!(1) || change.device_id == me {
         return Ok(false);
@@ -487,13 +489,15 @@ fn record_delete_against_edit(tx: &Connection, change: &WireChange, me: &str) ->
     }
     let mut latest_edit: Option<String> = None;
     for (child, reference) in children.iter() {
-        // Table and field names come from the constant above, never the page.
+        // Table and field names come from the constant above, never the
+        // page. The outbox holds exactly this replica's own edits.
         let sql = format!(
-            "SELECT max(v.hlc) FROM {child} c JOIN field_versions v ON v.table_name = '{child}' AND v.row_id = c.id
-             WHERE c.{reference} = ?1 AND c.deleted = 0 AND v.device_id = ?2 AND v.hlc > ?3"
+            "SELECT max(e.hlc) FROM {child} c JOIN changes e ON e.table_name = '{child}' AND e.row_id = c.id
+             WHERE c.{reference} = ?1 AND c.deleted = 0 AND (e.hlc > ?2 OR e.seq > ?3)"
         );
-        let found: Option<String> =
-            tx.prepare_cached(&sql)?.query_row(params![change.row_id, me, deletion_hlc], |r| r.get(0))?;
+        let found: Option<String> = tx
+            .prepare_cached(&sql)?
+            .query_row(params![change.row_id, deletion_hlc, acked_at_last_pull], |r| r.get(0))?;
         latest_edit = latest_edit.max(found);
     }
     let Some(lost_hlc) = latest_edit else { return Ok(false) };
@@ -571,10 +575,15 @@ impl Store {
         applier.retry_kept_aside()?;
         let mut stats = applier.stats;
         let clock = applier.clock;
+        let acked_at_last_pull = meta::get_int(&tx, meta::SYNC_ACKED_AT_LAST_PULL)?;
         for server_change in &page.changes {
-            if record_delete_against_edit(&tx, &server_change.change, &device_id)? {
+            if record_delete_against_edit(&tx, &server_change.change, &device_id, acked_at_last_pull)? {
                 stats.conflicts += 1;
             }
+        }
+        if !page.has_more {
+            let acked = meta::get_int(&tx, meta::SYNC_ACKED_THROUGH)?;
+            meta::set(&tx, meta::SYNC_ACKED_AT_LAST_PULL, &acked.to_string())?;
         }
         {
             let mut insert_conflict = tx.prepare_cached(
