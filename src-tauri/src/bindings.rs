@@ -38,6 +38,7 @@ fn generate() -> String {
         Rule,
         crate::error::UiError, crate::error::UiErrorKind,
         crate::sync_worker::SyncView, crate::sync_worker::SyncActivity, crate::sync_worker::SyncProgress,
+        crate::sync_worker::KeptAsideView, sync::status::KeptAsideKind,
         crate::commands::circles::CircleDetail,
         crate::commands::attendance::RosterView,
         crate::commands::sync::ConflictView,

@@ -47,6 +47,26 @@ pub struct SyncProgress {
     pub total: u32,
 }
 
+/// A pulled change this laptop could not apply (yet), as the Sync screen
+/// lists it; every sync tries it again.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct KeptAsideView {
+    pub table: String,
+    pub row_id: String,
+    pub field: String,
+    pub kind: circles_core::sync::status::KeptAsideKind,
+    /// The core's own words (English), shown as a detail.
+    pub reason: String,
+    pub attempts: u32,
+    /// RFC 3339 time it was first kept aside.
+    pub since: String,
+}
+
+/// At most this many kept-aside changes ride along in every state event
+/// (the count is always whole; `circles status` lists them all).
+const KEPT_ASIDE_SHOWN: usize = 20;
+
 /// Everything the window shows about sync, always current.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
@@ -61,6 +81,9 @@ pub struct SyncView {
     /// Local changes the server refused for good (kept here).
     pub refused: u32,
     pub open_conflicts: u32,
+    /// Pulled changes this laptop could not apply yet (the first few listed).
+    pub kept_aside: u32,
+    pub kept_aside_changes: Vec<KeptAsideView>,
     /// RFC 3339 time of the last successful sync.
     pub last_success: Option<String>,
     pub last_error: Option<String>,
@@ -79,6 +102,8 @@ impl SyncView {
             pending: 0,
             refused: 0,
             open_conflicts: 0,
+            kept_aside: 0,
+            kept_aside_changes: Vec::new(),
             last_success: None,
             last_error: None,
             data_revision: 0,
@@ -91,6 +116,25 @@ impl SyncView {
         self.pending = status.pending as u32;
         self.refused = status.refused as u32;
         self.open_conflicts = status.open_conflicts as u32;
+        self.kept_aside = status.kept_aside as u32;
+        if status.kept_aside == 0 {
+            self.kept_aside_changes.clear();
+        } else {
+            self.kept_aside_changes = store
+                .kept_aside()?
+                .into_iter()
+                .take(KEPT_ASIDE_SHOWN)
+                .map(|k| KeptAsideView {
+                    table: k.table,
+                    row_id: k.row_id,
+                    field: k.field,
+                    kind: k.kind,
+                    reason: k.reason,
+                    attempts: k.attempts as u32,
+                    since: k.first_attempt,
+                })
+                .collect();
+        }
         self.last_success = status.last_success;
         self.last_error = status.last_error;
         match status.account {

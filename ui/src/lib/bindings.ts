@@ -405,6 +405,10 @@ pending: number,
  */
 refused: number, open_conflicts: number, 
 /**
+ * Pulled changes this laptop could not apply yet (the first few listed).
+ */
+kept_aside: number, kept_aside_changes: Array<KeptAsideView>, 
+/**
  * RFC 3339 time of the last successful sync.
  */
 last_success: string | null, last_error: string | null, 
@@ -420,6 +424,18 @@ export type SyncProgress = {
  * "pushing" or "pulling".
  */
 phase: string, done: number, total: number, };
+
+export type KeptAsideView = { table: string, row_id: string, field: string, kind: KeptAsideKind, 
+/**
+ * The core's own words (English), shown as a detail.
+ */
+reason: string, attempts: number, 
+/**
+ * RFC 3339 time it was first kept aside.
+ */
+since: string, };
+
+export type KeptAsideKind = "missing_reference" | "waits_for_reference" | "invalid" | "future_clock";
 
 export type CircleDetail = { circle: Circle, course_title: string | null, meetings: Array<Meeting>, learners: Array<Learner>, grid: AttendanceGrid, 
 /**

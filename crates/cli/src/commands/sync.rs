@@ -75,8 +75,11 @@ pub fn sync(ctx: &mut Ctx) -> Result<()> {
 
 pub fn status(ctx: &Ctx) -> Result<()> {
     let status = ctx.store.sync_status()?;
+    let kept_aside = ctx.store.kept_aside()?;
     if ctx.json {
-        return print_json(&status);
+        let mut value = serde_json::to_value(&status)?;
+        value["kept_aside_changes"] = serde_json::to_value(&kept_aside)?;
+        return print_json(&value);
     }
     let account = status
         .account
@@ -87,9 +90,37 @@ pub fn status(ctx: &Ctx) -> Result<()> {
         ("changes waiting", status.pending.to_string()),
         ("refused by the server", status.refused.to_string()),
         ("open conflicts", status.open_conflicts.to_string()),
+        ("kept aside", status.kept_aside.to_string()),
         ("last synced", status.last_success.clone().unwrap_or_else(|| "never".into())),
         ("last error", status.last_error.clone().unwrap_or_else(|| "none".into())),
-    ])
+    ])?;
+    if kept_aside.is_empty() {
+        return Ok(());
+    }
+    say!(
+        "\nChanges from the server this computer cannot apply (yet); every sync tries them again, \
+         and everything else syncs:"
+    )?;
+    let mut table = Table::new(&["WHAT", "WHY", "TRIES", "SINCE"]);
+    for kept in &kept_aside {
+        let row_end: String = {
+            let chars: Vec<char> = kept.row_id.chars().collect();
+            chars[chars.len().saturating_sub(8)..].iter().collect()
+        };
+        table.row(vec![
+            printable(&format!("{} {} {}", kept.table, row_end, kept.field)),
+            printable(&kept.reason),
+            kept.attempts.to_string(),
+            printable(&kept.first_attempt),
+        ]);
+    }
+    table.print()
+}
+
+/// Text from the server as it may be shown on a terminal: control
+/// characters (escape sequences) written as escapes, never sent raw.
+fn printable(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { c.escape_default().collect() } else { c.to_string() }).collect()
 }
 
 pub fn conflicts(ctx: &mut Ctx, command: ConflictCommand) -> Result<()> {

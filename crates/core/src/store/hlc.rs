@@ -19,30 +19,59 @@ pub struct Hlc {
 
 impl Hlc {
     pub const ZERO: Hlc = Hlc { millis: 0, counter: 0 };
+    /// The largest clock value; arithmetic saturates here instead of
+    /// overflowing (only a clock refused by `is_plausible_remote` gets near it).
+    pub const MAX: Hlc = Hlc { millis: u64::MAX, counter: u32::MAX };
+
+    /// The next clock value after this one: the counter goes up, and when it
+    /// is full the clock moves to the next millisecond with counter 0 (a
+    /// millisecond early, which is harmless: the order is what counts).
+    /// `MAX` stays `MAX`.
+    pub fn successor(self) -> Hlc {
+        match self.counter.checked_add(1) {
+            Some(counter) => Hlc { millis: self.millis, counter },
+            None => match self.millis.checked_add(1) {
+                Some(millis) => Hlc { millis, counter: 0 },
+                None => Hlc::MAX,
+            },
+        }
+    }
 
     /// The next timestamp for a local event: after `last` and not before the
-    /// wall clock `now_millis`.
+    /// wall clock `now_millis`. Never panics; strictly after `last` unless
+    /// `last` is `MAX`.
     pub fn tick(last: Hlc, now_millis: u64) -> Hlc {
-        if now_millis > last.millis {
-            Hlc { millis: now_millis, counter: 0 }
-        } else {
-            Hlc { millis: last.millis, counter: last.counter + 1 }
-        }
+        Hlc { millis: now_millis, counter: 0 }.max(last.successor())
     }
 
     /// The clock after seeing a remote timestamp: after both, so local edits
     /// made later are ordered after what this device has already applied.
+    /// Never panics; strictly after both unless one of them is `MAX`.
+    /// A remote clock that is not `is_plausible_remote` must not be observed:
+    /// it would drag every later local edit far into the future.
     pub fn observe(last: Hlc, remote: Hlc, now_millis: u64) -> Hlc {
-        let millis = last.millis.max(remote.millis).max(now_millis);
-        let counter = match (millis == last.millis, millis == remote.millis) {
-            (true, true) => last.counter.max(remote.counter) + 1,
-            (true, false) => last.counter + 1,
-            (false, true) => remote.counter + 1,
-            (false, false) => 0,
-        };
-        Hlc { millis, counter }
+        Hlc { millis: now_millis, counter: 0 }.max(last.max(remote).successor())
+    }
+
+    /// Whether a remote change's clock is believable at `now_millis` (the
+    /// later of the server's time and this computer's corrected clock). The
+    /// server refuses pushes stamped more than `MAX_CLOCK_SKEW_MS` ahead of
+    /// its clock, so an honest change is never far ahead; one beyond
+    /// `MAX_REMOTE_LEAD_MS` comes from a broken or hostile peer. Applying it
+    /// would either win every later edit of its field (if the local clock
+    /// stayed) or stamp every later local edit in the future, where the
+    /// server refuses them (if the clock followed it). So it is kept aside
+    /// instead, and applied once the time has come.
+    pub fn is_plausible_remote(self, now_millis: u64) -> bool {
+        self.millis <= now_millis.saturating_add(MAX_REMOTE_LEAD_MS)
     }
 }
+
+/// How far ahead of now a remote change's clock may be and still be applied
+/// (and observed): five times the server's own skew limit
+/// (`sync::wire::MAX_CLOCK_SKEW_MS`, one minute), so the clocks of several
+/// server processes may differ a little.
+pub const MAX_REMOTE_LEAD_MS: u64 = 5 * 60_000;
 
 /// Digits of the text form: `millis` in 15, '-', `counter` in 10.
 const TEXT_LEN: usize = 26;
@@ -145,6 +174,21 @@ mod tests {
         assert_eq!(b, Hlc { millis: 1_000, counter: 1 });
     }
 
+    #[test]
+    fn a_full_counter_moves_to_the_next_millisecond() {
+        let full = Hlc { millis: 1_000, counter: u32::MAX };
+        assert_eq!(Hlc::tick(full, 5), Hlc { millis: 1_001, counter: 0 });
+        assert_eq!(Hlc::observe(Hlc::ZERO, full, 5), Hlc { millis: 1_001, counter: 0 });
+        assert_eq!(Hlc::tick(Hlc::MAX, 5), Hlc::MAX, "saturates instead of overflowing");
+    }
+
+    #[test]
+    fn a_remote_clock_far_ahead_is_not_plausible() {
+        let now = 1_000_000;
+        assert!(Hlc { millis: now + MAX_REMOTE_LEAD_MS, counter: u32::MAX }.is_plausible_remote(now));
+        assert!(!Hlc { millis: now + MAX_REMOTE_LEAD_MS + 1, counter: 0 }.is_plausible_remote(now));
+    }
+
     proptest! {
         #[test]
         fn encoding_preserves_order(a in 0u64..10u64.pow(14), ac in 0u32..1000, b in 0u64..10u64.pow(14), bc in 0u32..1000) {
@@ -163,6 +207,23 @@ mod tests {
             if millis < 10u64.pow(15) {
                 prop_assert_eq!(serde_json::from_str::<Hlc>(&format!("\"{padded}\"")).unwrap(), hlc);
             }
+        }
+
+        /// Any inputs at all, extremes included: no panic, never backwards,
+        /// and strictly forward whenever there is room.
+        #[test]
+        fn tick_and_observe_never_panic_and_stay_monotonic(
+            l in any::<u64>(), lc in any::<u32>(), r in any::<u64>(), rc in any::<u32>(), now in any::<u64>(),
+            near_max in any::<bool>(),
+        ) {
+            let last = if near_max { Hlc { millis: u64::MAX - (l % 3), counter: u32::MAX - (lc % 3) } } else { Hlc { millis: l, counter: lc } };
+            let remote = Hlc { millis: r, counter: rc };
+            let ticked = Hlc::tick(last, now);
+            prop_assert!(ticked >= last && ticked.millis >= now);
+            prop_assert!(last == Hlc::MAX || ticked > last);
+            let seen = Hlc::observe(last, remote, now);
+            prop_assert!(seen >= last && seen >= remote && seen.millis >= now);
+            prop_assert!(last.max(remote) == Hlc::MAX || (seen > last && seen > remote));
         }
 
         #[test]

@@ -33,6 +33,11 @@ pub(crate) const SYNC_CLOCK_OFFSET: MetaKey = MetaKey("sync.clock_offset_ms");
 /// its oldest waiting changes, so acknowledging a batch moves this cursor
 /// instead of marking each of its changes.
 pub(crate) const SYNC_ACKED_THROUGH: MetaKey = MetaKey("sync.acked_through");
+/// The acknowledgement cursor when the last complete pull ended: this
+/// replica's changes after it reached the server after everything it had
+/// pulled, so a device whose deletion arrives later may not have seen them
+/// (delete against edit, `sync/replica/pull.rs`).
+pub(crate) const SYNC_ACKED_AT_LAST_PULL: MetaKey = MetaKey("sync.acked_at_last_pull");
 /// The account this store syncs with.
 pub(crate) const SYNC_SERVER_URL: MetaKey = MetaKey("sync.server_url");
 pub(crate) const SYNC_TOKEN: MetaKey = MetaKey("sync.token");
@@ -88,6 +93,7 @@ mod tests {
             SYNC_CONFLICT_CURSOR,
             SYNC_CLOCK_OFFSET,
             SYNC_ACKED_THROUGH,
+            SYNC_ACKED_AT_LAST_PULL,
             SYNC_SERVER_URL,
             SYNC_TOKEN,
             SYNC_USER_NAME,

@@ -25,12 +25,13 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0001_initial.sql")),
         M::up(include_str!("../../migrations/0002_sync.sql")),
         M::up(include_str!("../../migrations/0003_guides_reports.sql")),
+        M::up(include_str!("../../migrations/0004_kept_aside.sql")),
     ])
 }
 
 /// The schema version this build writes.
 pub fn schema_version() -> i64 {
-    3
+    4
 }
 
 /// The local store: one SQLite file per data folder, opened by one process

@@ -33,6 +33,10 @@ pub enum SyncError {
     NotSignedIn,
     #[error(transparent)]
     Store(#[from] CoreError),
+    /// A bug: the sync stopped where it should not have (a panic, caught so
+    /// that it is recorded and reported like any other failure).
+    #[error("sync stopped by an internal error ({0}); please report it")]
+    Internal(String),
 }
 
 impl SyncError {
@@ -90,6 +94,9 @@ pub struct SyncReport {
     pub new_conflicts: u64,
     /// Changes the server refused for good in this sync (kept locally).
     pub refused: u64,
+    /// Pulled changes this replica could not apply, kept aside in this sync
+    /// (`Store::kept_aside` lists all that wait).
+    pub kept_aside: u64,
 }
 
 /// One full sync: push everything waiting, then pull until up to date.
@@ -100,7 +107,22 @@ pub fn sync_once(
     transport: &dyn Transport,
     on_progress: &mut dyn FnMut(Progress),
 ) -> Result<SyncReport, SyncError> {
-    let result = run(store, transport, on_progress);
+    // A panic inside the sync must not leave `last error` empty: it is
+    // caught here (the open transaction rolls back as it unwinds) and
+    // recorded like any other failure.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(store, transport, on_progress)))
+        .unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panic".into());
+            // A write opened without a guard (`BEGIN IMMEDIATE`) is still open.
+            if !store.conn.is_autocommit() {
+                let _ = store.conn.execute_batch("ROLLBACK");
+            }
+            Err(SyncError::Internal(what))
+        });
     let outcome = match &result {
         Ok(_) => (meta::SYNC_LAST_SUCCESS, chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
         Err(e) => (meta::SYNC_LAST_ERROR, e.to_string()),
@@ -203,6 +225,7 @@ fn pull_all(
         report.pulled += page.changes.len() as u64;
         report.applied += stats.applied as u64;
         report.new_conflicts += stats.conflicts as u64;
+        report.kept_aside += stats.kept_aside as u64;
         on_progress(Progress { phase: Phase::Pulling, done: report.pulled, total: report.pulled + page.remaining });
         if !page.has_more {
             return Ok(());
@@ -231,5 +254,91 @@ pub fn sync_with_retry(
             }
             other => return other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::hlc::Hlc;
+    use crate::sync::wire::{ServerChange, WireChange};
+    use serde_json::json;
+
+    /// A server that answers every pull with one fixed page (a hostile or
+    /// broken one), or panics while pulling.
+    struct FixedPage(Option<PullResponse>);
+
+    impl Transport for FixedPage {
+        fn hello(&self) -> Result<Hello, SyncError> {
+            Err(SyncError::Unreachable("no hello here".into()))
+        }
+        fn push(&self, _: &PushRequest) -> Result<PushResponse, SyncError> {
+            Err(SyncError::Unreachable("nothing is pushed here".into()))
+        }
+        fn pull(&self, _: i64, _: i64, _: usize) -> Result<PullResponse, SyncError> {
+            match &self.0 {
+                Some(page) => Ok(page.clone()),
+                None => panic!("a bug while pulling"),
+            }
+        }
+    }
+
+    fn change(seq: i64, table: &str, row: &str, field: &str, value: serde_json::Value, hlc: Hlc) -> ServerChange {
+        let change_id = format!("c{seq}");
+        let device_id = "dev-b".into();
+        let (table, row_id, field) = (table.into(), row.into(), field.into());
+        ServerChange {
+            seq,
+            change: WireChange { change_id, table, row_id, field, value, hlc, device_id, base_seq: None },
+        }
+    }
+
+    #[test]
+    fn a_sync_pulling_hostile_changes_succeeds_applies_the_rest_and_reports_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open_in(dir.path()).unwrap();
+        let t = |millis| Hlc { millis, counter: 0 };
+        let changes = vec![
+            change(1, "team_members", "tm1", "team_id", json!("no-such-team"), t(10)),
+            change(2, "team_members", "tm1", "deleted", json!(0), t(11)),
+            change(3, "courses", "co1", "title", json!("Honest"), t(12)),
+            change(4, "courses", "co1", "provider", json!("P"), Hlc { millis: 13, counter: u32::MAX }),
+            change(5, "courses", "co1", "archived", json!("not a flag"), t(14)),
+            change(6, "courses", "co1", "mood", json!("unknown field"), t(15)),
+            change(7, "courses", "co1", "deleted", json!(0), t(16)),
+        ];
+        let page = PullResponse {
+            changes,
+            cursor: 7,
+            has_more: false,
+            remaining: 0,
+            reset: false,
+            conflicts: vec![],
+            server_time_ms: 0,
+        };
+        let report = sync_once(&mut store, &FixedPage(Some(page)), &mut |_| {}).unwrap();
+        assert_eq!((report.pulled, report.applied, report.kept_aside), (7, 3, 4));
+        let status = store.sync_status().unwrap();
+        assert_eq!(status.kept_aside, 4);
+        assert_eq!(status.last_error, None);
+        assert!(status.last_success.is_some());
+        assert_eq!(store.pull_cursors().unwrap().0, 7);
+        let title: String = store
+            .conn
+            .query_row("SELECT title FROM courses WHERE id = 'co1' AND deleted = 0", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(title, "Honest");
+    }
+
+    #[test]
+    fn a_failed_sync_always_leaves_its_error_even_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open_in(dir.path()).unwrap();
+        let error = sync_once(&mut store, &FixedPage(None), &mut |_| {}).unwrap_err();
+        assert!(matches!(error, SyncError::Internal(_)), "{error}");
+        let last_error = store.sync_status().unwrap().last_error.expect("a failed sync records its error");
+        assert!(last_error.contains("a bug while pulling"), "{last_error}");
+        // The store is still usable afterwards.
+        store.create_course(&crate::domain::course::CourseInput::new("After")).unwrap();
     }
 }

@@ -11,6 +11,8 @@ const base: SyncView = {
   pending: 0,
   refused: 0,
   open_conflicts: 0,
+  kept_aside: 0,
+  kept_aside_changes: [],
   last_success: "2026-11-29T14:02:00Z",
   last_error: null,
   data_revision: 0,

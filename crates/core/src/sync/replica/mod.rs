@@ -10,14 +10,15 @@
 use std::collections::HashMap;
 
 use rusqlite::types::Value;
-use rusqlite::{params, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{CoreError, Result, Rule};
 use crate::schema;
-use crate::store::hlc::{wall_clock_millis, Hlc};
+use crate::store::hlc::{corrected_now, Hlc};
 use crate::store::{meta, Store};
 use crate::sync::merge::{self, Version};
+use crate::sync::status::KeptAsideKind;
 use crate::sync::wire::{PullResponse, PushRequest, PushResponse, ServerChange, WireChange};
 
 mod conflicts;
@@ -282,6 +283,342 @@ mod tests {
             .unwrap();
         assert_eq!(shown, ("Split".into(), "Somewhere".into(), 0));
         assert_eq!(store.pull_cursors().unwrap().0, 4);
+    }
+
+    /// A change of any table, stamped (millis, counter) by `device`.
+    fn any_change(seq: i64, table: &str, row: &str, field: &str, value: serde_json::Value, hlc: Hlc) -> ServerChange {
+        ServerChange {
+            seq,
+            change: WireChange {
+                change_id: format!("c{seq}"),
+                table: table.into(),
+                row_id: row.into(),
+                field: field.into(),
+                value,
+                hlc,
+                device_id: "dev-b".into(),
+                base_seq: None,
+            },
+        }
+    }
+
+    fn at(millis: u64) -> Hlc {
+        Hlc { millis, counter: 0 }
+    }
+
+    /// A whole new row: its fields in schema order, `deleted` 0, from `seq` on.
+    fn new_row(
+        seq: i64,
+        table: &schema::TableDef,
+        row: &str,
+        fields: &[(&str, serde_json::Value)],
+    ) -> Vec<ServerChange> {
+        let mut out: Vec<ServerChange> = fields
+            .iter()
+            .enumerate()
+            .map(|(i, (f, v))| {
+                any_change(seq + i as i64, table.name, row, f, v.clone(), at(100 + seq as u64 + i as u64))
+            })
+            .collect();
+        let next = seq + out.len() as i64;
+        out.push(any_change(next, table.name, row, "deleted", json!(0), at(100 + next as u64)));
+        out
+    }
+
+    fn course_page(seq: i64, row: &str, title: &str) -> Vec<ServerChange> {
+        new_row(seq, &COURSES, row, &[("title", json!(title))])
+    }
+
+    fn visible_courses(store: &Store) -> Vec<String> {
+        let mut stmt = store.conn.prepare("SELECT title FROM courses WHERE deleted = 0 ORDER BY title").unwrap();
+        stmt.query_map([], |r| r.get(0)).unwrap().collect::<rusqlite::Result<Vec<_>>>().unwrap()
+    }
+
+    fn kinds(store: &Store) -> Vec<(String, KeptAsideKind)> {
+        store.kept_aside().unwrap().into_iter().map(|k| (k.field, k.kind)).collect()
+    }
+
+    #[test]
+    fn a_team_member_naming_a_missing_team_is_kept_aside_until_the_team_arrives() {
+        let (_dir, mut store) = store();
+        let mut changes =
+            new_row(1, &schema::TEAM_MEMBERS, "tm1", &[("team_id", json!("team-later")), ("role", json!("member"))]);
+        changes.extend(course_page(10, "course-1", "Honest course"));
+        let stats = store.apply_pull(&page(changes)).unwrap();
+        assert_eq!(stats.kept_aside, 2, "the reference, and the row's `deleted` that would show it without it");
+        assert_eq!(visible_courses(&store), ["Honest course"], "the rest of the page applied");
+        assert_eq!(store.pull_cursors().unwrap().0, 11, "the cursor moved on");
+        let hidden: i64 =
+            store.conn.query_row("SELECT deleted FROM team_members WHERE id = 'tm1'", [], |r| r.get(0)).unwrap();
+        assert_eq!(hidden, 1, "a member of no team is not shown");
+        assert_eq!(
+            kinds(&store),
+            [
+                ("team_id".to_string(), KeptAsideKind::MissingReference),
+                ("deleted".to_string(), KeptAsideKind::WaitsForReference)
+            ]
+        );
+        let status = store.sync_status().unwrap();
+        assert_eq!(status.kept_aside, 2);
+        assert!(store.kept_aside().unwrap()[0].reason.contains("team_id"), "{:?}", store.kept_aside());
+
+        // A page without the team: tried again, still aside.
+        let stats = store.apply_pull(&page(course_page(20, "course-2", "Another"))).unwrap();
+        assert_eq!((stats.kept_aside, stats.recovered), (0, 0));
+        assert_eq!(store.kept_aside().unwrap()[0].attempts, 2);
+
+        // The team arrives: both apply, through the merge rules.
+        let stats =
+            store.apply_pull(&page(new_row(30, &schema::TEAMS, "team-later", &[("name", json!("T"))]))).unwrap();
+        assert_eq!(stats.recovered, 2);
+        let member: (Option<String>, i64) = store
+            .conn
+            .query_row("SELECT team_id, deleted FROM team_members WHERE id = 'tm1'", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap();
+        assert_eq!(member, (Some("team-later".into()), 0));
+        assert_eq!(store.sync_status().unwrap().kept_aside, 0);
+    }
+
+    #[test]
+    fn a_change_stamped_with_the_largest_counter_applies_without_overflow() {
+        let (_dir, mut store) = store();
+        let mut changes = course_page(1, "course-1", "Max");
+        let full = Hlc { millis: 5_000, counter: u32::MAX };
+        changes.push(any_change(3, "courses", "course-1", "provider", json!("P"), full));
+        let stats = store.apply_pull(&page(changes)).unwrap();
+        assert_eq!((stats.applied, stats.kept_aside), (3, 0));
+        assert!(store.last_hlc().unwrap() > full, "the clock moved past it");
+        // A local edit made now is ordered after it.
+        store.write(|w| w.set_field(&COURSES, "course-1", "provider", text("Mine"))).unwrap();
+        let provider: String =
+            store.conn.query_row("SELECT provider FROM courses WHERE id = 'course-1'", [], |r| r.get(0)).unwrap();
+        assert_eq!(provider, "Mine");
+    }
+
+    #[test]
+    fn values_of_the_wrong_kind_and_unknown_fields_are_kept_aside_and_the_rest_applies() {
+        let (_dir, mut store) = store();
+        let mut changes = course_page(1, "course-1", "Honest");
+        changes.push(any_change(3, "courses", "course-1", "archived", json!("yes"), at(200)));
+        changes.push(any_change(4, "courses", "course-1", "title", json!(42), at(201)));
+        changes.push(any_change(5, "courses", "course-1", "colour", json!("blue"), at(202)));
+        changes.push(any_change(6, "spaceships", "s1", "name", json!("x"), at(203)));
+        changes.push(any_change(7, "team_members", "tm1", "role", json!("boss"), at(204)));
+        changes.extend(course_page(8, "course-2", "Also honest"));
+        let stats = store.apply_pull(&page(changes)).unwrap();
+        assert_eq!(stats.kept_aside, 5);
+        assert_eq!(visible_courses(&store), ["Also honest", "Honest"]);
+        assert!(kinds(&store).iter().all(|(_, k)| *k == KeptAsideKind::Invalid), "{:?}", kinds(&store));
+        let kept = store.kept_aside().unwrap();
+        assert_eq!(kept.iter().map(|k| k.seq).collect::<Vec<_>>(), [3, 4, 5, 6, 7]);
+        assert!(kept[2].reason.contains("colour"), "{}", kept[2].reason);
+        assert_eq!(kept[1].value, json!(42));
+        // Tried again on the next page, still refused, still listed.
+        store.apply_pull(&page(course_page(20, "course-3", "Third"))).unwrap();
+        assert_eq!(store.sync_status().unwrap().kept_aside, 5);
+        assert!(store.kept_aside().unwrap().iter().all(|k| k.attempts == 2));
+    }
+
+    #[test]
+    fn a_change_stamped_far_in_the_future_is_kept_aside_and_does_not_drag_the_clock() {
+        let (_dir, mut store) = store();
+        let now = crate::store::hlc::wall_clock_millis();
+        let mut changes = course_page(1, "course-1", "Now");
+        let future = at(now + 10 * 365 * 24 * 3_600_000);
+        changes.push(any_change(3, "courses", "course-1", "title", json!("From the future"), future));
+        let stats = store.apply_pull(&page(changes)).unwrap();
+        assert_eq!(stats.kept_aside, 1);
+        assert_eq!(visible_courses(&store), ["Now"]);
+        assert_eq!(kinds(&store), [("title".to_string(), KeptAsideKind::FutureClock)]);
+        let clock = store.last_hlc().unwrap();
+        assert!(clock.millis < now + crate::store::hlc::MAX_REMOTE_LEAD_MS, "{clock:?}");
+    }
+
+    #[test]
+    fn a_kept_aside_change_that_applies_later_still_obeys_last_writer_wins() {
+        let (_dir, mut store) = store();
+        // Two circles whose team is set to a team not here yet: one at time
+        // 10 (older), one at time 30 (newer).
+        let mut first = new_row(1, &schema::CIRCLES, "older", &[("name", json!("Older"))]);
+        first.extend(new_row(3, &schema::CIRCLES, "newer", &[("name", json!("Newer"))]));
+        first.push(any_change(5, "circles", "older", "team_id", json!("t1"), at(10)));
+        first.push(any_change(6, "circles", "newer", "team_id", json!("t1"), at(30)));
+        assert_eq!(store.apply_pull(&page(first)).unwrap().kept_aside, 2);
+        // Meanwhile another device cleared both teams at time 20.
+        let meanwhile = vec![
+            any_change(7, "circles", "older", "team_id", json!(null), at(20)),
+            any_change(8, "circles", "newer", "team_id", json!(null), at(20)),
+        ];
+        let stats = store.apply_pull(&page(meanwhile)).unwrap();
+        // Retried at once: the older one now loses whatever its team, so it
+        // is settled (superseded) without its team.
+        assert_eq!((stats.applied, stats.recovered, stats.superseded), (2, 1, 1));
+        assert_eq!(store.sync_status().unwrap().kept_aside, 1);
+        // The team arrives: the newer kept-aside change wins.
+        let stats = store.apply_pull(&page(new_row(9, &schema::TEAMS, "t1", &[("name", json!("T"))]))).unwrap();
+        assert_eq!(stats.recovered, 1);
+        let team = |id: &str| -> Option<String> {
+            store.conn.query_row("SELECT team_id FROM circles WHERE id = ?1", [id], |r| r.get(0)).unwrap()
+        };
+        assert_eq!(team("older"), None);
+        assert_eq!(team("newer"), Some("t1".into()));
+        assert_eq!(store.sync_status().unwrap().kept_aside, 0);
+    }
+
+    #[test]
+    fn a_chain_of_missing_parents_applies_in_one_page_once_the_root_arrives() {
+        let (_dir, mut store) = store();
+        // A meeting of a circle of a course, arriving child first on separate pages.
+        let meeting = new_row(1, &schema::MEETINGS, "m1", &[("circle_id", json!("ci1"))]);
+        let circle = new_row(10, &schema::CIRCLES, "ci1", &[("course_id", json!("co1"))]);
+        assert_eq!(store.apply_pull(&page(meeting)).unwrap().kept_aside, 2);
+        assert_eq!(store.apply_pull(&page(circle)).unwrap().kept_aside, 2);
+        let stats = store.apply_pull(&page(course_page(20, "co1", "Root"))).unwrap();
+        assert_eq!(stats.recovered, 4);
+        let shown: i64 =
+            store.conn.query_row("SELECT count(*) FROM meetings WHERE deleted = 0", [], |r| r.get(0)).unwrap();
+        assert_eq!(shown, 1);
+    }
+
+    /// A circle with one meeting and one learner, made on another laptop.
+    fn circle_from_elsewhere(store: &mut Store) {
+        let mut changes = new_row(1, &schema::CIRCLES, "ci", &[("name", json!("Circle"))]);
+        changes.extend(new_row(
+            10,
+            &schema::MEETINGS,
+            "m",
+            &[("circle_id", json!("ci")), ("local_date", json!("2026-03-03")), ("local_time", json!("18:00"))],
+        ));
+        changes.extend(new_row(20, &schema::LEARNERS, "l", &[("circle_id", json!("ci")), ("name", json!("Ana"))]));
+        assert_eq!(store.apply_pull(&page(changes)).unwrap().kept_aside, 0);
+    }
+
+    #[test]
+    fn a_learner_deleted_elsewhere_while_marked_here_is_a_conflict_that_can_restore_the_learner() {
+        let (_dir, mut store) = store();
+        circle_from_elsewhere(&mut store);
+        store.mark_attendance("m", "l", crate::domain::attendance::Mark::Present).unwrap();
+        // Another laptop deleted the learner without having seen the mark
+        // (its deletion is stamped before the mark).
+        let deletion = vec![any_change(30, "learners", "l", "deleted", json!(1), at(500))];
+        let stats = store.apply_pull(&page(deletion.clone())).unwrap();
+        assert_eq!(stats.conflicts, 1);
+        let conflicts = store.conflicts(false).unwrap();
+        assert_eq!(conflicts.len(), 1);
+        let c = &conflicts[0];
+        assert_eq!((c.table.as_str(), c.row_id.as_str(), c.field.as_str()), ("learners", "l", "deleted"));
+        assert_eq!((c.lost_value.clone(), c.won_value.clone(), c.won_device.as_str()), (json!(0), json!(1), "dev-b"));
+        // The same page again (a resync) does not add another.
+        let mut again = page(deletion);
+        again.cursor = 31;
+        assert_eq!(store.apply_pull(&again).unwrap().conflicts, 0);
+        // Restoring brings the learner (and so the mark) back.
+        store.resolve_conflict(&c.id, Resolution::RestoreLost).unwrap();
+        let deleted: i64 =
+            store.conn.query_row("SELECT deleted FROM learners WHERE id = 'l'", [], |r| r.get(0)).unwrap();
+        assert_eq!(deleted, 0);
+    }
+
+    /// Acknowledge everything waiting, as a push answered by the server does.
+    fn push_all(store: &mut Store) {
+        while let Some(batch) = store.next_push_batch(5_000).unwrap() {
+            let results = batch
+                .changes
+                .iter()
+                .map(|c| crate::sync::wire::PushResult {
+                    change_id: c.change_id.clone(),
+                    outcome: PushOutcome::Applied,
+                    seq: Some(1),
+                })
+                .collect();
+            let response = PushResponse {
+                batch_id: batch.batch_id.clone(),
+                batch_seq: batch.batch_seq,
+                results,
+                server_time_ms: 0,
+            };
+            store.ack_push(&batch, &response).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_mark_made_offline_before_the_deletion_but_sent_after_is_a_conflict_too() {
+        let (_dir, mut store) = store();
+        circle_from_elsewhere(&mut store);
+        store.mark_attendance("m", "l", crate::domain::attendance::Mark::Present).unwrap();
+        // The deletion is stamped after the mark (the mark was made offline
+        // first), but the mark reached the server only in this sync.
+        push_all(&mut store);
+        let later = store.last_hlc().unwrap().successor();
+        let deletion = vec![any_change(30, "learners", "l", "deleted", json!(1), later)];
+        assert_eq!(store.apply_pull(&page(deletion)).unwrap().conflicts, 1);
+    }
+
+    #[test]
+    fn a_deletion_made_after_the_edit_was_there_to_see_is_no_conflict() {
+        let (_dir, mut store) = store();
+        circle_from_elsewhere(&mut store);
+        store.mark_attendance("m", "l", crate::domain::attendance::Mark::Present).unwrap();
+        push_all(&mut store);
+        // A complete pull after the mark was sent: from then on others could see it.
+        let mut nothing = page(vec![]);
+        nothing.cursor = 29;
+        store.apply_pull(&nothing).unwrap();
+        let later = store.last_hlc().unwrap().successor();
+        let deletion = vec![any_change(30, "learners", "l", "deleted", json!(1), later)];
+        assert_eq!(store.apply_pull(&page(deletion)).unwrap().conflicts, 0);
+        assert!(store.conflicts(false).unwrap().is_empty());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+        /// Hostile changes mixed into honest pages (unknown tables and
+        /// fields, values of the wrong kind, references to rows that never
+        /// come, clocks far ahead or at the largest counter) never stop a
+        /// page: the honest changes give exactly what they give alone.
+        #[test]
+        fn hostile_changes_never_stop_the_honest_ones(
+            steps in prop::collection::vec((0usize..3, 0usize..3, 1u64..50, any::<bool>(), 0usize..7, 1usize..4), 1..40),
+        ) {
+            let (_a, mut mixed) = store();
+            let (_b, mut honest) = store();
+            let far = crate::store::hlc::wall_clock_millis() + 1_000_000_000;
+            let fields = ["title", "archived", "deleted"];
+            let mut seq = 0;
+            let mut mixed_pages: Vec<Vec<ServerChange>> = vec![vec![]];
+            let mut honest_pages: Vec<Vec<ServerChange>> = vec![vec![]];
+            for &(row, field, millis, flag, hostility, page_break) in &steps {
+                seq += 1;
+                let field = fields[field];
+                let value = if field == "title" { json!(format!("t{seq}")) } else { json!(u8::from(flag)) };
+                let change = any_change(seq, "courses", &format!("row-{row}"), field, value, at(millis));
+                mixed_pages.last_mut().unwrap().push(change.clone());
+                honest_pages.last_mut().unwrap().push(change);
+                seq += 1;
+                let row = format!("row-{row}");
+                let bad = match hostility {
+                    0 => any_change(seq, "courses", &row, "title", json!(7), at(millis + 1)),
+                    1 => any_change(seq, "courses", &row, "nickname", json!("x"), at(millis + 1)),
+                    2 => any_change(seq, "nowhere", &row, "title", json!("x"), at(millis + 1)),
+                    3 => any_change(seq, "courses", &row, "title", json!("future"), at(far)),
+                    4 => any_change(seq, "team_members", "tm", "team_id", json!("no-team"), at(millis)),
+                    5 => any_change(seq, "learners", "l", "circle_id", json!("no-circle"), Hlc { millis, counter: u32::MAX }),
+                    _ => any_change(seq, "attendance", "a", "mark", json!("maybe"), at(millis)),
+                };
+                mixed_pages.last_mut().unwrap().push(bad);
+                if page_break == 1 {
+                    mixed_pages.push(vec![]);
+                    honest_pages.push(vec![]);
+                }
+            }
+            for (m, h) in mixed_pages.into_iter().zip(honest_pages) {
+                let m_stats = mixed.apply_pull(&page(m)).unwrap();
+                let h_stats = honest.apply_pull(&page(h)).unwrap();
+                prop_assert_eq!(m_stats.applied + m_stats.superseded, h_stats.applied + h_stats.superseded);
+            }
+            prop_assert_eq!(state(&mixed), state(&honest));
+            prop_assert!(mixed.sync_status().unwrap().kept_aside > 0);
+        }
     }
 
     proptest! {
