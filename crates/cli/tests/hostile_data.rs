@@ -70,8 +70,19 @@ fn hostile_folder() -> (Folder, Vec<String>, String) {
         )
         .unwrap();
     }
+    // Such ids can no longer be written (a local write and the server
+    // refuse them), but a store may hold them from before: a mark on one.
+    db.execute(
+        "INSERT INTO attendance (id, meeting_id, learner_id, mark, created_at)
+         VALUES ('odd-mark', ?1, ?2, 'present', '2026-03-01T00:00:00Z')",
+        [&meetings[0], ODD_LEARNER],
+    )
+    .unwrap();
     drop(db);
-    f.ok(&["attendance", "mark", "--meeting", &meetings[0], "--learner", ODD_LEARNER, "--mark", "present"]);
+    f.refuses(
+        &["attendance", "mark", "--meeting", &meetings[0], "--learner", ODD_LEARNER, "--mark", "late"],
+        "is not an id",
+    );
     (f, meetings, ana)
 }
 

@@ -18,7 +18,7 @@ fn change(seq: i64, table: &str, field: &str, value: serde_json::Value) -> Serve
             row_id: "row-1".into(),
             field: field.into(),
             value,
-            hlc: Hlc { millis: 1_000 + seq as u64, counter: u32::MAX },
+            hlc: Hlc { millis: 1_000 + seq as u64, counter: 0 },
             device_id: "another-laptop".into(),
             base_seq: None,
         },

@@ -383,10 +383,14 @@ mod tests {
     fn a_change_stamped_with_the_largest_counter_applies_without_overflow() {
         let (_dir, mut store) = store();
         let mut changes = course_page(1, "course-1", "Max");
-        let full = Hlc { millis: 5_000, counter: u32::MAX };
+        // The largest counter a change may carry applies; one beyond it
+        // (no honest replica stamps it) is kept aside like any bad value.
+        let full = Hlc { millis: 5_000, counter: crate::sync::merge::MAX_HLC_COUNTER };
         changes.push(any_change(3, "courses", "course-1", "provider", json!("P"), full));
+        let beyond = Hlc { millis: 5_000, counter: u32::MAX };
+        changes.push(any_change(4, "courses", "course-1", "format", json!("F"), beyond));
         let stats = store.apply_pull(&page(changes)).unwrap();
-        assert_eq!((stats.applied, stats.kept_aside), (3, 0));
+        assert_eq!((stats.applied, stats.kept_aside), (3, 1));
         assert!(store.last_hlc().unwrap() > full, "the clock moved past it");
         // A local edit made now is ordered after it.
         store.write(|w| w.set_field(&COURSES, "course-1", "provider", text("Mine"))).unwrap();
