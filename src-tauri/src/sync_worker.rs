@@ -290,6 +290,11 @@ fn sync_blocking(shared: &Shared) -> Outcome {
         v.activity = SyncActivity::Syncing;
         v.progress = None;
     });
+    // A daily copy in the data folder's backups/, before the data changes
+    // (as `circles sync` does): a damaged store then has a recent way back.
+    if let Err(e) = store.backup_if_due() {
+        tracing::warn!(error = %e, "the daily backup could not be written");
+    }
     let result = HttpTransport::new(&account.server_url, Some(account.token)).and_then(|transport| {
         sync_once(&mut store, &transport, &mut |p| {
             update(shared, |v| {
