@@ -28,7 +28,7 @@ use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 use circles_core::hlc::Hlc;
-use circles_core::schema::{self, Scope};
+use circles_core::schema::{self, FieldKind, Scope};
 use circles_core::sync::wire::{PushRequest, ServerChange, WireChange, WireConflict};
 use postgres::types::ToSql;
 use postgres::{Client, IsolationLevel, NoTls, Row, Statement, Transaction};
@@ -585,12 +585,18 @@ impl Tx for PgTx<'_> {
         let ids: Vec<&str> = batch.changes.iter().map(|c| c.change_id.as_str()).collect();
         let mut scope_keys: Vec<(String, String)> =
             batch.changes.iter().map(|c| (c.table.clone(), c.row_id.clone())).collect();
-        // A field naming a meeting scopes its row to the meeting's circle.
+        // A field naming a row of a circle (a mark's meeting, which scopes
+        // the mark, and its learner, which must be of the same circle): that
+        // row's scope is read ahead too.
         for c in &batch.changes {
-            let names_meeting =
-                matches!(schema::table(&c.table).map(|t| t.scope), Some(Scope::MeetingField(f)) if f == c.field);
-            if let (true, Some(m)) = (names_meeting, c.value.as_str()) {
-                scope_keys.push((schema::MEETINGS.name.into(), m.to_string()));
+            let target = schema::table(&c.table).and_then(|t| match schema::field_kind(t, &c.field) {
+                Some(FieldKind::Reference { table, .. }) => schema::table(table),
+                _ => None,
+            });
+            if let (Some(target), Some(id)) = (target, c.value.as_str()) {
+                if target.scope != Scope::Global {
+                    scope_keys.push((target.name.into(), id.to_string()));
+                }
             }
         }
         let (scope_tables, scope_rows): (Vec<&str>, Vec<&str>) =
