@@ -49,6 +49,8 @@ const COMMANDS: &[&str] = &[
     "settings",
     "save_settings",
     "data_dir",
+    "newest_backup",
+    "restore_newest_backup",
     "export_everything",
     "sync_state",
     "sync_now",

@@ -134,6 +134,8 @@ pub fn run() {
             commands::settings::settings,
             commands::settings::save_settings,
             commands::settings::data_dir,
+            commands::settings::newest_backup,
+            commands::settings::restore_newest_backup,
             commands::settings::export_everything,
             commands::sync::sync_state,
             commands::sync::sync_now,

@@ -55,6 +55,24 @@ impl AppState {
         }
     }
 
+    /// Put the newest local backup in place of the store (closing it first,
+    /// and opening the restored one); returns the backup's file name.
+    pub fn restore_newest_backup(&self) -> UiResult<String> {
+        let dir = self.data_dir()?.to_path_buf();
+        let file = circles_core::newest_backup(&dir)?
+            .ok_or_else(|| UiError::new(UiErrorKind::Store, "there is no backup of this computer's data to restore"))?;
+        let mut slot = self
+            .store
+            .lock()
+            .map_err(|_| UiError::new(UiErrorKind::Internal, "the store lock was poisoned; restart Circles"))?;
+        // Closed while the files are swapped.
+        *slot = Err("the data is being restored from a backup".into());
+        let restored = circles_core::restore_backup(&dir, &file);
+        *slot = open_store(&dir);
+        restored?;
+        Ok(file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+    }
+
     /// A read: core errors become UI errors.
     pub fn read<T>(&self, f: impl FnOnce(&Store) -> circles_core::Result<T>) -> UiResult<T> {
         self.with_store(|store| f(store).map_err(UiError::from))

@@ -146,4 +146,37 @@ describe("Circles desktop app (real window, WebDriver)", () => {
     }
     assert.ok(fs.readFileSync(aside).equals(garbage), "the damaged file, moved aside, is still unchanged");
   });
+
+  test("a damaged database with a local backup: the panel offers the copy and one click restores it", async () => {
+    const dataDir = tempDir("restore");
+    cli("--data-dir", dataDir, "circle", "create", "--name", "Saved Circle", "--time-zone", "America/Chicago",
+      "--start-time", "18:30", "--duration", "90");
+    // An automatic backup as circles sync and the app make them, in backups/.
+    fs.mkdirSync(path.join(dataDir, "backups"));
+    const backup = path.join(dataDir, "backups", "circles-20261201T170000000Z-daily.sqlite");
+    cli("--data-dir", dataDir, "backup", "--out", backup);
+    const db = path.join(dataDir, "circles.sqlite");
+    for (const sidecar of ["-wal", "-shm"]) fs.rmSync(db + sidecar, { force: true });
+    fs.writeFileSync(db, Buffer.alloc(8192, 0x5a));
+
+    const app = await openApp(dataDir);
+    try {
+      await app.waitForAll('[data-testid="store-error"]');
+      const offer = await (await app.waitForAll('[data-testid="backup-found"]'))[0].text();
+      assert.match(offer, /copy of this computer's data/, offer);
+      await new Promise((r) => setTimeout(r, 1000));
+      await saveScreenshot(app, "store-error-backup.png");
+      await click(app, '[data-testid="restore-backup"]');
+      const rows = await app.waitForAll('[data-testid="circle-row"]');
+      const names = (await Promise.all(rows.map((r) => r.text()))).join("\n");
+      assert.match(names, /Saved Circle/, "the circle is back from the copy");
+      await new Promise((r) => setTimeout(r, 1000));
+      await saveScreenshot(app, "store-restored.png");
+    } finally {
+      await closeApp(app);
+    }
+    const kept = fs.readdirSync(dataDir).filter((f) => f.startsWith("circles.sqlite.before-restore-"));
+    assert.equal(kept.length, 1, "the damaged file is kept beside the restored one");
+    assert.ok(JSON.parse(cli("--data-dir", dataDir, "circle", "list", "--json")).some((c) => c.name === "Saved Circle"));
+  });
 });

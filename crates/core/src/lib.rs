@@ -55,7 +55,7 @@ pub use reports::{
     csv_text, write_circle_csv, write_team_csv, CancelledMeeting, CircleFigures, CircleInfo, CircleLine, CircleReport,
     Counting, Figures, MeetingFigures, MonthFigures, TeamReport, VenueFigures, WrapUpFigures,
 };
-pub use store::backup::{restore_backup, BACKUPS_DIR};
+pub use store::backup::{newest_backup, restore_backup, BACKUPS_DIR};
 pub use store::data_dir;
 pub use store::health::{check_store, set_aside_store, StoreCheck};
 pub use store::hlc;

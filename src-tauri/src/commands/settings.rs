@@ -23,6 +23,21 @@ pub async fn data_dir(state: State<'_, AppState>) -> UiResult<String> {
     state.data_dir().map(|d| d.display().to_string())
 }
 
+/// The newest local backup a damaged store can be restored from (its file
+/// name, which starts with the time it was made), if there is one.
+#[tauri::command]
+pub async fn newest_backup(state: State<'_, AppState>) -> UiResult<Option<String>> {
+    let file = circles_core::newest_backup(state.data_dir()?)?;
+    Ok(file.and_then(|f| f.file_name().map(|n| n.to_string_lossy().into_owned())))
+}
+
+/// Replace the store with the newest local backup; the replaced file is
+/// kept beside it. Returns the backup's file name.
+#[tauri::command]
+pub async fn restore_newest_backup(state: State<'_, AppState>) -> UiResult<String> {
+    state.restore_newest_backup()
+}
+
 /// Everything as JSON plus one attendance CSV per circle, in a new folder
 /// under `exports/`; returns the folder.
 #[tauri::command]

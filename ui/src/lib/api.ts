@@ -131,6 +131,8 @@ export const exportCircleReport = (circleId: string, format: "csv" | "pdf") =>
 export const settings = () => call<Settings>("settings");
 export const saveSettings = (settings: Settings) => call<void>("save_settings", { settings });
 export const dataDir = () => call<string>("data_dir");
+export const newestBackup = () => call<string | null>("newest_backup");
+export const restoreNewestBackup = () => call<string>("restore_newest_backup");
 export const exportEverything = () => call<string>("export_everything");
 
 // Sync

@@ -141,6 +141,12 @@ fn automatic_backup(conn: &Connection, data_dir: &Path, reason: &str) -> Result<
     Ok(out)
 }
 
+/// The newest automatic backup in `data_dir`'s `backups/` that this build
+/// can restore, if any: the way back for a store that is damaged.
+pub fn newest_backup(data_dir: &Path) -> Result<Option<PathBuf>> {
+    Ok(automatic_backups(&data_dir.join(BACKUPS_DIR))?.into_iter().rev().find(|file| check_backup(file).is_ok()))
+}
+
 /// The automatic backups in `backups`, oldest first (their names start
 /// with the time they were made).
 fn automatic_backups(backups: &Path) -> Result<Vec<PathBuf>> {
@@ -242,6 +248,19 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&text).unwrap(), "not a database at all, just some words in a file");
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert!(!names.iter().any(|n| n.to_string_lossy().contains("restor")), "nothing left behind: {names:?}");
+    }
+
+    #[test]
+    fn the_newest_restorable_backup_is_the_way_back() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(newest_backup(dir.path()).unwrap(), None, "no backups yet");
+        let store = Store::open_in(dir.path()).unwrap();
+        let first = automatic_backup(&store.conn, dir.path(), "first").unwrap();
+        let second = automatic_backup(&store.conn, dir.path(), "second").unwrap();
+        assert_eq!(newest_backup(dir.path()).unwrap(), Some(second.clone()));
+        // A damaged newest copy is passed over for an older sound one.
+        std::fs::write(&second, b"not a database").unwrap();
+        assert_eq!(newest_backup(dir.path()).unwrap(), Some(first));
     }
 
     #[test]
