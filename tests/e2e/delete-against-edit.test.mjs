@@ -2,7 +2,7 @@
 // laptop while marked present on another is shown, on the laptop whose mark
 // became invisible, as a conflict in plain words; "restore" brings the learner
 // back with the mark, and the other laptop gets the learner back on its next
-// sync. The app is signed in to a real circles-server; the CLI is the other
+// sync; "leave it deleted" (a second time round) keeps her gone on both. The app is signed in to a real circles-server; the CLI is the other
 // laptop of the same account. Screenshots: test-output/e2e/delete-against-edit-*.png.
 //
 // Ordering without timing: the CLI deletes the learner but does not sync yet,
@@ -22,12 +22,28 @@ const rosterMarks = (session) =>
     `return [...document.querySelectorAll('[data-testid="roster-row"]')].map(r => [r.querySelector('.learner-name').innerText.trim(), r.dataset.mark]);`,
   );
 
+/** Today → tonight's attendance, once `learners` rows are on its roster. */
+async function openTonightsAttendance(app, learners) {
+  await click(app, '[data-testid="nav-today"]');
+  await click(app, '[data-testid="open-attendance"]');
+  await waitFor(async () => (await rosterMarks(app)).length === learners, { message: `${learners} learners on the roster` });
+}
+
+/** Click `mark` on the roster row of `name`, and wait until the row shows it. */
+async function markOnApp(app, name, mark) {
+  await app.execute(
+    `[...document.querySelectorAll('[data-testid="roster-row"]')].find(r => r.innerText.includes(arguments[0])).querySelector(\`[data-testid="mark-\${arguments[1]}"]\`).click(); return true;`,
+    [name, mark],
+  );
+  await waitFor(async () => (await rosterMarks(app)).some(([n, m]) => n === name && m === mark), { message: `${name} marked ${mark}` });
+}
+
 describe("a learner deleted elsewhere while marked here (real window)", () => {
   const e2e = driverForFile("delete-against-edit");
   before(e2e.start);
   after(e2e.stop);
 
-  test("the Sync screen shows the conflict in plain words; restoring brings the learner and the mark back everywhere", async () => {
+  test("the Sync screen shows the conflict in plain words; restoring brings the learner and the mark back everywhere; leaving it deleted keeps her gone", async () => {
     const work = tempDir("delete-against-edit");
     const server = await startSyncServer(work, "delete-against-edit");
     const laptop = path.join(work, "laptop");
@@ -51,13 +67,8 @@ describe("a learner deleted elsewhere while marked here (real window)", () => {
       assert.deepEqual(learnersOn(other), ["Bruno Lima"]);
 
       // The app marks Ana present at tonight's meeting.
-      await click(app, '[data-testid="nav-today"]');
-      await click(app, '[data-testid="open-attendance"]');
-      await waitFor(async () => (await rosterMarks(app)).length === 2, { message: "both learners on the roster" });
-      await app.execute(
-        `[...document.querySelectorAll('[data-testid="roster-row"]')].find(r => r.innerText.includes("Ana Souza")).querySelector('[data-testid="mark-present"]').click(); return true;`,
-      );
-      await waitFor(async () => (await rosterMarks(app)).some(([n, m]) => n === "Ana Souza" && m === "present"), { message: "Ana marked present" });
+      await openTonightsAttendance(app, 2);
+      await markOnApp(app, "Ana Souza", "present");
 
       // Now the other laptop's deletion reaches the server, then the app syncs.
       cli("--data-dir", other, "sync");
@@ -77,9 +88,7 @@ describe("a learner deleted elsewhere while marked here (real window)", () => {
       await click(app, '[data-testid="conflict"] [data-testid="keep-lost"]');
       await waitFor(async () => (await app.findAll('[data-testid="conflict"]')).length === 0, { message: "the conflict resolved" });
       assert.equal((await app.findAll('[data-testid="no-conflicts"]')).length, 1);
-      await click(app, '[data-testid="nav-today"]');
-      await click(app, '[data-testid="open-attendance"]');
-      await waitFor(async () => (await rosterMarks(app)).length === 2, { message: "Ana back on the roster" });
+      await openTonightsAttendance(app, 2);
       assert.deepEqual(await rosterMarks(app), [["Ana Souza", "present"], ["Bruno Lima", ""]], "Ana is back, marked present");
       await sleep(1000);
       await saveScreenshot(app, "delete-against-edit-restored.png");
@@ -95,6 +104,21 @@ describe("a learner deleted elsewhere while marked here (real window)", () => {
       const marks = (exported.attendance ?? exported.marks ?? []).filter((a) => a.learner_id === anaId);
       assert.deepEqual(marks.map((a) => a.mark), ["present"], "and her mark");
       assert.equal(await text(app, '[data-testid="no-conflicts"]'), "No conflicts.");
+
+      // Once more, and this time the deletion is accepted: Ana stays gone on both laptops.
+      cli("--data-dir", other, "learner", "delete", anaId);
+      await openTonightsAttendance(app, 2);
+      await markOnApp(app, "Ana Souza", "late");
+      cli("--data-dir", other, "sync");
+      await click(app, '[data-testid="nav-sync"]');
+      await syncAppUntil(app, async () => (await app.findAll('[data-testid="conflict"]')).length > 0, "the second conflict");
+      assert.match(await text(app, '[data-testid="conflict"]'), /Ana Souza/);
+      await click(app, '[data-testid="conflict"] [data-testid="keep-won"]');
+      await waitFor(async () => (await app.findAll('[data-testid="no-conflicts"]')).length === 1, { message: "the second conflict resolved" });
+      await openTonightsAttendance(app, 1);
+      assert.deepEqual(await rosterMarks(app), [["Bruno Lima", ""]], "Ana left deleted");
+      cli("--data-dir", other, "sync");
+      assert.deepEqual(learnersOn(other), ["Bruno Lima"], "and still deleted on the other laptop");
     } finally {
       await e2e.closeApp(app);
       await server.stop();
