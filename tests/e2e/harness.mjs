@@ -173,13 +173,13 @@ export async function saveScreenshot(session, name) {
   return file;
 }
 
-/** Click the element matching `css` (waiting for it). */
 /** The text of the first element matching `css`, once it is there. */
 export async function text(session, css) {
   const [el] = await session.waitForAll(css);
   return el.text();
 }
 
+/** Click the element matching `css` (waiting for it). */
 export async function click(session, css) {
   const [el] = await session.waitForAll(css);
   await el.click();
@@ -197,5 +197,85 @@ export async function typeInto(session, css, text) {
      el.dispatchEvent(new Event("input", { bubbles: true }));
      el.dispatchEvent(new Event("change", { bubbles: true }));`,
     [css, text],
+  );
+}
+
+// --- Sync journeys: a real circles-server, the app signed in to it, the CLI as a second laptop.
+
+/** The password of the one account every sync journey's server has (ana@example.org). */
+export const PASSWORD = "correct horse battery";
+
+/**
+ * Start a real circles-server (CIRCLES_SERVER) on a free port, with a fresh
+ * database in `work` holding one account, ana@example.org. Its log goes to
+ * `<name>-server.log` in the output folder. `stop()` ends it.
+ */
+export async function startSyncServer(work, name) {
+  const server = requireFile(
+    "circles-server binary (CIRCLES_SERVER)",
+    process.env.CIRCLES_SERVER,
+    "Build it with `cargo build -p circles-server` and set CIRCLES_SERVER.",
+  );
+  const db = path.join(work, "server.sqlite");
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const env = { ...process.env, CIRCLES_PASSWORD: PASSWORD, RUST_LOG: "warn" };
+  const admin = spawnSync(server, ["--db", db, "user", "add", "--email", "ana@example.org", "--name", "Ana"], { env, encoding: "utf8" });
+  assert.equal(admin.status, 0, admin.stderr);
+  const log = fs.openSync(path.join(outDir, `${name}-server.log`), "a");
+  const child = spawn(server, ["--db", db, "serve", "--listen", `127.0.0.1:${port}`], { env, stdio: ["ignore", log, log] });
+  await waitFor(async () => {
+    try {
+      return (await fetch(`${url}/healthz`)).ok;
+    } catch {
+      return false;
+    }
+  }, { message: "the server to answer" });
+  return {
+    url,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
+    },
+  };
+}
+
+/** Sign the app in to `url` as ana@example.org from the Sync screen; resolves once the first sync has sent everything. */
+export async function signInApp(session, url) {
+  await click(session, '[data-testid="nav-sync"]');
+  await typeInto(session, '[data-testid="server-url"]', url);
+  await typeInto(session, '[data-testid="sign-in-email"]', "ana@example.org");
+  await typeInto(session, '[data-testid="sign-in-password"]', PASSWORD);
+  await click(session, '[data-testid="sign-in"]');
+  await waitFor(async () => (await text(session, '[data-testid="sync-screen-pending"]')) === "Nothing waiting", {
+    message: "the first sync to send everything",
+    timeoutMs: 30_000,
+  });
+}
+
+/** Sign the CLI on `dataDir` in to `url` as ana@example.org: another laptop of the same account. */
+export function loginCli(dataDir, url) {
+  const r = spawnSync(CLI, ["--data-dir", dataDir, "login", "--server", url, "--email", "ana@example.org"], {
+    encoding: "utf8",
+    env: { ...process.env, CIRCLES_PASSWORD: PASSWORD, RUST_LOG: "warn" },
+  });
+  assert.equal(r.status, 0, `circles login exited with ${r.status}:\n${r.stderr}${r.stdout}`);
+}
+
+/**
+ * Have the app sync, as its background sync would, without leaving the screen
+ * (the Sync screen's button would navigate away from a form), until `arrived`
+ * holds. A sync already running when asked may end before the other laptop's
+ * change is on the server, so it asks again now and then.
+ */
+export async function syncAppUntil(session, arrived, message) {
+  let polls = 0;
+  await waitFor(
+    async () => {
+      if (polls++ % 8 === 0) await session.execute("window.__TAURI_INTERNALS__.invoke('sync_now'); return true;");
+      return arrived();
+    },
+    { message, timeoutMs: 60_000, intervalMs: 500 },
   );
 }

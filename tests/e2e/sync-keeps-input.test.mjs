@@ -7,18 +7,9 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
-import fs from "node:fs";
 import path from "node:path";
 
-import { cli, click, dateFromToday, driverForFile, freePort, outDir, requireFile, saveScreenshot, tempDir, typeInto, waitFor, text } from "./harness.mjs";
-
-const SERVER = requireFile(
-  "circles-server binary (CIRCLES_SERVER)",
-  process.env.CIRCLES_SERVER,
-  "Build it with `cargo build -p circles-server` and set CIRCLES_SERVER.",
-);
-const PASSWORD = "correct horse battery";
+import { cli, click, dateFromToday, driverForFile, loginCli, saveScreenshot, signInApp, startSyncServer, syncAppUntil, tempDir, typeInto, waitFor, text } from "./harness.mjs";
 
 const valueOf = (session, css) => session.execute("return document.querySelector(arguments[0])?.value ?? null", [css]);
 
@@ -28,23 +19,6 @@ async function screenshot(session, name) {
   return saveScreenshot(session, name);
 }
 
-/**
- * Have the app sync, as its background sync would, without leaving the screen
- * (the Sync screen's button would navigate away from the form), until `arrived`
- * holds. A sync already running when asked ends before the other laptop's
- * change is on the server, so it asks again now and then.
- */
-async function syncAppUntil(session, arrived, message) {
-  let polls = 0;
-  await waitFor(
-    async () => {
-      if (polls++ % 8 === 0) await session.execute("window.__TAURI_INTERNALS__.invoke('sync_now'); return true;");
-      return arrived();
-    },
-    { message, timeoutMs: 60_000, intervalMs: 500 },
-  );
-}
-
 describe("a sync keeps what is being typed (real window)", () => {
   const e2e = driverForFile("sync-keeps-input");
   before(e2e.start);
@@ -52,22 +26,8 @@ describe("a sync keeps what is being typed (real window)", () => {
 
   test("forms keep their text across a sync; a record changed elsewhere offers Keep mine / Use theirs", async () => {
     const work = tempDir("sync-keeps");
-    const serverDb = path.join(work, "server.sqlite");
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const env = { ...process.env, CIRCLES_PASSWORD: PASSWORD, RUST_LOG: "warn" };
-    const admin = spawnSync(SERVER, ["--db", serverDb, "user", "add", "--email", "ana@example.org", "--name", "Ana"], { env, encoding: "utf8" });
-    assert.equal(admin.status, 0, admin.stderr);
-    const log = fs.openSync(path.join(outDir, "sync-keeps-server.log"), "a");
-    const server = spawn(SERVER, ["--db", serverDb, "serve", "--listen", `127.0.0.1:${port}`], { env, stdio: ["ignore", log, log] });
-    await waitFor(async () => {
-      try {
-        return (await fetch(`${url}/healthz`)).ok;
-      } catch {
-        return false;
-      }
-    }, { message: "the server to answer" });
-
+    const server = await startSyncServer(work, "sync-keeps");
+    const url = server.url;
     const laptop = path.join(work, "laptop");
     const other = path.join(work, "other");
     // Meetings that have begun, so feedback can be given for the first one.
@@ -77,16 +37,9 @@ describe("a sync keeps what is being typed (real window)", () => {
 
     const app = await e2e.openApp(laptop);
     try {
-      await click(app, '[data-testid="nav-sync"]');
-      await typeInto(app, '[data-testid="server-url"]', url);
-      await typeInto(app, '[data-testid="sign-in-email"]', "ana@example.org");
-      await typeInto(app, '[data-testid="sign-in-password"]', PASSWORD);
-      await click(app, '[data-testid="sign-in"]');
-      await waitFor(async () => (await text(app, '[data-testid="sync-screen-pending"]')) === "Nothing waiting", {
-        message: "the first sync to send everything", timeoutMs: 30_000,
-      });
+      await signInApp(app, url);
       // The other laptop: same account, gets the circle through the server.
-      spawnSync(process.env.CIRCLES_CLI, ["--data-dir", other, "login", "--server", url, "--email", "ana@example.org"], { env });
+      loginCli(other, url);
       cli("--data-dir", other, "sync");
       assert.equal(JSON.parse(cli("--data-dir", other, "circle", "list", "--json")).length, 1);
 
@@ -161,8 +114,7 @@ describe("a sync keeps what is being typed (real window)", () => {
       await screenshot(app, "sync-keeps-circle-saved.png");
     } finally {
       await e2e.closeApp(app);
-      server.kill("SIGTERM");
-      await new Promise((r) => server.once("exit", r));
+      await server.stop();
     }
   });
 });
