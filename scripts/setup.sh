@@ -3,7 +3,8 @@
 # when everything is present (no apt-get update, no npm install then).
 #
 #   Debian 12 packages: WebKitGTK (Tauri), Xvfb, WebKitWebDriver, ImageMagick...
-#   rustfmt and clippy (rustup), tauri-driver (cargo install), the UI's npm
+#   rustfmt and clippy (rustup), tauri-driver (cargo install), nightly and
+#   cargo-fuzz (the fuzz targets), the UI's npm
 #   packages (npm ci in ui/).
 #
 # Needs root or sudo only when Debian packages are missing.
@@ -62,6 +63,19 @@ if cargo install --list | grep -q '^tauri-driver v2\.'; then
   echo "present: $(cargo install --list | grep '^tauri-driver ')"
 else
   cargo install tauri-driver --locked --version '^2'
+fi
+
+echo "--- nightly toolchain and cargo-fuzz (scripts/fuzz.sh)"
+if cargo +nightly --version >/dev/null 2>&1; then
+  echo "present: $(cargo +nightly --version)"
+else
+  command -v rustup >/dev/null || die "no nightly toolchain and no rustup to add it (the fuzz targets need nightly)"
+  rustup toolchain install nightly --profile minimal
+fi
+if cargo fuzz --version >/dev/null 2>&1; then
+  echo "present: $(cargo fuzz --version | head -n 1)"
+else
+  cargo install cargo-fuzz --locked
 fi
 
 echo "--- npm packages (ui/)"

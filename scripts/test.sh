@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Everything CI checks, from a clean clone: setup, formatting, the UI's lint,
 # type check and unit tests, clippy, unit and integration tests of the whole
-# workspace, then the desktop app driven in its real window under Xvfb
-# (tests/e2e). Fails loudly; never skips.
+# workspace, a short run of each fuzz target (fuzz/), then the desktop app
+# driven in its real window under Xvfb (tests/e2e). Fails loudly; never skips.
 #
 # Screenshots and logs of the e2e run: test-output/e2e/
 set -euo pipefail
@@ -36,6 +36,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 section "Rust: tests (cargo test --workspace)"
 cargo test --workspace --locked
+
+section "Fuzz: $(ls fuzz/fuzz_targets/*.rs | wc -l) targets, ${FUZZ_SECONDS:-20}s each (scripts/fuzz.sh)"
+bash "$repo/scripts/fuzz.sh"
 
 section "API: Schemathesis against a real circles-server and its /openapi.json"
 bash "$repo/scripts/schemathesis.sh"

@@ -62,3 +62,11 @@ pub use store::hlc;
 pub use store::lookup::StoreOverview;
 pub use store::rows::value_to_json;
 pub use store::{schema_version, Store};
+
+/// For the fuzz targets in `fuzz/` only: the few parsers they feed arbitrary
+/// input that the front ends reach only through private modules (the guide
+/// template files are read inside `Store`). Not an API; hidden from docs.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::domain::guide::templates::parse_template;
+}
