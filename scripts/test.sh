@@ -37,10 +37,13 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 section "Rust: tests (cargo test --workspace)"
 cargo test --workspace --locked
 
-section "Fuzz: $(ls fuzz/fuzz_targets/*.rs | wc -l) targets, ${FUZZ_SECONDS:-20}s each (scripts/fuzz.sh)"
+# Brief runs here (CI's time); scripts/fuzz.sh and scripts/schemathesis.sh
+# alone run longer by default.
+export FUZZ_SECONDS="${FUZZ_SECONDS:-10}" SCHEMATHESIS_SECONDS="${SCHEMATHESIS_SECONDS:-30}"
+section "Fuzz: $(ls fuzz/fuzz_targets/*.rs | wc -l) targets, ${FUZZ_SECONDS}s each (scripts/fuzz.sh)"
 bash "$repo/scripts/fuzz.sh"
 
-section "API: Schemathesis against a real circles-server and its /openapi.json"
+section "API: Schemathesis against a real circles-server and its /openapi.json (${SCHEMATHESIS_SECONDS}s)"
 bash "$repo/scripts/schemathesis.sh"
 
 section "End to end: the app window under Xvfb (tauri-driver + WebKitWebDriver)"
