@@ -1,4 +1,14 @@
--- Who made a global row (a team, a course, a facilitator, a membership):
--- the user of its first logged change. Only global rows are indexed, so
--- circle-scoped pushes pay nothing for it.
-CREATE INDEX changes_global_row ON changes(table_name, row_id, seq) WHERE scope_circle IS NULL;
+-- Who made each global row (a team, a course, a facilitator, a membership):
+-- the user of its first logged change, written once when the row is made
+-- (an index over every global change would cost each change a write).
+-- Rows logged before this table existed are filled in from the log.
+CREATE TABLE row_creator (
+    table_name TEXT NOT NULL,
+    row_id     TEXT NOT NULL,
+    user_id    TEXT NOT NULL,
+    PRIMARY KEY (table_name, row_id)
+) WITHOUT ROWID;
+-- SQLite takes the bare user_id from the row holding MIN(seq).
+INSERT INTO row_creator (table_name, row_id, user_id)
+SELECT table_name, row_id, user_id
+FROM (SELECT table_name, row_id, user_id, MIN(seq) FROM changes WHERE scope_circle IS NULL GROUP BY table_name, row_id);

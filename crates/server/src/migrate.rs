@@ -48,6 +48,11 @@ const TABLES: &[Table] = &[
         columns: &[("device_id", false), ("user_id", false), ("created_at", false)],
         key: &["device_id"],
     },
+    Table {
+        name: "row_creator",
+        columns: &[("table_name", false), ("row_id", false), ("user_id", false)],
+        key: &["table_name", "row_id"],
+    },
     Table { name: "teams", columns: &[("id", false), ("name", false)], key: &["id"] },
     Table { name: "team_organizers", columns: &[("team_id", false), ("user_id", false)], key: &["team_id", "user_id"] },
     Table {

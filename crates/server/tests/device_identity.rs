@@ -245,12 +245,12 @@ fn a_database_from_before_device_binding_keeps_the_first_account_s_device(backen
     match backend {
         Backend::Sqlite => {
             db.query("DROP TABLE devices");
-            db.query("DROP INDEX changes_global_row");
+            db.query("DROP TABLE row_creator");
             db.query("PRAGMA user_version = 2");
         }
         Backend::Postgres => {
             db.query(
-                "DROP TABLE devices; DROP INDEX changes_global_row;
+                "DROP TABLE devices; DROP TABLE row_creator;
                  DELETE FROM circles_schema_migrations WHERE version >= 2",
             );
         }

@@ -50,6 +50,7 @@ pub(super) fn push_one(tx: &mut dyn Tx, job: &PushJob) -> ApiResult<PushResponse
         logged: push.logged,
         scopes: push.new_scopes,
         grants: push.grants,
+        creators: push.created.into_iter().collect(),
         conflicts: push.conflicts,
         record: batch_record(&response),
     };

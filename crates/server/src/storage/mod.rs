@@ -148,6 +148,8 @@ pub struct PushWrites<'a> {
     pub scopes: Vec<(&'static str, String, String)>,
     /// New `circle_access` rows: (circle, user, granted seq); existing ones are kept.
     pub grants: Vec<(String, String, i64)>,
+    /// Global rows this push made: (table, row); their creator is the session's user.
+    pub creators: Vec<(&'static str, &'a str)>,
     /// In the order they were found.
     pub conflicts: Vec<Conflict>,
     /// The batch's record (`push_batches.response_json`).
@@ -240,8 +242,8 @@ pub trait Tx {
     fn may_see(&mut self, circle_id: &str) -> StorageResult<bool>;
     fn is_user(&mut self, id: &str) -> StorageResult<bool>;
     fn team_organizers(&mut self, team_id: &str) -> StorageResult<Vec<String>>;
-    /// Who made a global row: the user of its first logged change
-    /// (`SERVER_DEVICE` for the accounts and teams the server wrote).
+    /// Who made a global row (`row_creator`, written when the row was made;
+    /// `SERVER_DEVICE` for the accounts and teams the server wrote).
     fn row_creator(&mut self, table: &str, row_id: &str) -> StorageResult<Option<String>>;
     fn write_push(&mut self, writes: &PushWrites<'_>) -> StorageResult<()>;
 }

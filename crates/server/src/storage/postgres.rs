@@ -437,6 +437,11 @@ impl Tx for PgTx<'_> {
              SET value = excluded.value, hlc = excluded.hlc, device_id = excluded.device_id, seq = excluded.seq",
             &[&c.table, &c.row_id, &c.field, &c.value, &c.hlc, &c.device_id, &seq],
         )?;
+        // The server's own rows are global, and made by the server.
+        self.execute(
+            "INSERT INTO row_creator (table_name, row_id, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            &[&c.table, &c.row_id, &c.device_id],
+        )?;
         Ok(())
     }
 
@@ -717,11 +722,7 @@ impl Tx for PgTx<'_> {
 
     fn row_creator(&mut self, table: &str, row_id: &str) -> StorageResult<Option<String>> {
         Ok(self
-            .query_opt(
-                "SELECT user_id FROM changes WHERE table_name = $1 AND row_id = $2 AND scope_circle IS NULL
-                 ORDER BY seq LIMIT 1",
-                &[&table, &row_id],
-            )?
+            .query_opt("SELECT user_id FROM row_creator WHERE table_name = $1 AND row_id = $2", &[&table, &row_id])?
             .map(|r| r.get(0)))
     }
 
@@ -854,6 +855,16 @@ impl Tx for PgTx<'_> {
                 &w.record,
             ],
         )?;
+        if !w.creators.is_empty() {
+            // Only pushes that make shared rows (courses, teams...) pay this statement.
+            let tables: Vec<&str> = w.creators.iter().map(|c| c.0).collect();
+            let rows: Vec<&str> = w.creators.iter().map(|c| c.1).collect();
+            self.execute(
+                "INSERT INTO row_creator (table_name, row_id, user_id)
+                 SELECT t, r, $3 FROM unnest($1::text[], $2::text[]) AS u(t, r) ON CONFLICT DO NOTHING",
+                &[&tables, &rows, &w.session.user_id],
+            )?;
+        }
         Ok(())
     }
 }

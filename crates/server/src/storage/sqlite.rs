@@ -318,6 +318,11 @@ impl Tx for SqliteTx<'_> {
              SET value = excluded.value, hlc = excluded.hlc, device_id = excluded.device_id, seq = excluded.seq",
             params![c.table, c.row_id, c.field, c.value, c.hlc, c.device_id, seq],
         )?;
+        // The server's own rows are global, and made by the server.
+        self.conn.execute(
+            "INSERT OR IGNORE INTO row_creator (table_name, row_id, user_id) VALUES (?1, ?2, ?3)",
+            params![c.table, c.row_id, c.device_id],
+        )?;
         Ok(())
     }
 
@@ -531,10 +536,7 @@ impl Tx for SqliteTx<'_> {
     fn row_creator(&mut self, table: &str, row_id: &str) -> StorageResult<Option<String>> {
         db(self
             .conn
-            .prepare_cached(
-                "SELECT user_id FROM changes WHERE table_name = ?1 AND row_id = ?2 AND scope_circle IS NULL
-                 ORDER BY seq LIMIT 1",
-            )?
+            .prepare_cached("SELECT user_id FROM row_creator WHERE table_name = ?1 AND row_id = ?2")?
             .query_row(params![table, row_id], |r| r.get(0))
             .optional())
     }
@@ -579,6 +581,10 @@ impl Tx for SqliteTx<'_> {
         }
         for (circle, user, seq) in &w.grants {
             self.grant(circle, user, *seq)?;
+        }
+        for (table, row_id) in &w.creators {
+            tx.prepare_cached("INSERT OR IGNORE INTO row_creator (table_name, row_id, user_id) VALUES (?1, ?2, ?3)")?
+                .execute(params![table, row_id, w.session.user_id])?;
         }
         for chunk in w.seen.chunks(ROWS_PER_INSERT) {
             let sql = multi_row_sql("seen insert", chunk.len(), |n| {
