@@ -479,15 +479,6 @@ pub fn check_id(entity: &'static str, field: &'static str, id: &str) -> Result<(
     ))
 }
 
-/// Convert a wire value to a column value if the field accepts it.
-pub fn column_value(
-    table: &TableDef,
-    field: &str,
-    value: &serde_json::Value,
-) -> std::result::Result<rusqlite::types::Value, String> {
-    check_value(table, field, value).map_err(|e| e.to_string())
-}
-
 impl FieldKind {
     /// A valid value of this kind, for tools that build whole rows
     /// (benchmarks, tests): empty texts where allowed, the smallest number.
@@ -598,22 +589,22 @@ mod tests {
 
     #[test]
     fn values_are_checked_by_kind() {
-        assert!(column_value(&ATTENDANCE, "mark", &json!("late")).is_ok());
-        assert!(column_value(&ATTENDANCE, "mark", &json!("asleep")).is_err());
-        assert!(column_value(&MEETING_FEEDBACK, "rating", &json!(6)).is_err());
-        assert!(column_value(&MEETING_FEEDBACK, "rating", &json!(null)).is_ok());
-        assert!(column_value(&CIRCLES, "online", &json!(2)).is_err());
-        assert!(column_value(&CIRCLES, "name", &json!(5)).is_err());
-        assert!(column_value(&LEARNERS, "circle_id", &json!(null)).is_ok());
-        assert!(column_value(&CIRCLES, "nope", &json!("x")).is_err());
-        assert!(column_value(&CIRCLES, "time_zone", &json!("Mars/Base")).is_err());
-        assert!(column_value(&MEETINGS, "local_date", &json!("2026-13-01")).is_err());
-        assert!(column_value(&CIRCLES, "goal_rating", &json!(0)).is_err());
-        assert!(column_value(&CIRCLES, "course_rating", &json!(null)).is_ok());
-        assert!(column_value(&CIRCLES, "completed", &json!(1)).is_ok());
-        assert!(column_value(&CIRCLES, "guide_template_id", &json!(null)).is_ok());
-        assert!(column_value(&GUIDE_TEMPLATES, "circle_id", &json!("c1")).is_ok());
-        assert!(column_value(&GUIDE_TEMPLATES, "duration_minutes", &json!(0)).is_err());
-        assert!(column_value(&MEETING_GUIDES, "template", &json!("builtin/en/first@1")).is_ok());
+        assert!(check_value(&ATTENDANCE, "mark", &json!("late")).is_ok());
+        assert!(check_value(&ATTENDANCE, "mark", &json!("asleep")).is_err());
+        assert!(check_value(&MEETING_FEEDBACK, "rating", &json!(6)).is_err());
+        assert!(check_value(&MEETING_FEEDBACK, "rating", &json!(null)).is_ok());
+        assert!(check_value(&CIRCLES, "online", &json!(2)).is_err());
+        assert!(check_value(&CIRCLES, "name", &json!(5)).is_err());
+        assert!(check_value(&LEARNERS, "circle_id", &json!(null)).is_ok());
+        assert!(check_value(&CIRCLES, "nope", &json!("x")).is_err());
+        assert!(check_value(&CIRCLES, "time_zone", &json!("Mars/Base")).is_err());
+        assert!(check_value(&MEETINGS, "local_date", &json!("2026-13-01")).is_err());
+        assert!(check_value(&CIRCLES, "goal_rating", &json!(0)).is_err());
+        assert!(check_value(&CIRCLES, "course_rating", &json!(null)).is_ok());
+        assert!(check_value(&CIRCLES, "completed", &json!(1)).is_ok());
+        assert!(check_value(&CIRCLES, "guide_template_id", &json!(null)).is_ok());
+        assert!(check_value(&GUIDE_TEMPLATES, "circle_id", &json!("c1")).is_ok());
+        assert!(check_value(&GUIDE_TEMPLATES, "duration_minutes", &json!(0)).is_err());
+        assert!(check_value(&MEETING_GUIDES, "template", &json!("builtin/en/first@1")).is_ok());
     }
 }

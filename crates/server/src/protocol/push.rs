@@ -85,7 +85,8 @@ pub(super) struct Push<'a> {
     /// Global rows this push makes (its user is their creator).
     created: HashSet<(&'static str, &'a str)>,
     /// Creators of global rows read so far.
-    creators: HashMap<(&'static str, String), Option<String>>,
+    /// By table, then row (looked up by `&str`, with no key built per change).
+    creators: HashMap<&'static str, HashMap<String, Option<String>>>,
 }
 
 impl<'a> Push<'a> {
@@ -145,11 +146,11 @@ impl<'a> Push<'a> {
         if self.created.contains(&(table, row_id)) {
             return Ok(Some(self.session.user_id.clone()));
         }
-        if let Some(known) = self.creators.get(&(table, row_id.to_string())) {
+        if let Some(known) = self.creators.get(table).and_then(|rows| rows.get(row_id)) {
             return Ok(known.clone());
         }
         let creator = tx.row_creator(table, row_id)?;
-        self.creators.insert((table, row_id.to_string()), creator.clone());
+        self.creators.entry(table).or_default().insert(row_id.to_string(), creator.clone());
         Ok(creator)
     }
 

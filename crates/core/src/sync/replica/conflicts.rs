@@ -74,8 +74,8 @@ impl Store {
             .copied()
             .find(|f| *f == conflict.field)
             .ok_or_else(|| CoreError::not_found("field", &conflict.field))?;
-        let restored = schema::column_value(table, field, &conflict.lost_value)
-            .map_err(|e| CoreError::invalid("conflict", "lost_value", Rule::Choice, e))?;
+        let restored = schema::check_value(table, field, &conflict.lost_value)
+            .map_err(|e| CoreError::invalid("conflict", "lost_value", Rule::Choice, e.to_string()))?;
         let label = match resolution {
             Resolution::KeepWon => "kept_won",
             Resolution::RestoreLost => "restored_lost",

@@ -171,7 +171,7 @@ pub(super) fn write_row(
     // Schema order, so the same set of fields always makes the same statement.
     for field in table.fields {
         let Some(change) = slots.iter().find(|s| s.field == *field).and_then(|s| s.winner) else { continue };
-        let value = schema::column_value(table, field, &change.value)
+        let value = schema::check_value(table, field, &change.value)
             .map_err(|e| CoreError::Protocol(format!("the server sent an invalid value: {e}")))?;
         columns.push(field);
         params.push(value);
