@@ -51,6 +51,7 @@ const COMMANDS: &[&str] = &[
     "data_dir",
     "newest_backup",
     "restore_newest_backup",
+    "set_aside_damaged_store",
     "export_everything",
     "sync_state",
     "sync_now",

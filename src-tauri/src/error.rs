@@ -33,11 +33,15 @@ pub struct UiError {
     pub rule: Option<Rule>,
     pub entity: Option<String>,
     pub field: Option<String>,
+    /// For a fault of the store itself, its stable code (`store_read_only`,
+    /// `store_disk_full`, `store_damaged`, `store_not_a_database`): each
+    /// has its own way out on the error screen.
+    pub fault: Option<String>,
 }
 
 impl UiError {
     pub fn new(kind: UiErrorKind, message: impl Into<String>) -> UiError {
-        UiError { kind, message: message.into(), rule: None, entity: None, field: None }
+        UiError { kind, message: message.into(), rule: None, entity: None, field: None, fault: None }
     }
 
     /// A validation error about one input field, made here (not by the core).
@@ -48,6 +52,7 @@ impl UiError {
             rule: Some(rule),
             entity: Some(entity.into()),
             field: Some(field.into()),
+            fault: None,
         }
     }
 }
@@ -62,6 +67,7 @@ impl From<CoreError> for UiError {
                 rule,
                 entity: Some((*entity).into()),
                 field: Some((*field).into()),
+                fault: None,
             },
             CoreError::Schedule(_) => UiError {
                 kind: UiErrorKind::Invalid,
@@ -69,6 +75,7 @@ impl From<CoreError> for UiError {
                 rule,
                 entity: None,
                 field: e.field().map(Into::into),
+                fault: None,
             },
             CoreError::NotFound { entity, .. } => UiError {
                 kind: UiErrorKind::NotFound,
@@ -76,13 +83,14 @@ impl From<CoreError> for UiError {
                 rule: None,
                 entity: Some((*entity).into()),
                 field: None,
+                fault: None,
             },
             CoreError::Protocol(_) => UiError::new(UiErrorKind::Sync, e.to_string()),
             CoreError::Db(_) => {
                 tracing::error!(error = %e, "database error");
                 UiError::new(UiErrorKind::Store, e.to_string())
             }
-            _ => UiError::new(UiErrorKind::Store, e.to_string()),
+            _ => UiError { fault: e.store_fault().map(Into::into), ..UiError::new(UiErrorKind::Store, e.to_string()) },
         }
     }
 }
@@ -121,14 +129,15 @@ mod tests {
     fn store_faults_are_store_errors_with_their_own_words() {
         let path = Some(std::path::PathBuf::from("/data/circles.sqlite"));
         let faults = [
-            (CoreError::ReadOnly { path: path.clone() }, "read-only"),
-            (CoreError::DiskFull { path: path.clone() }, "is full"),
-            (CoreError::Damaged { path, detail: "quick_check: page 7".into() }, "is damaged"),
+            (CoreError::ReadOnly { path: path.clone() }, "read-only", "store_read_only"),
+            (CoreError::DiskFull { path: path.clone() }, "is full", "store_disk_full"),
+            (CoreError::Damaged { path, detail: "quick_check: page 7".into() }, "is damaged", "store_damaged"),
         ];
-        for (fault, words) in faults {
+        for (fault, words, code) in faults {
             let e: UiError = fault.into();
             assert_eq!(e.kind, UiErrorKind::Store);
             assert!(e.message.contains(words), "{}", e.message);
+            assert_eq!(e.fault.as_deref(), Some(code), "the screen picks its way out by this code");
         }
     }
 

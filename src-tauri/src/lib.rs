@@ -136,6 +136,7 @@ pub fn run() {
             commands::settings::data_dir,
             commands::settings::newest_backup,
             commands::settings::restore_newest_backup,
+            commands::settings::set_aside_damaged_store,
             commands::settings::export_everything,
             commands::sync::sync_state,
             commands::sync::sync_now,

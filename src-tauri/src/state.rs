@@ -73,6 +73,25 @@ impl AppState {
         Ok(file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
     }
 
+    /// Move a damaged store aside (into `damaged-<stamp>/` in the data folder)
+    /// and open a new, empty one, which a sign-in fills from the server;
+    /// returns the folder it went to. Refused when the full check finds the
+    /// store sound: nothing is moved then.
+    pub fn set_aside_damaged_store(&self) -> UiResult<String> {
+        let dir = self.data_dir()?.to_path_buf();
+        let mut slot = self
+            .store
+            .lock()
+            .map_err(|_| UiError::new(UiErrorKind::Internal, "the store lock was poisoned; restart Circles"))?;
+        // Closed first: the check must see the file as it is on disk, and the
+        // files cannot be moved while open.
+        let previous = std::mem::replace(&mut *slot, Err("the damaged data is being set aside".into()));
+        drop(previous);
+        let moved = circles_core::set_aside_damaged(&dir, false);
+        *slot = open_store(&dir);
+        Ok(moved?.folder.display().to_string())
+    }
+
     /// A read: core errors become UI errors.
     pub fn read<T>(&self, f: impl FnOnce(&Store) -> circles_core::Result<T>) -> UiResult<T> {
         self.with_store(|store| f(store).map_err(UiError::from))

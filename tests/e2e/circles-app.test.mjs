@@ -132,19 +132,47 @@ describe("Circles desktop app (real window, WebDriver)", () => {
       await saveScreenshot(app, "store-error.png");
 
       // Asking again (Refresh) retries the open and still leaves the file alone.
-      await click(app, '[data-testid="store-error"] button.secondary');
+      await click(app, '[data-testid="store-retry"]');
       await app.waitForAll('[data-testid="store-error"]');
       assert.ok(fs.readFileSync(db).equals(garbage), "circles.sqlite is byte-for-byte unchanged");
       assert.deepEqual(fs.readdirSync(dataDir).sort(), filesBefore, "no files were added next to it");
 
       // Once the damaged file is moved aside, Refresh opens a fresh store.
       fs.renameSync(db, aside);
-      await click(app, '[data-testid="store-error"] button.secondary');
+      await click(app, '[data-testid="store-retry"]');
       await app.waitForAll('[data-testid="empty-state"]');
     } finally {
       await closeApp(app);
     }
     assert.ok(fs.readFileSync(aside).equals(garbage), "the damaged file, moved aside, is still unchanged");
+  });
+
+  test("a damaged database with no backup: one click sets it aside, and the app starts empty, ready to sign in", async () => {
+    const dataDir = tempDir("set-aside");
+    const db = path.join(dataDir, "circles.sqlite");
+    const garbage = Buffer.alloc(8192, 0x3c);
+    fs.writeFileSync(db, garbage);
+
+    const app = await openApp(dataDir);
+    try {
+      await app.waitForAll('[data-testid="store-error"]');
+      const help = await (await app.find('[data-testid="store-error"]')).text();
+      assert.match(help, /set the damaged file aside/, help);
+      assert.doesNotMatch(help, /circles rebuild|circles restore/, "the app names its own buttons, not CLI commands");
+      assert.equal((await app.findAll('[data-testid="backup-found"]')).length, 0, "no backup, no offer");
+      await click(app, '[data-testid="set-aside-store"]');
+      const done = await (await app.waitForAll('[data-testid="store-set-aside"]'))[0].text();
+      assert.match(done, /damaged-/, done);
+      await new Promise((r) => setTimeout(r, 1000));
+      await saveScreenshot(app, "store-set-aside.png");
+      await click(app, '[data-testid="store-retry"]');
+      await app.waitForAll('[data-testid="empty-state"]');
+    } finally {
+      await closeApp(app);
+    }
+    const aside = fs.readdirSync(dataDir).filter((f) => f.startsWith("damaged-"));
+    assert.equal(aside.length, 1, "one folder set aside");
+    assert.ok(fs.readFileSync(path.join(dataDir, aside[0], "circles.sqlite")).equals(garbage), "kept as it was");
   });
 
   test("a damaged database with a local backup: the panel offers the copy and one click restores it", async () => {

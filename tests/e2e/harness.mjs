@@ -222,22 +222,31 @@ export async function startSyncServer(work, name) {
   const env = { ...process.env, CIRCLES_PASSWORD: PASSWORD, RUST_LOG: "warn" };
   const admin = spawnSync(server, ["--db", db, "user", "add", "--email", "ana@example.org", "--name", "Ana"], { env, encoding: "utf8" });
   assert.equal(admin.status, 0, admin.stderr);
-  const log = fs.openSync(path.join(outDir, `${name}-server.log`), "a");
-  const child = spawn(server, ["--db", db, "serve", "--listen", `127.0.0.1:${port}`], { env, stdio: ["ignore", log, log] });
-  await waitFor(async () => {
-    try {
-      return (await fetch(`${url}/healthz`)).ok;
-    } catch {
-      return false;
-    }
-  }, { message: "the server to answer" });
+  let child = null;
+  const start = async () => {
+    const log = fs.openSync(path.join(outDir, `${name}-server.log`), "a");
+    child = spawn(server, ["--db", db, "serve", "--listen", `127.0.0.1:${port}`], { env, stdio: ["ignore", log, log] });
+    await waitFor(async () => {
+      try {
+        return (await fetch(`${url}/healthz`)).ok;
+      } catch {
+        return false;
+      }
+    }, { message: "the server to answer" });
+  };
+  const stop = async () => {
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    child.kill("SIGTERM");
+    await new Promise((r) => child.once("exit", r));
+  };
+  await start();
   return {
     url,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill("SIGTERM");
-      await new Promise((r) => child.once("exit", r));
-    },
+    /** The server's SQLite database file. */
+    db,
+    stop,
+    /** Start it again after `stop`, on the same address and database. */
+    start,
   };
 }
 

@@ -5,7 +5,7 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 
@@ -14,23 +14,17 @@ import {
   click,
   dateFromToday,
   driverForFile,
-  freePort,
+  loginCli,
   outDir,
-  requireFile,
+  PASSWORD,
   saveScreenshot,
   sleep,
+  startSyncServer,
   tempDir,
   typeInto,
   waitFor,
   text,
 } from "./harness.mjs";
-
-const SERVER = requireFile(
-  "circles-server binary (CIRCLES_SERVER)",
-  process.env.CIRCLES_SERVER,
-  "Build it with `cargo build -p circles-server` and set CIRCLES_SERVER.",
-);
-const PASSWORD = "correct horse battery";
 
 async function attr(session, css, name) {
   const [el] = await session.waitForAll(css);
@@ -198,29 +192,8 @@ describe("facilitator journeys (real window)", () => {
 
   test("sign in to a real server, sync, and resolve a conflict", async () => {
     const work = tempDir("sync");
-    const serverDb = path.join(work, "server.sqlite");
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const env = { ...process.env, CIRCLES_PASSWORD: PASSWORD, RUST_LOG: "warn" };
-    const admin = spawnSync(SERVER, ["--db", serverDb, "user", "add", "--email", "ana@example.org", "--name", "Ana"], { env, encoding: "utf8" });
-    assert.equal(admin.status, 0, admin.stderr);
-    let server;
-    const startServer = async () => {
-      const log = fs.openSync(path.join(outDir, "journey-server.log"), "a");
-      server = spawn(SERVER, ["--db", serverDb, "serve", "--listen", `127.0.0.1:${port}`], { env, stdio: ["ignore", log, log] });
-      await waitFor(async () => {
-        try {
-          return (await fetch(`${url}/healthz`)).ok;
-        } catch {
-          return false;
-        }
-      }, { message: "the server to answer" });
-    };
-    const stopServer = async () => {
-      server.kill("SIGTERM");
-      await new Promise((r) => server.once("exit", r));
-    };
-    await startServer();
+    const server = await startSyncServer(work, "journey");
+    const { url } = server;
 
     const laptop = path.join(work, "laptop");
     const other = path.join(work, "other");
@@ -245,12 +218,12 @@ describe("facilitator journeys (real window)", () => {
       await saveScreenshot(app, "journey-synced.png");
 
       // Another laptop gets the circle through the server.
-      spawnSync(process.env.CIRCLES_CLI, ["--data-dir", other, "login", "--server", url, "--email", "ana@example.org"], { env });
+      loginCli(other, url);
       cli("--data-dir", other, "sync");
       assert.equal(JSON.parse(cli("--data-dir", other, "circle", "list", "--json")).length, 1);
 
       // The server goes away; both rename the circle offline; the other laptop syncs first.
-      await stopServer();
+      await server.stop();
       await click(app, '[data-testid="nav-circles"]');
       await click(app, `[data-circle-id="${circleId}"] button.link`);
       await click(app, '[data-testid="edit-circle"]');
@@ -263,7 +236,7 @@ describe("facilitator journeys (real window)", () => {
       await saveScreenshot(app, "journey-offline.png");
       await sleep(50);
       cli("--data-dir", other, "circle", "edit", circleId, "--name", "Reading Circle (other)");
-      await startServer();
+      await server.start();
       cli("--data-dir", other, "sync");
 
       await click(app, '[data-testid="nav-sync"]');
@@ -299,7 +272,7 @@ describe("facilitator journeys (real window)", () => {
       }, { message: "the chosen value to reach the other laptop", timeoutMs: 30_000, intervalMs: 1000 });
     } finally {
       await e2e.closeApp(app);
-      await stopServer();
+      await server.stop();
     }
   });
 });

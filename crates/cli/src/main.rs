@@ -134,6 +134,12 @@ fn hint(err: &anyhow::Error) -> Option<&'static str> {
         CoreError::Invalid { entity: "demo", field: "circles", .. } => {
             Some("run `circles demo --force` to add the demo beside the existing circles (nothing is removed)")
         }
+        CoreError::StoreSound { .. } => Some("give --force to set it aside anyway"),
+        CoreError::Damaged { .. } | CoreError::NotADatabase { .. } => Some(
+            "restore a backup with `circles restore`, or set the damaged file aside with `circles rebuild` \
+             and sign in again to download your circles from the server (changes that were never synced stay \
+             in the file set aside)",
+        ),
         _ => None,
     }
 }

@@ -73,9 +73,8 @@ pub enum CoreError {
     NewerDatabase { path: PathBuf, found: i64, supported: i64 },
 
     #[error(
-        "{} is not a Circles database or is damaged ({reason}); the file was left untouched. {way_out}",
-        path.display(),
-        way_out = WAY_OUT
+        "{} is not a Circles database or is damaged ({reason}); the file was left untouched.",
+        path.display()
     )]
     NotADatabase { path: PathBuf, reason: String },
 
@@ -100,8 +99,15 @@ pub enum CoreError {
     /// The store file is damaged: SQLite reported corruption, or
     /// `PRAGMA quick_check` (at open) or `integrity_check` (`circles check`)
     /// found problems. Code `store_damaged`.
-    #[error("{} is damaged ({detail}). {way_out}", where_(path), way_out = WAY_OUT)]
+    /// What a person can do about it depends on where they are (the CLI's
+    /// commands, the app's buttons), so each edge adds its own way out.
+    #[error("{} is damaged ({detail}).", where_(path))]
     Damaged { path: Option<PathBuf>, detail: String },
+
+    /// Setting a store aside was asked for, but the full check finds it
+    /// sound: it stays in place. Code `store_sound`.
+    #[error("{}: the full integrity check finds the database sound, so it was left in place", path.display())]
+    StoreSound { path: PathBuf },
 
     #[error("cannot use data folder {}: {source}", path.display())]
     DataDir {
@@ -141,13 +147,6 @@ pub enum CoreError {
     Export(String),
 }
 
-/// What a person can do about a damaged store, named once for every message
-/// that needs it. Both ways exist in the CLI; the data folder is shown by
-/// `circles info` and by the app's error screen.
-const WAY_OUT: &str = "Restore a backup with `circles restore`, or set the damaged file aside with \
-                       `circles rebuild` and sign in again to download your circles from the server \
-                       (changes that were never synced stay in the file set aside).";
-
 /// The store's path in a message, or its folder in general words when the
 /// failure came from a statement that does not know the path.
 fn where_(path: &Option<PathBuf>) -> String {
@@ -184,6 +183,7 @@ impl CoreError {
             CoreError::DiskFull { .. } => Some("store_disk_full"),
             CoreError::Damaged { .. } => Some("store_damaged"),
             CoreError::NotADatabase { .. } => Some("store_not_a_database"),
+            CoreError::StoreSound { .. } => Some("store_sound"),
             _ => None,
         }
     }

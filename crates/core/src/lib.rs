@@ -57,7 +57,7 @@ pub use reports::{
 };
 pub use store::backup::{newest_backup, restore_backup, BACKUPS_DIR};
 pub use store::data_dir;
-pub use store::health::{check_store, set_aside_store, StoreCheck};
+pub use store::health::{check_store, set_aside_damaged, set_aside_store, SetAside, StoreCheck};
 pub use store::hlc;
 pub use store::lookup::StoreOverview;
 pub use store::rows::value_to_json;

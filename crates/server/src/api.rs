@@ -290,6 +290,7 @@ async fn logout(State(state): State<AppState>, session: Session) -> Result<Json<
 /// A fresh device id, with a new token bound to it, for a copy of the
 /// caller's data folder (copied, or restored from a backup).
 async fn renew_device(State(state): State<AppState>, session: Session) -> Result<Json<DeviceRenewal>, ApiError> {
+    state.sign_in.admit_renewal(&session.user_id)?;
     let storage = state.storage.clone();
     let token = auth::new_token();
     let hash = auth::token_hash(&token);

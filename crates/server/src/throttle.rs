@@ -137,6 +137,11 @@ pub struct SignInLimits {
     /// Per client address (an IPv6 address by its /64: one machine usually
     /// has a whole /64). Freer than per account: a library's staff share one.
     pub address: BackoffPolicy,
+    /// Device renewals per account (`POST /v1/device/renew`): each one makes a
+    /// device and a token, so a signed-in client looping on it would grow
+    /// the server's tables without end. A few in a row are free: a person
+    /// restoring backups; a loop waits.
+    pub renewals: BackoffPolicy,
     /// Password hashes computed at once.
     pub concurrent_hashes: usize,
     /// How long a sign-in waits for its turn to hash before a 503.
@@ -164,6 +169,13 @@ impl Default for SignInLimits {
                 forget_after: Duration::from_secs(3600),
                 max_entries: 100_000,
             },
+            renewals: BackoffPolicy {
+                free_failures: 5,
+                first_wait: Duration::from_secs(60),
+                max_wait: Duration::from_secs(3600),
+                forget_after: Duration::from_secs(3600),
+                max_entries: 100_000,
+            },
             concurrent_hashes: default_concurrent_hashes(),
             hash_queue_wait: Duration::from_secs(10),
             trust_proxy: false,
@@ -185,6 +197,8 @@ pub struct SignInGuard {
     clock: Clock,
     accounts: Mutex<Backoff<u64>>,
     addresses: Mutex<Backoff<IpAddr>>,
+    /// Renewals by account id.
+    renewals: Mutex<Backoff<String>>,
     hashes: Arc<Semaphore>,
     /// Argon2 memory of the checks not running now: at most one per permit.
     spare_memory: Mutex<Vec<HashMemory>>,
@@ -219,6 +233,7 @@ impl SignInGuard {
             clock,
             accounts: Mutex::new(Backoff::new(limits.account)),
             addresses: Mutex::new(Backoff::new(limits.address)),
+            renewals: Mutex::new(Backoff::new(limits.renewals)),
             hashes: Arc::new(Semaphore::new(limits.concurrent_hashes.max(1))),
             spare_memory: Mutex::default(),
             account_keys: RandomState::new(),
@@ -254,6 +269,27 @@ impl SignInGuard {
         self.refuse_if_waiting(account, address)?;
         let memory = lock(&self.spare_memory).pop().unwrap_or_default();
         Ok(Attempt { guard: self.clone(), account, address, memory, _permit: permit })
+    }
+
+    /// Count one device renewal of this account, unless it must wait first
+    /// (429 `too_many_renewals`, with Retry-After).
+    pub fn admit_renewal(&self, user_id: &str) -> Result<(), ApiError> {
+        let now = (self.clock)();
+        let mut renewals = lock(&self.renewals);
+        if let Some(wait) = renewals.wait(&user_id.to_string(), now) {
+            let seconds = whole_seconds(wait);
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_renewals",
+                format!(
+                    "this account renewed its device identity too often; try again in {seconds} second{}",
+                    if seconds == 1 { "" } else { "s" }
+                ),
+            )
+            .with_retry_after(wait));
+        }
+        renewals.record_failure(user_id.to_string(), now);
+        Ok(())
     }
 
     fn refuse_if_waiting(&self, account: u64, address: IpAddr) -> Result<(), ApiError> {

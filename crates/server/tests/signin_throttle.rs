@@ -306,3 +306,64 @@ fn the_openapi_document_tells_of_the_waits() {
     assert!(responses["429"]["description"].as_str().unwrap().contains("too_many_attempts"));
     assert!(responses["503"]["description"].as_str().unwrap().contains("sign_in_busy"));
 }
+
+impl Signer {
+    /// Sign in and return the token.
+    fn token(&self, email: &str) -> String {
+        let body = serde_json::json!({
+            "email": email, "password": PASSWORD, "device_name": "laptop", "device_id": format!("renewing-{}", email.len()),
+        });
+        let response =
+            self.http.post(format!("{}/v1/login", self.url)).header(PROTOCOL_HEADER, "1").json(&body).send().unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        let body: serde_json::Value = response.json().unwrap();
+        body["token"].as_str().unwrap().to_string()
+    }
+
+    /// `POST /v1/device/renew`: status, error code, Retry-After.
+    fn renew(&self, token: &str) -> Answer {
+        let response = self
+            .http
+            .post(format!("{}/v1/device/renew", self.url))
+            .header(PROTOCOL_HEADER, "1")
+            .bearer_auth(token)
+            .send()
+            .unwrap();
+        let status = response.status().as_u16();
+        let retry_after = response.headers().get("retry-after").map(|v| v.to_str().unwrap().parse().unwrap());
+        let body: serde_json::Value = response.json().unwrap();
+        Answer { status, code: body["code"].as_str().map(str::to_string), retry_after }
+    }
+}
+
+/// Each renewal makes a device and a token: a client looping on it waits
+/// after a few (a person restoring backups never does), other accounts go on.
+fn a_device_renewal_loop_waits(backend: Backend) {
+    let clock = HandClock::new();
+    let server = Server::start(backend, SignInGuard::with_clock(limits(), clock.as_clock()));
+    server.add_user("ann@example.org");
+    server.add_user("bo@example.org");
+    let laptop = server.client([127, 0, 0, 1]);
+    let ann = laptop.token("ann@example.org");
+    let renewed = Answer { status: 200, code: None, retry_after: None };
+    let waits = |seconds| Answer { status: 429, code: Some("too_many_renewals".into()), retry_after: Some(seconds) };
+
+    for i in 0..6 {
+        assert_eq!(
+            laptop.renew(&ann),
+            renewed,
+            "renewal {i}: five are free, the sixth is made and then the account waits"
+        );
+    }
+    let tokens_before = server.storage.tokens(None).unwrap().len();
+    assert_eq!(laptop.renew(&ann), waits(60));
+    assert_eq!(server.storage.tokens(None).unwrap().len(), tokens_before, "a refused renewal makes no token");
+    let bo = laptop.token("bo@example.org");
+    assert_eq!(laptop.renew(&bo), renewed, "another account is not held up");
+
+    clock.advance(Duration::from_secs(60));
+    assert_eq!(laptop.renew(&ann), renewed);
+    assert_eq!(laptop.renew(&ann), waits(120), "each renewal past the free ones doubles the wait");
+}
+
+both_backends!(a_device_renewal_loop_waits);

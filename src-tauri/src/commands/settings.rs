@@ -38,6 +38,13 @@ pub async fn restore_newest_backup(state: State<'_, AppState>) -> UiResult<Strin
     state.restore_newest_backup()
 }
 
+/// Set a damaged store aside and start an empty one (`circles rebuild`'s
+/// work); returns where the damaged files went.
+#[tauri::command]
+pub async fn set_aside_damaged_store(state: State<'_, AppState>) -> UiResult<String> {
+    state.set_aside_damaged_store()
+}
+
 /// Everything as JSON plus one attendance CSV per circle, in a new folder
 /// under `exports/`; returns the folder.
 #[tauri::command]

@@ -51,7 +51,7 @@ export class CommandError extends Error {
 function asUiError(e: unknown): UiError {
   if (e && typeof e === "object" && "message" in e && "kind" in e) return e as UiError;
   const message = typeof e === "string" ? e : e instanceof Error ? e.message : JSON.stringify(e);
-  return { kind: "internal", message, rule: null, entity: null, field: null };
+  return { kind: "internal", message, rule: null, entity: null, field: null, fault: null };
 }
 
 async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
@@ -133,6 +133,7 @@ export const saveSettings = (settings: Settings) => call<void>("save_settings", 
 export const dataDir = () => call<string>("data_dir");
 export const newestBackup = () => call<string | null>("newest_backup");
 export const restoreNewestBackup = () => call<string>("restore_newest_backup");
+export const setAsideDamagedStore = () => call<string>("set_aside_damaged_store");
 export const exportEverything = () => call<string>("export_everything");
 
 // Sync

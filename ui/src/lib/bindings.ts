@@ -391,7 +391,13 @@ export type UiError = { kind: UiErrorKind,
  * The core's sentence, in English: shown as is when the UI has no
  * translation for `rule`.
  */
-message: string, rule: Rule | null, entity: string | null, field: string | null, };
+message: string, rule: Rule | null, entity: string | null, field: string | null, 
+/**
+ * For a fault of the store itself, its stable code (`store_read_only`,
+ * `store_disk_full`, `store_damaged`, `store_not_a_database`): each
+ * has its own way out on the error screen.
+ */
+fault: string | null, };
 
 export type UiErrorKind = "invalid" | "not_found" | "store" | "sync" | "internal";
 

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use anyhow::{bail, Result};
-use circles_core::{check_store, set_aside_store, CoreError, StoreCheck};
+use circles_core::{check_store, set_aside_damaged, CoreError, StoreCheck};
 use clap::Args;
 
 use crate::output::print_json;
@@ -42,22 +42,15 @@ pub fn check(data_dir: &Path, json: bool) -> Result<()> {
 /// Move a damaged database aside; the next command starts an empty store,
 /// which a sign-in and a sync fill from the server again.
 pub fn rebuild(data_dir: &Path, args: &RebuildArgs, json: bool) -> Result<()> {
-    let check = check_store(data_dir)?;
-    if !check.exists {
-        bail!("{}: there is no database to rebuild; sign in and sync to download your circles", check.path.display());
+    let path = data_dir.join(circles_core::data_dir::DB_FILE);
+    if !path.exists() {
+        bail!("{}: there is no database to rebuild; sign in and sync to download your circles", path.display());
     }
-    if check.is_ok() && !args.force {
-        bail!(
-            "{}: integrity_check finds the database sound, so it was left in place; \
-             give --force to set it aside anyway",
-            check.path.display()
-        );
-    }
-    let aside = set_aside_store(data_dir)?;
+    let aside = set_aside_damaged(data_dir, args.force)?;
     if json {
-        return print_json(&serde_json::json!({ "set_aside": aside, "problems": check.problems }));
+        return print_json(&serde_json::json!({ "set_aside": aside.folder, "problems": aside.problems }));
     }
-    say!("Moved the database to {}.", aside.display())?;
+    say!("Moved the database to {}.", aside.folder.display())?;
     say!("The next command starts an empty one. To download your circles from the server again:")?;
     say!("  circles login --server URL --email EMAIL")?;
     say!("  circles sync")?;

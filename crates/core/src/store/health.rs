@@ -147,6 +147,28 @@ pub fn check_store(dir: &Path) -> Result<StoreCheck> {
     Ok(StoreCheck { path, exists: true, problems })
 }
 
+/// What `set_aside_damaged` did: where the store went, and what the full
+/// check had found in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SetAside {
+    pub folder: PathBuf,
+    pub problems: Vec<String>,
+}
+
+/// Set the store in `dir` aside when the full check finds it damaged (or
+/// when `force`d), so an empty one can be filled from the server again: the
+/// way out of a damaged store, for the CLI (`circles rebuild`) and the app
+/// alike. A sound store stays in place (`StoreSound`); a folder with no
+/// store is an error (`DataDir`, not found).
+pub fn set_aside_damaged(dir: &Path, force: bool) -> Result<SetAside> {
+    let check = check_store(dir)?;
+    if check.exists && check.is_ok() && !force {
+        return Err(CoreError::StoreSound { path: check.path });
+    }
+    let folder = set_aside_store(dir)?;
+    Ok(SetAside { folder, problems: check.problems })
+}
+
 /// Move the store in `dir` (with its WAL files) into a new folder
 /// `damaged-<stamp>` beside it and return that folder. The next open makes
 /// an empty store, which downloads the circles again after signing in; the
@@ -220,7 +242,7 @@ mod tests {
         for code in [rusqlite::ffi::SQLITE_CORRUPT, rusqlite::ffi::SQLITE_NOTADB] {
             let damaged: CoreError = sqlite_error(code).into();
             assert!(matches!(damaged, CoreError::Damaged { .. }), "{damaged}");
-            assert!(damaged.to_string().contains("circles restore"), "{damaged}");
+            assert!(damaged.to_string().contains("is damaged"), "{damaged}");
             assert!(!damaged.to_string().contains("restore a backup to continue"), "{damaged}");
         }
         let busy: CoreError = sqlite_error(rusqlite::ffi::SQLITE_BUSY).into();

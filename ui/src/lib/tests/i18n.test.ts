@@ -57,6 +57,7 @@ test("refused values are shown by their rule's code, translated, with their figu
     rule,
     entity: "circle",
     field: "x",
+    fault: null,
   });
   expect(errorText(invalid({ code: "required" }), es)).toBe(catalog.es["errors.required"]);
   expect(errorText(invalid({ code: "time_zone" }), es)).toBe(catalog.es["errors.time_zone"]);
@@ -72,5 +73,5 @@ test("refused values are shown by their rule's code, translated, with their figu
   // Rules with no sentence of their own, and errors about no value, are shown as the core wrote them.
   expect(errorText(invalid({ code: "state" }, "the meeting is cancelled"), es)).toBe("the meeting is cancelled");
   expect(errorText(invalid(null, "something new"), es)).toBe("something new");
-  expect(errorText({ kind: "store", message: "disk full", rule: null, entity: null, field: null }, es)).toBe("disk full");
+  expect(errorText({ kind: "store", message: "disk full", rule: null, entity: null, field: null, fault: null }, es)).toBe("disk full");
 });

@@ -12,6 +12,7 @@ test("a core error is shown in the interface language; anything else as it is", 
     rule: { code: "required" },
     entity: "guide",
     field: "title",
+    fault: null,
   });
   expect(messageOf(invalid, es)).toBe(catalog.es["errors.required"]);
   expect(messageOf(new Error("disk full"), es)).toBe("disk full");

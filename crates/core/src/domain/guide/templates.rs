@@ -191,6 +191,15 @@ pub fn fit_sections(
             others += s.minutes;
         }
     }
+    // Rounding up can leave the flexible section less than 5 minutes; the
+    // longest others then give 5 at a time (never going below 5), so the
+    // total stays exact whenever the meeting has 5 minutes per section.
+    while others + 5 > duration {
+        let longest = (0..out.len()).filter(|&i| i != flex && out[i].minutes > 5).max_by_key(|&i| out[i].minutes);
+        let Some(i) = longest else { break };
+        out[i].minutes -= 5;
+        others -= 5;
+    }
     out[flex].minutes = duration.saturating_sub(others).max(5);
     out
 }
@@ -506,5 +515,41 @@ mod tests {
         let tiny = t.sections_for(15);
         assert!(tiny.iter().all(|s| s.minutes == 5));
         assert_eq!(fit_sections(&[], None, 90, 60), []);
+    }
+
+    /// Whatever the plan and the meeting's length, every section keeps at
+    /// least 5 minutes, and the total is exactly the meeting's length when
+    /// it has 5 minutes per section (more only when it is shorter).
+    #[test]
+    fn fitted_sections_add_up_to_the_meeting_whenever_they_can() {
+        let section = |minutes| GuideSection { title: "S".into(), minutes, notes: String::new() };
+        // A small deterministic generator: every case reproducible.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        for _ in 0..20_000 {
+            let count = 1 + next(8) as usize;
+            let sections: Vec<GuideSection> = (0..count).map(|_| section(1 + next(120) as u32)).collect();
+            let planned_for: u32 = sections.iter().map(|s| s.minutes).sum();
+            let flexible = (next(2) == 0).then(|| next(count as u64) as usize);
+            let duration = 1 + next(720) as u32;
+            let fitted = fit_sections(&sections, flexible, planned_for, duration);
+            let total: u32 = fitted.iter().map(|s| s.minutes).sum();
+            let case = format!("{sections:?} flexible {flexible:?} into {duration}: {fitted:?}");
+            if duration == planned_for {
+                assert_eq!(fitted, sections, "{case}");
+                continue;
+            }
+            assert!(fitted.iter().all(|s| s.minutes >= 5), "{case}");
+            if duration >= 5 * count as u32 {
+                assert_eq!(total, duration, "{case}");
+            } else {
+                assert_eq!(total, 5 * count as u32, "too short: 5 minutes each; {case}");
+            }
+        }
     }
 }
