@@ -121,7 +121,13 @@ fn line_of(text: &str, offset: usize) -> usize {
     text.as_bytes().iter().take(offset).filter(|b| **b == b'\n').count() + 1
 }
 
-fn unknown_key(file: &Path, text: &str, key: &Spanned<toml::de::DeString<'_>>, prefix: &str, known: &[&str]) -> ConfigError {
+fn unknown_key(
+    file: &Path,
+    text: &str,
+    key: &Spanned<toml::de::DeString<'_>>,
+    prefix: &str,
+    known: &[&str],
+) -> ConfigError {
     ConfigError::UnknownKey {
         file: file.to_path_buf(),
         key: format!("{prefix}{}", key.get_ref()),
@@ -150,11 +156,20 @@ fn known_keys_only(file: &Path, text: &str) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// A file TOML or serde refuses: the message, with the key of the line it
+/// points at (when that line sets one).
 fn syntax(file: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
+    let line = e.span().map_or(1, |s| line_of(text, s.start));
+    let key =
+        text.lines().nth(line - 1).and_then(|l| l.split_once('=')).map(|(k, _)| k.trim()).filter(|k| !k.is_empty());
+    let message = e.message().trim();
     ConfigError::Syntax {
         file: file.to_path_buf(),
-        line: e.span().map_or(1, |s| line_of(text, s.start)),
-        message: e.message().trim().to_string(),
+        line,
+        message: match key {
+            Some(key) => format!("`{key}`: {message}"),
+            None => message.to_string(),
+        },
     }
 }
 
@@ -178,9 +193,7 @@ fn pick<'a, T: Clone>(
 ) -> Option<(T, Source<'a>)> {
     match (argument, in_file) {
         (Some(v), _) => Some((v, Source::Argument(flag))),
-        (None, Some(s)) => {
-            Some((s.get_ref().clone(), Source::File { file, key, line: line_of(text, s.span().start) }))
-        }
+        (None, Some(s)) => Some((s.get_ref().clone(), Source::File { file, key, line: line_of(text, s.span().start) })),
         (None, None) => None,
     }
 }
@@ -215,7 +228,8 @@ fn check_listen(value: &str, from: &Source<'_>) -> Result<SocketAddr, ConfigErro
 
 /// An absolute http(s) URL with a host.
 pub fn check_public_url(value: &str) -> Result<(), String> {
-    let url = url::Url::parse(value).map_err(|e| format!("is not an absolute URL ({e}), like https://sync.example.org"))?;
+    let url =
+        url::Url::parse(value).map_err(|e| format!("is not an absolute URL ({e}), like https://sync.example.org"))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(format!("is not an http(s) URL (scheme `{}`), like https://sync.example.org", url.scheme()));
     }
@@ -252,7 +266,8 @@ impl ServerConfig {
             Some((v, from)) => check_listen(&v, &from)?,
             None => DEFAULT_LISTEN.parse().expect("the default address parses"),
         };
-        let public_url = match pick(cli.public_url, "--public-url", file, &text, "public_url", raw.public_url.as_ref()) {
+        let public_url = match pick(cli.public_url, "--public-url", file, &text, "public_url", raw.public_url.as_ref())
+        {
             Some((v, from)) => {
                 check_public_url(&v).map_err(|problem| from.error(&v, problem))?;
                 Some(v)
@@ -260,24 +275,24 @@ impl ServerConfig {
             None => None,
         };
         let hashes_in_file = raw.sign_in_hashes.as_ref();
-        let sign_in_hashes =
-            match pick(cli.sign_in_hashes.map(i64::from), "--sign-in-hashes", file, &text, "sign_in_hashes", hashes_in_file)
-            {
-                Some((v, from)) => Some(check_hashes(v, &from)?),
-                None => None,
-            };
-        let trust_proxy = cli.trust_proxy.or(raw.trust_proxy.map(Spanned::into_inner)).unwrap_or(false);
-        let text_value = |argument: Option<String>, flag: &'static str, key: &'static str, in_file: Option<&Spanned<String>>| {
-            pick(argument, flag, file, &text, key, in_file)
-                .map(|(v, from)| {
-                    if v.trim().is_empty() {
-                        Err(from.error(&v, "is empty".into()))
-                    } else {
-                        Ok(v)
-                    }
-                })
-                .transpose()
+        let sign_in_hashes = match pick(
+            cli.sign_in_hashes.map(i64::from),
+            "--sign-in-hashes",
+            file,
+            &text,
+            "sign_in_hashes",
+            hashes_in_file,
+        ) {
+            Some((v, from)) => Some(check_hashes(v, &from)?),
+            None => None,
         };
+        let trust_proxy = cli.trust_proxy.or(raw.trust_proxy.map(Spanned::into_inner)).unwrap_or(false);
+        let text_value =
+            |argument: Option<String>, flag: &'static str, key: &'static str, in_file: Option<&Spanned<String>>| {
+                pick(argument, flag, file, &text, key, in_file)
+                    .map(|(v, from)| if v.trim().is_empty() { Err(from.error(&v, "is empty".into())) } else { Ok(v) })
+                    .transpose()
+            };
         let mail = MailConfig {
             url: text_value(cli.mail_url, "--mail-url", "mail.url", mail.url.as_ref())?,
             from: text_value(cli.mail_from, "--mail-from", "mail.from", mail.from.as_ref())?,
@@ -361,7 +376,10 @@ mod tests {
         assert!(message("public_url = \"/sync\"").contains("is not an absolute URL"));
         assert!(message("database = \"mysql://db/x\"").contains("unknown scheme `mysql`"));
         assert!(message("database = \"postgres://u@h:notaport/db\"").contains("is not a PostgreSQL URL"));
-        assert!(message("listen = 8080").contains("(line 1)"), "{}", message("listen = 8080"));
+        assert_eq!(
+            message("\nlisten = 8080"),
+            "config F: `listen`: invalid type: integer `8080`, expected a string (line 2)"
+        );
         assert!(message("listen = ").contains("(line 1)"));
     }
 

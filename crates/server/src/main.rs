@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use circles_server::throttle::SignInLimits;
 use circles_server::config::{Overrides, ServerConfig};
+use circles_server::throttle::SignInLimits;
 use circles_server::{auth, ops, Database, Storage};
 use clap::{Parser, Subcommand};
 

@@ -53,7 +53,15 @@ fn login(url: &str, device_id: &str) -> String {
 /// Push one batch of 10 new course titles; the change ids if acknowledged.
 fn push_batch(url: &str, token: &str, device: &str, batch_seq: i64) -> Option<Vec<String>> {
     let changes: Vec<_> = (0..10)
-        .map(|i| common::device::change_by(device, "courses", &uuid::Uuid::now_v7().to_string(), "title", json!(format!("Course {batch_seq}.{i}"))))
+        .map(|i| {
+            common::device::change_by(
+                device,
+                "courses",
+                &uuid::Uuid::now_v7().to_string(),
+                "title",
+                json!(format!("Course {batch_seq}.{i}")),
+            )
+        })
         .collect();
     let ids = changes.iter().map(|c| c.change_id.clone()).collect();
     let batch = json!({"batch_id": uuid::Uuid::now_v7().to_string(), "batch_seq": batch_seq, "changes": changes});
@@ -156,7 +164,12 @@ fn backup_under_load_restores_every_acknowledged_change() {
     let before: Vec<&String> = acked.iter().filter(|(t, _)| *t < started).flat_map(|(_, ids)| ids).collect();
     assert!(before.len() >= 400);
     let missing: Vec<_> = before.iter().filter(|id| !present.contains(**id)).collect();
-    assert!(missing.is_empty(), "{} acknowledged changes are missing after restore: {:?}", missing.len(), &missing[..missing.len().min(3)]);
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged changes are missing after restore: {:?}",
+        missing.len(),
+        &missing[..missing.len().min(3)]
+    );
 }
 
 /// A server database with a few pushed changes: (server, the course row, its
@@ -197,24 +210,39 @@ fn check_finds_planted_problems(backend: Backend) {
     let (ok, out, err) = admin(&db.url, &["check"]);
     assert!(!ok, "check passed a damaged database: {out}");
     assert!(out.contains(&format!("log seqs       1 problem: seq {first} is missing")), "{out}");
-    assert!(out.contains("field states   1 problem: courses course-2 title: the field state differs from the change at seq"), "{out}");
+    assert!(
+        out.contains(
+            "field states   1 problem: courses course-2 title: the field state differs from the change at seq"
+        ),
+        "{out}"
+    );
     assert!(out.contains("row creators   1 problem: courses course-2: made at seq"), "{out}");
     assert!(out.contains("references     ok"), "{out}");
     assert!(err.contains("3 of 5 checks found problems"), "{err}");
 }
 
-common::both_backends!(check_finds_planted_problems);
+both_backends!(check_finds_planted_problems);
 
 #[test]
 fn check_finds_broken_references_and_missing_states() {
     let server = with_history(Backend::Sqlite);
     let db = &server.db;
-    db.query("INSERT INTO tokens (id, user_id, device_id, device_name, token_hash, created_at) VALUES ('tok-x', 'ghost', 'nowhere', 'n', 'h', 't')");
-    db.query("DELETE FROM field_state WHERE row_id = 'course-1'");
+    let conn = rusqlite::Connection::open(db.dir.path().join("server.sqlite")).unwrap();
+    conn.execute_batch(
+        "PRAGMA foreign_keys = OFF;
+         INSERT INTO tokens (id, user_id, device_id, device_name, token_hash, created_at)
+         VALUES ('tok-x', 'ghost', 'nowhere', 'n', 'h', 't');
+         DELETE FROM field_state WHERE row_id = 'course-1';",
+    )
+    .unwrap();
+    drop(conn);
     let (ok, out, _) = admin(&db.url, &["check"]);
     assert!(!ok);
     assert!(out.contains("references     2 problems: token tok-x: its device nowhere is bound to no account; token tok-x: its user ghost does not exist"), "{out}");
-    assert!(out.contains("field states   1 problem: courses course-1 title: no field state for the change at seq"), "{out}");
+    assert!(
+        out.contains("field states   1 problem: courses course-1 title: no field state for the change at seq"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -270,8 +298,7 @@ fn restore_refuses_what_is_not_a_circles_backup() {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("server.sqlite");
     let text = dir.path().join("notes.txt");
-    std::fs::write(&text, "not a database at all, just some words that are long enough to fill a page header")
-        .unwrap();
+    std::fs::write(&text, "not a database at all, just some words that are long enough to fill a page header").unwrap();
     let other = dir.path().join("other-app.sqlite");
     rusqlite::Connection::open(&other).unwrap().execute_batch("CREATE TABLE recipes (name TEXT);").unwrap();
     let app_store = dir.path().join("circles-app");
@@ -291,8 +318,11 @@ fn restore_refuses_what_is_not_a_circles_backup() {
         assert!(err.contains("is not a Circles server backup") && err.contains(why), "{err}");
         assert!(!target.exists(), "a refused restore left {}", target.display());
     }
-    let leftovers: Vec<_> =
-        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).filter(|n| n.to_string_lossy().contains("partial")).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().contains("partial"))
+        .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
     let (ok, _, err) = admin(&sqlite_url(&target), &["restore", "--from", dir.path().join("nope").to_str().unwrap()]);
     assert!(!ok && err.contains("there is no file at"), "{err}");
@@ -354,7 +384,13 @@ fn config_file_is_used_and_overridden_and_bad_ones_start_nothing() {
     std::fs::write(&bad_key, format!("database = \"{}\"\nlisen = \"127.0.0.1:0\"\n", never.display())).unwrap();
     let (ok, _, err) = run(&["--config", bad_key.to_str().unwrap(), "serve"]);
     assert!(!ok);
-    assert!(err.contains(&format!("config {}: unknown key `lisen` (line 2); known keys: database, listen", bad_key.display())), "{err}");
+    assert!(
+        err.contains(&format!(
+            "config {}: unknown key `lisen` (line 2); known keys: database, listen",
+            bad_key.display()
+        )),
+        "{err}"
+    );
     let bad_value = dir.path().join("bad-value.toml");
     std::fs::write(&bad_value, format!("database = \"{}\"\n\nlisten = \"nope\"\n", never.display())).unwrap();
     let (ok, _, err) = run(&["--config", bad_value.to_str().unwrap(), "serve"]);

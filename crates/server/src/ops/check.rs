@@ -18,7 +18,10 @@ pub enum Outcome {
     Ok,
     /// Not run on this backend, and why.
     Skipped(String),
-    Problems { count: i64, first: Vec<String> },
+    Problems {
+        count: i64,
+        first: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -69,8 +72,11 @@ pub fn check<B: Backend>(backend: &B) -> Result<Vec<CheckLine>, StorageError> {
     backend.read(|tx| {
         for (name, audit) in AUDITS {
             let found = tx.audit(*audit, SHOWN)?;
-            let outcome =
-                if found.count == 0 { Outcome::Ok } else { Outcome::Problems { count: found.count, first: found.first } };
+            let outcome = if found.count == 0 {
+                Outcome::Ok
+            } else {
+                Outcome::Problems { count: found.count, first: found.first }
+            };
             lines.push(CheckLine { name: *name, outcome });
         }
         Ok::<_, StorageError>(())

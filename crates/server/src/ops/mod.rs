@@ -85,7 +85,10 @@ fn not_circles(inspection: &Inspection) -> String {
     match inspection {
         Inspection::NotSqlite(why) => format!("it is not a SQLite database ({why})"),
         Inspection::Damaged(faults) => {
-            format!("SQLite's integrity check finds it damaged: {}", faults.iter().take(3).cloned().collect::<Vec<_>>().join("; "))
+            format!(
+                "SQLite's integrity check finds it damaged: {}",
+                faults.iter().take(3).cloned().collect::<Vec<_>>().join("; ")
+            )
         }
         Inspection::Blank => "it is an empty SQLite database".into(),
         Inspection::Foreign(missing) => {
@@ -120,6 +123,7 @@ impl Partial {
         let reason = match OpenOptions::new().write(true).create_new(true).open(&path) {
             Ok(_) => return Ok(Partial { path, folder, kept: false }),
             Err(e) => match e.kind() {
+                ErrorKind::NotFound if folder.is_dir() => "no file can be created there".into(),
                 ErrorKind::NotFound => "it does not exist".into(),
                 ErrorKind::PermissionDenied => format!("permission denied ({e})"),
                 ErrorKind::NotADirectory => "it is not a folder".into(),
@@ -136,8 +140,11 @@ impl Partial {
         File::open(&self.path)
             .and_then(|f| f.sync_all())
             .map_err(io(format!("cannot flush {}", self.path.display())))?;
-        std::fs::rename(&self.path, target)
-            .map_err(io(format!("cannot rename {} to {}", self.path.display(), target.display())))?;
+        std::fs::rename(&self.path, target).map_err(io(format!(
+            "cannot rename {} to {}",
+            self.path.display(),
+            target.display()
+        )))?;
         self.kept = true;
         // The rename itself survives a power loss once the folder is flushed.
         if let Ok(dir) = File::open(&self.folder) {

@@ -69,8 +69,11 @@ pub fn restore(db: &Database, from: &Path) -> Result<RestoreReport, OpsError> {
         }
     }
     let partial = Partial::beside(target)?;
-    std::fs::copy(from, &partial.path)
-        .map_err(io(format!("cannot copy {} to {}", from.display(), partial.path.display())))?;
+    std::fs::copy(from, &partial.path).map_err(io(format!(
+        "cannot copy {} to {}",
+        from.display(),
+        partial.path.display()
+    )))?;
     let facts = match sqlite_file::inspect(&partial.path)? {
         Inspection::Circles(facts) => facts,
         other => return Err(OpsError::NotABackup { file: from.to_path_buf(), why: not_circles(&other) }),
@@ -79,7 +82,8 @@ pub fn restore(db: &Database, from: &Path) -> Result<RestoreReport, OpsError> {
         // An empty database may still have a WAL beside it, which would be
         // applied to the restored file: fold it in first (refused while a
         // server holds the database open).
-        sqlite_file::make_self_contained(target).map_err(|e| OpsError::InUse { file: target.clone(), reason: e.to_string() })?;
+        sqlite_file::make_self_contained(target)
+            .map_err(|e| OpsError::InUse { file: target.clone(), reason: e.to_string() })?;
         check_target_empty(target)?;
     }
     partial.finish(target)?;

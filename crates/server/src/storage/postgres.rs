@@ -34,8 +34,8 @@ use postgres::types::ToSql;
 use postgres::{Client, IsolationLevel, NoTls, Row, Statement, Transaction};
 
 use super::{
-    each_push, Audit, Backend, Findings, GroupError, LogSlice, NewToken, OwnChange, PushStart, PushWrites, Session, StorageError,
-    StorageResult, StoredField, TokenInfo, Tx, UserInfo, UserRecord,
+    each_push, Audit, Backend, Findings, GroupError, LogSlice, NewToken, OwnChange, PushStart, PushWrites, Session,
+    StorageError, StorageResult, StoredField, TokenInfo, Tx, UserInfo, UserRecord,
 };
 use crate::common::now_text;
 
@@ -370,10 +370,7 @@ struct PushCache {
 impl Tx for PgTx<'_> {
     fn audit(&mut self, audit: Audit, first: usize) -> StorageResult<Findings> {
         let rows = self.query(super::audit::sql(audit), &[&(first as i64)])?;
-        Ok(Findings {
-            count: rows.first().map_or(0, |r| r.get(1)),
-            first: rows.iter().map(|r| r.get(0)).collect(),
-        })
+        Ok(Findings { count: rows.first().map_or(0, |r| r.get(1)), first: rows.iter().map(|r| r.get(0)).collect() })
     }
 
     fn max_seq(&mut self) -> StorageResult<i64> {
