@@ -97,6 +97,9 @@ fn all_course_changes(url: &str) -> Vec<String> {
     }
 }
 
+/// When a push was acknowledged, and its change ids.
+type Acked = (Instant, Vec<String>);
+
 #[test]
 fn backup_under_load_restores_every_acknowledged_change() {
     let live = TestDb::new(Backend::Sqlite);
@@ -107,7 +110,7 @@ fn backup_under_load_restores_every_acknowledged_change() {
     // Four laptops push as fast as they are answered; each acknowledgement
     // is noted with its time.
     let stop = Arc::new(AtomicBool::new(false));
-    let acked: Arc<Mutex<Vec<(Instant, Vec<String>)>>> = Arc::default();
+    let acked: Arc<Mutex<Vec<Acked>>> = Arc::default();
     let pushers: Vec<_> = (0..4)
         .map(|n| {
             let (url, stop, acked) = (server.url.clone(), stop.clone(), acked.clone());

@@ -77,7 +77,7 @@ pub fn check<B: Backend>(backend: &B) -> Result<Vec<CheckLine>, StorageError> {
             } else {
                 Outcome::Problems { count: found.count, first: found.first }
             };
-            lines.push(CheckLine { name: *name, outcome });
+            lines.push(CheckLine { name, outcome });
         }
         Ok::<_, StorageError>(())
     })?;
@@ -92,7 +92,7 @@ fn damaged(faults: Vec<String>) -> Vec<CheckLine> {
         outcome: Outcome::Problems { count: faults.len() as i64, first: faults.into_iter().take(SHOWN).collect() },
     }];
     for (name, _) in AUDITS {
-        lines.push(CheckLine { name: *name, outcome: Outcome::Skipped("the file is damaged".into()) });
+        lines.push(CheckLine { name, outcome: Outcome::Skipped("the file is damaged".into()) });
     }
     lines
 }
