@@ -426,3 +426,21 @@ fn the_example_config_file_is_valid() {
     // As shipped (all commented) it is valid too.
     circles_server::config::ServerConfig::load(Some(&example), Default::default()).unwrap();
 }
+
+#[test]
+fn restore_refuses_a_database_a_server_is_using() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = database_with_a_user(dir.path(), "live.sqlite");
+    let backup = dir.path().join("backup.sqlite");
+    let (ok, _, err) = admin(&sqlite_url(&live), &["backup", "--out", backup.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    // An empty database, but served: replacing it under the server would
+    // lose what it writes next.
+    let served = sqlite_url(&dir.path().join("served.sqlite"));
+    let server = ServerProcess::start(&served);
+    let (ok, _, err) = admin(&served, &["restore", "--from", backup.to_str().unwrap()]);
+    assert!(!ok && err.contains("is in use (is the server running on it? stop it first)"), "{err}");
+    drop(server);
+    let (ok, _, err) = admin(&served, &["restore", "--from", backup.to_str().unwrap()]);
+    assert!(ok, "{err}");
+}
