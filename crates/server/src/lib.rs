@@ -11,9 +11,11 @@
 pub mod api;
 pub mod auth;
 pub mod common;
+pub mod config;
 pub mod error;
 pub mod metrics;
 pub mod migrate;
+pub mod ops;
 pub mod protocol;
 pub mod storage;
 pub mod throttle;

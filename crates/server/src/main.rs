@@ -1,20 +1,28 @@
 //! `circles-server`: run the sync server, and administer its accounts.
 
 use std::io::Read;
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
+use circles_server::config::{Overrides, ServerConfig};
 use circles_server::throttle::SignInLimits;
-use circles_server::{auth, Database, Storage};
+use circles_server::{auth, ops, Database, Storage};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(name = "circles-server", version, about = "The Circles sync server and its admin commands")]
 struct Cli {
+    /// A config file (TOML: database, listen, public_url, trust_proxy,
+    /// sign_in_hashes, [mail]); the command line and environment override it.
+    #[arg(long, global = true, env = "CIRCLES_SERVER_CONFIG")]
+    config: Option<PathBuf>,
     /// The server's database: a SQLite file (a path or sqlite:PATH, created if
     /// missing) or PostgreSQL (postgres://USER@HOST:PORT/DB; migrated at start).
-    #[arg(long, global = true, default_value = "circles-server.sqlite", env = "CIRCLES_SERVER_DB")]
-    db: String,
+    /// [default: circles-server.sqlite]
+    #[arg(long, global = true, env = "CIRCLES_SERVER_DB")]
+    db: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -23,19 +31,40 @@ struct Cli {
 enum Command {
     /// Serve the sync API.
     Serve {
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        listen: String,
+        /// The address to listen on. [default: 127.0.0.1:8080]
+        #[arg(long)]
+        listen: Option<String>,
         /// Behind a reverse proxy: throttle sign-ins by the client address in
         /// the last X-Forwarded-For entry (which the proxy must set), not by
         /// the connection's (the proxy's). Never without such a proxy: clients
-        /// could then pick any address.
-        #[arg(long, env = "CIRCLES_SERVER_TRUST_PROXY")]
-        trust_proxy: bool,
+        /// could then pick any address. `--trust-proxy=false` overrides the file.
+        #[arg(long, env = "CIRCLES_SERVER_TRUST_PROXY", num_args = 0..=1, default_missing_value = "true",
+              value_parser = clap::builder::BoolishValueParser::new())]
+        trust_proxy: Option<bool>,
         /// Password checks run at once (argon2: ~19 MiB each); more sign-ins wait.
         /// Default: the number of cores.
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
         sign_in_hashes: Option<u32>,
     },
+    /// Copy the SQLite database, consistently, while the server runs (for
+    /// PostgreSQL: prints the pg_dump way).
+    Backup {
+        /// The backup file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Make a backup the database; only where there is none, or an empty one.
+    Restore {
+        /// A file written by `circles-server backup`.
+        #[arg(long)]
+        from: PathBuf,
+    },
+    /// Verify the database: integrity, seqs without gaps, field states equal
+    /// to the log, row creators, references. Exits non-zero on any problem.
+    Check,
     /// Accounts.
     #[command(subcommand)]
     User(UserCommand),
@@ -111,17 +140,41 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run(cli: Cli) -> Result<()> {
-    if let Command::MigrateDb { from, to } = &cli.command {
-        return migrate_db(from, to);
+    let mut overrides = Overrides { database: cli.db.clone(), ..Overrides::default() };
+    if let Command::Serve { listen, trust_proxy, sign_in_hashes } = &cli.command {
+        overrides.listen = listen.clone();
+        overrides.trust_proxy = *trust_proxy;
+        overrides.sign_in_hashes = *sign_in_hashes;
     }
-    let db = Database::parse(&cli.db);
+    // Nothing starts on a bad config.
+    let config = ServerConfig::load(cli.config.as_deref(), overrides)?;
+    match &cli.command {
+        Command::MigrateDb { from, to } => return migrate_db(from, to),
+        Command::Backup { out, force } => {
+            println!("{}", ops::backup::backup(&config.database, out, *force)?);
+            return Ok(());
+        }
+        Command::Restore { from } => {
+            println!("{}", ops::restore::restore(&config.database, from)?);
+            return Ok(());
+        }
+        Command::Check => return check(&config.database),
+        _ => {}
+    }
+    let db = &config.database;
     let storage = db.open().with_context(|| format!("cannot open the server database {}", db.describe()))?;
     match cli.command {
-        Command::MigrateDb { .. } => unreachable!("handled above"),
-        Command::Serve { listen, trust_proxy, sign_in_hashes } => {
+        Command::MigrateDb { .. } | Command::Backup { .. } | Command::Restore { .. } | Command::Check => {
+            unreachable!("handled above")
+        }
+        Command::Serve { .. } => {
             let defaults = SignInLimits::default();
-            let concurrent_hashes = sign_in_hashes.map_or(defaults.concurrent_hashes, |n| n as usize);
-            serve(storage, &listen, SignInLimits { trust_proxy, concurrent_hashes, ..defaults })
+            let concurrent_hashes = config.sign_in_hashes.map_or(defaults.concurrent_hashes, |n| n as usize);
+            serve(
+                storage,
+                config.listen,
+                SignInLimits { trust_proxy: config.trust_proxy, concurrent_hashes, ..defaults },
+            )
         }
         Command::User(UserCommand::Add { email, name }) => {
             let password = read_password()?;
@@ -194,7 +247,20 @@ fn migrate_db(from: &str, to: &str) -> Result<()> {
     Ok(())
 }
 
-fn serve(storage: Arc<dyn Storage>, listen: &str, sign_in: SignInLimits) -> Result<()> {
+fn check(db: &Database) -> Result<()> {
+    let lines = ops::check::check_database(db)?;
+    for line in &lines {
+        println!("{line}");
+    }
+    let failed = lines.iter().filter(|l| l.is_problem()).count();
+    if failed > 0 {
+        bail!("{failed} of {} checks found problems in {}", lines.len(), db.describe());
+    }
+    println!("{} is consistent", db.describe());
+    Ok(())
+}
+
+fn serve(storage: Arc<dyn Storage>, listen: SocketAddr, sign_in: SignInLimits) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     // The last reference is dropped here, outside the runtime: PostgreSQL's
     // blocking client owns a small runtime of its own, which may not be

@@ -5,8 +5,10 @@
 //! and its tuned bulk queries; it decides nothing about who may see or
 //! write what.
 
+mod audit;
 pub mod postgres;
 pub mod sqlite;
+pub mod sqlite_file;
 
 use std::collections::HashSet;
 
@@ -182,6 +184,28 @@ pub struct LogSlice {
     pub last_seq: Option<i64>,
 }
 
+/// A consistency check of what is stored (`circles-server check`); each
+/// backend runs the same portable SQL (`audit.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audit {
+    /// The log's seqs run 1, 2, 3... without a hole.
+    SeqGaps,
+    /// Every field's stored state is its last logged change, and no state
+    /// lacks a change.
+    FieldStates,
+    /// Every global row in the log has its maker in `row_creator`.
+    RowCreators,
+    /// Tokens, devices and organizers name users (and devices) that exist.
+    References,
+}
+
+/// What an audit found: how many problems, and the first few, described.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Findings {
+    pub count: i64,
+    pub first: Vec<String>,
+}
+
 /// What is read and written inside one transaction. Statements only: every
 /// decision is the caller's.
 pub trait Tx {
@@ -246,11 +270,18 @@ pub trait Tx {
     /// `SERVER_DEVICE` for the accounts and teams the server wrote).
     fn row_creator(&mut self, table: &str, row_id: &str) -> StorageResult<Option<String>>;
     fn write_push(&mut self, writes: &PushWrites<'_>) -> StorageResult<()>;
+
+    // Checks.
+    /// Run one audit: the number of problems and the first `first` of them.
+    fn audit(&mut self, audit: Audit, first: usize) -> StorageResult<Findings>;
 }
 
 /// A database: its transactions.
 pub trait Backend: Send + Sync + 'static {
     fn health(&self) -> StorageResult<()>;
+    /// The database engine's own check of its files: the faults it reports
+    /// (empty: none). None: the engine has no such check to run here.
+    fn integrity_check(&self) -> StorageResult<Option<Vec<String>>>;
     /// The live session a token hash belongs to (None: unknown or revoked).
     fn session(&self, token_hash: &str) -> StorageResult<Option<Session>>;
     /// A read from one snapshot.

@@ -34,8 +34,8 @@ use postgres::types::ToSql;
 use postgres::{Client, IsolationLevel, NoTls, Row, Statement, Transaction};
 
 use super::{
-    each_push, Backend, GroupError, LogSlice, NewToken, OwnChange, PushStart, PushWrites, Session, StorageError,
-    StorageResult, StoredField, TokenInfo, Tx, UserInfo, UserRecord,
+    each_push, Audit, Backend, Findings, GroupError, LogSlice, NewToken, OwnChange, PushStart, PushWrites, Session,
+    StorageError, StorageResult, StoredField, TokenInfo, Tx, UserInfo, UserRecord,
 };
 use crate::common::now_text;
 
@@ -70,6 +70,11 @@ fn db<T>(result: Result<T, postgres::Error>) -> StorageResult<T> {
 /// Whether a database address names PostgreSQL.
 pub fn is_postgres_url(db: &str) -> bool {
     db.starts_with("postgres://") || db.starts_with("postgresql://")
+}
+
+/// Whether a PostgreSQL URL reads as connection settings (why not, if not).
+pub fn check_url(url: &str) -> Result<(), String> {
+    url.parse::<postgres::Config>().map(|_| ()).map_err(|e| e.to_string())
 }
 
 struct Conn {
@@ -274,6 +279,12 @@ impl Backend for Postgres {
         Ok(())
     }
 
+    /// PostgreSQL checks its pages as it reads them (and `amcheck` is an
+    /// extension a role may not have): none to run here.
+    fn integrity_check(&self) -> StorageResult<Option<Vec<String>>> {
+        Ok(None)
+    }
+
     fn session(&self, token_hash: &str) -> StorageResult<Option<Session>> {
         // Every authenticated request asks: one statement, no transaction.
         // A live token, bound to its account and to a device of that account.
@@ -357,6 +368,11 @@ struct PushCache {
 }
 
 impl Tx for PgTx<'_> {
+    fn audit(&mut self, audit: Audit, first: usize) -> StorageResult<Findings> {
+        let rows = self.query(super::audit::sql(audit), &[&(first as i64)])?;
+        Ok(Findings { count: rows.first().map_or(0, |r| r.get(1)), first: rows.iter().map(|r| r.get(0)).collect() })
+    }
+
     fn max_seq(&mut self) -> StorageResult<i64> {
         Ok(self.query_one("SELECT coalesce(max(seq), 0)::bigint FROM changes", &[])?.get(0))
     }

@@ -23,8 +23,8 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use rusqlite_migration::{Migrations, M};
 
 use super::{
-    each_push, Backend, GroupError, LogSlice, NewToken, OwnChange, PushStart, PushWrites, Session, StorageError,
-    StorageResult, StoredField, TokenInfo, Tx, UserInfo, UserRecord,
+    each_push, Audit, Backend, Findings, GroupError, LogSlice, NewToken, OwnChange, PushStart, PushWrites, Session,
+    StorageError, StorageResult, StoredField, TokenInfo, Tx, UserInfo, UserRecord,
 };
 
 const READERS: usize = 4;
@@ -66,13 +66,19 @@ const SESSION_SQL: &str = "SELECT t.user_id, t.device_id, t.id FROM tokens t
      JOIN devices d ON d.device_id = t.device_id AND d.user_id = t.user_id
      WHERE t.token_hash = ?1 AND t.revoked_at IS NULL";
 
+/// The schema's versions, in order (SQLite's `user_version` counts them).
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/0001_initial.sql"),
+    include_str!("../../migrations/0002_token_circles.sql"),
+    include_str!("../../migrations/0003_devices.sql"),
+    include_str!("../../migrations/0004_global_row_creator.sql"),
+];
+
+/// The schema version this server migrates a SQLite database to.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![
-        M::up(include_str!("../../migrations/0001_initial.sql")),
-        M::up(include_str!("../../migrations/0002_token_circles.sql")),
-        M::up(include_str!("../../migrations/0003_devices.sql")),
-        M::up(include_str!("../../migrations/0004_global_row_creator.sql")),
-    ])
+    Migrations::new(MIGRATIONS.iter().copied().map(M::up).collect())
 }
 
 fn wait_briefly(attempt: i32) -> bool {
@@ -145,6 +151,11 @@ impl Backend for Sqlite {
         let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
         let conn = self.readers[i].lock().unwrap_or_else(|p| p.into_inner());
         db(conn.query_row("SELECT 1", [], |_| Ok(())))
+    }
+
+    fn integrity_check(&self) -> StorageResult<Option<Vec<String>>> {
+        let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(Some(super::sqlite_file::integrity_faults(&conn)?))
     }
 
     fn session(&self, token_hash: &str) -> StorageResult<Option<Session>> {
@@ -238,6 +249,14 @@ impl<'c> SqliteTx<'c> {
 }
 
 impl Tx for SqliteTx<'_> {
+    fn audit(&mut self, audit: Audit, first: usize) -> StorageResult<Findings> {
+        let mut stmt = self.conn.prepare(super::audit::sql(audit))?;
+        let rows = stmt
+            .query_map([first as i64], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(Findings { count: rows.first().map_or(0, |r| r.1), first: rows.into_iter().map(|r| r.0).collect() })
+    }
+
     fn max_seq(&mut self) -> StorageResult<i64> {
         db(self.conn.prepare_cached("SELECT coalesce(max(seq), 0) FROM changes")?.query_row([], |r| r.get(0)))
     }
