@@ -12,6 +12,7 @@ pub mod api;
 pub mod auth;
 pub mod common;
 pub mod error;
+pub mod mail;
 pub mod metrics;
 pub mod migrate;
 pub mod protocol;

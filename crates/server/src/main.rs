@@ -2,9 +2,12 @@
 
 use std::io::Read;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+use circles_server::mail::admin::{MailCommand, MailServeArgs, MailSettings};
 use circles_server::throttle::SignInLimits;
+use circles_server::mail::{worker, Transport};
 use circles_server::{auth, Database, Storage};
 use clap::{Parser, Subcommand};
 
@@ -35,7 +38,12 @@ enum Command {
         /// Default: the number of cores.
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
         sign_in_hashes: Option<u32>,
+        #[command(flatten)]
+        mail: MailServeArgs,
     },
+    /// The mail outbox: send a test message, list messages, retry a failed one.
+    #[command(subcommand)]
+    Mail(MailCommand),
     /// Accounts.
     #[command(subcommand)]
     User(UserCommand),
@@ -114,15 +122,22 @@ fn run(cli: Cli) -> Result<()> {
     if let Command::MigrateDb { from, to } = &cli.command {
         return migrate_db(from, to);
     }
+    // Flags are checked before the database is opened.
+    let mail = match &cli.command {
+        Command::Serve { mail, .. } => Some((mail.settings()?, mail.public_url()?)),
+        _ => None,
+    };
     let db = Database::parse(&cli.db);
     let storage = db.open().with_context(|| format!("cannot open the server database {}", db.describe()))?;
     match cli.command {
         Command::MigrateDb { .. } => unreachable!("handled above"),
-        Command::Serve { listen, trust_proxy, sign_in_hashes } => {
+        Command::Serve { listen, trust_proxy, sign_in_hashes, .. } => {
             let defaults = SignInLimits::default();
             let concurrent_hashes = sign_in_hashes.map_or(defaults.concurrent_hashes, |n| n as usize);
-            serve(storage, &listen, SignInLimits { trust_proxy, concurrent_hashes, ..defaults })
+            let (mail, public_url) = mail.expect("checked above");
+            serve(storage, &listen, SignInLimits { trust_proxy, concurrent_hashes, ..defaults }, mail, public_url)
         }
+        Command::Mail(command) => circles_server::mail::admin::run(storage.as_ref(), command),
         Command::User(UserCommand::Add { email, name }) => {
             let password = read_password()?;
             let id = storage.add_user(&email, &name, &auth::hash_password(&password)?)?;
@@ -194,7 +209,13 @@ fn migrate_db(from: &str, to: &str) -> Result<()> {
     Ok(())
 }
 
-fn serve(storage: Arc<dyn Storage>, listen: &str, sign_in: SignInLimits) -> Result<()> {
+fn serve(
+    storage: Arc<dyn Storage>,
+    listen: &str,
+    sign_in: SignInLimits,
+    mail: Option<MailSettings>,
+    public_url: Option<String>,
+) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     // The last reference is dropped here, outside the runtime: PostgreSQL's
     // blocking client owns a small runtime of its own, which may not be
@@ -208,8 +229,34 @@ fn serve(storage: Arc<dyn Storage>, listen: &str, sign_in: SignInLimits) -> Resu
         // Tests and scripts read this line to find a port chosen by the OS.
         println!("listening on http://{address}");
         tracing::info!(%address, "circles-server started");
-        let state = circles_server::AppState::with_sign_in_limits(storage, sign_in);
-        circles_server::serve_state(listener, state, shutdown_signal()).await?;
+        let mut state = circles_server::AppState::with_sign_in_limits(storage.clone(), sign_in);
+        state.public_url = public_url;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let worker = match mail {
+            Some(mail) => {
+                let send_timeout = mail.worker.send_timeout;
+                let transport = Transport::new(&mail.url, &mail.from, send_timeout / 2).context("--mail-url")?;
+                tracing::info!(to = transport.describe(), "mail is on");
+                let wake = state.mail.wake_handle();
+                Some((worker::spawn(storage, transport, mail.worker, wake, stopped), send_timeout))
+            }
+            None => {
+                tracing::warn!("mail is off (no --mail-url): messages wait in the outbox (circles-server mail list)");
+                None
+            }
+        };
+        let shutdown = async move {
+            shutdown_signal().await;
+            let _ = stop.send(true);
+        };
+        circles_server::serve_state(listener, state, shutdown).await?;
+        if let Some((worker, send_timeout)) = worker {
+            // The message in flight is finished, the rest given back.
+            let abort = worker.abort_handle();
+            if tokio::time::timeout(send_timeout + Duration::from_secs(5), worker).await.is_err() {
+                abort.abort();
+            }
+        }
         tracing::info!("circles-server stopped");
         Ok(())
     });
