@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use circles_server::mail::admin::{MailCommand, MailServeArgs, MailSettings};
-use circles_server::throttle::SignInLimits;
 use circles_server::mail::{worker, Transport};
+use circles_server::throttle::SignInLimits;
 use circles_server::{auth, Database, Storage};
 use clap::{Parser, Subcommand};
 

@@ -156,7 +156,10 @@ fn smtp_down_keeps_mail_pending_until_it_is_up(backend: Backend) {
 
 fn queue(storage: &Arc<dyn Storage>, n: usize) {
     for i in 0..n {
-        enqueue(storage, &Email::new(Kind::Reminder, &format!("l{i}@example.org"), &format!("message {i}"), "Hello.\n"));
+        enqueue(
+            storage,
+            &Email::new(Kind::Reminder, &format!("l{i}@example.org"), &format!("message {i}"), "Hello.\n"),
+        );
     }
 }
 

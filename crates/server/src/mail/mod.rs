@@ -111,7 +111,10 @@ impl Email {
                 return Err(MailError::BadAttachment(a.name.clone(), "a plain file name".into()));
             }
             if lettre::message::header::ContentType::parse(&a.content_type).is_err() {
-                return Err(MailError::BadAttachment(a.name.clone(), format!("a content type, not {}", a.content_type)));
+                return Err(MailError::BadAttachment(
+                    a.name.clone(),
+                    format!("a content type, not {}", a.content_type),
+                ));
             }
         }
         let now = now_text();

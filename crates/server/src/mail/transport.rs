@@ -34,7 +34,12 @@ pub enum Security {
 /// A parsed `--mail-url`.
 #[derive(Clone, PartialEq, Eq)]
 pub enum MailUrl {
-    Smtp { host: String, port: u16, security: Security, credentials: Option<(String, String)> },
+    Smtp {
+        host: String,
+        port: u16,
+        security: Security,
+        credentials: Option<(String, String)>,
+    },
     /// Write each message as an `.eml` file into this folder.
     Folder(PathBuf),
 }
@@ -59,15 +64,19 @@ impl MailUrl {
             "file" => {
                 let url = url::Url::parse(text).map_err(|e| bad(format!("`{text}`: {e}")))?;
                 if url.host_str().is_some_and(|h| !h.is_empty() && h != "localhost") {
-                    return Err(bad(format!("`{text}`: a file:// URL names a folder on this machine: file:///path/dir")));
+                    return Err(bad(format!(
+                        "`{text}`: a file:// URL names a folder on this machine: file:///path/dir"
+                    )));
                 }
-                let dir = url.to_file_path().map_err(|()| bad(format!("`{text}` names no folder: file:///path/dir")))?;
+                let dir =
+                    url.to_file_path().map_err(|()| bad(format!("`{text}` names no folder: file:///path/dir")))?;
                 return Ok(MailUrl::Folder(dir));
             }
             _ => return Err(bad(format!("unknown scheme `{scheme}`; {SCHEMES}"))),
         };
         let url = url::Url::parse(text).map_err(|e| bad(format!("`{}`: {e}", redact(text))))?;
-        let host = url.host_str().filter(|h| !h.is_empty()).ok_or_else(|| bad(format!("`{}` names no host", redact(text))))?;
+        let host =
+            url.host_str().filter(|h| !h.is_empty()).ok_or_else(|| bad(format!("`{}` names no host", redact(text))))?;
         let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
         if url.query().is_some() || url.fragment().is_some() || !matches!(url.path(), "" | "/") {
             return Err(bad(format!("`{}`: a mail URL is only scheme://[user:password@]host[:port]", redact(text))));
@@ -149,8 +158,9 @@ impl Transport {
     /// `from` is `address` or `Name <address>`; `timeout` bounds each SMTP
     /// command. A folder is created if missing.
     pub fn new(url: &MailUrl, from: &str, timeout: Duration) -> Result<Transport, MailError> {
-        let from: Mailbox =
-            from.parse().map_err(|e| MailError::BadAddress(from.to_string(), format!("{e}; e.g. circles@example.org")))?;
+        let from: Mailbox = from
+            .parse()
+            .map_err(|e| MailError::BadAddress(from.to_string(), format!("{e}; e.g. circles@example.org")))?;
         let sink = match url {
             MailUrl::Folder(dir) => {
                 std::fs::create_dir_all(dir)
@@ -233,15 +243,13 @@ fn write_eml(dir: &std::path::Path, name: &str, bytes: &[u8]) -> Result<(), Send
 /// The MIME message: text (and HTML as its alternative), then attachments.
 /// Its Message-ID is made from the outbox id, the same at every attempt.
 pub fn build_message(from: &Mailbox, mail: &ClaimedMail) -> Result<Message, SendError> {
-    let to: Mailbox = mail
-        .to
-        .parse()
-        .map_err(|e| SendError::Permanent(format!("`{}` is not an email address: {e}", mail.to)))?;
-    let builder = Message::builder()
-        .from(from.clone())
-        .to(to)
-        .subject(mail.subject.clone())
-        .message_id(Some(format!("<{}@{}>", mail.id, from.email.domain())));
+    let to: Mailbox =
+        mail.to.parse().map_err(|e| SendError::Permanent(format!("`{}` is not an email address: {e}", mail.to)))?;
+    let builder = Message::builder().from(from.clone()).to(to).subject(mail.subject.clone()).message_id(Some(format!(
+        "<{}@{}>",
+        mail.id,
+        from.email.domain()
+    )));
     let text_part = match &mail.html {
         Some(html) => MultiPart::alternative_plain_html(mail.text.clone(), html.clone()),
         None if mail.attachments.is_empty() => {

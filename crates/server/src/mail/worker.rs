@@ -96,10 +96,9 @@ pub fn outcome(
         Err(SendError::Transient(error)) if mail.attempts >= config.max_attempts => {
             MailOutcome::Failed { error: format!("gave up after {} attempts; the last: {error}", mail.attempts) }
         }
-        Err(SendError::Transient(error)) => MailOutcome::Retry {
-            next_attempt_at: text(after(now, config.backoff.delay(mail.attempts, jitter))),
-            error,
-        },
+        Err(SendError::Transient(error)) => {
+            MailOutcome::Retry { next_attempt_at: text(after(now, config.backoff.delay(mail.attempts, jitter))), error }
+        }
     }
 }
 

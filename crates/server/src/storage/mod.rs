@@ -389,8 +389,13 @@ pub trait Tx {
     /// Claim up to `limit` messages for `owner` until `lease_until`: pending
     /// ones due by `now`, and sending ones whose lease ran out by `now` (their
     /// worker died). Each claim counts an attempt. Oldest due first.
-    fn claim_mail(&mut self, owner: &str, now: &str, lease_until: &str, limit: usize)
-        -> StorageResult<Vec<ClaimedMail>>;
+    fn claim_mail(
+        &mut self,
+        owner: &str,
+        now: &str,
+        lease_until: &str,
+        limit: usize,
+    ) -> StorageResult<Vec<ClaimedMail>>;
     /// Record what became of a claimed message. `Sent` is recorded whoever
     /// holds it now; the others only while `owner` holds it. False if nothing matched.
     fn finish_mail(&mut self, id: &str, owner: &str, outcome: &MailOutcome) -> StorageResult<bool>;

@@ -654,24 +654,26 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn enqueue_mail(&mut self, m: &NewMail) -> StorageResult<(String, bool)> {
-        let inserted = self.conn.prepare_cached(
-            "INSERT INTO mail_outbox (id, created_at, kind, dedupe_key, to_address, subject, body_text, body_html,
+        let inserted = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO mail_outbox (id, created_at, kind, dedupe_key, to_address, subject, body_text, body_html,
                                       attachments, state, attempts, next_attempt_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', 0, ?10)
              ON CONFLICT(dedupe_key) DO NOTHING",
-        )?
-        .execute(params![
-            m.id,
-            m.created_at,
-            m.kind,
-            m.dedupe_key,
-            m.to,
-            m.subject,
-            m.text,
-            m.html,
-            attachments_json(&m.attachments),
-            m.next_attempt_at
-        ])?;
+            )?
+            .execute(params![
+                m.id,
+                m.created_at,
+                m.kind,
+                m.dedupe_key,
+                m.to,
+                m.subject,
+                m.text,
+                m.html,
+                attachments_json(&m.attachments),
+                m.next_attempt_at
+            ])?;
         if inserted == 1 {
             return Ok((m.id.clone(), true));
         }
