@@ -5,7 +5,7 @@
 #   Debian 12 packages: WebKitGTK (Tauri), Xvfb, WebKitWebDriver, ImageMagick...
 #   rustfmt and clippy (rustup), tauri-driver (cargo install), nightly and
 #   cargo-fuzz (the fuzz targets), the UI's npm
-#   packages (npm ci in ui/).
+#   packages (npm ci in ui/), and aiosmtpd (PyPI, in a venv) for the mail tests.
 #
 # Needs root or sudo only when Debian packages are missing.
 set -euo pipefail
@@ -76,6 +76,18 @@ if cargo fuzz --version >/dev/null 2>&1; then
   echo "present: $(cargo fuzz --version | head -n 1)"
 else
   cargo install cargo-fuzz --locked
+fi
+
+echo "--- aiosmtpd (the SMTP server the mail tests send to; crates/server/tests/common/smtp.rs)"
+AIOSMTPD_VERSION=1.4.6
+aiosmtpd_venv="${CIRCLES_AIOSMTPD_VENV:-$HOME/.cache/circles/aiosmtpd-$AIOSMTPD_VERSION}"
+if [ -x "$aiosmtpd_venv/bin/python" ] && "$aiosmtpd_venv/bin/python" -m aiosmtpd --version >/dev/null 2>&1; then
+  echo "present: $("$aiosmtpd_venv/bin/python" -m aiosmtpd --version) in $aiosmtpd_venv"
+else
+  command -v python3 >/dev/null || die "python3 is needed for aiosmtpd"
+  python3 -m venv "$aiosmtpd_venv" || die "python3 -m venv failed: install the Debian package python3-venv"
+  "$aiosmtpd_venv/bin/pip" install --quiet "aiosmtpd==$AIOSMTPD_VERSION"
+  echo "installed aiosmtpd $AIOSMTPD_VERSION into $aiosmtpd_venv"
 fi
 
 echo "--- npm packages (ui/)"

@@ -25,6 +25,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::auth;
 use crate::error::ApiError;
+use crate::mail::Mailer;
 use crate::metrics::Metrics;
 use crate::protocol::SyncService;
 use crate::storage::{Session, TokenInfo};
@@ -38,6 +39,10 @@ pub struct AppState {
     pub storage: Arc<dyn SyncService>,
     pub metrics: Arc<Metrics>,
     pub sign_in: Arc<SignInGuard>,
+    /// Enqueues mail and wakes this process's mail worker.
+    pub mail: Mailer,
+    /// The base of links in messages (`--public-url`), without a trailing slash.
+    pub public_url: Option<String>,
 }
 
 impl AppState {
@@ -50,7 +55,13 @@ impl AppState {
     }
 
     pub fn with_sign_in(storage: Arc<dyn SyncService>, sign_in: SignInGuard) -> AppState {
-        AppState { storage, metrics: Arc::new(Metrics::new()), sign_in: Arc::new(sign_in) }
+        AppState {
+            mail: Mailer::new(storage.clone()),
+            storage,
+            metrics: Arc::new(Metrics::new()),
+            sign_in: Arc::new(sign_in),
+            public_url: None,
+        }
     }
 }
 

@@ -13,6 +13,7 @@ pub mod auth;
 pub mod common;
 pub mod config;
 pub mod error;
+pub mod mail;
 pub mod metrics;
 pub mod migrate;
 pub mod ops;

@@ -4,9 +4,12 @@ use std::io::Read;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use circles_server::config::{Overrides, ServerConfig};
+use circles_server::mail::admin::{MailCommand, MailServeArgs, MailSettings};
+use circles_server::mail::{worker, Transport};
 use circles_server::throttle::SignInLimits;
 use circles_server::{auth, ops, Database, Storage};
 use clap::{Parser, Subcommand};
@@ -45,6 +48,8 @@ enum Command {
         /// Default: the number of cores.
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
         sign_in_hashes: Option<u32>,
+        #[command(flatten)]
+        mail: MailServeArgs,
     },
     /// Copy the SQLite database, consistently, while the server runs (for
     /// PostgreSQL: prints the pg_dump way).
@@ -65,6 +70,9 @@ enum Command {
     /// Verify the database: integrity, seqs without gaps, field states equal
     /// to the log, row creators, references. Exits non-zero on any problem.
     Check,
+    /// The mail outbox: send a test message, list messages, retry a failed one.
+    #[command(subcommand)]
+    Mail(MailCommand),
     /// Accounts.
     #[command(subcommand)]
     User(UserCommand),
@@ -141,13 +149,28 @@ fn main() -> std::process::ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     let mut overrides = Overrides { database: cli.db.clone(), ..Overrides::default() };
-    if let Command::Serve { listen, trust_proxy, sign_in_hashes } = &cli.command {
+    if let Command::Serve { listen, trust_proxy, sign_in_hashes, mail } = &cli.command {
         overrides.listen = listen.clone();
         overrides.trust_proxy = *trust_proxy;
         overrides.sign_in_hashes = *sign_in_hashes;
+        overrides.public_url = mail.public_url.clone();
+        overrides.mail_url = mail.mail_url.clone();
+        overrides.mail_from = mail.mail_from.clone();
     }
-    // Nothing starts on a bad config.
+    // Nothing starts on a bad config, or on bad mail settings.
     let config = ServerConfig::load(cli.config.as_deref(), overrides)?;
+    let mail = match &cli.command {
+        Command::Serve { mail, .. } => {
+            let merged = MailServeArgs {
+                mail_url: config.mail.url.clone(),
+                mail_from: config.mail.from.clone(),
+                public_url: config.public_url.clone(),
+                ..mail.clone()
+            };
+            Some(merged.settings()?)
+        }
+        _ => None,
+    };
     match &cli.command {
         Command::MigrateDb { from, to } => return migrate_db(from, to),
         Command::Backup { out, force } => {
@@ -174,8 +197,11 @@ fn run(cli: Cli) -> Result<()> {
                 storage,
                 config.listen,
                 SignInLimits { trust_proxy: config.trust_proxy, concurrent_hashes, ..defaults },
+                mail.expect("checked above"),
+                config.public_url.clone(),
             )
         }
+        Command::Mail(command) => circles_server::mail::admin::run(storage.as_ref(), command),
         Command::User(UserCommand::Add { email, name }) => {
             let password = read_password()?;
             let id = storage.add_user(&email, &name, &auth::hash_password(&password)?)?;
@@ -260,7 +286,13 @@ fn check(db: &Database) -> Result<()> {
     Ok(())
 }
 
-fn serve(storage: Arc<dyn Storage>, listen: SocketAddr, sign_in: SignInLimits) -> Result<()> {
+fn serve(
+    storage: Arc<dyn Storage>,
+    listen: SocketAddr,
+    sign_in: SignInLimits,
+    mail: Option<MailSettings>,
+    public_url: Option<String>,
+) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     // The last reference is dropped here, outside the runtime: PostgreSQL's
     // blocking client owns a small runtime of its own, which may not be
@@ -274,8 +306,34 @@ fn serve(storage: Arc<dyn Storage>, listen: SocketAddr, sign_in: SignInLimits) -
         // Tests and scripts read this line to find a port chosen by the OS.
         println!("listening on http://{address}");
         tracing::info!(%address, "circles-server started");
-        let state = circles_server::AppState::with_sign_in_limits(storage, sign_in);
-        circles_server::serve_state(listener, state, shutdown_signal()).await?;
+        let mut state = circles_server::AppState::with_sign_in_limits(storage.clone(), sign_in);
+        state.public_url = public_url;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let worker = match mail {
+            Some(mail) => {
+                let send_timeout = mail.worker.send_timeout;
+                let transport = Transport::new(&mail.url, &mail.from, send_timeout / 2).context("--mail-url")?;
+                tracing::info!(to = transport.describe(), "mail is on");
+                let wake = state.mail.wake_handle();
+                Some((worker::spawn(storage, transport, mail.worker, wake, stopped), send_timeout))
+            }
+            None => {
+                tracing::warn!("mail is off (no --mail-url): messages wait in the outbox (circles-server mail list)");
+                None
+            }
+        };
+        let shutdown = async move {
+            shutdown_signal().await;
+            let _ = stop.send(true);
+        };
+        circles_server::serve_state(listener, state, shutdown).await?;
+        if let Some((worker, send_timeout)) = worker {
+            // The message in flight is finished, the rest given back.
+            let abort = worker.abort_handle();
+            if tokio::time::timeout(send_timeout + Duration::from_secs(5), worker).await.is_err() {
+                abort.abort();
+            }
+        }
         tracing::info!("circles-server stopped");
         Ok(())
     });

@@ -124,6 +124,28 @@ const TABLES: &[Table] = &[
         columns: &[("token_id", false), ("circle_id", false)],
         key: &["token_id", "circle_id"],
     },
+    Table {
+        name: "mail_outbox",
+        columns: &[
+            ("id", false),
+            ("created_at", false),
+            ("kind", false),
+            ("dedupe_key", false),
+            ("to_address", false),
+            ("subject", false),
+            ("body_text", false),
+            ("body_html", false),
+            ("attachments", false),
+            ("state", false),
+            ("attempts", true),
+            ("next_attempt_at", false),
+            ("lease_owner", false),
+            ("lease_until", false),
+            ("last_error", false),
+            ("sent_at", false),
+        ],
+        key: &["id"],
+    },
 ];
 
 const CHUNK: usize = 5_000;

@@ -1,6 +1,6 @@
 //! `circles-server migrate-db`: a SQLite server database holding every kind
 //! of record (accounts, tokens, a revoked one, teams and organizers, circles,
-//! conflicts, batches, per-token resync state) is copied into PostgreSQL;
+//! conflicts, batches, per-token resync state, the mail outbox) is copied into PostgreSQL;
 //! both are compared; clients then carry on against PostgreSQL with the same
 //! tokens, batch numbers and cursors. A non-empty target is refused.
 
@@ -9,7 +9,9 @@ mod common;
 use chrono::NaiveDate;
 use circles_core::sync::http::HttpTransport;
 use circles_core::{CircleInput, LearnerInput, Mark, WeeklyRule};
+use circles_server::mail::{Email, Kind};
 use circles_server::migrate;
+use circles_server::storage::{MailAttachment, MailOutcome};
 use common::{admin, snapshot, Backend, Client, TestDb, TestServer};
 
 #[test]
@@ -48,6 +50,23 @@ fn a_sqlite_server_moves_to_postgres_with_nothing_lost() {
     let revoked = source.token("fatima@example.org", "old-laptop");
     let revoked_id = source.storage.tokens(None).unwrap().into_iter().find(|t| t.device_id == "old-laptop").unwrap().id;
     assert!(source.storage.revoke_token(&revoked_id, None).unwrap());
+    // The mail outbox: a pending message with HTML, an attachment and a
+    // dedupe key, and one that failed.
+    let mut email = Email::new(Kind::Reminder, "ana@example.org", "Reminder", "Monday at 18:30.\n");
+    email.html = Some("<p>Monday at 18:30.</p>".into());
+    email.dedupe_key = Some("reminder:m1:ana".into());
+    email.attachments = vec![MailAttachment {
+        name: "m.ics".into(),
+        content_type: "text/calendar".into(),
+        content: b"BEGIN:VCALENDAR".to_vec(),
+    }];
+    let failed = Email::new(Kind::Test, "gone@example.org", "Test", "A test.\n");
+    let failed = source.storage.enqueue_mail(&failed.to_new_mail().unwrap()).unwrap().0;
+    let now = circles_server::common::now_text();
+    assert_eq!(source.storage.claim_mail("w", &now, "9999-01-01T00:00:00.000Z", 1).unwrap().len(), 1);
+    let error = MailOutcome::Failed { error: "550 no such user".into() };
+    assert!(source.storage.finish_mail(&failed, "w", &error).unwrap());
+    let pending = source.storage.enqueue_mail(&email.to_new_mail().unwrap()).unwrap().0;
 
     let sqlite_path = source.db.dir.path().join("server.sqlite");
     let before = migrate::check_sqlite(&sqlite_path).unwrap();
@@ -61,7 +80,6 @@ fn a_sqlite_server_moves_to_postgres_with_nothing_lost() {
     assert!(ok, "migrate-db failed: {err}");
     assert!(out.contains("migrated and verified"), "{out}");
     assert_eq!(migrate::check_postgres(&target.url).unwrap(), before, "every table, row for row");
-
     // A second run into the now non-empty database is refused, and changes nothing.
     let (ok, _, err) = admin(&source.db.url, &["migrate-db", "--from", &from, "--to", &target.url]);
     assert!(!ok && err.contains("not empty"), "{err}");
@@ -69,6 +87,19 @@ fn a_sqlite_server_moves_to_postgres_with_nothing_lost() {
     // So is a target that is not PostgreSQL.
     let (ok, _, err) = admin(&source.db.url, &["migrate-db", "--from", &from, "--to", &from]);
     assert!(!ok && err.contains("--to must be a PostgreSQL database"), "{err}");
+
+    // The copied outbox works: its pending message is claimed whole.
+    let moved = target.open();
+    let claimed = moved.claim_mail("w2", &circles_server::common::now_text(), "9999-01-01T00:00:00.000Z", 10).unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!((claimed[0].id.as_str(), claimed[0].attempts), (pending.as_str(), 1));
+    assert_eq!(claimed[0].attachments, email.attachments);
+    assert_eq!(claimed[0].html, email.html);
+    let finished = MailOutcome::Sent { at: circles_server::common::now_text() };
+    assert!(moved.finish_mail(&pending, "w2", &finished).unwrap());
+    drop(moved);
+    let (ok, out, err) = admin(&target.url, &["mail", "list"]);
+    assert!(ok && out.contains("sent  1") && out.contains("failed  1  -  550 no such user"), "{out}{err}");
 
     // The clients carry on against PostgreSQL: same tokens, next batch
     // numbers, same cursors.

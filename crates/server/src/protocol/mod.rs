@@ -19,7 +19,10 @@ mod scope;
 use circles_core::sync::wire::{PullResponse, PushRequest, PushResponse};
 
 use crate::error::ApiError;
-use crate::storage::{Backend, Session, TokenInfo, UserInfo, UserRecord};
+use crate::mail::outbox;
+use crate::storage::{
+    Backend, ClaimedMail, MailOutcome, MailState, MailSummary, NewMail, Session, TokenInfo, UserInfo, UserRecord,
+};
 use group_commit::GroupCommit;
 pub(crate) use group_commit::PushJob;
 
@@ -65,6 +68,19 @@ pub trait SyncService: Send + Sync + 'static {
         limit: usize,
         now_ms: u64,
     ) -> ApiResult<PullResponse>;
+
+    // The mail outbox (its rules: `mail/`). Times are `common::now_text` text.
+    /// Put a message in the outbox: the id holding it, and whether it is
+    /// new (false: a message with its dedupe key was there).
+    fn enqueue_mail(&self, mail: &NewMail) -> ApiResult<(String, bool)>;
+    /// Claim due messages for a worker until `lease_until`.
+    fn claim_mail(&self, owner: &str, now: &str, lease_until: &str, limit: usize) -> ApiResult<Vec<ClaimedMail>>;
+    /// Record what became of a claimed message.
+    fn finish_mail(&self, id: &str, owner: &str, outcome: &MailOutcome) -> ApiResult<bool>;
+    /// Messages, newest first.
+    fn mail_summaries(&self, state: Option<MailState>, limit: usize) -> ApiResult<Vec<MailSummary>>;
+    /// A failed message pending again (404 if unknown, 409 if not failed).
+    fn retry_mail(&self, id: &str, now: &str) -> ApiResult<()>;
 }
 
 /// The sync rules over one backend.
@@ -153,6 +169,26 @@ impl<B: Backend> SyncService for Protocol<B> {
         now_ms: u64,
     ) -> ApiResult<PullResponse> {
         pull::pull(&self.backend, session, cursor, conflict_cursor, limit, now_ms)
+    }
+
+    fn enqueue_mail(&self, mail: &NewMail) -> ApiResult<(String, bool)> {
+        outbox::enqueue(&self.backend, mail)
+    }
+
+    fn claim_mail(&self, owner: &str, now: &str, lease_until: &str, limit: usize) -> ApiResult<Vec<ClaimedMail>> {
+        outbox::claim(&self.backend, owner, now, lease_until, limit)
+    }
+
+    fn finish_mail(&self, id: &str, owner: &str, outcome: &MailOutcome) -> ApiResult<bool> {
+        outbox::finish(&self.backend, id, owner, outcome)
+    }
+
+    fn mail_summaries(&self, state: Option<MailState>, limit: usize) -> ApiResult<Vec<MailSummary>> {
+        outbox::list(&self.backend, state, limit)
+    }
+
+    fn retry_mail(&self, id: &str, now: &str) -> ApiResult<()> {
+        outbox::retry(&self.backend, id, now)
     }
 }
 

@@ -206,6 +206,141 @@ pub struct Findings {
     pub first: Vec<String>,
 }
 
+/// Where a message of the mail outbox is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MailState {
+    /// Waiting for its next attempt (`next_attempt_at`).
+    Pending,
+    /// Claimed by a worker until its lease runs out.
+    Sending,
+    /// Accepted by the SMTP server (or written to the folder).
+    Sent,
+    /// Given up: too many attempts, or a permanent refusal.
+    Failed,
+}
+
+impl MailState {
+    pub const ALL: [MailState; 4] = [MailState::Pending, MailState::Sending, MailState::Sent, MailState::Failed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MailState::Pending => "pending",
+            MailState::Sending => "sending",
+            MailState::Sent => "sent",
+            MailState::Failed => "failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<MailState> {
+        MailState::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+/// A file sent with a message (an .ics, say).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MailAttachment {
+    pub name: String,
+    pub content_type: String,
+    pub content: Vec<u8>,
+}
+
+/// A message to put in the outbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMail {
+    pub id: String,
+    pub created_at: String,
+    pub kind: String,
+    /// The same key enqueued twice is one message.
+    pub dedupe_key: Option<String>,
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: Option<String>,
+    pub attachments: Vec<MailAttachment>,
+    pub next_attempt_at: String,
+}
+
+/// A message a worker claimed, with what sending it needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimedMail {
+    pub id: String,
+    pub kind: String,
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: Option<String>,
+    pub attachments: Vec<MailAttachment>,
+    /// Attempts so far, this one included.
+    pub attempts: u32,
+}
+
+/// A message as `mail list` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MailSummary {
+    pub id: String,
+    pub created_at: String,
+    pub kind: String,
+    pub to: String,
+    pub subject: String,
+    pub state: MailState,
+    pub attempts: u32,
+    pub next_attempt_at: String,
+    pub last_error: Option<String>,
+    pub sent_at: Option<String>,
+}
+
+/// What became of a claimed message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MailOutcome {
+    /// Accepted: never sent again.
+    Sent { at: String },
+    /// Try again at `next_attempt_at`.
+    Retry { next_attempt_at: String, error: String },
+    /// Given up.
+    Failed { error: String },
+    /// Not tried (the worker is stopping): pending again at once, the attempt not counted.
+    Released,
+}
+
+/// Attachments as the outbox stores them: a JSON array of
+/// `{"name", "content_type", "base64"}` (text, so both backends and
+/// `migrate-db` copy them as they copy everything else).
+pub(crate) fn attachments_json(attachments: &[MailAttachment]) -> String {
+    use base64::Engine;
+    let items: Vec<serde_json::Value> = attachments
+        .iter()
+        .map(|a| {
+            serde_json::json!({
+                "name": a.name,
+                "content_type": a.content_type,
+                "base64": base64::engine::general_purpose::STANDARD.encode(&a.content),
+            })
+        })
+        .collect();
+    serde_json::Value::Array(items).to_string()
+}
+
+/// The attachments of a stored `attachments` column.
+pub(crate) fn attachments_from_json(text: &str) -> StorageResult<Vec<MailAttachment>> {
+    use base64::Engine;
+    let bad = |why: &str| StorageError::Database(format!("mail_outbox.attachments is damaged: {why}"));
+    let items: Vec<serde_json::Value> = serde_json::from_str(text).map_err(|e| bad(&e.to_string()))?;
+    items
+        .iter()
+        .map(|item| {
+            let field = |name: &str| item.get(name).and_then(|v| v.as_str()).ok_or_else(|| bad(name));
+            Ok(MailAttachment {
+                name: field("name")?.to_string(),
+                content_type: field("content_type")?.to_string(),
+                content: base64::engine::general_purpose::STANDARD
+                    .decode(field("base64")?)
+                    .map_err(|e| bad(&e.to_string()))?,
+            })
+        })
+        .collect()
+}
+
 /// What is read and written inside one transaction. Statements only: every
 /// decision is the caller's.
 pub trait Tx {
@@ -274,6 +409,29 @@ pub trait Tx {
     // Checks.
     /// Run one audit: the number of problems and the first `first` of them.
     fn audit(&mut self, audit: Audit, first: usize) -> StorageResult<Findings>;
+
+    // The mail outbox.
+    /// Add a message unless one with its dedupe key is there: the id of
+    /// the message that holds it, and whether it is the new one.
+    fn enqueue_mail(&mut self, mail: &NewMail) -> StorageResult<(String, bool)>;
+    /// Claim up to `limit` messages for `owner` until `lease_until`: pending
+    /// ones due by `now`, and sending ones whose lease ran out by `now` (their
+    /// worker died). Each claim counts an attempt. Oldest due first.
+    fn claim_mail(
+        &mut self,
+        owner: &str,
+        now: &str,
+        lease_until: &str,
+        limit: usize,
+    ) -> StorageResult<Vec<ClaimedMail>>;
+    /// Record what became of a claimed message. `Sent` is recorded whoever
+    /// holds it now; the others only while `owner` holds it. False if nothing matched.
+    fn finish_mail(&mut self, id: &str, owner: &str, outcome: &MailOutcome) -> StorageResult<bool>;
+    /// Messages, newest first, of one state or all, at most `limit`.
+    fn mail_summaries(&mut self, state: Option<MailState>, limit: usize) -> StorageResult<Vec<MailSummary>>;
+    fn mail_state(&mut self, id: &str) -> StorageResult<Option<MailState>>;
+    /// A failed message pending again, due at `now`, its attempts from zero. False if it was not failed.
+    fn requeue_mail(&mut self, id: &str, now: &str) -> StorageResult<bool>;
 }
 
 /// A database: its transactions.

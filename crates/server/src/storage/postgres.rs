@@ -34,8 +34,9 @@ use postgres::types::ToSql;
 use postgres::{Client, IsolationLevel, NoTls, Row, Statement, Transaction};
 
 use super::{
-    each_push, Audit, Backend, Findings, GroupError, LogSlice, NewToken, OwnChange, PushStart, PushWrites, Session,
-    StorageError, StorageResult, StoredField, TokenInfo, Tx, UserInfo, UserRecord,
+    attachments_from_json, attachments_json, each_push, Audit, Backend, ClaimedMail, Findings, GroupError, LogSlice,
+    MailOutcome, MailState, MailSummary, NewMail, NewToken, OwnChange, PushStart, PushWrites, Session, StorageError,
+    StorageResult, StoredField, TokenInfo, Tx, UserInfo, UserRecord,
 };
 use crate::common::now_text;
 
@@ -49,6 +50,7 @@ pub const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("../../migrations-pg/0001_initial.sql")),
     (2, include_str!("../../migrations-pg/0002_devices.sql")),
     (3, include_str!("../../migrations-pg/0003_global_row_creator.sql")),
+    (4, include_str!("../../migrations-pg/0004_mail_outbox.sql")),
 ];
 
 /// Connections per server process (CIRCLES_PG_POOL overrides).
@@ -882,6 +884,153 @@ impl Tx for PgTx<'_> {
             )?;
         }
         Ok(())
+    }
+
+    fn enqueue_mail(&mut self, m: &NewMail) -> StorageResult<(String, bool)> {
+        let attachments = attachments_json(&m.attachments);
+        let inserted = self.execute(
+            "INSERT INTO mail_outbox (id, created_at, kind, dedupe_key, to_address, subject, body_text, body_html,
+                                      attachments, state, attempts, next_attempt_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10)
+             ON CONFLICT (dedupe_key) DO NOTHING",
+            &[
+                &m.id,
+                &m.created_at,
+                &m.kind,
+                &m.dedupe_key,
+                &m.to,
+                &m.subject,
+                &m.text,
+                &m.html,
+                &attachments,
+                &m.next_attempt_at,
+            ],
+        )?;
+        if inserted == 1 {
+            return Ok((m.id.clone(), true));
+        }
+        let id = self.query_one("SELECT id FROM mail_outbox WHERE dedupe_key = $1", &[&m.dedupe_key])?.get(0);
+        Ok((id, false))
+    }
+
+    fn claim_mail(
+        &mut self,
+        owner: &str,
+        now: &str,
+        lease_until: &str,
+        limit: usize,
+    ) -> StorageResult<Vec<ClaimedMail>> {
+        // Rows another server's claim holds locked are skipped, not waited
+        // for; a row that claim already committed no longer matches (READ
+        // COMMITTED re-checks the condition on the row's latest version).
+        let rows = self.query(
+            "WITH due AS (
+                 SELECT id FROM mail_outbox
+                 WHERE (state = 'pending' AND next_attempt_at <= $3) OR (state = 'sending' AND lease_until <= $3)
+                 ORDER BY next_attempt_at, id LIMIT $4
+                 FOR UPDATE SKIP LOCKED)
+             UPDATE mail_outbox m
+             SET state = 'sending', lease_owner = $1, lease_until = $2, attempts = m.attempts + 1
+             FROM due WHERE m.id = due.id
+             RETURNING m.id, m.kind, m.to_address, m.subject, m.body_text, m.body_html, m.attachments, m.attempts,
+                       m.next_attempt_at",
+            &[&owner, &lease_until, &now, &(limit as i64)],
+        )?;
+        let mut claimed = rows
+            .iter()
+            .map(|r| {
+                let attachments: String = r.get(6);
+                let attempts: i32 = r.get(7);
+                let due: String = r.get(8);
+                Ok((
+                    due,
+                    ClaimedMail {
+                        id: r.get(0),
+                        kind: r.get(1),
+                        to: r.get(2),
+                        subject: r.get(3),
+                        text: r.get(4),
+                        html: r.get(5),
+                        attachments: attachments_from_json(&attachments)?,
+                        attempts: attempts.max(0) as u32,
+                    },
+                ))
+            })
+            .collect::<StorageResult<Vec<_>>>()?;
+        claimed.sort_by(|a, b| (&a.0, &a.1.id).cmp(&(&b.0, &b.1.id)));
+        Ok(claimed.into_iter().map(|(_, m)| m).collect())
+    }
+
+    fn finish_mail(&mut self, id: &str, owner: &str, outcome: &MailOutcome) -> StorageResult<bool> {
+        let n = match outcome {
+            MailOutcome::Sent { at } => self.execute(
+                "UPDATE mail_outbox SET state = 'sent', sent_at = $2, lease_owner = NULL, lease_until = NULL
+                 WHERE id = $1 AND state <> 'sent'",
+                &[&id, at],
+            )?,
+            MailOutcome::Retry { next_attempt_at, error } => self.execute(
+                "UPDATE mail_outbox SET state = 'pending', next_attempt_at = $3, last_error = $4,
+                        lease_owner = NULL, lease_until = NULL
+                 WHERE id = $1 AND lease_owner = $2 AND state = 'sending'",
+                &[&id, &owner, next_attempt_at, error],
+            )?,
+            MailOutcome::Failed { error } => self.execute(
+                "UPDATE mail_outbox SET state = 'failed', last_error = $3, lease_owner = NULL, lease_until = NULL
+                 WHERE id = $1 AND lease_owner = $2 AND state = 'sending'",
+                &[&id, &owner, error],
+            )?,
+            MailOutcome::Released => self.execute(
+                "UPDATE mail_outbox SET state = 'pending', attempts = greatest(attempts - 1, 0),
+                        lease_owner = NULL, lease_until = NULL
+                 WHERE id = $1 AND lease_owner = $2 AND state = 'sending'",
+                &[&id, &owner],
+            )?,
+        };
+        Ok(n > 0)
+    }
+
+    fn mail_summaries(&mut self, state: Option<MailState>, limit: usize) -> StorageResult<Vec<MailSummary>> {
+        let state = state.map(MailState::as_str);
+        Ok(self
+            .query(
+                "SELECT id, created_at, kind, to_address, subject, state, attempts, next_attempt_at, last_error, sent_at
+                 FROM mail_outbox WHERE $1::text IS NULL OR state = $1
+                 ORDER BY created_at COLLATE \"C\" DESC, id COLLATE \"C\" DESC LIMIT $2",
+                &[&state, &(limit as i64)],
+            )?
+            .iter()
+            .map(|r| {
+                let state: String = r.get(5);
+                let attempts: i32 = r.get(6);
+                MailSummary {
+                    id: r.get(0),
+                    created_at: r.get(1),
+                    kind: r.get(2),
+                    to: r.get(3),
+                    subject: r.get(4),
+                    state: MailState::parse(&state).unwrap_or(MailState::Failed),
+                    attempts: attempts.max(0) as u32,
+                    next_attempt_at: r.get(7),
+                    last_error: r.get(8),
+                    sent_at: r.get(9),
+                }
+            })
+            .collect())
+    }
+
+    fn mail_state(&mut self, id: &str) -> StorageResult<Option<MailState>> {
+        Ok(self
+            .query_opt("SELECT state FROM mail_outbox WHERE id = $1", &[&id])?
+            .and_then(|r| MailState::parse(r.get::<_, &str>(0))))
+    }
+
+    fn requeue_mail(&mut self, id: &str, now: &str) -> StorageResult<bool> {
+        let n = self.execute(
+            "UPDATE mail_outbox SET state = 'pending', attempts = 0, next_attempt_at = $2
+             WHERE id = $1 AND state = 'failed'",
+            &[&id, &now],
+        )?;
+        Ok(n > 0)
     }
 }
 

@@ -23,8 +23,9 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use rusqlite_migration::{Migrations, M};
 
 use super::{
-    each_push, Audit, Backend, Findings, GroupError, LogSlice, NewToken, OwnChange, PushStart, PushWrites, Session,
-    StorageError, StorageResult, StoredField, TokenInfo, Tx, UserInfo, UserRecord,
+    attachments_from_json, attachments_json, each_push, Audit, Backend, ClaimedMail, Findings, GroupError, LogSlice,
+    MailOutcome, MailState, MailSummary, NewMail, NewToken, OwnChange, PushStart, PushWrites, Session, StorageError,
+    StorageResult, StoredField, TokenInfo, Tx, UserInfo, UserRecord,
 };
 
 const READERS: usize = 4;
@@ -72,6 +73,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0002_token_circles.sql"),
     include_str!("../../migrations/0003_devices.sql"),
     include_str!("../../migrations/0004_global_row_creator.sql"),
+    include_str!("../../migrations/0005_mail_outbox.sql"),
 ];
 
 /// The schema version this server migrates a SQLite database to.
@@ -668,6 +670,160 @@ impl Tx for SqliteTx<'_> {
         )?
         .execute(params![session.device_id, w.batch.batch_seq, w.batch.batch_id, w.record])?;
         Ok(())
+    }
+
+    fn enqueue_mail(&mut self, m: &NewMail) -> StorageResult<(String, bool)> {
+        let inserted = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO mail_outbox (id, created_at, kind, dedupe_key, to_address, subject, body_text, body_html,
+                                      attachments, state, attempts, next_attempt_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', 0, ?10)
+             ON CONFLICT(dedupe_key) DO NOTHING",
+            )?
+            .execute(params![
+                m.id,
+                m.created_at,
+                m.kind,
+                m.dedupe_key,
+                m.to,
+                m.subject,
+                m.text,
+                m.html,
+                attachments_json(&m.attachments),
+                m.next_attempt_at
+            ])?;
+        if inserted == 1 {
+            return Ok((m.id.clone(), true));
+        }
+        let id = self
+            .conn
+            .prepare_cached("SELECT id FROM mail_outbox WHERE dedupe_key = ?1")?
+            .query_row([&m.dedupe_key], |r| r.get(0))?;
+        Ok((id, false))
+    }
+
+    fn claim_mail(
+        &mut self,
+        owner: &str,
+        now: &str,
+        lease_until: &str,
+        limit: usize,
+    ) -> StorageResult<Vec<ClaimedMail>> {
+        // One statement in the writer's transaction (BEGIN IMMEDIATE): no
+        // other writer, in this process or another, runs between the choice
+        // and the claim.
+        let mut stmt = self.conn.prepare_cached(
+            "UPDATE mail_outbox SET state = 'sending', lease_owner = ?1, lease_until = ?2, attempts = attempts + 1
+             WHERE id IN (
+                 SELECT id FROM mail_outbox
+                 WHERE (state = 'pending' AND next_attempt_at <= ?3) OR (state = 'sending' AND lease_until <= ?3)
+                 ORDER BY next_attempt_at, id LIMIT ?4)
+             RETURNING id, kind, to_address, subject, body_text, body_html, attachments, attempts, next_attempt_at",
+        )?;
+        let mut rows = stmt.query(params![owner, lease_until, now, limit as i64])?;
+        let mut claimed = Vec::new();
+        while let Some(r) = rows.next()? {
+            let attachments: String = r.get(6)?;
+            let due: String = r.get(8)?;
+            claimed.push((
+                due,
+                ClaimedMail {
+                    id: r.get(0)?,
+                    kind: r.get(1)?,
+                    to: r.get(2)?,
+                    subject: r.get(3)?,
+                    text: r.get(4)?,
+                    html: r.get(5)?,
+                    attachments: attachments_from_json(&attachments)?,
+                    attempts: r.get(7)?,
+                },
+            ));
+        }
+        // RETURNING gives no order: oldest due first, as chosen.
+        claimed.sort_by(|a, b| (&a.0, &a.1.id).cmp(&(&b.0, &b.1.id)));
+        Ok(claimed.into_iter().map(|(_, m)| m).collect())
+    }
+
+    fn finish_mail(&mut self, id: &str, owner: &str, outcome: &MailOutcome) -> StorageResult<bool> {
+        let n = match outcome {
+            MailOutcome::Sent { at } => self
+                .conn
+                .prepare_cached(
+                    "UPDATE mail_outbox SET state = 'sent', sent_at = ?2, lease_owner = NULL, lease_until = NULL
+                     WHERE id = ?1 AND state <> 'sent'",
+                )?
+                .execute(params![id, at])?,
+            MailOutcome::Retry { next_attempt_at, error } => self
+                .conn
+                .prepare_cached(
+                    "UPDATE mail_outbox SET state = 'pending', next_attempt_at = ?3, last_error = ?4,
+                            lease_owner = NULL, lease_until = NULL
+                     WHERE id = ?1 AND lease_owner = ?2 AND state = 'sending'",
+                )?
+                .execute(params![id, owner, next_attempt_at, error])?,
+            MailOutcome::Failed { error } => self
+                .conn
+                .prepare_cached(
+                    "UPDATE mail_outbox SET state = 'failed', last_error = ?3, lease_owner = NULL, lease_until = NULL
+                     WHERE id = ?1 AND lease_owner = ?2 AND state = 'sending'",
+                )?
+                .execute(params![id, owner, error])?,
+            MailOutcome::Released => self
+                .conn
+                .prepare_cached(
+                    "UPDATE mail_outbox SET state = 'pending', attempts = max(attempts - 1, 0),
+                            lease_owner = NULL, lease_until = NULL
+                     WHERE id = ?1 AND lease_owner = ?2 AND state = 'sending'",
+                )?
+                .execute(params![id, owner])?,
+        };
+        Ok(n > 0)
+    }
+
+    fn mail_summaries(&mut self, state: Option<MailState>, limit: usize) -> StorageResult<Vec<MailSummary>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, created_at, kind, to_address, subject, state, attempts, next_attempt_at, last_error, sent_at
+             FROM mail_outbox WHERE ?1 IS NULL OR state = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2",
+        )?;
+        let rows = stmt
+            .query_map(params![state.map(MailState::as_str), limit as i64], |r| {
+                let state: String = r.get(5)?;
+                Ok(MailSummary {
+                    id: r.get(0)?,
+                    created_at: r.get(1)?,
+                    kind: r.get(2)?,
+                    to: r.get(3)?,
+                    subject: r.get(4)?,
+                    state: MailState::parse(&state).unwrap_or(MailState::Failed),
+                    attempts: r.get(6)?,
+                    next_attempt_at: r.get(7)?,
+                    last_error: r.get(8)?,
+                    sent_at: r.get(9)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn mail_state(&mut self, id: &str) -> StorageResult<Option<MailState>> {
+        let state: Option<String> = self
+            .conn
+            .prepare_cached("SELECT state FROM mail_outbox WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        Ok(state.and_then(|s| MailState::parse(&s)))
+    }
+
+    fn requeue_mail(&mut self, id: &str, now: &str) -> StorageResult<bool> {
+        let n = self
+            .conn
+            .prepare_cached(
+                "UPDATE mail_outbox SET state = 'pending', attempts = 0, next_attempt_at = ?2
+                 WHERE id = ?1 AND state = 'failed'",
+            )?
+            .execute(params![id, now])?;
+        Ok(n > 0)
     }
 }
 

@@ -7,6 +7,7 @@
 pub mod device;
 pub mod openapi;
 pub mod pg;
+pub mod smtp;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -282,12 +283,19 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     pub fn start(db: &str) -> ServerProcess {
+        ServerProcess::start_with(db, &[])
+    }
+
+    /// With more `serve` flags. CIRCLES_TEST_SERVER_LOG=1 shows its log.
+    pub fn start_with(db: &str, args: &[&str]) -> ServerProcess {
         use std::io::BufRead;
+        let log = std::env::var_os("CIRCLES_TEST_SERVER_LOG").is_some();
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_circles-server"))
             .args(["--db", db, "serve", "--listen", "127.0.0.1:0"])
-            .env("RUST_LOG", "warn")
+            .args(args)
+            .env("RUST_LOG", if log { "info" } else { "warn" })
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
+            .stderr(if log { std::process::Stdio::inherit() } else { std::process::Stdio::null() })
             .spawn()
             .unwrap();
         let mut line = String::new();

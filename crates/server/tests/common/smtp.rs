@@ -1,0 +1,140 @@
+//! A real SMTP server process for tests: aiosmtpd (PyPI) storing every
+//! message it accepts in a maildir, started per test on a loopback port and
+//! killed when dropped. It lives in a venv that scripts/setup.sh makes
+//! (`~/.cache/circles/aiosmtpd-<version>`, or CIRCLES_AIOSMTPD_VENV); a
+//! missing venv fails the test with what to run, never skips it.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Keep in step with scripts/setup.sh.
+pub const AIOSMTPD_VERSION: &str = "1.4.6";
+
+fn python() -> PathBuf {
+    let venv = match std::env::var("CIRCLES_AIOSMTPD_VENV") {
+        Ok(dir) => PathBuf::from(dir),
+        Err(_) => PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".into()))
+            .join(format!(".cache/circles/aiosmtpd-{AIOSMTPD_VERSION}")),
+    };
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        panic!(
+            "\n\nThe SMTP test server is missing: the mail tests send through a real aiosmtpd {AIOSMTPD_VERSION} \
+             process and found no {}.\nRun scripts/setup.sh (it makes that venv from PyPI), or set \
+             CIRCLES_AIOSMTPD_VENV to a venv with aiosmtpd installed.\n",
+            python.display()
+        );
+    }
+    python
+}
+
+/// A loopback port free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// One message as the SMTP server stored it.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub raw: String,
+}
+
+impl Received {
+    /// The first header of that name (unfolded).
+    pub fn header(&self, name: &str) -> Option<String> {
+        let head = self.raw.split("\n\n").next().unwrap_or("");
+        let mut lines = head.lines().peekable();
+        while let Some(line) = lines.next() {
+            if let Some((key, value)) = line.split_once(':') {
+                if key.eq_ignore_ascii_case(name) {
+                    let mut value = value.trim().to_string();
+                    while lines.peek().is_some_and(|l| l.starts_with([' ', '\t'])) {
+                        value.push(' ');
+                        value.push_str(lines.next().unwrap().trim());
+                    }
+                    return Some(value);
+                }
+            }
+        }
+        None
+    }
+}
+
+pub struct SmtpSink {
+    child: Child,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+}
+
+impl SmtpSink {
+    pub fn start() -> SmtpSink {
+        SmtpSink::start_on(free_port())
+    }
+
+    /// On a given port (e.g. one a server was told to use before the SMTP
+    /// server was up); returns once it accepts connections.
+    pub fn start_on(port: u16) -> SmtpSink {
+        let dir = tempfile::tempdir().unwrap();
+        let maildir = dir.path().join("maildir");
+        let mut child = Command::new(python())
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(&maildir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let start = Instant::now();
+        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("aiosmtpd exited at start ({status}); is port {port} taken?");
+            }
+            assert!(start.elapsed() < Duration::from_secs(20), "aiosmtpd did not listen on {port} within 20 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        SmtpSink { child, port, dir }
+    }
+
+    /// The value of `--mail-url` for it.
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// Every message received so far.
+    pub fn messages(&self) -> Vec<Received> {
+        let maildir = self.dir.path().join("maildir");
+        let mut out = Vec::new();
+        for sub in ["new", "cur"] {
+            let Ok(entries) = std::fs::read_dir(maildir.join(sub)) else { continue };
+            for entry in entries.flatten() {
+                if let Ok(raw) = std::fs::read_to_string(entry.path()) {
+                    out.push(Received { raw: raw.replace("\r\n", "\n") });
+                }
+            }
+        }
+        out
+    }
+
+    /// Wait until at least `n` messages arrived (panics after `timeout`).
+    pub fn wait_for(&self, n: usize, timeout: Duration) -> Vec<Received> {
+        let start = Instant::now();
+        loop {
+            let messages = self.messages();
+            if messages.len() >= n {
+                return messages;
+            }
+            assert!(start.elapsed() < timeout, "{} of {n} messages arrived within {timeout:?}", messages.len());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
