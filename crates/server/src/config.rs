@@ -270,7 +270,8 @@ impl ServerConfig {
         {
             Some((v, from)) => {
                 check_public_url(&v).map_err(|problem| from.error(&v, problem))?;
-                Some(v)
+                // Links are made by appending paths to it.
+                Some(v.trim_end_matches('/').to_string())
             }
             None => None,
         };

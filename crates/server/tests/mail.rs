@@ -317,7 +317,7 @@ fn bad_mail_flags_are_clear_errors() {
     let err = serve(&["--mail-url", "smtp://localhost:2525", "--mail-from", "not an address"]);
     assert!(err.contains("--mail-from: `not an address` is not an address"), "{err}");
     let err = serve(&["--public-url", "ftp://example.org"]);
-    assert!(err.contains("--public-url: `ftp://example.org` is not an http:// or https:// address"), "{err}");
+    assert!(err.contains("--public-url \"ftp://example.org\" is not an http(s) URL (scheme `ftp`)"), "{err}");
     let (ok, _, err) = admin(&db.url, &["mail", "test", "--to", "nobody"]);
     assert!(!ok && err.contains("--to: `nobody` is not an email address"), "{err}");
 }

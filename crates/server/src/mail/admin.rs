@@ -86,18 +86,6 @@ impl MailServeArgs {
         }
         Ok(Some(MailSettings { url, from: from.clone(), worker }))
     }
-
-    /// The public URL without its trailing slash, checked.
-    pub fn public_url(&self) -> Result<Option<String>> {
-        let Some(text) = &self.public_url else { return Ok(None) };
-        let url = url::Url::parse(text)
-            .map_err(|e| anyhow::anyhow!("`{text}` is not a URL ({e}); e.g. https://circles.example.org"))
-            .context("--public-url")?;
-        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-            bail!("--public-url: `{text}` is not an http:// or https:// address");
-        }
-        Ok(Some(text.trim_end_matches('/').to_string()))
-    }
 }
 
 /// `circles-server mail ...`
