@@ -31,12 +31,12 @@ pub struct UiError {
     /// translation for `rule`.
     pub message: String,
     pub rule: Option<Rule>,
-    pub entity: Option<String>,
+    pub entity: Option<&'static str>,
     pub field: Option<String>,
     /// For a fault of the store itself, its stable code (`store_read_only`,
     /// `store_disk_full`, `store_damaged`, `store_not_a_database`): each
     /// has its own way out on the error screen.
-    pub fault: Option<String>,
+    pub fault: Option<&'static str>,
 }
 
 impl UiError {
@@ -45,12 +45,12 @@ impl UiError {
     }
 
     /// A validation error about one input field, made here (not by the core).
-    pub fn invalid(entity: &str, field: &str, rule: Rule, message: impl Into<String>) -> UiError {
+    pub fn invalid(entity: &'static str, field: &str, rule: Rule, message: impl Into<String>) -> UiError {
         UiError {
             kind: UiErrorKind::Invalid,
             message: message.into(),
             rule: Some(rule),
-            entity: Some(entity.into()),
+            entity: Some(entity),
             field: Some(field.into()),
             fault: None,
         }
@@ -65,7 +65,7 @@ impl From<CoreError> for UiError {
                 kind: UiErrorKind::Invalid,
                 message: message.clone(),
                 rule,
-                entity: Some((*entity).into()),
+                entity: Some(entity),
                 field: Some((*field).into()),
                 fault: None,
             },
@@ -81,7 +81,7 @@ impl From<CoreError> for UiError {
                 kind: UiErrorKind::NotFound,
                 message: e.to_string(),
                 rule: None,
-                entity: Some((*entity).into()),
+                entity: Some(entity),
                 field: None,
                 fault: None,
             },
@@ -90,7 +90,7 @@ impl From<CoreError> for UiError {
                 tracing::error!(error = %e, "database error");
                 UiError::new(UiErrorKind::Store, e.to_string())
             }
-            _ => UiError { fault: e.store_fault().map(Into::into), ..UiError::new(UiErrorKind::Store, e.to_string()) },
+            _ => UiError { fault: e.store_fault(), ..UiError::new(UiErrorKind::Store, e.to_string()) },
         }
     }
 }
@@ -137,7 +137,7 @@ mod tests {
             let e: UiError = fault.into();
             assert_eq!(e.kind, UiErrorKind::Store);
             assert!(e.message.contains(words), "{}", e.message);
-            assert_eq!(e.fault.as_deref(), Some(code), "the screen picks its way out by this code");
+            assert_eq!(e.fault, Some(code), "the screen picks its way out by this code");
         }
     }
 
