@@ -41,7 +41,8 @@ fn an_existing_store_in_the_per_user_folder_is_found() {
     let info = circles_at_home(home.path(), None, &["info"]);
     assert_eq!(info["data_dir"].as_str(), Some(folder.to_str().unwrap()));
     assert_eq!(course_titles(&circles_at_home(home.path(), None, &["course", "list"])), ["Made before"]);
-    let made: Vec<_> = std::fs::read_dir(home.path().join(".local/share")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let made: Vec<_> =
+        std::fs::read_dir(home.path().join(".local/share")).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(made, ["circles"], "no folder named after an identifier");
 }
 
