@@ -82,6 +82,15 @@ if ! env -u CIRCLES_DATA_DIR HOME="$home" TMPDIR="$home/tmp" \
 fi
 [ -f "$home/.local/share/circles/circles.sqlite" ] || die "no store in the per-user data folder after the test"
 
+# The window test's processes (WebKit's among them) may still be writing their
+# caches for a moment after it ends: wait until none runs with this home.
+for _ in $(seq 150); do
+  grep -qsxz "HOME=$home" /proc/[0-9]*/environ 2>/dev/null || break
+  sleep 0.1
+done
+if grep -lsxz "HOME=$home" /proc/[0-9]*/environ 2>/dev/null; then
+  die "processes of the window test still run 15 s after it ended (listed above)"
+fi
 # Every file the person has (store, WebKit's data and cache), with its checksum.
 fingerprint() { (cd "$home" && find . -path ./tmp -prune -o -type f -print0 | sort -z | xargs -0 sha256sum); }
 fingerprint >"$out/home-before-remove.txt"
