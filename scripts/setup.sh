@@ -3,7 +3,7 @@
 # when everything is present (no apt-get update, no npm install then).
 #
 #   Debian 12 packages: WebKitGTK (Tauri), Xvfb, WebKitWebDriver, ImageMagick...
-#   rustfmt and clippy (rustup), tauri-driver (cargo install), nightly and
+#   rustfmt and clippy (rustup), tauri-driver and cargo-deb (cargo install), nightly and
 #   cargo-fuzz (the fuzz targets), the UI's npm
 #   packages (npm ci in ui/), and aiosmtpd (PyPI, in a venv) for the mail tests.
 #
@@ -63,6 +63,13 @@ if cargo install --list | grep -q '^tauri-driver v2\.'; then
   echo "present: $(cargo install --list | grep '^tauri-driver ')"
 else
   cargo install tauri-driver --locked --version '^2'
+fi
+
+echo "--- cargo-deb (scripts/package.sh: the server's .deb)"
+if cargo deb --version >/dev/null 2>&1; then
+  echo "present: $(cargo deb --version | head -n 1)"
+else
+  cargo install cargo-deb --locked --version '^3'
 fi
 
 echo "--- nightly toolchain and cargo-fuzz (scripts/fuzz.sh)"

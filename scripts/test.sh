@@ -2,9 +2,11 @@
 # Everything CI checks, from a clean clone: setup, formatting, the UI's lint,
 # type check and unit tests, clippy, unit and integration tests of the whole
 # workspace, a short run of each fuzz target (fuzz/), then the desktop app
-# driven in its real window under Xvfb (tests/e2e). Fails loudly; never skips.
+# driven in its real window under Xvfb (tests/e2e), then the packages: the
+# app's .deb installed, its binary driven, removed; the server's .deb
+# (scripts/test-package.sh, as root). Fails loudly; never skips.
 #
-# Screenshots and logs of the e2e run: test-output/e2e/
+# Screenshots and logs of the e2e run: test-output/e2e/ (packages: test-output/package/)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 started=$(date +%s)
@@ -52,6 +54,11 @@ command -v WebKitWebDriver >/dev/null || die "WebKitWebDriver not found (Debian 
 command -v tauri-driver >/dev/null || die "tauri-driver not found (cargo install tauri-driver --locked --version '^2')"
 rm -rf "$repo/test-output/e2e"
 mkdir -p "$repo/test-output/e2e"
+# installed.test.mjs drives the installed package: scripts/test-package.sh runs it.
+e2e_tests=()
+for f in tests/e2e/*.test.mjs; do
+  [ "$f" = tests/e2e/installed.test.mjs ] || e2e_tests+=("$f")
+done
 e2e_home="$(mktemp -d -t circles-e2e-home.XXXXXX)"
 trap 'rm -rf "$e2e_home"' EXIT
 mkdir -p "$e2e_home/data" "$e2e_home/config" "$e2e_home/cache" "$e2e_home/tmp"
@@ -67,12 +74,15 @@ if ! env -u CIRCLES_DATA_DIR TMPDIR="$e2e_home/tmp" \
   E2E_OUTPUT_DIR="$repo/test-output/e2e" \
   timeout --kill-after=30 900 \
   xvfb-run -a -s '-screen 0 1280x800x24' \
-  node --test --test-concurrency=1 --test-reporter=spec --test-timeout=300000 tests/e2e/*.test.mjs; then
+  node --test --test-concurrency=1 --test-reporter=spec --test-timeout=300000 "${e2e_tests[@]}"; then
   echo "--- last lines of test-output/e2e/tauri-driver-*.log (tauri-driver, WebKitWebDriver, the app)"
   tail -n 60 "$repo"/test-output/e2e/tauri-driver-*.log || true
   die "the end-to-end test failed (screenshots and logs: test-output/e2e/)"
 fi
 ls -l "$repo/test-output/e2e"
+
+section "Packages: the app's .deb installed, driven and removed; the server's .deb (scripts/test-package.sh)"
+bash "$repo/scripts/test-package.sh"
 
 section "Done"
 echo "all checks passed in $(( $(date +%s) - started ))s"

@@ -141,10 +141,14 @@ export function driverForFile(name) {
         });
       }
     },
-    /** Open the app window on a data folder; resolves once the UI has rendered. */
+    /**
+     * Open the app window on a data folder (`null`: no --data-dir, so the
+     * per-user folder a person gets from the menu); resolves once the UI has rendered.
+     */
     async openApp(dataDir) {
+      const args = dataDir === null ? [] : ["--data-dir", dataDir];
       const session = await Session.create(base, {
-        "tauri:options": { application: APP, args: ["--data-dir", dataDir] },
+        "tauri:options": { application: APP, args },
       });
       sessions.push(session);
       await waitFor(async () => (await session.findAll(".shell")).length > 0, { message: "the app shell to render" });

@@ -15,6 +15,11 @@ pub fn resolve(explicit: Option<&Path>) -> Result<PathBuf> {
     if let Some(dir) = std::env::var_os(ENV_VAR).filter(|v| !v.is_empty()) {
         return Ok(PathBuf::from(dir));
     }
+    // These names decide the folder (Linux: ~/.local/share/circles; macOS:
+    // ~/Library/Application Support/org.P2PU.Circles; Windows:
+    // %APPDATA%\P2PU\Circles\data), not the app's identifier in
+    // tauri.conf.json. Never change them: people's existing data is there
+    // (crates/cli/tests/data_folder.rs).
     directories::ProjectDirs::from("org", "P2PU", "Circles")
         .map(|dirs| dirs.data_dir().to_path_buf())
         .ok_or(CoreError::NoDataDir)
