@@ -19,7 +19,9 @@ pub struct AppState {
     /// `Store` owns a SQLite connection (Send, not Sync): one mutex. The
     /// background sync uses a connection of its own, so a sync waiting on the
     /// network never holds this lock.
-    store: Mutex<Result<Store, String>>,
+    /// The open store, or why it could not be opened (with its fault code,
+    /// so the error screen offers the right way out).
+    store: Mutex<Result<Store, UiError>>,
     pub sync: SyncWorker,
 }
 
@@ -28,7 +30,7 @@ impl AppState {
     pub fn open(data_dir: Result<PathBuf, String>) -> AppState {
         let store = match &data_dir {
             Ok(dir) => open_store(dir),
-            Err(e) => Err(e.clone()),
+            Err(e) => Err(UiError::new(UiErrorKind::Store, e.clone())),
         };
         AppState { sync: SyncWorker::new(data_dir.clone().ok()), data_dir, store: Mutex::new(store) }
     }
@@ -51,7 +53,7 @@ impl AppState {
         }
         match &mut *slot {
             Ok(store) => f(store),
-            Err(e) => Err(UiError::new(UiErrorKind::Store, e.clone())),
+            Err(e) => Err(e.clone()),
         }
     }
 
@@ -66,7 +68,7 @@ impl AppState {
             .lock()
             .map_err(|_| UiError::new(UiErrorKind::Internal, "the store lock was poisoned; restart Circles"))?;
         // Closed while the files are swapped.
-        *slot = Err("the data is being restored from a backup".into());
+        *slot = Err(UiError::new(UiErrorKind::Store, "the data is being restored from a backup"));
         let restored = circles_core::restore_backup(&dir, &file);
         *slot = open_store(&dir);
         restored?;
@@ -85,7 +87,7 @@ impl AppState {
             .map_err(|_| UiError::new(UiErrorKind::Internal, "the store lock was poisoned; restart Circles"))?;
         // Closed first: the check must see the file as it is on disk, and the
         // files cannot be moved while open.
-        let previous = std::mem::replace(&mut *slot, Err("the damaged data is being set aside".into()));
+        let previous = std::mem::replace(&mut *slot, Err(UiError::new(UiErrorKind::Store, "the damaged data is being set aside")));
         drop(previous);
         let moved = circles_core::set_aside_damaged(&dir, false);
         *slot = open_store(&dir);
@@ -105,7 +107,7 @@ impl AppState {
     }
 }
 
-pub fn open_store(dir: &Path) -> Result<Store, String> {
+pub fn open_store(dir: &Path) -> UiResult<Store> {
     match Store::open_in(dir) {
         Ok(store) => {
             tracing::info!(data_dir = %dir.display(), "store opened");
@@ -113,7 +115,7 @@ pub fn open_store(dir: &Path) -> Result<Store, String> {
         }
         Err(e) => {
             tracing::error!(data_dir = %dir.display(), error = %e, "cannot open the store");
-            Err(e.to_string())
+            Err(e.into())
         }
     }
 }

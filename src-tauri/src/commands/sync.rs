@@ -58,7 +58,7 @@ async fn with_network<T: Send + 'static>(
 ) -> UiResult<T> {
     let dir = state.data_dir()?.to_path_buf();
     let out = tauri::async_runtime::spawn_blocking(move || {
-        let mut store = crate::state::open_store(&dir).map_err(|e| UiError::new(UiErrorKind::Store, e))?;
+        let mut store = crate::state::open_store(&dir)?;
         call(&mut store).map_err(UiError::from)
     })
     .await
