@@ -38,6 +38,8 @@ pub struct AppState {
     pub storage: Arc<dyn SyncService>,
     pub metrics: Arc<Metrics>,
     pub sign_in: Arc<SignInGuard>,
+    /// The newest app release, told to every puller (`serve --latest-app-version`).
+    pub app_release: Option<Arc<circles_core::sync::wire::AppRelease>>,
 }
 
 impl AppState {
@@ -50,7 +52,12 @@ impl AppState {
     }
 
     pub fn with_sign_in(storage: Arc<dyn SyncService>, sign_in: SignInGuard) -> AppState {
-        AppState { storage, metrics: Arc::new(Metrics::new()), sign_in: Arc::new(sign_in) }
+        AppState { storage, metrics: Arc::new(Metrics::new()), sign_in: Arc::new(sign_in), app_release: None }
+    }
+
+    /// Announce this release in every pull answer (old apps ignore it).
+    pub fn with_app_release(self, release: Option<circles_core::sync::wire::AppRelease>) -> AppState {
+        AppState { app_release: release.map(Arc::new), ..self }
     }
 }
 
@@ -350,7 +357,8 @@ async fn pull(
 ) -> Result<Json<PullResponse>, ApiError> {
     let Query(q) = query?;
     let storage = state.storage.clone();
-    let page =
+    let mut page =
         blocking(move || storage.pull(&session, q.cursor, q.conflict_cursor, q.limit, wall_clock_millis())).await?;
+    page.app_release = state.app_release.as_deref().cloned();
     Ok(Json(page))
 }

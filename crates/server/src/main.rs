@@ -35,6 +35,13 @@ enum Command {
         /// Default: the number of cores.
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
         sign_in_hashes: Option<u32>,
+        /// The newest version of the desktop app (e.g. 1.2.0): apps older than it
+        /// show "A newer version of Circles is available" with --download-url.
+        #[arg(long, env = "CIRCLES_SERVER_LATEST_APP_VERSION", requires = "download_url", value_name = "VERSION")]
+        latest_app_version: Option<String>,
+        /// Where people download that version (an http(s) address).
+        #[arg(long, env = "CIRCLES_SERVER_DOWNLOAD_URL", requires = "latest_app_version", value_name = "URL")]
+        download_url: Option<String>,
     },
     /// Accounts.
     #[command(subcommand)]
@@ -118,10 +125,17 @@ fn run(cli: Cli) -> Result<()> {
     let storage = db.open().with_context(|| format!("cannot open the server database {}", db.describe()))?;
     match cli.command {
         Command::MigrateDb { .. } => unreachable!("handled above"),
-        Command::Serve { listen, trust_proxy, sign_in_hashes } => {
+        Command::Serve { listen, trust_proxy, sign_in_hashes, latest_app_version, download_url } => {
             let defaults = SignInLimits::default();
             let concurrent_hashes = sign_in_hashes.map_or(defaults.concurrent_hashes, |n| n as usize);
-            serve(storage, &listen, SignInLimits { trust_proxy, concurrent_hashes, ..defaults })
+            let release = match (latest_app_version, download_url) {
+                (Some(version), Some(url)) => Some(
+                    circles_core::sync::wire::AppRelease::new(&version, &url)
+                        .context("--latest-app-version / --download-url")?,
+                ),
+                _ => None,
+            };
+            serve(storage, &listen, SignInLimits { trust_proxy, concurrent_hashes, ..defaults }, release)
         }
         Command::User(UserCommand::Add { email, name }) => {
             let password = read_password()?;
@@ -194,7 +208,12 @@ fn migrate_db(from: &str, to: &str) -> Result<()> {
     Ok(())
 }
 
-fn serve(storage: Arc<dyn Storage>, listen: &str, sign_in: SignInLimits) -> Result<()> {
+fn serve(
+    storage: Arc<dyn Storage>,
+    listen: &str,
+    sign_in: SignInLimits,
+    release: Option<circles_core::sync::wire::AppRelease>,
+) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     // The last reference is dropped here, outside the runtime: PostgreSQL's
     // blocking client owns a small runtime of its own, which may not be
@@ -208,7 +227,7 @@ fn serve(storage: Arc<dyn Storage>, listen: &str, sign_in: SignInLimits) -> Resu
         // Tests and scripts read this line to find a port chosen by the OS.
         println!("listening on http://{address}");
         tracing::info!(%address, "circles-server started");
-        let state = circles_server::AppState::with_sign_in_limits(storage, sign_in);
+        let state = circles_server::AppState::with_sign_in_limits(storage, sign_in).with_app_release(release);
         circles_server::serve_state(listener, state, shutdown_signal()).await?;
         tracing::info!("circles-server stopped");
         Ok(())

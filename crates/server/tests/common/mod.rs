@@ -282,9 +282,16 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     pub fn start(db: &str) -> ServerProcess {
+        ServerProcess::start_with(db, &[], &[])
+    }
+
+    /// `serve` with more options and environment variables.
+    pub fn start_with(db: &str, args: &[&str], envs: &[(&str, &str)]) -> ServerProcess {
         use std::io::BufRead;
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_circles-server"))
             .args(["--db", db, "serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .envs(envs.iter().copied())
             .env("RUST_LOG", "warn")
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
