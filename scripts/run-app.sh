@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Build and start the Circles desktop app.
+# Build and start the Circles desktop app on the DEMO, in the demo's own folder.
 #
-#   bash scripts/run-app.sh                    # default data folder (or $CIRCLES_DATA_DIR)
-#   bash scripts/run-app.sh --data-dir DIR     # another folder
-#   bash scripts/run-app.sh --no-demo          # don't add demo data to an empty folder
+#   bash scripts/run-app.sh                    # the demo folder of the default data folder
+#   bash scripts/run-app.sh --data-dir DIR     # the demo folder of DIR (DIR/demo)
+#   bash scripts/run-app.sh --no-demo          # the real data folder, as a person opens it
 #
-# An empty data folder gets the demo circles first (`circles demo`), so there is
-# something to look at. Needs a display (X11 or Wayland).
+# The demo lives in its own folder (<data folder>/demo, or $CIRCLES_DEMO_DIR),
+# never in the person's real one: the app (`circles-app --demo`) opens that
+# folder, loading the demo first if it is empty, and shows the demo banner;
+# "Leave the demo" goes to the real folder. A demo folder never signs in or syncs.
+# Needs a display (X11 or Wayland).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -17,7 +20,7 @@ while [ $# -gt 0 ]; do
     --data-dir) [ $# -ge 2 ] || die "--data-dir needs a folder"; data_dir_args=(--data-dir "$2"); shift 2 ;;
     --data-dir=*) data_dir_args=(--data-dir "${1#--data-dir=}"); shift ;;
     --no-demo) demo=0; shift ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) die "unknown argument: $1 (try --help)" ;;
   esac
 done
@@ -36,23 +39,16 @@ section "Build the UI and the app"
 build_ui
 build_rust
 
-cli="$target_dir/debug/circles"
 app="$target_dir/debug/circles-app"
 
+app_args=("${data_dir_args[@]}")
 if [ "$demo" -eq 1 ]; then
-  section "Demo data"
-  if listing="$("$cli" "${data_dir_args[@]}" circle list --json)"; then
-    if [ "$(printf '%s' "$listing" | tr -d '[:space:]')" = "[]" ]; then
-      "$cli" "${data_dir_args[@]}" demo
-      echo "the data folder was empty: demo circles added"
-    else
-      echo "the data folder already has circles: left as is"
-    fi
-  else
-    echo "circles could not read the data folder (see above); the app will show why"
-  fi
+  # The app opens the demo's own folder (DIR/demo of the data folder, or
+  # $CIRCLES_DEMO_DIR), loading the demo there if it is empty; the real data
+  # folder is not opened until "Leave the demo".
+  app_args+=(--demo)
 fi
 
 section "Start Circles"
-echo "$app ${data_dir_args[*]}"
-exec "$app" "${data_dir_args[@]}"
+echo "$app ${app_args[*]}"
+exec "$app" "${app_args[@]}"

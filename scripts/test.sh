@@ -64,8 +64,8 @@ trap 'rm -rf "$e2e_home"' EXIT
 mkdir -p "$e2e_home/data" "$e2e_home/config" "$e2e_home/cache" "$e2e_home/tmp"
 # A throwaway per-user environment: nothing touches the real user's folders, the
 # tests' data folders are made under it, and CIRCLES_DATA_DIR is cleared so only
-# each test's --data-dir counts.
-if ! env -u CIRCLES_DATA_DIR TMPDIR="$e2e_home/tmp" \
+# each test's --data-dir counts (and the demo lives beside it, in DIR/demo).
+if ! env -u CIRCLES_DATA_DIR -u CIRCLES_DEMO_DIR TMPDIR="$e2e_home/tmp" \
   XDG_DATA_HOME="$e2e_home/data" XDG_CONFIG_HOME="$e2e_home/config" XDG_CACHE_HOME="$e2e_home/cache" \
   CIRCLES_APP="$target_dir/debug/circles-app" \
   CIRCLES_CLI="$target_dir/debug/circles" \

@@ -33,7 +33,7 @@ fn generate() -> String {
         CircleReport, CircleInfo, CircleFigures, MeetingFigures, CancelledMeeting,
         WrapUpFigures, Counting, MarkCounts,
         TeamReport, Team, Figures, MonthFigures, VenueFigures, CircleLine,
-        Settings,
+        Settings, FirstRun,
         // the app's own
         Rule,
         crate::error::UiError, crate::error::UiErrorKind,
@@ -41,7 +41,7 @@ fn generate() -> String {
         crate::sync_worker::KeptAsideView, sync::status::KeptAsideKind,
         crate::commands::circles::CircleDetail,
         crate::commands::attendance::RosterView,
-        crate::commands::sync::ConflictView,
+        crate::commands::sync::ConflictView, crate::commands::sync::UpdateNotice,
     );
     let mut text = String::from(
         "// Generated from the Rust types by src-tauri/src/bindings.rs. Do not edit:\n\

@@ -19,6 +19,9 @@ pub enum UiErrorKind {
     Store,
     /// The server, or the network to it.
     Sync,
+    /// Signing in or syncing asked of the demo, which never does either
+    /// (core's `demo_store`).
+    Demo,
     /// A bug or a state the app cannot explain.
     Internal,
 }
@@ -86,6 +89,7 @@ impl From<CoreError> for UiError {
                 fault: None,
             },
             CoreError::Protocol(_) => UiError::new(UiErrorKind::Sync, e.to_string()),
+            CoreError::DemoStore => UiError::new(UiErrorKind::Demo, e.to_string()),
             CoreError::Db(_) => {
                 tracing::error!(error = %e, "database error");
                 UiError::new(UiErrorKind::Store, e.to_string())

@@ -17,10 +17,13 @@ use std::path::PathBuf;
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Args {
     pub data_dir: Option<PathBuf>,
+    /// `--demo`: open the demo's own folder of the data folder (loading the
+    /// demo there if it is empty), as scripts/run-app.sh does.
+    pub demo: bool,
     pub ignored: Vec<OsString>,
 }
 
-/// Parse `--data-dir DIR` / `--data-dir=DIR`.
+/// Parse `--data-dir DIR` / `--data-dir=DIR` and `--demo`.
 pub fn parse_args<I>(args: I) -> Result<Args, String>
 where
     I: IntoIterator<Item = OsString>,
@@ -28,7 +31,9 @@ where
     let mut out = Args::default();
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
-        if arg == "--data-dir" {
+        if arg == "--demo" {
+            out.demo = true;
+        } else if arg == "--data-dir" {
             match args.next() {
                 Some(dir) if !dir.is_empty() => out.data_dir = Some(PathBuf::from(dir)),
                 _ => return Err("--data-dir needs a folder, e.g. --data-dir ~/circles-data".into()),
@@ -81,12 +86,13 @@ pub fn run() {
             tracing::debug!(ignored = ?a.ignored, "ignoring unknown arguments");
         }
     }
+    let demo = args.as_ref().is_ok_and(|a| a.demo);
     let data_dir = resolve_data_dir(args);
     match &data_dir {
-        Ok(dir) => tracing::info!(data_dir = %dir.display(), "starting Circles"),
+        Ok(dir) => tracing::info!(data_dir = %dir.display(), demo, "starting Circles"),
         Err(e) => tracing::error!(error = %e, "no usable data folder"),
     }
-    let state = AppState::open(data_dir);
+    let state = if demo { AppState::open_demo(data_dir) } else { AppState::open(data_dir) };
 
     let result = tauri::Builder::default()
         .manage(state)
@@ -138,6 +144,13 @@ pub fn run() {
             commands::settings::restore_newest_backup,
             commands::settings::set_aside_damaged_store,
             commands::settings::export_everything,
+            commands::first_run::first_run,
+            commands::first_run::start_offline,
+            commands::first_run::enter_demo,
+            commands::first_run::leave_demo,
+            commands::first_run::reset_demo,
+            commands::sync::newer_release,
+            commands::sync::check_server,
             commands::sync::sync_state,
             commands::sync::sync_now,
             commands::sync::sign_in,
@@ -167,8 +180,9 @@ mod tests {
         assert_eq!(a.data_dir, Some(PathBuf::from("/tmp/x")));
         assert_eq!(a.ignored, os(&["--automation"]));
 
-        let a = parse_args(os(&["--data-dir=/tmp/y"])).unwrap();
+        let a = parse_args(os(&["--data-dir=/tmp/y", "--demo"])).unwrap();
         assert_eq!(a.data_dir, Some(PathBuf::from("/tmp/y")));
+        assert!(a.demo);
 
         assert_eq!(parse_args(os(&[])).unwrap(), Args::default());
     }
@@ -186,7 +200,8 @@ mod tests {
     #[test]
     fn explicit_data_dir_wins() {
         let dir = tempfile::tempdir().unwrap();
-        let got = resolve_data_dir(Ok(Args { data_dir: Some(dir.path().to_path_buf()), ignored: vec![] })).unwrap();
+        let got = resolve_data_dir(Ok(Args { data_dir: Some(dir.path().to_path_buf()), demo: false, ignored: vec![] }))
+            .unwrap();
         assert_eq!(got, dir.path());
     }
 
@@ -216,5 +231,52 @@ mod tests {
 
         std::fs::rename(&db, dir.path().join("circles.sqlite.damaged")).unwrap();
         assert_eq!(state.read(|s| s.list_circles()).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn the_demo_is_entered_reset_and_left_without_touching_the_real_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        let state = AppState::open(Ok(real.clone()));
+        assert!(state.read(|s| s.first_run()).unwrap().welcome);
+        let now = chrono::Utc::now();
+
+        let demo = circles_core::data_dir::demo_dir(&real);
+        state.switch_to(demo.clone(), |d| circles_core::open_demo(d, now)).unwrap();
+        assert_eq!(state.data_dir().unwrap(), demo);
+        assert!(state.read(|s| s.first_run()).unwrap().demo);
+        assert_eq!(state.read(|s| s.list_circles()).unwrap().len(), 5);
+        state.edit(|s| s.create_circle(&circles_core::CircleInput::new("Extra", "UTC", "18:00", 60), None)).unwrap();
+        state.switch_to(demo.clone(), |d| circles_core::reset_demo(d, now)).unwrap();
+        assert_eq!(state.read(|s| s.list_circles()).unwrap().len(), 5, "reset afresh");
+
+        state.switch_to(state.real_dir().unwrap(), circles_core::Store::open_in).unwrap();
+        assert_eq!(state.data_dir().unwrap(), real);
+        assert_eq!(state.read(|s| s.list_circles()).unwrap().len(), 0, "no demo circle in the real folder");
+        assert!(!state.read(|s| s.is_demo()).unwrap());
+
+        // A reset is refused outside the demo, and the folder in use stays.
+        let err = state.switch_to(real.clone(), |d| circles_core::reset_demo(d, now)).unwrap_err();
+        assert!(err.message.contains("does not hold the demo"), "{err:?}");
+        assert_eq!(state.data_dir().unwrap(), real);
+        assert_eq!(state.read(|s| s.list_circles()).unwrap().len(), 0);
+
+        // Started with --demo: the demo's folder, and the real one to go back to.
+        let state = AppState::open_demo(Ok(real.clone()));
+        assert_eq!(state.data_dir().unwrap(), demo);
+        assert_eq!(state.real_dir().unwrap(), real);
+        assert!(state.read(|s| s.is_demo()).unwrap());
+    }
+
+    #[test]
+    fn the_demo_refuses_to_sign_in_as_a_demo_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = circles_core::open_demo(dir.path(), chrono::Utc::now()).unwrap();
+        let err: error::UiError =
+            circles_core::sync::account::sign_in(&mut store, "http://127.0.0.1:9", "a@example.org", "pw", "laptop")
+                .unwrap_err()
+                .into();
+        assert_eq!(err.kind, error::UiErrorKind::Demo);
+        assert!(err.message.starts_with("This is the demo: it never syncs."), "{err:?}");
     }
 }

@@ -15,7 +15,10 @@ use crate::error::{UiError, UiErrorKind, UiResult};
 use crate::sync_worker::SyncWorker;
 
 pub struct AppState {
-    data_dir: Result<PathBuf, String>,
+    /// The folder in use: the person's real one, or the demo's.
+    data_dir: Mutex<Result<PathBuf, String>>,
+    /// The person's real folder, where "Leave the demo" goes back to.
+    real_dir: Result<PathBuf, String>,
     /// `Store` owns a SQLite connection (Send, not Sync): one mutex. The
     /// background sync uses a connection of its own, so a sync waiting on the
     /// network never holds this lock.
@@ -27,28 +30,95 @@ pub struct AppState {
 
 impl AppState {
     /// Resolve and open. Never fails: a failure is kept and reported to the UI.
+    /// Started on a demo store (`--data-dir` on the demo folder, as
+    /// scripts/run-app.sh does), the real folder is the default one
+    /// (`CIRCLES_DATA_DIR`, else the per-user folder).
     pub fn open(data_dir: Result<PathBuf, String>) -> AppState {
         let store = match &data_dir {
             Ok(dir) => open_store(dir),
             Err(e) => Err(UiError::new(UiErrorKind::Store, e.clone())),
         };
-        AppState { sync: SyncWorker::new(data_dir.clone().ok()), data_dir, store: Mutex::new(store) }
+        let real_dir = match &store {
+            Ok(s) if s.is_demo().unwrap_or(false) => circles_core::data_dir::resolve(None).map_err(|e| e.to_string()),
+            _ => data_dir.clone(),
+        };
+        AppState::with(data_dir, real_dir, store)
     }
 
-    pub fn data_dir(&self) -> UiResult<&Path> {
-        self.data_dir.as_deref().map_err(|e| UiError::new(UiErrorKind::Store, e.clone()))
+    /// Open the demo's own folder of the data folder `real` (loading the
+    /// demo there if it is empty); the real folder is not opened until the
+    /// person leaves the demo.
+    pub fn open_demo(real: Result<PathBuf, String>) -> AppState {
+        let dir = real.as_deref().map(circles_core::data_dir::demo_dir).map_err(Clone::clone);
+        let store = match &dir {
+            Ok(dir) => circles_core::open_demo(dir, chrono::Utc::now()).map_err(|e| {
+                tracing::error!(data_dir = %dir.display(), error = %e, "cannot open the demo");
+                UiError::from(e)
+            }),
+            Err(e) => Err(UiError::new(UiErrorKind::Store, e.clone())),
+        };
+        AppState::with(dir, real, store)
+    }
+
+    fn with(
+        data_dir: Result<PathBuf, String>,
+        real_dir: Result<PathBuf, String>,
+        store: Result<Store, UiError>,
+    ) -> Self {
+        AppState {
+            sync: SyncWorker::new(data_dir.clone().ok()),
+            data_dir: Mutex::new(data_dir),
+            real_dir,
+            store: Mutex::new(store),
+        }
+    }
+
+    /// The folder in use.
+    pub fn data_dir(&self) -> UiResult<PathBuf> {
+        lock(&self.data_dir)?.clone().map_err(|e| UiError::new(UiErrorKind::Store, e))
+    }
+
+    /// The person's real folder.
+    pub fn real_dir(&self) -> UiResult<PathBuf> {
+        self.real_dir.clone().map_err(|e| UiError::new(UiErrorKind::Store, e))
+    }
+
+    /// Close the store in use and open the one in `dir` with `open` (core
+    /// does the work: the demo's loading, its reset); the background sync
+    /// follows. If `open` fails, the folder in use stays as it was.
+    pub fn switch_to(&self, dir: PathBuf, open: impl FnOnce(&Path) -> circles_core::Result<Store>) -> UiResult<()> {
+        let mut slot = lock(&self.store)?;
+        let previous = lock(&self.data_dir)?.clone();
+        // Closed first: the demo's reset replaces its file.
+        *slot = Err(UiError::new(UiErrorKind::Store, "another data folder is being opened"));
+        match open(&dir) {
+            Ok(store) => {
+                tracing::info!(data_dir = %dir.display(), "switched data folder");
+                *slot = Ok(store);
+                *lock(&self.data_dir)? = Ok(dir.clone());
+                self.sync.set_data_dir(Some(dir));
+                if let Ok(store) = &*slot {
+                    self.sync.refresh_from(store);
+                }
+                Ok(())
+            }
+            Err(e) => {
+                *slot = match &previous {
+                    Ok(dir) => open_store(dir),
+                    Err(e) => Err(UiError::new(UiErrorKind::Store, e.clone())),
+                };
+                Err(e.into())
+            }
+        }
     }
 
     /// Run `f` with the open store. If opening failed earlier, try once more
     /// first (the person may have moved a damaged file aside meanwhile).
     pub fn with_store<T>(&self, f: impl FnOnce(&mut Store) -> UiResult<T>) -> UiResult<T> {
-        let mut slot = self
-            .store
-            .lock()
-            .map_err(|_| UiError::new(UiErrorKind::Internal, "the store lock was poisoned; restart Circles"))?;
+        let mut slot = lock(&self.store)?;
         if slot.is_err() {
-            if let Ok(dir) = &self.data_dir {
-                *slot = open_store(dir);
+            if let Ok(dir) = self.data_dir() {
+                *slot = open_store(&dir);
             }
         }
         match &mut *slot {
@@ -60,13 +130,10 @@ impl AppState {
     /// Put the newest local backup in place of the store (closing it first,
     /// and opening the restored one); returns the backup's file name.
     pub fn restore_newest_backup(&self) -> UiResult<String> {
-        let dir = self.data_dir()?.to_path_buf();
+        let dir = self.data_dir()?;
         let file = circles_core::newest_backup(&dir)?
             .ok_or_else(|| UiError::new(UiErrorKind::Store, "there is no backup of this computer's data to restore"))?;
-        let mut slot = self
-            .store
-            .lock()
-            .map_err(|_| UiError::new(UiErrorKind::Internal, "the store lock was poisoned; restart Circles"))?;
+        let mut slot = lock(&self.store)?;
         // Closed while the files are swapped.
         *slot = Err(UiError::new(UiErrorKind::Store, "the data is being restored from a backup"));
         let restored = circles_core::restore_backup(&dir, &file);
@@ -80,14 +147,12 @@ impl AppState {
     /// returns the folder it went to. Refused when the full check finds the
     /// store sound: nothing is moved then.
     pub fn set_aside_damaged_store(&self) -> UiResult<String> {
-        let dir = self.data_dir()?.to_path_buf();
-        let mut slot = self
-            .store
-            .lock()
-            .map_err(|_| UiError::new(UiErrorKind::Internal, "the store lock was poisoned; restart Circles"))?;
+        let dir = self.data_dir()?;
+        let mut slot = lock(&self.store)?;
         // Closed first: the check must see the file as it is on disk, and the
         // files cannot be moved while open.
-        let previous = std::mem::replace(&mut *slot, Err(UiError::new(UiErrorKind::Store, "the damaged data is being set aside")));
+        let previous =
+            std::mem::replace(&mut *slot, Err(UiError::new(UiErrorKind::Store, "the damaged data is being set aside")));
         drop(previous);
         let moved = circles_core::set_aside_damaged(&dir, false);
         *slot = open_store(&dir);
@@ -105,6 +170,10 @@ impl AppState {
         self.sync.local_edit();
         Ok(out)
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> UiResult<std::sync::MutexGuard<'_, T>> {
+    m.lock().map_err(|_| UiError::new(UiErrorKind::Internal, "a lock of the app was poisoned; restart Circles"))
 }
 
 pub fn open_store(dir: &Path) -> UiResult<Store> {

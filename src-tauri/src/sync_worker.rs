@@ -158,7 +158,8 @@ impl SyncView {
 }
 
 struct Shared {
-    data_dir: Option<PathBuf>,
+    /// The folder in use (changes when the app enters or leaves the demo).
+    data_dir: Mutex<Option<PathBuf>>,
     edited: Notify,
     now: Notify,
     view: Mutex<SyncView>,
@@ -174,7 +175,7 @@ impl SyncWorker {
     pub fn new(data_dir: Option<PathBuf>) -> SyncWorker {
         SyncWorker {
             shared: Arc::new(Shared {
-                data_dir,
+                data_dir: Mutex::new(data_dir),
                 edited: Notify::new(),
                 now: Notify::new(),
                 view: Mutex::new(SyncView::signed_out()),
@@ -188,6 +189,13 @@ impl SyncWorker {
         *self.shared.app.lock().unwrap() = Some(app);
         let shared = self.shared.clone();
         tauri::async_runtime::spawn(async move { run(shared).await });
+    }
+
+    /// Sync the store in another folder from now on (a sync running on the
+    /// old one finishes there), and tell the window at once.
+    pub fn set_data_dir(&self, dir: Option<PathBuf>) {
+        *self.shared.data_dir.lock().unwrap() = dir;
+        self.shared.now.notify_one();
     }
 
     /// A local edit landed: sync soon.
@@ -271,10 +279,10 @@ async fn debounced(edited: &Notify) {
 }
 
 fn sync_blocking(shared: &Shared) -> Outcome {
-    let Some(dir) = &shared.data_dir else { return Outcome::Failed };
+    let Some(dir) = shared.data_dir.lock().unwrap().clone() else { return Outcome::Failed };
     // A store that cannot be opened is shown by the screens themselves (with
     // the data folder); sync just waits for it to be fixed.
-    let Ok(mut store) = Store::open_in(dir) else { return Outcome::Failed };
+    let Ok(mut store) = Store::open_in(&dir) else { return Outcome::Failed };
     let account = match store.account() {
         Ok(Some(account)) => account,
         Ok(None) | Err(_) => {

@@ -19,7 +19,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
-import { cli, click, dateFromToday, driverForFile, saveScreenshot, tempDir } from "./harness.mjs";
+import { answerWelcome, cli, click, dateFromToday, driverForFile, saveScreenshot, tempDir } from "./harness.mjs";
 
 describe("Circles desktop app (real window, WebDriver)", () => {
   const e2e = driverForFile("circles-app");
@@ -69,8 +69,11 @@ describe("Circles desktop app (real window, WebDriver)", () => {
 
   test("shows the empty state for a new data folder", async () => {
     const dataDir = tempDir("empty");
-    const app = await openApp(dataDir);
+    const app = await e2e.openApp(dataDir);
     try {
+      // A new folder opens on the welcome screen (tests/e2e/first-run.test.mjs); without an account, the app.
+      await answerWelcome(app);
+      await click(app, '[data-testid="nav-circles"]');
       const empty = await app.waitForAll('[data-testid="empty-state"]');
       const text = await empty[0].text();
       assert.match(text, /No circles yet/);

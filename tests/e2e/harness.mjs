@@ -143,7 +143,9 @@ export function driverForFile(name) {
     },
     /**
      * Open the app window on a data folder (`null`: no --data-dir, so the
-     * per-user folder a person gets from the menu); resolves once the UI has rendered.
+     * per-user folder a person gets from the menu); resolves once the UI has
+     * rendered: the app shell, or the welcome screen of an empty store
+     * (`answerWelcome` below goes on from it).
      */
     async openApp(dataDir) {
       const args = dataDir === null ? [] : ["--data-dir", dataDir];
@@ -151,7 +153,9 @@ export function driverForFile(name) {
         "tauri:options": { application: APP, args },
       });
       sessions.push(session);
-      await waitFor(async () => (await session.findAll(".shell")).length > 0, { message: "the app shell to render" });
+      await waitFor(async () => (await session.findAll('.shell, [data-testid="welcome"]')).length > 0, {
+        message: "the app shell or the welcome screen to render",
+      });
       await waitFor(async () => (await session.findAll("[role=status]")).length === 0 || (await session.findAll(".screen-header")).length > 0, {
         message: "the first screen to finish loading",
       });
@@ -204,6 +208,13 @@ export async function typeInto(session, css, text) {
   );
 }
 
+/** An empty store opens on the welcome screen: choose "Start without an account" and wait for the app. */
+export async function answerWelcome(session) {
+  await click(session, '[data-testid="welcome-offline"]');
+  await waitFor(async () => (await session.findAll(".shell")).length > 0, { message: "the app after the welcome" });
+  await waitFor(async () => (await session.findAll(".screen-header")).length > 0, { message: "the first screen" });
+}
+
 // --- Sync journeys: a real circles-server, the app signed in to it, the CLI as a second laptop.
 
 /** The password of the one account every sync journey's server has (ana@example.org). */
@@ -212,9 +223,10 @@ export const PASSWORD = "correct horse battery";
 /**
  * Start a real circles-server (CIRCLES_SERVER) on a free port, with a fresh
  * database in `work` holding one account, ana@example.org. Its log goes to
- * `<name>-server.log` in the output folder. `stop()` ends it.
+ * `<name>-server.log` in the output folder; `serveArgs` are more `serve`
+ * options. `stop()` ends it.
  */
-export async function startSyncServer(work, name) {
+export async function startSyncServer(work, name, serveArgs = []) {
   const server = requireFile(
     "circles-server binary (CIRCLES_SERVER)",
     process.env.CIRCLES_SERVER,
@@ -229,7 +241,7 @@ export async function startSyncServer(work, name) {
   let child = null;
   const start = async () => {
     const log = fs.openSync(path.join(outDir, `${name}-server.log`), "a");
-    child = spawn(server, ["--db", db, "serve", "--listen", `127.0.0.1:${port}`], { env, stdio: ["ignore", log, log] });
+    child = spawn(server, ["--db", db, "serve", "--listen", `127.0.0.1:${port}`, ...serveArgs], { env, stdio: ["ignore", log, log] });
     await waitFor(async () => {
       try {
         return (await fetch(`${url}/healthz`)).ok;

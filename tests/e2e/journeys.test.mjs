@@ -10,6 +10,7 @@ import fs from "node:fs";
 import path from "node:path";
 
 import {
+  answerWelcome,
   cli,
   click,
   dateFromToday,
@@ -48,6 +49,8 @@ describe("facilitator journeys (real window)", () => {
     const app = await e2e.openApp(dataDir);
     console.log(`window ready in ${Date.now() - started} ms (empty store)`);
     try {
+      // No circles yet: the welcome screen first (tests/e2e/first-run.test.mjs).
+      await answerWelcome(app);
       await click(app, '[data-testid="nav-circles"]');
       await click(app, '[data-testid="new-circle"]');
       await typeInto(app, '[data-testid="course-search"]', "python");

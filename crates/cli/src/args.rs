@@ -55,7 +55,9 @@ pub enum Command {
     /// Write a circle's record as JSON or its attendance as CSV.
     #[command(subcommand)]
     Export(ExportCommand),
-    /// Load a realistic demo (a library team, courses, five circles) into the data folder.
+    /// Load a realistic demo (a library team, courses, five circles) into the demo's own folder
+    /// (`<data folder>/demo`, or CIRCLES_DEMO_DIR), or into the --data-dir given if it is empty or
+    /// already the demo. A demo folder never signs in or syncs.
     Demo(DemoArgs),
     /// The data folder, database, schema version, device id and counts.
     Info,
@@ -520,7 +522,12 @@ pub struct DemoArgs {
     /// Place the demo's meetings around this date, YYYY-MM-DD, in every zone (default: today in each circle's zone).
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub today: Option<String>,
-    /// Add the demo even if the data folder already has circles (nothing is removed).
+    /// Add the demo even if the data folder already has circles (nothing is removed; the folder
+    /// becomes a demo folder that never syncs). Never into a folder with an account.
     #[arg(long)]
     pub force: bool,
+    /// Start the demo afresh: a demo folder's data is replaced by a freshly loaded demo
+    /// (only a demo folder, or an empty one, is ever replaced).
+    #[arg(long, conflicts_with_all = ["force", "today"])]
+    pub reset: bool,
 }

@@ -84,7 +84,17 @@ fn init_logging() {
 fn run(cli: Cli) -> Result<()> {
     // An empty CIRCLES_DATA_DIR means "not set", as core reads it.
     let explicit = cli.data_dir.filter(|dir| !dir.as_os_str().is_empty());
-    let data_dir = circles_core::data_dir::resolve(explicit.as_deref())?;
+    let mut data_dir = circles_core::data_dir::resolve(explicit.as_deref())?;
+    if let Command::Demo(args) = &cli.command {
+        // Without a folder named, the demo goes to its own folder, never
+        // into the person's real one.
+        if explicit.is_none() {
+            data_dir = circles_core::data_dir::demo_dir(&data_dir);
+        }
+        if args.reset {
+            return commands::demo::reset(&data_dir, args, cli.json);
+        }
+    }
     // These examine, replace or set aside the database file itself, which
     // may be too damaged to open, and must not be held open.
     match &cli.command {
@@ -131,9 +141,16 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 /// A next step for errors whose fix is a CLI option core cannot know about.
 fn hint(err: &anyhow::Error) -> Option<&'static str> {
     match err.downcast_ref::<CoreError>()? {
-        CoreError::Invalid { entity: "demo", field: "circles", .. } => {
-            Some("run `circles demo --force` to add the demo beside the existing circles (nothing is removed)")
-        }
+        CoreError::Invalid { entity: "demo", field: "circles", .. } => Some(
+            "run `circles demo --force` to add the demo beside the existing circles (nothing is removed; the \
+             folder becomes a demo folder that never syncs), or `circles demo --reset` to start a demo folder afresh",
+        ),
+        CoreError::Invalid { entity: "demo", field: "account", .. } => Some(
+            "run `circles demo` without --data-dir (and without CIRCLES_DATA_DIR): the demo gets a folder of its own",
+        ),
+        CoreError::DemoStore => Some(
+            "this data folder holds the demo; use your own data folder (without --data-dir, or another one) to sign in",
+        ),
         CoreError::StoreSound { .. } => Some("give --force to set it aside anyway"),
         CoreError::Damaged { .. } | CoreError::NotADatabase { .. } => Some(
             "restore a backup with `circles restore`, or set the damaged file aside with `circles rebuild` \

@@ -11,6 +11,8 @@
 //! attendance comes from a fixed-seed generator: the same today always gives
 //! the same demo (ids aside).
 
+use std::path::{Path, PathBuf};
+
 use chrono::{DateTime, Datelike, Days, NaiveDate, Utc, Weekday};
 use rusqlite::OptionalExtension;
 use serde::Serialize;
@@ -633,7 +635,61 @@ fn learner_input(l: &DemoLearner, walk_in: bool) -> LearnerInput {
     }
 }
 
+/// What the app opens on: the demo's banner, or the welcome screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct FirstRun {
+    /// This store holds the demo (never signs in or syncs).
+    pub demo: bool,
+    /// Show the welcome screen: no circles, no account, not a demo, and the
+    /// person has not chosen to start without an account yet.
+    pub welcome: bool,
+}
+
+/// Open the demo's store in `dir`, loading the demo (around `now`) if the
+/// store is empty. A folder holding anything else is refused, unchanged.
+pub fn open_demo(dir: &Path, now: DateTime<Utc>) -> Result<Store> {
+    let mut store = Store::open_in(dir)?;
+    if !store.is_demo()? {
+        store.load_demo_at(now, DemoMode::OnlyIntoEmptyStore)?;
+    }
+    Ok(store)
+}
+
+/// Start the demo in `dir` afresh: a demo store is replaced by a freshly
+/// loaded one. Any other store is refused, unchanged.
+pub fn reset_demo(dir: &Path, now: DateTime<Utc>) -> Result<Store> {
+    let store = Store::open_in(dir)?;
+    if !store.is_demo()? {
+        return Err(CoreError::invalid(
+            "demo",
+            "reset",
+            Rule::State,
+            format!("{} does not hold the demo, so it was not reset; nothing was changed", dir.display()),
+        ));
+    }
+    let db = store.path().to_path_buf();
+    drop(store);
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut name = db.clone().into_os_string();
+        name.push(suffix);
+        match std::fs::remove_file(&name) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => return Err(CoreError::DataDir { path: PathBuf::from(name), source }),
+        }
+    }
+    open_demo(dir, now)
+}
+
 impl Store {
+    /// What the app opens on (`FirstRun`).
+    pub fn first_run(&self) -> Result<FirstRun> {
+        let demo = self.is_demo()?;
+        let welcome = !demo && !self.welcome_done()? && self.sync_identity()?.is_none() && self.circles()?.is_empty();
+        Ok(FirstRun { demo, welcome })
+    }
+
     /// Load the demo with its meetings placed around `today`, the same date
     /// for every circle whatever its zone (for tests and fixed screenshots).
     pub fn load_demo(&mut self, today: NaiveDate, mode: DemoMode) -> Result<DemoSummary> {
@@ -660,14 +716,30 @@ impl Store {
         today_in: &dyn Fn(&str) -> Result<NaiveDate>,
         mode: DemoMode,
     ) -> Result<DemoSummary> {
+        // A store that has met a server would send the demo's made-up
+        // learners to it: refused whatever the mode.
+        if let Some(server) = self.sync_identity()? {
+            let which = if server.is_empty() { "a server".to_string() } else { server };
+            return Err(CoreError::invalid(
+                "demo",
+                "account",
+                Rule::State,
+                format!(
+                    "this data folder has an account (it is or was signed in to {which}), so the demo was not \
+                     loaded: its made-up circles would be synced into your library's records. Nothing was \
+                     changed; the demo has a folder of its own"
+                ),
+            ));
+        }
         let existing = self.circles()?.len();
         if existing > 0 && mode == DemoMode::OnlyIntoEmptyStore {
+            let what = if self.is_demo()? { "the demo's" } else { "real" };
             return Err(CoreError::invalid(
                 "demo",
                 "circles",
                 Rule::State,
                 format!(
-                    "the store already has {existing} circle(s), so the demo was not loaded; \
+                    "the store already has {existing} circle(s) ({what}), so the demo was not loaded; \
                      use an empty data folder, or ask for the demo to be added beside them"
                 ),
             ));
@@ -679,6 +751,8 @@ impl Store {
             crate::domain::schedule::weekly_dates(&WeeklyRule { first_date: first, count: c.meetings })?;
         }
 
+        // From now on this store is the demo's: it never signs in or syncs.
+        self.mark_demo()?;
         let team_id = self.demo_team()?;
         let mut course_ids = Vec::new();
         for course in COURSES {
@@ -1065,5 +1139,98 @@ mod tests {
         let late = NaiveDate::from_ymd_opt(2100, 12, 20).unwrap();
         assert!(store.load_demo(late, DemoMode::OnlyIntoEmptyStore).is_err());
         assert!(store.teams().unwrap().is_empty(), "nothing was written");
+    }
+
+    fn account() -> crate::sync::status::Account {
+        crate::sync::status::Account {
+            server_url: "https://circles.example.org".into(),
+            email: "dana@example.org".into(),
+            user_name: "Dana".into(),
+            token: "t".into(),
+        }
+    }
+
+    #[test]
+    fn the_demo_marks_its_store_which_then_never_signs_in_or_syncs() {
+        let (_dir, mut store) = store();
+        assert_eq!(store.first_run().unwrap(), FirstRun { demo: false, welcome: true });
+        store.load_demo(today(), DemoMode::OnlyIntoEmptyStore).unwrap();
+        assert!(store.is_demo().unwrap());
+        assert_eq!(store.first_run().unwrap(), FirstRun { demo: true, welcome: false });
+        let err = crate::sync::account::sign_in(&mut store, "http://127.0.0.1:9", "dana@example.org", "pw", "laptop")
+            .unwrap_err();
+        assert!(matches!(err, crate::sync::engine::SyncError::Store(CoreError::DemoStore)), "{err}");
+        assert_eq!(store.account().unwrap(), None, "nothing remembered");
+        struct Nowhere;
+        impl crate::sync::engine::Transport for Nowhere {
+            fn hello(&self) -> std::result::Result<crate::sync::wire::Hello, crate::sync::engine::SyncError> {
+                unreachable!("a demo store never reaches a server")
+            }
+            fn push(
+                &self,
+                _: &crate::sync::wire::PushRequest,
+            ) -> std::result::Result<crate::sync::wire::PushResponse, crate::sync::engine::SyncError> {
+                unreachable!("a demo store never pushes")
+            }
+            fn pull(
+                &self,
+                _: i64,
+                _: i64,
+                _: usize,
+            ) -> std::result::Result<crate::sync::wire::PullResponse, crate::sync::engine::SyncError> {
+                unreachable!("a demo store never pulls")
+            }
+        }
+        let err = crate::sync::engine::sync_once(&mut store, &Nowhere, &mut |_| {}).unwrap_err();
+        assert!(err.to_string().contains("This is the demo: it never syncs."), "{err}");
+    }
+
+    #[test]
+    fn the_demo_is_refused_in_a_store_with_an_account_even_alongside() {
+        let (_dir, mut store) = store();
+        store.save_account(&account()).unwrap();
+        store.forget_token().unwrap();
+        let before = store.overview().unwrap();
+        for mode in [DemoMode::OnlyIntoEmptyStore, DemoMode::AlongsideExistingData] {
+            let err = store.load_demo(today(), mode).unwrap_err();
+            assert!(err.to_string().contains("has an account"), "{err}");
+            assert!(err.to_string().contains("https://circles.example.org"), "{err}");
+            assert_eq!(store.overview().unwrap(), before, "nothing was written");
+            assert!(!store.is_demo().unwrap());
+        }
+        assert_eq!(store.first_run().unwrap(), FirstRun { demo: false, welcome: false });
+    }
+
+    #[test]
+    fn the_welcome_is_answered_once() {
+        let (_dir, mut store) = store();
+        store.finish_welcome().unwrap();
+        assert_eq!(store.first_run().unwrap(), FirstRun { demo: false, welcome: false });
+    }
+
+    #[test]
+    fn open_demo_loads_once_and_reset_starts_afresh() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 3, 10, 15, 0, 0).unwrap();
+        let mut store = open_demo(dir.path(), now).unwrap();
+        assert_eq!(store.circles().unwrap().len(), 5);
+        let mine = store.create_circle(&CircleInput::new("Added in the demo", "UTC", "18:00", 90), None).unwrap();
+        drop(store);
+        let store = open_demo(dir.path(), now).unwrap();
+        assert_eq!(store.circles().unwrap().len(), 6, "opened, not loaded twice");
+        drop(store);
+        let store = reset_demo(dir.path(), now).unwrap();
+        assert_eq!(store.circles().unwrap().len(), 5);
+        assert!(store.circle(&mine).is_err(), "the reset demo is fresh");
+        assert!(store.is_demo().unwrap());
+
+        // A real store is never replaced or filled by either.
+        let real = tempfile::tempdir().unwrap();
+        let mut store = Store::open_in(real.path()).unwrap();
+        store.create_circle(&CircleInput::new("Real", "UTC", "18:00", 90), None).unwrap();
+        drop(store);
+        assert!(open_demo(real.path(), now).is_err());
+        assert!(reset_demo(real.path(), now).is_err());
+        assert_eq!(Store::open_in(real.path()).unwrap().circles().unwrap().len(), 1);
     }
 }

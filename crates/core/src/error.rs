@@ -145,6 +145,11 @@ pub enum CoreError {
 
     #[error("export failed: {0}")]
     Export(String),
+
+    /// Signing in or syncing was asked of a store that holds the demo: its
+    /// made-up learners must never reach a library's server. Code `demo_store`.
+    #[error("This is the demo: it never syncs. Leave the demo to connect to your library's server.")]
+    DemoStore,
 }
 
 /// The store's path in a message, or its folder in general words when the
@@ -185,6 +190,15 @@ impl CoreError {
             CoreError::NotADatabase { .. } => Some("store_not_a_database"),
             CoreError::StoreSound { .. } => Some("store_sound"),
             _ => None,
+        }
+    }
+
+    /// A stable code for errors that front ends act on by kind: the store
+    /// faults (`store_fault`) and `demo_store`.
+    pub fn code(&self) -> Option<&'static str> {
+        match self {
+            CoreError::DemoStore => Some("demo_store"),
+            other => other.store_fault(),
         }
     }
 

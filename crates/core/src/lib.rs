@@ -28,7 +28,7 @@ pub mod schema;
 mod store;
 pub mod sync;
 
-pub use demo::DemoMode;
+pub use demo::{open_demo, reset_demo, DemoMode, DemoSummary, FirstRun};
 pub use domain::attendance::{AttendanceMark, Mark, MarkCounts, RosterEntry};
 pub use domain::circle::{Circle, CircleInput, CircleStatus, Venue};
 pub use domain::circle_list::{CirclePhase, CircleSummary};

@@ -43,6 +43,8 @@ pub struct AppState {
     pub mail: Mailer,
     /// The base of links in messages (`--public-url`), without a trailing slash.
     pub public_url: Option<String>,
+    /// The newest app release, told to every puller (`serve --latest-app-version`).
+    pub app_release: Option<Arc<circles_core::sync::wire::AppRelease>>,
 }
 
 impl AppState {
@@ -61,7 +63,13 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
             sign_in: Arc::new(sign_in),
             public_url: None,
+            app_release: None,
         }
+    }
+
+    /// Announce this release in every pull answer (old apps ignore it).
+    pub fn with_app_release(self, release: Option<circles_core::sync::wire::AppRelease>) -> AppState {
+        AppState { app_release: release.map(Arc::new), ..self }
     }
 }
 
@@ -362,7 +370,8 @@ async fn pull(
 ) -> Result<Json<PullResponse>, ApiError> {
     let Query(q) = query?;
     let storage = state.storage.clone();
-    let page =
+    let mut page =
         blocking(move || storage.pull(&session, q.cursor, q.conflict_cursor, q.limit, wall_clock_millis())).await?;
+    page.app_release = state.app_release.as_deref().cloned();
     Ok(Json(page))
 }

@@ -50,6 +50,13 @@ enum Command {
         sign_in_hashes: Option<u32>,
         #[command(flatten)]
         mail: MailServeArgs,
+        /// The newest version of the desktop app (e.g. 1.2.0): apps older than it
+        /// show "A newer version of Circles is available" with --download-url.
+        #[arg(long, env = "CIRCLES_SERVER_LATEST_APP_VERSION", requires = "download_url", value_name = "VERSION")]
+        latest_app_version: Option<String>,
+        /// Where people download that version (an http(s) address).
+        #[arg(long, env = "CIRCLES_SERVER_DOWNLOAD_URL", requires = "latest_app_version", value_name = "URL")]
+        download_url: Option<String>,
     },
     /// Copy the SQLite database, consistently, while the server runs (for
     /// PostgreSQL: prints the pg_dump way).
@@ -149,7 +156,7 @@ fn main() -> std::process::ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     let mut overrides = Overrides { database: cli.db.clone(), ..Overrides::default() };
-    if let Command::Serve { listen, trust_proxy, sign_in_hashes, mail } = &cli.command {
+    if let Command::Serve { listen, trust_proxy, sign_in_hashes, mail, .. } = &cli.command {
         overrides.listen = listen.clone();
         overrides.trust_proxy = *trust_proxy;
         overrides.sign_in_hashes = *sign_in_hashes;
@@ -190,15 +197,23 @@ fn run(cli: Cli) -> Result<()> {
         Command::MigrateDb { .. } | Command::Backup { .. } | Command::Restore { .. } | Command::Check => {
             unreachable!("handled above")
         }
-        Command::Serve { .. } => {
+        Command::Serve { latest_app_version, download_url, .. } => {
             let defaults = SignInLimits::default();
             let concurrent_hashes = config.sign_in_hashes.map_or(defaults.concurrent_hashes, |n| n as usize);
+            let release = match (latest_app_version, download_url) {
+                (Some(version), Some(url)) => Some(
+                    circles_core::sync::wire::AppRelease::new(&version, &url)
+                        .context("--latest-app-version / --download-url")?,
+                ),
+                _ => None,
+            };
             serve(
                 storage,
                 config.listen,
                 SignInLimits { trust_proxy: config.trust_proxy, concurrent_hashes, ..defaults },
                 mail.expect("checked above"),
                 config.public_url.clone(),
+                release,
             )
         }
         Command::Mail(command) => circles_server::mail::admin::run(storage.as_ref(), command),
@@ -292,6 +307,7 @@ fn serve(
     sign_in: SignInLimits,
     mail: Option<MailSettings>,
     public_url: Option<String>,
+    release: Option<circles_core::sync::wire::AppRelease>,
 ) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     // The last reference is dropped here, outside the runtime: PostgreSQL's
@@ -306,7 +322,8 @@ fn serve(
         // Tests and scripts read this line to find a port chosen by the OS.
         println!("listening on http://{address}");
         tracing::info!(%address, "circles-server started");
-        let mut state = circles_server::AppState::with_sign_in_limits(storage.clone(), sign_in);
+        let state = circles_server::AppState::with_sign_in_limits(storage.clone(), sign_in).with_app_release(release);
+        let mut state = state;
         state.public_url = public_url;
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let worker = match mail {

@@ -51,7 +51,7 @@ fn mail_flags(url: &str) -> Vec<String> {
 fn serve(db: &TestDb, url: &str) -> ServerProcess {
     let flags = mail_flags(url);
     let args: Vec<&str> = flags.iter().map(String::as_str).collect();
-    ServerProcess::start_with(&db.url, &args)
+    ServerProcess::start_with(&db.url, &args, &[])
 }
 
 fn enqueue(storage: &Arc<dyn Storage>, email: &Email) -> String {

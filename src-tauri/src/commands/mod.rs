@@ -6,6 +6,7 @@ pub mod attendance;
 pub mod circles;
 pub mod courses;
 pub mod feedback;
+pub mod first_run;
 pub mod guides;
 pub mod learners;
 pub mod meetings;

@@ -27,7 +27,7 @@ pub async fn data_dir(state: State<'_, AppState>) -> UiResult<String> {
 /// name, which starts with the time it was made), if there is one.
 #[tauri::command]
 pub async fn newest_backup(state: State<'_, AppState>) -> UiResult<Option<String>> {
-    let file = circles_core::newest_backup(state.data_dir()?)?;
+    let file = circles_core::newest_backup(&state.data_dir()?)?;
     Ok(file.and_then(|f| f.file_name().map(|n| n.to_string_lossy().into_owned())))
 }
 

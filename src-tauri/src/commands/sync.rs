@@ -24,6 +24,39 @@ pub async fn sync_now(state: State<'_, AppState>) -> UiResult<()> {
     Ok(())
 }
 
+/// A newer app than this one, as the server last announced it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct UpdateNotice {
+    pub latest_version: String,
+    pub download_url: String,
+    /// This app's own version.
+    pub running_version: String,
+}
+
+/// The newer app release the server last announced, if this app is older
+/// (kept in the store, so it shows offline).
+#[tauri::command]
+pub async fn newer_release(state: State<'_, AppState>) -> UiResult<Option<UpdateNotice>> {
+    let running = env!("CARGO_PKG_VERSION");
+    let release = state.read(|s| s.newer_release(running))?;
+    Ok(release.map(|r| UpdateNotice {
+        latest_version: r.latest_version,
+        download_url: r.download_url,
+        running_version: running.to_string(),
+    }))
+}
+
+/// Check a server address (form, answer, protocol) before the welcome
+/// screen asks for an email and password; returns the address to use.
+#[tauri::command]
+pub async fn check_server(server_url: String) -> UiResult<String> {
+    tauri::async_runtime::spawn_blocking(move || circles_core::sync::account::check_server(&server_url))
+        .await
+        .map_err(|e| UiError::new(UiErrorKind::Internal, e.to_string()))?
+        .map_err(UiError::from)
+}
+
 /// Sign in, then sync at once. The password is used once and not kept.
 #[tauri::command]
 pub async fn sign_in(
@@ -56,7 +89,7 @@ async fn with_network<T: Send + 'static>(
     state: &AppState,
     call: impl FnOnce(&mut circles_core::Store) -> Result<T, circles_core::sync::engine::SyncError> + Send + 'static,
 ) -> UiResult<T> {
-    let dir = state.data_dir()?.to_path_buf();
+    let dir = state.data_dir()?;
     let out = tauri::async_runtime::spawn_blocking(move || {
         let mut store = crate::state::open_store(&dir)?;
         call(&mut store).map_err(UiError::from)

@@ -15,6 +15,7 @@ import type {
   CourseInput,
   FeedbackForm,
   FeedbackInput,
+  FirstRun,
   GuideEdit,
   Learner,
   LearnerInput,
@@ -25,6 +26,7 @@ import type {
   SyncView,
   Team,
   TeamReport,
+  UpdateNotice,
   UiError,
   UpcomingMeeting,
   WeeklyRule,
@@ -136,7 +138,16 @@ export const restoreNewestBackup = () => call<string>("restore_newest_backup");
 export const setAsideDamagedStore = () => call<string>("set_aside_damaged_store");
 export const exportEverything = () => call<string>("export_everything");
 
+// The first run and the demo
+export const firstRun = () => call<FirstRun>("first_run");
+export const startOffline = () => call<void>("start_offline");
+export const enterDemo = () => call<void>("enter_demo");
+export const leaveDemo = () => call<void>("leave_demo");
+export const resetDemo = () => call<void>("reset_demo");
+
 // Sync
+export const newerRelease = () => call<UpdateNotice | null>("newer_release");
+export const checkServer = (serverUrl: string) => call<string>("check_server", { serverUrl });
 export const syncState = () => call<SyncView>("sync_state");
 export const syncNow = () => call<void>("sync_now");
 export const signIn = (serverUrl: string, email: string, password: string) =>

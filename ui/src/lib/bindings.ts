@@ -384,6 +384,17 @@ language: string,
  */
 server_url: string, };
 
+export type FirstRun = { 
+/**
+ * This store holds the demo (never signs in or syncs).
+ */
+demo: boolean, 
+/**
+ * Show the welcome screen: no circles, no account, not a demo, and the
+ * person has not chosen to start without an account yet.
+ */
+welcome: boolean, };
+
 export type Rule = { "code": "required" } | { "code": "too_long", length: number, max: number, } | { "code": "control_characters" } | { "code": "email" } | { "code": "mobile" } | { "code": "url" } | { "code": "language" } | { "code": "time_zone" } | { "code": "time" } | { "code": "date" } | { "code": "weekday" } | { "code": "out_of_range", min: number, max: number, } | { "code": "duration", min: number, max: number, } | { "code": "meeting_count", min: number, max: number, } | { "code": "choice" } | { "code": "reference" } | { "code": "id" } | { "code": "duplicate" } | { "code": "state" };
 
 export type UiError = { kind: UiErrorKind, 
@@ -399,7 +410,7 @@ message: string, rule: Rule | null, entity: string | null, field: string | null,
  */
 fault: string | null, };
 
-export type UiErrorKind = "invalid" | "not_found" | "store" | "sync" | "internal";
+export type UiErrorKind = "invalid" | "not_found" | "store" | "sync" | "demo" | "internal";
 
 export type SyncView = { activity: SyncActivity, progress: SyncProgress | null, server_url: string | null, email: string | null, user_name: string | null, 
 /**
@@ -456,3 +467,9 @@ export type ConflictView = { id: string, table: string, row_id: string, field: s
  * What the row is, e.g. the learner's or circle's name.
  */
 row_label: string, lost_value: string, won_value: string, detected_at: string, };
+
+export type UpdateNotice = { latest_version: string, download_url: string, 
+/**
+ * This app's own version.
+ */
+running_version: string, };

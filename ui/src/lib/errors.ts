@@ -23,6 +23,8 @@ const RULE_KEYS: Partial<Record<Rule["code"], string>> = {
 
 /** The error's text in the interface language. */
 export function errorText(error: UiError, t: Translate): string {
+  // The demo's refusal (core's `demo_store`) has one sentence, in every language.
+  if (error.kind === "demo") return t("demo.refusal");
   const rule = error.rule;
   const key = rule ? RULE_KEYS[rule.code] : undefined;
   if (rule && key) {

@@ -1,7 +1,10 @@
-//! `circles demo`: load the demo into the data folder.
+//! `circles demo`: load the demo into its own folder (or a given empty one),
+//! or start it afresh.
+
+use std::path::Path;
 
 use anyhow::Result;
-use circles_core::DemoMode;
+use circles_core::{DemoMode, DemoSummary};
 
 use crate::args::DemoArgs;
 use crate::commands::parse_date;
@@ -20,6 +23,22 @@ pub fn run(ctx: &mut Ctx, args: DemoArgs) -> Result<()> {
         return print_json(&summary);
     }
     say!("Loaded the demo into {}:", ctx.data_dir.display())?;
+    print_summary(&summary, &ctx.data_dir)
+}
+
+/// `circles demo --reset`: replace a demo folder with a fresh demo.
+pub fn reset(data_dir: &Path, _args: &DemoArgs, json: bool) -> Result<()> {
+    let store = circles_core::reset_demo(data_dir, chrono::Utc::now())?;
+    if json {
+        return print_json(&serde_json::json!({ "data_dir": data_dir, "circles": store.circles()?.len() }));
+    }
+    say!("Started the demo afresh in {}.", data_dir.display())?;
+    say!("This folder is the demo: it never signs in or syncs.")?;
+    say!("Try `circles --data-dir {} today`.", data_dir.display())?;
+    Ok(())
+}
+
+fn print_summary(summary: &DemoSummary, data_dir: &Path) -> Result<()> {
     say!(
         "  team {}, {} courses, {} facilitators, {} learners, {} meetings, {} attendance marks",
         summary.team,
@@ -46,6 +65,7 @@ pub fn run(ctx: &mut Ctx, args: DemoArgs) -> Result<()> {
         let names: Vec<String> = summary.meets_today.iter().map(|name| format!("\"{name}\"")).collect();
         say!("Meeting today: {}.", names.join(", "))?;
     }
-    say!("Try `circles today` and `circles circle list`.")?;
+    say!("This folder is the demo: it never signs in or syncs.")?;
+    say!("Try `circles --data-dir {dir} today` and `circles --data-dir {dir} circle list`.", dir = data_dir.display())?;
     Ok(())
 }

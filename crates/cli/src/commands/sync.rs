@@ -14,6 +14,8 @@ use crate::output::{last_chars, print_fields, print_json, write_stderr, Table};
 use crate::Ctx;
 
 pub fn login(ctx: &mut Ctx, args: LoginArgs) -> Result<()> {
+    // Before asking for a password: the demo never signs in.
+    ctx.store.refuse_if_demo()?;
     let password = match std::env::var("CIRCLES_PASSWORD") {
         Ok(p) if !p.is_empty() => p,
         _ => {
@@ -44,6 +46,7 @@ pub fn logout(ctx: &mut Ctx) -> Result<()> {
 }
 
 pub fn sync(ctx: &mut Ctx) -> Result<()> {
+    ctx.store.refuse_if_demo()?;
     let Some(account) = ctx.store.account()? else { bail!(SyncError::NotSignedIn) };
     // A daily copy in the data folder's backups/, before the data changes.
     if let Err(e) = ctx.store.backup_if_due() {
@@ -76,15 +79,29 @@ pub fn sync(ctx: &mut Ctx) -> Result<()> {
 pub fn status(ctx: &Ctx) -> Result<()> {
     let status = ctx.store.sync_status()?;
     let kept_aside = ctx.store.kept_aside()?;
+    let demo = ctx.store.is_demo()?;
+    let newer = ctx.store.newer_release(env!("CARGO_PKG_VERSION"))?;
     if ctx.json {
         let mut value = serde_json::to_value(&status)?;
         value["kept_aside_changes"] = serde_json::to_value(&kept_aside)?;
+        value["demo"] = demo.into();
+        value["newer_release"] = serde_json::to_value(&newer)?;
         return print_json(&value);
     }
-    let account = status
-        .account
-        .as_ref()
-        .map_or("not signed in".to_string(), |a| format!("{} <{}> on {}", a.user_name, a.email, a.server_url));
+    let account = match &status.account {
+        _ if demo => "none: this is the demo, which never signs in or syncs".to_string(),
+        Some(a) => format!("{} <{}> on {}", a.user_name, a.email, a.server_url),
+        None => "not signed in".to_string(),
+    };
+    if let Some(release) = &newer {
+        // The server's words reach the terminal only through printable.
+        say!(
+            "A newer version of Circles is available: {} (this is {}). Download it from {}\n",
+            printable(&release.latest_version),
+            env!("CARGO_PKG_VERSION"),
+            printable(&release.download_url)
+        )?;
+    }
     print_fields(&[
         ("account", account),
         ("changes waiting", status.pending.to_string()),

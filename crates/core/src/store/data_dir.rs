@@ -24,3 +24,18 @@ pub fn resolve(explicit: Option<&Path>) -> Result<PathBuf> {
         .map(|dirs| dirs.data_dir().to_path_buf())
         .ok_or(CoreError::NoDataDir)
 }
+
+/// Overrides where the demo lives (tests, packaging).
+pub const DEMO_ENV_VAR: &str = "CIRCLES_DEMO_DIR";
+/// The demo's folder inside a data folder.
+pub const DEMO_SUBFOLDER: &str = "demo";
+
+/// The demo's own folder for the data folder `real`: `CIRCLES_DEMO_DIR`, else
+/// `real/demo`. A store of its own, so demo circles never sit beside real
+/// ones (the real store is one file in `real`, which the demo never opens).
+pub fn demo_dir(real: &Path) -> PathBuf {
+    match std::env::var_os(DEMO_ENV_VAR).filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => real.join(DEMO_SUBFOLDER),
+    }
+}

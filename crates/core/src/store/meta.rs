@@ -50,9 +50,20 @@ pub(crate) const SYNC_LAST_ERROR: MetaKey = MetaKey("sync.last_error");
 pub(crate) const SYNC_POSITION: [MetaKey; 4] =
     [SYNC_CURSOR, SYNC_CONFLICT_CURSOR, SYNC_PENDING_BATCH, SYNC_LAST_BATCH_SEQ];
 
+/// Set ("1") in a store that holds the demo: it never signs in or syncs
+/// (`store/first_run.rs`).
+pub(crate) const DEMO: MetaKey = MetaKey("store.demo");
+/// The newest app version the server announced, and where to get it, kept
+/// so the notice shows offline too (`sync/app_update.rs`).
+pub(crate) const APP_LATEST_VERSION: MetaKey = MetaKey("app.latest_version");
+pub(crate) const APP_DOWNLOAD_URL: MetaKey = MetaKey("app.download_url");
+
 /// Preferences of this installation (not synced).
 pub(crate) const UI_LANGUAGE: MetaKey = MetaKey("ui.language");
 pub(crate) const UI_SERVER_URL: MetaKey = MetaKey("ui.server_url");
+/// Set once the person chose "start without an account" on the welcome
+/// screen, so it is not shown again.
+pub(crate) const UI_WELCOME_DONE: MetaKey = MetaKey("ui.welcome_done");
 
 pub(crate) fn get(conn: &Connection, key: MetaKey) -> Result<Option<String>> {
     let mut stmt = conn.prepare_cached("SELECT value FROM meta WHERE key = ?1")?;
@@ -100,8 +111,12 @@ mod tests {
             SYNC_EMAIL,
             SYNC_LAST_SUCCESS,
             SYNC_LAST_ERROR,
+            DEMO,
+            APP_LATEST_VERSION,
+            APP_DOWNLOAD_URL,
             UI_LANGUAGE,
             UI_SERVER_URL,
+            UI_WELCOME_DONE,
         ];
         let unique: std::collections::HashSet<_> = all.iter().map(|k| k.0).collect();
         assert_eq!(unique.len(), all.len());

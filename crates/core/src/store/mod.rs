@@ -3,6 +3,7 @@
 pub mod backup;
 pub mod changes;
 pub mod data_dir;
+pub mod first_run;
 pub mod health;
 pub mod hlc;
 pub mod lookup;

@@ -16,6 +16,8 @@ pub fn sign_in(
     password: &str,
     device_name: &str,
 ) -> Result<LoginResponse, SyncError> {
+    // The demo's made-up learners must never reach a server.
+    store.refuse_if_demo()?;
     let email = email.trim();
     if email.is_empty() {
         return Err(
@@ -62,6 +64,31 @@ pub fn sign_in(
         token: response.token.clone(),
     })?;
     Ok(response)
+}
+
+/// Check a server address before asking for a password: its form, that it
+/// answers, and that it is a Circles server speaking this protocol. Returns
+/// the address as it will be used (trimmed, no trailing slash).
+pub fn check_server(server_url: &str) -> Result<String, SyncError> {
+    use crate::sync::engine::Transport;
+    let server_url = server_url.trim().trim_end_matches('/');
+    let transport = HttpTransport::new(server_url, None)?;
+    let refused = |code: &str, message: String| SyncError::Refused { status: 0, code: code.into(), message };
+    match transport.hello() {
+        Ok(hello) if hello.protocols.contains(&crate::sync::wire::PROTOCOL_VERSION) => Ok(server_url.to_string()),
+        Ok(_) => Err(refused(
+            "protocol_unsupported",
+            format!("{server_url} is a Circles server of another version; update Circles to connect to it"),
+        )),
+        Err(SyncError::Unreachable(why)) => Err(refused(
+            "server_unreachable",
+            format!("{server_url} cannot be reached ({why}); check the address and that this computer is online"),
+        )),
+        Err(e) => Err(refused(
+            "not_a_circles_server",
+            format!("{server_url} answered, but not as a Circles server does ({e}); check the address"),
+        )),
+    }
 }
 
 /// How signing out went on the server's side (it is always done locally).

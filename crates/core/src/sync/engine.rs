@@ -107,6 +107,8 @@ pub fn sync_once(
     transport: &dyn Transport,
     on_progress: &mut dyn FnMut(Progress),
 ) -> Result<SyncReport, SyncError> {
+    // A demo store never syncs (refused before anything is recorded).
+    store.refuse_if_demo()?;
     // A panic inside the sync must not leave `last error` empty: it is
     // caught here (the open transaction rolls back as it unwinds) and
     // recorded like any other failure.
@@ -228,6 +230,8 @@ fn pull_all(
         report.kept_aside += stats.kept_aside as u64;
         on_progress(Progress { phase: Phase::Pulling, done: report.pulled, total: report.pulled + page.remaining });
         if !page.has_more {
+            // What the server says of newer apps, kept for the offline notice.
+            store.remember_app_release(page.app_release.as_ref())?;
             return Ok(());
         }
     }
@@ -315,6 +319,7 @@ mod tests {
             reset: false,
             conflicts: vec![],
             server_time_ms: 0,
+            app_release: None,
         };
         let report = sync_once(&mut store, &FixedPage(Some(page)), &mut |_| {}).unwrap();
         assert_eq!((report.pulled, report.applied, report.kept_aside), (7, 3, 4));

@@ -3,6 +3,7 @@
 
 #[cfg(feature = "http")]
 pub mod account;
+pub mod app_update;
 pub mod engine;
 #[cfg(feature = "http")]
 pub mod http;

@@ -173,6 +173,20 @@ pub struct PullResponse {
     /// Conflicts this device lost, newer than `conflict_cursor`.
     pub conflicts: Vec<WireConflict>,
     pub server_time_ms: u64,
+    /// The newest app version and where to download it, when the server
+    /// was told (`circles-server serve --latest-app-version`). Absent
+    /// otherwise; older apps ignore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_release: Option<AppRelease>,
+}
+
+/// A released version of the app a server announces to its clients.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppRelease {
+    /// A semantic version, e.g. 1.2.0.
+    pub latest_version: String,
+    /// An http(s) address to download it from.
+    pub download_url: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

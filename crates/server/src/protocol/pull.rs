@@ -58,6 +58,7 @@ pub(super) fn pull(
                 reset: true,
                 conflicts: vec![],
                 server_time_ms: now_ms,
+                app_release: None,
             });
         }
         page(tx, session, cursor, conflict_cursor, limit, now_ms)
@@ -101,5 +102,6 @@ fn page(
         reset: false,
         conflicts,
         server_time_ms: now_ms,
+        app_release: None,
     })
 }

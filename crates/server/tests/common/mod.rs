@@ -283,16 +283,17 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     pub fn start(db: &str) -> ServerProcess {
-        ServerProcess::start_with(db, &[])
+        ServerProcess::start_with(db, &[], &[])
     }
 
-    /// With more `serve` flags. CIRCLES_TEST_SERVER_LOG=1 shows its log.
-    pub fn start_with(db: &str, args: &[&str]) -> ServerProcess {
+    /// `serve` with more options and environment variables. CIRCLES_TEST_SERVER_LOG=1 shows its log.
+    pub fn start_with(db: &str, args: &[&str], envs: &[(&str, &str)]) -> ServerProcess {
         use std::io::BufRead;
         let log = std::env::var_os("CIRCLES_TEST_SERVER_LOG").is_some();
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_circles-server"))
             .args(["--db", db, "serve", "--listen", "127.0.0.1:0"])
             .args(args)
+            .envs(envs.iter().copied())
             .env("RUST_LOG", if log { "info" } else { "warn" })
             .stdout(std::process::Stdio::piped())
             .stderr(if log { std::process::Stdio::inherit() } else { std::process::Stdio::null() })

@@ -227,6 +227,7 @@ mod tests {
             reset: false,
             conflicts: vec![],
             server_time_ms: 0,
+            app_release: None,
         }
     }
 
