@@ -1,6 +1,7 @@
 // The installed app (from the .deb), opened the way a person opens it from the
 // menu: no --data-dir, no CIRCLES_DATA_DIR, a fresh home folder. It must start
-// on its first screen, use the per-user data folder, and keep what is made
+// on the welcome screen, let the person try the demo and leave it, then use
+// the per-user data folder, with no demo circle in it, and keep what is made
 // there across a restart.
 //
 // Run by scripts/test-package.sh, which installs the package first, points
@@ -25,12 +26,19 @@ if (process.env.CIRCLES_DATA_DIR) throw new Error("CIRCLES_DATA_DIR is set: the 
 const dataDir = path.join(dataHome, "circles");
 
 /**
- * What a person does on the first screen of a fresh install, ending where
- * circles are made. Today the app opens straight onto its screens; when the
- * welcome screen lands (issue 17, item 3), its steps go here: see `welcome`,
- * pick "start without an account" (`welcome-offline`).
+ * What a person does on the first screen of a fresh install: the welcome
+ * screen; try the demo (marked as the demo, in its own folder), leave it,
+ * then start without an account; ends on the Circles screen.
  */
 async function firstRun(app) {
+  await app.waitForAll('[data-testid="welcome"]');
+  await saveScreenshot(app, "installed-welcome.png");
+  await click(app, '[data-testid="welcome-demo"]');
+  await app.waitForAll('[data-testid="demo-banner"]');
+  await saveScreenshot(app, "installed-demo.png");
+  await click(app, '[data-testid="demo-leave"]');
+  await app.waitForAll('[data-testid="welcome"]');
+  await click(app, '[data-testid="welcome-offline"]');
   await click(app, '[data-testid="nav-circles"]');
 }
 
@@ -46,10 +54,9 @@ describe("the installed app (real window, WebDriver)", () => {
     const app = await e2e.openApp(null);
     try {
       assert.equal(await app.title(), "Circles");
-      await saveScreenshot(app, "installed-first-screen.png");
-      assert.equal(await text(app, '[data-testid="sidebar-data-dir"]'), dataDir, "the per-user data folder is in use");
-
       await firstRun(app);
+      assert.equal(await text(app, '[data-testid="sidebar-data-dir"]'), dataDir, "the per-user data folder is in use");
+      assert.equal((await app.findAll('[data-testid="demo-banner"]')).length, 0, "left the demo");
       await click(app, '[data-testid="new-circle"]');
       await typeInto(app, '[data-testid="circle-name"]', "Reading Circle at the Branch Library");
       await typeInto(app, '[data-testid="venue-name"]', "Branch Library, Room 2");
@@ -69,12 +76,13 @@ describe("the installed app (real window, WebDriver)", () => {
 
     assert.ok(fs.existsSync(path.join(dataDir, "circles.sqlite")), "the store is in the per-user data folder");
     const circles = JSON.parse(cli("--data-dir", dataDir, "circle", "list", "--json"));
-    assert.deepEqual(circles.map((c) => c.name), ["Reading Circle at the Branch Library"]);
+    assert.deepEqual(circles.map((c) => c.name), ["Reading Circle at the Branch Library"], "no demo circle in the real data");
 
     // Opened again from the menu: the circle is still there.
     const again = await e2e.openApp(null);
     try {
-      await firstRun(again);
+      assert.equal((await again.findAll('[data-testid="welcome"]')).length, 0, "the welcome is not shown again");
+      await click(again, '[data-testid="nav-circles"]');
       await waitFor(async () => (await again.findAll('[data-testid="circle-row"]')).length === 1, { message: "the circle after a restart" });
       assert.match(await text(again, '[data-testid="circle-row"]'), /Reading Circle at the Branch Library/);
     } finally {
