@@ -4,7 +4,7 @@
 //! or a 4xx (never a panic or a 5xx), and a page must hold only what the
 //! puller may see: nothing of another account's circle, none of the
 //! puller's own changes, seqs after the cursor in ascending order, no more
-//! than the limit asked for.
+//! than the limit asked for (0 taken as 1, capped at `MAX_PULL_LIMIT`).
 //!
 //! One SQLite server per process, filled once through real pushes from two
 //! laptops (each account with a circle, learners, meetings and marks, and a
@@ -17,6 +17,7 @@ use std::sync::OnceLock;
 
 use chrono::NaiveDate;
 use circles_core::hlc::wall_clock_millis;
+use circles_core::sync::wire::MAX_PULL_LIMIT;
 use circles_core::{CircleInput, CourseInput, LearnerInput, Mark, Store, WeeklyRule};
 use circles_server::storage::Session;
 use circles_server::{SqliteStorage, SyncService};
@@ -87,7 +88,9 @@ fuzz_target!(|query: (bool, i64, i64, u32, u64)| {
             return;
         }
     };
-    assert!(page.changes.len() <= limit as usize, "{} changes for limit {limit}", page.changes.len());
+    // The server takes 0 as 1 (a page must move on) and caps at the most a page may hold.
+    let page_size = (limit as usize).clamp(1, MAX_PULL_LIMIT);
+    assert!(page.changes.len() <= page_size, "{} changes for limit {limit}", page.changes.len());
     let mut last = if page.reset { i64::MIN } else { cursor };
     for change in &page.changes {
         assert!(!not_mine.contains(&change.change.change_id), "another account's circle leaked: {change:?}");
