@@ -18,7 +18,7 @@ test("connecting goes address, then account with the checked address; back retra
 });
 
 test("the demo's refusal reads the same in every language, whatever the core's words", () => {
-  const refusal = { kind: "demo" as const, message: "This is the demo: it never syncs.", rule: null, entity: null, field: null };
+  const refusal = { kind: "demo" as const, message: "This is the demo: it never syncs.", rule: null, entity: null, field: null, fault: null };
   for (const lang of ["en", "es", "pt"]) {
     const t = (key: string, params?: Record<string, string | number>) =>
       translate(catalog[lang], catalog.en, lang as "en", key, params);
