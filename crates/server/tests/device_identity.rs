@@ -246,11 +246,12 @@ fn a_database_from_before_device_binding_keeps_the_first_account_s_device(backen
         Backend::Sqlite => {
             db.query("DROP TABLE devices");
             db.query("DROP TABLE row_creator");
+            db.query("DROP TABLE mail_outbox");
             db.query("PRAGMA user_version = 2");
         }
         Backend::Postgres => {
             db.query(
-                "DROP TABLE devices; DROP TABLE row_creator;
+                "DROP TABLE devices; DROP TABLE row_creator; DROP TABLE mail_outbox;
                  DELETE FROM circles_schema_migrations WHERE version >= 2",
             );
         }
