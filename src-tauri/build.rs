@@ -16,6 +16,11 @@ const COMMANDS: &[&str] = &[
     "circle_detail",
     "create_circle",
     "update_circle",
+    "team_choice",
+    "circle_facilitators",
+    "add_circle_facilitator",
+    "remove_circle_facilitator",
+    "copy_circle",
     "generate_schedule",
     "add_meeting",
     "move_meeting",
@@ -66,6 +71,8 @@ const COMMANDS: &[&str] = &[
     "sign_out",
     "conflicts",
     "resolve_conflict",
+    "refused_changes",
+    "export_refused_changes",
 ];
 
 fn main() {

@@ -33,13 +33,15 @@ fn generate() -> String {
         CircleReport, CircleInfo, CircleFigures, MeetingFigures, CancelledMeeting,
         WrapUpFigures, Counting, MarkCounts,
         TeamReport, Team, Figures, MonthFigures, VenueFigures, CircleLine,
+        Facilitator, sync::status::RefusedLocalChange,
         Settings, FirstRun,
         // the app's own
         Rule,
         crate::error::UiError, crate::error::UiErrorKind,
         crate::sync_worker::SyncView, crate::sync_worker::SyncActivity, crate::sync_worker::SyncProgress,
         crate::sync_worker::KeptAsideView, sync::status::KeptAsideKind,
-        crate::commands::circles::CircleDetail,
+        crate::commands::circles::CircleDetail, crate::commands::circles::TeamChoice,
+        crate::commands::circles::CircleFacilitators,
         crate::commands::attendance::RosterView,
         crate::commands::sync::ConflictView, crate::commands::sync::UpdateNotice,
     );

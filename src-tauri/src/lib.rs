@@ -107,6 +107,11 @@ pub fn run() {
             commands::circles::circle_detail,
             commands::circles::create_circle,
             commands::circles::update_circle,
+            commands::circles::team_choice,
+            commands::circles::circle_facilitators,
+            commands::circles::add_circle_facilitator,
+            commands::circles::remove_circle_facilitator,
+            commands::circles::copy_circle,
             commands::meetings::generate_schedule,
             commands::meetings::add_meeting,
             commands::meetings::move_meeting,
@@ -156,7 +161,9 @@ pub fn run() {
             commands::sync::sign_in,
             commands::sync::sign_out,
             commands::sync::conflicts,
-            commands::sync::resolve_conflict
+            commands::sync::resolve_conflict,
+            commands::sync::refused_changes,
+            commands::sync::export_refused_changes
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

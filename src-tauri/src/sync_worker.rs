@@ -89,6 +89,9 @@ pub struct SyncView {
     pub last_error: Option<String>,
     /// Goes up whenever a sync changed local data: screens reload.
     pub data_revision: u32,
+    /// Circles removed from this computer by the latest sync, because this
+    /// person no longer has access to them (0: none).
+    pub revoked_circles: u32,
 }
 
 impl SyncView {
@@ -107,6 +110,7 @@ impl SyncView {
             last_success: None,
             last_error: None,
             data_revision: 0,
+            revoked_circles: 0,
         }
     }
 
@@ -318,7 +322,11 @@ fn sync_blocking(shared: &Shared) -> Outcome {
         })
     });
     let (activity, outcome, changed) = match &result {
-        Ok(report) => (SyncActivity::Idle, Outcome::Synced, report.applied > 0 || report.new_conflicts > 0),
+        Ok(report) => (
+            SyncActivity::Idle,
+            Outcome::Synced,
+            report.applied > 0 || report.new_conflicts > 0 || report.revoked_circles > 0,
+        ),
         Err(SyncError::Unreachable(_)) => (SyncActivity::Offline, Outcome::Offline, false),
         Err(_) => (SyncActivity::Error, Outcome::Failed, false),
     };
@@ -334,6 +342,9 @@ fn sync_blocking(shared: &Shared) -> Outcome {
         }
         if changed {
             v.data_revision += 1;
+        }
+        if let Ok(report) = &result {
+            v.revoked_circles = report.revoked_circles as u32;
         }
     });
     outcome

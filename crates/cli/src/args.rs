@@ -73,6 +73,12 @@ pub enum Command {
     Restore(crate::commands::backup::RestoreArgs),
     /// The account, changes waiting, conflicts and the last sync.
     Status,
+    /// Teams: yours, and who is in them.
+    #[command(subcommand)]
+    Team(TeamCommand),
+    /// Your changes the server refused, or made to a circle you no longer have access to: kept
+    /// here, never sent. Lists them (--json writes them all, to keep or send to an organizer).
+    Refused,
     /// Edits that lost to a concurrent edit elsewhere: list and resolve them.
     #[command(subcommand)]
     Conflicts(ConflictCommand),
@@ -213,6 +219,40 @@ pub enum CircleCommand {
     Edit(Box<CircleEdit>),
     /// Delete a circle.
     Delete { id: String },
+    /// Copy a circle for its next season: course, venue, time, zone, length, signup settings, team,
+    /// guide template and facilitators, with new weekly meetings; no learners. Prints the new id.
+    Copy(Box<CircleCopyArgs>),
+    /// Who facilitates a circle: list, add or remove co-facilitators.
+    #[command(subcommand)]
+    Facilitator(CircleFacilitatorCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct CircleCopyArgs {
+    /// The circle to copy (id or prefix).
+    pub id: String,
+    /// The new circle's name (default: the same name).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// First meeting date, YYYY-MM-DD (with --weekday: the first such weekday on or after it).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub first_date: String,
+    /// How many weekly meetings (default: as many as the circle copied has).
+    #[arg(long, value_name = "N")]
+    pub meetings: Option<u32>,
+    /// Meet on this weekday (monday, tue, 3...).
+    #[arg(long)]
+    pub weekday: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CircleFacilitatorCommand {
+    /// The circle's facilitators.
+    List { circle: String },
+    /// Add a co-facilitator from the circle's team (by email, or id or prefix).
+    Add { circle: String, facilitator: String },
+    /// Remove a co-facilitator: after their next sync their computer no longer holds the circle.
+    Remove { circle: String, facilitator: String },
 }
 
 #[derive(Debug, Args)]
@@ -237,6 +277,12 @@ pub struct CircleCreate {
     /// Meet on this weekday (monday, tue, 3...): the first meeting is the first one on or after --first-date.
     #[arg(long, requires = "first_date")]
     pub weekday: Option<String>,
+    /// The team the circle is on (name, or id or prefix; default: your team when you are in exactly one).
+    #[arg(long, value_name = "TEAM", conflicts_with = "no_team")]
+    pub team: Option<String>,
+    /// Put the circle on no team.
+    #[arg(long)]
+    pub no_team: bool,
     #[command(flatten)]
     pub details: CircleDetails,
 }
@@ -261,6 +307,12 @@ pub struct CircleEdit {
     /// Remove the signup limit.
     #[arg(long, conflicts_with = "signup_limit")]
     pub no_signup_limit: bool,
+    /// Move the circle to one of your teams (name, or id or prefix).
+    #[arg(long, value_name = "TEAM", conflicts_with = "no_team")]
+    pub team: Option<String>,
+    /// Take the circle off its team.
+    #[arg(long)]
+    pub no_team: bool,
     #[command(flatten)]
     pub details: CircleDetails,
 }
@@ -530,4 +582,16 @@ pub struct DemoArgs {
     /// (only a demo folder, or an empty one, is ever replaced).
     #[arg(long, conflicts_with_all = ["force", "today"])]
     pub reset: bool,
+}
+
+// ---------------------------------------------------------------------------
+// Teams
+// ---------------------------------------------------------------------------
+
+#[derive(Debug, Subcommand)]
+pub enum TeamCommand {
+    /// Your teams (all teams here when this computer has never signed in).
+    List,
+    /// A team's facilitators and their roles.
+    Members { team: String },
 }

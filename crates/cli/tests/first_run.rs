@@ -34,6 +34,7 @@ fn sign_in_without_a_server(f: &Folder) {
             server_url: "https://circles.example.org".into(),
             email: "dana@example.org".into(),
             user_name: "Dana".into(),
+            user_id: String::new(),
             token: "a token".into(),
         })
         .unwrap();

@@ -1146,6 +1146,7 @@ mod tests {
             server_url: "https://circles.example.org".into(),
             email: "dana@example.org".into(),
             user_name: "Dana".into(),
+            user_id: String::new(),
             token: "t".into(),
         }
     }

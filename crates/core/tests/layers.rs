@@ -7,8 +7,9 @@
 //!   crate root's `pub use` list (which is the API for other crates), so the
 //!   module graph above is what the code really uses;
 //! - synced tables are written only by `store/rows.rs` (local writes, with
-//!   their change records) and `sync/replica/pull.rs` (pulled changes, with
-//!   their versions).
+//!   their change records), `sync/replica/pull.rs` (pulled changes, with
+//!   their versions) and `sync/replica/revoke.rs` (a circle the server
+//!   revoked, removed with its versions).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -158,7 +159,7 @@ fn core_names_its_items_by_their_module() {
 
 #[test]
 fn synced_tables_are_written_by_the_write_path_and_the_pull_only() {
-    const WRITERS: [&str; 2] = ["store::rows", "sync::replica::pull"];
+    const WRITERS: [&str; 3] = ["store::rows", "sync::replica::pull", "sync::replica::revoke"];
     let synced: Vec<&str> = circles_core::schema::ALL_TABLES.iter().map(|t| t.name).collect();
     let mut offenders = Vec::new();
     for (name, (_, code)) in modules() {
@@ -171,7 +172,7 @@ fn synced_tables_are_written_by_the_write_path_and_the_pull_only() {
                     .chars()
                     .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '{' || *c == '}')
                     .collect();
-                // A table name formatted in (`{}`) can be any table: only the two writers may.
+                // A table name formatted in (`{}`) can be any table: only the writers may.
                 if synced.contains(&target.as_str()) || target.starts_with('{') {
                     offenders.push(format!("{name}: {verb}{target}"));
                 }
@@ -180,7 +181,8 @@ fn synced_tables_are_written_by_the_write_path_and_the_pull_only() {
     }
     assert!(
         offenders.is_empty(),
-        "a synced table is written outside store/rows.rs and sync/replica/pull.rs, so without its change record: \
+        "a synced table is written outside store/rows.rs, sync/replica/pull.rs and sync/replica/revoke.rs, so \
+         without its change record: \
          {offenders:?}; write through Store::write (WriteTx) instead"
     );
 }

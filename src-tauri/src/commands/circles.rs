@@ -1,8 +1,8 @@
 //! Circles: the list, tonight's meetings, one circle's detail, create and edit.
 
 use circles_core::{
-    AttendanceGrid, Circle, CircleInput, CircleSummary, Learner, Meeting, MeetingFeedback, UpcomingMeeting, WeeklyRule,
-    WrapUp,
+    AttendanceGrid, Circle, CircleInput, CircleSummary, Facilitator, Learner, Meeting, MeetingFeedback, Store, Team,
+    UpcomingMeeting, WeeklyRule, WrapUp,
 };
 use serde::Serialize;
 use tauri::State;
@@ -75,4 +75,75 @@ pub async fn create_circle(
 #[tauri::command]
 pub async fn update_circle(state: State<'_, AppState>, id: String, input: CircleInput) -> UiResult<()> {
     state.edit(|s| s.update_circle(&id, &input))
+}
+
+/// The teams the circle form offers, and the one a new circle starts on.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct TeamChoice {
+    /// The person's teams (every team here when this computer never signed in).
+    pub teams: Vec<Team>,
+    /// A new circle's team: the person's one team, when they are in exactly one.
+    pub default_team: Option<String>,
+}
+
+#[tauri::command]
+pub async fn team_choice(state: State<'_, AppState>) -> UiResult<TeamChoice> {
+    state.read(|s| Ok(TeamChoice { teams: s.my_teams()?, default_team: s.default_circle_team()? }))
+}
+
+/// Who facilitates a circle, and whom the person may add.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct CircleFacilitators {
+    pub listed: Vec<Facilitator>,
+    /// The circle's team's facilitators not listed yet.
+    pub candidates: Vec<Facilitator>,
+}
+
+fn facilitators_of(s: &Store, circle_id: &str) -> circles_core::Result<CircleFacilitators> {
+    Ok(CircleFacilitators {
+        listed: s.circle_facilitators(circle_id)?,
+        candidates: s.co_facilitator_candidates(circle_id)?,
+    })
+}
+
+#[tauri::command]
+pub async fn circle_facilitators(state: State<'_, AppState>, circle_id: String) -> UiResult<CircleFacilitators> {
+    state.read(|s| facilitators_of(s, &circle_id))
+}
+
+#[tauri::command]
+pub async fn add_circle_facilitator(
+    state: State<'_, AppState>,
+    circle_id: String,
+    facilitator_id: String,
+) -> UiResult<CircleFacilitators> {
+    state.edit(|s| {
+        s.add_circle_facilitator(&circle_id, &facilitator_id)?;
+        facilitators_of(s, &circle_id)
+    })
+}
+
+#[tauri::command]
+pub async fn remove_circle_facilitator(
+    state: State<'_, AppState>,
+    circle_id: String,
+    facilitator_id: String,
+) -> UiResult<CircleFacilitators> {
+    state.edit(|s| {
+        s.remove_circle_facilitator(&circle_id, &facilitator_id)?;
+        facilitators_of(s, &circle_id)
+    })
+}
+
+/// Copy a circle for its next season; returns the new circle's id.
+#[tauri::command]
+pub async fn copy_circle(
+    state: State<'_, AppState>,
+    circle_id: String,
+    name: String,
+    schedule: WeeklyRule,
+) -> UiResult<String> {
+    state.edit(|s| s.copy_circle(&circle_id, &name, &schedule))
 }

@@ -1,5 +1,6 @@
 //! Sign in and out, the sync state, and the conflicts inbox.
 
+use circles_core::sync::status::RefusedLocalChange;
 use circles_core::sync::Resolution;
 use serde::Serialize;
 use tauri::State;
@@ -168,4 +169,19 @@ pub async fn resolve_conflict(state: State<'_, AppState>, id: String, keep: Stri
         state.sync.refresh_from(s);
         Ok(())
     })
+}
+
+/// The changes made here that will not be sent (refused by the server, or
+/// made to a circle this person no longer has access to).
+#[tauri::command]
+pub async fn refused_changes(state: State<'_, AppState>) -> UiResult<Vec<RefusedLocalChange>> {
+    state.read(|s| s.refused_changes())
+}
+
+/// Save the refused changes as a JSON file; returns its path.
+#[tauri::command]
+pub async fn export_refused_changes(state: State<'_, AppState>) -> UiResult<String> {
+    let changes = state.read(|s| s.refused_changes())?;
+    let json = serde_json::to_vec_pretty(&changes).map_err(|e| UiError::new(UiErrorKind::Internal, e.to_string()))?;
+    crate::commands::save_export(&state, &format!("refused-changes-{}.json", crate::commands::stamp()), &json)
 }

@@ -7,6 +7,7 @@ import type {
   AttendanceGrid,
   AwaitingFeedback,
   CircleDetail,
+  CircleFacilitators,
   CircleInput,
   CircleReport,
   CircleSummary,
@@ -24,7 +25,9 @@ import type {
   RosterView,
   Settings,
   SyncView,
+  RefusedLocalChange,
   Team,
+  TeamChoice,
   TeamReport,
   UpdateNotice,
   UiError,
@@ -71,6 +74,14 @@ export const circleDetail = (id: string) => call<CircleDetail>("circle_detail", 
 export const createCircle = (input: CircleInput, schedule: WeeklyRule | null) =>
   call<string>("create_circle", { input, schedule });
 export const updateCircle = (id: string, input: CircleInput) => call<void>("update_circle", { id, input });
+export const teamChoice = () => call<TeamChoice>("team_choice");
+export const circleFacilitators = (circleId: string) => call<CircleFacilitators>("circle_facilitators", { circleId });
+export const addCircleFacilitator = (circleId: string, facilitatorId: string) =>
+  call<CircleFacilitators>("add_circle_facilitator", { circleId, facilitatorId });
+export const removeCircleFacilitator = (circleId: string, facilitatorId: string) =>
+  call<CircleFacilitators>("remove_circle_facilitator", { circleId, facilitatorId });
+export const copyCircle = (circleId: string, name: string, schedule: WeeklyRule) =>
+  call<string>("copy_circle", { circleId, name, schedule });
 
 // Schedule
 export const generateSchedule = (circleId: string, rule: WeeklyRule, replace: boolean) =>
@@ -155,6 +166,8 @@ export const signIn = (serverUrl: string, email: string, password: string) =>
 export const signOut = () => call<boolean>("sign_out");
 export const conflicts = () => call<ConflictView[]>("conflicts");
 export const resolveConflict = (id: string, keep: "won" | "lost") => call<void>("resolve_conflict", { id, keep });
+export const refusedChanges = () => call<RefusedLocalChange[]>("refused_changes");
+export const exportRefusedChanges = () => call<string>("export_refused_changes");
 
 /** Sync state pushed by the background sync (src-tauri/src/sync_worker.rs). */
 export function onSyncState(handler: (view: SyncView) => void): Promise<UnlistenFn> {

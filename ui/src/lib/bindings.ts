@@ -358,7 +358,13 @@ by_venue: Array<VenueFigures>,
  * The team's circles that had a meeting date in the period, by name;
  * one that did not happen is listed with empty figures.
  */
-circles: Array<CircleLine>, };
+circles: Array<CircleLine>, 
+/**
+ * When this computer last synced (RFC 3339): the report includes
+ * changes synced up to then, and what other laptops have not synced
+ * since is not in it. None: never synced, only this computer's data.
+ */
+synced_up_to: string | null, };
 
 export type Team = { id: string, name: string, };
 
@@ -373,6 +379,22 @@ month: string, figures: Figures, };
 export type VenueFigures = { venue: string, city: string, figures: Figures, };
 
 export type CircleLine = { circle_id: string, name: string, venue: string, outcome: CircleOutcome | null, figures: Figures, };
+
+export type Facilitator = { id: string, name: string, email: string, };
+
+export type RefusedLocalChange = { change_id: string, table: string, 
+/**
+ * What the row is ("learner", "meeting"...).
+ */
+entity: string, row_id: string, field: string, 
+/**
+ * The value it set (JSON).
+ */
+value: unknown, 
+/**
+ * When it was made here (RFC 3339, from its clock).
+ */
+made_at: string, };
 
 export type Settings = { 
 /**
@@ -432,7 +454,12 @@ last_success: string | null, last_error: string | null,
 /**
  * Goes up whenever a sync changed local data: screens reload.
  */
-data_revision: number, };
+data_revision: number, 
+/**
+ * Circles removed from this computer by the latest sync, because this
+ * person no longer has access to them (0: none).
+ */
+revoked_circles: number, };
 
 export type SyncActivity = "signed_out" | "idle" | "syncing" | "offline" | "error";
 
@@ -459,6 +486,22 @@ export type CircleDetail = { circle: Circle, course_title: string | null, meetin
  * Feedback given so far, one per meeting that has any.
  */
 feedback: Array<MeetingFeedback>, wrap_up: WrapUp, };
+
+export type TeamChoice = { 
+/**
+ * The person's teams (every team here when this computer never signed in).
+ */
+teams: Array<Team>, 
+/**
+ * A new circle's team: the person's one team, when they are in exactly one.
+ */
+default_team: string | null, };
+
+export type CircleFacilitators = { listed: Array<Facilitator>, 
+/**
+ * The circle's team's facilitators not listed yet.
+ */
+candidates: Array<Facilitator>, };
 
 export type RosterView = { circle_id: string, circle_name: string, time_zone: string, meeting: Meeting, entries: Array<RosterEntry>, };
 

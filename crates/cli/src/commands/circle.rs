@@ -3,7 +3,7 @@
 use anyhow::Result;
 use circles_core::{Circle, CircleInput, CircleStatus, CircleSummary, WeeklyRule};
 
-use crate::args::{CircleCommand, CircleCreate, CircleDetails, CircleEdit};
+use crate::args::{CircleCommand, CircleCopyArgs, CircleCreate, CircleDetails, CircleEdit, CircleFacilitatorCommand};
 use crate::commands::meeting::print_meetings;
 use crate::commands::{first_meeting_date, print_created, print_done, time_range};
 use crate::output::{clip, print_fields, print_json, Table};
@@ -23,12 +23,79 @@ pub fn run(ctx: &mut Ctx, command: CircleCommand) -> Result<()> {
             ctx.store.delete_circle(&circle.id)?;
             print_done(ctx, &format!("Deleted circle \"{}\".", circle.fields.name), &circle)
         }
+        CircleCommand::Copy(args) => copy(ctx, *args),
+        CircleCommand::Facilitator(command) => facilitators(ctx, command),
     }
+}
+
+fn copy(ctx: &mut Ctx, args: CircleCopyArgs) -> Result<()> {
+    let source = ctx.store.circle(&ctx.circle_id(&args.id)?)?;
+    let count = match args.meetings {
+        Some(count) => count,
+        None => ctx.store.meetings(&source.id)?.iter().filter(|m| !m.is_cancelled()).count().max(1) as u32,
+    };
+    let rule = WeeklyRule { first_date: first_meeting_date(&args.first_date, args.weekday.as_deref())?, count };
+    let name = args.name.unwrap_or_else(|| source.fields.name.clone());
+    let id = ctx.store.copy_circle(&source.id, &name, &rule)?;
+    print_created(ctx, &id)
+}
+
+fn facilitators(ctx: &mut Ctx, command: CircleFacilitatorCommand) -> Result<()> {
+    let (circle, change) = match &command {
+        CircleFacilitatorCommand::List { circle } => (circle, None),
+        CircleFacilitatorCommand::Add { circle, facilitator } => (circle, Some((true, facilitator))),
+        CircleFacilitatorCommand::Remove { circle, facilitator } => (circle, Some((false, facilitator))),
+    };
+    let circle = ctx.store.circle(&ctx.circle_id(circle)?)?;
+    if let Some((add, given)) = change {
+        let facilitator = ctx.store.find_facilitator(given)?;
+        let message = if add {
+            ctx.store.add_circle_facilitator(&circle.id, &facilitator.id)?;
+            format!(
+                "{} now facilitates \"{}\" (they see it after their next sync).",
+                facilitator.name, circle.fields.name
+            )
+        } else {
+            ctx.store.remove_circle_facilitator(&circle.id, &facilitator.id)?;
+            format!(
+                "{} no longer facilitates \"{}\" (their computer removes it at their next sync).",
+                facilitator.name, circle.fields.name
+            )
+        };
+        return print_done(ctx, &message, &ctx.store.circle_facilitators(&circle.id)?);
+    }
+    let list = ctx.store.circle_facilitators(&circle.id)?;
+    if ctx.json {
+        return print_json(&list);
+    }
+    if list.is_empty() {
+        say!("No facilitators listed for \"{}\". Add one with `circles circle facilitator add`.", circle.fields.name)?;
+        return Ok(());
+    }
+    let mut table = Table::new(&["ID", "NAME", "EMAIL"]);
+    for f in &list {
+        table.row(vec![f.id.clone(), clip(&f.name, 36), f.email.clone()]);
+    }
+    table.print()?;
+    Ok(())
+}
+
+/// The team a `--team` option names, or none with `--no-team`; None: not given.
+fn team_choice(ctx: &Ctx, team: Option<&str>, no_team: bool) -> Result<Option<Option<String>>> {
+    Ok(match (team, no_team) {
+        (Some(given), _) => Some(Some(ctx.store.find_team(given)?.id)),
+        (None, true) => Some(None),
+        (None, false) => None,
+    })
 }
 
 fn create(ctx: &mut Ctx, args: CircleCreate) -> Result<()> {
     let mut input = CircleInput::new(args.name, args.time_zone, args.start_time, args.duration);
     apply(ctx, &args.details, &mut input)?;
+    input.team_id = match team_choice(ctx, args.team.as_deref(), args.no_team)? {
+        Some(team) => team,
+        None => ctx.store.default_circle_team()?,
+    };
     let rule = match (&args.first_date, args.meetings) {
         (Some(first_date), Some(count)) => {
             Some(WeeklyRule { first_date: first_meeting_date(first_date, args.weekday.as_deref())?, count })
@@ -62,6 +129,9 @@ fn edit(ctx: &mut Ctx, args: CircleEdit) -> Result<()> {
         input.signup_limit = None;
     }
     apply(ctx, &args.details, &mut input)?;
+    if let Some(team) = team_choice(ctx, args.team.as_deref(), args.no_team)? {
+        input.team_id = team;
+    }
     ctx.store.update_circle(&id, &input)?;
     let circle = ctx.store.circle(&id)?;
     print_done(ctx, &format!("Updated circle \"{}\".", circle.fields.name), &circle)

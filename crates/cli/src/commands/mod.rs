@@ -15,6 +15,7 @@ pub mod learner;
 pub mod meeting;
 pub mod report;
 pub mod sync;
+pub mod team;
 pub mod today;
 pub mod wrapup;
 

@@ -165,6 +165,7 @@ fn circle_text(r: &CircleReport) -> Result<()> {
 
 fn team_text(r: &TeamReport) -> Result<()> {
     say!("{}: {} to {}", r.team.name, r.from, r.to)?;
+    say!("{}", r.synced_line())?;
     let t = &r.totals;
     say!(
         "Circles run: {} · meetings held: {} · unique learners: {} · attendances: {} · rate: {} · average: {}",

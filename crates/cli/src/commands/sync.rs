@@ -10,7 +10,7 @@ use circles_core::sync::http::HttpTransport;
 use circles_core::sync::Resolution;
 
 use crate::args::{ConflictCommand, KeepChoice, LoginArgs};
-use crate::output::{last_chars, print_fields, print_json, write_stderr, Table};
+use crate::output::{clip, last_chars, print_fields, print_json, write_stderr, Table};
 use crate::Ctx;
 
 pub fn login(ctx: &mut Ctx, args: LoginArgs) -> Result<()> {
@@ -73,7 +73,15 @@ pub fn sync(ctx: &mut Ctx) -> Result<()> {
         report.applied,
         report.new_conflicts,
         if report.refused > 0 { format!(", {} refused by the server", report.refused) } else { String::new() }
-    )
+    )?;
+    if report.revoked_circles > 0 {
+        say!(
+            "{} circles you no longer have access to were removed from this computer, with their learners and \
+             attendance. Changes you made to them are kept: see `circles refused`.",
+            report.revoked_circles
+        )?;
+    }
+    Ok(())
 }
 
 pub fn status(ctx: &Ctx) -> Result<()> {
@@ -171,4 +179,30 @@ pub fn conflicts(ctx: &mut Ctx, command: ConflictCommand) -> Result<()> {
             say!("conflict {id} resolved; the choice syncs like any other edit")
         }
     }
+}
+
+/// `circles refused`: the changes kept here that the server will not take.
+pub fn refused(ctx: &Ctx) -> Result<()> {
+    let changes = ctx.store.refused_changes()?;
+    if ctx.json {
+        return print_json(&changes);
+    }
+    if changes.is_empty() {
+        return say!("no refused changes: everything made here was sent or waits to be sent");
+    }
+    say!(
+        "{} changes made here will not be sent (the server refused them, or they were made to a circle you no \
+         longer have access to). `circles --json refused > refused.json` keeps them all.\n",
+        changes.len()
+    )?;
+    let mut table = Table::new(&["MADE", "WHAT", "FIELD", "VALUE"]);
+    for c in changes {
+        table.row(vec![
+            c.made_at.clone(),
+            format!("{} {}", c.entity, last_chars(&c.row_id, 8)),
+            c.field.clone(),
+            clip(&c.value.to_string(), 48),
+        ]);
+    }
+    say!("{}", table.render())
 }

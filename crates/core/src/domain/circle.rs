@@ -299,7 +299,9 @@ impl Store {
         )?)
     }
 
-    pub(crate) fn check_circle_references(&self, input: &CircleInput) -> Result<()> {
+    /// References a circle's input names exist here; its team is one the
+    /// person may choose (`current`: the team it has now, kept freely).
+    pub(crate) fn check_circle_references(&self, input: &CircleInput, current_team: Option<&str>) -> Result<()> {
         if let Some(course_id) = &input.course_id {
             self.course(course_id).map_err(|_| {
                 CoreError::invalid(ENTITY, "course_id", Rule::Reference, format!("no course with id {course_id}"))
@@ -320,6 +322,6 @@ impl Store {
                 ));
             }
         }
-        Ok(())
+        self.check_team_choice(input.team_id.as_deref(), current_team)
     }
 }

@@ -40,7 +40,7 @@ impl Store {
     /// transaction.
     pub fn create_circle(&mut self, input: &CircleInput, schedule: Option<&WeeklyRule>) -> Result<String> {
         input.validate()?;
-        self.check_circle_references(input)?;
+        self.check_circle_references(input, None)?;
         let dates = schedule.map(schedule::weekly_dates).transpose()?.unwrap_or_default();
         let id = new_id();
         let start_time = input.canonical_start_time();
@@ -57,12 +57,50 @@ impl Store {
         Ok(id)
     }
 
+    /// Copy a circle for its next season, as a draft named `name` with new
+    /// weekly meetings from `schedule`. It keeps the course, description,
+    /// venue or meeting link, language, zone, start time, length, signup
+    /// settings, team, guide template and facilitators; it takes no learners,
+    /// attendance, feedback, notes or outcome. One write: a copy is whole or
+    /// not at all.
+    pub fn copy_circle(&mut self, source_id: &str, name: &str, schedule: &WeeklyRule) -> Result<String> {
+        let source = self.circle(source_id)?;
+        let mut input = source.fields.clone();
+        input.name = name.to_string();
+        input.status = crate::domain::circle::CircleStatus::Draft;
+        input.did_not_happen = false;
+        input.validate()?;
+        // A copy is a new circle: its team must be one of the person's.
+        self.check_circle_references(&input, None)?;
+        let dates = schedule::weekly_dates(schedule)?;
+        let template_id = self.circle_guide_template(source_id)?.map(|t| t.id);
+        let plan = GuidePlan::fresh(self.guide_source(source_id, &input.language, input.duration_minutes)?);
+        let facilitators = self.circle_facilitators(source_id)?;
+        let id = new_id();
+        let start_time = input.canonical_start_time();
+        self.edit_schedule(&plan, |w| {
+            let mut columns = input.columns();
+            columns.push(("guide_template_id", crate::store::rows::opt_text(template_id.as_deref())));
+            w.insert(&CIRCLES, &id, &columns)?;
+            for facilitator in &facilitators {
+                crate::domain::team::link_circle_facilitator(w, &id, &facilitator.id)?;
+            }
+            let mut planned = Vec::with_capacity(dates.len());
+            for date in &dates {
+                let meeting = insert_meeting(w, &id, *date, &start_time)?;
+                planned.push(PlannedMeeting::new(meeting, *date, &start_time));
+            }
+            Ok(((), planned))
+        })?;
+        Ok(id)
+    }
+
     /// Change a circle. A new language or meeting length re-derives the
     /// guides of its meetings (those a person edited stay; see `guide`).
     pub fn update_circle(&mut self, id: &str, input: &CircleInput) -> Result<()> {
         input.validate()?;
         let before = self.circle(id)?;
-        self.check_circle_references(input)?;
+        self.check_circle_references(input, before.fields.team_id.as_deref())?;
         if let Some(limit) = input.signup_limit {
             let learners = self.active_learner_count(id)?;
             if i64::from(limit) < learners {

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use crate::domain::validate::{self, MAX_NAME};
 use crate::error::{CoreError, Result, Rule};
 use crate::schema::{CIRCLE_FACILITATORS, FACILITATORS, TEAMS, TEAM_COURSES, TEAM_MEMBERS};
-use crate::store::rows::{derived_id, new_id, text};
+use crate::store::meta;
+use crate::store::rows::{derived_id, new_id, text, WriteTx};
 use crate::store::Store;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -158,21 +159,77 @@ impl Store {
             .collect()
     }
 
+    /// Add a co-facilitator. Co-facilitators come from the circle's team
+    /// (any facilitator here when the circle has no team). When a circle
+    /// that lists no facilitator yet gets its first co-facilitator, the
+    /// signed-in person is listed too, in the same write: once a circle lists
+    /// facilitators, the list is who may see it on the server.
     pub fn add_circle_facilitator(&mut self, circle_id: &str, facilitator_id: &str) -> Result<()> {
-        self.circle(circle_id)?;
-        self.facilitator(facilitator_id)?;
-        let id = derived_id("circle_facilitator", &[circle_id, facilitator_id]);
-        self.upsert_link(
-            &CIRCLE_FACILITATORS,
-            &id,
-            &[("circle_id", circle_id), ("facilitator_id", facilitator_id)],
-            &[],
-        )
+        let circle = self.circle(circle_id)?;
+        let facilitator = self.facilitator(facilitator_id)?;
+        let listed = self.circle_facilitators(circle_id)?;
+        if listed.iter().any(|f| f.id == facilitator_id) {
+            return Err(CoreError::invalid(
+                "circle facilitator",
+                "facilitator_id",
+                Rule::Duplicate,
+                format!("{} already facilitates this circle", facilitator.name),
+            ));
+        }
+        if let Some(team_id) = circle.fields.team_id.as_deref() {
+            let in_team = self.team_members(team_id)?.iter().any(|m| m.facilitator.id == facilitator_id);
+            if !in_team {
+                return Err(CoreError::invalid(
+                    "circle facilitator",
+                    "facilitator_id",
+                    Rule::State,
+                    format!(
+                        "{} is not in the circle's team \"{}\"; invite them to the team first",
+                        facilitator.name,
+                        self.team(team_id)?.name
+                    ),
+                ));
+            }
+        }
+        let me = self.my_facilitator_id()?.filter(|me| listed.is_empty() && me != facilitator_id);
+        let me = match me {
+            Some(me) if self.facilitator(&me).is_ok() => Some(me),
+            _ => None,
+        };
+        self.write(|w| {
+            if let Some(me) = &me {
+                link_circle_facilitator(w, circle_id, me)?;
+            }
+            link_circle_facilitator(w, circle_id, facilitator_id)
+        })
+    }
+
+    /// Whom a co-facilitator may be chosen from: the circle's team's
+    /// facilitators (every facilitator here for a circle with no team), not
+    /// yet listed.
+    pub fn co_facilitator_candidates(&self, circle_id: &str) -> Result<Vec<Facilitator>> {
+        let circle = self.circle(circle_id)?;
+        let listed: Vec<String> = self.circle_facilitators(circle_id)?.into_iter().map(|f| f.id).collect();
+        let pool = match circle.fields.team_id.as_deref() {
+            Some(team) => self.team_members(team)?.into_iter().map(|m| m.facilitator).collect(),
+            None => {
+                let mut stmt = self.conn.prepare(
+                    "SELECT id, name, email FROM facilitators WHERE deleted = 0 ORDER BY name COLLATE NOCASE",
+                )?;
+                let all = stmt.query_map([], facilitator_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+                all
+            }
+        };
+        Ok(pool.into_iter().filter(|f| !listed.contains(&f.id)).collect())
     }
 
     /// Remove a co-facilitator; a circle always keeps at least one once it has any.
     pub fn remove_circle_facilitator(&mut self, circle_id: &str, facilitator_id: &str) -> Result<()> {
-        if self.circle_facilitators(circle_id)?.len() <= 1 {
+        let listed = self.circle_facilitators(circle_id)?;
+        if !listed.iter().any(|f| f.id == facilitator_id) {
+            return Err(CoreError::not_found("circle facilitator", facilitator_id));
+        }
+        if listed.len() <= 1 {
             return Err(CoreError::invalid(
                 "circle facilitator",
                 "facilitator_id",
@@ -232,6 +289,123 @@ impl Store {
 
     fn remove_link(&mut self, table: &crate::schema::TableDef, id: &str) -> Result<()> {
         self.write(|w| w.tombstone(table, id))
+    }
+}
+
+/// A circle's facilitator link (one row per circle and facilitator, made or
+/// brought back).
+pub(crate) fn link_circle_facilitator(w: &mut WriteTx<'_>, circle_id: &str, facilitator_id: &str) -> Result<()> {
+    let id = derived_id("circle_facilitator", &[circle_id, facilitator_id]);
+    w.upsert(
+        &CIRCLE_FACILITATORS,
+        &id,
+        &[("circle_id", text(circle_id)), ("facilitator_id", text(facilitator_id))],
+        &[],
+    )
+}
+
+impl Store {
+    /// Who "I" am in synced data: the signed-in account's facilitator id
+    /// (also kept after signing out). A store that signed in before Circles
+    /// remembered the id finds it by the account's email. None: this store
+    /// has never had an account.
+    pub fn my_facilitator_id(&self) -> Result<Option<String>> {
+        if let Some(id) = self.meta(meta::SYNC_USER_ID)?.filter(|id| !id.is_empty()) {
+            return Ok(Some(id));
+        }
+        let Some(email) = self.meta(meta::SYNC_EMAIL)? else { return Ok(None) };
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id FROM facilitators WHERE email = ?1 AND deleted = 0",
+                [email.trim().to_lowercase()],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// A team named as a person types it: its exact name (any case), else
+    /// an id or id prefix.
+    pub fn find_team(&self, given: &str) -> Result<Team> {
+        let by_name: Vec<Team> =
+            self.teams()?.into_iter().filter(|t| t.name.to_lowercase() == given.trim().to_lowercase()).collect();
+        match by_name.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => self.team(&self.resolve_id(&TEAMS, given)?),
+            _ => Err(CoreError::invalid(
+                "team",
+                "id",
+                Rule::Reference,
+                format!("several teams are named \"{}\"; give the id", given.trim()),
+            )),
+        }
+    }
+
+    /// A facilitator named as a person types it: their email (any case),
+    /// else an id or id prefix.
+    pub fn find_facilitator(&self, given: &str) -> Result<Facilitator> {
+        let email = given.trim().to_lowercase();
+        let by_email = self
+            .conn
+            .query_row(
+                "SELECT id, name, email FROM facilitators WHERE lower(email) = ?1 AND deleted = 0",
+                [&email],
+                facilitator_row,
+            )
+            .optional()?;
+        match by_email {
+            Some(f) => Ok(f),
+            None => self.facilitator(&self.resolve_id(&FACILITATORS, given)?),
+        }
+    }
+
+    /// The teams a circle may be put on: the signed-in person's teams. A
+    /// store that never had an account syncs nothing, so every team it holds.
+    pub fn my_teams(&self) -> Result<Vec<Team>> {
+        let Some(me) = self.my_facilitator_id()? else { return self.teams() };
+        let mut stmt = self.conn.prepare(
+            "SELECT t.id, t.name FROM teams t
+             JOIN team_members m ON m.team_id = t.id AND m.deleted = 0 AND m.facilitator_id = ?1
+             WHERE t.deleted = 0 ORDER BY t.name COLLATE NOCASE",
+        )?;
+        let teams = stmt
+            .query_map([me], |r| Ok(Team { id: r.get(0)?, name: r.get(1)? }))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(teams)
+    }
+
+    /// The team a new circle goes on when none is chosen: the person's team
+    /// when they are in exactly one.
+    pub fn default_circle_team(&self) -> Result<Option<String>> {
+        let teams = self.my_teams()?;
+        Ok(match teams.as_slice() {
+            [only] => Some(only.id.clone()),
+            _ => None,
+        })
+    }
+
+    /// A circle may be put on (or moved to) one of the person's teams only.
+    /// Keeping the team it already has is always allowed (an organizer's
+    /// colleague edits a circle of a team they left).
+    pub(crate) fn check_team_choice(&self, team_id: Option<&str>, current: Option<&str>) -> Result<()> {
+        let Some(team_id) = team_id.filter(|t| Some(*t) != current) else { return Ok(()) };
+        let mine = self.my_teams()?;
+        if mine.iter().any(|t| t.id == team_id) {
+            return Ok(());
+        }
+        let name = self.team(team_id).map(|t| format!("\"{}\"", t.name)).unwrap_or_else(|_| team_id.to_string());
+        let choice = if mine.is_empty() {
+            "you are in no team yet: an organizer can invite you".to_string()
+        } else {
+            let names: Vec<String> = mine.iter().map(|t| format!("\"{}\"", t.name)).collect();
+            format!("choose one of your teams: {}", names.join(", "))
+        };
+        Err(CoreError::invalid(
+            "circle",
+            "team_id",
+            Rule::State,
+            format!("you are not a member of team {name}; {choice}"),
+        ))
     }
 }
 

@@ -176,6 +176,10 @@ pub fn write_team_csv(report: &TeamReport, out: impl Write) -> Result<()> {
     for c in &report.circles {
         row("circle", &c.name, &c.figures)?;
     }
+    // Last, so the figure rows stay as they were: how fresh they are.
+    let mut synced = vec!["synced_up_to".to_string(), report.synced_up_to.clone().unwrap_or_else(|| "never".into())];
+    synced.resize(TEAM_CSV_HEADER.len(), String::new());
+    w.write_record(&synced).map_err(csv_error)?;
     w.flush().map_err(|e| CoreError::Export(e.to_string()))?;
     Ok(())
 }

@@ -476,6 +476,7 @@ impl Store {
                 .collect(),
             by_venue,
             circles,
+            synced_up_to: self.meta(crate::store::meta::SYNC_LAST_SUCCESS)?,
         })
     }
 }

@@ -22,6 +22,10 @@ pub struct TeamReport {
     /// The team's circles that had a meeting date in the period, by name;
     /// one that did not happen is listed with empty figures.
     pub circles: Vec<CircleLine>,
+    /// When this computer last synced (RFC 3339): the report includes
+    /// changes synced up to then, and what other laptops have not synced
+    /// since is not in it. None: never synced, only this computer's data.
+    pub synced_up_to: Option<String>,
 }
 
 /// The figures of one group of meetings (the period, a month, a venue, a
@@ -66,4 +70,19 @@ pub struct CircleLine {
     pub venue: String,
     pub outcome: Option<CircleOutcome>,
     pub figures: Figures,
+}
+
+impl TeamReport {
+    /// How fresh the figures are, in a sentence for the PDF and the CLI:
+    /// what other laptops had not synced when this one last did is not in
+    /// them.
+    pub fn synced_line(&self) -> String {
+        match &self.synced_up_to {
+            Some(when) => format!(
+                "Includes changes synced up to {}; what other laptops have not synced yet is not counted.",
+                when.replace('T', " ").replace('Z', " UTC")
+            ),
+            None => "This computer has never synced: the report includes only what was entered on it.".to_string(),
+        }
+    }
 }

@@ -43,6 +43,10 @@ pub(crate) const SYNC_SERVER_URL: MetaKey = MetaKey("sync.server_url");
 pub(crate) const SYNC_TOKEN: MetaKey = MetaKey("sync.token");
 pub(crate) const SYNC_USER_NAME: MetaKey = MetaKey("sync.user_name");
 pub(crate) const SYNC_EMAIL: MetaKey = MetaKey("sync.email");
+/// The signed-in account's id, which is also its facilitator id in synced
+/// data: who "I" am when choosing a circle's team or co-facilitators. Kept
+/// after signing out, like the name and email.
+pub(crate) const SYNC_USER_ID: MetaKey = MetaKey("sync.user_id");
 /// When the last sync succeeded, and why the last one failed (cleared by a success).
 pub(crate) const SYNC_LAST_SUCCESS: MetaKey = MetaKey("sync.last_success");
 pub(crate) const SYNC_LAST_ERROR: MetaKey = MetaKey("sync.last_error");

@@ -61,6 +61,7 @@ pub fn sign_in(
         server_url: server_url.to_string(),
         email: email.to_string(),
         user_name: response.name.clone(),
+        user_id: response.user_id.clone(),
         token: response.token.clone(),
     })?;
     Ok(response)

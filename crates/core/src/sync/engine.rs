@@ -97,6 +97,9 @@ pub struct SyncReport {
     /// Pulled changes this replica could not apply, kept aside in this sync
     /// (`Store::kept_aside` lists all that wait).
     pub kept_aside: u64,
+    /// Circles this person no longer sees, removed from this computer in
+    /// this sync (their unpushed changes are counted in `refused`).
+    pub revoked_circles: u64,
 }
 
 /// One full sync: push everything waiting, then pull until up to date.
@@ -161,10 +164,16 @@ fn push_all(
     let total = store.pending_count()?;
     let mut clock_corrected = false;
     let mut renewed = false;
-    let mut batch_size = PUSH_BATCH_SIZE;
-    while let Some(batch) = store.next_push_batch(batch_size)? {
+    // What this server takes (halved on 413), and how many changes to try
+    // at once while looking for the ones it refuses (halved on 403/422,
+    // grown again after a success).
+    let mut size_limit = PUSH_BATCH_SIZE;
+    let mut bisect = PUSH_BATCH_SIZE;
+    let mut pulled_for_access = false;
+    while let Some(batch) = store.next_push_batch(size_limit.min(bisect))? {
         match transport.push(&batch) {
             Ok(response) => {
+                bisect = bisect.saturating_mul(2).min(PUSH_BATCH_SIZE);
                 store.ack_push(&batch, &response)?;
                 report.pushed += response.results.len() as u64;
                 on_progress(Progress { phase: Phase::Pushing, done: report.pushed.min(total), total });
@@ -179,7 +188,7 @@ fn push_all(
             // outgrow the byte estimate): it applied none of it, so send it
             // again in halves rather than fail on it at every sync.
             Err(SyncError::Refused { status: 413, .. }) if batch.changes.len() > 1 => {
-                batch_size = batch.changes.len() / 2;
+                size_limit = batch.changes.len() / 2;
                 store.drop_pending_batch()?;
             }
             // Another batch already holds this batch number (this data
@@ -192,6 +201,23 @@ fn push_all(
                 let restamped = store.adopt_device_id(&renewal.device_id, Some(&renewal.token))?;
                 tracing::warn!(renewal.device_id, restamped, error = %e, "this data folder took a new device identity");
                 renewed = true;
+            }
+            // The server refuses a batch whole, for one change it may not
+            // take (a circle this person lost access to, a value it refuses).
+            // Send it again in halves, so only the refused changes are kept
+            // aside and the rest of the outbox syncs; the server applied none
+            // of it, so its batch number is free for the smaller batch.
+            Err(SyncError::Refused { status, .. }) if matches!(status, 403 | 422) && batch.changes.len() > 1 => {
+                store.drop_pending_batch()?;
+                if status == 403 && !pulled_for_access {
+                    // Most often this person lost access to a circle while
+                    // offline: a pull says which, removes it here and keeps
+                    // all its waiting changes aside at once.
+                    pulled_for_access = true;
+                    pull_all(store, transport, on_progress, report)?;
+                } else {
+                    bisect = batch.changes.len() / 2;
+                }
             }
             Err(SyncError::Refused { status: 403 | 422, .. }) => {
                 report.refused += store.refuse_pending_batch()? as u64;
@@ -213,6 +239,8 @@ fn pull_all(
         let (cursor, conflict_cursor) = store.pull_cursors()?;
         let page = transport.pull(cursor, conflict_cursor, BATCH_SIZE)?;
         let stats = store.apply_pull(&page)?;
+        report.revoked_circles += stats.revoked_circles as u64;
+        report.refused += stats.kept_refused as u64;
         if page.reset {
             resets += 1;
             if resets > 2 {
@@ -320,6 +348,7 @@ mod tests {
             conflicts: vec![],
             server_time_ms: 0,
             app_release: None,
+            revoked: Vec::new(),
         };
         let report = sync_once(&mut store, &FixedPage(Some(page)), &mut |_| {}).unwrap();
         assert_eq!((report.pulled, report.applied, report.kept_aside), (7, 3, 4));

@@ -59,12 +59,34 @@ pub struct KeptAside {
     pub attempts: u64,
 }
 
+/// A change made here that the server refused, or that was made to a
+/// circle this person then lost access to: kept here, never sent, so it can
+/// be read and exported (`circles refused --json`, the app's Sync screen).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct RefusedLocalChange {
+    pub change_id: String,
+    pub table: String,
+    /// What the row is ("learner", "meeting"...).
+    pub entity: String,
+    pub row_id: String,
+    pub field: String,
+    /// The value it set (JSON).
+    #[cfg_attr(feature = "ts", ts(type = "unknown"))]
+    pub value: serde_json::Value,
+    /// When it was made here (RFC 3339, from its clock).
+    pub made_at: String,
+}
+
 /// The server account this replica syncs with.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Account {
     pub server_url: String,
     pub email: String,
     pub user_name: String,
+    /// The account's id, also its facilitator id (empty: signed in before
+    /// Circles remembered it; `Store::my_facilitator_id` then goes by email).
+    pub user_id: String,
     #[serde(skip)]
     pub token: String,
 }
@@ -93,6 +115,7 @@ impl Store {
             token,
             email: self.meta(meta::SYNC_EMAIL)?.unwrap_or_default(),
             user_name: self.meta(meta::SYNC_USER_NAME)?.unwrap_or_default(),
+            user_id: self.meta(meta::SYNC_USER_ID)?.unwrap_or_default(),
         }))
     }
 
@@ -111,6 +134,11 @@ impl Store {
         meta::set(&tx, meta::SYNC_TOKEN, &account.token)?;
         meta::set(&tx, meta::SYNC_EMAIL, &account.email)?;
         meta::set(&tx, meta::SYNC_USER_NAME, &account.user_name)?;
+        if account.user_id.is_empty() {
+            meta::delete(&tx, meta::SYNC_USER_ID)?;
+        } else {
+            meta::set(&tx, meta::SYNC_USER_ID, &account.user_id)?;
+        }
         tx.commit()?;
         Ok(())
     }

@@ -59,6 +59,7 @@ pub(super) fn pull(
                 conflicts: vec![],
                 server_time_ms: now_ms,
                 app_release: None,
+                revoked: Vec::new(),
             });
         }
         page(tx, session, cursor, conflict_cursor, limit, now_ms)
@@ -103,5 +104,6 @@ fn page(
         conflicts,
         server_time_ms: now_ms,
         app_release: None,
+        revoked: Vec::new(),
     })
 }

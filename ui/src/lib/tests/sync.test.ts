@@ -16,6 +16,7 @@ const base: SyncView = {
   last_success: "2026-11-29T14:02:00Z",
   last_error: null,
   data_revision: 0,
+  revoked_circles: 0,
 };
 
 test("each sync state says something different", () => {

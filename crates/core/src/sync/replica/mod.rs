@@ -24,6 +24,7 @@ use crate::sync::wire::{PullResponse, PushRequest, PushResponse, ServerChange, W
 mod conflicts;
 mod pull;
 mod push;
+mod revoke;
 
 pub use conflicts::Resolution;
 
@@ -228,6 +229,7 @@ mod tests {
             conflicts: vec![],
             server_time_ms: 0,
             app_release: None,
+            revoked: Vec::new(),
         }
     }
 

@@ -20,6 +20,10 @@ pub struct ApplyStats {
     pub kept_aside: usize,
     /// Changes kept aside earlier that applied (or were superseded) now.
     pub recovered: usize,
+    /// Circles removed from this computer because the server revoked them.
+    pub revoked_circles: usize,
+    /// This person's unpushed changes to those circles, kept as refused.
+    pub kept_refused: usize,
 }
 
 impl ApplyStats {
@@ -30,6 +34,8 @@ impl ApplyStats {
         self.conflicts += other.conflicts;
         self.kept_aside += other.kept_aside;
         self.recovered += other.recovered;
+        self.revoked_circles += other.revoked_circles;
+        self.kept_refused += other.kept_refused;
     }
 }
 
@@ -535,10 +541,18 @@ impl Store {
         let now_millis = corrected_now(self.clock_offset_ms()?).max(page.server_time_ms);
         self.conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let tx = self.conn.transaction()?;
+        // Circles this person no longer sees leave this computer first; the
+        // page holds none of their changes.
+        let forgotten = super::revoke::forget_circles(&tx, &page.revoked)?;
+        let revoked = ApplyStats {
+            revoked_circles: forgotten.circles,
+            kept_refused: forgotten.kept_changes,
+            ..Default::default()
+        };
         if page.reset {
             meta::set(&tx, meta::SYNC_CURSOR, "0")?;
             tx.commit()?;
-            return Ok(ApplyStats::default());
+            return Ok(revoked);
         }
         let clock: Hlc = meta::get(&tx, meta::HLC)?.and_then(|s| s.parse().ok()).unwrap_or(Hlc::ZERO);
         let mut applier = PageApplier::new(&tx, &device_id, now_millis, clock)?;
@@ -574,6 +588,7 @@ impl Store {
         }
         applier.retry_kept_aside()?;
         let mut stats = applier.stats;
+        stats.add(&revoked);
         let clock = applier.clock;
         let acked_at_last_pull = meta::get_int(&tx, meta::SYNC_ACKED_AT_LAST_PULL)?;
         for server_change in &page.changes {

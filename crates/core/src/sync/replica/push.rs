@@ -159,6 +159,33 @@ impl Store {
             as u64)
     }
 
+    /// The changes kept as refused, oldest first.
+    pub fn refused_changes(&self) -> Result<Vec<crate::sync::status::RefusedLocalChange>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT change_id, table_name, row_id, field, value, hlc FROM changes WHERE pushed = ?1 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([REFUSED], |r| {
+            let table: String = r.get(1)?;
+            let hlc: String = r.get(5)?;
+            let made_at = hlc
+                .parse::<Hlc>()
+                .ok()
+                .and_then(|h| chrono::DateTime::from_timestamp_millis(h.millis as i64))
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                .unwrap_or_default();
+            Ok(crate::sync::status::RefusedLocalChange {
+                change_id: r.get(0)?,
+                entity: schema::table(&table).map_or_else(|| table.clone(), |t| t.entity.to_string()),
+                table,
+                row_id: r.get(2)?,
+                field: r.get(3)?,
+                value: serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or_default(),
+                made_at,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Correct this replica's clock by `offset_ms` (server minus local) and
     /// give every change not yet accepted anywhere a fresh timestamp from the
     /// corrected clock, in the same order. Safe because no one has seen them.
