@@ -35,7 +35,8 @@ port=$((20000 + RANDOM % 20000))
 base="http://127.0.0.1:$port"
 password="schemathesis-password"
 CIRCLES_PASSWORD="$password" "$server_bin" --db "$db" user add --email st@example.org --name "Schema Thesis" >/dev/null
-"$server_bin" --db "$db" serve --listen "127.0.0.1:$port" >"$work/server.log" 2>&1 &
+# A public URL, so that invitations and the reset page work (without it they are 503 no_public_url).
+"$server_bin" --db "$db" serve --listen "127.0.0.1:$port" --public-url "$base" >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 50); do
   curl -fsS "$base/healthz" >/dev/null 2>&1 && break

@@ -45,6 +45,8 @@ pub struct AppState {
     pub public_url: Option<String>,
     /// The newest app release, told to every puller (`serve --latest-app-version`).
     pub app_release: Option<Arc<circles_core::sync::wire::AppRelease>>,
+    /// Password reset requests per client address (`pages/reset.rs`).
+    pub reset_requests: Arc<crate::pages::ResetLimiter>,
 }
 
 impl AppState {
@@ -64,6 +66,7 @@ impl AppState {
             sign_in: Arc::new(sign_in),
             public_url: None,
             app_release: None,
+            reset_requests: Arc::default(),
         }
     }
 
@@ -123,6 +126,7 @@ pub fn router(state: AppState) -> Router {
         .route("/tokens/{id}", delete(revoke_token))
         .route("/push", post(push))
         .route("/pull", get(pull))
+        .merge(crate::team_api::routes())
         .route_layer(middleware::from_fn(require_protocol))
         .route("/hello", get(hello));
     Router::new()
@@ -130,6 +134,7 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .nest("/v1", v1)
+        .merge(crate::pages::routes())
         .fallback(|| async { ApiError::not_found("no such endpoint; see /openapi.json") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -167,15 +172,14 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 /// The layers below the handlers (body limit, timeout) answer errors in
-/// plain text or with no body at all; give every error the JSON shape.
+/// plain text or with no body at all; give every error the JSON shape
+/// (except the pages' own, which are HTML for people).
 async fn json_errors(response: Response) -> Response {
     let status = response.status();
-    let is_json = response
-        .headers()
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
+    let content_type =
+        response.headers().get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let shaped = content_type.starts_with("application/json") || content_type.starts_with("text/html");
+    if !(status.is_client_error() || status.is_server_error()) || shaped {
         return response;
     }
     let error = match status {
@@ -191,7 +195,7 @@ async fn json_errors(response: Response) -> Response {
 }
 
 /// Run blocking storage work off the async threads.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
+pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::internal(format!("worker failed: {e}")))?
 }
 

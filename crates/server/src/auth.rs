@@ -5,10 +5,34 @@ use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-pub fn hash_password(password: &str) -> anyhow::Result<String> {
-    if password.chars().count() < 8 {
-        anyhow::bail!("a password needs at least 8 characters");
+/// The fewest characters a password may have (every way of setting one:
+/// `user add`, the join and reset pages).
+pub const MIN_PASSWORD_CHARS: usize = 8;
+/// The most: argon2 takes any length, but a page must not hash megabytes.
+pub const MAX_PASSWORD_CHARS: usize = 1024;
+
+/// Why a password cannot be set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordProblem {
+    #[error("a password needs at least {MIN_PASSWORD_CHARS} characters")]
+    TooShort,
+    #[error("a password has at most {MAX_PASSWORD_CHARS} characters")]
+    TooLong,
+}
+
+pub fn check_password(password: &str) -> Result<(), PasswordProblem> {
+    let n = password.chars().count();
+    if n < MIN_PASSWORD_CHARS {
+        return Err(PasswordProblem::TooShort);
     }
+    if n > MAX_PASSWORD_CHARS {
+        return Err(PasswordProblem::TooLong);
+    }
+    Ok(())
+}
+
+pub fn hash_password(password: &str) -> anyhow::Result<String> {
+    check_password(password)?;
     let mut salt = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut salt);
     let salt = SaltString::encode_b64(&salt).map_err(|e| anyhow::anyhow!("salt: {e}"))?;

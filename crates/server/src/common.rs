@@ -11,5 +11,10 @@ pub const MAX_BATCH_ID_LEN: usize = 64;
 
 /// Now, as the server stores times: RFC 3339 in UTC with milliseconds.
 pub fn now_text() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    time_text(chrono::Utc::now())
+}
+
+/// A time as the server stores it (`now_text`'s format).
+pub fn time_text(time: chrono::DateTime<chrono::Utc>) -> String {
+    time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }

@@ -17,8 +17,10 @@ pub mod mail;
 pub mod metrics;
 pub mod migrate;
 pub mod ops;
+pub mod pages;
 pub mod protocol;
 pub mod storage;
+pub mod team_api;
 pub mod throttle;
 
 use std::future::Future;

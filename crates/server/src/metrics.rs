@@ -102,7 +102,12 @@ pub fn route_label(path: &str) -> &'static str {
         "/v1/tokens" => "/v1/tokens",
         "/v1/push" => "/v1/push",
         "/v1/pull" => "/v1/pull",
+        "/reset" => "/reset",
+        "/pages.css" => "/pages.css",
         p if p.starts_with("/v1/tokens/") => "/v1/tokens/{id}",
+        p if p.starts_with("/v1/teams/") => "/v1/teams/...",
+        p if p.starts_with("/join/") => "/join/{token}",
+        p if p.starts_with("/reset/") => "/reset/{token}",
         _ => "other",
     }
 }

@@ -146,6 +146,36 @@ const TABLES: &[Table] = &[
         ],
         key: &["id"],
     },
+    Table {
+        name: "invitations",
+        columns: &[
+            ("id", false),
+            ("team_id", false),
+            ("email", false),
+            ("circle_id", false),
+            ("role", false),
+            ("invited_by", false),
+            ("token_hash", false),
+            ("created_at", false),
+            ("expires_at", false),
+            ("used_at", false),
+            ("used_by", false),
+            ("cancelled_at", false),
+        ],
+        key: &["id"],
+    },
+    Table {
+        name: "password_resets",
+        columns: &[
+            ("id", false),
+            ("user_id", false),
+            ("token_hash", false),
+            ("created_at", false),
+            ("expires_at", false),
+            ("used_at", false),
+        ],
+        key: &["id"],
+    },
 ];
 
 const CHUNK: usize = 5_000;

@@ -20,35 +20,48 @@ pub(crate) fn normal_email(email: &str) -> String {
 
 pub(super) fn add_user(backend: &impl Backend, email: &str, name: &str, password_hash: &str) -> ApiResult<String> {
     let email = normal_email(email);
-    // The same checks a replica applies to a facilitator.
+    check_new_user(&email, name)?;
+    backend.write(|tx| insert_user(tx, &email, name, password_hash))
+}
+
+/// The checks a new account's email and name pass: those a replica applies
+/// to a facilitator.
+pub(crate) fn check_new_user(email: &str, name: &str) -> ApiResult<()> {
+    new_user_problem(email, name).map_err(|e| ApiError::bad_request(e.to_string()))
+}
+
+/// `check_new_user` as core's error, naming the field (for a form).
+pub(crate) fn new_user_problem(email: &str, name: &str) -> Result<(), circles_core::CoreError> {
     validate::required("facilitator", "name", name, validate::MAX_NAME)
-        .and_then(|()| validate::email("facilitator", "email", &email))
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    backend.write(|tx| {
-        if tx.email_taken(&email)? {
-            return Err(ApiError::new(StatusCode::CONFLICT, "user_exists", format!("{email} already has an account")));
-        }
-        let id = uuid::Uuid::now_v7().to_string();
-        let user = UserRecord {
-            id: id.clone(),
-            email: email.clone(),
-            name: name.trim().to_string(),
-            password_hash: password_hash.to_string(),
-        };
-        tx.insert_user(&user, &now_text())?;
-        log_own_row(
-            tx,
-            "facilitators",
-            &id,
-            &[
-                ("name", Value::from(name.trim())),
-                ("email", Value::from(email.as_str())),
-                ("deleted", Value::from(0)),
-                ("created_at", Value::from(now_text())),
-            ],
-        )?;
-        Ok(id)
-    })
+        .and_then(|()| validate::email("facilitator", "email", email))
+}
+
+/// Write a new account (email already normal and checked) and its
+/// facilitator row in the caller's transaction: its id.
+pub(super) fn insert_user(tx: &mut dyn Tx, email: &str, name: &str, password_hash: &str) -> ApiResult<String> {
+    if tx.email_taken(email)? {
+        return Err(ApiError::new(StatusCode::CONFLICT, "user_exists", format!("{email} already has an account")));
+    }
+    let id = uuid::Uuid::now_v7().to_string();
+    let user = UserRecord {
+        id: id.clone(),
+        email: email.to_string(),
+        name: name.trim().to_string(),
+        password_hash: password_hash.to_string(),
+    };
+    tx.insert_user(&user, &now_text())?;
+    log_own_row(
+        tx,
+        "facilitators",
+        &id,
+        &[
+            ("name", Value::from(name.trim())),
+            ("email", Value::from(email)),
+            ("deleted", Value::from(0)),
+            ("created_at", Value::from(now_text())),
+        ],
+    )?;
+    Ok(id)
 }
 
 /// A team is authorization data here, and also a synced `teams` row, so
@@ -79,14 +92,18 @@ pub(super) fn add_organizer(backend: &impl Backend, team_id: &str, email: &str) 
         let user =
             tx.user_by_email(&email)?.ok_or_else(|| ApiError::not_found(format!("no user with email {email}")))?;
         tx.add_organizer(team_id, &user.id)?;
-        // The team's existing circles become visible from now on.
-        let circles = tx.rows_with_value("circles", "team_id", &Value::from(team_id).to_string())?;
-        let seq = tx.max_seq()?;
-        for circle in circles {
-            tx.grant(&circle, &user.id, seq)?;
-        }
-        Ok(())
+        grant_team_circles(tx, team_id, &user.id)
     })
+}
+
+/// The team's existing circles become visible to a new organizer from now on.
+pub(super) fn grant_team_circles(tx: &mut dyn Tx, team_id: &str, user_id: &str) -> ApiResult<()> {
+    let circles = tx.rows_with_value("circles", "team_id", &Value::from(team_id).to_string())?;
+    let seq = tx.max_seq()?;
+    for circle in circles {
+        tx.grant(&circle, user_id, seq)?;
+    }
+    Ok(())
 }
 
 /// A token for a user on a device. The device id is bound to the first
@@ -153,7 +170,29 @@ pub(super) fn renew_device(backend: &impl Backend, session: &Session, token_hash
 }
 
 /// A row written by the server itself, field by field, on its own clock.
-fn log_own_row(tx: &mut dyn Tx, table: &str, row_id: &str, fields: &[(&str, Value)]) -> ApiResult<()> {
+pub(super) fn log_own_row(tx: &mut dyn Tx, table: &str, row_id: &str, fields: &[(&str, Value)]) -> ApiResult<()> {
+    log_own_fields(tx, table, row_id, None, fields)
+}
+
+/// A circle's row written by the server itself (a co-facilitator who
+/// accepted an invitation): scoped to the circle, like a pushed one.
+pub(super) fn log_own_circle_row(
+    tx: &mut dyn Tx,
+    circle: &str,
+    table: &str,
+    row_id: &str,
+    fields: &[(&str, Value)],
+) -> ApiResult<()> {
+    log_own_fields(tx, table, row_id, Some(circle), fields)
+}
+
+fn log_own_fields(
+    tx: &mut dyn Tx,
+    table: &str,
+    row_id: &str,
+    scope: Option<&str>,
+    fields: &[(&str, Value)],
+) -> ApiResult<()> {
     let mut clock = Hlc::tick(Hlc::ZERO, wall_clock_millis());
     let received_at = now_text();
     for (field, value) in fields {
@@ -166,6 +205,7 @@ fn log_own_row(tx: &mut dyn Tx, table: &str, row_id: &str, fields: &[(&str, Valu
             hlc: &clock.to_string(),
             device_id: SERVER_DEVICE,
             received_at: &received_at,
+            scope,
         })?;
         clock = Hlc::tick(clock, 0);
     }

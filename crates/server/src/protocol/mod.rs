@@ -8,13 +8,16 @@
 mod accounts;
 mod batch_record;
 mod group_commit;
+pub mod invitations;
 mod ownership;
 mod precheck;
 mod pull;
 mod pull_page;
 mod push;
 mod references;
+pub mod resets;
 mod scope;
+pub(crate) mod teams;
 
 use circles_core::sync::wire::{PullResponse, PushRequest, PushResponse};
 
@@ -26,7 +29,9 @@ use crate::storage::{
 use group_commit::GroupCommit;
 pub(crate) use group_commit::PushJob;
 
-pub(crate) use accounts::normal_email;
+pub(crate) use accounts::{new_user_problem, normal_email};
+use invitations::{ComposeInvitation, Invitation, InvitationFacts, InvitationRequest, Joiner, TeamMembers};
+use resets::ComposeReset;
 pub use precheck::precheck;
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -81,6 +86,40 @@ pub trait SyncService: Send + Sync + 'static {
     fn mail_summaries(&self, state: Option<MailState>, limit: usize) -> ApiResult<Vec<MailSummary>>;
     /// A failed message pending again (404 if unknown, 409 if not failed).
     fn retry_mail(&self, id: &str, now: &str) -> ApiResult<()>;
+
+    // Invitations (`invitations.rs`) and password resets (`resets.rs`).
+    /// Invite to a team (by the user `inviter`), with the link's token hash;
+    /// `compose` makes the message of an invitation with an email.
+    fn invite(
+        &self,
+        inviter: &str,
+        team: &str,
+        request: &InvitationRequest,
+        token_hash: &str,
+        compose: ComposeInvitation<'_>,
+    ) -> ApiResult<Invitation>;
+    /// A team's members and pending invitations (its organizers only).
+    fn team_members(&self, caller: &str, team: &str) -> ApiResult<TeamMembers>;
+    /// A new token and expiry for a pending invitation, sent again if it has an email.
+    fn resend_invitation(
+        &self,
+        caller: &str,
+        team: &str,
+        id: &str,
+        token_hash: &str,
+        compose: ComposeInvitation<'_>,
+    ) -> ApiResult<Invitation>;
+    fn cancel_invitation(&self, caller: &str, team: &str, id: &str) -> ApiResult<()>;
+    /// What a join link shows (404 `invitation_unknown`, 410 expired, used, cancelled).
+    fn open_invitation(&self, token_hash: &str) -> ApiResult<InvitationFacts>;
+    /// Accept an invitation in one write: the user's id.
+    fn accept_invitation(&self, token_hash: &str, joiner: &Joiner) -> ApiResult<String>;
+    /// Ask for a password reset; true if a message was enqueued.
+    fn request_reset(&self, email: &str, token_hash: &str, compose: ComposeReset<'_>) -> ApiResult<bool>;
+    /// The email a reset link is for (404 `reset_unknown`, 410 expired or used).
+    fn open_reset(&self, token_hash: &str) -> ApiResult<String>;
+    /// Set the password a reset link is for, and revoke the account's tokens.
+    fn complete_reset(&self, token_hash: &str, password_hash: &str) -> ApiResult<()>;
 }
 
 /// The sync rules over one backend.
@@ -189,6 +228,56 @@ impl<B: Backend> SyncService for Protocol<B> {
 
     fn retry_mail(&self, id: &str, now: &str) -> ApiResult<()> {
         outbox::retry(&self.backend, id, now)
+    }
+
+    fn invite(
+        &self,
+        inviter: &str,
+        team: &str,
+        request: &InvitationRequest,
+        token_hash: &str,
+        compose: ComposeInvitation<'_>,
+    ) -> ApiResult<Invitation> {
+        invitations::invite(&self.backend, inviter, team, request, token_hash, compose)
+    }
+
+    fn team_members(&self, caller: &str, team: &str) -> ApiResult<TeamMembers> {
+        invitations::members(&self.backend, caller, team)
+    }
+
+    fn resend_invitation(
+        &self,
+        caller: &str,
+        team: &str,
+        id: &str,
+        token_hash: &str,
+        compose: ComposeInvitation<'_>,
+    ) -> ApiResult<Invitation> {
+        invitations::resend(&self.backend, caller, team, id, token_hash, compose)
+    }
+
+    fn cancel_invitation(&self, caller: &str, team: &str, id: &str) -> ApiResult<()> {
+        invitations::cancel(&self.backend, caller, team, id)
+    }
+
+    fn open_invitation(&self, token_hash: &str) -> ApiResult<InvitationFacts> {
+        invitations::open(&self.backend, token_hash)
+    }
+
+    fn accept_invitation(&self, token_hash: &str, joiner: &Joiner) -> ApiResult<String> {
+        invitations::accept(&self.backend, token_hash, joiner)
+    }
+
+    fn request_reset(&self, email: &str, token_hash: &str, compose: ComposeReset<'_>) -> ApiResult<bool> {
+        resets::request(&self.backend, email, token_hash, compose)
+    }
+
+    fn open_reset(&self, token_hash: &str) -> ApiResult<String> {
+        resets::open(&self.backend, token_hash)
+    }
+
+    fn complete_reset(&self, token_hash: &str, password_hash: &str) -> ApiResult<()> {
+        resets::complete(&self.backend, token_hash, password_hash)
     }
 }
 

@@ -100,6 +100,38 @@ pub struct OwnChange<'a> {
     pub hlc: &'a str,
     pub device_id: &'a str,
     pub received_at: &'a str,
+    /// The circle a circle-scoped row belongs to (None: a global row, made
+    /// by the server as far as `row_creator` is concerned).
+    pub scope: Option<&'a str>,
+}
+
+/// An invitation to a team as stored (the link's token only as its hash).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InvitationRecord {
+    pub id: String,
+    pub team_id: String,
+    /// None: a copyable join link, for whoever opens it.
+    pub email: Option<String>,
+    /// An invitation to co-facilitate this circle too.
+    pub circle_id: Option<String>,
+    pub role: String,
+    pub invited_by: String,
+    pub token_hash: String,
+    pub created_at: String,
+    pub expires_at: String,
+    pub used_at: Option<String>,
+    pub cancelled_at: Option<String>,
+}
+
+/// A password reset link as stored (its token only as its hash).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResetRecord {
+    pub id: String,
+    pub user_id: String,
+    pub token_hash: String,
+    pub created_at: String,
+    pub expires_at: String,
+    pub used_at: Option<String>,
 }
 
 /// What a push reads before its first change, in bulk.
@@ -371,6 +403,32 @@ pub trait Tx {
     fn tokens(&mut self, user_id: Option<&str>) -> StorageResult<Vec<TokenInfo>>;
     /// Revoke a token; with `owner`, only one of that user's. False if none matched.
     fn revoke_token(&mut self, token_id: &str, owner: Option<&str>, now: &str) -> StorageResult<bool>;
+
+    // Invitations, password resets and what their pages need.
+    fn user_by_id(&mut self, id: &str) -> StorageResult<Option<UserRecord>>;
+    fn set_password(&mut self, user_id: &str, password_hash: &str) -> StorageResult<()>;
+    /// Revoke every live token of a user: how many.
+    fn revoke_user_tokens(&mut self, user_id: &str, now: &str) -> StorageResult<u64>;
+    fn team_name(&mut self, team_id: &str) -> StorageResult<Option<String>>;
+    /// Whether `user` may see (and so write) `circle` (`circle_access`).
+    fn has_access(&mut self, circle_id: &str, user_id: &str) -> StorageResult<bool>;
+    fn insert_invitation(&mut self, invitation: &InvitationRecord) -> StorageResult<()>;
+    fn invitation(&mut self, id: &str) -> StorageResult<Option<InvitationRecord>>;
+    fn invitation_by_token(&mut self, token_hash: &str) -> StorageResult<Option<InvitationRecord>>;
+    /// A team's invitations neither used nor cancelled nor expired at `now`, oldest first.
+    fn pending_invitations(&mut self, team_id: &str, now: &str) -> StorageResult<Vec<InvitationRecord>>;
+    /// A new token (by its hash) and expiry for an invitation; the old link stops working.
+    fn renew_invitation(&mut self, id: &str, token_hash: &str, expires_at: &str) -> StorageResult<()>;
+    fn cancel_invitation(&mut self, id: &str, now: &str) -> StorageResult<()>;
+    /// Mark an invitation used by a user, unless it was used or cancelled
+    /// already: false then (someone got there first).
+    fn use_invitation(&mut self, id: &str, user_id: &str, now: &str) -> StorageResult<bool>;
+    fn insert_reset(&mut self, reset: &ResetRecord) -> StorageResult<()>;
+    fn reset_by_token(&mut self, token_hash: &str) -> StorageResult<Option<ResetRecord>>;
+    /// How many resets a user asked for since `since`.
+    fn resets_since(&mut self, user_id: &str, since: &str) -> StorageResult<i64>;
+    /// Mark a reset used unless it was: false then.
+    fn use_reset(&mut self, id: &str, now: &str) -> StorageResult<bool>;
 
     // Pull.
     /// Circles the user may see that this token's pull stream does not include yet.

@@ -36,7 +36,7 @@ use postgres::{Client, IsolationLevel, NoTls, Row, Statement, Transaction};
 use super::{
     attachments_from_json, attachments_json, each_push, Audit, Backend, ClaimedMail, Findings, GroupError, LogSlice,
     MailOutcome, MailState, MailSummary, NewMail, NewToken, OwnChange, PushStart, PushWrites, Session, StorageError,
-    StorageResult, StoredField, TokenInfo, Tx, UserInfo, UserRecord,
+    StorageResult, StoredField, TokenInfo, Tx, UserInfo, UserRecord, InvitationRecord, ResetRecord,
 };
 use crate::common::now_text;
 
@@ -51,6 +51,7 @@ pub const MIGRATIONS: &[(i32, &str)] = &[
     (2, include_str!("../../migrations-pg/0002_devices.sql")),
     (3, include_str!("../../migrations-pg/0003_global_row_creator.sql")),
     (4, include_str!("../../migrations-pg/0004_mail_outbox.sql")),
+    (5, include_str!("../../migrations-pg/0005_invitations.sql")),
 ];
 
 /// Connections per server process (CIRCLES_PG_POOL overrides).
@@ -446,8 +447,8 @@ impl Tx for PgTx<'_> {
         self.execute(
             "INSERT INTO changes (seq, change_id, table_name, row_id, field, value, hlc, device_id, base_seq, user_id,
                                   scope_circle, received_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $8, NULL, $9)",
-            &[&seq, &c.change_id, &c.table, &c.row_id, &c.field, &c.value, &c.hlc, &c.device_id, &c.received_at],
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $8, $10, $9)",
+            &[&seq, &c.change_id, &c.table, &c.row_id, &c.field, &c.value, &c.hlc, &c.device_id, &c.received_at, &c.scope],
         )?;
         self.execute(
             "INSERT INTO field_state (table_name, row_id, field, value, hlc, device_id, seq) VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -455,12 +456,167 @@ impl Tx for PgTx<'_> {
              SET value = excluded.value, hlc = excluded.hlc, device_id = excluded.device_id, seq = excluded.seq",
             &[&c.table, &c.row_id, &c.field, &c.value, &c.hlc, &c.device_id, &seq],
         )?;
-        // The server's own rows are global, and made by the server.
+        match c.scope {
+            // A circle's row: scoped there, like a pushed one.
+            Some(circle) => self.execute(
+                "INSERT INTO row_scope (table_name, row_id, circle_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                &[&c.table, &c.row_id, &circle],
+            )?,
+            // A global row, made by the server.
+            None => self.execute(
+                "INSERT INTO row_creator (table_name, row_id, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                &[&c.table, &c.row_id, &c.device_id],
+            )?,
+        };
+        Ok(())
+    }
+
+    fn user_by_id(&mut self, id: &str) -> StorageResult<Option<UserRecord>> {
+        Ok(self
+            .query_opt("SELECT id, email, name, password_hash FROM users WHERE id = $1", &[&id])?
+            .map(|r| UserRecord { id: r.get(0), email: r.get(1), name: r.get(2), password_hash: r.get(3) }))
+    }
+
+    fn set_password(&mut self, user_id: &str, password_hash: &str) -> StorageResult<()> {
+        self.execute("UPDATE users SET password_hash = $1 WHERE id = $2", &[&password_hash, &user_id])?;
+        Ok(())
+    }
+
+    fn revoke_user_tokens(&mut self, user_id: &str, now: &str) -> StorageResult<u64> {
+        Ok(self.execute(
+            "UPDATE tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+            &[&now, &user_id],
+        )?)
+    }
+
+    fn team_name(&mut self, team_id: &str) -> StorageResult<Option<String>> {
+        Ok(self.query_opt("SELECT name FROM teams WHERE id = $1", &[&team_id])?.map(|r| r.get(0)))
+    }
+
+    fn has_access(&mut self, circle_id: &str, user_id: &str) -> StorageResult<bool> {
+        Ok(self
+            .query_one(
+                "SELECT EXISTS(SELECT 1 FROM circle_access WHERE circle_id = $1 AND user_id = $2)",
+                &[&circle_id, &user_id],
+            )?
+            .get(0))
+    }
+
+    fn insert_invitation(&mut self, i: &InvitationRecord) -> StorageResult<()> {
         self.execute(
-            "INSERT INTO row_creator (table_name, row_id, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-            &[&c.table, &c.row_id, &c.device_id],
+            "INSERT INTO invitations (id, team_id, email, circle_id, role, invited_by, token_hash, created_at,
+                                      expires_at, used_at, cancelled_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            &[
+                &i.id,
+                &i.team_id,
+                &i.email,
+                &i.circle_id,
+                &i.role,
+                &i.invited_by,
+                &i.token_hash,
+                &i.created_at,
+                &i.expires_at,
+                &i.used_at,
+                &i.cancelled_at,
+            ],
         )?;
         Ok(())
+    }
+
+    fn invitation(&mut self, id: &str) -> StorageResult<Option<InvitationRecord>> {
+        Ok(self
+            .query_opt(
+                "SELECT id, team_id, email, circle_id, role, invited_by, token_hash, created_at, expires_at, used_at,
+                        cancelled_at FROM invitations WHERE id = $1",
+                &[&id],
+            )?
+            .map(|r| invitation_row(&r)))
+    }
+
+    fn invitation_by_token(&mut self, token_hash: &str) -> StorageResult<Option<InvitationRecord>> {
+        Ok(self
+            .query_opt(
+                "SELECT id, team_id, email, circle_id, role, invited_by, token_hash, created_at, expires_at, used_at,
+                        cancelled_at FROM invitations WHERE token_hash = $1",
+                &[&token_hash],
+            )?
+            .map(|r| invitation_row(&r)))
+    }
+
+    fn pending_invitations(&mut self, team_id: &str, now: &str) -> StorageResult<Vec<InvitationRecord>> {
+        Ok(self
+            .query(
+                "SELECT id, team_id, email, circle_id, role, invited_by, token_hash, created_at, expires_at, used_at,
+                        cancelled_at FROM invitations
+                 WHERE team_id = $1 AND used_at IS NULL AND cancelled_at IS NULL AND expires_at > $2
+                 ORDER BY created_at, id",
+                &[&team_id, &now],
+            )?
+            .iter()
+            .map(invitation_row)
+            .collect())
+    }
+
+    fn renew_invitation(&mut self, id: &str, token_hash: &str, expires_at: &str) -> StorageResult<()> {
+        self.execute(
+            "UPDATE invitations SET token_hash = $1, expires_at = $2 WHERE id = $3",
+            &[&token_hash, &expires_at, &id],
+        )?;
+        Ok(())
+    }
+
+    fn cancel_invitation(&mut self, id: &str, now: &str) -> StorageResult<()> {
+        self.execute("UPDATE invitations SET cancelled_at = coalesce(cancelled_at, $1) WHERE id = $2", &[&now, &id])?;
+        Ok(())
+    }
+
+    fn use_invitation(&mut self, id: &str, user_id: &str, now: &str) -> StorageResult<bool> {
+        let n = self.execute(
+            "UPDATE invitations SET used_at = $1, used_by = $2 WHERE id = $3 AND used_at IS NULL AND cancelled_at IS NULL",
+            &[&now, &user_id, &id],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn insert_reset(&mut self, r: &ResetRecord) -> StorageResult<()> {
+        self.execute(
+            "INSERT INTO password_resets (id, user_id, token_hash, created_at, expires_at, used_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&r.id, &r.user_id, &r.token_hash, &r.created_at, &r.expires_at, &r.used_at],
+        )?;
+        Ok(())
+    }
+
+    fn reset_by_token(&mut self, token_hash: &str) -> StorageResult<Option<ResetRecord>> {
+        Ok(self
+            .query_opt(
+                "SELECT id, user_id, token_hash, created_at, expires_at, used_at FROM password_resets WHERE token_hash = $1",
+                &[&token_hash],
+            )?
+            .map(|r| ResetRecord {
+                id: r.get(0),
+                user_id: r.get(1),
+                token_hash: r.get(2),
+                created_at: r.get(3),
+                expires_at: r.get(4),
+                used_at: r.get(5),
+            }))
+    }
+
+    fn resets_since(&mut self, user_id: &str, since: &str) -> StorageResult<i64> {
+        Ok(self
+            .query_one(
+                "SELECT count(*)::bigint FROM password_resets WHERE user_id = $1 AND created_at > $2",
+                &[&user_id, &since],
+            )?
+            .get(0))
+    }
+
+    fn use_reset(&mut self, id: &str, now: &str) -> StorageResult<bool> {
+        let n =
+            self.execute("UPDATE password_resets SET used_at = $1 WHERE id = $2 AND used_at IS NULL", &[&now, &id])?;
+        Ok(n > 0)
     }
 
     fn insert_token(&mut self, t: &NewToken<'_>) -> StorageResult<()> {
@@ -1031,6 +1187,22 @@ impl Tx for PgTx<'_> {
             &[&id, &now],
         )?;
         Ok(n > 0)
+    }
+}
+
+fn invitation_row(r: &Row) -> InvitationRecord {
+    InvitationRecord {
+        id: r.get(0),
+        team_id: r.get(1),
+        email: r.get(2),
+        circle_id: r.get(3),
+        role: r.get(4),
+        invited_by: r.get(5),
+        token_hash: r.get(6),
+        created_at: r.get(7),
+        expires_at: r.get(8),
+        used_at: r.get(9),
+        cancelled_at: r.get(10),
     }
 }
 

@@ -25,7 +25,7 @@ use rusqlite_migration::{Migrations, M};
 use super::{
     attachments_from_json, attachments_json, each_push, Audit, Backend, ClaimedMail, Findings, GroupError, LogSlice,
     MailOutcome, MailState, MailSummary, NewMail, NewToken, OwnChange, PushStart, PushWrites, Session, StorageError,
-    StorageResult, StoredField, TokenInfo, Tx, UserInfo, UserRecord,
+    StorageResult, StoredField, TokenInfo, Tx, UserInfo, UserRecord, InvitationRecord, ResetRecord,
 };
 
 const READERS: usize = 4;
@@ -74,6 +74,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0003_devices.sql"),
     include_str!("../../migrations/0004_global_row_creator.sql"),
     include_str!("../../migrations/0005_mail_outbox.sql"),
+    include_str!("../../migrations/0006_invitations.sql"),
 ];
 
 /// The schema version this server migrates a SQLite database to.
@@ -329,8 +330,8 @@ impl Tx for SqliteTx<'_> {
         self.conn.execute(
             "INSERT INTO changes (change_id, table_name, row_id, field, value, hlc, device_id, base_seq, user_id,
                                   scope_circle, received_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?7, NULL, ?8)",
-            params![c.change_id, c.table, c.row_id, c.field, c.value, c.hlc, c.device_id, c.received_at],
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?7, ?9, ?8)",
+            params![c.change_id, c.table, c.row_id, c.field, c.value, c.hlc, c.device_id, c.received_at, c.scope],
         )?;
         let seq = self.conn.last_insert_rowid();
         self.conn.execute(
@@ -339,12 +340,159 @@ impl Tx for SqliteTx<'_> {
              SET value = excluded.value, hlc = excluded.hlc, device_id = excluded.device_id, seq = excluded.seq",
             params![c.table, c.row_id, c.field, c.value, c.hlc, c.device_id, seq],
         )?;
-        // The server's own rows are global, and made by the server.
+        match c.scope {
+            // A circle's row: scoped there, like a pushed one.
+            Some(circle) => self.conn.execute(
+                "INSERT OR IGNORE INTO row_scope (table_name, row_id, circle_id) VALUES (?1, ?2, ?3)",
+                params![c.table, c.row_id, circle],
+            )?,
+            // A global row, made by the server.
+            None => self.conn.execute(
+                "INSERT OR IGNORE INTO row_creator (table_name, row_id, user_id) VALUES (?1, ?2, ?3)",
+                params![c.table, c.row_id, c.device_id],
+            )?,
+        };
+        Ok(())
+    }
+
+    fn user_by_id(&mut self, id: &str) -> StorageResult<Option<UserRecord>> {
+        db(self
+            .conn
+            .query_row("SELECT id, email, name, password_hash FROM users WHERE id = ?1", [id], |r| {
+                Ok(UserRecord { id: r.get(0)?, email: r.get(1)?, name: r.get(2)?, password_hash: r.get(3)? })
+            })
+            .optional())
+    }
+
+    fn set_password(&mut self, user_id: &str, password_hash: &str) -> StorageResult<()> {
+        self.conn.execute("UPDATE users SET password_hash = ?1 WHERE id = ?2", params![password_hash, user_id])?;
+        Ok(())
+    }
+
+    fn revoke_user_tokens(&mut self, user_id: &str, now: &str) -> StorageResult<u64> {
+        let n = self.conn.execute(
+            "UPDATE tokens SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at IS NULL",
+            params![now, user_id],
+        )?;
+        Ok(n as u64)
+    }
+
+    fn team_name(&mut self, team_id: &str) -> StorageResult<Option<String>> {
+        db(self.conn.query_row("SELECT name FROM teams WHERE id = ?1", [team_id], |r| r.get(0)).optional())
+    }
+
+    fn has_access(&mut self, circle_id: &str, user_id: &str) -> StorageResult<bool> {
+        db(self
+            .conn
+            .prepare_cached("SELECT EXISTS(SELECT 1 FROM circle_access WHERE circle_id = ?1 AND user_id = ?2)")?
+            .query_row(params![circle_id, user_id], |r| r.get(0)))
+    }
+
+    fn insert_invitation(&mut self, i: &InvitationRecord) -> StorageResult<()> {
         self.conn.execute(
-            "INSERT OR IGNORE INTO row_creator (table_name, row_id, user_id) VALUES (?1, ?2, ?3)",
-            params![c.table, c.row_id, c.device_id],
+            "INSERT INTO invitations (id, team_id, email, circle_id, role, invited_by, token_hash, created_at,
+                                      expires_at, used_at, cancelled_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                i.id,
+                i.team_id,
+                i.email,
+                i.circle_id,
+                i.role,
+                i.invited_by,
+                i.token_hash,
+                i.created_at,
+                i.expires_at,
+                i.used_at,
+                i.cancelled_at
+            ],
         )?;
         Ok(())
+    }
+
+    fn invitation(&mut self, id: &str) -> StorageResult<Option<InvitationRecord>> {
+        db(self.conn.query_row(&format!("{INVITATION_SQL} WHERE id = ?1"), [id], invitation_row).optional())
+    }
+
+    fn invitation_by_token(&mut self, token_hash: &str) -> StorageResult<Option<InvitationRecord>> {
+        db(self.conn.query_row(&format!("{INVITATION_SQL} WHERE token_hash = ?1"), [token_hash], invitation_row).optional())
+    }
+
+    fn pending_invitations(&mut self, team_id: &str, now: &str) -> StorageResult<Vec<InvitationRecord>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "{INVITATION_SQL} WHERE team_id = ?1 AND used_at IS NULL AND cancelled_at IS NULL AND expires_at > ?2
+             ORDER BY created_at, id"
+        ))?;
+        let rows = stmt.query_map(params![team_id, now], invitation_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn renew_invitation(&mut self, id: &str, token_hash: &str, expires_at: &str) -> StorageResult<()> {
+        self.conn.execute(
+            "UPDATE invitations SET token_hash = ?1, expires_at = ?2 WHERE id = ?3",
+            params![token_hash, expires_at, id],
+        )?;
+        Ok(())
+    }
+
+    fn cancel_invitation(&mut self, id: &str, now: &str) -> StorageResult<()> {
+        self.conn.execute(
+            "UPDATE invitations SET cancelled_at = coalesce(cancelled_at, ?1) WHERE id = ?2",
+            params![now, id],
+        )?;
+        Ok(())
+    }
+
+    fn use_invitation(&mut self, id: &str, user_id: &str, now: &str) -> StorageResult<bool> {
+        let n = self.conn.execute(
+            "UPDATE invitations SET used_at = ?1, used_by = ?2 WHERE id = ?3 AND used_at IS NULL AND cancelled_at IS NULL",
+            params![now, user_id, id],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn insert_reset(&mut self, r: &ResetRecord) -> StorageResult<()> {
+        self.conn.execute(
+            "INSERT INTO password_resets (id, user_id, token_hash, created_at, expires_at, used_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![r.id, r.user_id, r.token_hash, r.created_at, r.expires_at, r.used_at],
+        )?;
+        Ok(())
+    }
+
+    fn reset_by_token(&mut self, token_hash: &str) -> StorageResult<Option<ResetRecord>> {
+        db(self
+            .conn
+            .query_row(
+                "SELECT id, user_id, token_hash, created_at, expires_at, used_at FROM password_resets WHERE token_hash = ?1",
+                [token_hash],
+                |r| {
+                    Ok(ResetRecord {
+                        id: r.get(0)?,
+                        user_id: r.get(1)?,
+                        token_hash: r.get(2)?,
+                        created_at: r.get(3)?,
+                        expires_at: r.get(4)?,
+                        used_at: r.get(5)?,
+                    })
+                },
+            )
+            .optional())
+    }
+
+    fn resets_since(&mut self, user_id: &str, since: &str) -> StorageResult<i64> {
+        db(self.conn.query_row(
+            "SELECT count(*) FROM password_resets WHERE user_id = ?1 AND created_at > ?2",
+            params![user_id, since],
+            |r| r.get(0),
+        ))
+    }
+
+    fn use_reset(&mut self, id: &str, now: &str) -> StorageResult<bool> {
+        let n = self
+            .conn
+            .execute("UPDATE password_resets SET used_at = ?1 WHERE id = ?2 AND used_at IS NULL", params![now, id])?;
+        Ok(n > 0)
     }
 
     fn insert_token(&mut self, t: &NewToken<'_>) -> StorageResult<()> {
@@ -937,6 +1085,26 @@ fn server_change(r: &rusqlite::Row<'_>) -> rusqlite::Result<ServerChange> {
     })
 }
 
+const INVITATION_SQL: &str = "SELECT id, team_id, email, circle_id, role, invited_by, token_hash, created_at, expires_at,
+                                     used_at, cancelled_at FROM invitations";
+
+fn invitation_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<InvitationRecord> {
+    Ok(InvitationRecord {
+        id: r.get(0)?,
+        team_id: r.get(1)?,
+        email: r.get(2)?,
+        circle_id: r.get(3)?,
+        role: r.get(4)?,
+        invited_by: r.get(5)?,
+        token_hash: r.get(6)?,
+        created_at: r.get(7)?,
+        expires_at: r.get(8)?,
+        used_at: r.get(9)?,
+        cancelled_at: r.get(10)?,
+    })
+}
+
 #[cfg(test)]
 #[path = "sqlite_tests.rs"]
 mod tests;
+

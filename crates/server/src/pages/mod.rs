@@ -1,0 +1,175 @@
+//! The pages `circles-server` serves to people in a browser: joining a team
+//! from an invitation link (`join.rs`) and resetting a password by email
+//! (`reset.rs`). Server-rendered HTML (maud), no JavaScript, in en/es/pt
+//! (`text.rs`), one layout and stylesheet (`layout.rs`); the messages that
+//! carry the links are made in `mail.rs`.
+//!
+//! **CSRF.** Each form posts to its own token's URL and only ever changes
+//! what that token allows, so a forged post needs the token already. The
+//! pages forbid framing, scripts and posting anywhere else (CSP), and send
+//! no Referer, so a link's token never leaks to another site.
+
+pub mod join;
+pub mod layout;
+pub mod mail;
+pub mod reset;
+pub mod text;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::extract::Query;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use maud::{html, Markup};
+
+use crate::api::AppState;
+use crate::error::ApiError;
+use crate::throttle::{Backoff, BackoffPolicy};
+use text::{Lang, Text};
+
+/// The content security policy of every page.
+pub const CSP: &str = "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/pages.css", get(stylesheet))
+        .route("/join/{token}", get(join::show).post(join::submit))
+        .route("/reset", get(reset::ask).post(reset::request))
+        .route("/reset/{token}", get(reset::show).post(reset::submit))
+        .layer(middleware::from_fn(page_headers))
+}
+
+async fn page_headers(request: axum::extract::Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    // Pages hold a token's state (and a form's errors): never from a cache.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        layout::CSS,
+    )
+}
+
+/// The page's language, from `?lang=` and Accept-Language.
+pub(crate) fn lang_of(query: &Query<HashMap<String, String>>, headers: &HeaderMap) -> Lang {
+    Lang::pick(query.get("lang").map(String::as_str), headers)
+}
+
+/// `path?lang=xx`: where a form posts, keeping the language.
+pub(crate) fn with_lang(path: &str, lang: Lang) -> String {
+    format!("{path}?lang={}", lang.code())
+}
+
+pub(crate) fn respond(status: StatusCode, markup: Markup) -> Response {
+    (status, Html(markup.into_string())).into_response()
+}
+
+/// A page that only says something (a refused link, a success), with an
+/// optional link onwards.
+pub(crate) fn message_page(
+    lang: Lang,
+    status: StatusCode,
+    path: &str,
+    title: &str,
+    body: &str,
+    onward: Option<(&str, &str)>,
+) -> Response {
+    respond(
+        status,
+        layout::page(
+            lang,
+            title,
+            path,
+            html! {
+                p { (body) }
+                @if let Some((href, label)) = onward { p { a href=(href) { (label) } } }
+            },
+        ),
+    )
+}
+
+/// The page for an error the rules answered (a link that does not work,
+/// no public URL, the database down). Unknown codes get the generic page.
+pub(crate) fn error_page(lang: Lang, path: &str, error: &ApiError) -> Response {
+    let t: &Text = lang.text();
+    let reset_again = Some((with_lang("/reset", lang), t.reset_again));
+    let (title, body, onward) = match error.code {
+        "invitation_unknown" | "reset_unknown" => (t.link_unknown_title, t.link_unknown_body, None),
+        "invitation_expired" => (t.link_expired_title, t.invitation_expired_body, None),
+        "reset_expired" => (t.link_expired_title, t.reset_expired_body, reset_again),
+        "invitation_used" => (t.link_used_title, t.invitation_used_body, None),
+        "reset_used" => (t.link_used_title, t.reset_used_body, reset_again),
+        "invitation_cancelled" => (t.invitation_cancelled_title, t.invitation_cancelled_body, None),
+        "no_public_url" => (t.no_public_url_title, t.no_public_url_body, None),
+        _ => {
+            tracing::warn!(code = error.code, message = %error.message, "a page could not be served");
+            (t.failed_title, t.failed_body, None)
+        }
+    };
+    let status = if error.status.is_client_error() || error.status.is_server_error() {
+        error.status
+    } else {
+        StatusCode::INTERNAL_SERVER_ERROR
+    };
+    message_page(lang, status, path, title, body, onward.as_ref().map(|(h, l)| (h.as_str(), *l)))
+}
+
+/// The public URL, or the error that says to set it.
+pub(crate) fn public_url(state: &AppState) -> Result<&str, ApiError> {
+    state.public_url.as_deref().ok_or_else(no_public_url)
+}
+
+pub fn no_public_url() -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "no_public_url",
+        "this server does not know its public address, so it cannot make links for email: set --public-url \
+         (public_url in the config file) to the address people reach it at",
+    )
+}
+
+/// Reset requests per client address: a few free, then each address must
+/// wait longer (the answer stays the same; nothing is sent meanwhile).
+pub struct ResetLimiter {
+    backoff: Mutex<Backoff<IpAddr>>,
+}
+
+impl Default for ResetLimiter {
+    fn default() -> Self {
+        ResetLimiter {
+            backoff: Mutex::new(Backoff::new(BackoffPolicy {
+                free_failures: 5,
+                first_wait: Duration::from_secs(60),
+                max_wait: Duration::from_secs(3600),
+                forget_after: Duration::from_secs(3600),
+                max_entries: 10_000,
+            })),
+        }
+    }
+}
+
+impl ResetLimiter {
+    /// Count a request from `address`: whether it may send a message.
+    pub fn admit(&self, address: IpAddr) -> bool {
+        let key = crate::throttle::address_key(address);
+        let now = Instant::now();
+        let mut backoff = self.backoff.lock().unwrap_or_else(|p| p.into_inner());
+        let waiting = backoff.wait(&key, now).is_some();
+        backoff.record_failure(key, now);
+        !waiting
+    }
+}

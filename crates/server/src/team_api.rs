@@ -1,0 +1,98 @@
+//! The organizers' HTTP API for a team's invitations: invite by email or
+//! make a copyable join link, list members and pending invitations, resend
+//! and cancel. Handlers only shape requests and answers; who may do what is
+//! in `protocol/invitations.rs`. Links are `{public_url}/join/{token}`; the
+//! token is made here and only its hash goes to the database.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+
+use crate::api::{blocking, AppState, JsonBody};
+use crate::auth;
+use crate::error::ApiError;
+use crate::pages::{self, mail};
+use crate::protocol::invitations::{Invitation, InvitationFacts, InvitationRequest, TeamMembers};
+use crate::storage::Session;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/teams/{team}/invitations", post(invite))
+        .route("/teams/{team}/members", get(members))
+        .route("/teams/{team}/invitations/{id}/resend", post(resend))
+        .route("/teams/{team}/invitations/{id}", delete(cancel))
+}
+
+/// A new link: the token for the URL and its hash for the database.
+fn new_link(base: &str) -> (String, String) {
+    let token = auth::new_token();
+    (format!("{base}/join/{token}"), auth::token_hash(&token))
+}
+
+async fn invite(
+    State(state): State<AppState>,
+    session: Session,
+    Path(team): Path<String>,
+    JsonBody(request): JsonBody<InvitationRequest>,
+) -> Result<(StatusCode, Json<Invitation>), ApiError> {
+    // Every invitation is a link to a page of this server, by email or copied.
+    let base = pages::public_url(&state)?.to_string();
+    let (link, hash) = new_link(&base);
+    let storage = state.storage.clone();
+    let mail_link = link.clone();
+    let mut invitation = blocking(move || {
+        storage.invite(&session.user_id, &team, &request, &hash, &|facts: &InvitationFacts| {
+            mail::invitation(facts, &mail_link)
+        })
+    })
+    .await?;
+    if invitation.email.is_some() {
+        state.mail.wake_handle().notify_one();
+    } else {
+        invitation.link = Some(link);
+    }
+    Ok((StatusCode::CREATED, Json(invitation)))
+}
+
+async fn members(
+    State(state): State<AppState>,
+    session: Session,
+    Path(team): Path<String>,
+) -> Result<Json<TeamMembers>, ApiError> {
+    let storage = state.storage.clone();
+    Ok(Json(blocking(move || storage.team_members(&session.user_id, &team)).await?))
+}
+
+async fn resend(
+    State(state): State<AppState>,
+    session: Session,
+    Path((team, id)): Path<(String, String)>,
+) -> Result<Json<Invitation>, ApiError> {
+    let base = pages::public_url(&state)?.to_string();
+    let (link, hash) = new_link(&base);
+    let storage = state.storage.clone();
+    let mail_link = link.clone();
+    let mut invitation = blocking(move || {
+        storage.resend_invitation(&session.user_id, &team, &id, &hash, &|facts: &InvitationFacts| {
+            mail::invitation(facts, &mail_link)
+        })
+    })
+    .await?;
+    if invitation.email.is_some() {
+        state.mail.wake_handle().notify_one();
+    } else {
+        invitation.link = Some(link);
+    }
+    Ok(Json(invitation))
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    session: Session,
+    Path((team, id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let storage = state.storage.clone();
+    blocking(move || storage.cancel_invitation(&session.user_id, &team, &id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,182 @@
+// The pages circles-server serves to people (join from an invitation, ask for a
+// password reset, choose the new password), in the app's real webview driven by
+// WebDriver: a real circles-server makes an invitation through its API and a
+// reset message into a folder (file:// mail), the webview opens each link, fills
+// and posts the forms as a person would, and axe-core checks every page (WCAG 2
+// A and AA tags) in English and Spanish, on a laptop-sized window and at a
+// phone's width. Screenshots: test-output/e2e/pages-*.png.
+
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+
+import { PASSWORD, click, driverForFile, repo, saveScreenshot, startSyncServer, tempDir, typeInto, waitFor } from "./harness.mjs";
+
+const AXE = fs.readFileSync(path.join(repo, "ui", "node_modules", "axe-core", "axe.min.js"), "utf8");
+const PUBLIC = "https://circles.example.org";
+
+/** Run axe on the current page; returns the violations (rule, impact, where). */
+async function axe(session) {
+  const loaded = await session.execute("return typeof window.axe !== 'undefined'");
+  if (!loaded) await session.execute(`${AXE}; return true;`);
+  return session.executeAsync(
+    `const done = arguments[arguments.length - 1];
+     window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } })
+       .then((r) => done(r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+         nodes: v.nodes.slice(0, 5).map((n) => n.target.join(" ") + " :: " + n.failureSummary.split("\\n").slice(0, 2).join(" ")) }))))
+       .catch((e) => done([{ id: "axe-error", impact: "critical", help: String(e), nodes: [] }]));`,
+  );
+}
+
+function admin(server, db, ...args) {
+  const r = spawnSync(server, ["--db", db, ...args], { encoding: "utf8", env: { ...process.env, RUST_LOG: "warn" } });
+  assert.equal(r.status, 0, `circles-server ${args.join(" ")}: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+async function api(url, method, route, token, body) {
+  const res = await fetch(url + route, {
+    method,
+    headers: { "content-type": "application/json", "circles-protocol": "1", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = await res.json();
+  assert.ok(res.ok, `${method} ${route}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+/** The reset link's path in the newest .eml of the mail folder, once one is there. */
+async function resetPathIn(mailDir) {
+  return waitFor(
+    () => {
+      if (!fs.existsSync(mailDir)) return null;
+      for (const f of fs.readdirSync(mailDir).filter((n) => n.endsWith(".eml"))) {
+        const raw = fs.readFileSync(path.join(mailDir, f), "utf8").replace(/=\r?\n/g, "");
+        const m = raw.match(/\/reset\/([0-9a-f]{64})/);
+        if (m) return `/reset/${m[1]}`;
+      }
+      return null;
+    },
+    { message: "the reset message in the mail folder", timeoutMs: 30_000 },
+  );
+}
+
+describe("the server's pages (real webview)", () => {
+  const e2e = driverForFile("server-pages");
+  before(e2e.start);
+  after(e2e.stop);
+
+  test("join, reset request and reset pages pass axe-core's WCAG 2 AA rules in English and Spanish, wide and narrow", async () => {
+    const work = tempDir("pages");
+    const mailDir = path.join(work, "mail");
+    const serverBin = process.env.CIRCLES_SERVER;
+    const server = await startSyncServer(work, "server-pages", [
+      "--public-url", PUBLIC, "--mail-url", `file://${mailDir}`, "--mail-from", "circles@example.org",
+    ]);
+    const team = admin(serverBin, server.db, "team", "add", "Riverbend Public Library");
+    admin(serverBin, server.db, "team", "organizer", "--team", team, "--email", "ana@example.org");
+    const { token } = await api(server.url, "POST", "/v1/login", null, {
+      email: "ana@example.org", password: PASSWORD, device_id: "pages-e2e", device_name: "e2e",
+    });
+    const invitation = await api(server.url, "POST", `/v1/teams/${team}/invitations`, token, {});
+    const joinPath = invitation.link.replace(PUBLIC, "");
+    assert.match(joinPath, /^\/join\/[0-9a-f]{64}$/);
+
+    const app = await e2e.openApp(tempDir("pages-app"));
+    const found = [];
+    const go = async (route) => {
+      await app.cmd("POST", "/url", { url: server.url + route });
+      await app.waitForAll("main h1");
+    };
+    const check = async (name) => {
+      await app.settle();
+      for (const v of await axe(app)) found.push({ page: name, ...v });
+      // The page is the server's, not the app's.
+      assert.equal(await app.execute("return location.origin"), server.url, name);
+      await saveScreenshot(app, `pages-${name}.png`);
+    };
+    const sizes = [["wide", 1280, 800], ["phone", 390, 844]];
+    try {
+      // The checker works in this webview: a faint text and an unlabelled field are caught.
+      await go(`${joinPath}?lang=en`);
+      await app.execute(`const d = document.createElement("div"); d.id = "axe-probe";
+        d.innerHTML = '<p style="color:#bbb;background:#fff">faint</p><input type="text">';
+        document.querySelector("main").appendChild(d); return true;`);
+      const probe = (await axe(app)).map((v) => v.id);
+      assert.ok(probe.includes("label"), `axe catches known faults: ${probe}`);
+
+      for (const [size, width, height] of sizes) {
+        await app.cmd("POST", "/window/rect", { width, height });
+        for (const lang of ["en", "es"]) {
+          await go(`${joinPath}?lang=${lang}`);
+          assert.equal(await app.execute("return document.documentElement.lang"), lang);
+          await check(`join-${lang}-${size}`);
+          // Posted with errors: the summary and the fields' own errors.
+          await typeInto(app, "#email", "not an email");
+          await click(app, "button[type=submit]");
+          await app.waitForAll("[role=alert]");
+          await check(`join-errors-${lang}-${size}`);
+          await go(`/reset?lang=${lang}`);
+          await check(`reset-request-${lang}-${size}`);
+        }
+      }
+      // The phone width really is narrow: nothing wider than the window.
+      const overflow = await app.execute("return document.documentElement.scrollWidth - document.documentElement.clientWidth");
+      assert.ok(overflow <= 0, `the page scrolls sideways on a phone by ${overflow}px`);
+
+      // A reset asked for on the page, its link opened from the message.
+      await app.cmd("POST", "/window/rect", { width: 1280, height: 800 });
+      await go("/reset?lang=en");
+      await typeInto(app, "#email", "ana@example.org");
+      await click(app, "button[type=submit]");
+      await waitFor(async () => /Check your email/.test(await (await app.find("h1")).text()), { message: "the answer page" });
+      await check("reset-sent-en-wide");
+      const resetPath = await resetPathIn(mailDir);
+      for (const [size, width, height] of sizes) {
+        await app.cmd("POST", "/window/rect", { width, height });
+        for (const lang of ["en", "es"]) {
+          await go(`${resetPath}?lang=${lang}`);
+          await check(`reset-${lang}-${size}`);
+        }
+      }
+      // Choosing the new password, with the pages' own error and success states.
+      await app.cmd("POST", "/window/rect", { width: 1280, height: 800 });
+      await go(`${resetPath}?lang=es`);
+      await typeInto(app, "#password", "corto");
+      await typeInto(app, "#confirm", "corto");
+      await click(app, "button[type=submit]");
+      await app.waitForAll("[role=alert]");
+      await check("reset-errors-es-wide");
+      await typeInto(app, "#password", "a brand new password");
+      await typeInto(app, "#confirm", "a brand new password");
+      await click(app, "button[type=submit]");
+      await waitFor(async () => /contraseña cambió/.test(await (await app.find("h1")).text()), { message: "the done page" });
+      await check("reset-done-es-wide");
+      await go(resetPath);
+      await check("reset-used-en-wide");
+
+      // Joining from the link, then the page says how to sign in from the app.
+      await go(`${joinPath}?lang=en`);
+      await typeInto(app, "#email", "bea@example.org");
+      await typeInto(app, "#name", "Bea Santos");
+      await typeInto(app, "#password", "bea's long password");
+      await typeInto(app, "#confirm", "bea's long password");
+      await click(app, "button[type=submit]");
+      await waitFor(async () => /Welcome to/.test(await (await app.find("h1")).text()), { message: "the joined page" });
+      await check("joined-en-wide");
+      await api(server.url, "POST", "/v1/login", null, {
+        email: "bea@example.org", password: "bea's long password", device_id: "pages-e2e-bea", device_name: "e2e",
+      });
+    } finally {
+      await e2e.closeApp(app);
+      await server.stop();
+    }
+    fs.writeFileSync(
+      path.join(process.env.E2E_OUTPUT_DIR ?? path.join(repo, "test-output", "e2e"), "pages-violations.json"),
+      JSON.stringify(found, null, 2),
+    );
+    assert.deepEqual(found, [], `axe-core found WCAG violations on the server's pages:\n${JSON.stringify(found, null, 2)}`);
+  });
+});
