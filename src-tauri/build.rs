@@ -73,6 +73,14 @@ const COMMANDS: &[&str] = &[
     "resolve_conflict",
     "refused_changes",
     "export_refused_changes",
+    "my_team_overviews",
+    "team_online",
+    "invite_to_team",
+    "resend_invitation",
+    "cancel_invitation",
+    "remove_team_member",
+    "set_team_member_role",
+    "change_password",
 ];
 
 fn main() {

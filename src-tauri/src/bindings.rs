@@ -42,6 +42,8 @@ fn generate() -> String {
         crate::sync_worker::KeptAsideView, sync::status::KeptAsideKind,
         crate::commands::circles::CircleDetail, crate::commands::circles::TeamChoice,
         crate::commands::circles::CircleFacilitators,
+        crate::commands::teams::TeamOverview, crate::commands::teams::TeamCircle,
+        TeamMember, TeamRole, sync::wire::TeamMembers, sync::wire::Member, sync::wire::Invitation,
         crate::commands::attendance::RosterView,
         crate::commands::sync::ConflictView, crate::commands::sync::UpdateNotice,
     );

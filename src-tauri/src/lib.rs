@@ -163,7 +163,15 @@ pub fn run() {
             commands::sync::conflicts,
             commands::sync::resolve_conflict,
             commands::sync::refused_changes,
-            commands::sync::export_refused_changes
+            commands::sync::export_refused_changes,
+            commands::teams::my_team_overviews,
+            commands::teams::team_online,
+            commands::teams::invite_to_team,
+            commands::teams::resend_invitation,
+            commands::teams::cancel_invitation,
+            commands::teams::remove_team_member,
+            commands::teams::set_team_member_role,
+            commands::teams::change_password
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

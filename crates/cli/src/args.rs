@@ -76,6 +76,9 @@ pub enum Command {
     /// Teams: yours, and who is in them.
     #[command(subcommand)]
     Team(TeamCommand),
+    /// Change your password on the server (the current one, then the new one, each on a line of
+    /// stdin, or CIRCLES_PASSWORD and CIRCLES_NEW_PASSWORD). Your other devices are signed out.
+    Password,
     /// Your changes the server refused, or made to a circle you no longer have access to: kept
     /// here, never sent. Lists them (--json writes them all, to keep or send to an organizer).
     Refused,
@@ -592,6 +595,36 @@ pub struct DemoArgs {
 pub enum TeamCommand {
     /// Your teams (all teams here when this computer has never signed in).
     List,
-    /// A team's facilitators and their roles.
+    /// A team's facilitators and their roles; signed in, from the server: when each last synced,
+    /// and pending invitations (organizers).
     Members { team: String },
+    /// Invite someone to the team by email (the server mails a link), or make a link to copy.
+    Invite {
+        team: String,
+        /// Their email address.
+        #[arg(required_unless_present = "link", conflicts_with = "link")]
+        email: Option<String>,
+        /// Make a join link to copy instead of sending an email.
+        #[arg(long)]
+        link: bool,
+        /// Also co-facilitate this circle (id or prefix).
+        #[arg(long, value_name = "CIRCLE")]
+        circle: Option<String>,
+        /// Invite them as an organizer.
+        #[arg(long)]
+        organizer: bool,
+    },
+    /// Send a pending invitation again with a new link (the old one stops working).
+    Resend { team: String, invitation: String },
+    /// Cancel a pending invitation.
+    Cancel { team: String, invitation: String },
+    /// Take someone out of the team (by email, or id or prefix).
+    Remove { team: String, person: String },
+    /// Make someone an organizer or a member.
+    Role {
+        team: String,
+        person: String,
+        #[arg(value_parser = ["organizer", "member"])]
+        role: String,
+    },
 }

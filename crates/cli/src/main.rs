@@ -126,6 +126,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Conflicts(command) => commands::sync::conflicts(&mut ctx, command),
         Command::Team(command) => commands::team::run(&ctx, command),
         Command::Refused => commands::sync::refused(&ctx),
+        Command::Password => commands::team::password(&ctx),
         Command::Guide(command) => commands::guide::run(&mut ctx, command),
         Command::Feedback(args) => commands::feedback::run(&mut ctx, args),
         Command::Wrapup(args) => commands::wrapup::run(&mut ctx, args),

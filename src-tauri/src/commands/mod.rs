@@ -13,6 +13,7 @@ pub mod meetings;
 pub mod reports;
 pub mod settings;
 pub mod sync;
+pub mod teams;
 
 use crate::error::{UiError, UiErrorKind, UiResult};
 

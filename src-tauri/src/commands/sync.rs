@@ -86,7 +86,7 @@ pub async fn sign_out(state: State<'_, AppState>) -> UiResult<bool> {
 /// Run an account call that talks to the server: on a blocking thread (the
 /// request is blocking I/O) with a connection of its own (the UI's store lock
 /// is never held while waiting on the network); then refresh the sync state.
-async fn with_network<T: Send + 'static>(
+pub(crate) async fn with_network<T: Send + 'static>(
     state: &AppState,
     call: impl FnOnce(&mut circles_core::Store) -> Result<T, circles_core::sync::engine::SyncError> + Send + 'static,
 ) -> UiResult<T> {

@@ -18,6 +18,7 @@ import type {
   FeedbackInput,
   FirstRun,
   GuideEdit,
+  Invitation,
   Learner,
   LearnerInput,
   Mark,
@@ -28,7 +29,10 @@ import type {
   RefusedLocalChange,
   Team,
   TeamChoice,
+  TeamMembers,
+  TeamOverview,
   TeamReport,
+  TeamRole,
   UpdateNotice,
   UiError,
   UpcomingMeeting,
@@ -166,6 +170,20 @@ export const signIn = (serverUrl: string, email: string, password: string) =>
 export const signOut = () => call<boolean>("sign_out");
 export const conflicts = () => call<ConflictView[]>("conflicts");
 export const resolveConflict = (id: string, keep: "won" | "lost") => call<void>("resolve_conflict", { id, keep });
+// Teams (online calls go to the server; membership comes back by sync)
+export const myTeamOverviews = () => call<TeamOverview[]>("my_team_overviews");
+export const teamOnline = (teamId: string) => call<TeamMembers>("team_online", { teamId });
+export const inviteToTeam = (teamId: string, email: string | null, circleId: string | null, organizer: boolean) =>
+  call<Invitation>("invite_to_team", { teamId, email, circleId, organizer });
+export const resendInvitation = (teamId: string, invitationId: string) =>
+  call<Invitation>("resend_invitation", { teamId, invitationId });
+export const cancelInvitation = (teamId: string, invitationId: string) =>
+  call<void>("cancel_invitation", { teamId, invitationId });
+export const removeTeamMember = (teamId: string, userId: string) => call<void>("remove_team_member", { teamId, userId });
+export const setTeamMemberRole = (teamId: string, userId: string, role: TeamRole) =>
+  call<void>("set_team_member_role", { teamId, userId, role });
+export const changePassword = (current: string, newPassword: string) =>
+  call<void>("change_password", { current, new: newPassword });
 export const refusedChanges = () => call<RefusedLocalChange[]>("refused_changes");
 export const exportRefusedChanges = () => call<string>("export_refused_changes");
 

@@ -503,6 +503,33 @@ export type CircleFacilitators = { listed: Array<Facilitator>,
  */
 candidates: Array<Facilitator>, };
 
+export type TeamOverview = { team: Team, members: Array<TeamMember>, circles: Array<TeamCircle>, 
+/**
+ * Whether the signed-in person organizes it (its actions are shown).
+ */
+organizer: boolean, };
+
+export type TeamCircle = { id: string, name: string, facilitators: Array<Facilitator>, };
+
+export type TeamMember = { facilitator: Facilitator, role: TeamRole, };
+
+export type TeamRole = "organizer" | "member";
+
+export type TeamMembers = { team_id: string, name: string, members: Array<Member>, invitations: Array<Invitation>, };
+
+export type Member = { user_id: string, name: string, email: string, role: string, 
+/**
+ * The newest use of any of their tokens: their last sync, roughly.
+ */
+last_sync_at: string | null, };
+
+export type Invitation = { id: string, team_id: string, email: string | null, circle_id: string | null, role: string, invited_by: string, created_at: string, expires_at: string, 
+/**
+ * The link to copy (only for an invitation without an email, and only
+ * in the answer that made its token).
+ */
+link?: string | null, };
+
 export type RosterView = { circle_id: string, circle_name: string, time_zone: string, meeting: Meeting, entries: Array<RosterEntry>, };
 
 export type ConflictView = { id: string, table: string, row_id: string, field: string, 

@@ -13,6 +13,7 @@ export type Route =
   | { screen: "wrap-up"; circleId: string }
   | { screen: "courses" }
   | { screen: "reports" }
+  | { screen: "teams" }
   | { screen: "sync" }
   | { screen: "settings" };
 

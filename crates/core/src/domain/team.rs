@@ -204,6 +204,19 @@ impl Store {
         })
     }
 
+    /// The circles on a team, by name, with who facilitates each.
+    pub fn team_circles(&self, team_id: &str) -> Result<Vec<(crate::domain::circle::Circle, Vec<Facilitator>)>> {
+        self.team(team_id)?;
+        let mut out = Vec::new();
+        for circle in self.circles()? {
+            if circle.fields.team_id.as_deref() == Some(team_id) {
+                let facilitators = self.circle_facilitators(&circle.id)?;
+                out.push((circle, facilitators));
+            }
+        }
+        Ok(out)
+    }
+
     /// Whom a co-facilitator may be chosen from: the circle's team's
     /// facilitators (every facilitator here for a circle with no team), not
     /// yet listed.

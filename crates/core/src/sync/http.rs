@@ -47,6 +47,33 @@ impl HttpTransport {
         Ok(())
     }
 
+    /// An authorized GET of the API (`path` from `/v1/...`).
+    pub(crate) fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, SyncError> {
+        self.send(self.authorized(self.client.get(self.url(path))))
+    }
+
+    pub(crate) fn post_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl serde::Serialize,
+    ) -> Result<T, SyncError> {
+        self.send(self.authorized(self.client.post(self.url(path)).json(body)))
+    }
+
+    pub(crate) fn put_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl serde::Serialize,
+    ) -> Result<T, SyncError> {
+        self.send(self.authorized(self.client.put(self.url(path)).json(body)))
+    }
+
+    /// An authorized DELETE; its answer (often none) is not needed.
+    pub(crate) fn delete(&self, path: &str) -> Result<(), SyncError> {
+        let _: serde_json::Value = self.send(self.authorized(self.client.delete(self.url(path))))?;
+        Ok(())
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -66,7 +93,9 @@ impl HttpTransport {
         let status = response.status();
         let body = response.bytes().map_err(|e| SyncError::Unreachable(e.to_string()))?;
         if status.is_success() {
-            return serde_json::from_slice(&body).map_err(|e| SyncError::Refused {
+            // 204 No Content (a delete): read as JSON null.
+            let body: &[u8] = if body.is_empty() { b"null" } else { &body };
+            return serde_json::from_slice(body).map_err(|e| SyncError::Refused {
                 status: status.as_u16(),
                 code: "bad_response".into(),
                 message: format!("the server's answer could not be read: {e}"),

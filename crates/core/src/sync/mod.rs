@@ -10,6 +10,8 @@ pub mod http;
 pub mod merge;
 pub(crate) mod replica;
 pub mod status;
+#[cfg(feature = "http")]
+pub mod team_admin;
 pub mod wire;
 
 pub use replica::Resolution;

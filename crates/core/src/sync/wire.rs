@@ -302,3 +302,59 @@ mod tests {
         assert!(serde_json::from_value::<ServerChange>(missing).is_err());
     }
 }
+
+/// `POST /v1/teams/{team}/invitations`: invite someone to a team (and to
+/// co-facilitate a circle), by email or as a link to copy.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InvitationRequest {
+    /// None: a copyable link for whoever opens it.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Also co-facilitate this circle.
+    #[serde(default)]
+    pub circle_id: Option<String>,
+    /// `member` (the default) or `organizer`.
+    #[serde(default)]
+    pub role: Option<String>,
+}
+
+/// An invitation as the API shows it (never its token).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Invitation {
+    pub id: String,
+    pub team_id: String,
+    pub email: Option<String>,
+    pub circle_id: Option<String>,
+    pub role: String,
+    pub invited_by: String,
+    pub created_at: String,
+    pub expires_at: String,
+    /// The link to copy (only for an invitation without an email, and only
+    /// in the answer that made its token).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+}
+
+/// A member of a team, for its organizers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Member {
+    pub user_id: String,
+    pub name: String,
+    pub email: String,
+    pub role: String,
+    /// The newest use of any of their tokens: their last sync, roughly.
+    pub last_sync_at: Option<String>,
+}
+
+/// `GET /v1/teams/{team}/members`: members and pending invitations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct TeamMembers {
+    pub team_id: String,
+    pub name: String,
+    pub members: Vec<Member>,
+    pub invitations: Vec<Invitation>,
+}

@@ -9,7 +9,6 @@
 use axum::http::StatusCode;
 use chrono::{Duration, Utc};
 use circles_core::validate;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::accounts::{insert_user, log_own_circle_row, normal_email};
@@ -21,37 +20,8 @@ use crate::storage::{Backend, InvitationRecord, NewMail, Tx};
 /// How long an invitation link works.
 pub const INVITATION_DAYS: i64 = 7;
 
-/// `POST /v1/teams/{team}/invitations`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct InvitationRequest {
-    /// None: a copyable link for whoever opens it.
-    #[serde(default)]
-    pub email: Option<String>,
-    /// Also co-facilitate this circle.
-    #[serde(default)]
-    pub circle_id: Option<String>,
-    /// `member` (the default) or `organizer`.
-    #[serde(default)]
-    pub role: Option<String>,
-}
-
-/// An invitation as the API shows it (never its token).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Invitation {
-    pub id: String,
-    pub team_id: String,
-    pub email: Option<String>,
-    pub circle_id: Option<String>,
-    pub role: String,
-    pub invited_by: String,
-    pub created_at: String,
-    pub expires_at: String,
-    /// The link to copy (only for an invitation without an email, and only
-    /// in the answer that made its token).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub link: Option<String>,
-}
+// The API's shapes are core's wire types, shared with the laptops that call it.
+pub use circles_core::sync::wire::{Invitation, InvitationRequest, Member, TeamMembers};
 
 impl From<&InvitationRecord> for Invitation {
     fn from(r: &InvitationRecord) -> Invitation {
@@ -67,26 +37,6 @@ impl From<&InvitationRecord> for Invitation {
             link: None,
         }
     }
-}
-
-/// A member of a team, for its organizers.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Member {
-    pub user_id: String,
-    pub name: String,
-    pub email: String,
-    pub role: String,
-    /// The newest use of any of their tokens: their last sync, roughly.
-    pub last_sync_at: Option<String>,
-}
-
-/// `GET /v1/teams/{team}/members`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TeamMembers {
-    pub team_id: String,
-    pub name: String,
-    pub members: Vec<Member>,
-    pub invitations: Vec<Invitation>,
 }
 
 /// What an invitation's email (or join page) says.
@@ -124,9 +74,8 @@ pub(super) fn invite(
 ) -> ApiResult<Invitation> {
     let email = match request.email.as_deref().map(normal_email) {
         Some(email) => {
-            validate::email("invitation", "email", &email).map_err(|e| {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_email", e.to_string())
-            })?;
+            validate::email("invitation", "email", &email)
+                .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_email", e.to_string()))?;
             Some(email)
         }
         None => None,
