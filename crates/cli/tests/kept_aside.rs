@@ -45,6 +45,7 @@ fn status_lists_the_changes_kept_aside_with_their_reasons() {
             conflicts: vec![],
             server_time_ms: 0,
             app_release: None,
+            revoked: vec![],
         };
         let stats = store.apply_pull(&page).unwrap();
         assert_eq!(stats.kept_aside, 2);

@@ -5,10 +5,20 @@ use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-pub fn hash_password(password: &str) -> anyhow::Result<String> {
-    if password.chars().count() < 8 {
-        anyhow::bail!("a password needs at least 8 characters");
+/// The fewest characters a password may have.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
+/// The rules a new password must follow (every way of setting one: `user
+/// add`, `init`, `reset-password`, the app's password change), or why not.
+pub fn check_new_password(password: &str) -> Result<(), String> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(format!("a password needs at least {MIN_PASSWORD_CHARS} characters"));
     }
+    Ok(())
+}
+
+pub fn hash_password(password: &str) -> anyhow::Result<String> {
+    check_new_password(password).map_err(anyhow::Error::msg)?;
     let mut salt = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut salt);
     let salt = SaltString::encode_b64(&salt).map_err(|e| anyhow::anyhow!("salt: {e}"))?;

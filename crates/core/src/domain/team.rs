@@ -128,8 +128,7 @@ impl Store {
     pub fn set_team_role(&mut self, team_id: &str, facilitator_id: &str, role: TeamRole) -> Result<()> {
         self.team(team_id)?;
         self.facilitator(facilitator_id)?;
-        // One membership row per (team, facilitator), whichever replica adds it.
-        let id = derived_id("team_member", &[team_id, facilitator_id]);
+        let id = team_member_id(team_id, facilitator_id);
         self.upsert_link(
             &TEAM_MEMBERS,
             &id,
@@ -139,7 +138,7 @@ impl Store {
     }
 
     pub fn remove_team_member(&mut self, team_id: &str, facilitator_id: &str) -> Result<()> {
-        let id = derived_id("team_member", &[team_id, facilitator_id]);
+        let id = team_member_id(team_id, facilitator_id);
         self.remove_link(&TEAM_MEMBERS, &id)
     }
 
@@ -233,6 +232,13 @@ impl Store {
     fn remove_link(&mut self, table: &crate::schema::TableDef, id: &str) -> Result<()> {
         self.write(|w| w.tombstone(table, id))
     }
+}
+
+/// The id of the `team_members` row of a (team, facilitator): one
+/// membership row whichever replica (or the server, which writes them since
+/// it became the authority of membership) adds it.
+pub fn team_member_id(team_id: &str, facilitator_id: &str) -> String {
+    derived_id("team_member", &[team_id, facilitator_id])
 }
 
 fn facilitator_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Facilitator> {

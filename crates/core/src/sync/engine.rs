@@ -320,6 +320,7 @@ mod tests {
             conflicts: vec![],
             server_time_ms: 0,
             app_release: None,
+            revoked: vec![],
         };
         let report = sync_once(&mut store, &FixedPage(Some(page)), &mut |_| {}).unwrap();
         assert_eq!((report.pulled, report.applied, report.kept_aside), (7, 3, 4));

@@ -178,6 +178,11 @@ pub struct PullResponse {
     /// otherwise; older apps ignore it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_release: Option<AppRelease>,
+    /// Circles the caller no longer sees (removed as co-facilitator, left the team, lost the organizer
+    /// role), revoked after the request's cursor: the replica removes their learners and attendance.
+    /// Absent or empty: nothing was revoked. Old replicas ignore it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revoked: Vec<String>,
 }
 
 /// A released version of the app a server announces to its clients.

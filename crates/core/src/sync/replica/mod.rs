@@ -228,6 +228,7 @@ mod tests {
             conflicts: vec![],
             server_time_ms: 0,
             app_release: None,
+            revoked: vec![],
         }
     }
 
