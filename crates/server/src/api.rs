@@ -10,7 +10,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use circles_core::hlc::wall_clock_millis;
 use circles_core::sync::wire::{
@@ -27,7 +27,7 @@ use crate::auth;
 use crate::error::ApiError;
 use crate::mail::Mailer;
 use crate::metrics::Metrics;
-use crate::protocol::SyncService;
+use crate::protocol::{account_disabled, MemberChange, SyncService};
 use crate::storage::{Session, TokenInfo};
 use crate::throttle::{self, SignInGuard, SignInLimits};
 
@@ -124,6 +124,8 @@ pub fn router(state: AppState) -> Router {
         .route("/device/renew", post(renew_device))
         .route("/tokens", get(list_tokens))
         .route("/tokens/{id}", delete(revoke_token))
+        .route("/account/password", post(change_password))
+        .route("/teams/{team}/members/{user_id}", put(set_member_role).delete(remove_member))
         .route("/push", post(push))
         .route("/pull", get(pull))
         .merge(crate::team_api::routes())
@@ -288,6 +290,10 @@ async fn login(
                 ))
             }
         };
+        // Told only to whoever knows the password.
+        if user.disabled {
+            return Err(account_disabled(StatusCode::FORBIDDEN));
+        }
         let token = auth::new_token();
         let token_id = storage.create_token(
             &user.id,
@@ -380,4 +386,87 @@ async fn pull(
         blocking(move || storage.pull(&session, q.cursor, q.conflict_cursor, q.limit, wall_clock_millis())).await?;
     page.app_release = state.app_release.as_deref().cloned();
     Ok(Json(page))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordChange {
+    current_password: String,
+    new_password: String,
+}
+
+/// Change one's password: the current one is checked like a sign-in (a
+/// wrong one counts as a failed sign-in for the throttle), the new one by
+/// the rules of `circles-server user add`; the caller's other tokens are
+/// revoked, the one it called with kept.
+async fn change_password(
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    session: Session,
+    JsonBody(request): JsonBody<PasswordChange>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    auth::check_new_password(&request.new_password)
+        .map_err(|why| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "weak_password", why))?;
+    let storage = state.storage.clone();
+    let user_id = session.user_id.clone();
+    let user = blocking(move || storage.user_by_id(&user_id))
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("this token's account no longer exists; sign in again"))?;
+    let mut attempt = state.sign_in.admit(&user.email, address).await?;
+    let storage = state.storage.clone();
+    blocking(move || {
+        let ok = attempt.verify_password(&request.current_password, &user.password_hash);
+        attempt.finish(ok);
+        if !ok {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "wrong_password",
+                "the current password is not this account's; nothing was changed",
+            ));
+        }
+        let hash = auth::hash_password(&request.new_password).map_err(|e| ApiError::internal(e.to_string()))?;
+        let revoked = storage.set_password(&user.id, &hash, Some(&session.token_id))?;
+        Ok(Json(serde_json::json!({ "changed": true, "revoked_tokens": revoked })))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MemberRole {
+    role: RoleName,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum RoleName {
+    Organizer,
+    Member,
+}
+
+/// An organizer makes a member of their team an organizer, or a member.
+async fn set_member_role(
+    State(state): State<AppState>,
+    session: Session,
+    Path((team, user_id)): Path<(String, String)>,
+    JsonBody(request): JsonBody<MemberRole>,
+) -> Result<StatusCode, ApiError> {
+    let role = match request.role {
+        RoleName::Organizer => circles_core::TeamRole::Organizer,
+        RoleName::Member => circles_core::TeamRole::Member,
+    };
+    let storage = state.storage.clone();
+    blocking(move || storage.change_member(&session, &team, &user_id, MemberChange::Role(role))).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An organizer removes a member from their team.
+async fn remove_member(
+    State(state): State<AppState>,
+    session: Session,
+    Path((team, user_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let storage = state.storage.clone();
+    blocking(move || storage.change_member(&session, &team, &user_id, MemberChange::Remove)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -31,6 +31,12 @@ pub fn check_password(password: &str) -> Result<(), PasswordProblem> {
     Ok(())
 }
 
+/// `check_password` with its reason as text (the admin commands' and the
+/// API's errors).
+pub fn check_new_password(password: &str) -> Result<(), String> {
+    check_password(password).map_err(|e| e.to_string())
+}
+
 pub fn hash_password(password: &str) -> anyhow::Result<String> {
     check_password(password)?;
     let mut salt = [0u8; 16];

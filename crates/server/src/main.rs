@@ -1,12 +1,13 @@
 //! `circles-server`: run the sync server, and administer its accounts.
 
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+use circles_core::TeamRole;
 use circles_server::config::{Overrides, ServerConfig};
 use circles_server::mail::admin::{MailCommand, MailServeArgs, MailSettings};
 use circles_server::mail::{worker, Transport};
@@ -80,6 +81,20 @@ enum Command {
     /// The mail outbox: send a test message, list messages, retry a failed one.
     #[command(subcommand)]
     Mail(MailCommand),
+    /// First run: create the first account (an administrator, organizer of
+    /// the first team) and that team. Refused once any account exists. The
+    /// password is read from CIRCLES_PASSWORD or asked for (not echoed).
+    Init {
+        /// The administrator's email (they sign in with it).
+        #[arg(long)]
+        email: String,
+        /// The administrator's name.
+        #[arg(long)]
+        name: String,
+        /// The first team's name.
+        #[arg(long)]
+        team: String,
+    },
     /// Accounts.
     #[command(subcommand)]
     User(UserCommand),
@@ -111,6 +126,20 @@ enum UserCommand {
         name: String,
     },
     List,
+    /// Disable an account: it cannot sign in, and its tokens stop working at
+    /// once (they are revoked: enabling the account does not bring them back).
+    Disable {
+        email: String,
+    },
+    /// Enable a disabled account: it may sign in again.
+    Enable {
+        email: String,
+    },
+    /// Set a new password (from CIRCLES_PASSWORD or asked for); the
+    /// account's tokens are revoked: every device signs in again.
+    ResetPassword {
+        email: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -124,6 +153,26 @@ enum TeamCommand {
         #[arg(long)]
         email: String,
     },
+    /// Add or remove a team's members.
+    #[command(subcommand)]
+    Member(TeamMemberCommand),
+    /// List a team's members (team by id or exact name).
+    Members { team: String },
+}
+
+#[derive(Subcommand)]
+enum TeamMemberCommand {
+    /// Put an account in a team (by id or exact name), as a member or an
+    /// organizer; for someone already in it, set their role.
+    Add {
+        team: String,
+        email: String,
+        /// As an organizer: they see the team's circles.
+        #[arg(long)]
+        organizer: bool,
+    },
+    /// Take an account out of a team; the team's last organizer cannot be.
+    Remove { team: String, email: String },
 }
 
 #[derive(Subcommand)]
@@ -217,10 +266,35 @@ fn run(cli: Cli) -> Result<()> {
             )
         }
         Command::Mail(command) => circles_server::mail::admin::run(storage.as_ref(), command),
+        Command::Init { email, name, team } => {
+            let password = read_password()?;
+            let (user, team_id) = storage.init(&email, &name, &auth::hash_password(&password)?, &team)?;
+            println!("{user}");
+            println!("{team_id}");
+            eprintln!("created the account {email} (id {user}), organizer of the team {team} (id {team_id})");
+            Ok(())
+        }
         Command::User(UserCommand::Add { email, name }) => {
             let password = read_password()?;
             let id = storage.add_user(&email, &name, &auth::hash_password(&password)?)?;
             println!("{id}");
+            Ok(())
+        }
+        Command::User(UserCommand::Disable { email }) => {
+            storage.set_user_disabled(&email, true)?;
+            println!("{email} is disabled: it cannot sign in, and its tokens were revoked");
+            Ok(())
+        }
+        Command::User(UserCommand::Enable { email }) => {
+            storage.set_user_disabled(&email, false)?;
+            println!("{email} is enabled: it may sign in again");
+            Ok(())
+        }
+        Command::User(UserCommand::ResetPassword { email }) => {
+            let user = storage.user_by_email(&email)?.with_context(|| format!("no user with email {email}"))?;
+            let password = read_password()?;
+            let revoked = storage.set_password(&user.id, &auth::hash_password(&password)?, None)?;
+            println!("{email} has a new password; {revoked} token(s) revoked: each device signs in again");
             Ok(())
         }
         Command::User(UserCommand::List) => {
@@ -234,8 +308,29 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Team(TeamCommand::Organizer { team, email }) => {
-            storage.add_organizer(&team, &email)?;
+            let team_id = storage.find_team(&team)?;
+            storage.add_organizer(&team_id, &email)?;
             println!("{email} now organizes team {team}");
+            Ok(())
+        }
+        Command::Team(TeamCommand::Member(TeamMemberCommand::Add { team, email, organizer })) => {
+            let team_id = storage.find_team(&team)?;
+            let role = if organizer { TeamRole::Organizer } else { TeamRole::Member };
+            storage.add_team_member(&team_id, &email, role)?;
+            println!("{email} is now {} of team {team}", if organizer { "an organizer" } else { "a member" });
+            Ok(())
+        }
+        Command::Team(TeamCommand::Member(TeamMemberCommand::Remove { team, email })) => {
+            let team_id = storage.find_team(&team)?;
+            storage.remove_team_member(&team_id, &email)?;
+            println!("{email} is no longer in team {team}");
+            Ok(())
+        }
+        Command::Team(TeamCommand::Members { team }) => {
+            let team_id = storage.find_team(&team)?;
+            for m in storage.team_member_list(&team_id)? {
+                println!("{}  {}  {}  {}", m.user_id, m.email, m.role, m.name);
+            }
             Ok(())
         }
         Command::Token(TokenCommand::List { email }) => {
@@ -261,15 +356,43 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// A new password: CIRCLES_PASSWORD, else asked for on a terminal (not
+/// echoed), else all of stdin (one line, for scripts).
 fn read_password() -> Result<String> {
     if let Ok(p) = std::env::var("CIRCLES_PASSWORD") {
         if !p.is_empty() {
             return Ok(p);
         }
     }
+    let stdin = std::io::stdin();
     let mut p = String::new();
-    std::io::stdin().read_to_string(&mut p).context("cannot read the password from stdin")?;
+    if stdin.is_terminal() {
+        eprint!("Password (at least {} characters): ", auth::MIN_PASSWORD_CHARS);
+        let echo = EchoOff::new();
+        stdin.read_line(&mut p).context("cannot read the password")?;
+        drop(echo);
+        eprintln!();
+    } else {
+        stdin.lock().read_to_string(&mut p).context("cannot read the password from stdin")?;
+    }
     Ok(p.trim_end_matches(['\n', '\r']).to_string())
+}
+
+/// The terminal's echo off while it lives (`stty`, where there is one).
+struct EchoOff(bool);
+
+impl EchoOff {
+    fn new() -> EchoOff {
+        EchoOff(std::process::Command::new("stty").arg("-echo").status().is_ok_and(|s| s.success()))
+    }
+}
+
+impl Drop for EchoOff {
+    fn drop(&mut self) {
+        if self.0 {
+            let _ = std::process::Command::new("stty").arg("echo").status();
+        }
+    }
 }
 
 fn migrate_db(from: &str, to: &str) -> Result<()> {

@@ -26,7 +26,14 @@ struct Table {
 const TABLES: &[Table] = &[
     Table {
         name: "users",
-        columns: &[("id", false), ("email", false), ("name", false), ("password_hash", false), ("created_at", false)],
+        columns: &[
+            ("id", false),
+            ("email", false),
+            ("name", false),
+            ("password_hash", false),
+            ("created_at", false),
+            ("disabled_at", false),
+        ],
         key: &["id"],
     },
     Table {
@@ -54,7 +61,16 @@ const TABLES: &[Table] = &[
         key: &["table_name", "row_id"],
     },
     Table { name: "teams", columns: &[("id", false), ("name", false)], key: &["id"] },
-    Table { name: "team_organizers", columns: &[("team_id", false), ("user_id", false)], key: &["team_id", "user_id"] },
+    Table {
+        name: "team_members",
+        columns: &[("team_id", false), ("user_id", false), ("role", false)],
+        key: &["team_id", "user_id"],
+    },
+    Table {
+        name: "access_revocations",
+        columns: &[("user_id", false), ("circle_id", false), ("seq", true)],
+        key: &["user_id", "seq", "circle_id"],
+    },
     Table {
         name: "changes",
         columns: &[

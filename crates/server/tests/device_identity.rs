@@ -249,12 +249,18 @@ fn a_database_from_before_device_binding_keeps_the_first_account_s_device(backen
             db.query("DROP TABLE mail_outbox");
             db.query("DROP TABLE invitations");
             db.query("DROP TABLE password_resets");
+            db.query("DROP TABLE team_members");
+            db.query("DROP TABLE access_revocations");
+            db.query("CREATE TABLE team_organizers (team_id TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (team_id, user_id))");
+            db.query("ALTER TABLE users DROP COLUMN disabled_at");
             db.query("PRAGMA user_version = 2");
         }
         Backend::Postgres => {
             db.query(
                 "DROP TABLE devices; DROP TABLE row_creator; DROP TABLE mail_outbox;
                  DROP TABLE invitations; DROP TABLE password_resets;
+                 DROP TABLE team_members; DROP TABLE access_revocations; ALTER TABLE users DROP COLUMN disabled_at;
+                 CREATE TABLE team_organizers (team_id TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (team_id, user_id));
                  DELETE FROM circles_schema_migrations WHERE version >= 2",
             );
         }

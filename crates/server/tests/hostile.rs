@@ -174,23 +174,34 @@ fn shared_rows_are_written_only_by_their_owners(backend: Backend) {
     );
     assert_refused(&answer, 403, "", "");
 
-    // What she made is hers: a course, a team, its members.
-    let (course, her_team, member) = (id(), id(), id());
+    // What she made is hers: a course, a team, its course list.
+    let (course, her_team, listed) = (id(), id(), id());
     let answer = w.mallory.push(
         &w.raw,
         vec![
             w.mallory.change("courses", &course, "title", json!("Mallory's course")),
             w.mallory.change("teams", &her_team, "name", json!("Mallory's team")),
-            w.mallory.change("team_members", &member, "team_id", json!(her_team)),
-            w.mallory.change("team_members", &member, "facilitator_id", json!(w.alice_id)),
+            w.mallory.change("team_courses", &listed, "team_id", json!(her_team)),
+            w.mallory.change("team_courses", &listed, "course_id", json!(course)),
         ],
     );
     assert_eq!(answer.0, 200, "{}", answer.1);
     let answer = w.mallory.push(&w.raw, vec![w.mallory.change("courses", &course, "title", json!("Renamed"))]);
     assert_eq!(answer.0, 200, "{}", answer.1);
-    // A membership never moves to another team.
-    let answer = w.mallory.push(&w.raw, vec![w.mallory.change("team_members", &member, "team_id", json!(team))]);
+    // A course-list entry never moves to another team.
+    let answer = w.mallory.push(&w.raw, vec![w.mallory.change("team_courses", &listed, "team_id", json!(team))]);
     assert_refused(&answer, 422, "team_id", "state");
+    // Memberships, even of her own team, are the server's to write (invitations, the team screen).
+    let member = id();
+    let answer = w.mallory.push(
+        &w.raw,
+        vec![
+            w.mallory.change("team_members", &member, "team_id", json!(her_team)),
+            w.mallory.change("team_members", &member, "facilitator_id", json!(w.alice_id)),
+        ],
+    );
+    assert_refused(&answer, 403, "", "");
+    assert!(answer.1["message"].as_str().unwrap().contains("team membership is changed on the server"));
 
     // Alice, an organizer, may rename her team and her own name.
     let mut alice_device = Device::new(&w.server, "alice@example.org", "alice-tablet");

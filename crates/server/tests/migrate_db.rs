@@ -1,5 +1,5 @@
 //! `circles-server migrate-db`: a SQLite server database holding every kind
-//! of record (accounts, tokens, a revoked one, teams and organizers, circles,
+//! of record (accounts, tokens, a revoked one, teams and members, circles, a revoked access,
 //! conflicts, batches, per-token resync state, the mail outbox) is copied into PostgreSQL;
 //! both are compared; clients then carry on against PostgreSQL with the same
 //! tokens, batch numbers and cursors. A non-empty target is refused.
@@ -17,8 +17,8 @@ use common::{admin, snapshot, Backend, Client, TestDb, TestServer};
 #[test]
 fn a_sqlite_server_moves_to_postgres_with_nothing_lost() {
     let source = TestServer::start(Backend::Sqlite);
-    source.add_user("fatima@example.org", "Fatima");
-    source.add_user("olga@example.org", "Olga");
+    let fatima = source.add_user("fatima@example.org", "Fatima");
+    let olga_id = source.add_user("olga@example.org", "Olga");
     let team = source.storage.add_team("Riverbend Public Library").unwrap();
     source.storage.add_organizer(&team, "olga@example.org").unwrap();
     let mut a = Client::new(&source, "fatima@example.org");
@@ -43,6 +43,12 @@ fn a_sqlite_server_moves_to_postgres_with_nothing_lost() {
     a.store.mark_attendance(&meeting, &ana, Mark::Absent).unwrap();
     a.sync();
     b.sync();
+    a.sync();
+    // Olga co-facilitates for a while: a revocation.
+    a.store.add_circle_facilitator(&circle, &fatima).unwrap();
+    a.store.add_circle_facilitator(&circle, &olga_id).unwrap();
+    a.sync();
+    a.store.remove_circle_facilitator(&circle, &olga_id).unwrap();
     a.sync();
     let mut olga = Client::new(&source, "olga@example.org");
     olga.sync();

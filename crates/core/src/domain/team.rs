@@ -129,8 +129,7 @@ impl Store {
     pub fn set_team_role(&mut self, team_id: &str, facilitator_id: &str, role: TeamRole) -> Result<()> {
         self.team(team_id)?;
         self.facilitator(facilitator_id)?;
-        // One membership row per (team, facilitator), whichever replica adds it.
-        let id = derived_id("team_member", &[team_id, facilitator_id]);
+        let id = team_member_id(team_id, facilitator_id);
         self.upsert_link(
             &TEAM_MEMBERS,
             &id,
@@ -140,7 +139,7 @@ impl Store {
     }
 
     pub fn remove_team_member(&mut self, team_id: &str, facilitator_id: &str) -> Result<()> {
-        let id = derived_id("team_member", &[team_id, facilitator_id]);
+        let id = team_member_id(team_id, facilitator_id);
         self.remove_link(&TEAM_MEMBERS, &id)
     }
 
@@ -420,6 +419,13 @@ impl Store {
             format!("you are not a member of team {name}; {choice}"),
         ))
     }
+}
+
+/// The id of the `team_members` row of a (team, facilitator): one
+/// membership row whichever replica (or the server, which writes them since
+/// it became the authority of membership) adds it.
+pub fn team_member_id(team_id: &str, facilitator_id: &str) -> String {
+    derived_id("team_member", &[team_id, facilitator_id])
 }
 
 fn facilitator_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Facilitator> {

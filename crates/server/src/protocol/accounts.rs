@@ -2,16 +2,19 @@
 //! row and a team a synced `teams` row with the same id, written by the
 //! server itself (`SERVER_DEVICE`), so any replica can name them: a
 //! facilitator as a circle's co-facilitator, a team as a circle's team.
+//! An account can be disabled (no sign-in, every token refused at once,
+//! where the session is looked up) and its password changed or reset (its
+//! other tokens revoked); the first account and team come from `init`.
 
 use axum::http::StatusCode;
 use circles_core::hlc::{wall_clock_millis, Hlc};
-use circles_core::validate;
+use circles_core::{validate, TeamRole};
 use serde_json::Value;
 
-use super::ApiResult;
+use super::{teams, ApiResult};
 use crate::common::{now_text, SERVER_DEVICE};
 use crate::error::ApiError;
-use crate::storage::{Backend, NewToken, OwnChange, Session, Tx, UserRecord};
+use crate::storage::{Backend, NewToken, OwnChange, Session, TokenRecord, Tx, UserRecord};
 
 /// Emails are kept trimmed and in lower case.
 pub(crate) fn normal_email(email: &str) -> String {
@@ -19,9 +22,16 @@ pub(crate) fn normal_email(email: &str) -> String {
 }
 
 pub(super) fn add_user(backend: &impl Backend, email: &str, name: &str, password_hash: &str) -> ApiResult<String> {
+    let email = checked_account(email, name)?;
+    backend.write(|tx| insert_account(tx, &email, name, password_hash))
+}
+
+/// An account's email (normalized) and name, checked as a replica checks a
+/// facilitator's.
+fn checked_account(email: &str, name: &str) -> ApiResult<String> {
     let email = normal_email(email);
     check_new_user(&email, name)?;
-    backend.write(|tx| insert_user(tx, &email, name, password_hash))
+    Ok(email)
 }
 
 /// The checks a new account's email and name pass: those a replica applies
@@ -36,9 +46,9 @@ pub(crate) fn new_user_problem(email: &str, name: &str) -> Result<(), circles_co
         .and_then(|()| validate::email("facilitator", "email", email))
 }
 
-/// Write a new account (email already normal and checked) and its
-/// facilitator row in the caller's transaction: its id.
-pub(super) fn insert_user(tx: &mut dyn Tx, email: &str, name: &str, password_hash: &str) -> ApiResult<String> {
+/// A new account (email normalized and checked) and its synced facilitator
+/// row, in the caller's transaction: its id.
+pub(crate) fn insert_account(tx: &mut dyn Tx, email: &str, name: &str, password_hash: &str) -> ApiResult<String> {
     if tx.email_taken(email)? {
         return Err(ApiError::new(StatusCode::CONFLICT, "user_exists", format!("{email} already has an account")));
     }
@@ -48,6 +58,7 @@ pub(super) fn insert_user(tx: &mut dyn Tx, email: &str, name: &str, password_has
         email: email.to_string(),
         name: name.trim().to_string(),
         password_hash: password_hash.to_string(),
+        disabled: false,
     };
     tx.insert_user(&user, &now_text())?;
     log_own_row(
@@ -67,43 +78,113 @@ pub(super) fn insert_user(tx: &mut dyn Tx, email: &str, name: &str, password_has
 /// A team is authorization data here, and also a synced `teams` row, so
 /// facilitators can put their circles in it and its organizers then see them.
 pub(super) fn add_team(backend: &impl Backend, name: &str) -> ApiResult<String> {
-    if name.trim().is_empty() {
-        return Err(ApiError::bad_request("a team needs a name"));
-    }
-    backend.write(|tx| {
-        let id = uuid::Uuid::now_v7().to_string();
-        tx.insert_team(&id, name.trim())?;
-        log_own_row(
-            tx,
-            "teams",
-            &id,
-            &[("name", Value::from(name.trim())), ("deleted", Value::from(0)), ("created_at", Value::from(now_text()))],
-        )?;
-        Ok(id)
-    })
+    let name = checked_team_name(name)?;
+    backend.write(|tx| insert_team(tx, &name))
 }
 
-pub(super) fn add_organizer(backend: &impl Backend, team_id: &str, email: &str) -> ApiResult<()> {
-    let email = normal_email(email);
+fn checked_team_name(name: &str) -> ApiResult<String> {
+    validate::required("team", "name", name, validate::MAX_NAME).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    Ok(name.trim().to_string())
+}
+
+fn insert_team(tx: &mut dyn Tx, name: &str) -> ApiResult<String> {
+    let id = uuid::Uuid::now_v7().to_string();
+    tx.insert_team(&id, name)?;
+    log_own_row(
+        tx,
+        "teams",
+        &id,
+        &[("name", Value::from(name)), ("deleted", Value::from(0)), ("created_at", Value::from(now_text()))],
+    )?;
+    Ok(id)
+}
+
+/// The first run: the first account (an admin: the organizer of the first
+/// team) and that team, in one write; refused once any account exists.
+pub(super) fn init(
+    backend: &impl Backend,
+    email: &str,
+    name: &str,
+    password_hash: &str,
+    team: &str,
+) -> ApiResult<(String, String)> {
+    let email = checked_account(email, name)?;
+    let team = checked_team_name(team)?;
     backend.write(|tx| {
-        if !tx.team_exists(team_id)? {
-            return Err(ApiError::not_found(format!("no team with id {team_id}")));
+        let users = tx.user_count()?;
+        if users > 0 {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "already_initialized",
+                format!(
+                    "this server already has {users} account{}: init only runs on a new server; \
+                     use `user add` and `team member add`",
+                    if users == 1 { "" } else { "s" }
+                ),
+            ));
         }
-        let user =
-            tx.user_by_email(&email)?.ok_or_else(|| ApiError::not_found(format!("no user with email {email}")))?;
-        tx.add_organizer(team_id, &user.id)?;
-        grant_team_circles(tx, team_id, &user.id)
+        let user = insert_account(tx, &email, name, password_hash)?;
+        let team = insert_team(tx, &team)?;
+        teams::set_role(tx, &team, &user, TeamRole::Organizer)?;
+        Ok((user, team))
     })
 }
 
-/// The team's existing circles become visible to a new organizer from now on.
-pub(super) fn grant_team_circles(tx: &mut dyn Tx, team_id: &str, user_id: &str) -> ApiResult<()> {
-    let circles = tx.rows_with_value("circles", "team_id", &Value::from(team_id).to_string())?;
-    let seq = tx.max_seq()?;
-    for circle in circles {
-        tx.grant(&circle, user_id, seq)?;
+/// The account with this email, or 404 naming it.
+pub(super) fn user_with_email(tx: &mut dyn Tx, email: &str) -> ApiResult<UserRecord> {
+    let email = normal_email(email);
+    tx.user_by_email(&email)?.ok_or_else(|| ApiError::not_found(format!("no user with email {email}")))
+}
+
+/// Disable an account (its tokens are refused from now on, and revoked:
+/// enabling it again does not bring them back) or enable it (it may sign
+/// in again).
+pub(super) fn set_disabled(backend: &impl Backend, email: &str, disabled: bool) -> ApiResult<()> {
+    backend.write_unordered(|tx| {
+        let user = user_with_email(tx, email)?;
+        let now = now_text();
+        tx.set_user_disabled(&user.id, disabled.then_some(now.as_str()))?;
+        if disabled {
+            tx.revoke_user_tokens(&user.id, None, &now)?;
+        }
+        Ok(())
+    })
+}
+
+/// A new password for an account (hashed by the caller, by the rules of
+/// `auth`): every token of the account but `keep` is revoked. How many were.
+pub(super) fn set_password(
+    backend: &impl Backend,
+    user_id: &str,
+    password_hash: &str,
+    keep: Option<&str>,
+) -> ApiResult<usize> {
+    backend.write_unordered(|tx| {
+        if tx.user_by_id(user_id)?.is_none() {
+            return Err(ApiError::not_found(format!("no user with id {user_id}")));
+        }
+        tx.set_password_hash(user_id, password_hash)?;
+        Ok(tx.revoke_user_tokens(user_id, keep, &now_text())?)
+    })
+}
+
+/// The session of a token as looked up: a disabled account's tokens are
+/// refused (401 `account_disabled`), a revoked or unknown token is none.
+pub(super) fn live_session(record: Option<TokenRecord>) -> ApiResult<Option<crate::storage::Session>> {
+    match record {
+        Some(record) if record.user_disabled => Err(account_disabled(StatusCode::UNAUTHORIZED)),
+        Some(record) if !record.revoked => Ok(Some(record.session)),
+        _ => Ok(None),
     }
-    Ok(())
+}
+
+/// A disabled account: sign-in is refused with 403, its tokens with 401.
+pub(crate) fn account_disabled(status: StatusCode) -> ApiError {
+    ApiError::new(
+        status,
+        "account_disabled",
+        "this account is disabled; ask the server's administrator (circles-server user enable)",
+    )
 }
 
 /// A token for a user on a device. The device id is bound to the first
@@ -169,8 +250,15 @@ pub(super) fn renew_device(backend: &impl Backend, session: &Session, token_hash
     })
 }
 
-/// A row written by the server itself, field by field, on its own clock.
-pub(super) fn log_own_row(tx: &mut dyn Tx, table: &str, row_id: &str, fields: &[(&str, Value)]) -> ApiResult<()> {
+/// A row written by the server itself, field by field, on its own clock,
+/// ahead of every version the row's fields hold (so the server's write wins
+/// on every replica, whatever the clock of a laptop that wrote it before).
+pub(crate) fn log_own_row(
+    tx: &mut dyn Tx,
+    table: &'static str,
+    row_id: &str,
+    fields: &[(&str, Value)],
+) -> ApiResult<()> {
     log_own_fields(tx, table, row_id, None, fields)
 }
 
@@ -179,7 +267,7 @@ pub(super) fn log_own_row(tx: &mut dyn Tx, table: &str, row_id: &str, fields: &[
 pub(super) fn log_own_circle_row(
     tx: &mut dyn Tx,
     circle: &str,
-    table: &str,
+    table: &'static str,
     row_id: &str,
     fields: &[(&str, Value)],
 ) -> ApiResult<()> {
@@ -188,12 +276,18 @@ pub(super) fn log_own_circle_row(
 
 fn log_own_fields(
     tx: &mut dyn Tx,
-    table: &str,
+    table: &'static str,
     row_id: &str,
     scope: Option<&str>,
     fields: &[(&str, Value)],
 ) -> ApiResult<()> {
-    let mut clock = Hlc::tick(Hlc::ZERO, wall_clock_millis());
+    let mut latest = Hlc::ZERO;
+    for (field, _) in fields {
+        if let Some(stored) = tx.field(table, row_id, field)? {
+            latest = latest.max(stored.hlc.parse().unwrap_or(Hlc::ZERO));
+        }
+    }
+    let mut clock = Hlc::tick(latest, wall_clock_millis());
     let received_at = now_text();
     for (field, value) in fields {
         tx.log_own_change(&OwnChange {

@@ -11,7 +11,7 @@ use chrono::{Duration, Utc};
 use circles_core::validate;
 use serde_json::Value;
 
-use super::accounts::{insert_user, log_own_circle_row, normal_email};
+use super::accounts::{insert_account, log_own_circle_row, normal_email};
 use super::{teams, ApiResult};
 use crate::common::{now_text, time_text};
 use crate::error::ApiError;
@@ -231,7 +231,7 @@ pub(super) fn accept(backend: &impl Backend, token_hash: &str, joiner: &Joiner) 
                 if record.email.as_deref().is_some_and(|invited| invited != email) {
                     return Err(ApiError::forbidden("this invitation is for another email address"));
                 }
-                insert_user(tx, email, name, password_hash)?
+                insert_account(tx, email, name, password_hash)?
             }
             Joiner::Existing { user_id } => {
                 let user = tx.user_by_id(user_id)?.ok_or_else(|| ApiError::not_found("no such account"))?;

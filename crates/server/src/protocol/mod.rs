@@ -2,9 +2,12 @@
 //! carry (`precheck`), which circle a row belongs to and who may write it
 //! (`scope`), how a push is decided and merged (`push`), what a pull page
 //! holds and when a stream resets (`pull`), accounts and teams as synced rows
-//! (`accounts`), group commit and batch records. It runs over the narrow
-//! data access of `storage/` and holds no SQL; its errors are `ApiError`s.
+//! (`accounts`), team membership with the server as its authority (`teams`),
+//! access that can be taken away (`access`), group commit and batch
+//! records. It runs over the narrow data access of `storage/` and holds no
+//! SQL; its errors are `ApiError`s.
 
+mod access;
 mod accounts;
 mod batch_record;
 mod group_commit;
@@ -20,19 +23,22 @@ mod scope;
 pub(crate) mod teams;
 
 use circles_core::sync::wire::{PullResponse, PushRequest, PushResponse};
+use circles_core::TeamRole;
 
 use crate::error::ApiError;
 use crate::mail::outbox;
 use crate::storage::{
-    Backend, ClaimedMail, MailOutcome, MailState, MailSummary, NewMail, Session, TokenInfo, UserInfo, UserRecord,
+    Backend, ClaimedMail, MailOutcome, MailState, MailSummary, NewMail, Session, TeamMemberInfo, TokenInfo, UserInfo,
+    UserRecord,
 };
 use group_commit::GroupCommit;
 pub(crate) use group_commit::PushJob;
 
-pub(crate) use accounts::{new_user_problem, normal_email};
+pub(crate) use accounts::{account_disabled, new_user_problem, normal_email};
 use invitations::{ComposeInvitation, Invitation, InvitationFacts, InvitationRequest, Joiner, TeamMembers};
 pub use precheck::precheck;
 use resets::ComposeReset;
+pub use teams::MemberChange;
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
@@ -47,7 +53,26 @@ pub trait SyncService: Send + Sync + 'static {
     fn user_by_email(&self, email: &str) -> ApiResult<Option<UserRecord>>;
     fn add_team(&self, name: &str) -> ApiResult<String>;
     /// Make a user an organizer of a team: they see the team's circles.
-    fn add_organizer(&self, team_id: &str, email: &str) -> ApiResult<()>;
+    fn add_organizer(&self, team_id: &str, email: &str) -> ApiResult<()> {
+        self.add_team_member(team_id, email, TeamRole::Organizer)
+    }
+    fn user_by_id(&self, id: &str) -> ApiResult<Option<UserRecord>>;
+    /// The first account (organizer of the first team) and that team:
+    /// (user id, team id). Refused (409 `already_initialized`) once any account exists.
+    fn init(&self, email: &str, name: &str, password_hash: &str, team: &str) -> ApiResult<(String, String)>;
+    /// Disable an account (no sign-in, its tokens refused and revoked) or enable it again.
+    fn set_user_disabled(&self, email: &str, disabled: bool) -> ApiResult<()>;
+    /// A new password hash for a user; revokes their tokens but `keep`. How many were revoked.
+    fn set_password(&self, user_id: &str, password_hash: &str, keep: Option<&str>) -> ApiResult<usize>;
+    /// A team's id, from its id or its exact name.
+    fn find_team(&self, key: &str) -> ApiResult<String>;
+    /// Put a user (by email) in a team, or change their role.
+    fn add_team_member(&self, team_id: &str, email: &str, role: TeamRole) -> ApiResult<()>;
+    /// Take a user (by email) out of a team.
+    fn remove_team_member(&self, team_id: &str, email: &str) -> ApiResult<()>;
+    fn team_member_list(&self, team_id: &str) -> ApiResult<Vec<TeamMemberInfo>>;
+    /// An organizer's change to a member of their team (the API's).
+    fn change_member(&self, session: &Session, team_id: &str, user_id: &str, change: MemberChange) -> ApiResult<()>;
 
     /// A token for a user on a device; `409 device_taken` if the device id
     /// is bound to another account.
@@ -55,7 +80,8 @@ pub trait SyncService: Send + Sync + 'static {
     /// A fresh device id for the session's user, with a new token (by its
     /// hash) bound to it: (device id, token id).
     fn renew_device(&self, session: &Session, token_hash: &str) -> ApiResult<(String, String)>;
-    /// The live session a token hash belongs to (None: unknown or revoked).
+    /// The live session a token hash belongs to (None: unknown or revoked;
+    /// 401 `account_disabled` for a disabled account's).
     fn session(&self, token_hash: &str) -> ApiResult<Option<Session>>;
     /// Tokens of a user (by id), or of everyone.
     fn tokens(&self, user_id: Option<&str>) -> ApiResult<Vec<TokenInfo>>;
@@ -170,8 +196,46 @@ impl<B: Backend> SyncService for Protocol<B> {
         accounts::add_team(&self.backend, name)
     }
 
-    fn add_organizer(&self, team_id: &str, email: &str) -> ApiResult<()> {
-        accounts::add_organizer(&self.backend, team_id, email)
+    fn user_by_id(&self, id: &str) -> ApiResult<Option<UserRecord>> {
+        self.backend.read(|tx| Ok(tx.user_by_id(id)?))
+    }
+
+    fn init(&self, email: &str, name: &str, password_hash: &str, team: &str) -> ApiResult<(String, String)> {
+        accounts::init(&self.backend, email, name, password_hash, team)
+    }
+
+    fn set_user_disabled(&self, email: &str, disabled: bool) -> ApiResult<()> {
+        accounts::set_disabled(&self.backend, email, disabled)
+    }
+
+    fn set_password(&self, user_id: &str, password_hash: &str, keep: Option<&str>) -> ApiResult<usize> {
+        accounts::set_password(&self.backend, user_id, password_hash, keep)
+    }
+
+    fn find_team(&self, key: &str) -> ApiResult<String> {
+        self.backend.read(|tx| teams::find_team(tx, key))
+    }
+
+    fn add_team_member(&self, team_id: &str, email: &str, role: TeamRole) -> ApiResult<()> {
+        self.backend.write(|tx| {
+            let user = accounts::user_with_email(tx, email)?;
+            teams::add_member(tx, team_id, &user.id, role.as_str())
+        })
+    }
+
+    fn remove_team_member(&self, team_id: &str, email: &str) -> ApiResult<()> {
+        self.backend.write(|tx| {
+            let user = accounts::user_with_email(tx, email)?;
+            teams::remove_member(tx, team_id, &user.id)
+        })
+    }
+
+    fn team_member_list(&self, team_id: &str) -> ApiResult<Vec<TeamMemberInfo>> {
+        self.backend.read(|tx| teams::member_list(tx, team_id))
+    }
+
+    fn change_member(&self, session: &Session, team_id: &str, user_id: &str, change: MemberChange) -> ApiResult<()> {
+        self.backend.write(|tx| teams::organizer_change(tx, &session.user_id, team_id, user_id, change))
     }
 
     fn create_token(&self, user_id: &str, device_id: &str, device_name: &str, token_hash: &str) -> ApiResult<String> {
@@ -183,7 +247,7 @@ impl<B: Backend> SyncService for Protocol<B> {
     }
 
     fn session(&self, token_hash: &str) -> ApiResult<Option<Session>> {
-        Ok(self.backend.session(token_hash)?)
+        accounts::live_session(self.backend.session(token_hash)?)
     }
 
     fn tokens(&self, user_id: Option<&str>) -> ApiResult<Vec<TokenInfo>> {

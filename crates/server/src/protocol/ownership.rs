@@ -3,7 +3,10 @@
 //! circle, so their writers follow from who made them and from team roles:
 //!
 //! - a team: its organizers, or the person who made it;
-//! - a team's membership or course-list entry: whoever may write the team;
+//! - a team's membership: no laptop; the server is the one authority of
+//!   membership and writes those rows itself (`teams.rs`: invitations, the
+//!   organizers' API, admin commands);
+//! - a team's course-list entry: whoever may write the team;
 //! - a course: the person who made it, or an organizer of a team listing it;
 //! - a facilitator: the account itself; a facilitator without an account (a
 //!   co-facilitator typed in on a laptop): the person who made it.
@@ -17,6 +20,7 @@ use circles_core::validate::shown;
 use circles_core::Rule;
 
 use super::push::Push;
+use super::teams::is_organizer;
 use super::ApiResult;
 use crate::error::ApiError;
 use crate::storage::Tx;
@@ -28,6 +32,14 @@ pub(super) fn authorize_global<'a>(
     table: &'static TableDef,
     change: &'a WireChange,
 ) -> ApiResult<()> {
+    if table.name == "team_members" {
+        return Err(ApiError::forbidden(format!(
+            "you may not change team member {} (change {}): team membership is changed on the server: \
+             invitations and the team screen",
+            shown(&change.row_id),
+            shown(&change.change_id),
+        )));
+    }
     let me = push.session.user_id.clone();
     let row = change.row_id.as_str();
     let creator = push.row_creator(tx, table.name, row)?;
@@ -37,8 +49,8 @@ pub(super) fn authorize_global<'a>(
     // A row nobody has written yet is this user's to make.
     let made_by_me = creator.is_none_or(|creator| creator == me);
     let allowed = match table.name {
-        "teams" => made_by_me || tx.team_organizers(row)?.contains(&me),
-        "team_members" | "team_courses" => {
+        "teams" => made_by_me || is_organizer(tx, row, &me)?,
+        "team_courses" => {
             let team = parent_team(push, tx, table, change)?;
             may_write_team(push, tx, &team)?
         }
@@ -56,7 +68,7 @@ pub(super) fn authorize_global<'a>(
         shown(row),
         shown(&change.change_id),
         match table.name {
-            "teams" | "team_members" | "team_courses" => "only the team's organizers may",
+            "teams" | "team_courses" => "only the team's organizers may",
             "courses" => "only the person who added the course, or an organizer of a team listing it, may",
             "facilitators" => "only that facilitator may",
             _ => "no one may",
@@ -65,15 +77,14 @@ pub(super) fn authorize_global<'a>(
 }
 
 fn may_write_team(push: &mut Push<'_>, tx: &mut dyn Tx, team: &str) -> ApiResult<bool> {
-    let me = &push.session.user_id;
-    if tx.team_organizers(team)?.contains(me) {
+    if is_organizer(tx, team, &push.session.user_id)? {
         return Ok(true);
     }
     Ok(push.row_creator(tx, "teams", team)?.as_deref() == Some(push.session.user_id.as_str()))
 }
 
-/// The team a membership or course-list row belongs to; like a circle's
-/// rows, it never moves to another team.
+/// The team a course-list row belongs to; like a circle's rows, it never
+/// moves to another team.
 fn parent_team<'a>(
     push: &mut Push<'a>,
     tx: &mut dyn Tx,
@@ -105,7 +116,7 @@ fn organizes_a_team_listing(push: &mut Push<'_>, tx: &mut dyn Tx, course: &str) 
     for link in links {
         let team = push.stored_text(tx, "team_courses", &link, "team_id")?;
         if let Some(team) = team {
-            if tx.team_organizers(&team)?.contains(&push.session.user_id) {
+            if is_organizer(tx, &team, &push.session.user_id)? {
                 return Ok(true);
             }
         }

@@ -1,7 +1,9 @@
 //! What a pull returns: a page of the changes the user may see (everyone's
 //! and their circles', not the device's own), the device's lost conflicts,
-//! and a reset when the user gained a circle whose history the token's
-//! stream has already passed.
+//! a reset when the user gained a circle whose history the token's stream
+//! has already passed, and the circles taken away from the user after the
+//! request's cursor (`revoked`, on every page until the cursor passes the
+//! revocation; `access.rs`).
 
 use axum::http::StatusCode;
 use circles_core::sync::wire::{PullResponse, MAX_PULL_LIMIT};
@@ -50,6 +52,7 @@ pub(super) fn pull(
             }
         }
         if reset {
+            let revoked = tx.revoked_circles(&session.user_id, cursor)?;
             return Ok(PullResponse {
                 changes: vec![],
                 cursor: 0,
@@ -59,7 +62,7 @@ pub(super) fn pull(
                 conflicts: vec![],
                 server_time_ms: now_ms,
                 app_release: None,
-                revoked: Vec::new(),
+                revoked,
             });
         }
         page(tx, session, cursor, conflict_cursor, limit, now_ms)
@@ -95,6 +98,7 @@ fn page(
     // A short page saw everything up to `max` in this snapshot.
     let next = stopped_at.unwrap_or(max);
     let remaining = if full_page { tx.count_visible(&session.user_id, next)? } else { 0 };
+    let revoked = tx.revoked_circles(&session.user_id, cursor)?;
     Ok(PullResponse {
         changes,
         cursor: next,
@@ -104,6 +108,6 @@ fn page(
         conflicts,
         server_time_ms: now_ms,
         app_release: None,
-        revoked: Vec::new(),
+        revoked,
     })
 }

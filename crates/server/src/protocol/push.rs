@@ -2,7 +2,9 @@
 //! or once per row: duplicates, authorization (`scope`), last writer wins
 //! (`circles_core::sync::merge`), conflicts worth telling the loser about,
 //! access that follows from data, and seqs handed out in log order. All of
-//! a push's effects are gathered and handed to the backend in one write.
+//! a push's effects are gathered and handed to the backend in one write;
+//! then the users whose access the push may have ended are checked again
+//! (`access.rs`), in the same transaction.
 
 use std::collections::{HashMap, HashSet};
 
@@ -11,6 +13,7 @@ use circles_core::schema::{Scope, TableDef};
 use circles_core::sync::merge::{self, Version};
 use circles_core::sync::wire::{PushOutcome, PushResponse, PushResult, WireChange};
 
+use super::access;
 use super::batch_record::{batch_record, check_batch_record};
 use super::group_commit::PushJob;
 use super::ownership::authorize_global;
@@ -42,6 +45,7 @@ pub(super) fn push_one(tx: &mut dyn Tx, job: &PushJob) -> ApiResult<PushResponse
         results,
         server_time_ms: job.now_ms,
     };
+    let recheck = std::mem::take(&mut push.recheck);
     let writes = PushWrites {
         session,
         batch,
@@ -55,6 +59,9 @@ pub(super) fn push_one(tx: &mut dyn Tx, job: &PushJob) -> ApiResult<PushResponse
         record: batch_record(&response),
     };
     tx.write_push(&writes)?;
+    if !recheck.is_empty() {
+        access::recheck(tx, &recheck)?;
+    }
     Ok(response)
 }
 
@@ -84,6 +91,8 @@ pub(super) struct Push<'a> {
     conflicts: Vec<Conflict>,
     /// Global rows this push makes (its user is their creator).
     created: HashSet<(&'static str, &'a str)>,
+    /// (circle, user) pairs whose access this push may have ended.
+    recheck: Vec<(String, String)>,
     /// Creators of global rows read so far.
     /// By table, then row (looked up by `&str`, with no key built per change).
     creators: HashMap<&'static str, HashMap<String, Option<String>>>,
@@ -106,6 +115,7 @@ impl<'a> Push<'a> {
             grants: Vec::new(),
             conflicts: Vec::new(),
             created: HashSet::new(),
+            recheck: Vec::new(),
             creators: HashMap::new(),
         }
     }
@@ -219,6 +229,7 @@ impl<'a> Push<'a> {
             ),
         };
         let hlc = change.hlc.to_string();
+        let previous = current.as_ref().and_then(text_of);
         if let Some(stored) = current {
             // `concurrent` needs another device first: only then is the
             // stored value worth parsing.
@@ -258,33 +269,50 @@ impl<'a> Push<'a> {
         );
         self.next_seq += 1;
         self.logged.push(Logged { seq, table: table.name, change, value, hlc, scope });
-        self.grant_from_membership(tx, table, change, seq)?;
+        self.access_from_membership(tx, table, change, seq, previous)?;
         Ok(PushResult { change_id: change.change_id.clone(), outcome: PushOutcome::Applied, seq: Some(seq) })
     }
 
-    /// Access that follows from data: a facilitator added to a circle, or a
-    /// circle put in a team, whose organizers then see it.
-    fn grant_from_membership(
+    /// Access that follows from data: a facilitator added to a circle (or
+    /// added again), or a circle put in a team, whose organizers then see
+    /// it. And access it may end, checked after the push's writes: a
+    /// facilitator row deleted or naming someone else, a circle leaving a
+    /// team (`previous`: the changed field's text before this change).
+    fn access_from_membership(
         &mut self,
         tx: &mut dyn Tx,
         table: &'static TableDef,
         change: &'a WireChange,
         seq: i64,
+        previous: Option<String>,
     ) -> ApiResult<()> {
         match (table.name, change.field.as_str()) {
-            ("circle_facilitators", "circle_id" | "facilitator_id") => {
+            ("circle_facilitators", "circle_id" | "facilitator_id" | "deleted") => {
                 let circle = self.field_text(tx, table.name, &change.row_id, "circle_id")?;
                 let user = self.field_text(tx, table.name, &change.row_id, "facilitator_id")?;
-                if let (Some(circle), Some(user)) = (circle, user) {
-                    if tx.is_user(&user)? {
-                        self.grant(&circle, &user, seq);
+                let Some(circle) = circle else { return Ok(()) };
+                if change.field == "facilitator_id" {
+                    if let Some(old) = previous.filter(|old| Some(old) != user.as_ref()) {
+                        self.recheck.push((circle.clone(), old));
                     }
+                }
+                let Some(user) = user else { return Ok(()) };
+                let deleted = change.field == "deleted" && change.value != serde_json::json!(0);
+                if deleted {
+                    self.recheck.push((circle, user));
+                } else if tx.is_user(&user)? {
+                    self.grant(&circle, &user, seq);
                 }
             }
             ("circles", "team_id") => {
                 if let Some(team) = change.value.as_str() {
                     for user in tx.team_organizers(team)? {
                         self.grant(&change.row_id, &user, seq);
+                    }
+                }
+                if let Some(old) = previous.filter(|old| Some(old.as_str()) != change.value.as_str()) {
+                    for user in tx.team_organizers(&old)? {
+                        self.recheck.push((change.row_id.clone(), user));
                     }
                 }
             }

@@ -69,8 +69,8 @@ pub(super) fn complete(backend: &impl Backend, token_hash: &str, password_hash: 
         if !tx.use_reset(&reset.id, &now)? {
             return Err(used());
         }
-        tx.set_password(&reset.user_id, password_hash)?;
-        tx.revoke_user_tokens(&reset.user_id, &now)?;
+        tx.set_password_hash(&reset.user_id, password_hash)?;
+        tx.revoke_user_tokens(&reset.user_id, None, &now)?;
         Ok(())
     })
 }

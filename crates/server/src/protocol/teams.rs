@@ -1,74 +1,213 @@
-//! Team membership as the invitations see it, in one small module so that
-//! its storage can change without touching them: who organizes a team, who
-//! belongs to it (and in which role), and adding someone. Today organizers
-//! are the server's `team_organizers` table and members are the synced
-//! `team_members` rows the server writes itself (`SERVER_DEVICE`).
+//! Team membership, with the server as its one authority. The server's
+//! `team_members` table says who belongs to which team and as what; it is
+//! changed only here, and every change also writes the synced
+//! `team_members` row (core's derived id for the (team, facilitator) pair,
+//! written by `SERVER_DEVICE`) in the same transaction, so laptops show the
+//! same membership the server decides by. Laptops may not push membership
+//! changes (`ownership.rs`). Organizers see their team's circles: becoming
+//! one grants them, ceasing to be one takes away those they see by no other
+//! right (`access.rs`). A team always keeps an organizer once it has one.
 
+use axum::http::StatusCode;
+use circles_core::{team_member_id, TeamRole};
 use serde_json::Value;
 
-use super::accounts::{grant_team_circles, log_own_row};
-use super::ApiResult;
+use super::accounts::log_own_row;
+use super::{access, ApiResult};
 use crate::common::now_text;
-use crate::storage::Tx;
+use crate::error::ApiError;
+use crate::storage::{TeamMemberInfo, Tx};
 
+/// The roles, as stored and synced.
 pub(crate) const ORGANIZER: &str = "organizer";
+// For callers that hold a role as text (invitations).
+#[allow(dead_code)]
 pub(crate) const MEMBER: &str = "member";
 
 /// Whether `user` organizes `team`.
 pub(crate) fn is_organizer(tx: &mut dyn Tx, team: &str, user: &str) -> ApiResult<bool> {
-    Ok(tx.team_organizers(team)?.iter().any(|u| u == user))
+    Ok(tx.team_role(team, user)?.as_deref() == Some(ORGANIZER))
 }
 
-/// A team's members and their roles (organizers first, then by user id).
-pub(crate) fn members(tx: &mut dyn Tx, team: &str) -> ApiResult<Vec<(String, String)>> {
-    let mut out: Vec<(String, String)> =
-        tx.team_organizers(team)?.into_iter().map(|user| (user, ORGANIZER.to_string())).collect();
-    for row in tx.rows_with_value("team_members", "team_id", &Value::from(team).to_string())? {
-        let text = |tx: &mut dyn Tx, field: &str| -> ApiResult<Option<Value>> {
-            Ok(tx.field("team_members", &row, field)?.and_then(|f| serde_json::from_str(&f.value).ok()))
-        };
-        if text(tx, "deleted")?.and_then(|v| v.as_i64()).unwrap_or(0) != 0 {
-            continue;
-        }
-        let Some(user) = text(tx, "facilitator_id")?.and_then(|v| v.as_str().map(str::to_string)) else { continue };
-        let role = text(tx, "role")?.and_then(|v| v.as_str().map(str::to_string)).unwrap_or_else(|| MEMBER.into());
-        // An organizer stays one, whatever an older member row says.
-        if !out.iter().any(|(u, _)| *u == user) {
-            out.push((user, role));
-        }
-    }
-    let organizers = out.iter().filter(|(_, r)| r == ORGANIZER).count();
-    out[organizers..].sort();
-    Ok(out)
-}
-
-/// Whether `user` belongs to `team` (in any role).
+/// Whether `user` belongs to `team`, in any role.
 pub(crate) fn is_member(tx: &mut dyn Tx, team: &str, user: &str) -> ApiResult<bool> {
-    Ok(members(tx, team)?.iter().any(|(u, _)| u == user))
+    Ok(tx.team_role(team, user)?.is_some())
 }
 
-/// Add `user` to `team` in `role` (a synced `team_members` row written by
-/// the server; an organizer also sees the team's circles). Nothing is
-/// written for someone already a member.
+/// Put `user` in `team` with `role` ("organizer" or "member"), or change
+/// their role (`set_role`).
 pub(crate) fn add_member(tx: &mut dyn Tx, team: &str, user: &str, role: &str) -> ApiResult<()> {
-    if is_member(tx, team, user)? {
+    let role = TeamRole::parse(role).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    set_role(tx, team, user, role)
+}
+
+/// Put `user` in `team` with `role`, or change their role. Demoting the
+/// team's last organizer is refused (409 `last_organizer`). Setting the role
+/// a member already has changes nothing.
+pub(crate) fn set_role(tx: &mut dyn Tx, team: &str, user: &str, role: TeamRole) -> ApiResult<()> {
+    if !tx.team_exists(team)? {
+        return Err(no_team(team));
+    }
+    if !tx.is_user(user)? {
+        return Err(ApiError::not_found(format!("no user with id {user}")));
+    }
+    let before = tx.team_role(team, user)?;
+    if before.as_deref() == Some(role.as_str()) {
         return Ok(());
     }
-    log_own_row(
-        tx,
-        "team_members",
-        &uuid::Uuid::now_v7().to_string(),
-        &[
-            ("team_id", Value::from(team)),
-            ("facilitator_id", Value::from(user)),
-            ("role", Value::from(role)),
-            ("deleted", Value::from(0)),
-            ("created_at", Value::from(now_text())),
-        ],
-    )?;
-    if role == ORGANIZER {
-        tx.add_organizer(team, user)?;
-        grant_team_circles(tx, team, user)?;
+    let was_organizer = before.as_deref() == Some(ORGANIZER);
+    if was_organizer {
+        refuse_last_organizer(tx, team, user, "demote")?;
+    }
+    tx.set_team_member(team, user, role.as_str())?;
+    let row = team_member_id(team, user);
+    if before.is_none() {
+        log_own_row(
+            tx,
+            "team_members",
+            &row,
+            &[
+                ("team_id", Value::from(team)),
+                ("facilitator_id", Value::from(user)),
+                ("role", Value::from(role.as_str())),
+                ("deleted", Value::from(0)),
+                ("created_at", Value::from(now_text())),
+            ],
+        )?;
+    } else {
+        log_own_row(tx, "team_members", &row, &[("role", Value::from(role.as_str())), ("deleted", Value::from(0))])?;
+    }
+    match role {
+        // The team's circles become visible from now on.
+        TeamRole::Organizer => {
+            let seq = tx.max_seq()?;
+            for circle in team_circles(tx, team)? {
+                tx.grant(&circle, user, seq)?;
+            }
+        }
+        TeamRole::Member if was_organizer => recheck_team_circles(tx, team, user)?,
+        TeamRole::Member => {}
     }
     Ok(())
+}
+
+/// Take `user` out of `team` (404 if they are not in it; 409
+/// `last_organizer` for its last organizer): the synced row is deleted and
+/// the team's circles they saw only as an organizer are taken away.
+pub(crate) fn remove_member(tx: &mut dyn Tx, team: &str, user: &str) -> ApiResult<()> {
+    if !tx.team_exists(team)? {
+        return Err(no_team(team));
+    }
+    let Some(role) = tx.team_role(team, user)? else {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "not_a_member", format!("user {user} is not in team {team}")));
+    };
+    if role == ORGANIZER {
+        refuse_last_organizer(tx, team, user, "remove")?;
+    }
+    tx.remove_team_member(team, user)?;
+    log_own_row(tx, "team_members", &team_member_id(team, user), &[("deleted", Value::from(1))])?;
+    if role == ORGANIZER {
+        recheck_team_circles(tx, team, user)?;
+    }
+    Ok(())
+}
+
+/// A team's members and their roles: (user id, role), organizers first.
+pub(crate) fn members(tx: &mut dyn Tx, team: &str) -> ApiResult<Vec<(String, String)>> {
+    Ok(member_list(tx, team)?.into_iter().map(|m| (m.user_id, m.role)).collect())
+}
+
+/// A team's members with their names and emails, organizers first.
+pub(crate) fn member_list(tx: &mut dyn Tx, team: &str) -> ApiResult<Vec<TeamMemberInfo>> {
+    if !tx.team_exists(team)? {
+        return Err(no_team(team));
+    }
+    Ok(tx.team_members(team)?)
+}
+
+/// Refuse when `user` is `team`'s only organizer.
+fn refuse_last_organizer(tx: &mut dyn Tx, team: &str, user: &str, what: &str) -> ApiResult<()> {
+    let members = members(tx, team)?;
+    if members.iter().all(|(member, role)| member == user || role != ORGANIZER) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "last_organizer",
+            format!("cannot {what} the last organizer of team {team}: make someone else an organizer first"),
+        ));
+    }
+    Ok(())
+}
+
+/// The circles a team holds (by their `team_id`).
+fn team_circles(tx: &mut dyn Tx, team: &str) -> ApiResult<Vec<String>> {
+    Ok(tx.rows_with_value("circles", "team_id", &Value::from(team).to_string())?)
+}
+
+/// After `user` stopped organizing `team`: each of its circles they see by
+/// no other right is taken away.
+fn recheck_team_circles(tx: &mut dyn Tx, team: &str, user: &str) -> ApiResult<()> {
+    let pairs: Vec<(String, String)> =
+        team_circles(tx, team)?.into_iter().map(|circle| (circle, user.to_string())).collect();
+    access::recheck(tx, &pairs)
+}
+
+fn no_team(team: &str) -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "no_team", format!("no team with id {team}"))
+}
+
+/// The team a command names, by id or by exact name (an ambiguous name is
+/// refused, listing the ids).
+pub(super) fn find_team(tx: &mut dyn Tx, key: &str) -> ApiResult<String> {
+    let found = tx.teams_named(key.trim())?;
+    match found.as_slice() {
+        [] => {
+            Err(ApiError::new(StatusCode::NOT_FOUND, "no_team", format!("no team with id or name \"{}\"", key.trim())))
+        }
+        [(id, _)] => Ok(id.clone()),
+        many => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "ambiguous_team",
+            format!(
+                "{} teams are named \"{}\"; name one by its id: {}",
+                many.len(),
+                key.trim(),
+                many.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+        )),
+    }
+}
+
+/// What an organizer asks of a member of their team, through the API.
+pub enum MemberChange {
+    Remove,
+    Role(TeamRole),
+}
+
+/// An organizer's change to a member of their team: 404 for an unknown
+/// team (`no_team`) or someone not in it (`not_a_member`), 403 for a caller
+/// who does not organize it (`not_organizer`), 409 for the last organizer.
+pub(super) fn organizer_change(
+    tx: &mut dyn Tx,
+    caller: &str,
+    team: &str,
+    user: &str,
+    change: MemberChange,
+) -> ApiResult<()> {
+    if !tx.team_exists(team)? {
+        return Err(no_team(team));
+    }
+    if !is_organizer(tx, team, caller)? {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "not_organizer",
+            format!("only the organizers of team {team} may change its members"),
+        ));
+    }
+    if !is_member(tx, team, user)? {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "not_a_member", format!("user {user} is not in team {team}")));
+    }
+    match change {
+        MemberChange::Remove => remove_member(tx, team, user),
+        MemberChange::Role(role) => set_role(tx, team, user, role),
+    }
 }

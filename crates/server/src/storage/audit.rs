@@ -56,7 +56,7 @@ const ROW_CREATORS: &str = "SELECT problem, count(*) OVER () FROM (
     GROUP BY c.table_name, c.row_id
 ) p ORDER BY k LIMIT $1";
 
-/// Tokens, devices and organizers naming what does not exist.
+/// Tokens, devices and team members naming what does not exist.
 const REFERENCES: &str = "SELECT problem, count(*) OVER () FROM (
     SELECT 'token ' || t.id || ': its user ' || t.user_id || ' does not exist' AS problem
     FROM tokens t WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = t.user_id)
@@ -67,9 +67,9 @@ const REFERENCES: &str = "SELECT problem, count(*) OVER () FROM (
     SELECT 'device ' || d.device_id || ': its user ' || d.user_id || ' does not exist'
     FROM devices d WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = d.user_id)
     UNION ALL
-    SELECT 'team ' || o.team_id || ': its organizer ' || o.user_id || ' does not exist'
-    FROM team_organizers o WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = o.user_id)
+    SELECT 'team ' || o.team_id || ': its member ' || o.user_id || ' does not exist'
+    FROM team_members o WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = o.user_id)
     UNION ALL
-    SELECT 'team ' || o.team_id || ' (with organizer ' || o.user_id || ') does not exist'
-    FROM team_organizers o WHERE NOT EXISTS (SELECT 1 FROM teams m WHERE m.id = o.team_id)
+    SELECT 'team ' || o.team_id || ' (with member ' || o.user_id || ') does not exist'
+    FROM team_members o WHERE NOT EXISTS (SELECT 1 FROM teams m WHERE m.id = o.team_id)
 ) p ORDER BY problem LIMIT $1";

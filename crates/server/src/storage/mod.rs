@@ -43,12 +43,33 @@ pub struct Session {
     pub token_id: String,
 }
 
+/// A token as the session lookup finds it, live or not: whether it is
+/// revoked and whether its account is disabled are for the caller to judge.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenRecord {
+    pub session: Session,
+    pub revoked: bool,
+    pub user_disabled: bool,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserRecord {
     pub id: String,
     pub email: String,
     pub name: String,
     pub password_hash: String,
+    /// Disabled accounts cannot sign in and their tokens are refused.
+    pub disabled: bool,
+}
+
+/// A member of a team as the server holds it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TeamMemberInfo {
+    pub user_id: String,
+    pub email: String,
+    pub name: String,
+    /// `organizer` or `member`.
+    pub role: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -227,7 +248,7 @@ pub enum Audit {
     FieldStates,
     /// Every global row in the log has its maker in `row_creator`.
     RowCreators,
-    /// Tokens, devices and organizers name users (and devices) that exist.
+    /// Tokens, devices and team members name users (and devices, teams) that exist.
     References,
 }
 
@@ -373,6 +394,30 @@ pub(crate) fn attachments_from_json(text: &str) -> StorageResult<Vec<MailAttachm
         .collect()
 }
 
+/// The facilitator ids (JSON text) of a circle's live `circle_facilitators`
+/// rows: the circle's rows found through the log's scope index, their
+/// states by key. The same SQL on both backends.
+pub(crate) const LIVE_CIRCLE_FACILITATORS_SQL: &str = "SELECT f.value FROM field_state f
+     JOIN field_state d ON d.table_name = f.table_name AND d.row_id = f.row_id AND d.field = 'deleted'
+     WHERE f.table_name = 'circle_facilitators' AND f.field = 'facilitator_id' AND d.value = '0'
+       AND f.row_id IN (SELECT row_id FROM changes WHERE scope_circle = $1 AND table_name = 'circle_facilitators')";
+
+/// Circles revoked from a user (`$1`) after a seq (`$2`) that they do not
+/// see again since (a later grant), by the revocations' key.
+pub(crate) const REVOKED_CIRCLES_SQL: &str = "SELECT DISTINCT r.circle_id FROM access_revocations r
+     WHERE r.user_id = $1 AND r.seq > $2
+       AND NOT EXISTS (SELECT 1 FROM circle_access a WHERE a.circle_id = r.circle_id AND a.user_id = r.user_id)
+     ORDER BY r.circle_id";
+
+/// The texts among stored JSON values (others, such as null, left out).
+pub(crate) fn json_texts(values: &[String]) -> Vec<String> {
+    values
+        .iter()
+        .filter_map(|v| serde_json::from_str::<serde_json::Value>(v).ok())
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect()
+}
+
 /// What is read and written inside one transaction. Statements only: every
 /// decision is the caller's.
 pub trait Tx {
@@ -384,14 +429,46 @@ pub trait Tx {
     fn insert_user(&mut self, user: &UserRecord, created_at: &str) -> StorageResult<()>;
     fn users(&mut self) -> StorageResult<Vec<UserInfo>>;
     fn user_by_email(&mut self, email: &str) -> StorageResult<Option<UserRecord>>;
+    fn user_by_id(&mut self, id: &str) -> StorageResult<Option<UserRecord>>;
+    fn user_count(&mut self) -> StorageResult<i64>;
+    /// Disable an account (`Some(time)`) or enable it (`None`). False if no such user.
+    fn set_user_disabled(&mut self, user_id: &str, disabled_at: Option<&str>) -> StorageResult<bool>;
+    fn set_password_hash(&mut self, user_id: &str, password_hash: &str) -> StorageResult<()>;
+    /// Revoke every live token of a user but `keep` (a token id): how many.
+    fn revoke_user_tokens(&mut self, user_id: &str, keep: Option<&str>, now: &str) -> StorageResult<usize>;
     fn insert_team(&mut self, id: &str, name: &str) -> StorageResult<()>;
     fn team_exists(&mut self, id: &str) -> StorageResult<bool>;
-    /// Add an organizer to a team (kept if already there).
-    fn add_organizer(&mut self, team_id: &str, user_id: &str) -> StorageResult<()>;
+    /// Teams (id, name) whose id or name is exactly `key`.
+    fn teams_named(&mut self, key: &str) -> StorageResult<Vec<(String, String)>>;
+    /// Put a user in a team with a role, or change their role.
+    fn set_team_member(&mut self, team_id: &str, user_id: &str, role: &str) -> StorageResult<()>;
+    /// Take a user out of a team. False if they were not in it.
+    fn remove_team_member(&mut self, team_id: &str, user_id: &str) -> StorageResult<bool>;
+    /// A user's role in a team, if they are in it.
+    fn team_role(&mut self, team_id: &str, user_id: &str) -> StorageResult<Option<String>>;
+    /// A team's members, organizers first, then by email.
+    fn team_members(&mut self, team_id: &str) -> StorageResult<Vec<TeamMemberInfo>>;
     /// The rows of `table` whose `field` holds `value` (as stored JSON text).
     fn rows_with_value(&mut self, table: &str, field: &str, value: &str) -> StorageResult<Vec<String>>;
     /// Let a user see a circle (kept if they already do).
     fn grant(&mut self, circle_id: &str, user_id: &str, granted_seq: i64) -> StorageResult<()>;
+
+    // Access, read as stored now (no push cache: these are asked after a
+    // push's writes, in its transaction).
+    /// Whether a user sees a circle (`circle_access`).
+    fn has_access(&mut self, circle_id: &str, user_id: &str) -> StorageResult<bool>;
+    /// The facilitator ids of a circle's live (`deleted` = 0) `circle_facilitators` rows.
+    fn live_circle_facilitators(&mut self, circle_id: &str) -> StorageResult<Vec<String>>;
+    /// A field's stored value (JSON text), read as stored now.
+    fn stored_value(&mut self, table: &str, row_id: &str, field: &str) -> StorageResult<Option<String>>;
+    /// The user whose push first wrote a circle's own row.
+    fn circle_creator(&mut self, circle_id: &str) -> StorageResult<Option<String>>;
+    /// Take a circle away from a user: no `circle_access`, none of their
+    /// tokens' streams lists it (a later grant resets them), and a
+    /// revocation recorded at `seq`.
+    fn revoke_access(&mut self, circle_id: &str, user_id: &str, seq: i64) -> StorageResult<()>;
+    /// Circles revoked from a user after `after` that they do not see again, sorted.
+    fn revoked_circles(&mut self, user_id: &str, after: i64) -> StorageResult<Vec<String>>;
     /// Log a change made by the server itself and make it its field's state.
     fn log_own_change(&mut self, change: &OwnChange<'_>) -> StorageResult<()>;
     /// The account a device id is bound to, if any.
@@ -405,13 +482,7 @@ pub trait Tx {
     fn revoke_token(&mut self, token_id: &str, owner: Option<&str>, now: &str) -> StorageResult<bool>;
 
     // Invitations, password resets and what their pages need.
-    fn user_by_id(&mut self, id: &str) -> StorageResult<Option<UserRecord>>;
-    fn set_password(&mut self, user_id: &str, password_hash: &str) -> StorageResult<()>;
-    /// Revoke every live token of a user: how many.
-    fn revoke_user_tokens(&mut self, user_id: &str, now: &str) -> StorageResult<u64>;
     fn team_name(&mut self, team_id: &str) -> StorageResult<Option<String>>;
-    /// Whether `user` may see (and so write) `circle` (`circle_access`).
-    fn has_access(&mut self, circle_id: &str, user_id: &str) -> StorageResult<bool>;
     fn insert_invitation(&mut self, invitation: &InvitationRecord) -> StorageResult<()>;
     fn invitation(&mut self, id: &str) -> StorageResult<Option<InvitationRecord>>;
     fn invitation_by_token(&mut self, token_hash: &str) -> StorageResult<Option<InvitationRecord>>;
@@ -458,6 +529,7 @@ pub trait Tx {
     /// Whether the pushing user could see `circle` before this push.
     fn may_see(&mut self, circle_id: &str) -> StorageResult<bool>;
     fn is_user(&mut self, id: &str) -> StorageResult<bool>;
+    /// The organizers of a team (`team_members` with role organizer).
     fn team_organizers(&mut self, team_id: &str) -> StorageResult<Vec<String>>;
     /// Who made a global row (`row_creator`, written when the row was made;
     /// `SERVER_DEVICE` for the accounts and teams the server wrote).
@@ -498,8 +570,9 @@ pub trait Backend: Send + Sync + 'static {
     /// The database engine's own check of its files: the faults it reports
     /// (empty: none). None: the engine has no such check to run here.
     fn integrity_check(&self) -> StorageResult<Option<Vec<String>>>;
-    /// The live session a token hash belongs to (None: unknown or revoked).
-    fn session(&self, token_hash: &str) -> StorageResult<Option<Session>>;
+    /// The token a hash belongs to, bound to its account's device, revoked
+    /// or not (None: unknown).
+    fn session(&self, token_hash: &str) -> StorageResult<Option<TokenRecord>>;
     /// A read from one snapshot.
     fn read<T, E: From<StorageError>>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<T, E>) -> Result<T, E>;
     /// A write ordered with every other write that touches the log (commit

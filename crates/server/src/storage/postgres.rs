@@ -36,7 +36,8 @@ use postgres::{Client, IsolationLevel, NoTls, Row, Statement, Transaction};
 use super::{
     attachments_from_json, attachments_json, each_push, Audit, Backend, ClaimedMail, Findings, GroupError,
     InvitationRecord, LogSlice, MailOutcome, MailState, MailSummary, NewMail, NewToken, OwnChange, PushStart,
-    PushWrites, ResetRecord, Session, StorageError, StorageResult, StoredField, TokenInfo, Tx, UserInfo, UserRecord,
+    PushWrites, ResetRecord, Session, StorageError, StorageResult, StoredField, TeamMemberInfo, TokenInfo, TokenRecord,
+    Tx, UserInfo, UserRecord,
 };
 use crate::common::now_text;
 
@@ -52,6 +53,7 @@ pub const MIGRATIONS: &[(i32, &str)] = &[
     (3, include_str!("../../migrations-pg/0003_global_row_creator.sql")),
     (4, include_str!("../../migrations-pg/0004_mail_outbox.sql")),
     (5, include_str!("../../migrations-pg/0005_invitations.sql")),
+    (6, include_str!("../../migrations-pg/0006_accounts.sql")),
 ];
 
 /// Connections per server process (CIRCLES_PG_POOL overrides).
@@ -288,12 +290,15 @@ impl Backend for Postgres {
         Ok(None)
     }
 
-    fn session(&self, token_hash: &str) -> StorageResult<Option<Session>> {
+    fn session(&self, token_hash: &str) -> StorageResult<Option<TokenRecord>> {
         // Every authenticated request asks: one statement, no transaction.
-        // A live token, bound to its account and to a device of that account.
-        const SQL: &str = "SELECT t.user_id, t.device_id, t.id FROM tokens t
+        // A token, bound to its account and to a device of that account,
+        // with whether it is revoked and its account disabled.
+        const SQL: &str = "SELECT t.user_id, t.device_id, t.id, t.revoked_at IS NOT NULL, u.disabled_at IS NOT NULL
+             FROM tokens t
              JOIN devices d ON d.device_id = t.device_id AND d.user_id = t.user_id
-             WHERE t.token_hash = $1 AND t.revoked_at IS NULL";
+             JOIN users u ON u.id = t.user_id
+             WHERE t.token_hash = $1";
         let mut pooled = self.pool.get()?;
         let Conn { client, statements } = pooled.conn.as_mut().expect("pooled connection");
         let statement = match statements.get(SQL) {
@@ -304,10 +309,10 @@ impl Backend for Postgres {
                 s
             }
         };
-        Ok(client.query_opt(&statement, &[&token_hash])?.map(|r| Session {
-            user_id: r.get(0),
-            device_id: r.get(1),
-            token_id: r.get(2),
+        Ok(client.query_opt(&statement, &[&token_hash])?.map(|r| TokenRecord {
+            session: Session { user_id: r.get(0), device_id: r.get(1), token_id: r.get(2) },
+            revoked: r.get(3),
+            user_disabled: r.get(4),
         }))
     }
 
@@ -402,8 +407,80 @@ impl Tx for PgTx<'_> {
 
     fn user_by_email(&mut self, email: &str) -> StorageResult<Option<UserRecord>> {
         Ok(self
-            .query_opt("SELECT id, email, name, password_hash FROM users WHERE email = $1", &[&email])?
-            .map(|r| UserRecord { id: r.get(0), email: r.get(1), name: r.get(2), password_hash: r.get(3) }))
+            .query_opt(
+                "SELECT id, email, name, password_hash, disabled_at IS NOT NULL FROM users WHERE email = $1",
+                &[&email],
+            )?
+            .map(|r| user_record(&r)))
+    }
+
+    fn user_by_id(&mut self, id: &str) -> StorageResult<Option<UserRecord>> {
+        Ok(self
+            .query_opt(
+                "SELECT id, email, name, password_hash, disabled_at IS NOT NULL FROM users WHERE id = $1",
+                &[&id],
+            )?
+            .map(|r| user_record(&r)))
+    }
+
+    fn user_count(&mut self) -> StorageResult<i64> {
+        Ok(self.query_one("SELECT count(*) FROM users", &[])?.get(0))
+    }
+
+    fn set_user_disabled(&mut self, user_id: &str, disabled_at: Option<&str>) -> StorageResult<bool> {
+        Ok(self.execute("UPDATE users SET disabled_at = $1 WHERE id = $2", &[&disabled_at, &user_id])? > 0)
+    }
+
+    fn set_password_hash(&mut self, user_id: &str, password_hash: &str) -> StorageResult<()> {
+        self.execute("UPDATE users SET password_hash = $1 WHERE id = $2", &[&password_hash, &user_id])?;
+        Ok(())
+    }
+
+    fn revoke_user_tokens(&mut self, user_id: &str, keep: Option<&str>, now: &str) -> StorageResult<usize> {
+        Ok(self.execute(
+            "UPDATE tokens SET revoked_at = $1
+             WHERE user_id = $2 AND revoked_at IS NULL AND ($3::text IS NULL OR id <> $3::text)",
+            &[&now, &user_id, &keep],
+        )? as usize)
+    }
+
+    fn teams_named(&mut self, key: &str) -> StorageResult<Vec<(String, String)>> {
+        Ok(self
+            .query("SELECT id, name FROM teams WHERE id = $1 OR name = $1 ORDER BY id", &[&key])?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect())
+    }
+
+    fn set_team_member(&mut self, team_id: &str, user_id: &str, role: &str) -> StorageResult<()> {
+        self.execute(
+            "INSERT INTO team_members (team_id, user_id, role) VALUES ($1, $2, $3)
+             ON CONFLICT (team_id, user_id) DO UPDATE SET role = excluded.role",
+            &[&team_id, &user_id, &role],
+        )?;
+        Ok(())
+    }
+
+    fn remove_team_member(&mut self, team_id: &str, user_id: &str) -> StorageResult<bool> {
+        Ok(self.execute("DELETE FROM team_members WHERE team_id = $1 AND user_id = $2", &[&team_id, &user_id])? > 0)
+    }
+
+    fn team_role(&mut self, team_id: &str, user_id: &str) -> StorageResult<Option<String>> {
+        Ok(self
+            .query_opt("SELECT role FROM team_members WHERE team_id = $1 AND user_id = $2", &[&team_id, &user_id])?
+            .map(|r| r.get(0)))
+    }
+
+    fn team_members(&mut self, team_id: &str) -> StorageResult<Vec<TeamMemberInfo>> {
+        Ok(self
+            .query(
+                "SELECT u.id, u.email, u.name, m.role FROM team_members m JOIN users u ON u.id = m.user_id
+                 WHERE m.team_id = $1 ORDER BY m.role <> 'organizer', u.email COLLATE \"C\"",
+                &[&team_id],
+            )?
+            .iter()
+            .map(|r| TeamMemberInfo { user_id: r.get(0), email: r.get(1), name: r.get(2), role: r.get(3) })
+            .collect())
     }
 
     fn insert_team(&mut self, id: &str, name: &str) -> StorageResult<()> {
@@ -413,14 +490,6 @@ impl Tx for PgTx<'_> {
 
     fn team_exists(&mut self, id: &str) -> StorageResult<bool> {
         Ok(self.query_one("SELECT EXISTS(SELECT 1 FROM teams WHERE id = $1)", &[&id])?.get(0))
-    }
-
-    fn add_organizer(&mut self, team_id: &str, user_id: &str) -> StorageResult<()> {
-        self.execute(
-            "INSERT INTO team_organizers (team_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            &[&team_id, &user_id],
-        )?;
-        Ok(())
     }
 
     fn rows_with_value(&mut self, table: &str, field: &str, value: &str) -> StorageResult<Vec<String>> {
@@ -440,6 +509,57 @@ impl Tx for PgTx<'_> {
             &[&circle_id, &user_id, &granted_seq],
         )?;
         Ok(())
+    }
+
+    fn has_access(&mut self, circle_id: &str, user_id: &str) -> StorageResult<bool> {
+        Ok(self
+            .query_one(
+                "SELECT EXISTS(SELECT 1 FROM circle_access WHERE circle_id = $1 AND user_id = $2)",
+                &[&circle_id, &user_id],
+            )?
+            .get(0))
+    }
+
+    fn live_circle_facilitators(&mut self, circle_id: &str) -> StorageResult<Vec<String>> {
+        let values: Vec<String> =
+            self.query(super::LIVE_CIRCLE_FACILITATORS_SQL, &[&circle_id])?.iter().map(|r| r.get(0)).collect();
+        Ok(super::json_texts(&values))
+    }
+
+    fn stored_value(&mut self, table: &str, row_id: &str, field: &str) -> StorageResult<Option<String>> {
+        Ok(self
+            .query_opt(
+                "SELECT value FROM field_state WHERE table_name = $1 AND row_id = $2 AND field = $3",
+                &[&table, &row_id, &field],
+            )?
+            .map(|r| r.get(0)))
+    }
+
+    fn circle_creator(&mut self, circle_id: &str) -> StorageResult<Option<String>> {
+        Ok(self
+            .query_opt(
+                "SELECT user_id FROM changes WHERE scope_circle = $1 AND table_name = 'circles' AND row_id = $1
+                 ORDER BY seq LIMIT 1",
+                &[&circle_id],
+            )?
+            .map(|r| r.get(0)))
+    }
+
+    fn revoke_access(&mut self, circle_id: &str, user_id: &str, seq: i64) -> StorageResult<()> {
+        self.execute("DELETE FROM circle_access WHERE circle_id = $1 AND user_id = $2", &[&circle_id, &user_id])?;
+        self.execute(
+            "DELETE FROM token_circles WHERE circle_id = $1 AND token_id IN (SELECT id FROM tokens WHERE user_id = $2)",
+            &[&circle_id, &user_id],
+        )?;
+        self.execute(
+            "INSERT INTO access_revocations (user_id, circle_id, seq) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            &[&user_id, &circle_id, &seq],
+        )?;
+        Ok(())
+    }
+
+    fn revoked_circles(&mut self, user_id: &str, after: i64) -> StorageResult<Vec<String>> {
+        Ok(self.query(super::REVOKED_CIRCLES_SQL, &[&user_id, &after])?.iter().map(|r| r.get(0)).collect())
     }
 
     fn log_own_change(&mut self, c: &OwnChange<'_>) -> StorageResult<()> {
@@ -482,35 +602,8 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
 
-    fn user_by_id(&mut self, id: &str) -> StorageResult<Option<UserRecord>> {
-        Ok(self
-            .query_opt("SELECT id, email, name, password_hash FROM users WHERE id = $1", &[&id])?
-            .map(|r| UserRecord { id: r.get(0), email: r.get(1), name: r.get(2), password_hash: r.get(3) }))
-    }
-
-    fn set_password(&mut self, user_id: &str, password_hash: &str) -> StorageResult<()> {
-        self.execute("UPDATE users SET password_hash = $1 WHERE id = $2", &[&password_hash, &user_id])?;
-        Ok(())
-    }
-
-    fn revoke_user_tokens(&mut self, user_id: &str, now: &str) -> StorageResult<u64> {
-        Ok(self.execute(
-            "UPDATE tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
-            &[&now, &user_id],
-        )?)
-    }
-
     fn team_name(&mut self, team_id: &str) -> StorageResult<Option<String>> {
         Ok(self.query_opt("SELECT name FROM teams WHERE id = $1", &[&team_id])?.map(|r| r.get(0)))
-    }
-
-    fn has_access(&mut self, circle_id: &str, user_id: &str) -> StorageResult<bool> {
-        Ok(self
-            .query_one(
-                "SELECT EXISTS(SELECT 1 FROM circle_access WHERE circle_id = $1 AND user_id = $2)",
-                &[&circle_id, &user_id],
-            )?
-            .get(0))
     }
 
     fn insert_invitation(&mut self, i: &InvitationRecord) -> StorageResult<()> {
@@ -913,7 +1006,7 @@ impl Tx for PgTx<'_> {
 
     fn team_organizers(&mut self, team_id: &str) -> StorageResult<Vec<String>> {
         Ok(self
-            .query("SELECT user_id FROM team_organizers WHERE team_id = $1", &[&team_id])?
+            .query("SELECT user_id FROM team_members WHERE team_id = $1 AND role = 'organizer'", &[&team_id])?
             .iter()
             .map(|r| r.get(0))
             .collect())
@@ -1215,6 +1308,10 @@ fn invitation_row(r: &Row) -> InvitationRecord {
         used_at: r.get(9),
         cancelled_at: r.get(10),
     }
+}
+
+fn user_record(r: &Row) -> UserRecord {
+    UserRecord { id: r.get(0), email: r.get(1), name: r.get(2), password_hash: r.get(3), disabled: r.get(4) }
 }
 
 fn server_change(r: &Row) -> ServerChange {

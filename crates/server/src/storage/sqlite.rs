@@ -25,7 +25,8 @@ use rusqlite_migration::{Migrations, M};
 use super::{
     attachments_from_json, attachments_json, each_push, Audit, Backend, ClaimedMail, Findings, GroupError,
     InvitationRecord, LogSlice, MailOutcome, MailState, MailSummary, NewMail, NewToken, OwnChange, PushStart,
-    PushWrites, ResetRecord, Session, StorageError, StorageResult, StoredField, TokenInfo, Tx, UserInfo, UserRecord,
+    PushWrites, ResetRecord, Session, StorageError, StorageResult, StoredField, TeamMemberInfo, TokenInfo, TokenRecord,
+    Tx, UserInfo, UserRecord,
 };
 
 const READERS: usize = 4;
@@ -62,10 +63,13 @@ fn db<T>(result: rusqlite::Result<T>) -> StorageResult<T> {
     Ok(result?)
 }
 
-/// A live token, bound to its account and to a device of that account.
-const SESSION_SQL: &str = "SELECT t.user_id, t.device_id, t.id FROM tokens t
+/// A token, bound to its account and to a device of that account, with
+/// whether it is revoked and its account disabled.
+const SESSION_SQL: &str = "SELECT t.user_id, t.device_id, t.id, t.revoked_at IS NOT NULL, u.disabled_at IS NOT NULL
+     FROM tokens t
      JOIN devices d ON d.device_id = t.device_id AND d.user_id = t.user_id
-     WHERE t.token_hash = ?1 AND t.revoked_at IS NULL";
+     JOIN users u ON u.id = t.user_id
+     WHERE t.token_hash = ?1";
 
 /// The schema's versions, in order (SQLite's `user_version` counts them).
 const MIGRATIONS: &[&str] = &[
@@ -75,6 +79,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0004_global_row_creator.sql"),
     include_str!("../../migrations/0005_mail_outbox.sql"),
     include_str!("../../migrations/0006_invitations.sql"),
+    include_str!("../../migrations/0007_accounts.sql"),
 ];
 
 /// The schema version this server migrates a SQLite database to.
@@ -161,12 +166,18 @@ impl Backend for Sqlite {
         Ok(Some(super::sqlite_file::integrity_faults(&conn)?))
     }
 
-    fn session(&self, token_hash: &str) -> StorageResult<Option<Session>> {
+    fn session(&self, token_hash: &str) -> StorageResult<Option<TokenRecord>> {
         let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
         let conn = self.readers[i].lock().unwrap_or_else(|p| p.into_inner());
         let session = conn
             .prepare_cached(SESSION_SQL)?
-            .query_row([token_hash], |r| Ok(Session { user_id: r.get(0)?, device_id: r.get(1)?, token_id: r.get(2)? }))
+            .query_row([token_hash], |r| {
+                Ok(TokenRecord {
+                    session: Session { user_id: r.get(0)?, device_id: r.get(1)?, token_id: r.get(2)? },
+                    revoked: r.get(3)?,
+                    user_disabled: r.get(4)?,
+                })
+            })
             .optional()?;
         Ok(session)
     }
@@ -287,10 +298,88 @@ impl Tx for SqliteTx<'_> {
     fn user_by_email(&mut self, email: &str) -> StorageResult<Option<UserRecord>> {
         db(self
             .conn
-            .query_row("SELECT id, email, name, password_hash FROM users WHERE email = ?1", [email], |r| {
-                Ok(UserRecord { id: r.get(0)?, email: r.get(1)?, name: r.get(2)?, password_hash: r.get(3)? })
-            })
+            .query_row(
+                "SELECT id, email, name, password_hash, disabled_at IS NOT NULL FROM users WHERE email = ?1",
+                [email],
+                user_record,
+            )
             .optional())
+    }
+
+    fn user_by_id(&mut self, id: &str) -> StorageResult<Option<UserRecord>> {
+        db(self
+            .conn
+            .query_row(
+                "SELECT id, email, name, password_hash, disabled_at IS NOT NULL FROM users WHERE id = ?1",
+                [id],
+                user_record,
+            )
+            .optional())
+    }
+
+    fn user_count(&mut self) -> StorageResult<i64> {
+        db(self.conn.query_row("SELECT count(*) FROM users", [], |r| r.get(0)))
+    }
+
+    fn set_user_disabled(&mut self, user_id: &str, disabled_at: Option<&str>) -> StorageResult<bool> {
+        let n = self.conn.execute("UPDATE users SET disabled_at = ?1 WHERE id = ?2", params![disabled_at, user_id])?;
+        Ok(n > 0)
+    }
+
+    fn set_password_hash(&mut self, user_id: &str, password_hash: &str) -> StorageResult<()> {
+        self.conn.execute("UPDATE users SET password_hash = ?1 WHERE id = ?2", params![password_hash, user_id])?;
+        Ok(())
+    }
+
+    fn revoke_user_tokens(&mut self, user_id: &str, keep: Option<&str>, now: &str) -> StorageResult<usize> {
+        Ok(self.conn.execute(
+            "UPDATE tokens SET revoked_at = ?1
+             WHERE user_id = ?2 AND revoked_at IS NULL AND (?3 IS NULL OR id <> ?3)",
+            params![now, user_id, keep],
+        )?)
+    }
+
+    fn teams_named(&mut self, key: &str) -> StorageResult<Vec<(String, String)>> {
+        let mut stmt = self.conn.prepare("SELECT id, name FROM teams WHERE id = ?1 OR name = ?1 ORDER BY id")?;
+        let teams = stmt.query_map([key], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(teams)
+    }
+
+    fn set_team_member(&mut self, team_id: &str, user_id: &str, role: &str) -> StorageResult<()> {
+        self.conn.execute(
+            "INSERT INTO team_members (team_id, user_id, role) VALUES (?1, ?2, ?3)
+             ON CONFLICT(team_id, user_id) DO UPDATE SET role = excluded.role",
+            params![team_id, user_id, role],
+        )?;
+        Ok(())
+    }
+
+    fn remove_team_member(&mut self, team_id: &str, user_id: &str) -> StorageResult<bool> {
+        let n = self
+            .conn
+            .execute("DELETE FROM team_members WHERE team_id = ?1 AND user_id = ?2", params![team_id, user_id])?;
+        Ok(n > 0)
+    }
+
+    fn team_role(&mut self, team_id: &str, user_id: &str) -> StorageResult<Option<String>> {
+        db(self
+            .conn
+            .prepare_cached("SELECT role FROM team_members WHERE team_id = ?1 AND user_id = ?2")?
+            .query_row(params![team_id, user_id], |r| r.get(0))
+            .optional())
+    }
+
+    fn team_members(&mut self, team_id: &str) -> StorageResult<Vec<TeamMemberInfo>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT u.id, u.email, u.name, m.role FROM team_members m JOIN users u ON u.id = m.user_id
+             WHERE m.team_id = ?1 ORDER BY m.role <> 'organizer', u.email",
+        )?;
+        let members = stmt
+            .query_map([team_id], |r| {
+                Ok(TeamMemberInfo { user_id: r.get(0)?, email: r.get(1)?, name: r.get(2)?, role: r.get(3)? })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(members)
     }
 
     fn insert_team(&mut self, id: &str, name: &str) -> StorageResult<()> {
@@ -300,14 +389,6 @@ impl Tx for SqliteTx<'_> {
 
     fn team_exists(&mut self, id: &str) -> StorageResult<bool> {
         db(self.conn.query_row("SELECT EXISTS(SELECT 1 FROM teams WHERE id = ?1)", [id], |r| r.get(0)))
-    }
-
-    fn add_organizer(&mut self, team_id: &str, user_id: &str) -> StorageResult<()> {
-        self.conn.execute(
-            "INSERT OR IGNORE INTO team_organizers (team_id, user_id) VALUES (?1, ?2)",
-            params![team_id, user_id],
-        )?;
-        Ok(())
     }
 
     fn rows_with_value(&mut self, table: &str, field: &str, value: &str) -> StorageResult<Vec<String>> {
@@ -324,6 +405,58 @@ impl Tx for SqliteTx<'_> {
             )?
             .execute(params![circle_id, user_id, granted_seq])?;
         Ok(())
+    }
+
+    fn has_access(&mut self, circle_id: &str, user_id: &str) -> StorageResult<bool> {
+        db(self
+            .conn
+            .prepare_cached("SELECT EXISTS(SELECT 1 FROM circle_access WHERE circle_id = ?1 AND user_id = ?2)")?
+            .query_row(params![circle_id, user_id], |r| r.get(0)))
+    }
+
+    fn live_circle_facilitators(&mut self, circle_id: &str) -> StorageResult<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached(super::LIVE_CIRCLE_FACILITATORS_SQL)?;
+        let values = stmt.query_map([circle_id], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(super::json_texts(&values))
+    }
+
+    fn stored_value(&mut self, table: &str, row_id: &str, field: &str) -> StorageResult<Option<String>> {
+        db(self
+            .conn
+            .prepare_cached("SELECT value FROM field_state WHERE table_name = ?1 AND row_id = ?2 AND field = ?3")?
+            .query_row(params![table, row_id, field], |r| r.get(0))
+            .optional())
+    }
+
+    fn circle_creator(&mut self, circle_id: &str) -> StorageResult<Option<String>> {
+        db(self
+            .conn
+            .prepare_cached(
+                "SELECT user_id FROM changes WHERE scope_circle = ?1 AND table_name = 'circles' AND row_id = ?1
+                 ORDER BY seq LIMIT 1",
+            )?
+            .query_row([circle_id], |r| r.get(0))
+            .optional())
+    }
+
+    fn revoke_access(&mut self, circle_id: &str, user_id: &str, seq: i64) -> StorageResult<()> {
+        self.conn
+            .execute("DELETE FROM circle_access WHERE circle_id = ?1 AND user_id = ?2", params![circle_id, user_id])?;
+        self.conn.execute(
+            "DELETE FROM token_circles WHERE circle_id = ?1 AND token_id IN (SELECT id FROM tokens WHERE user_id = ?2)",
+            params![circle_id, user_id],
+        )?;
+        self.conn.execute(
+            "INSERT OR IGNORE INTO access_revocations (user_id, circle_id, seq) VALUES (?1, ?2, ?3)",
+            params![user_id, circle_id, seq],
+        )?;
+        Ok(())
+    }
+
+    fn revoked_circles(&mut self, user_id: &str, after: i64) -> StorageResult<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached(super::REVOKED_CIRCLES_SQL)?;
+        let circles = stmt.query_map(params![user_id, after], |r| r.get(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(circles)
     }
 
     fn log_own_change(&mut self, c: &OwnChange<'_>) -> StorageResult<()> {
@@ -355,37 +488,8 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn user_by_id(&mut self, id: &str) -> StorageResult<Option<UserRecord>> {
-        db(self
-            .conn
-            .query_row("SELECT id, email, name, password_hash FROM users WHERE id = ?1", [id], |r| {
-                Ok(UserRecord { id: r.get(0)?, email: r.get(1)?, name: r.get(2)?, password_hash: r.get(3)? })
-            })
-            .optional())
-    }
-
-    fn set_password(&mut self, user_id: &str, password_hash: &str) -> StorageResult<()> {
-        self.conn.execute("UPDATE users SET password_hash = ?1 WHERE id = ?2", params![password_hash, user_id])?;
-        Ok(())
-    }
-
-    fn revoke_user_tokens(&mut self, user_id: &str, now: &str) -> StorageResult<u64> {
-        let n = self.conn.execute(
-            "UPDATE tokens SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at IS NULL",
-            params![now, user_id],
-        )?;
-        Ok(n as u64)
-    }
-
     fn team_name(&mut self, team_id: &str) -> StorageResult<Option<String>> {
         db(self.conn.query_row("SELECT name FROM teams WHERE id = ?1", [team_id], |r| r.get(0)).optional())
-    }
-
-    fn has_access(&mut self, circle_id: &str, user_id: &str) -> StorageResult<bool> {
-        db(self
-            .conn
-            .prepare_cached("SELECT EXISTS(SELECT 1 FROM circle_access WHERE circle_id = ?1 AND user_id = ?2)")?
-            .query_row(params![circle_id, user_id], |r| r.get(0)))
     }
 
     fn insert_invitation(&mut self, i: &InvitationRecord) -> StorageResult<()> {
@@ -714,7 +818,8 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn team_organizers(&mut self, team_id: &str) -> StorageResult<Vec<String>> {
-        let mut stmt = self.conn.prepare_cached("SELECT user_id FROM team_organizers WHERE team_id = ?1")?;
+        let mut stmt =
+            self.conn.prepare_cached("SELECT user_id FROM team_members WHERE team_id = ?1 AND role = 'organizer'")?;
         let users = stmt.query_map([team_id], |r| r.get(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(users)
     }
@@ -1068,6 +1173,10 @@ fn multi_row_sql(kind: &'static str, rows: usize, build: impl FnOnce(usize) -> S
     static BUILT: OnceLock<Mutex<HashMap<(&'static str, usize), &'static str>>> = OnceLock::new();
     let mut built = BUILT.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
     built.entry((kind, rows)).or_insert_with(|| Box::leak(build(rows).into_boxed_str()))
+}
+
+fn user_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserRecord> {
+    Ok(UserRecord { id: r.get(0)?, email: r.get(1)?, name: r.get(2)?, password_hash: r.get(3)?, disabled: r.get(4)? })
 }
 
 fn server_change(r: &rusqlite::Row<'_>) -> rusqlite::Result<ServerChange> {
