@@ -1,6 +1,7 @@
 //! `circles-server migrate-db`: a SQLite server database holding every kind
 //! of record (accounts, tokens, a revoked one, teams and members, circles, a revoked access,
-//! conflicts, batches, per-token resync state, the mail outbox) is copied into PostgreSQL;
+//! conflicts, batches, per-token resync state, the mail outbox, invitations and
+//! password resets) is copied into PostgreSQL;
 //! both are compared; clients then carry on against PostgreSQL with the same
 //! tokens, batch numbers and cursors. A non-empty target is refused.
 
@@ -11,6 +12,8 @@ use circles_core::sync::http::HttpTransport;
 use circles_core::{CircleInput, LearnerInput, Mark, WeeklyRule};
 use circles_server::mail::{Email, Kind};
 use circles_server::migrate;
+use circles_server::protocol::invitations::{InvitationFacts, InvitationRequest};
+use circles_server::auth;
 use circles_server::storage::{MailAttachment, MailOutcome};
 use common::{admin, snapshot, Backend, Client, TestDb, TestServer};
 
@@ -66,6 +69,18 @@ fn a_sqlite_server_moves_to_postgres_with_nothing_lost() {
         content_type: "text/calendar".into(),
         content: b"BEGIN:VCALENDAR".to_vec(),
     }];
+    // An invitation (a copyable link) and a password reset link, as hashes.
+    let olga_id = source.storage.user_by_email("olga@example.org").unwrap().unwrap().id;
+    let request = InvitationRequest::default();
+    let no_mail = |_: &InvitationFacts| -> Result<_, circles_server::error::ApiError> { unreachable!("no email") };
+    source.storage.invite(&olga_id, &team, &request, &auth::token_hash("invitation"), &no_mail).unwrap();
+    let reset = |to: &str| circles_server::pages::mail::reset(to, "https://circles.example.org/reset/x");
+    assert!(source.storage.request_reset("olga@example.org", &auth::token_hash("reset"), &reset).unwrap());
+    // Its message sent already, so the outbox below holds what it says.
+    let now = circles_server::common::now_text();
+    let claimed = source.storage.claim_mail("w", &now, "9999-01-01T00:00:00.000Z", 10).unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert!(source.storage.finish_mail(&claimed[0].id, "w", &MailOutcome::Sent { at: now }).unwrap());
     let failed = Email::new(Kind::Test, "gone@example.org", "Test", "A test.\n");
     let failed = source.storage.enqueue_mail(&failed.to_new_mail().unwrap()).unwrap().0;
     let now = circles_server::common::now_text();
