@@ -2,14 +2,16 @@
 # Build the installable packages:
 #   the desktop app: a .deb and an .rpm (the Tauri bundler, `tauri bundle` of
 #     @tauri-apps/cli from ui/node_modules; settings in tauri.conf.json)
-#   the server: a .deb with its systemd unit (cargo deb; crates/server's
-#     [package.metadata.deb], packaging/server/)
+#   the server: a .deb with its systemd unit (scripts/server-deb.sh: dpkg-deb;
+#     packaging/server/)
 #
 #   bash scripts/package.sh            release packages
 #   bash scripts/package.sh --debug    debug-profile packages (CI's installed-app
 #                                      test: reuses target/debug, no release build)
 #   bash scripts/package.sh --app      only the app's packages
 #   bash scripts/package.sh --server   only the server's package
+#   bash scripts/server-deb.sh [--debug]  only the server's packaging step, from
+#                                      the binary already in target/
 #
 # AppImage is not built (its tools are downloaded at build time). Windows
 # (NSIS, MSI) and macOS (.app, .dmg) bundles are configured in tauri.conf.json
@@ -25,7 +27,7 @@ for arg in "$@"; do
     --debug) profile=debug ;;
     --app) server=0 ;;
     --server) app=0 ;;
-    -h | --help) sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument: $arg (see --help)" ;;
   esac
 done
@@ -72,15 +74,15 @@ if [ "$app" = 1 ]; then
 fi
 
 if [ "$server" = 1 ]; then
-  section "Server: .deb (cargo deb)"
-  command -v cargo-deb >/dev/null || die "cargo-deb is missing: run scripts/setup.sh"
-  rm -f "$target_dir"/debian/circles-server_*.deb
-  if [ "$profile" = debug ]; then
-    cargo deb --locked -p circles-server --profile dev --no-build --no-strip --fast
-  else
-    cargo deb --locked -p circles-server
+  # The debug binary is the workspace build's above; a release one is built here.
+  if [ "$profile" = release ]; then
+    section "Rust: build circles-server (release)"
+    cargo build --locked --release -p circles-server
   fi
-  built+=("$target_dir"/debian/circles-server_*.deb)
+  section "Server: .deb (scripts/server-deb.sh, dpkg-deb)"
+  server_args=()
+  [ "$profile" = debug ] && server_args+=(--debug)
+  built+=("$(bash "$repo/scripts/server-deb.sh" "${server_args[@]}")")
 fi
 
 section "Packages"

@@ -3,7 +3,7 @@
 # when everything is present (no apt-get update, no npm install then).
 #
 #   Debian 12 packages: WebKitGTK (Tauri), Xvfb, WebKitWebDriver, ImageMagick...
-#   rustfmt and clippy (rustup), tauri-driver and cargo-deb (cargo install), nightly and
+#   rustfmt and clippy (rustup), tauri-driver (cargo install), nightly and
 #   cargo-fuzz (the fuzz targets), the UI's npm
 #   packages (npm ci in ui/), and aiosmtpd (PyPI, in a venv) for the mail tests.
 #
@@ -13,6 +13,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 APT_PACKAGES=(
   build-essential pkg-config file libssl-dev
+  # dpkg-deb, dpkg-shlibdeps and strip: the server's .deb (scripts/server-deb.sh)
+  dpkg-dev binutils
   libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev
   xvfb xauth webkit2gtk-driver imagemagick
   postgresql
@@ -63,13 +65,6 @@ if cargo install --list | grep -q '^tauri-driver v2\.'; then
   echo "present: $(cargo install --list | grep '^tauri-driver ')"
 else
   cargo install tauri-driver --locked --version '^2'
-fi
-
-echo "--- cargo-deb (scripts/package.sh: the server's .deb)"
-if cargo deb --version >/dev/null 2>&1; then
-  echo "present: $(cargo deb --version | head -n 1)"
-else
-  cargo install cargo-deb --locked --version '^3'
 fi
 
 echo "--- nightly toolchain and cargo-fuzz (scripts/fuzz.sh)"
