@@ -10,6 +10,11 @@
 //! R, a co-facilitator removed from C; D, a co-facilitator of C whose
 //! account is disabled; V, a co-facilitator of C whose token was revoked
 //! (signed out); and a stranger with no token at all.
+//!
+//! Cells the server gets wrong today are listed in `KNOWN_BUGS` with what it
+//! answers instead (checked, so a fix is noticed); one more bug has its own
+//! test, ignored until fixed. The facilitator directory is not scoped yet:
+//! every signed-in role receives every account's name and email (`READS`).
 
 mod common;
 
@@ -45,6 +50,14 @@ const ENDPOINTS: &[(&str, [u16; 10])] = &[
     ("GET /healthz",                                        [200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
     ("GET /openapi.json",                                   [200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
     ("GET /v1/hello",                                       [200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    // Open to all by design: docs/deploy.md has the public proxy block it.
+    ("GET /metrics",                                        [200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    // The pages (HTML): their link is the authority, not a bearer token.
+    ("GET /pages.css",                                      [200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    ("GET /reset",                                          [200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    ("GET /reset/{forged token}",                           [404, 404, 404, 404, 404, 404, 404, 404, 404, 404]),
+    ("GET /join/{forged token}",                            [404, 404, 404, 404, 404, 404, 404, 404, 404, 404]),
+    ("GET /join/{a live link}",                             [200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
     // The role's own email and password (the stranger's: no account).
     ("POST /v1/login",                                      [401, 200, 403, 200, 200, 200, 200, 200, 200, 200]),
     ("POST /v1/logout",                                     [401, 401, 401, 200, 200, 200, 200, 200, 200, 200]),
@@ -63,6 +76,10 @@ const ENDPOINTS: &[(&str, [u16; 10])] = &[
     ("POST /v1/teams/{T}/invitations (organizer)",          [401, 401, 401, 403, 403, 403, 403, 403, 403, 201]),
     // A facilitator of a circle may invite its co-facilitators.
     ("POST /v1/teams/{T}/invitations (co-facilitate C)",    [401, 401, 401, 403, 403, 403, 403, 201, 201, 201]),
+    // A facilitator of a circle on no team may invite its co-facilitators
+    // to a team they are in; not to another team.
+    ("POST /v1/teams/{T}/invitations (co-facilitate one's circle on no team)",
+                                                            [401, 401, 401, 403, 201, 201, 201, 201, 201, 201]),
     ("POST /v1/teams/{T}/invitations/{id}/resend",          [401, 401, 401, 403, 403, 403, 403, 403, 403, 200]),
     ("DELETE /v1/teams/{T}/invitations/{id}",               [401, 401, 401, 403, 403, 403, 403, 403, 403, 204]),
     // Organizing one team gives nothing in another.
@@ -83,14 +100,55 @@ const WRITES: &[(&str, &str, [u16; 10])] = &[
     ("courses",             "A's course, listed by T",      [401, 401, 401, 403, 403, 403, 403, 403, 200, 200]),
     ("team_courses",        "T's listing of the course",    [401, 401, 401, 403, 403, 403, 403, 403, 403, 200]),
     ("circles",             "C",                            [401, 401, 401, 403, 403, 403, 403, 200, 200, 200]),
+    ("circles",             "a new circle on T",            [401, 401, 401, 403, 200, 200, 200, 200, 200, 200]),
     ("circle_facilitators", "K's row of C",                 [401, 401, 401, 403, 403, 403, 403, 200, 200, 200]),
+    ("circle_facilitators", "a new row of C naming oneself",[401, 401, 401, 403, 403, 403, 403, 200, 200, 200]),
     ("guide_templates",     "a template of C",              [401, 401, 401, 403, 403, 403, 403, 200, 200, 200]),
     ("meetings",            "a meeting of C",               [401, 401, 401, 403, 403, 403, 403, 200, 200, 200]),
     ("learners",            "a learner of C",               [401, 401, 401, 403, 403, 403, 403, 200, 200, 200]),
+    ("learners",            "a new learner of C",           [401, 401, 401, 403, 403, 403, 403, 200, 200, 200]),
     ("attendance",          "a mark in C",                  [401, 401, 401, 403, 403, 403, 403, 200, 200, 200]),
     ("meeting_guides",      "a guide of C",                 [401, 401, 401, 403, 403, 403, 403, 200, 200, 200]),
     ("meeting_feedback",    "feedback in C",                [401, 401, 401, 403, 403, 403, 403, 200, 200, 200]),
 ];
+
+/// Cells of the tables above that the server does not answer as they say
+/// today: (endpoint or "table (row)", role, status today, why the table is
+/// right). The test checks that each still answers exactly this, so that a
+/// fix shows up here: remove the entry then.
+#[rustfmt::skip]
+const KNOWN_BUGS: &[(&str, &str, u16, &str)] = &[
+    ("circles (a new circle on T)", "other_team", 200,
+     "nothing on the server checks that a circle's team_id names a team its writer is in (issue 14 item 1: \
+      'a facilitator cannot put a circle on a team they are not in'); the team's organizers are then granted \
+      the circle, and the same gap lets any writer of a circle move it to any team, whose organizers then \
+      read its learners"),
+    ("POST /v1/teams/{T}/invitations (co-facilitate one's circle on no team)", "other_team", 201,
+     "protocol/invitations.rs may_manage lets whoever facilitates the circle invite into ANY team when the \
+      circle is on no team (circle_in_team accepts a circle with no team), so someone outside team T makes \
+      links that make people members of T; tests/invitations.rs a_co_facilitator_invitation_shares_the_circle \
+      relies on it (Fatima, in no team, invites to Riverbend)"),
+];
+
+/// The answer a cell must have, and whether it is a known bug's.
+fn check_cell(what: &str, role: &str, expected: u16, status: u16, answer: &Value, wrong: &mut Vec<String>) {
+    if let Some((_, _, today, why)) = KNOWN_BUGS.iter().find(|(w, r, _, _)| *w == what && *r == role) {
+        if status == *today {
+            eprintln!("known bug: {what} as {role}: {status}, should be {expected}: {why}");
+        } else {
+            wrong.push(format!(
+                "{what} as {role}: {status}, no longer the known bug's {today}: if that is the fix, remove it from \
+                 KNOWN_BUGS (the matrix says {expected})"
+            ));
+        }
+        return;
+    }
+    if status != expected {
+        wrong.push(format!("{what} as {role}: expected {expected}, got {status}: {answer}"));
+        return;
+    }
+    check_refusal(what, role, status, answer);
+}
 
 /// What a role's pull from 0 (on a device of its own) holds: the status,
 /// whether it has circle C's rows (every circle table, the learner's email
@@ -162,6 +220,8 @@ struct World {
     /// Pending invitations of T by O: to resend, and to cancel.
     to_resend: String,
     to_cancel: String,
+    /// The path of a live join link of T (made by O).
+    join_path: String,
     all_users: BTreeSet<String>,
 }
 
@@ -306,10 +366,13 @@ impl World {
                 Some(&body.to_string()),
             );
             assert_eq!(status, 201, "{answer}");
-            answer["id"].as_str().unwrap().to_string()
+            answer
         };
-        let to_resend = invite(json!({}));
-        let to_cancel = invite(json!({}));
+        let id_of = |answer: Value| answer["id"].as_str().unwrap().to_string();
+        let to_resend = id_of(invite(json!({})));
+        let to_cancel = id_of(invite(json!({})));
+        let to_open = invite(json!({}));
+        let join_path = to_open["link"].as_str().unwrap().strip_prefix(PUBLIC).unwrap().to_string();
 
         World {
             raw,
@@ -326,6 +389,7 @@ impl World {
             wills_token: wills["token_id"].as_str().unwrap().to_string(),
             to_resend,
             to_cancel,
+            join_path,
             all_users: all_users.into_iter().collect(),
             server,
         }
@@ -350,6 +414,18 @@ impl World {
         }
     }
 
+    /// GET a page or another answer that is not JSON (checked against
+    /// openapi.json for its status only).
+    fn page(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        let mut request = self.raw.http.get(format!("{}{path}", self.raw.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let status = request.send().unwrap().status().as_u16();
+        common::openapi::check_response("GET", path, status, &Value::Null);
+        (status, Value::Null)
+    }
+
     fn send(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
         self.raw.send(method, path, token, Some("1"), body.map(|b| b.to_string()).as_deref())
     }
@@ -362,6 +438,10 @@ impl World {
         match endpoint {
             "GET /healthz" => self.raw.send("GET", "/healthz", token, None, None),
             "GET /openapi.json" => self.raw.send("GET", "/openapi.json", token, None, None),
+            "GET /metrics" | "GET /pages.css" | "GET /reset" => self.page(&endpoint[4..], token),
+            "GET /reset/{forged token}" => self.page(&format!("/reset/{}", "ab".repeat(32)), token),
+            "GET /join/{forged token}" => self.page(&format!("/join/{}", "ab".repeat(32)), token),
+            "GET /join/{a live link}" => self.page(&self.join_path.clone(), token),
             "GET /v1/hello" => self.raw.send("GET", "/v1/hello", token, Some("1"), None),
             "POST /v1/login" => login(&self.raw, &self.people[role].email),
             "POST /v1/logout" => self.send("POST", "/v1/logout", self.fresh(role).0.as_deref(), None),
@@ -395,24 +475,27 @@ impl World {
             "POST /v1/teams/{T}/invitations (link)" => {
                 self.send("POST", &format!("/v1/teams/{team}/invitations"), token, Some(json!({})))
             }
-            "POST /v1/teams/{T}/invitations (organizer)" => self.send(
-                "POST",
-                &format!("/v1/teams/{team}/invitations"),
-                token,
-                Some(json!({"role": "organizer"})),
-            ),
+            "POST /v1/teams/{T}/invitations (organizer)" => {
+                self.send("POST", &format!("/v1/teams/{team}/invitations"), token, Some(json!({"role": "organizer"})))
+            }
             "POST /v1/teams/{T}/invitations (co-facilitate C)" => self.send(
                 "POST",
                 &format!("/v1/teams/{team}/invitations"),
                 token,
                 Some(json!({"circle_id": self.circle})),
             ),
-            "POST /v1/teams/{T}/invitations/{id}/resend" => self.send(
-                "POST",
-                &format!("/v1/teams/{team}/invitations/{}/resend", self.to_resend),
-                token,
-                None,
-            ),
+            "POST /v1/teams/{T}/invitations (co-facilitate one's circle on no team)" => {
+                let own = id();
+                if let Some(device) = self.people.get_mut(role).unwrap().device.as_mut() {
+                    let change = device.change("circles", &own, "name", json!(format!("{role}'s own")));
+                    let (status, answer) = device.push(&self.raw, vec![change]);
+                    assert!(status == 200 || refusal_code("", role, status).is_some(), "{role}: {answer}");
+                }
+                self.send("POST", &format!("/v1/teams/{team}/invitations"), token, Some(json!({"circle_id": own})))
+            }
+            "POST /v1/teams/{T}/invitations/{id}/resend" => {
+                self.send("POST", &format!("/v1/teams/{team}/invitations/{}/resend", self.to_resend), token, None)
+            }
             "DELETE /v1/teams/{T}/invitations/{id}" => {
                 self.send("DELETE", &format!("/v1/teams/{team}/invitations/{}", self.to_cancel), token, None)
             }
@@ -442,18 +525,31 @@ impl World {
         }
     }
 
-    /// The change a role pushes to the row of a `WRITES` line.
-    fn write(&self, role: &str, table: &str, row: &str) -> WireChange {
+    /// The changes a role pushes to the row of a `WRITES` line.
+    fn write(&self, role: &str, table: &str, row: &str) -> Vec<WireChange> {
         let by = self.people[role].device.as_ref().map_or("stranger-laptop", |d| d.id.as_str());
-        let change = |row_id: &str, field: &str, value: Value| {
-            common::device::change_by(by, table, row_id, field, value)
-        };
-        match (table, row) {
-            ("teams", _) => change(&self.team, "name", json!("Riverbend Public Library")),
-            ("facilitators", "one's own row") => {
-                let me = self.people[role].user_id.clone().unwrap_or_else(id);
-                change(&me, "name", json!(format!("{role} renamed")))
+        let change =
+            |row_id: &str, field: &str, value: Value| common::device::change_by(by, table, row_id, field, value);
+        let fresh = id();
+        let me = self.people[role].user_id.clone().unwrap_or_else(id);
+        let many = match (table, row) {
+            ("circles", "a new circle on T") => vec![change(&fresh, "team_id", json!(self.team))],
+            ("circle_facilitators", "a new row of C naming oneself") => vec![
+                change(&fresh, "circle_id", json!(self.circle)),
+                change(&fresh, "facilitator_id", json!(me)),
+                change(&fresh, "deleted", json!(0)),
+            ],
+            ("learners", "a new learner of C") => {
+                vec![change(&fresh, "circle_id", json!(self.circle)), change(&fresh, "name", json!("Bea"))]
             }
+            _ => vec![],
+        };
+        if !many.is_empty() {
+            return many;
+        }
+        vec![match (table, row) {
+            ("teams", _) => change(&self.team, "name", json!("Riverbend Public Library")),
+            ("facilitators", "one's own row") => change(&me, "name", json!(format!("{role} renamed"))),
             ("facilitators", _) => change(self.people["facilitator"].user_id.as_ref().unwrap(), "name", json!("Al")),
             ("team_members", _) => {
                 let olga = self.people["organizer"].user_id.as_ref().unwrap();
@@ -462,9 +558,7 @@ impl World {
             ("courses", _) => change(&self.course, "title", json!("Intro to Python, again")),
             ("team_courses", _) => change(&self.team_course, "deleted", json!(0)),
             ("circles", _) => change(&self.circle, "name", json!(format!("Reading group ({role})"))),
-            ("circle_facilitators", _) => {
-                change(&self.rows[table], "created_at", json!("2026-12-02T08:00:00.000Z"))
-            }
+            ("circle_facilitators", _) => change(&self.rows[table], "created_at", json!("2026-12-02T08:00:00.000Z")),
             ("guide_templates", _) => change(&self.rows[table], "name", json!(format!("Weekly ({role})"))),
             ("meetings", _) => change(&self.rows[table], "notes", json!(format!("notes by {role}"))),
             ("learners", _) => change(&self.rows[table], "name", json!(format!("Ana ({role})"))),
@@ -472,7 +566,7 @@ impl World {
             ("meeting_guides", _) => change(&self.rows[table], "customized", json!(1)),
             ("meeting_feedback", _) => change(&self.rows[table], "rating", json!(5)),
             other => panic!("the matrix names a row this test cannot write: {other:?}"),
-        }
+        }]
     }
 }
 
@@ -515,11 +609,7 @@ fn every_endpoint_against_every_role(backend: Backend) {
     for (endpoint, statuses) in ENDPOINTS {
         for (role, expected) in ROLES.iter().zip(statuses) {
             let (status, answer) = world.call(endpoint, role);
-            if status != *expected {
-                wrong.push(format!("{endpoint} as {role}: expected {expected}, got {status}: {answer}"));
-                continue;
-            }
-            check_refusal(endpoint, role, status, &answer);
+            check_cell(endpoint, role, *expected, status, &answer, &mut wrong);
         }
     }
     assert!(wrong.is_empty(), "the server does not answer as the matrix says:\n{}", wrong.join("\n"));
@@ -557,7 +647,8 @@ fn every_synced_table_against_every_role(backend: Backend) {
                 for table in &circle_tables {
                     let row = &world.rows[table];
                     if of(table, row) != sees_c {
-                        wrong.push(format!("pull as {role}: {table} row of C received: {}, expected {sees_c}", !sees_c));
+                        wrong
+                            .push(format!("pull as {role}: {table} row of C received: {}, expected {sees_c}", !sees_c));
                     }
                 }
                 let email = changes.iter().any(|c| {
@@ -614,13 +705,9 @@ fn every_synced_table_against_every_role(backend: Backend) {
     assert_eq!(written, all, "WRITES covers every synced table");
     for (table, row, statuses) in WRITES {
         for (role, expected) in ROLES.iter().zip(statuses) {
-            let change = world.write(role, table, row);
-            let (status, answer) = world.push(role, vec![change]);
-            if status != *expected {
-                wrong.push(format!("push to {table} ({row}) as {role}: expected {expected}, got {status}: {answer}"));
-                continue;
-            }
-            check_refusal(table, role, status, &answer);
+            let changes = world.write(role, table, row);
+            let (status, answer) = world.push(role, changes);
+            check_cell(&format!("{table} ({row})"), role, *expected, status, &answer, &mut wrong);
             if status == 200 {
                 // Superseded only if another device's edit has a later clock: accepted all the same.
                 let outcome = &answer["results"][0]["outcome"];
@@ -631,4 +718,40 @@ fn every_synced_table_against_every_role(backend: Backend) {
     assert!(wrong.is_empty(), "the server does not answer as the matrix says:\n{}", wrong.join("\n"));
 }
 
+/// A co-facilitator of C, who is in team T only, moves C to team T2: the
+/// matrix's row "circles (a new circle on T)" for a circle that exists.
+/// Refused, as issue 14 item 1 says; today it is accepted and T2's
+/// organizer X then reads C's learners (`KNOWN_BUGS`' first entry).
+fn a_circle_is_not_handed_to_a_team_its_writer_is_not_in(backend: Backend) {
+    let mut world = World::new(backend);
+    let by = world.people["co_facilitator"].device.as_ref().unwrap().id.clone();
+    let (circle, team2) = (world.circle.clone(), world.team2.clone());
+    let change = common::device::change_by(&by, "circles", &circle, "team_id", json!(team2));
+    let (status, answer) = world.push("co_facilitator", vec![change]);
+    let (_, revoked) = pull_everything(&world, "organizer").unwrap();
+    let (changes, _) = pull_everything(&world, "other_team").unwrap();
+    let learner = &world.rows["learners"];
+    let leaked = changes.iter().any(|c| c["table"] == json!("learners") && c["row_id"] == json!(learner));
+    assert!(
+        status == 403 && !leaked && revoked.is_empty(),
+        "moving C to T2 answered {status} ({answer}); T2's organizer reads C's learner: {leaked}; \
+         T's organizer lost: {revoked:?}"
+    );
+}
+
 both_backends!(every_endpoint_against_every_role, every_synced_table_against_every_role);
+
+/// Not in `both_backends!`: ignored until the known bug is fixed (run with
+/// `cargo test --workspace --test authorization -- --ignored`).
+mod a_circle_is_not_handed_to_a_team_its_writer_is_not_in {
+    #[test]
+    #[ignore = "known bug: a circle's team_id is not checked (KNOWN_BUGS)"]
+    fn sqlite() {
+        super::a_circle_is_not_handed_to_a_team_its_writer_is_not_in(crate::common::Backend::Sqlite)
+    }
+    #[test]
+    #[ignore = "known bug: a circle's team_id is not checked (KNOWN_BUGS)"]
+    fn postgres() {
+        super::a_circle_is_not_handed_to_a_team_its_writer_is_not_in(crate::common::Backend::Postgres)
+    }
+}
