@@ -85,6 +85,8 @@ const ENDPOINTS: &[(&str, [u16; 10])] = &[
     // Organizing one team gives nothing in another.
     ("GET /v1/teams/{T2}/members",                          [401, 401, 401, 200, 403, 403, 403, 403, 403, 403]),
     ("POST /v1/teams/{T2}/invitations (link)",              [401, 401, 401, 201, 403, 403, 403, 403, 403, 403]),
+    // C is on T: nobody invites its co-facilitators to T2 (422 circle_not_in_team).
+    ("POST /v1/teams/{T2}/invitations (co-facilitate C)",   [401, 401, 401, 422, 403, 403, 403, 422, 422, 422]),
     ("PUT /v1/teams/{T2}/members/{X} (member)",             [401, 401, 401, 409, 403, 403, 403, 403, 403, 403]),
 ];
 
@@ -94,11 +96,19 @@ const ENDPOINTS: &[(&str, [u16; 10])] = &[
 const WRITES: &[(&str, &str, [u16; 10])] = &[
     //                                                       str  rev  dis  oth  mem  frm  rem  cof  fac  org
     ("teams",               "T's name",                     [401, 401, 401, 403, 403, 403, 403, 403, 403, 200]),
+    // Anyone may make a team row (its maker may write it); membership is the server's.
+    ("teams",               "a new team",                   [401, 401, 401, 200, 200, 200, 200, 200, 200, 200]),
     ("facilitators",        "one's own row",                [401, 401, 401, 200, 200, 200, 200, 200, 200, 200]),
     ("facilitators",        "A's row",                      [401, 401, 401, 403, 403, 403, 403, 403, 200, 403]),
     ("team_members",        "O's membership of T",          [401, 401, 401, 403, 403, 403, 403, 403, 403, 403]),
     ("courses",             "A's course, listed by T",      [401, 401, 401, 403, 403, 403, 403, 403, 200, 200]),
     ("team_courses",        "T's listing of the course",    [401, 401, 401, 403, 403, 403, 403, 403, 403, 200]),
+    ("team_courses",        "a new listing on T",           [401, 401, 401, 403, 403, 403, 403, 403, 403, 200]),
+    ("team_courses",        "a new listing on T2",          [401, 401, 401, 200, 403, 403, 403, 403, 403, 403]),
+    // By ownership.rs's rule ("an organizer of a team listing it"), and any
+    // organizer may list any course: X, having listed A's course on T2,
+    // edits it. The catalogue's courses are every team's; see the report.
+    ("courses",             "A's course, once T2 lists it", [401, 401, 401, 200, 403, 403, 403, 403, 200, 200]),
     ("circles",             "C",                            [401, 401, 401, 403, 403, 403, 403, 200, 200, 200]),
     ("circles",             "a new circle on T",            [401, 401, 401, 403, 200, 200, 200, 200, 200, 200]),
     ("circle_facilitators", "K's row of C",                 [401, 401, 401, 403, 403, 403, 403, 200, 200, 200]),
@@ -108,6 +118,7 @@ const WRITES: &[(&str, &str, [u16; 10])] = &[
     ("learners",            "a learner of C",               [401, 401, 401, 403, 403, 403, 403, 200, 200, 200]),
     ("learners",            "a new learner of C",           [401, 401, 401, 403, 403, 403, 403, 200, 200, 200]),
     ("attendance",          "a mark in C",                  [401, 401, 401, 403, 403, 403, 403, 200, 200, 200]),
+    ("attendance",          "a new mark on a meeting of C", [401, 401, 401, 403, 403, 403, 403, 200, 200, 200]),
     ("meeting_guides",      "a guide of C",                 [401, 401, 401, 403, 403, 403, 403, 200, 200, 200]),
     ("meeting_feedback",    "feedback in C",                [401, 401, 401, 403, 403, 403, 403, 200, 200, 200]),
 ];
@@ -500,6 +511,12 @@ impl World {
                 self.send("DELETE", &format!("/v1/teams/{team}/invitations/{}", self.to_cancel), token, None)
             }
             "GET /v1/teams/{T2}/members" => self.send("GET", &format!("/v1/teams/{team2}/members"), token, None),
+            "POST /v1/teams/{T2}/invitations (co-facilitate C)" => self.send(
+                "POST",
+                &format!("/v1/teams/{team2}/invitations"),
+                token,
+                Some(json!({"circle_id": self.circle})),
+            ),
             "POST /v1/teams/{T2}/invitations (link)" => {
                 self.send("POST", &format!("/v1/teams/{team2}/invitations"), token, Some(json!({})))
             }
@@ -538,6 +555,15 @@ impl World {
                 change(&fresh, "circle_id", json!(self.circle)),
                 change(&fresh, "facilitator_id", json!(me)),
                 change(&fresh, "deleted", json!(0)),
+            ],
+            ("teams", "a new team") => vec![change(&fresh, "name", json!(format!("{role}'s team")))],
+            ("team_courses", "a new listing on T") | ("team_courses", "a new listing on T2") => {
+                let team = if row.ends_with("T2") { &self.team2 } else { &self.team };
+                vec![change(&fresh, "team_id", json!(team)), change(&fresh, "course_id", json!(self.course))]
+            }
+            ("attendance", "a new mark on a meeting of C") => vec![
+                change(&fresh, "meeting_id", json!(self.rows["meetings"])),
+                change(&fresh, "mark", json!("absent")),
             ],
             ("learners", "a new learner of C") => {
                 vec![change(&fresh, "circle_id", json!(self.circle)), change(&fresh, "name", json!("Bea"))]
