@@ -155,6 +155,16 @@ impl TestServer {
 
     /// A server on an existing database.
     pub fn start_on(db: TestDb) -> TestServer {
+        TestServer::start_with(db, None)
+    }
+
+    /// A server that knows its public URL (`--public-url`), so that it can
+    /// make invitation links.
+    pub fn start_public(backend: Backend, public_url: &str) -> TestServer {
+        TestServer::start_with(TestDb::new(backend), Some(public_url.to_string()))
+    }
+
+    fn start_with(db: TestDb, public_url: Option<String>) -> TestServer {
         let storage = db.open();
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (shutdown, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
@@ -164,7 +174,8 @@ impl TestServer {
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 addr_tx.send(listener.local_addr().unwrap()).unwrap();
-                circles_server::serve(listener, served, async {
+                let state = circles_server::AppState { public_url, ..circles_server::AppState::new(served) };
+                circles_server::serve_state(listener, state, async {
                     let _ = shutdown_rx.await;
                 })
                 .await
