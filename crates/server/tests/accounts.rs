@@ -365,6 +365,8 @@ fn an_organizer_who_loses_the_role_loses_the_teams_circles(backend: Backend) {
     let team = server.storage.add_team("Riverbend").unwrap();
     server.storage.add_team_member(&team, "olga@example.org", TeamRole::Organizer).unwrap();
     server.storage.add_team_member(&team, "ada@example.org", TeamRole::Organizer).unwrap();
+    // A circle goes only on a team its writer is in.
+    server.storage.add_team_member(&team, "fatima@example.org", TeamRole::Member).unwrap();
     let raw = server.raw();
     let mut fatima = Device::new(&server, "fatima@example.org", "fatima-laptop");
     let mut olga = Device::new(&server, "olga@example.org", "olga-laptop");

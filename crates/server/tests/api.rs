@@ -167,6 +167,8 @@ fn facilitators_see_and_write_only_their_circles_and_organizers_their_team(backe
     server.add_user("carlos@example.org", "Carlos");
     server.add_user("olga@example.org", "Olga");
     let team = server.storage_add_team_with_organizer("Riverbend Public Library", "olga@example.org");
+    // A circle goes only on a team its writer is in.
+    server.storage.add_team_member(&team, "fatima@example.org", circles_core::TeamRole::Member).unwrap();
     let mut fatima = Client::new(&server, "fatima@example.org");
     let mut carlos = Client::new(&server, "carlos@example.org");
     let mut olga = Client::new(&server, "olga@example.org");

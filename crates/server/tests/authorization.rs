@@ -12,8 +12,8 @@
 //! (signed out); and a stranger with no token at all.
 //!
 //! Cells the server gets wrong today are listed in `KNOWN_BUGS` with what it
-//! answers instead (checked, so a fix is noticed); one more bug has its own
-//! test, ignored until fixed. The facilitator directory is not scoped yet:
+//! answers instead (checked, so a fix is noticed; none today). The facilitator
+//! directory is not scoped yet:
 //! every signed-in role receives every account's name and email (`READS`).
 
 mod common;
@@ -85,8 +85,9 @@ const ENDPOINTS: &[(&str, [u16; 10])] = &[
     // Organizing one team gives nothing in another.
     ("GET /v1/teams/{T2}/members",                          [401, 401, 401, 200, 403, 403, 403, 403, 403, 403]),
     ("POST /v1/teams/{T2}/invitations (link)",              [401, 401, 401, 201, 403, 403, 403, 403, 403, 403]),
-    // C is on T: nobody invites its co-facilitators to T2 (422 circle_not_in_team).
-    ("POST /v1/teams/{T2}/invitations (co-facilitate C)",   [401, 401, 401, 422, 403, 403, 403, 422, 422, 422]),
+    // C is on T: nobody invites its co-facilitators to T2 (T2's organizer: 422 circle_not_in_team;
+    // C's people, who are not in T2: 403).
+    ("POST /v1/teams/{T2}/invitations (co-facilitate C)",   [401, 401, 401, 422, 403, 403, 403, 403, 403, 403]),
     ("PUT /v1/teams/{T2}/members/{X} (member)",             [401, 401, 401, 409, 403, 403, 403, 403, 403, 403]),
 ];
 
@@ -129,16 +130,6 @@ const WRITES: &[(&str, &str, [u16; 10])] = &[
 /// fix shows up here: remove the entry then.
 #[rustfmt::skip]
 const KNOWN_BUGS: &[(&str, &str, u16, &str)] = &[
-    ("circles (a new circle on T)", "other_team", 200,
-     "nothing on the server checks that a circle's team_id names a team its writer is in (issue 14 item 1: \
-      'a facilitator cannot put a circle on a team they are not in'); the team's organizers are then granted \
-      the circle, and the same gap lets any writer of a circle move it to any team, whose organizers then \
-      read its learners"),
-    ("POST /v1/teams/{T}/invitations (co-facilitate one's circle on no team)", "other_team", 201,
-     "protocol/invitations.rs may_manage lets whoever facilitates the circle invite into ANY team when the \
-      circle is on no team (circle_in_team accepts a circle with no team), so someone outside team T makes \
-      links that make people members of T; tests/invitations.rs a_co_facilitator_invitation_shares_the_circle \
-      relies on it (Fatima, in no team, invites to Riverbend)"),
 ];
 
 /// The answer a cell must have, and whether it is a known bug's.
@@ -746,8 +737,8 @@ fn every_synced_table_against_every_role(backend: Backend) {
 
 /// A co-facilitator of C, who is in team T only, moves C to team T2: the
 /// matrix's row "circles (a new circle on T)" for a circle that exists.
-/// Refused, as issue 14 item 1 says; today it is accepted and T2's
-/// organizer X then reads C's learners (`KNOWN_BUGS`' first entry).
+/// Refused, as issue 14 item 1 says (`ownership::check_circle_team`): else
+/// T2's organizer X would read C's learners.
 fn a_circle_is_not_handed_to_a_team_its_writer_is_not_in(backend: Backend) {
     let mut world = World::new(backend);
     let by = world.people["co_facilitator"].device.as_ref().unwrap().id.clone();
@@ -765,19 +756,8 @@ fn a_circle_is_not_handed_to_a_team_its_writer_is_not_in(backend: Backend) {
     );
 }
 
-both_backends!(every_endpoint_against_every_role, every_synced_table_against_every_role);
-
-/// Not in `both_backends!`: ignored until the known bug is fixed (run with
-/// `cargo test --workspace --test authorization -- --ignored`).
-mod a_circle_is_not_handed_to_a_team_its_writer_is_not_in {
-    #[test]
-    #[ignore = "known bug: a circle's team_id is not checked (KNOWN_BUGS)"]
-    fn sqlite() {
-        super::a_circle_is_not_handed_to_a_team_its_writer_is_not_in(crate::common::Backend::Sqlite)
-    }
-    #[test]
-    #[ignore = "known bug: a circle's team_id is not checked (KNOWN_BUGS)"]
-    fn postgres() {
-        super::a_circle_is_not_handed_to_a_team_its_writer_is_not_in(crate::common::Backend::Postgres)
-    }
-}
+both_backends!(
+    every_endpoint_against_every_role,
+    every_synced_table_against_every_role,
+    a_circle_is_not_handed_to_a_team_its_writer_is_not_in
+);

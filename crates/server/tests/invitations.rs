@@ -230,9 +230,9 @@ fn invited_by_email_joins_and_signs_in(backend: Backend) {
     assert_eq!(listed, [("olga@example.org", "organizer"), ("ana@example.org", "member")]);
     assert!(members["members"][1]["last_sync_at"].is_string(), "{members}");
     assert_eq!(members["invitations"], json!([]), "used: no longer pending");
-    // The membership is a synced row, written by the server.
+    // Memberships are synced rows written by the server: the organizer's and the new member's.
     let rows = env.db.query("SELECT row_id FROM field_state WHERE table_name = 'team_members' AND field = 'role'");
-    assert_eq!(rows.len(), 1);
+    assert_eq!(rows.len(), 2);
 
     // The link is used: refused, and nothing more is written.
     let seq = env.db.max_seq();
@@ -461,8 +461,13 @@ fn a_co_facilitator_invitation_shares_the_circle(backend: Backend) {
         fatima.create_circle(&CircleInput::new("Public Speaking", "America/Chicago", "18:30", 90), None).unwrap();
     sync_once(&mut fatima, &transport, &mut |_| {}).unwrap();
 
-    // Fatima facilitates the circle, organizes nothing: she may invite a co-facilitator, not an organizer.
+    // Fatima facilitates the circle but is not in the team: she may not bring anyone into it.
     let token = login(&env.api, "fatima@example.org", PASSWORD).unwrap();
+    let (status, body) = env.invite(&token, json!({"email": "hana@example.org", "circle_id": circle}));
+    assert_eq!(status, 403, "{body}");
+    // A member of the team who facilitates the circle, organizing nothing: she may invite a
+    // co-facilitator, not an organizer.
+    env.storage.add_team_member(&env.team, "fatima@example.org", circles_core::TeamRole::Member).unwrap();
     let (status, body) =
         env.invite(&token, json!({"email": "hana@example.org", "circle_id": circle, "role": "organizer"}));
     assert_eq!(status, 403, "{body}");

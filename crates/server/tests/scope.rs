@@ -79,6 +79,8 @@ fn a_new_organizer_resyncs_once_even_over_many_pages(backend: Backend) {
     let mut fatima = Device::new(&server, "fatima@example.org", "fatima-laptop");
     let olga = Device::new(&server, "olga@example.org", "olga-laptop");
     let team = { server.storage.add_team("Riverbend Public Library").unwrap() };
+    // A circle goes only on a team its writer is in.
+    server.storage.add_team_member(&team, "fatima@example.org", circles_core::TeamRole::Member).unwrap();
     let (circle, circle_changes) = setup(&server, &mut fatima, &raw);
     let (status, answer) = fatima.push(&raw, vec![fatima.change("circles", &circle, "team_id", json!(team))]);
     assert_eq!(status, 200, "{answer}");

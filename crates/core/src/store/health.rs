@@ -93,7 +93,9 @@ pub(crate) fn quick_check(conn: &Connection, path: &Path) -> Result<()> {
         Some((first, rest)) => {
             let detail = match rest.len() {
                 0 => format!("quick_check: {first}"),
-                more => format!("quick_check: {first}; and {more} more problems (`circles check` lists them)"),
+                // The full list is each edge's to offer (the CLI's `circles check`).
+                1 => format!("quick_check: {first}; and 1 more problem"),
+                more => format!("quick_check: {first}; and {more} more problems"),
             };
             Err(CoreError::Damaged { path: Some(path.to_path_buf()), detail })
         }

@@ -302,13 +302,17 @@ fn may_manage(tx: &mut dyn Tx, team: &str, caller: &str, circle: Option<&str>) -
     if teams::is_organizer(tx, team, caller)? {
         return Ok(true);
     }
+    // A facilitator of the circle may invite a co-facilitator for it, into
+    // a team they belong to themselves: invitations make members, and only
+    // a team's own people may bring others in.
     if let Some(circle) = circle {
-        if tx.has_access(circle, caller)? {
+        if tx.has_access(circle, caller)? && teams::is_member(tx, team, caller)? {
             return Ok(false);
         }
     }
     Err(ApiError::forbidden(format!(
-        "only the organizers of team {team} (or a facilitator of the circle, to invite a co-facilitator) may do this"
+        "only the organizers of team {team} (or a facilitator of the circle who is in the team, to invite a \
+         co-facilitator) may do this"
     )))
 }
 

@@ -123,3 +123,30 @@ fn organizes_a_team_listing(push: &mut Push<'_>, tx: &mut dyn Tx, course: &str) 
     }
     Ok(false)
 }
+
+/// A circle goes only on a team the person putting it there belongs to (the
+/// rule core's `check_team_choice` applies on the laptop): otherwise anyone
+/// could hand their circle, learners included, to another team's
+/// organizers. Keeping the team a circle has is always allowed.
+pub(super) fn check_circle_team<'a>(
+    push: &mut Push<'a>,
+    tx: &mut dyn Tx,
+    table: &'static TableDef,
+    change: &'a WireChange,
+) -> ApiResult<()> {
+    if table.name != "circles" || change.field != "team_id" {
+        return Ok(());
+    }
+    let Some(team) = change.value.as_str() else { return Ok(()) };
+    if push.field_text(tx, table.name, &change.row_id, "team_id")?.as_deref() == Some(team) {
+        return Ok(());
+    }
+    if super::teams::is_member(tx, team, &push.session.user_id)? {
+        return Ok(());
+    }
+    Err(ApiError::forbidden(format!(
+        "you are not a member of team {} (change {}): a circle goes only on one of your teams",
+        shown(team),
+        shown(&change.change_id)
+    )))
+}

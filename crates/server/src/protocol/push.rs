@@ -16,7 +16,7 @@ use circles_core::sync::wire::{PushOutcome, PushResponse, PushResult, WireChange
 use super::access;
 use super::batch_record::{batch_record, check_batch_record};
 use super::group_commit::PushJob;
-use super::ownership::authorize_global;
+use super::ownership::{authorize_global, check_circle_team};
 use super::references::check_reference;
 use super::scope::authorize;
 use super::ApiResult;
@@ -218,6 +218,7 @@ impl<'a> Push<'a> {
         if table.scope == Scope::Global {
             authorize_global(self, tx, table, change)?;
         }
+        check_circle_team(self, tx, table, change)?;
         // The seq this change gets if it wins.
         let seq = self.next_seq;
         let current = self.field(tx, table.name, &change.row_id, &change.field)?;
