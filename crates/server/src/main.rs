@@ -7,12 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+use circles_core::TeamRole;
 use circles_server::config::{Overrides, ServerConfig};
 use circles_server::mail::admin::{MailCommand, MailServeArgs, MailSettings};
 use circles_server::mail::{worker, Transport};
 use circles_server::throttle::SignInLimits;
 use circles_server::{auth, ops, Database, Storage};
-use circles_core::TeamRole;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -128,12 +128,18 @@ enum UserCommand {
     List,
     /// Disable an account: it cannot sign in, and its tokens stop working at
     /// once (they are revoked: enabling the account does not bring them back).
-    Disable { email: String },
+    Disable {
+        email: String,
+    },
     /// Enable a disabled account: it may sign in again.
-    Enable { email: String },
+    Enable {
+        email: String,
+    },
     /// Set a new password (from CIRCLES_PASSWORD or asked for); the
     /// account's tokens are revoked: every device signs in again.
-    ResetPassword { email: String },
+    ResetPassword {
+        email: String,
+    },
 }
 
 #[derive(Subcommand)]

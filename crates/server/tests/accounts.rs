@@ -120,7 +120,8 @@ fn admin_commands_run_a_library(backend: Backend) {
 
     let (ok_reset, _, err) = admin_with_password(url, "short", &["user", "reset-password", "bob@example.org"]);
     assert!(!ok_reset && err.contains("at least 8 characters"), "{err}");
-    let (ok_reset, out, err) = admin_with_password(url, "a brand new secret", &["user", "reset-password", "bob@example.org"]);
+    let (ok_reset, out, err) =
+        admin_with_password(url, "a brand new secret", &["user", "reset-password", "bob@example.org"]);
     assert!(ok_reset, "{err}");
     assert!(out.contains("1 token(s) revoked"), "{out}");
     let (status, answer) = send(&raw, "GET", "/v1/pull", Some(&token), None);
@@ -141,7 +142,8 @@ fn a_disabled_account_is_refused_at_once_and_enabled_again(backend: Backend) {
     for t in [&token, &other] {
         let (status, answer) = send(&raw, "GET", "/v1/pull", Some(t), None);
         assert_eq!((status, answer["code"].as_str()), (401, Some("account_disabled")), "{answer}");
-        let (status, answer) = send(&raw, "POST", "/v1/push", Some(t), Some(json!({"batch_id": "b", "batch_seq": 1, "changes": []})));
+        let (status, answer) =
+            send(&raw, "POST", "/v1/push", Some(t), Some(json!({"batch_id": "b", "batch_seq": 1, "changes": []})));
         assert_eq!((status, answer["code"].as_str()), (401, Some("account_disabled")), "{answer}");
     }
     let (status, answer) = login(&raw, "bob@example.org", PASSWORD, "bob-laptop");
@@ -238,10 +240,10 @@ fn organizers_change_their_team_members(backend: Backend) {
     assert_eq!(send(&raw, "PUT", &path(&olga), Some(&olgas), Some(json!({"role": "member"}))).0, 204);
     assert_eq!(send(&raw, "DELETE", &path(&olga), Some(&bobs), None).0, 204);
     let members = server.storage.team_members(&team).unwrap();
-    assert_eq!(members.iter().map(|m| (m.email.as_str(), m.role.as_str())).collect::<Vec<_>>(), vec![(
-        "bob@example.org",
-        "organizer"
-    )]);
+    assert_eq!(
+        members.iter().map(|m| (m.email.as_str(), m.role.as_str())).collect::<Vec<_>>(),
+        vec![("bob@example.org", "organizer")]
+    );
     // And those without a token are not asked who they are.
     assert_eq!(send(&raw, "DELETE", &path(&bob), None, None).0, 401);
 }
@@ -258,10 +260,7 @@ fn laptops_may_not_push_memberships(backend: Backend) {
     let (status, answer) = device.push(&raw, vec![device.change("team_members", &row, "role", json!("member"))]);
     assert_eq!((status, answer["code"].as_str()), (403, Some("forbidden")), "{answer}");
     let message = answer["message"].as_str().unwrap();
-    assert!(
-        message.contains("team membership is changed on the server: invitations and the team screen"),
-        "{message}"
-    );
+    assert!(message.contains("team membership is changed on the server: invitations and the team screen"), "{message}");
     // A new membership too.
     let row = id();
     let (status, _) = device.push(
@@ -276,7 +275,12 @@ fn laptops_may_not_push_memberships(backend: Backend) {
 
 /// Fatima's circle (with her own co-facilitator row) and a learner; Carlos
 /// added as co-facilitator. Returns (circle, learner, Carlos's link row).
-fn circle_with_co_facilitator(raw: &RawClient, fatima: &mut Device, fatima_id: &str, carlos_id: &str) -> (String, String, String) {
+fn circle_with_co_facilitator(
+    raw: &RawClient,
+    fatima: &mut Device,
+    fatima_id: &str,
+    carlos_id: &str,
+) -> (String, String, String) {
     let (circle, learner, hers, his) = (id(), id(), id(), id());
     let mut changes = vec![
         fatima.change("circles", &circle, "name", json!("Reading")),
@@ -316,9 +320,9 @@ fn a_removed_co_facilitator_loses_the_circle(backend: Backend) {
     assert_eq!(status, 200, "{answer}");
     let (status, _) = fatima.push(&raw, vec![fatima.change("learners", &learner, "name", json!("Ana María"))]);
     assert_eq!(status, 200);
-    let revocation = server.db.query(&format!(
-        "SELECT seq FROM access_revocations WHERE user_id = '{carlos_id}' AND circle_id = '{circle}'"
-    ));
+    let revocation = server
+        .db
+        .query(&format!("SELECT seq FROM access_revocations WHERE user_id = '{carlos_id}' AND circle_id = '{circle}'"));
     assert_eq!(revocation.len(), 1, "{revocation:?}");
 
     let page = carlos.pull(&raw, cursor, 1000);
@@ -331,7 +335,9 @@ fn a_removed_co_facilitator_loses_the_circle(backend: Backend) {
     assert!(carlos.pull(&raw, later, 1000).get("revoked").is_none());
     let (status, answer) = carlos.push(&raw, vec![carlos.change("learners", &learner, "name", json!("Offline edit"))]);
     assert_eq!((status, answer["code"].as_str()), (403, Some("forbidden")), "{answer}");
-    let access = server.db.query(&format!("SELECT 1 FROM circle_access WHERE user_id = '{carlos_id}' AND circle_id = '{circle}'"));
+    let access = server
+        .db
+        .query(&format!("SELECT 1 FROM circle_access WHERE user_id = '{carlos_id}' AND circle_id = '{circle}'"));
     assert!(access.is_empty());
 
     // Added again: his device's stream resets, the circle comes back whole,

@@ -242,7 +242,12 @@ pub(super) fn renew_device(backend: &impl Backend, session: &Session, token_hash
 /// A row written by the server itself, field by field, on its own clock,
 /// ahead of every version the row's fields hold (so the server's write wins
 /// on every replica, whatever the clock of a laptop that wrote it before).
-pub(crate) fn log_own_row(tx: &mut dyn Tx, table: &'static str, row_id: &str, fields: &[(&str, Value)]) -> ApiResult<()> {
+pub(crate) fn log_own_row(
+    tx: &mut dyn Tx,
+    table: &'static str,
+    row_id: &str,
+    fields: &[(&str, Value)],
+) -> ApiResult<()> {
     let mut latest = Hlc::ZERO;
     for (field, _) in fields {
         if let Some(stored) = tx.field(table, row_id, field)? {

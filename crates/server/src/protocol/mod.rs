@@ -33,8 +33,8 @@ use group_commit::GroupCommit;
 pub(crate) use group_commit::PushJob;
 
 pub(crate) use accounts::{account_disabled, normal_email};
-pub use teams::MemberChange;
 pub use precheck::precheck;
+pub use teams::MemberChange;
 
 pub type ApiResult<T> = Result<T, ApiError>;
 

@@ -160,7 +160,9 @@ fn no_team(team: &str) -> ApiError {
 pub(super) fn find_team(tx: &mut dyn Tx, key: &str) -> ApiResult<String> {
     let found = tx.teams_named(key.trim())?;
     match found.as_slice() {
-        [] => Err(ApiError::new(StatusCode::NOT_FOUND, "no_team", format!("no team with id or name \"{}\"", key.trim()))),
+        [] => {
+            Err(ApiError::new(StatusCode::NOT_FOUND, "no_team", format!("no team with id or name \"{}\"", key.trim())))
+        }
         [(id, _)] => Ok(id.clone()),
         many => Err(ApiError::new(
             StatusCode::CONFLICT,

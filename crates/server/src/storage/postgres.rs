@@ -414,7 +414,10 @@ impl Tx for PgTx<'_> {
 
     fn user_by_id(&mut self, id: &str) -> StorageResult<Option<UserRecord>> {
         Ok(self
-            .query_opt("SELECT id, email, name, password_hash, disabled_at IS NOT NULL FROM users WHERE id = $1", &[&id])?
+            .query_opt(
+                "SELECT id, email, name, password_hash, disabled_at IS NOT NULL FROM users WHERE id = $1",
+                &[&id],
+            )?
             .map(|r| user_record(&r)))
     }
 
@@ -486,7 +489,6 @@ impl Tx for PgTx<'_> {
     fn team_exists(&mut self, id: &str) -> StorageResult<bool> {
         Ok(self.query_one("SELECT EXISTS(SELECT 1 FROM teams WHERE id = $1)", &[&id])?.get(0))
     }
-
 
     fn rows_with_value(&mut self, table: &str, field: &str, value: &str) -> StorageResult<Vec<String>> {
         Ok(self

@@ -373,7 +373,9 @@ impl Tx for SqliteTx<'_> {
              WHERE m.team_id = ?1 ORDER BY m.role <> 'organizer', u.email",
         )?;
         let members = stmt
-            .query_map([team_id], |r| Ok(TeamMemberInfo { user_id: r.get(0)?, email: r.get(1)?, name: r.get(2)?, role: r.get(3)? }))?
+            .query_map([team_id], |r| {
+                Ok(TeamMemberInfo { user_id: r.get(0)?, email: r.get(1)?, name: r.get(2)?, role: r.get(3)? })
+            })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(members)
     }
@@ -386,7 +388,6 @@ impl Tx for SqliteTx<'_> {
     fn team_exists(&mut self, id: &str) -> StorageResult<bool> {
         db(self.conn.query_row("SELECT EXISTS(SELECT 1 FROM teams WHERE id = ?1)", [id], |r| r.get(0)))
     }
-
 
     fn rows_with_value(&mut self, table: &str, field: &str, value: &str) -> StorageResult<Vec<String>> {
         let mut stmt =
