@@ -328,7 +328,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Team(TeamCommand::Members { team }) => {
             let team_id = storage.find_team(&team)?;
-            for m in storage.team_members(&team_id)? {
+            for m in storage.team_member_list(&team_id)? {
                 println!("{}  {}  {}  {}", m.user_id, m.email, m.role, m.name);
             }
             Ok(())

@@ -239,7 +239,7 @@ fn organizers_change_their_team_members(backend: Backend) {
     assert_eq!(send(&raw, "PUT", &path(&bob), Some(&olgas), Some(json!({"role": "organizer"}))).0, 204);
     assert_eq!(send(&raw, "PUT", &path(&olga), Some(&olgas), Some(json!({"role": "member"}))).0, 204);
     assert_eq!(send(&raw, "DELETE", &path(&olga), Some(&bobs), None).0, 204);
-    let members = server.storage.team_members(&team).unwrap();
+    let members = server.storage.team_member_list(&team).unwrap();
     assert_eq!(
         members.iter().map(|m| (m.email.as_str(), m.role.as_str())).collect::<Vec<_>>(),
         vec![("bob@example.org", "organizer")]
@@ -439,7 +439,7 @@ fn organizers_from_before_become_synced_members(backend: Backend) {
     let before = db.max_seq();
 
     let storage = db.open();
-    let members = storage.team_members(&team).unwrap();
+    let members = storage.team_member_list(&team).unwrap();
     assert_eq!(
         members.iter().map(|m| (m.user_id.as_str(), m.role.as_str())).collect::<Vec<_>>(),
         vec![(olga.as_str(), "organizer")]

@@ -66,7 +66,7 @@ pub trait SyncService: Send + Sync + 'static {
     fn add_team_member(&self, team_id: &str, email: &str, role: TeamRole) -> ApiResult<()>;
     /// Take a user (by email) out of a team.
     fn remove_team_member(&self, team_id: &str, email: &str) -> ApiResult<()>;
-    fn team_members(&self, team_id: &str) -> ApiResult<Vec<TeamMemberInfo>>;
+    fn team_member_list(&self, team_id: &str) -> ApiResult<Vec<TeamMemberInfo>>;
     /// An organizer's change to a member of their team (the API's).
     fn change_member(&self, session: &Session, team_id: &str, user_id: &str, change: MemberChange) -> ApiResult<()>;
 
@@ -204,7 +204,7 @@ impl<B: Backend> SyncService for Protocol<B> {
         })
     }
 
-    fn team_members(&self, team_id: &str) -> ApiResult<Vec<TeamMemberInfo>> {
+    fn team_member_list(&self, team_id: &str) -> ApiResult<Vec<TeamMemberInfo>> {
         self.backend.read(|tx| teams::member_list(tx, team_id))
     }
 
