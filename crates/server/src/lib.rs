@@ -41,14 +41,14 @@ pub type PgStorage = Protocol<storage::postgres::Postgres>;
 impl SqliteStorage {
     /// Open a SQLite file (creating and migrating the schema as needed).
     pub fn open(path: &std::path::Path) -> anyhow::Result<SqliteStorage> {
-        Ok(Protocol::new(storage::sqlite::Sqlite::open(path)?))
+        Ok(Protocol::opened(storage::sqlite::Sqlite::open(path)?)?)
     }
 }
 
 impl PgStorage {
     /// Connect to PostgreSQL (migrating the schema as needed).
     pub fn open(url: &str) -> anyhow::Result<PgStorage> {
-        Ok(Protocol::new(storage::postgres::Postgres::open(url)?))
+        Ok(Protocol::opened(storage::postgres::Postgres::open(url)?)?)
     }
 }
 

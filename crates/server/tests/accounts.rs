@@ -412,7 +412,55 @@ fn an_organizer_who_loses_the_role_loses_the_teams_circles(backend: Backend) {
     assert!(page["revoked"].as_array().unwrap().contains(&json!(circle)), "{page}");
 }
 
+/// Organizers kept before this version (the server's list, never synced)
+/// become members with the organizer role, and laptops are told: the server
+/// writes their synced rows when it opens the database.
+fn organizers_from_before_become_synced_members(backend: Backend) {
+    let db = TestDb::new(backend);
+    let (olga, team) = {
+        let storage = db.open();
+        let olga = storage
+            .add_user("olga@example.org", "Olga", &circles_server::auth::hash_password(PASSWORD).unwrap())
+            .unwrap();
+        (olga, storage.add_team("Riverbend").unwrap())
+    };
+    let undo = "DROP TABLE team_members; DROP TABLE access_revocations; ALTER TABLE users DROP COLUMN disabled_at;
+         CREATE TABLE team_organizers (team_id TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (team_id, user_id));";
+    match backend {
+        Backend::Sqlite => {
+            for statement in undo.split(';').filter(|s| !s.trim().is_empty()) {
+                db.query(statement);
+            }
+            db.query("PRAGMA user_version = 5");
+        }
+        Backend::Postgres => {
+            db.query(&format!("{undo} DELETE FROM circles_schema_migrations WHERE version >= 6"));
+        }
+    }
+    db.query(&format!("INSERT INTO team_organizers (team_id, user_id) VALUES ('{team}', '{olga}')"));
+    let before = db.max_seq();
+
+    let storage = db.open();
+    let members = storage.team_member_list(&team).unwrap();
+    assert_eq!(
+        members.iter().map(|m| (m.user_id.as_str(), m.role.as_str())).collect::<Vec<_>>(),
+        vec![(olga.as_str(), "organizer")]
+    );
+    let row = circles_core::team_member_id(&team, &olga);
+    let role = db.query(&format!(
+        "SELECT value FROM field_state WHERE table_name = 'team_members' AND row_id = '{row}' AND field = 'role'"
+    ));
+    assert_eq!(role, vec![vec![Some("\"organizer\"".to_string())]]);
+    let written = db.max_seq();
+    assert_eq!(written, before + 5, "the membership's five fields");
+    drop(storage);
+    // Opened again: nothing more to write.
+    drop(db.open());
+    assert_eq!(db.max_seq(), written);
+}
+
 both_backends!(
+    organizers_from_before_become_synced_members,
     admin_commands_run_a_library,
     a_disabled_account_is_refused_at_once_and_enabled_again,
     a_password_is_changed_from_the_app,

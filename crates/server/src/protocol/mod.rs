@@ -159,6 +159,18 @@ impl<B: Backend> Protocol<B> {
         Protocol { backend, group: GroupCommit::default() }
     }
 
+    /// The sync rules over a database just opened: memberships the
+    /// laptops do not see as the server holds them get their synced rows
+    /// (`teams::sync_membership_rows`; nothing is written when all agree).
+    pub fn opened(backend: B) -> ApiResult<Protocol<B>> {
+        let protocol = Protocol::new(backend);
+        let written = protocol.backend.write(teams::sync_membership_rows)?;
+        if written > 0 {
+            tracing::info!(written, "wrote the synced rows of team memberships");
+        }
+        Ok(protocol)
+    }
+
     pub fn backend(&self) -> &B {
         &self.backend
     }

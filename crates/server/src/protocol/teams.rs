@@ -155,6 +155,39 @@ fn no_team(team: &str) -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "no_team", format!("no team with id {team}"))
 }
 
+/// Give every membership whose synced row does not say what the server
+/// holds the server's row: memberships kept before this version in the
+/// server's list of organizers (never synced), and rows laptops wrote while
+/// they still could. Run when a database is opened; how many were written.
+pub(crate) fn sync_membership_rows(tx: &mut dyn Tx) -> ApiResult<usize> {
+    let mut written = 0;
+    for (team, user, role) in tx.all_team_members()? {
+        let row = team_member_id(&team, &user);
+        let stored = |tx: &mut dyn Tx, field: &str| tx.stored_value("team_members", &row, field);
+        let in_step = stored(tx, "role")? == Some(Value::from(role.as_str()).to_string())
+            && stored(tx, "deleted")?.as_deref() == Some("0")
+            && stored(tx, "team_id")? == Some(Value::from(team.as_str()).to_string())
+            && stored(tx, "facilitator_id")? == Some(Value::from(user.as_str()).to_string());
+        if in_step {
+            continue;
+        }
+        log_own_row(
+            tx,
+            "team_members",
+            &row,
+            &[
+                ("team_id", Value::from(team.as_str())),
+                ("facilitator_id", Value::from(user.as_str())),
+                ("role", Value::from(role.as_str())),
+                ("deleted", Value::from(0)),
+                ("created_at", Value::from(now_text())),
+            ],
+        )?;
+        written += 1;
+    }
+    Ok(written)
+}
+
 /// The team a command names, by id or by exact name (an ambiguous name is
 /// refused, listing the ids).
 pub(super) fn find_team(tx: &mut dyn Tx, key: &str) -> ApiResult<String> {

@@ -448,6 +448,8 @@ pub trait Tx {
     fn team_role(&mut self, team_id: &str, user_id: &str) -> StorageResult<Option<String>>;
     /// A team's members, organizers first, then by email.
     fn team_members(&mut self, team_id: &str) -> StorageResult<Vec<TeamMemberInfo>>;
+    /// Every membership: (team, user, role).
+    fn all_team_members(&mut self) -> StorageResult<Vec<(String, String, String)>>;
     /// The rows of `table` whose `field` holds `value` (as stored JSON text).
     fn rows_with_value(&mut self, table: &str, field: &str, value: &str) -> StorageResult<Vec<String>>;
     /// Let a user see a circle (kept if they already do).

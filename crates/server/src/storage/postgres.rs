@@ -511,6 +511,14 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
 
+    fn all_team_members(&mut self) -> StorageResult<Vec<(String, String, String)>> {
+        Ok(self
+            .query("SELECT team_id, user_id, role FROM team_members ORDER BY team_id, user_id", &[])?
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect())
+    }
+
     fn has_access(&mut self, circle_id: &str, user_id: &str) -> StorageResult<bool> {
         Ok(self
             .query_one(

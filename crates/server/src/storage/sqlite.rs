@@ -407,6 +407,14 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
+    fn all_team_members(&mut self) -> StorageResult<Vec<(String, String, String)>> {
+        let mut stmt =
+            self.conn.prepare("SELECT team_id, user_id, role FROM team_members ORDER BY team_id, user_id")?;
+        let rows =
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
     fn has_access(&mut self, circle_id: &str, user_id: &str) -> StorageResult<bool> {
         db(self
             .conn
