@@ -267,10 +267,8 @@ fn a_copied_link_lets_anyone_join_once(backend: Backend) {
     );
     assert_eq!(refused.status, 422, "{}", refused.body);
     assert!(refused.body.contains("role=\"alert\""), "{}", refused.body);
-    for field in ["email"] {
-        assert!(refused.body.contains(&format!("aria-describedby=\"{field}-error\"")), "{}", refused.body);
-        assert!(refused.body.contains(&format!("href=\"#{field}\"")), "{}", refused.body);
-    }
+    assert!(refused.body.contains("aria-describedby=\"email-error\""), "{}", refused.body);
+    assert!(refused.body.contains("href=\"#email\""), "{}", refused.body);
     let refused = env.page(
         "POST",
         &path,
@@ -483,7 +481,7 @@ fn a_co_facilitator_invitation_shares_the_circle(backend: Backend) {
     let (mut hana, transport, _dir2) = replica(&env.server.url, "hana@example.org", NEW_PASSWORD);
     sync_once(&mut hana, &transport, &mut |_| {}).unwrap();
     let seen: Vec<String> = hana.circles().unwrap().into_iter().map(|c| c.id).collect();
-    assert_eq!(seen, [circle.clone()], "the co-facilitator sees the circle after sync");
+    assert_eq!(seen, std::slice::from_ref(&circle), "the co-facilitator sees the circle after sync");
     // And may edit it.
     hana.update_circle(&circle, &CircleInput::new("Public Speaking II", "America/Chicago", "18:30", 90)).unwrap();
     sync_once(&mut hana, &transport, &mut |_| {}).unwrap();
