@@ -47,12 +47,7 @@ impl Store {
         let plan = GuidePlan::fresh(GuideSource::builtin(&input.language, input.duration_minutes));
         self.edit_schedule(&plan, |w| {
             w.insert(&CIRCLES, &id, &input.columns())?;
-            let mut planned = Vec::with_capacity(dates.len());
-            for date in &dates {
-                let meeting = insert_meeting(w, &id, *date, &start_time)?;
-                planned.push(PlannedMeeting::new(meeting, *date, &start_time));
-            }
-            Ok(((), planned))
+            Ok(((), insert_meetings(w, &id, &dates, &start_time)?))
         })?;
         Ok(id)
     }
@@ -85,12 +80,7 @@ impl Store {
             for facilitator in &facilitators {
                 crate::domain::team::link_circle_facilitator(w, &id, &facilitator.id)?;
             }
-            let mut planned = Vec::with_capacity(dates.len());
-            for date in &dates {
-                let meeting = insert_meeting(w, &id, *date, &start_time)?;
-                planned.push(PlannedMeeting::new(meeting, *date, &start_time));
-            }
-            Ok(((), planned))
+            Ok(((), insert_meetings(w, &id, &dates, &start_time)?))
         })?;
         Ok(id)
     }
@@ -246,4 +236,20 @@ impl Store {
             Ok(((), planned))
         })
     }
+}
+
+/// A new circle's meetings on `dates` at `start_time`, as the guide
+/// derivation plans them.
+fn insert_meetings(
+    w: &mut WriteTx<'_>,
+    circle_id: &str,
+    dates: &[NaiveDate],
+    start_time: &str,
+) -> Result<Vec<PlannedMeeting>> {
+    let mut planned = Vec::with_capacity(dates.len());
+    for date in dates {
+        let meeting = insert_meeting(w, circle_id, *date, start_time)?;
+        planned.push(PlannedMeeting::new(meeting, *date, start_time));
+    }
+    Ok(planned)
 }
