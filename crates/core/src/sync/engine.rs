@@ -375,4 +375,77 @@ mod tests {
         // The store is still usable afterwards.
         store.create_course(&crate::domain::course::CourseInput::new("After")).unwrap();
     }
+
+    /// A server that refuses (422) any batch holding a change to one row and
+    /// applies every other batch; it counts the pushes and what it applied.
+    struct RefusesOneRow {
+        row: String,
+        pushes: std::cell::Cell<u32>,
+        applied: std::cell::RefCell<Vec<String>>,
+    }
+
+    impl Transport for RefusesOneRow {
+        fn hello(&self) -> Result<Hello, SyncError> {
+            Err(SyncError::Unreachable("no hello here".into()))
+        }
+        fn push(&self, batch: &PushRequest) -> Result<PushResponse, SyncError> {
+            self.pushes.set(self.pushes.get() + 1);
+            if batch.changes.iter().any(|c| c.row_id == self.row) {
+                return Err(SyncError::Refused { status: 422, code: "invalid_change".into(), message: "no".into() });
+            }
+            let results = batch
+                .changes
+                .iter()
+                .map(|c| {
+                    self.applied.borrow_mut().push(c.row_id.clone());
+                    crate::sync::wire::PushResult {
+                        change_id: c.change_id.clone(),
+                        outcome: crate::sync::wire::PushOutcome::Applied,
+                        seq: None,
+                    }
+                })
+                .collect();
+            Ok(PushResponse {
+                batch_id: batch.batch_id.clone(),
+                batch_seq: batch.batch_seq,
+                results,
+                server_time_ms: 0,
+            })
+        }
+        fn pull(&self, cursor: i64, _: i64, _: usize) -> Result<PullResponse, SyncError> {
+            Ok(PullResponse {
+                changes: vec![],
+                cursor,
+                has_more: false,
+                remaining: 0,
+                reset: false,
+                conflicts: vec![],
+                server_time_ms: 0,
+                app_release: None,
+                revoked: Vec::new(),
+            })
+        }
+    }
+
+    #[test]
+    fn one_refused_change_is_kept_aside_and_every_other_change_is_sent() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open_in(dir.path()).unwrap();
+        let mut courses = Vec::new();
+        for i in 0..40 {
+            courses.push(store.create_course(&crate::domain::course::CourseInput::new(format!("Course {i}"))).unwrap());
+        }
+        let waiting = store.pending_count().unwrap();
+        let server =
+            RefusesOneRow { row: courses[17].clone(), pushes: Default::default(), applied: Default::default() };
+        let report = sync_once(&mut store, &server, &mut |_| {}).unwrap();
+        let refused = store.refused_changes().unwrap();
+        assert!(!refused.is_empty() && refused.iter().all(|c| c.row_id == courses[17]), "{refused:?}");
+        assert_eq!(report.refused as usize, refused.len());
+        assert_eq!(server.applied.borrow().len() as u64 + report.refused, waiting, "every other change was sent");
+        assert!(!server.applied.borrow().contains(&courses[17]));
+        assert_eq!(store.pending_count().unwrap(), 0, "nothing is stuck behind the refused change");
+        // 440 changes, 11 of them refused: found by halving, not one push per change.
+        assert!(server.pushes.get() < 60, "found by halving, in {} pushes", server.pushes.get());
+    }
 }
