@@ -10,10 +10,10 @@ mod common;
 use chrono::NaiveDate;
 use circles_core::sync::http::HttpTransport;
 use circles_core::{CircleInput, LearnerInput, Mark, WeeklyRule};
+use circles_server::auth;
 use circles_server::mail::{Email, Kind};
 use circles_server::migrate;
 use circles_server::protocol::invitations::{InvitationFacts, InvitationRequest};
-use circles_server::auth;
 use circles_server::storage::{MailAttachment, MailOutcome};
 use common::{admin, snapshot, Backend, Client, TestDb, TestServer};
 

@@ -47,7 +47,9 @@ pub async fn show(
     let storage = state.storage.clone();
     let hash = auth::token_hash(&token);
     match blocking(move || storage.open_invitation(&hash)).await {
-        Ok(facts) => respond(StatusCode::OK, form_page(lang, &path, &facts, &JoinForm::default(), &FormErrors::default())),
+        Ok(facts) => {
+            respond(StatusCode::OK, form_page(lang, &path, &facts, &JoinForm::default(), &FormErrors::default()))
+        }
         Err(e) => error_page(lang, &path, &e),
     }
 }
@@ -101,7 +103,8 @@ pub async fn submit(
             };
             let password = form.password.clone();
             let stored = user.password_hash.clone();
-            let (ok, attempt) = match blocking(move || Ok((attempt.verify_password(&password, &stored), attempt))).await {
+            let (ok, attempt) = match blocking(move || Ok((attempt.verify_password(&password, &stored), attempt))).await
+            {
                 Ok(done) => done,
                 Err(e) => return error_page(lang, &path, &e),
             };
@@ -130,14 +133,13 @@ pub async fn submit(
                 return refused(lang, &path, &facts, &form, &errors);
             }
             let password = form.password.clone();
-            let password_hash = match blocking(move || {
-                auth::hash_password(&password).map_err(|e| ApiError::internal(e.to_string()))
-            })
-            .await
-            {
-                Ok(hash) => hash,
-                Err(e) => return error_page(lang, &path, &e),
-            };
+            let password_hash =
+                match blocking(move || auth::hash_password(&password).map_err(|e| ApiError::internal(e.to_string())))
+                    .await
+                {
+                    Ok(hash) => hash,
+                    Err(e) => return error_page(lang, &path, &e),
+                };
             Joiner::New { email: email.clone(), name: form.name.trim().to_string(), password_hash }
         }
     };
@@ -149,7 +151,7 @@ pub async fn submit(
         }
         Err(e) if e.code == "user_exists" || e.status == StatusCode::FORBIDDEN => {
             // Someone made this account a moment ago, or a link for another address.
-            let message = if e.status == StatusCode::FORBIDDEN { t.err_other_email } else { t.err_wrong_password };
+            let message = if e.status == StatusCode::FORBIDDEN { t.err_other_email } else { t.join_link_existing_hint };
             errors.general = Some(message.to_string());
             refused(lang, &path, &facts, &form, &errors)
         }

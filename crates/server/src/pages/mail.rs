@@ -16,7 +16,9 @@ pub fn invitation(facts: &InvitationFacts, link: &str) -> Result<NewMail, ApiErr
     let to = facts.email.as_deref().ok_or_else(|| ApiError::internal("an invitation message needs an address"))?;
     let circle = facts.circle_name.as_deref();
     let what = match circle {
-        Some(circle) => format!("to join the team \"{}\" on Circles and to co-facilitate the circle \"{circle}\"", facts.team_name),
+        Some(circle) => {
+            format!("to join the team \"{}\" on Circles and to co-facilitate the circle \"{circle}\"", facts.team_name)
+        }
         None => format!("to join the team \"{}\" on Circles", facts.team_name),
     };
     let action = if facts.existing_account {

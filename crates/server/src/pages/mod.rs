@@ -34,7 +34,8 @@ use crate::throttle::{Backoff, BackoffPolicy};
 use text::{Lang, Text};
 
 /// The content security policy of every page.
-pub const CSP: &str = "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+pub const CSP: &str =
+    "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -58,10 +59,7 @@ async fn page_headers(request: axum::extract::Request, next: Next) -> Response {
 }
 
 async fn stylesheet() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
-        layout::CSS,
-    )
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], layout::CSS)
 }
 
 /// The page's language, from `?lang=` and Accept-Language.

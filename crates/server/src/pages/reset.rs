@@ -70,10 +70,9 @@ pub async fn request(
         let link = format!("{base}/reset/{token}");
         let storage = state.storage.clone();
         let to = email.clone();
-        let sent = blocking(move || {
-            storage.request_reset(&to, &hash, &|account: &str| super::mail::reset(account, &link))
-        })
-        .await;
+        let sent =
+            blocking(move || storage.request_reset(&to, &hash, &|account: &str| super::mail::reset(account, &link)))
+                .await;
         match sent {
             Ok(true) => state.mail.wake_handle().notify_one(),
             Ok(false) => {}

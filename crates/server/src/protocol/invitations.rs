@@ -124,9 +124,8 @@ pub(super) fn invite(
 ) -> ApiResult<Invitation> {
     let email = match request.email.as_deref().map(normal_email) {
         Some(email) => {
-            validate::email("invitation", "email", &email).map_err(|e| {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_email", e.to_string())
-            })?;
+            validate::email("invitation", "email", &email)
+                .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_email", e.to_string()))?;
             Some(email)
         }
         None => None,

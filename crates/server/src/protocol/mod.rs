@@ -31,8 +31,8 @@ pub(crate) use group_commit::PushJob;
 
 pub(crate) use accounts::{new_user_problem, normal_email};
 use invitations::{ComposeInvitation, Invitation, InvitationFacts, InvitationRequest, Joiner, TeamMembers};
-use resets::ComposeReset;
 pub use precheck::precheck;
+use resets::ComposeReset;
 
 pub type ApiResult<T> = Result<T, ApiError>;
 

@@ -26,7 +26,12 @@ pub type ComposeReset<'a> = &'a (dyn Fn(&str) -> ApiResult<NewMail> + Sync);
 /// Ask for a reset: a link by mail if the account exists and has not asked
 /// too often. Whether a message was enqueued (for logs and tests only:
 /// people are always told the same).
-pub(super) fn request(backend: &impl Backend, email: &str, token_hash: &str, compose: ComposeReset<'_>) -> ApiResult<bool> {
+pub(super) fn request(
+    backend: &impl Backend,
+    email: &str,
+    token_hash: &str,
+    compose: ComposeReset<'_>,
+) -> ApiResult<bool> {
     let email = normal_email(email);
     backend.write_unordered(|tx| {
         let Some(user) = tx.user_by_email(&email)? else { return Ok(false) };

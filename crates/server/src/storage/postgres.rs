@@ -34,9 +34,9 @@ use postgres::types::ToSql;
 use postgres::{Client, IsolationLevel, NoTls, Row, Statement, Transaction};
 
 use super::{
-    attachments_from_json, attachments_json, each_push, Audit, Backend, ClaimedMail, Findings, GroupError, LogSlice,
-    MailOutcome, MailState, MailSummary, NewMail, NewToken, OwnChange, PushStart, PushWrites, Session, StorageError,
-    StorageResult, StoredField, TokenInfo, Tx, UserInfo, UserRecord, InvitationRecord, ResetRecord,
+    attachments_from_json, attachments_json, each_push, Audit, Backend, ClaimedMail, Findings, GroupError,
+    InvitationRecord, LogSlice, MailOutcome, MailState, MailSummary, NewMail, NewToken, OwnChange, PushStart,
+    PushWrites, ResetRecord, Session, StorageError, StorageResult, StoredField, TokenInfo, Tx, UserInfo, UserRecord,
 };
 use crate::common::now_text;
 
@@ -448,7 +448,18 @@ impl Tx for PgTx<'_> {
             "INSERT INTO changes (seq, change_id, table_name, row_id, field, value, hlc, device_id, base_seq, user_id,
                                   scope_circle, received_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $8, $10, $9)",
-            &[&seq, &c.change_id, &c.table, &c.row_id, &c.field, &c.value, &c.hlc, &c.device_id, &c.received_at, &c.scope],
+            &[
+                &seq,
+                &c.change_id,
+                &c.table,
+                &c.row_id,
+                &c.field,
+                &c.value,
+                &c.hlc,
+                &c.device_id,
+                &c.received_at,
+                &c.scope,
+            ],
         )?;
         self.execute(
             "INSERT INTO field_state (table_name, row_id, field, value, hlc, device_id, seq) VALUES ($1, $2, $3, $4, $5, $6, $7)

@@ -23,9 +23,9 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use rusqlite_migration::{Migrations, M};
 
 use super::{
-    attachments_from_json, attachments_json, each_push, Audit, Backend, ClaimedMail, Findings, GroupError, LogSlice,
-    MailOutcome, MailState, MailSummary, NewMail, NewToken, OwnChange, PushStart, PushWrites, Session, StorageError,
-    StorageResult, StoredField, TokenInfo, Tx, UserInfo, UserRecord, InvitationRecord, ResetRecord,
+    attachments_from_json, attachments_json, each_push, Audit, Backend, ClaimedMail, Findings, GroupError,
+    InvitationRecord, LogSlice, MailOutcome, MailState, MailSummary, NewMail, NewToken, OwnChange, PushStart,
+    PushWrites, ResetRecord, Session, StorageError, StorageResult, StoredField, TokenInfo, Tx, UserInfo, UserRecord,
 };
 
 const READERS: usize = 4;
@@ -415,7 +415,10 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn invitation_by_token(&mut self, token_hash: &str) -> StorageResult<Option<InvitationRecord>> {
-        db(self.conn.query_row(&format!("{INVITATION_SQL} WHERE token_hash = ?1"), [token_hash], invitation_row).optional())
+        db(self
+            .conn
+            .query_row(&format!("{INVITATION_SQL} WHERE token_hash = ?1"), [token_hash], invitation_row)
+            .optional())
     }
 
     fn pending_invitations(&mut self, team_id: &str, now: &str) -> StorageResult<Vec<InvitationRecord>> {
@@ -1085,7 +1088,8 @@ fn server_change(r: &rusqlite::Row<'_>) -> rusqlite::Result<ServerChange> {
     })
 }
 
-const INVITATION_SQL: &str = "SELECT id, team_id, email, circle_id, role, invited_by, token_hash, created_at, expires_at,
+const INVITATION_SQL: &str =
+    "SELECT id, team_id, email, circle_id, role, invited_by, token_hash, created_at, expires_at,
                                      used_at, cancelled_at FROM invitations";
 
 fn invitation_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<InvitationRecord> {
@@ -1107,4 +1111,3 @@ fn invitation_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<InvitationRecord> {
 #[cfg(test)]
 #[path = "sqlite_tests.rs"]
 mod tests;
-
