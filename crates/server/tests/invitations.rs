@@ -402,6 +402,16 @@ fn members_invitations_and_bad_input_are_clear(backend: Backend) {
     assert_eq!(fatima["role"], "organizer");
     assert_eq!(members["invitations"].as_array().unwrap().len(), 1, "eve's is still pending");
     assert_eq!(members["invitations"][0]["email"], "eve@example.org");
+
+    // A member who opens a copied link has nothing to join: the link stays.
+    let (_, link) = env.invite(&env.olga, json!({}));
+    let path = link["link"].as_str().unwrap().strip_prefix(PUBLIC).unwrap().to_string();
+    let seq = env.db.max_seq();
+    let member = env.page("POST", &path, &[("email", "olga@example.org"), ("password", PASSWORD)]);
+    assert_eq!(member.status, 409, "{}", member.body);
+    assert!(member.body.contains("You are in this team already"), "{}", member.body);
+    assert_eq!(env.db.max_seq(), seq, "nothing written");
+    assert_eq!(env.page("GET", &path, &[]).status, 200, "the link still works");
 }
 
 fn only_organizers_manage_a_team(backend: Backend) {

@@ -112,6 +112,7 @@ pub(crate) fn error_page(lang: Lang, path: &str, error: &ApiError) -> Response {
         "invitation_used" => (t.link_used_title, t.invitation_used_body, None),
         "reset_used" => (t.link_used_title, t.reset_used_body, reset_again),
         "invitation_cancelled" => (t.invitation_cancelled_title, t.invitation_cancelled_body, None),
+        "already_member" => (t.already_member_title, t.already_member_body, None),
         "no_public_url" => (t.no_public_url_title, t.no_public_url_body, None),
         _ => {
             tracing::warn!(code = error.code, message = %error.message, "a page could not be served");

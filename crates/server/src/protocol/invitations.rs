@@ -291,6 +291,14 @@ pub(super) fn accept(backend: &impl Backend, token_hash: &str, joiner: &Joiner) 
                 user.id
             }
         };
+        if record.circle_id.is_none() && teams::is_member(tx, &record.team_id, &user_id)? {
+            // Nothing to join: the link stays for whoever it was meant for.
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "already_member",
+                "this account is in the team already; sign in from the Circles app",
+            ));
+        }
         teams::add_member(tx, &record.team_id, &user_id, &record.role)?;
         if let Some(circle) = record.circle_id.as_deref() {
             if !tx.has_access(circle, &user_id)? {
