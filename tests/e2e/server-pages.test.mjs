@@ -1,5 +1,6 @@
-// The pages circles-server serves to people (join from an invitation, ask for a
-// password reset, choose the new password), in the app's real webview driven by
+// The pages circles-server serves to people (join from an invitation, a team's
+// join link for its email domain, ask for a password reset, choose the new
+// password), in the app's real webview driven by
 // WebDriver: a real circles-server makes an invitation through its API and a
 // reset message into a folder (file:// mail), the webview opens each link, fills
 // and posts the forms as a person would, and axe-core checks every page (WCAG 2
@@ -69,7 +70,7 @@ describe("the server's pages (real webview)", () => {
   before(e2e.start);
   after(e2e.stop);
 
-  test("join, reset request and reset pages pass axe-core's WCAG 2 AA rules in English and Spanish, wide and narrow", async () => {
+  test("join, team join, reset request and reset pages pass axe-core's WCAG 2 AA rules in English and Spanish, wide and narrow", async () => {
     const work = tempDir("pages");
     const mailDir = path.join(work, "mail");
     const serverBin = process.env.CIRCLES_SERVER;
@@ -84,6 +85,8 @@ describe("the server's pages (real webview)", () => {
     const invitation = await api(server.url, "POST", `/v1/teams/${team}/invitations`, token, {});
     const joinPath = invitation.link.replace(PUBLIC, "");
     assert.match(joinPath, /^\/join\/[0-9a-f]{64}$/);
+    const domain = await api(server.url, "PUT", `/v1/teams/${team}/join-domain`, token, { domain: "riverbend.org" });
+    const teamPath = domain.link.replace(PUBLIC, "");
 
     const app = await e2e.openApp(tempDir("pages-app"));
     const found = [];
@@ -153,6 +156,15 @@ describe("the server's pages (real webview)", () => {
         await go(`/reset?lang=${lang}`);
         await check(`reset-request-${lang}`);
         await phone(`reset-request-${lang}`);
+        // A team's join link for everyone at its email domain, and its refusal of another domain.
+        await go(`${teamPath}?lang=${lang}`);
+        await check(`join-team-${lang}`);
+        await phone(`join-team-${lang}`);
+        await go(`${teamPath}?lang=${lang}`);
+        await typeInto(app, "#email", "someone@elsewhere.org");
+        await click(app, "button[type=submit]");
+        await app.waitForAll("[role=alert]");
+        await check(`join-team-errors-${lang}`);
       }
 
       // A reset asked for on the page, its link opened from the message.

@@ -247,6 +247,7 @@ fn a_database_from_before_device_binding_keeps_the_first_account_s_device(backen
             db.query("DROP TABLE devices");
             db.query("DROP TABLE row_creator");
             db.query("DROP TABLE mail_outbox");
+            db.query("DROP TABLE team_join_domains");
             db.query("DROP TABLE invitations");
             db.query("DROP TABLE password_resets");
             db.query("PRAGMA user_version = 2");
@@ -254,7 +255,7 @@ fn a_database_from_before_device_binding_keeps_the_first_account_s_device(backen
         Backend::Postgres => {
             db.query(
                 "DROP TABLE devices; DROP TABLE row_creator; DROP TABLE mail_outbox;
-                 DROP TABLE invitations; DROP TABLE password_resets;
+                 DROP TABLE team_join_domains; DROP TABLE invitations; DROP TABLE password_resets;
                  DELETE FROM circles_schema_migrations WHERE version >= 2",
             );
         }

@@ -106,6 +106,11 @@ pub struct Text {
     pub joined_body: &'static str,
     pub joined_steps: [&'static str; 3],
 
+    pub domain_intro: &'static str,
+    pub domain_submit: &'static str,
+    pub domain_sent_body: &'static str,
+    pub err_other_domain: &'static str,
+
     pub reset_title: &'static str,
     pub reset_intro: &'static str,
     pub reset_submit: &'static str,
@@ -174,6 +179,11 @@ pub static EN: Text = Text {
         "Paste this server address:",
         "Sign in with your email and the password you just chose.",
     ],
+
+    domain_intro: "Everyone with an email address at {domain} may join the team {team} on Circles. Enter yours: we will send it a link to finish joining.",
+    domain_submit: "Send me the link",
+    domain_sent_body: "If {email} may still join, a link to finish joining is on its way. It works once, for 7 days.",
+    err_other_domain: "Use your address at {domain}.",
 
     reset_title: "Reset your password",
     reset_intro: "Enter the email of your Circles account. We will send it a link to choose a new password.",
@@ -244,6 +254,11 @@ pub static ES: Text = Text {
         "Inicia sesión con tu correo y la contraseña que acabas de elegir.",
     ],
 
+    domain_intro: "Toda persona con una dirección de correo en {domain} puede unirse al equipo {team} en Circles. Escribe la tuya: te enviaremos un enlace para terminar.",
+    domain_submit: "Enviarme el enlace",
+    domain_sent_body: "Si {email} todavía puede unirse, va en camino un enlace para terminar. Funciona una vez, durante 7 días.",
+    err_other_domain: "Usa tu dirección en {domain}.",
+
     reset_title: "Restablece tu contraseña",
     reset_intro: "Escribe el correo de tu cuenta de Circles. Te enviaremos un enlace para elegir una contraseña nueva.",
     reset_submit: "Enviar el enlace",
@@ -312,6 +327,11 @@ pub static PT: Text = Text {
         "Cole este endereço do servidor:",
         "Entre com seu e-mail e a senha que você acabou de escolher.",
     ],
+
+    domain_intro: "Todas as pessoas com um endereço de e-mail em {domain} podem entrar na equipe {team} no Circles. Digite o seu: enviaremos um link para concluir.",
+    domain_submit: "Enviar o link",
+    domain_sent_body: "Se {email} ainda puder entrar, um link para concluir está a caminho. Ele funciona uma vez, por 7 dias.",
+    err_other_domain: "Use seu endereço em {domain}.",
 
     reset_title: "Redefina sua senha",
     reset_intro: "Digite o e-mail da sua conta do Circles. Enviaremos um link para escolher uma nova senha.",
