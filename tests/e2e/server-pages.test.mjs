@@ -1,10 +1,11 @@
-// The pages circles-server serves to people (join from an invitation, ask for a
-// password reset, choose the new password), in the app's real webview driven by
+// The pages circles-server serves to people (join from an invitation, a team's
+// join link for its email domain, ask for a password reset, choose the new
+// password), in the app's real webview driven by
 // WebDriver: a real circles-server makes an invitation through its API and a
 // reset message into a folder (file:// mail), the webview opens each link, fills
 // and posts the forms as a person would, and axe-core checks every page (WCAG 2
-// A and AA tags) in English and Spanish, on a laptop-sized window and at a
-// phone's width. Screenshots: test-output/e2e/pages-*.png.
+// A and AA tags) in English and Spanish, in the window and at a phone's width.
+// Screenshots: test-output/e2e/pages-*.png.
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -12,10 +13,11 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 
-import { PASSWORD, click, driverForFile, repo, saveScreenshot, startSyncServer, tempDir, typeInto, waitFor } from "./harness.mjs";
+import { PASSWORD, click, driverForFile, outDir, repo, saveScreenshot, startSyncServer, tempDir, typeInto, waitFor } from "./harness.mjs";
 
 const AXE = fs.readFileSync(path.join(repo, "ui", "node_modules", "axe-core", "axe.min.js"), "utf8");
 const PUBLIC = "https://circles.example.org";
+const ELEMENT = "element-6066-11e4-a52e-4f735466cecf";
 
 /** Run axe on the current page; returns the violations (rule, impact, where). */
 async function axe(session) {
@@ -68,7 +70,7 @@ describe("the server's pages (real webview)", () => {
   before(e2e.start);
   after(e2e.stop);
 
-  test("join, reset request and reset pages pass axe-core's WCAG 2 AA rules in English and Spanish, wide and narrow", async () => {
+  test("join, team join, reset request and reset pages pass axe-core's WCAG 2 AA rules in English and Spanish, wide and narrow", async () => {
     const work = tempDir("pages");
     const mailDir = path.join(work, "mail");
     const serverBin = process.env.CIRCLES_SERVER;
@@ -83,6 +85,8 @@ describe("the server's pages (real webview)", () => {
     const invitation = await api(server.url, "POST", `/v1/teams/${team}/invitations`, token, {});
     const joinPath = invitation.link.replace(PUBLIC, "");
     assert.match(joinPath, /^\/join\/[0-9a-f]{64}$/);
+    const domain = await api(server.url, "PUT", `/v1/teams/${team}/join-domain`, token, { domain: "riverbend.org" });
+    const teamPath = domain.link.replace(PUBLIC, "");
 
     const app = await e2e.openApp(tempDir("pages-app"));
     const found = [];
@@ -97,7 +101,37 @@ describe("the server's pages (real webview)", () => {
       assert.equal(await app.execute("return location.origin"), server.url, name);
       await saveScreenshot(app, `pages-${name}.png`);
     };
-    const sizes = [["wide", 1280, 800], ["phone", 390, 844]];
+    // A phone's width: the app's window cannot be narrower than 720 px
+    // (tauri.conf.json), so the page as it is now is shown again in a
+    // 390 x 844 frame (its own viewport: the stylesheet's narrow rules
+    // apply), and checked and photographed there. This replaces the page.
+    const phone = async (name) => {
+      await app.execute(`const html = document.documentElement.outerHTML;
+        const frame = document.createElement("iframe");
+        frame.id = "phone-frame"; frame.title = "phone";
+        frame.style.cssText = "width:390px;height:844px;border:0;display:block;background:#fff";
+        document.body.replaceChildren(frame);
+        frame.srcdoc = "<!DOCTYPE html>" + html;
+        return true;`);
+      await waitFor(() => app.execute(`const d = document.getElementById("phone-frame").contentDocument;
+        return !!(d && d.querySelector("main h1") && d.readyState === "complete" && d.styleSheets.length > 0);`), { message: `${name} in the phone frame` });
+      const frame = await app.find("#phone-frame");
+      await app.cmd("POST", "/frame", { id: { [ELEMENT]: frame.id } });
+      try {
+        for (const v of await axe(app)) found.push({ page: `${name}-phone`, ...v });
+        const width = await app.execute("return document.documentElement.clientWidth");
+        assert.equal(width, 390, "the frame is a phone's width");
+        const overflow = await app.execute("return document.documentElement.scrollWidth - document.documentElement.clientWidth");
+        assert.ok(overflow <= 0, `${name} scrolls sideways on a phone by ${overflow}px`);
+      } finally {
+        await app.cmd("POST", "/frame/parent", {});
+      }
+      await app.settle();
+      const png = Buffer.from(await app.cmd("GET", `/element/${frame.id}/screenshot`), "base64");
+      const file = path.join(outDir, `pages-${name}-phone.png`);
+      fs.writeFileSync(file, png);
+      console.log(`screenshot: ${path.relative(repo, file)} (${png.length} bytes)`);
+    };
     try {
       // The checker works in this webview: a faint text and an unlabelled field are caught.
       await go(`${joinPath}?lang=en`);
@@ -107,55 +141,58 @@ describe("the server's pages (real webview)", () => {
       const probe = (await axe(app)).map((v) => v.id);
       assert.ok(probe.includes("label"), `axe catches known faults: ${probe}`);
 
-      for (const [size, width, height] of sizes) {
-        await app.cmd("POST", "/window/rect", { width, height });
-        for (const lang of ["en", "es"]) {
-          await go(`${joinPath}?lang=${lang}`);
-          assert.equal(await app.execute("return document.documentElement.lang"), lang);
-          await check(`join-${lang}-${size}`);
-          // Posted with errors: the summary and the fields' own errors.
-          await typeInto(app, "#email", "not an email");
-          await click(app, "button[type=submit]");
-          await app.waitForAll("[role=alert]");
-          await check(`join-errors-${lang}-${size}`);
-          await go(`/reset?lang=${lang}`);
-          await check(`reset-request-${lang}-${size}`);
-        }
+      for (const lang of ["en", "es"]) {
+        await go(`${joinPath}?lang=${lang}`);
+        assert.equal(await app.execute("return document.documentElement.lang"), lang);
+        await check(`join-${lang}`);
+        await phone(`join-${lang}`);
+        // Posted with errors: the summary and the fields' own errors.
+        await go(`${joinPath}?lang=${lang}`);
+        await typeInto(app, "#email", "not an email");
+        await click(app, "button[type=submit]");
+        await app.waitForAll("[role=alert]");
+        await check(`join-errors-${lang}`);
+        await phone(`join-errors-${lang}`);
+        await go(`/reset?lang=${lang}`);
+        await check(`reset-request-${lang}`);
+        await phone(`reset-request-${lang}`);
+        // A team's join link for everyone at its email domain, and its refusal of another domain.
+        await go(`${teamPath}?lang=${lang}`);
+        await check(`join-team-${lang}`);
+        await phone(`join-team-${lang}`);
+        await go(`${teamPath}?lang=${lang}`);
+        await typeInto(app, "#email", "someone@elsewhere.org");
+        await click(app, "button[type=submit]");
+        await app.waitForAll("[role=alert]");
+        await check(`join-team-errors-${lang}`);
       }
-      // The phone width really is narrow: nothing wider than the window.
-      const overflow = await app.execute("return document.documentElement.scrollWidth - document.documentElement.clientWidth");
-      assert.ok(overflow <= 0, `the page scrolls sideways on a phone by ${overflow}px`);
 
       // A reset asked for on the page, its link opened from the message.
-      await app.cmd("POST", "/window/rect", { width: 1280, height: 800 });
       await go("/reset?lang=en");
       await typeInto(app, "#email", "ana@example.org");
       await click(app, "button[type=submit]");
       await waitFor(async () => /Check your email/.test(await (await app.find("h1")).text()), { message: "the answer page" });
-      await check("reset-sent-en-wide");
+      await check("reset-sent-en");
       const resetPath = await resetPathIn(mailDir);
-      for (const [size, width, height] of sizes) {
-        await app.cmd("POST", "/window/rect", { width, height });
-        for (const lang of ["en", "es"]) {
-          await go(`${resetPath}?lang=${lang}`);
-          await check(`reset-${lang}-${size}`);
-        }
+      for (const lang of ["en", "es"]) {
+        await go(`${resetPath}?lang=${lang}`);
+        await check(`reset-${lang}`);
+        await phone(`reset-${lang}`);
       }
       // Choosing the new password, with the pages' own error and success states.
-      await app.cmd("POST", "/window/rect", { width: 1280, height: 800 });
       await go(`${resetPath}?lang=es`);
       await typeInto(app, "#password", "corto");
       await typeInto(app, "#confirm", "corto");
       await click(app, "button[type=submit]");
       await app.waitForAll("[role=alert]");
-      await check("reset-errors-es-wide");
+      await check("reset-errors-es");
       await typeInto(app, "#password", "a brand new password");
       await typeInto(app, "#confirm", "a brand new password");
       await click(app, "button[type=submit]");
       await waitFor(async () => /contraseña cambió/.test(await (await app.find("h1")).text()), { message: "the done page" });
-      await check("reset-done-es-wide");
+      await check("reset-done-es");
       await go(resetPath);
-      await check("reset-used-en-wide");
+      await check("reset-used-en");
 
       // Joining from the link, then the page says how to sign in from the app.
       await go(`${joinPath}?lang=en`);
@@ -165,7 +202,8 @@ describe("the server's pages (real webview)", () => {
       await typeInto(app, "#confirm", "bea's long password");
       await click(app, "button[type=submit]");
       await waitFor(async () => /Welcome to/.test(await (await app.find("h1")).text()), { message: "the joined page" });
-      await check("joined-en-wide");
+      await check("joined-en");
+      await phone("joined-en");
       await api(server.url, "POST", "/v1/login", null, {
         email: "bea@example.org", password: "bea's long password", device_id: "pages-e2e-bea", device_name: "e2e",
       });

@@ -28,3 +28,14 @@ CREATE TABLE password_resets (
     used_at    TEXT
 );
 CREATE INDEX password_resets_user ON password_resets(user_id, created_at);
+
+-- A team's email domain (chipublic.org): anyone with an address there may ask,
+-- on the page of the team's join link, for an invitation mailed to that
+-- address (which verifies it). token_hash: that link's token, hashed.
+CREATE TABLE team_join_domains (
+    team_id    TEXT PRIMARY KEY REFERENCES teams(id),
+    domain     TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    set_by     TEXT NOT NULL REFERENCES users(id),
+    created_at TEXT NOT NULL
+);

@@ -45,8 +45,9 @@ pub struct AppState {
     pub public_url: Option<String>,
     /// The newest app release, told to every puller (`serve --latest-app-version`).
     pub app_release: Option<Arc<circles_core::sync::wire::AppRelease>>,
-    /// Password reset requests per client address (`pages/reset.rs`).
-    pub reset_requests: Arc<crate::pages::ResetLimiter>,
+    /// Requests for a link by mail per client address (a password reset,
+    /// joining by a team's email domain): `pages/`.
+    pub link_requests: Arc<crate::pages::LinkLimiter>,
 }
 
 impl AppState {
@@ -66,7 +67,7 @@ impl AppState {
             sign_in: Arc::new(sign_in),
             public_url: None,
             app_release: None,
-            reset_requests: Arc::default(),
+            link_requests: Arc::default(),
         }
     }
 

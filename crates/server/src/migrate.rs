@@ -181,6 +181,17 @@ const TABLES: &[Table] = &[
         key: &["id"],
     },
     Table {
+        name: "team_join_domains",
+        columns: &[
+            ("team_id", false),
+            ("domain", false),
+            ("token_hash", false),
+            ("set_by", false),
+            ("created_at", false),
+        ],
+        key: &["team_id"],
+    },
+    Table {
         name: "password_resets",
         columns: &[
             ("id", false),

@@ -1,19 +1,21 @@
 //! The organizers' HTTP API for a team's invitations: invite by email or
 //! make a copyable join link, list members and pending invitations, resend
-//! and cancel. Handlers only shape requests and answers; who may do what is
+//! and cancel, and a team's email domain with its join link. Handlers only shape requests and answers; who may do what is
 //! in `protocol/invitations.rs`. Links are `{public_url}/join/{token}`; the
 //! token is made here and only its hash goes to the database.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 
 use crate::api::{blocking, AppState, JsonBody};
 use crate::auth;
 use crate::error::ApiError;
 use crate::pages::{self, mail};
-use crate::protocol::invitations::{Invitation, InvitationFacts, InvitationRequest, TeamMembers};
+use crate::protocol::invitations::{
+    Invitation, InvitationFacts, InvitationRequest, JoinDomain, JoinDomainRequest, TeamMembers,
+};
 use crate::storage::Session;
 
 pub fn routes() -> Router<AppState> {
@@ -22,6 +24,7 @@ pub fn routes() -> Router<AppState> {
         .route("/teams/{team}/members", get(members))
         .route("/teams/{team}/invitations/{id}/resend", post(resend))
         .route("/teams/{team}/invitations/{id}", delete(cancel))
+        .route("/teams/{team}/join-domain", put(set_join_domain))
 }
 
 /// A new link: the token for the URL and its hash for the database.
@@ -95,4 +98,24 @@ async fn cancel(
     let storage = state.storage.clone();
     blocking(move || storage.cancel_invitation(&session.user_id, &team, &id)).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Set a team's email domain (a new join link, in the answer) or remove it.
+async fn set_join_domain(
+    State(state): State<AppState>,
+    session: Session,
+    Path(team): Path<String>,
+    JsonBody(request): JsonBody<JoinDomainRequest>,
+) -> Result<Json<JoinDomain>, ApiError> {
+    let base = pages::public_url(&state)?.to_string();
+    let token = auth::new_token();
+    let hash = auth::token_hash(&token);
+    let storage = state.storage.clone();
+    let domain = request.domain.clone();
+    let mut answer =
+        blocking(move || storage.set_join_domain(&session.user_id, &team, domain.as_deref(), &hash)).await?;
+    if answer.domain.is_some() {
+        answer.link = Some(format!("{base}/join-team/{token}"));
+    }
+    Ok(Json(answer))
 }

@@ -431,7 +431,7 @@ fn organizers_from_before_become_synced_members(backend: Backend) {
             for statement in undo.split(';').filter(|s| !s.trim().is_empty()) {
                 db.query(statement);
             }
-            db.query("PRAGMA user_version = 5");
+            db.query("PRAGMA user_version = 6");
         }
         Backend::Postgres => {
             db.query(&format!("{undo} DELETE FROM circles_schema_migrations WHERE version >= 6"));

@@ -13,6 +13,8 @@
 //! - an existing member, a pending invitation, a bad email, an existing
 //!   account joining with its password; a non-organizer and an unknown team;
 //! - a co-facilitator invitation: the new person syncs and sees the circle;
+//! - a team's email domain: its join link, an address there gets an
+//!   invitation by mail, others are refused, a new link replaces the old;
 //! - password reset: same answer for unknown emails, the mail, the new
 //!   password, old password and tokens refused, the link used once;
 //! - the SMTP server down: the invitation is stored, its mail goes out later;
@@ -402,6 +404,16 @@ fn members_invitations_and_bad_input_are_clear(backend: Backend) {
     assert_eq!(fatima["role"], "organizer");
     assert_eq!(members["invitations"].as_array().unwrap().len(), 1, "eve's is still pending");
     assert_eq!(members["invitations"][0]["email"], "eve@example.org");
+
+    // A member who opens a copied link has nothing to join: the link stays.
+    let (_, link) = env.invite(&env.olga, json!({}));
+    let path = link["link"].as_str().unwrap().strip_prefix(PUBLIC).unwrap().to_string();
+    let seq = env.db.max_seq();
+    let member = env.page("POST", &path, &[("email", "olga@example.org"), ("password", PASSWORD)]);
+    assert_eq!(member.status, 409, "{}", member.body);
+    assert!(member.body.contains("You are in this team already"), "{}", member.body);
+    assert_eq!(env.db.max_seq(), seq, "nothing written");
+    assert_eq!(env.page("GET", &path, &[]).status, 200, "the link still works");
 }
 
 fn only_organizers_manage_a_team(backend: Backend) {
@@ -546,6 +558,58 @@ fn a_password_reset_by_email(backend: Backend) {
     assert_eq!(to_olga, 3, "three resets an hour");
 }
 
+fn a_team_email_domain_lets_its_people_join(backend: Backend) {
+    let sink = SmtpSink::start();
+    let env = env(backend, &sink);
+    let route = format!("/v1/teams/{}/join-domain", env.team);
+    let (status, body) = env.call("PUT", &route, &env.olga, Some(json!({"domain": "not a domain"})));
+    assert_eq!((status, body["code"].as_str()), (422, Some("invalid_domain")), "{body}");
+    let hash = circles_server::auth::hash_password(PASSWORD).unwrap();
+    env.storage.add_user("carlos@example.org", "Carlos", &hash).unwrap();
+    let carlos = login(&env.api, "carlos@example.org", PASSWORD).unwrap();
+    let (status, _) = env.call("PUT", &route, &carlos, Some(json!({"domain": "riverbend.org"})));
+    assert_eq!(status, 403);
+    let (status, set) = env.call("PUT", &route, &env.olga, Some(json!({"domain": "@Riverbend.org"})));
+    assert_eq!(status, 200, "{set}");
+    assert_eq!(set["domain"], "riverbend.org");
+    let path = set["link"].as_str().unwrap().strip_prefix(PUBLIC).unwrap().to_string();
+    assert!(path.starts_with("/join-team/"), "{path}");
+
+    let form = env.page("GET", &path, &[]);
+    assert_eq!(form.status, 200);
+    assert!(form.body.contains("riverbend.org") && form.body.contains(TEAM), "{}", form.body);
+    let elsewhere = env.page("POST", &path, &[("email", "zoe@gmail.com")]);
+    assert_eq!(elsewhere.status, 422);
+    assert!(elsewhere.body.contains("Use your address at riverbend.org."), "{}", elsewhere.body);
+    let asked = env.page("POST", &path, &[("email", "Zoe@Riverbend.org")]);
+    assert_eq!(asked.status, 200, "{}", asked.body);
+    assert!(asked.body.contains("Check your email"), "{}", asked.body);
+    // The address is verified by the ordinary invitation mailed to it.
+    let join = link_in(&mail_to(&sink, "zoe@riverbend.org"), "join");
+    assert_eq!(join_new(&env, &join, "Zoe").status, 200);
+    login(&env.api, "zoe@riverbend.org", NEW_PASSWORD).expect("signs in");
+    assert!(env.members()["members"].as_array().unwrap().iter().any(|m| m["email"] == "zoe@riverbend.org"));
+    // In the team already: the same answer, no second message.
+    let again = env.page("POST", &path, &[("email", "zoe@riverbend.org")]);
+    assert_eq!(
+        (again.status, again.body.replace("zoe@riverbend.org", "X")),
+        (200, asked.body.replace("zoe@riverbend.org", "X"))
+    );
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(sink.messages().len(), 1);
+
+    // A new link replaces the old; no domain, no link.
+    let (_, replaced) = env.call("PUT", &route, &env.olga, Some(json!({"domain": "riverbend.org"})));
+    assert_eq!(env.page("GET", &path, &[]).status, 404, "the old link stopped working");
+    let newer = replaced["link"].as_str().unwrap().strip_prefix(PUBLIC).unwrap().to_string();
+    assert_eq!(env.page("GET", &newer, &[]).status, 200);
+    let (status, cleared) = env.call("PUT", &route, &env.olga, Some(json!({"domain": null})));
+    assert_eq!(status, 200, "{cleared}");
+    assert!(cleared["domain"].is_null() && cleared.get("link").is_none(), "{cleared}");
+    assert_eq!(env.page("GET", &newer, &[]).status, 404);
+    assert_eq!(env.page("POST", &newer, &[("email", "yan@riverbend.org")]).status, 404);
+}
+
 fn smtp_down_the_invitation_waits_for_it(backend: Backend) {
     let port = free_port();
     let env = env_with(backend, || format!("smtp://127.0.0.1:{port}"));
@@ -602,6 +666,7 @@ both_backends!(
     only_organizers_manage_a_team,
     a_co_facilitator_invitation_shares_the_circle,
     a_password_reset_by_email,
+    a_team_email_domain_lets_its_people_join,
     smtp_down_the_invitation_waits_for_it,
     without_a_public_url_links_are_refused,
 );

@@ -1,7 +1,7 @@
 //! `circles-server migrate-db`: a SQLite server database holding every kind
 //! of record (accounts, tokens, a revoked one, teams and members, circles, a revoked access,
-//! conflicts, batches, per-token resync state, the mail outbox, invitations and
-//! password resets) is copied into PostgreSQL;
+//! conflicts, batches, per-token resync state, the mail outbox, invitations, a
+//! team's email domain and password resets) is copied into PostgreSQL;
 //! both are compared; clients then carry on against PostgreSQL with the same
 //! tokens, batch numbers and cursors. A non-empty target is refused.
 
@@ -74,6 +74,7 @@ fn a_sqlite_server_moves_to_postgres_with_nothing_lost() {
     let request = InvitationRequest::default();
     let no_mail = |_: &InvitationFacts| -> Result<_, circles_server::error::ApiError> { unreachable!("no email") };
     source.storage.invite(&olga_id, &team, &request, &auth::token_hash("invitation"), &no_mail).unwrap();
+    source.storage.set_join_domain(&olga_id, &team, Some("riverbend.org"), &auth::token_hash("domain")).unwrap();
     let reset = |to: &str| circles_server::pages::mail::reset(to, "https://circles.example.org/reset/x");
     assert!(source.storage.request_reset("olga@example.org", &auth::token_hash("reset"), &reset).unwrap());
     // Its message sent already, so the outbox below holds what it says.

@@ -151,7 +151,7 @@ pub async fn submit(
         }
         Err(e) if e.code == "user_exists" || e.status == StatusCode::FORBIDDEN => {
             // Someone made this account a moment ago, or a link for another address.
-            let message = if e.status == StatusCode::FORBIDDEN { t.err_other_email } else { t.err_wrong_password };
+            let message = if e.status == StatusCode::FORBIDDEN { t.err_other_email } else { t.join_link_existing_hint };
             errors.general = Some(message.to_string());
             refused(lang, &path, &facts, &form, &errors)
         }

@@ -22,7 +22,7 @@ nav a { color: #1d4ed8; padding: 0.25rem 0.125rem; }
 nav a[aria-current] { color: #1a1a1a; font-weight: 700; text-decoration: none; }
 main { max-width: 36rem; margin: 1.5rem auto; padding: 1.5rem 1rem; background: #ffffff;
   border: 1px solid #d4d4d0; border-radius: 0.5rem; }
-@media (max-width: 37rem) { main { margin: 0; border: 0; border-radius: 0; } }
+@media (max-width: 37rem) { html { background: #ffffff; } main { margin: 0; border: 0; border-radius: 0; } }
 h1 { font-size: 1.5rem; line-height: 1.25; margin: 0 0 1rem; }
 h2 { font-size: 1.125rem; margin: 0 0 0.5rem; }
 p { margin: 0 0 1rem; }

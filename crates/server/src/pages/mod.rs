@@ -1,5 +1,6 @@
 //! The pages `circles-server` serves to people in a browser: joining a team
-//! from an invitation link (`join.rs`) and resetting a password by email
+//! from an invitation link (`join.rs`), asking to join a team by its email
+//! domain (`domain.rs`) and resetting a password by email
 //! (`reset.rs`). Server-rendered HTML (maud), no JavaScript, in en/es/pt
 //! (`text.rs`), one layout and stylesheet (`layout.rs`); the messages that
 //! carry the links are made in `mail.rs`.
@@ -9,6 +10,7 @@
 //! pages forbid framing, scripts and posting anywhere else (CSP), and send
 //! no Referer, so a link's token never leaks to another site.
 
+pub mod domain;
 pub mod join;
 pub mod layout;
 pub mod mail;
@@ -41,6 +43,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/pages.css", get(stylesheet))
         .route("/join/{token}", get(join::show).post(join::submit))
+        .route("/join-team/{token}", get(domain::show).post(domain::request))
         .route("/reset", get(reset::ask).post(reset::request))
         .route("/reset/{token}", get(reset::show).post(reset::submit))
         .layer(middleware::from_fn(page_headers))
@@ -112,6 +115,8 @@ pub(crate) fn error_page(lang: Lang, path: &str, error: &ApiError) -> Response {
         "invitation_used" => (t.link_used_title, t.invitation_used_body, None),
         "reset_used" => (t.link_used_title, t.reset_used_body, reset_again),
         "invitation_cancelled" => (t.invitation_cancelled_title, t.invitation_cancelled_body, None),
+        "already_member" => (t.already_member_title, t.already_member_body, None),
+        "join_link_unknown" => (t.link_unknown_title, t.link_unknown_body, None),
         "no_public_url" => (t.no_public_url_title, t.no_public_url_body, None),
         _ => {
             tracing::warn!(code = error.code, message = %error.message, "a page could not be served");
@@ -140,15 +145,16 @@ pub fn no_public_url() -> ApiError {
     )
 }
 
-/// Reset requests per client address: a few free, then each address must
-/// wait longer (the answer stays the same; nothing is sent meanwhile).
-pub struct ResetLimiter {
+/// Requests for a link by mail (a password reset, joining by a team's
+/// domain) per client address: a few free, then each address must wait
+/// longer (the answer stays the same; nothing is sent meanwhile).
+pub struct LinkLimiter {
     backoff: Mutex<Backoff<IpAddr>>,
 }
 
-impl Default for ResetLimiter {
+impl Default for LinkLimiter {
     fn default() -> Self {
-        ResetLimiter {
+        LinkLimiter {
             backoff: Mutex::new(Backoff::new(BackoffPolicy {
                 free_failures: 5,
                 first_wait: Duration::from_secs(60),
@@ -160,7 +166,7 @@ impl Default for ResetLimiter {
     }
 }
 
-impl ResetLimiter {
+impl LinkLimiter {
     /// Count a request from `address`: whether it may send a message.
     pub fn admit(&self, address: IpAddr) -> bool {
         let key = crate::throttle::address_key(address);

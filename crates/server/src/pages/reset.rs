@@ -64,7 +64,7 @@ pub async fn request(
         return respond(StatusCode::UNPROCESSABLE_ENTITY, ask_page(lang, &form.email, &errors));
     }
     // Over the address's limit nothing is sent, and the answer is the same.
-    if state.reset_requests.admit(address) {
+    if state.link_requests.admit(address) {
         let token = auth::new_token();
         let hash = auth::token_hash(&token);
         let link = format!("{base}/reset/{token}");

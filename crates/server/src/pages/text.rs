@@ -106,6 +106,11 @@ pub struct Text {
     pub joined_body: &'static str,
     pub joined_steps: [&'static str; 3],
 
+    pub domain_intro: &'static str,
+    pub domain_submit: &'static str,
+    pub domain_sent_body: &'static str,
+    pub err_other_domain: &'static str,
+
     pub reset_title: &'static str,
     pub reset_intro: &'static str,
     pub reset_submit: &'static str,
@@ -129,6 +134,8 @@ pub struct Text {
     pub reset_used_body: &'static str,
     pub invitation_cancelled_title: &'static str,
     pub invitation_cancelled_body: &'static str,
+    pub already_member_title: &'static str,
+    pub already_member_body: &'static str,
     pub no_public_url_title: &'static str,
     pub no_public_url_body: &'static str,
     pub failed_title: &'static str,
@@ -173,6 +180,11 @@ pub static EN: Text = Text {
         "Sign in with your email and the password you just chose.",
     ],
 
+    domain_intro: "Everyone with an email address at {domain} may join the team {team} on Circles. Enter yours: we will send it a link to finish joining.",
+    domain_submit: "Send me the link",
+    domain_sent_body: "If {email} may still join, a link to finish joining is on its way. It works once, for 7 days.",
+    err_other_domain: "Use your address at {domain}.",
+
     reset_title: "Reset your password",
     reset_intro: "Enter the email of your Circles account. We will send it a link to choose a new password.",
     reset_submit: "Send the link",
@@ -196,6 +208,8 @@ pub static EN: Text = Text {
     reset_used_body: "Each reset link works once. If you did not set a new password with it, ask for a new link.",
     invitation_cancelled_title: "This invitation was cancelled",
     invitation_cancelled_body: "An organizer cancelled it. Ask them for a new one if you should join the team.",
+    already_member_title: "You are in this team already",
+    already_member_body: "Nothing to do: sign in from the Circles app with your email and password. The link still works for whoever else it was meant for.",
     no_public_url_title: "Email links are not set up on this server",
     no_public_url_body: "This server does not know its public address, so it cannot send links by email. Its administrator must set --public-url (public_url in the config file).",
     failed_title: "Something went wrong",
@@ -240,6 +254,11 @@ pub static ES: Text = Text {
         "Inicia sesión con tu correo y la contraseña que acabas de elegir.",
     ],
 
+    domain_intro: "Toda persona con una dirección de correo en {domain} puede unirse al equipo {team} en Circles. Escribe la tuya: te enviaremos un enlace para terminar.",
+    domain_submit: "Enviarme el enlace",
+    domain_sent_body: "Si {email} todavía puede unirse, va en camino un enlace para terminar. Funciona una vez, durante 7 días.",
+    err_other_domain: "Usa tu dirección en {domain}.",
+
     reset_title: "Restablece tu contraseña",
     reset_intro: "Escribe el correo de tu cuenta de Circles. Te enviaremos un enlace para elegir una contraseña nueva.",
     reset_submit: "Enviar el enlace",
@@ -263,6 +282,8 @@ pub static ES: Text = Text {
     reset_used_body: "Cada enlace funciona una vez. Si no elegiste una contraseña nueva con él, pide un enlace nuevo.",
     invitation_cancelled_title: "Esta invitación se canceló",
     invitation_cancelled_body: "Una persona organizadora la canceló. Pídele una nueva si debes unirte al equipo.",
+    already_member_title: "Ya estás en este equipo",
+    already_member_body: "No hay nada que hacer: inicia sesión desde la aplicación Circles con tu correo y tu contraseña. El enlace sigue funcionando para la persona a quien estaba destinado.",
     no_public_url_title: "Los enlaces por correo no están configurados en este servidor",
     no_public_url_body: "Este servidor no conoce su dirección pública, así que no puede enviar enlaces por correo. Su administrador debe configurar --public-url (public_url en el archivo de configuración).",
     failed_title: "Algo salió mal",
@@ -307,6 +328,11 @@ pub static PT: Text = Text {
         "Entre com seu e-mail e a senha que você acabou de escolher.",
     ],
 
+    domain_intro: "Todas as pessoas com um endereço de e-mail em {domain} podem entrar na equipe {team} no Circles. Digite o seu: enviaremos um link para concluir.",
+    domain_submit: "Enviar o link",
+    domain_sent_body: "Se {email} ainda puder entrar, um link para concluir está a caminho. Ele funciona uma vez, por 7 dias.",
+    err_other_domain: "Use seu endereço em {domain}.",
+
     reset_title: "Redefina sua senha",
     reset_intro: "Digite o e-mail da sua conta do Circles. Enviaremos um link para escolher uma nova senha.",
     reset_submit: "Enviar o link",
@@ -330,6 +356,8 @@ pub static PT: Text = Text {
     reset_used_body: "Cada link funciona uma vez. Se você não escolheu uma nova senha com ele, peça um novo link.",
     invitation_cancelled_title: "Este convite foi cancelado",
     invitation_cancelled_body: "Uma pessoa organizadora o cancelou. Peça um novo se você deve entrar na equipe.",
+    already_member_title: "Você já está nesta equipe",
+    already_member_body: "Não há nada a fazer: entre pelo aplicativo Circles com seu e-mail e sua senha. O link continua funcionando para quem ele foi feito.",
     no_public_url_title: "Links por e-mail não estão configurados neste servidor",
     no_public_url_body: "Este servidor não conhece seu endereço público e por isso não pode enviar links por e-mail. O administrador deve definir --public-url (public_url no arquivo de configuração).",
     failed_title: "Algo deu errado",

@@ -9,13 +9,14 @@
 use axum::http::StatusCode;
 use chrono::{Duration, Utc};
 use circles_core::validate;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::accounts::{insert_account, log_own_circle_row, normal_email};
 use super::{teams, ApiResult};
 use crate::common::{now_text, time_text};
 use crate::error::ApiError;
-use crate::storage::{Backend, InvitationRecord, NewMail, Tx};
+use crate::storage::{Backend, InvitationRecord, JoinDomainRecord, NewMail, Tx};
 
 /// How long an invitation link works.
 pub const INVITATION_DAYS: i64 = 7;
@@ -53,6 +54,31 @@ pub struct InvitationFacts {
 
 /// Makes the email of an invitation with an email (the caller knows the link).
 pub type ComposeInvitation<'a> = &'a (dyn Fn(&InvitationFacts) -> ApiResult<NewMail> + Sync);
+
+/// `PUT /v1/teams/{team}/join-domain`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JoinDomainRequest {
+    /// `chipublic.org`; null removes the team's domain (and its link).
+    pub domain: Option<String>,
+}
+
+/// A team's email domain, as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JoinDomain {
+    pub team_id: String,
+    pub domain: Option<String>,
+    /// The team's join link, to share (only in the answer that made it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+}
+
+/// What the page of a team's join link shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DomainFacts {
+    pub team_name: String,
+    pub domain: String,
+}
 
 /// Who accepts an invitation.
 pub enum Joiner {
@@ -235,12 +261,24 @@ pub(super) fn accept(backend: &impl Backend, token_hash: &str, joiner: &Joiner) 
             }
             Joiner::Existing { user_id } => {
                 let user = tx.user_by_id(user_id)?.ok_or_else(|| ApiError::not_found("no such account"))?;
+                // A disabled account joins nothing: its administrator enables it first.
+                if user.disabled {
+                    return Err(super::accounts::account_disabled(StatusCode::FORBIDDEN));
+                }
                 if record.email.as_deref().is_some_and(|invited| invited != user.email) {
                     return Err(ApiError::forbidden("this invitation is for another email address"));
                 }
                 user.id
             }
         };
+        if record.circle_id.is_none() && teams::is_member(tx, &record.team_id, &user_id)? {
+            // Nothing to join: the link stays for whoever it was meant for.
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "already_member",
+                "this account is in the team already; sign in from the Circles app",
+            ));
+        }
         teams::add_member(tx, &record.team_id, &user_id, &record.role)?;
         if let Some(circle) = record.circle_id.as_deref() {
             if !tx.has_access(circle, &user_id)? {
@@ -264,6 +302,119 @@ pub(super) fn accept(backend: &impl Backend, token_hash: &str, joiner: &Joiner) 
             return Err(used());
         }
         Ok(user_id)
+    })
+}
+
+/// Set or remove a team's email domain (its organizers only): with a
+/// domain, a new join link (`token_hash`; an older link stops working).
+pub(super) fn set_join_domain(
+    backend: &impl Backend,
+    caller: &str,
+    team: &str,
+    domain: Option<&str>,
+    token_hash: &str,
+) -> ApiResult<JoinDomain> {
+    let domain = match domain.map(|d| d.trim().trim_start_matches('@').to_lowercase()) {
+        Some(domain) => {
+            // A domain is what an email address has after its @.
+            validate::email("team", "domain", &format!("someone@{domain}")).map_err(|_| {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_domain",
+                    format!("\"{}\" is not an email domain such as library.org", validate::shown(&domain)),
+                )
+            })?;
+            Some(domain)
+        }
+        None => None,
+    };
+    backend.write_unordered(|tx| {
+        if !tx.team_exists(team)? {
+            return Err(no_team(team));
+        }
+        if !teams::is_organizer(tx, team, caller)? {
+            return Err(ApiError::forbidden(format!("only the organizers of team {team} may set its email domain")));
+        }
+        match &domain {
+            Some(domain) => {
+                let record =
+                    JoinDomainRecord { team_id: team.to_string(), domain: domain.clone(), set_by: caller.to_string() };
+                tx.set_join_domain(&record, token_hash, &now_text())?;
+            }
+            None => {
+                tx.clear_join_domain(team)?;
+            }
+        }
+        Ok(JoinDomain { team_id: team.to_string(), domain, link: None })
+    })
+}
+
+/// What a team's join link shows (404 `join_link_unknown` for one that
+/// does not work: never made, replaced or removed).
+pub(super) fn open_domain(backend: &impl Backend, token_hash: &str) -> ApiResult<DomainFacts> {
+    backend.read(|tx| {
+        let record = domain_link(tx, token_hash)?;
+        let team_name = tx.team_name(&record.team_id)?.unwrap_or_else(|| record.team_id.clone());
+        Ok(DomainFacts { team_name, domain: record.domain })
+    })
+}
+
+/// Someone at the team's domain asks to join: an invitation mailed to
+/// their address (which proves it is theirs), unless they are in the team
+/// or invited already. Whether a message was enqueued (people are told the
+/// same either way). 422 `other_domain` for an address elsewhere.
+pub(super) fn request_domain_join(
+    backend: &impl Backend,
+    link_hash: &str,
+    email: &str,
+    invitation_hash: &str,
+    compose: ComposeInvitation<'_>,
+) -> ApiResult<bool> {
+    let email = normal_email(email);
+    validate::email("invitation", "email", &email)
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_email", e.to_string()))?;
+    backend.write_unordered(|tx| {
+        let link = domain_link(tx, link_hash)?;
+        if email.rsplit_once('@').map(|(_, d)| d) != Some(link.domain.as_str()) {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "other_domain",
+                format!("only addresses at {} may join this way", link.domain),
+            ));
+        }
+        let existing = tx.user_by_email(&email)?;
+        if let Some(user) = &existing {
+            if teams::is_member(tx, &link.team_id, &user.id)? {
+                return Ok(false);
+            }
+        }
+        let now = now_text();
+        if tx.pending_invitations(&link.team_id, &now)?.iter().any(|i| i.email.as_deref() == Some(email.as_str())) {
+            return Ok(false);
+        }
+        let record = InvitationRecord {
+            id: uuid::Uuid::now_v7().to_string(),
+            team_id: link.team_id.clone(),
+            email: Some(email.clone()),
+            circle_id: None,
+            role: teams::MEMBER.to_string(),
+            invited_by: link.set_by.clone(),
+            token_hash: invitation_hash.to_string(),
+            created_at: now,
+            expires_at: time_text(Utc::now() + Duration::days(INVITATION_DAYS)),
+            used_at: None,
+            cancelled_at: None,
+        };
+        tx.insert_invitation(&record)?;
+        let facts = facts(tx, &record, None, existing.is_some())?;
+        tx.enqueue_mail(&compose(&facts)?)?;
+        Ok(true)
+    })
+}
+
+fn domain_link(tx: &mut dyn Tx, token_hash: &str) -> ApiResult<JoinDomainRecord> {
+    tx.join_domain_by_token(token_hash)?.ok_or_else(|| {
+        ApiError::new(StatusCode::NOT_FOUND, "join_link_unknown", "this team join link does not work (any more)")
     })
 }
 

@@ -35,7 +35,9 @@ use group_commit::GroupCommit;
 pub(crate) use group_commit::PushJob;
 
 pub(crate) use accounts::{account_disabled, new_user_problem, normal_email};
-use invitations::{ComposeInvitation, Invitation, InvitationFacts, InvitationRequest, Joiner, TeamMembers};
+use invitations::{
+    ComposeInvitation, DomainFacts, Invitation, InvitationFacts, InvitationRequest, JoinDomain, Joiner, TeamMembers,
+};
 pub use precheck::precheck;
 use resets::ComposeReset;
 pub use teams::MemberChange;
@@ -140,6 +142,24 @@ pub trait SyncService: Send + Sync + 'static {
     fn open_invitation(&self, token_hash: &str) -> ApiResult<InvitationFacts>;
     /// Accept an invitation in one write: the user's id.
     fn accept_invitation(&self, token_hash: &str, joiner: &Joiner) -> ApiResult<String>;
+    /// Set (with a new join link's hash) or remove (None) a team's email domain.
+    fn set_join_domain(
+        &self,
+        caller: &str,
+        team: &str,
+        domain: Option<&str>,
+        token_hash: &str,
+    ) -> ApiResult<JoinDomain>;
+    /// What a team's join link shows (404 `join_link_unknown`).
+    fn open_domain(&self, token_hash: &str) -> ApiResult<DomainFacts>;
+    /// Someone at a team's domain asks to join: true if an invitation was mailed.
+    fn request_domain_join(
+        &self,
+        link_hash: &str,
+        email: &str,
+        invitation_hash: &str,
+        compose: ComposeInvitation<'_>,
+    ) -> ApiResult<bool>;
     /// Ask for a password reset; true if a message was enqueued.
     fn request_reset(&self, email: &str, token_hash: &str, compose: ComposeReset<'_>) -> ApiResult<bool>;
     /// The email a reset link is for (404 `reset_unknown`, 410 expired or used).
@@ -342,6 +362,30 @@ impl<B: Backend> SyncService for Protocol<B> {
 
     fn accept_invitation(&self, token_hash: &str, joiner: &Joiner) -> ApiResult<String> {
         invitations::accept(&self.backend, token_hash, joiner)
+    }
+
+    fn set_join_domain(
+        &self,
+        caller: &str,
+        team: &str,
+        domain: Option<&str>,
+        token_hash: &str,
+    ) -> ApiResult<JoinDomain> {
+        invitations::set_join_domain(&self.backend, caller, team, domain, token_hash)
+    }
+
+    fn open_domain(&self, token_hash: &str) -> ApiResult<DomainFacts> {
+        invitations::open_domain(&self.backend, token_hash)
+    }
+
+    fn request_domain_join(
+        &self,
+        link_hash: &str,
+        email: &str,
+        invitation_hash: &str,
+        compose: ComposeInvitation<'_>,
+    ) -> ApiResult<bool> {
+        invitations::request_domain_join(&self.backend, link_hash, email, invitation_hash, compose)
     }
 
     fn request_reset(&self, email: &str, token_hash: &str, compose: ComposeReset<'_>) -> ApiResult<bool> {

@@ -34,7 +34,9 @@ pub(super) fn request(
 ) -> ApiResult<bool> {
     let email = normal_email(email);
     backend.write_unordered(|tx| {
-        let Some(user) = tx.user_by_email(&email)? else { return Ok(false) };
+        // No account, or a disabled one: the same answer, and no message
+        // (a disabled account's password is not reset by its owner).
+        let Some(user) = tx.user_by_email(&email)?.filter(|u| !u.disabled) else { return Ok(false) };
         let hour_ago = time_text(Utc::now() - Duration::hours(1));
         if tx.resets_since(&user.id, &hour_ago)? >= MAX_RESETS_PER_HOUR {
             return Ok(false);

@@ -144,6 +144,14 @@ pub struct InvitationRecord {
     pub cancelled_at: Option<String>,
 }
 
+/// A team's email domain and its join link (the token only as its hash).
+#[derive(Debug, Clone, PartialEq)]
+pub struct JoinDomainRecord {
+    pub team_id: String,
+    pub domain: String,
+    pub set_by: String,
+}
+
 /// A password reset link as stored (its token only as its hash).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResetRecord {
@@ -496,6 +504,11 @@ pub trait Tx {
     /// Mark an invitation used by a user, unless it was used or cancelled
     /// already: false then (someone got there first).
     fn use_invitation(&mut self, id: &str, user_id: &str, now: &str) -> StorageResult<bool>;
+    /// Set (or replace, with a new link) a team's email domain.
+    fn set_join_domain(&mut self, record: &JoinDomainRecord, token_hash: &str, now: &str) -> StorageResult<()>;
+    /// Remove a team's email domain (its link stops working): whether it had one.
+    fn clear_join_domain(&mut self, team_id: &str) -> StorageResult<bool>;
+    fn join_domain_by_token(&mut self, token_hash: &str) -> StorageResult<Option<JoinDomainRecord>>;
     fn insert_reset(&mut self, reset: &ResetRecord) -> StorageResult<()>;
     fn reset_by_token(&mut self, token_hash: &str) -> StorageResult<Option<ResetRecord>>;
     /// How many resets a user asked for since `since`.

@@ -24,9 +24,9 @@ use rusqlite_migration::{Migrations, M};
 
 use super::{
     attachments_from_json, attachments_json, each_push, Audit, Backend, ClaimedMail, Findings, GroupError,
-    InvitationRecord, LogSlice, MailOutcome, MailState, MailSummary, NewMail, NewToken, OwnChange, PushStart,
-    PushWrites, ResetRecord, Session, StorageError, StorageResult, StoredField, TeamMemberInfo, TokenInfo, TokenRecord,
-    Tx, UserInfo, UserRecord,
+    InvitationRecord, JoinDomainRecord, LogSlice, MailOutcome, MailState, MailSummary, NewMail, NewToken, OwnChange,
+    PushStart, PushWrites, ResetRecord, Session, StorageError, StorageResult, StoredField, TeamMemberInfo, TokenInfo,
+    TokenRecord, Tx, UserInfo, UserRecord,
 };
 
 const READERS: usize = 4;
@@ -564,6 +564,32 @@ impl Tx for SqliteTx<'_> {
             params![now, user_id, id],
         )?;
         Ok(n > 0)
+    }
+
+    fn set_join_domain(&mut self, d: &JoinDomainRecord, token_hash: &str, now: &str) -> StorageResult<()> {
+        self.conn.execute(
+            "INSERT INTO team_join_domains (team_id, domain, token_hash, set_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(team_id) DO UPDATE
+             SET domain = excluded.domain, token_hash = excluded.token_hash, set_by = excluded.set_by,
+                 created_at = excluded.created_at",
+            params![d.team_id, d.domain, token_hash, d.set_by, now],
+        )?;
+        Ok(())
+    }
+
+    fn clear_join_domain(&mut self, team_id: &str) -> StorageResult<bool> {
+        Ok(self.conn.execute("DELETE FROM team_join_domains WHERE team_id = ?1", [team_id])? > 0)
+    }
+
+    fn join_domain_by_token(&mut self, token_hash: &str) -> StorageResult<Option<JoinDomainRecord>> {
+        db(self
+            .conn
+            .query_row(
+                "SELECT team_id, domain, set_by FROM team_join_domains WHERE token_hash = ?1",
+                [token_hash],
+                |r| Ok(JoinDomainRecord { team_id: r.get(0)?, domain: r.get(1)?, set_by: r.get(2)? }),
+            )
+            .optional())
     }
 
     fn insert_reset(&mut self, r: &ResetRecord) -> StorageResult<()> {
