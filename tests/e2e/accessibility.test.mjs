@@ -71,7 +71,7 @@ describe("accessibility (real window)", () => {
       await click(app, '[data-testid="open-guide"]');
       await new Promise((r) => setTimeout(r, 600));
       await check("guide");
-      for (const screen of ["courses", "reports", "sync", "settings"]) {
+      for (const screen of ["courses", "teams", "reports", "sync", "settings"]) {
         await click(app, `[data-testid="nav-${screen}"]`);
         await new Promise((r) => setTimeout(r, 600));
         await check(screen);
