@@ -14,8 +14,9 @@ use crate::auth;
 use crate::error::ApiError;
 use crate::pages::{self, mail};
 use crate::protocol::invitations::{
-    Invitation, InvitationFacts, InvitationRequest, JoinDomain, JoinDomainRequest, TeamMembers,
+    ComposeInvitation, Invitation, InvitationFacts, InvitationRequest, JoinDomain, JoinDomainRequest, TeamMembers,
 };
+use crate::protocol::SyncService;
 use crate::storage::Session;
 
 pub fn routes() -> Router<AppState> {
@@ -39,15 +40,26 @@ async fn invite(
     Path(team): Path<String>,
     JsonBody(request): JsonBody<InvitationRequest>,
 ) -> Result<(StatusCode, Json<Invitation>), ApiError> {
-    // Every invitation is a link to a page of this server, by email or copied.
-    let base = pages::public_url(&state)?.to_string();
+    let invitation = with_new_link(&state, move |storage, hash, compose| {
+        storage.invite(&session.user_id, &team, &request, hash, compose)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(invitation)))
+}
+
+/// Make an invitation's link, write it through `write` (which mails it when
+/// the invitation has an email), then wake the mail worker, or hand the
+/// link back to copy. Every invitation is a link to a page of this server.
+async fn with_new_link(
+    state: &AppState,
+    write: impl FnOnce(&dyn SyncService, &str, ComposeInvitation<'_>) -> Result<Invitation, ApiError> + Send + 'static,
+) -> Result<Invitation, ApiError> {
+    let base = pages::public_url(state)?.to_string();
     let (link, hash) = new_link(&base);
     let storage = state.storage.clone();
     let mail_link = link.clone();
     let mut invitation = blocking(move || {
-        storage.invite(&session.user_id, &team, &request, &hash, &|facts: &InvitationFacts| {
-            mail::invitation(facts, &mail_link)
-        })
+        write(storage.as_ref(), &hash, &|facts: &InvitationFacts| mail::invitation(facts, &mail_link))
     })
     .await?;
     if invitation.email.is_some() {
@@ -55,7 +67,7 @@ async fn invite(
     } else {
         invitation.link = Some(link);
     }
-    Ok((StatusCode::CREATED, Json(invitation)))
+    Ok(invitation)
 }
 
 async fn members(
@@ -72,21 +84,10 @@ async fn resend(
     session: Session,
     Path((team, id)): Path<(String, String)>,
 ) -> Result<Json<Invitation>, ApiError> {
-    let base = pages::public_url(&state)?.to_string();
-    let (link, hash) = new_link(&base);
-    let storage = state.storage.clone();
-    let mail_link = link.clone();
-    let mut invitation = blocking(move || {
-        storage.resend_invitation(&session.user_id, &team, &id, &hash, &|facts: &InvitationFacts| {
-            mail::invitation(facts, &mail_link)
-        })
+    let invitation = with_new_link(&state, move |storage, hash, compose| {
+        storage.resend_invitation(&session.user_id, &team, &id, hash, compose)
     })
     .await?;
-    if invitation.email.is_some() {
-        state.mail.wake_handle().notify_one();
-    } else {
-        invitation.link = Some(link);
-    }
     Ok(Json(invitation))
 }
 
