@@ -32,7 +32,7 @@ fn generate() -> String {
         // reports
         CircleReport, CircleInfo, CircleFigures, MeetingFigures, CancelledMeeting,
         WrapUpFigures, Counting, MarkCounts,
-        TeamReport, Team, Figures, MonthFigures, VenueFigures, CircleLine,
+        TeamReport, LaptopCheck, LaptopBehind, Team, Figures, MonthFigures, VenueFigures, CircleLine,
         Facilitator, sync::status::RefusedLocalChange,
         Settings, FirstRun,
         // the app's own

@@ -212,6 +212,12 @@ describe("a library's team, end to end (real window, real server, real SMTP)", (
       const json = JSON.parse(circles(anaLaptop, ["--json", "report", "team", team, "--from", dateFromToday(-30), "--to", dateFromToday(60)]));
       assert.ok(json.circles.some((c) => c.name === "Spanish Conversation"), JSON.stringify(json.circles));
       assert.ok(json.synced_up_to, "the report says when this laptop last synced");
+      // And whose laptops are behind, as the server says (Ana organizes the team).
+      assert.ok(json.laptops.checked_at, `the server was asked about laptops: ${JSON.stringify(json.laptops)}`);
+      assert.match(report, /Every member's laptop synced in the last 7 days\.|Laptops not synced for more than 7 days: /);
+      const csvOut = path.join(anaLaptop, "team.csv");
+      circles(anaLaptop, ["report", "team", team, "--from", dateFromToday(-30), "--to", dateFromToday(60), "--format", "csv", "--out", csvOut]);
+      assert.match(fs.readFileSync(csvOut, "utf8"), /\nlaptops_not_synced_7_days,[^\n]*,20\d\d-/);
 
       // 6. Bea removes Carlos; his next sync removes the circle, keeping his offline learner aside.
       await click(app, '[data-testid="nav-circles"]');

@@ -44,7 +44,9 @@ pub use domain::learner::{Learner, LearnerInput};
 pub use domain::meeting::{Meeting, MeetingStatus, UpcomingMeeting};
 pub use domain::schedule::WeeklyRule;
 pub use domain::settings::Settings;
-pub use domain::team::{team_member_id, Facilitator, Team, TeamMember, TeamRole};
+pub use domain::team::{
+    team_member_id, Facilitator, LaptopBehind, LaptopCheck, Team, TeamMember, TeamRole, LAPTOP_STALE_DAYS,
+};
 pub use domain::wrap_up::{CircleOutcome, WrapUp, WrapUpInput};
 pub use domain::{schedule, validate};
 pub use error::{CoreError, Result, Rule};

@@ -6,9 +6,11 @@ use circles_core::{write_circle_csv, write_team_csv};
 use circles_core::{CircleReport, Team, TeamReport};
 use tauri::State;
 
+use super::sync::with_network;
 use super::{parse_date, save_export, stamp};
 use crate::error::{UiError, UiResult};
 use crate::state::AppState;
+use circles_core::sync::team_admin;
 use circles_core::Rule;
 
 #[tauri::command]
@@ -29,7 +31,18 @@ pub async fn team_report(
     to: String,
 ) -> UiResult<TeamReport> {
     let (from, to) = (parse_date("from", &from)?, parse_date("to", &to)?);
-    state.read(|s| s.team_report(&team_id, from, to))
+    checked_team_report(&state, team_id, from, to).await
+}
+
+/// A team's report with whose laptops are behind, asked of the server
+/// off the store's lock (offline: the report says it was not checked).
+async fn checked_team_report(
+    state: &AppState,
+    team_id: String,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> UiResult<TeamReport> {
+    with_network(state, move |s| Ok(team_admin::team_report_checked(s, &team_id, from, to)?)).await
 }
 
 fn pdf_options() -> PdfOptions {
@@ -65,7 +78,7 @@ pub async fn export_team_report(
 ) -> UiResult<String> {
     check_format(&format)?;
     let (from, to) = (parse_date("from", &from)?, parse_date("to", &to)?);
-    let report = state.read(|s| s.team_report(&team_id, from, to))?;
+    let report = checked_team_report(&state, team_id, from, to).await?;
     let bytes = match format.as_str() {
         "csv" => csv_bytes(|out| write_team_csv(&report, out))?,
         _ => team_report_pdf(&report, &pdf_options()),

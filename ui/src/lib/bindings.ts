@@ -364,7 +364,34 @@ circles: Array<CircleLine>,
  * changes synced up to then, and what other laptops have not synced
  * since is not in it. None: never synced, only this computer's data.
  */
-synced_up_to: string | null, };
+synced_up_to: string | null, 
+/**
+ * Whose laptops had not synced lately, as the server said when the
+ * report was made (`sync::team_admin::check_laptops`); computed from
+ * this computer's data alone, "not checked".
+ */
+laptops: LaptopCheck, };
+
+export type LaptopCheck = { 
+/**
+ * When the server was asked (RFC 3339); None when it could not be.
+ */
+checked_at: string | null, 
+/**
+ * Why it was not asked (offline, not signed in, not an organizer).
+ */
+not_checked: string | null, stale_after_days: number, 
+/**
+ * Members whose laptops last synced more than `stale_after_days` before
+ * `checked_at`, or never, by name.
+ */
+behind: Array<LaptopBehind>, };
+
+export type LaptopBehind = { name: string, 
+/**
+ * RFC 3339; None: never synced.
+ */
+last_sync_at: string | null, };
 
 export type Team = { id: string, name: string, };
 

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{anyhow, Result};
 use circles_core::schema::TEAMS;
+use circles_core::sync::team_admin;
 use circles_core::{circle_report_pdf, team_report_pdf};
 use circles_core::{write_circle_csv, write_team_csv, CircleReport, Figures, TeamReport};
 use clap::{Subcommand, ValueEnum};
@@ -67,7 +68,8 @@ pub fn run(ctx: &Ctx, command: ReportCommand) -> Result<()> {
         }
         ReportCommand::Team { id, from, to, format, pdf } => {
             let team = ctx.store.resolve_id(&TEAMS, &id)?;
-            let report = ctx.store.team_report(&team, parse_date(&from)?, parse_date(&to)?)?;
+            // Asks the server whose laptops are behind when signed in.
+            let report = team_admin::team_report_checked(&ctx.store, &team, parse_date(&from)?, parse_date(&to)?)?;
             let what = format!("the report of {}", report.team.name);
             match format {
                 Format::Text if !ctx.json => team_text(&report),
@@ -166,6 +168,7 @@ fn circle_text(r: &CircleReport) -> Result<()> {
 fn team_text(r: &TeamReport) -> Result<()> {
     say!("{}: {} to {}", r.team.name, r.from, r.to)?;
     say!("{}", r.synced_line())?;
+    say!("{}", r.laptops.line())?;
     let t = &r.totals;
     say!(
         "Circles run: {} · meetings held: {} · unique learners: {} · attendances: {} · rate: {} · average: {}",

@@ -14,9 +14,6 @@ use crate::args::TeamCommand;
 use crate::output::{clip, print_json, Table};
 use crate::Ctx;
 
-/// A member whose laptop has not synced for this many days is flagged.
-const STALE_DAYS: i64 = 7;
-
 pub fn run(ctx: &Ctx, command: TeamCommand) -> Result<()> {
     match command {
         TeamCommand::List => {
@@ -139,16 +136,12 @@ fn print_online(ctx: &Ctx, online: &TeamMembers) -> Result<()> {
     }
     let now = chrono::Utc::now();
     let mut table = Table::new(&["NAME", "EMAIL", "ROLE", "LAST SYNC"]);
-    let mut stale = Vec::new();
     for m in &online.members {
         let days = m
             .last_sync_at
             .as_deref()
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
             .map(|t| (now - t.with_timezone(&chrono::Utc)).num_days());
-        if days.is_none_or(|d| d > STALE_DAYS) {
-            stale.push(m.name.clone());
-        }
         table.row(vec![
             clip(&m.name, 36),
             m.email.clone(),
@@ -162,11 +155,9 @@ fn print_online(ctx: &Ctx, online: &TeamMembers) -> Result<()> {
     }
     say!("{} ({} members)", online.name, online.members.len())?;
     table.print()?;
-    if !stale.is_empty() {
-        say!(
-            "\nNot synced for more than {STALE_DAYS} days: {}. Their latest attendance may not be in the team's reports.",
-            stale.join(", ")
-        )?;
+    let laptops = team_admin::laptop_check(online, now);
+    if !laptops.behind.is_empty() {
+        say!("\n{}", laptops.line())?;
     }
     if !online.invitations.is_empty() {
         say!("\nPending invitations:")?;

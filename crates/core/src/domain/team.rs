@@ -424,10 +424,135 @@ impl Store {
 /// The id of the `team_members` row of a (team, facilitator): one
 /// membership row whichever replica (or the server, which writes them since
 /// it became the authority of membership) adds it.
+/// How many days a member's laptop may go without syncing before the
+/// team's screens and reports name it: its latest attendance may be missing
+/// from the figures.
+pub const LAPTOP_STALE_DAYS: i64 = 7;
+
+/// Which members' laptops are behind, as the server said when asked (it
+/// knows each token's last sync; organizers only).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct LaptopCheck {
+    /// When the server was asked (RFC 3339); None when it could not be.
+    pub checked_at: Option<String>,
+    /// Why it was not asked (offline, not signed in, not an organizer).
+    pub not_checked: Option<String>,
+    pub stale_after_days: i64,
+    /// Members whose laptops last synced more than `stale_after_days` before
+    /// `checked_at`, or never, by name.
+    pub behind: Vec<LaptopBehind>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct LaptopBehind {
+    pub name: String,
+    /// RFC 3339; None: never synced.
+    pub last_sync_at: Option<String>,
+}
+
+impl LaptopCheck {
+    /// The members (name, last sync) whose laptops are behind at `now`.
+    pub fn from_members(
+        now: chrono::DateTime<chrono::Utc>,
+        members: impl IntoIterator<Item = (String, Option<String>)>,
+    ) -> LaptopCheck {
+        let mut behind: Vec<LaptopBehind> = members
+            .into_iter()
+            .filter(|(_, last)| {
+                let when = last.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+                when.is_none_or(|t| (now - t.with_timezone(&chrono::Utc)).num_days() > LAPTOP_STALE_DAYS)
+            })
+            .map(|(name, last_sync_at)| LaptopBehind { name, last_sync_at })
+            .collect();
+        behind.sort_by_key(|b| b.name.to_lowercase());
+        LaptopCheck {
+            checked_at: Some(now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            not_checked: None,
+            stale_after_days: LAPTOP_STALE_DAYS,
+            behind,
+        }
+    }
+
+    /// The server could not be asked, and why.
+    pub fn not_checked(why: impl Into<String>) -> LaptopCheck {
+        LaptopCheck {
+            checked_at: None,
+            not_checked: Some(why.into()),
+            stale_after_days: LAPTOP_STALE_DAYS,
+            behind: Vec::new(),
+        }
+    }
+
+    /// "Alma (last synced 2026-11-20); Kofi (never synced)", or "none".
+    pub fn behind_text(&self) -> String {
+        if self.behind.is_empty() {
+            return "none".into();
+        }
+        let one = |b: &LaptopBehind| match &b.last_sync_at {
+            Some(when) => format!("{} (last synced {})", b.name, when.get(..10).unwrap_or(when)),
+            None => format!("{} (never synced)", b.name),
+        };
+        self.behind.iter().map(one).collect::<Vec<_>>().join("; ")
+    }
+
+    /// In a sentence, for the CLI and the PDF.
+    pub fn line(&self) -> String {
+        let days = self.stale_after_days;
+        match (&self.checked_at, &self.not_checked) {
+            (Some(_), _) if self.behind.is_empty() => {
+                format!("Every member's laptop synced in the last {days} days.")
+            }
+            (Some(_), _) => format!(
+                "Laptops not synced for more than {days} days: {}. Their latest attendance may not be counted.",
+                self.behind_text()
+            ),
+            (None, why) => format!(
+                "Not checked which members' laptops are behind ({}).",
+                why.as_deref().unwrap_or("the server was not asked")
+            ),
+        }
+    }
+}
+
 pub fn team_member_id(team_id: &str, facilitator_id: &str) -> String {
     derived_id("team_member", &[team_id, facilitator_id])
 }
 
 fn facilitator_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Facilitator> {
     Ok(Facilitator { id: r.get(0)?, name: r.get(1)?, email: r.get(2)? })
+}
+
+#[cfg(test)]
+mod laptop_check_tests {
+    use super::*;
+
+    #[test]
+    fn laptops_silent_for_more_than_a_week_or_never_synced_are_named() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-03T12:00:00Z").unwrap().with_timezone(&chrono::Utc);
+        let check = LaptopCheck::from_members(
+            now,
+            [
+                ("kofi".to_string(), None),
+                ("Alma".to_string(), Some("2026-11-20T08:00:00Z".to_string())),
+                ("Olga".to_string(), Some("2026-12-02T08:00:00Z".to_string())),
+                ("Rosa".to_string(), Some("2026-11-26T08:00:00Z".to_string())),
+                ("Bad".to_string(), Some("yesterday".to_string())),
+            ],
+        );
+        let names: Vec<&str> = check.behind.iter().map(|b| b.name.as_str()).collect();
+        assert_eq!(names, ["Alma", "Bad", "kofi"]);
+        assert_eq!(check.checked_at.as_deref(), Some("2026-12-03T12:00:00Z"));
+        assert_eq!(
+            check.line(),
+            "Laptops not synced for more than 7 days: Alma (last synced 2026-11-20); Bad (last synced yesterday); \
+             kofi (never synced). Their latest attendance may not be counted."
+        );
+        let fresh = LaptopCheck::from_members(now, [("Olga".to_string(), Some("2026-12-02T08:00:00Z".to_string()))]);
+        assert_eq!(fresh.line(), "Every member's laptop synced in the last 7 days.");
+        assert_eq!(fresh.behind_text(), "none");
+        let offline = LaptopCheck::not_checked("the server could not be reached");
+        assert_eq!(offline.line(), "Not checked which members' laptops are behind (the server could not be reached).");
+    }
 }

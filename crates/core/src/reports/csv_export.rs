@@ -180,6 +180,22 @@ pub fn write_team_csv(report: &TeamReport, out: impl Write) -> Result<()> {
     let mut synced = vec!["synced_up_to".to_string(), report.synced_up_to.clone().unwrap_or_else(|| "never".into())];
     synced.resize(TEAM_CSV_HEADER.len(), String::new());
     w.write_record(&synced).map_err(csv_error)?;
+    // Whose laptops had not synced lately (their attendance may be missing),
+    // and when the server said so.
+    let laptops = &report.laptops;
+    let mut behind = match &laptops.checked_at {
+        Some(when) => {
+            vec![format!("laptops_not_synced_{}_days", laptops.stale_after_days), laptops.behind_text(), when.clone()]
+        }
+        None => vec![
+            format!("laptops_not_synced_{}_days", laptops.stale_after_days),
+            "not checked".into(),
+            laptops.not_checked.clone().unwrap_or_default(),
+        ],
+    };
+    behind.iter_mut().for_each(|cell| *cell = csv_text(cell).into_owned());
+    behind.resize(TEAM_CSV_HEADER.len(), String::new());
+    w.write_record(&behind).map_err(csv_error)?;
     w.flush().map_err(|e| CoreError::Export(e.to_string()))?;
     Ok(())
 }

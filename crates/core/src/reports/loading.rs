@@ -477,6 +477,7 @@ impl Store {
             by_venue,
             circles,
             synced_up_to: self.meta(crate::store::meta::SYNC_LAST_SUCCESS)?,
+            laptops: crate::domain::team::LaptopCheck::not_checked("made from this computer's data only"),
         })
     }
 }

@@ -431,9 +431,15 @@ total,3,,,,,2,0,0,0,0,0,11,11,,
         assert_eq!(lines[1], "total,2026-03-01 to 2026-04-30,3,8,1,26,11,12,3,1,3,0.7895,3.25,6,4,3.50");
         assert_eq!(lines[2], "month,2026-03,2,6,1,23,11,9,3,1,2,0.8000,3.83,5,3,4.00");
         assert_eq!(lines[4], "venue,Central Library,1,4,1,12,0,9,3,1,2,0.8000,3.00,5,3,4.00");
-        assert_eq!(lines.len(), 1 + 1 + 2 + 3 + 5 + 1);
-        // Last, how fresh the figures are: this store never synced.
-        assert_eq!(lines.last().unwrap(), &format!("synced_up_to,never{}", ",".repeat(TEAM_CSV_HEADER.len() - 2)));
+        assert_eq!(lines.len(), 1 + 1 + 2 + 3 + 5 + 2);
+        // Last, how fresh the figures are: this store never synced, and
+        // nobody asked the server whose laptops are behind.
+        let rest = |n: usize| ",".repeat(TEAM_CSV_HEADER.len() - n);
+        assert_eq!(lines[lines.len() - 2], format!("synced_up_to,never{}", rest(2)));
+        assert_eq!(
+            lines[lines.len() - 1],
+            format!("laptops_not_synced_7_days,not checked,made from this computer's data only{}", rest(3))
+        );
         let json = serde_json::to_value(&report).unwrap();
         assert_eq!(json["totals"]["unique_learners"], 6);
         assert_eq!(json["by_month"][0]["month"], "2026-03");

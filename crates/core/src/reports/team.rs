@@ -1,6 +1,7 @@
 //! A team's figures over a period, for an organizer's grant report.
 
 use super::*;
+use crate::domain::team::LaptopCheck;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -26,6 +27,10 @@ pub struct TeamReport {
     /// changes synced up to then, and what other laptops have not synced
     /// since is not in it. None: never synced, only this computer's data.
     pub synced_up_to: Option<String>,
+    /// Whose laptops had not synced lately, as the server said when the
+    /// report was made (`sync::team_admin::check_laptops`); computed from
+    /// this computer's data alone, "not checked".
+    pub laptops: LaptopCheck,
 }
 
 /// The figures of one group of meetings (the period, a month, a venue, a

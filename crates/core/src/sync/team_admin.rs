@@ -4,11 +4,14 @@
 //! invitation, remove a member, change a role; and changing one's own
 //! password. The server is the authority on membership, so these are calls,
 //! not local writes: membership comes back to every laptop by sync. The CLI
-//! (`circles team ...`, `circles password`) and the app call these.
+//! (`circles team ...`, `circles password`) and the app call these. A team
+//! report made for people asks the server whose laptops are behind
+//! (`team_report_checked`).
 
-use crate::domain::team::TeamRole;
+use crate::domain::team::{LaptopCheck, TeamRole};
 use crate::domain::validate;
 use crate::error::{CoreError, Rule};
+use crate::reports::TeamReport;
 use crate::store::Store;
 use crate::sync::engine::SyncError;
 use crate::sync::http::HttpTransport;
@@ -37,6 +40,32 @@ fn path_id(entity: &'static str, id: &str) -> Result<String, SyncError> {
 pub fn team_members(store: &Store, team_id: &str) -> Result<TeamMembers, SyncError> {
     let team = path_id("team", team_id)?;
     transport(store)?.get_json(&format!("/v1/teams/{team}/members"))
+}
+
+/// Whose laptops are behind, from members' last syncs as the server told
+/// them at `now`.
+pub fn laptop_check(online: &TeamMembers, now: chrono::DateTime<chrono::Utc>) -> LaptopCheck {
+    LaptopCheck::from_members(now, online.members.iter().map(|m| (m.name.clone(), m.last_sync_at.clone())))
+}
+
+/// A team's report over `from..=to` from this computer's data, with whose
+/// laptops are behind as the server says now; when it cannot say (signed
+/// out, offline, not an organizer), the report says why it was not checked.
+pub fn team_report_checked(
+    store: &Store,
+    team_id: &str,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> Result<TeamReport, CoreError> {
+    let mut report = store.team_report(team_id, from, to)?;
+    report.laptops = match store.account()? {
+        None => LaptopCheck::not_checked("not signed in to a server"),
+        Some(_) => match team_members(store, team_id) {
+            Ok(online) => laptop_check(&online, chrono::Utc::now()),
+            Err(e) => LaptopCheck::not_checked(e.to_string()),
+        },
+    };
+    Ok(report)
 }
 
 /// Invite `email` to a team (None: make a join link to copy, returned in

@@ -24,6 +24,7 @@ pub fn team_report_pdf(report: &TeamReport, options: &PdfOptions) -> Vec<u8> {
     doc.paragraph(&report.team.name, 18.0, Weight::Bold, INK);
     doc.paragraph(&format!("{} to {}", long_date(report.from), long_date(report.to)), 10.0, Weight::Regular, MUTED);
     doc.paragraph(&report.synced_line(), 9.0, Weight::Regular, MUTED);
+    doc.paragraph(&report.laptops.line(), 9.0, Weight::Regular, MUTED);
     doc.y += 8.0;
     doc.tiles(&[
         (t.circles_run.to_string(), "Circles run".into()),
