@@ -424,7 +424,7 @@ fn organizers_from_before_become_synced_members(backend: Backend) {
             .unwrap();
         (olga, storage.add_team("Riverbend").unwrap())
     };
-    let undo = "DROP TABLE team_members; DROP TABLE access_revocations; ALTER TABLE users DROP COLUMN disabled_at;
+    let undo = "DROP TABLE public_slugs; DROP TABLE team_members; DROP TABLE access_revocations; ALTER TABLE users DROP COLUMN disabled_at;
          CREATE TABLE team_organizers (team_id TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (team_id, user_id));";
     match backend {
         Backend::Sqlite => {
