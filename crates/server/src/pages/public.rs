@@ -318,8 +318,12 @@ fn form_errors(p: &PublicText, mut input: LearnerInput) -> FormErrors {
     if !input.consent {
         errors.add("consent", p.err_consent);
     }
+    // The summary lists them in the form's order.
+    errors.fields.sort_by_key(|(field, _)| FORM_ORDER.iter().position(|f| f == field));
     errors
 }
+
+const FORM_ORDER: [&str; 7] = ["name", "email", "mobile", "goals", "support_needs", "question_answer", "consent"];
 
 /// `POST /circles/{slug}`: a signup.
 pub async fn sign_up(
