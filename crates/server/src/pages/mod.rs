@@ -69,26 +69,26 @@ pub fn routes() -> Router<AppState> {
         .merge(embeddable)
 }
 
-async fn embed_headers(request: axum::extract::Request, next: Next) -> Response {
+async fn page_headers(request: axum::extract::Request, next: Next) -> Response {
     let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(EMBED_CSP));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    set_page_headers(response.headers_mut(), CSP);
+    response.headers_mut().insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     response
 }
 
-async fn page_headers(request: axum::extract::Request, next: Next) -> Response {
+/// The embeddable listing's: the pages' headers, but any site may frame it.
+async fn embed_headers(request: axum::extract::Request, next: Next) -> Response {
     let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    set_page_headers(response.headers_mut(), EMBED_CSP);
+    response
+}
+
+fn set_page_headers(headers: &mut HeaderMap, csp: &'static str) {
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     // Pages hold a token's state (and a form's errors): never from a cache.
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
 }
 
 async fn stylesheet() -> impl IntoResponse {

@@ -118,15 +118,7 @@ pub async fn listing(
     query: Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    let lang = lang_of(&query, &headers);
-    let path = format!("/teams/{slug}");
-    match load_listing(&state, slug).await {
-        Ok(listing) => {
-            let filters = Filters::of(&query);
-            respond(StatusCode::OK, listing_page(lang, &path, &listing, &filters, false))
-        }
-        Err(e) => refused_page(lang, &path, &e),
-    }
+    listing_response(&state, slug, &query, &headers, false).await
 }
 
 /// `GET /teams/{slug}/embed`: the listing for an iframe (framing allowed
@@ -137,46 +129,61 @@ pub async fn embed(
     query: Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    let lang = lang_of(&query, &headers);
-    let path = format!("/teams/{slug}/embed");
-    match load_listing(&state, slug).await {
-        Ok(listing) => {
-            let filters = Filters::of(&query);
-            respond(StatusCode::OK, listing_page(lang, &path, &listing, &filters, true))
-        }
+    listing_response(&state, slug, &query, &headers, true).await
+}
+
+async fn listing_response(
+    state: &AppState,
+    slug: String,
+    query: &Query<HashMap<String, String>>,
+    headers: &HeaderMap,
+    embedded: bool,
+) -> Response {
+    let lang = lang_of(query, headers);
+    let path = if embedded { format!("/teams/{slug}/embed") } else { format!("/teams/{slug}") };
+    match load_listing(state, slug).await {
+        Ok(listing) => respond(StatusCode::OK, listing_page(lang, &path, &listing, &Filters::of(query), embedded)),
         Err(e) => refused_page(lang, &path, &e),
     }
+}
+
+/// A feed's circles: the listing's that pass the request's filters, and
+/// the base of their pages' addresses. (team name, circles, base)
+async fn feed(
+    state: &AppState,
+    slug: String,
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+) -> Result<(String, Vec<PublicCircle>, String), ApiError> {
+    let listing = load_listing(state, slug).await?;
+    let filters = Filters::of(query);
+    let kept = listing.circles.into_iter().filter(|c| filters.keeps(c)).collect();
+    Ok((listing.team_name, kept, base_url(state, headers)))
 }
 
 /// `GET /teams/{slug}/circles.json`: the listing as JSON (filters apply).
 pub async fn listing_json(
     State(state): State<AppState>,
     Path(slug): Path<String>,
-    query: Query<HashMap<String, String>>,
+    Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    match load_listing(&state, slug).await {
-        Ok(listing) => {
-            let filters = Filters::of(&query);
-            let base = base_url(&state, &headers);
-            let circles: Vec<serde_json::Value> = listing
-                .circles
-                .iter()
-                .filter(|c| filters.keeps(c))
-                .map(|c| {
-                    let mut value = serde_json::to_value(c).unwrap_or_default();
-                    value["url"] = serde_json::Value::from(format!("{base}{}", circle_path(c)));
-                    value
-                })
-                .collect();
-            let body = serde_json::json!({ "team_name": listing.team_name, "circles": circles });
-            let mut response = axum::Json(body).into_response();
-            // Anyone's website may read the public list.
-            response.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-            response
-        }
-        Err(e) => e.into_response(),
-    }
+    let (team_name, kept, base) = match feed(&state, slug, &query, &headers).await {
+        Ok(feed) => feed,
+        Err(e) => return e.into_response(),
+    };
+    let circles: Vec<serde_json::Value> = kept
+        .iter()
+        .map(|c| {
+            let mut value = serde_json::to_value(c).unwrap_or_default();
+            value["url"] = serde_json::Value::from(format!("{base}{}", circle_path(c)));
+            value
+        })
+        .collect();
+    let mut response = axum::Json(serde_json::json!({ "team_name": team_name, "circles": circles })).into_response();
+    // Anyone's website may read the public list.
+    response.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    response
 }
 
 fn ics_response(body: String) -> Response {
@@ -187,15 +194,13 @@ fn ics_response(body: String) -> Response {
 pub async fn listing_ics(
     State(state): State<AppState>,
     Path(slug): Path<String>,
-    query: Query<HashMap<String, String>>,
+    Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    match load_listing(&state, slug).await {
-        Ok(listing) => {
-            let filters = Filters::of(&query);
-            let base = base_url(&state, &headers);
-            let kept: Vec<&PublicCircle> = listing.circles.iter().filter(|c| filters.keeps(c)).collect();
-            ics_response(calendar(&kept, &|c| format!("{base}{}", circle_path(c))))
+    match feed(&state, slug, &query, &headers).await {
+        Ok((_, kept, base)) => {
+            let circles: Vec<&PublicCircle> = kept.iter().collect();
+            ics_response(calendar(&circles, &|c| format!("{base}{}", circle_path(c))))
         }
         Err(e) => e.into_response(),
     }
