@@ -385,6 +385,9 @@ pub async fn sign_up(
         Err(e) if e.code == "signup_closed" => {
             message_page(lang, StatusCode::CONFLICT, &path, p.closed_title, p.closed_body, None)
         }
+        Err(e) if e.code == "signup_daily_cap" => {
+            message_page(lang, StatusCode::TOO_MANY_REQUESTS, &path, p.daily_cap_title, p.daily_cap_body, None)
+        }
         Err(e) if e.code == "circle_full" => {
             message_page(lang, StatusCode::CONFLICT, &path, p.full_title, p.full_body, None)
         }

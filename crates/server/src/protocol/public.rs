@@ -17,12 +17,17 @@ use serde_json::Value;
 
 use super::accounts::{log_own_circle_row, normal_email};
 use super::ApiResult;
-use crate::common::now_text;
+use crate::common::{now_text, time_text};
 use crate::error::ApiError;
 use crate::storage::{Backend, NewMail, Tx};
 
 pub const TEAM: &str = "team";
 pub const CIRCLE: &str = "circle";
+
+/// Most learners a circle takes in 24 hours (online signups and the
+/// laptops' together): a bound on what a flood of signups from many
+/// addresses can write, far above a real circle's day.
+pub const DAILY_SIGNUP_CAP: usize = 50;
 
 /// One meeting as the public sees it: local date and time in the circle's
 /// zone, and the instants they stand for.
@@ -351,11 +356,25 @@ pub(super) fn sign_up(
         if public.full {
             return Err(ApiError::new(StatusCode::CONFLICT, "circle_full", "this circle is full"));
         }
+        let since = time_text(now - chrono::Duration::hours(24));
+        let mut recent = 0;
+        for row in children(tx, "learners", &circle)? {
+            if text(tx, "learners", &row, "created_at")? >= since {
+                recent += 1;
+            }
+        }
+        if recent >= DAILY_SIGNUP_CAP {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "signup_daily_cap",
+                format!("this circle took {DAILY_SIGNUP_CAP} signups in the last 24 hours; try again tomorrow"),
+            ));
+        }
         let id = uuid::Uuid::now_v7().to_string();
         let mut fields = vec![("circle_id", Value::from(circle.as_str()))];
         fields.extend(input.synced_values());
         fields.push(("deleted", Value::from(0)));
-        fields.push(("created_at", Value::from(now_text())));
+        fields.push(("created_at", Value::from(time_text(now))));
         log_own_circle_row(tx, &circle, "learners", &id, &fields)?;
         if !input.email.is_empty() {
             tx.enqueue_mail(&compose(&public, &input)?)?;
@@ -369,4 +388,61 @@ pub fn local_start(meeting: &PublicMeeting) -> (NaiveDate, NaiveTime) {
     let date = NaiveDate::parse_from_str(&meeting.local_date, "%Y-%m-%d").unwrap_or_default();
     let time = NaiveTime::parse_from_str(&meeting.local_time, "%H:%M").unwrap_or_default();
     (date, time)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::sqlite::Sqlite;
+
+    fn published_circle(backend: &Sqlite, now: DateTime<Utc>) -> String {
+        backend
+            .write(|tx| {
+                let fields = [
+                    ("name", Value::from("Public Speaking")),
+                    ("status", Value::from("published")),
+                    ("time_zone", Value::from("America/Chicago")),
+                    ("duration_minutes", Value::from(90)),
+                    ("signup_open", Value::from(1)),
+                    ("deleted", Value::from(0)),
+                ];
+                log_own_circle_row(tx, "c1", "circles", "c1", &fields)?;
+                let date = (now + chrono::Duration::days(7)).format("%Y-%m-%d").to_string();
+                let meeting = [
+                    ("circle_id", Value::from("c1")),
+                    ("local_date", Value::from(date)),
+                    ("local_time", Value::from("18:30")),
+                    ("status", Value::from("scheduled")),
+                    ("deleted", Value::from(0)),
+                ];
+                log_own_circle_row(tx, "c1", "meetings", "m1", &meeting)?;
+                slug_of(tx, CIRCLE, "c1")
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn a_circle_takes_at_most_its_daily_cap_of_signups() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = Sqlite::open(&dir.path().join("server.sqlite")).unwrap();
+        let now = Utc::now();
+        let slug = published_circle(&backend, now);
+        let no_mail = |_: &PublicCircle, _: &LearnerInput| -> ApiResult<NewMail> { Err(ApiError::internal("no mail")) };
+        let learner = |n: usize| LearnerInput {
+            name: format!("Learner {n}"),
+            mobile: "+13125550143".into(),
+            consent: true,
+            ..LearnerInput::default()
+        };
+        for n in 0..DAILY_SIGNUP_CAP {
+            assert_eq!(sign_up(&backend, &slug, &learner(n), now, &no_mail).unwrap(), SignupOutcome::SignedUp);
+        }
+        let before = backend.read(|tx| Ok::<_, ApiError>(tx.max_seq()?)).unwrap();
+        let refused = sign_up(&backend, &slug, &learner(99), now, &no_mail).unwrap_err();
+        assert_eq!((refused.status, refused.code), (StatusCode::TOO_MANY_REQUESTS, "signup_daily_cap"));
+        assert_eq!(backend.read(|tx| Ok::<_, ApiError>(tx.max_seq()?)).unwrap(), before, "nothing written");
+        // A day later the circle takes signups again.
+        let tomorrow = now + chrono::Duration::hours(25);
+        assert_eq!(sign_up(&backend, &slug, &learner(100), tomorrow, &no_mail).unwrap(), SignupOutcome::SignedUp);
+    }
 }
