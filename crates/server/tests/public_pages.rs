@@ -212,6 +212,12 @@ fn the_listing_shows_upcoming_published_circles_with_filters(backend: Backend) {
     // JSON and iCalendar feeds, filters included.
     let json: serde_json::Value =
         reqwest::blocking::get(format!("{}{}/circles.json", env.server.url, env.listing)).unwrap().json().unwrap();
+    common::openapi::check_response("GET", &format!("{}/circles.json", env.listing), 200, &json);
+    let unknown = reqwest::blocking::get(format!("{}/teams/0123456789abcdef/circles.json", env.server.url)).unwrap();
+    assert_eq!(unknown.status().as_u16(), 404);
+    let unknown: serde_json::Value = unknown.json().unwrap();
+    assert_eq!(unknown["code"], "public_page_unknown");
+    common::openapi::check_response("GET", "/teams/0123456789abcdef/circles.json", 404, &unknown);
     let circles = json["circles"].as_array().unwrap();
     assert_eq!(circles.len(), 2, "{json}");
     assert_eq!(circles[0]["name"], "Public Speaking");
