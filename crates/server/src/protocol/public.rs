@@ -173,7 +173,13 @@ fn has_ended(meetings: &[PublicMeeting], now: DateTime<Utc>) -> bool {
 
 /// A circle's public facts, whatever its status (the callers decide).
 /// None for no such (or a deleted) circle.
-fn read_circle(tx: &mut dyn Tx, circle: &str, now: DateTime<Utc>) -> ApiResult<Option<(String, PublicCircle)>> {
+/// `slug`: its public slug (empty for one that has none yet).
+fn read_circle(
+    tx: &mut dyn Tx,
+    circle: &str,
+    slug: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<Option<(String, PublicCircle)>> {
     let name = text(tx, "circles", circle, "name")?;
     if name.is_empty() || flag(tx, "circles", circle, "deleted")? {
         return Ok(None);
@@ -228,7 +234,7 @@ fn read_circle(tx: &mut dyn Tx, circle: &str, now: DateTime<Utc>) -> ApiResult<O
         Some(limit) => roster_count(tx, circle)? >= limit,
         None => false,
     };
-    let slug = slug_of(tx, CIRCLE, circle)?;
+    let slug = slug.to_string();
     let field = |tx: &mut dyn Tx, f: &str| text(tx, "circles", circle, f);
     let public = PublicCircle {
         slug,
@@ -270,7 +276,7 @@ fn public_circle(tx: &mut dyn Tx, slug: &str, now: DateTime<Utc>) -> ApiResult<(
         Some((kind, target)) if kind == CIRCLE => target,
         _ => return Err(unknown()),
     };
-    let (status, public) = read_circle(tx, &circle, now)?.ok_or_else(unknown)?;
+    let (status, public) = read_circle(tx, &circle, slug, now)?.ok_or_else(unknown)?;
     if status != "published" {
         return Err(not_published());
     }
@@ -280,35 +286,46 @@ fn public_circle(tx: &mut dyn Tx, slug: &str, now: DateTime<Utc>) -> ApiResult<(
     Ok((circle, public))
 }
 
-/// A team's listing: its published circles that have not ended, soonest first.
+/// A team's listing: its published circles that have not ended, soonest
+/// first. A read; circles listed for the first time then get their slugs
+/// in a short write (so a page view takes no write lock once all have one).
 pub(super) fn listing(backend: &impl Backend, team_slug: &str, now: DateTime<Utc>) -> ApiResult<PublicListing> {
-    // A write: circles listed for the first time get their slugs.
-    backend.write_unordered(|tx| {
+    let (team_name, mut read) = backend.read(|tx| {
         let team = match tx.slug_target(team_slug)? {
             Some((kind, target)) if kind == TEAM => target,
             _ => return Err(unknown()),
         };
         let team_name = tx.team_name(&team)?.ok_or_else(unknown)?;
-        let mut circles = Vec::new();
+        let mut read = Vec::new();
         for circle in tx.rows_with_value("circles", "team_id", &Value::from(team.as_str()).to_string())? {
             if text(tx, "circles", &circle, "status")? != "published" {
                 continue;
             }
-            if let Some((_, public)) = read_circle(tx, &circle, now)? {
-                if !has_ended(&public.meetings, now) {
-                    circles.push(public);
-                }
+            let slug = tx.public_slug(CIRCLE, &circle)?.unwrap_or_default();
+            if let Some((_, public)) = read_circle(tx, &circle, &slug, now)? {
+                read.push((circle, public));
             }
         }
-        let first = |c: &PublicCircle| c.meetings.iter().find(|m| m.ends_at > now).map(|m| m.starts_at);
-        circles.sort_by(|a, b| (first(a).is_none(), first(a), &a.name).cmp(&(first(b).is_none(), first(b), &b.name)));
-        Ok(PublicListing { team_name, circles })
-    })
+        Ok((team_name, read))
+    })?;
+    if read.iter().any(|(_, public)| public.slug.is_empty()) {
+        backend.write_unordered(|tx| {
+            for (circle, public) in read.iter_mut().filter(|(_, public)| public.slug.is_empty()) {
+                public.slug = slug_of(tx, CIRCLE, circle)?;
+            }
+            Ok::<_, ApiError>(())
+        })?;
+    }
+    let mut circles: Vec<PublicCircle> =
+        read.into_iter().map(|(_, public)| public).filter(|public| !has_ended(&public.meetings, now)).collect();
+    let first = |c: &PublicCircle| c.meetings.iter().find(|m| m.ends_at > now).map(|m| m.starts_at);
+    circles.sort_by(|a, b| (first(a).is_none(), first(a), &a.name).cmp(&(first(b).is_none(), first(b), &b.name)));
+    Ok(PublicListing { team_name, circles })
 }
 
 /// A circle's public page.
 pub(super) fn circle(backend: &impl Backend, slug: &str, now: DateTime<Utc>) -> ApiResult<PublicCircle> {
-    backend.write_unordered(|tx| Ok(public_circle(tx, slug, now)?.1))
+    backend.read(|tx| Ok(public_circle(tx, slug, now)?.1))
 }
 
 /// Sign someone up on a circle's public page: core's learner rules (the
