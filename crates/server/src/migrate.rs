@@ -86,6 +86,7 @@ const TABLES: &[Table] = &[
             ("user_id", false),
             ("scope_circle", false),
             ("received_at", false),
+            ("scope_person", false),
         ],
         key: &["seq"],
     },
@@ -134,6 +135,11 @@ const TABLES: &[Table] = &[
             ("created_at", false),
         ],
         key: &["id"],
+    },
+    Table {
+        name: "directory_contacts",
+        columns: &[("user_id", false), ("person_id", false), ("since_seq", true)],
+        key: &["user_id", "person_id"],
     },
     Table {
         name: "token_circles",

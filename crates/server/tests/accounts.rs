@@ -424,7 +424,11 @@ fn organizers_from_before_become_synced_members(backend: Backend) {
             .unwrap();
         (olga, storage.add_team("Riverbend").unwrap())
     };
-    let undo = "DROP TABLE public_slugs; DROP TABLE team_members; DROP TABLE access_revocations; ALTER TABLE users DROP COLUMN disabled_at;
+    // The schema as it was before the accounts migration (and the
+    // directory's, which comes after it).
+    let undo = "DROP TABLE public_slugs; DROP TABLE directory_contacts; DROP INDEX changes_person; DROP INDEX changes_everyone;
+         ALTER TABLE changes DROP COLUMN scope_person;
+         DROP TABLE team_members; DROP TABLE access_revocations; ALTER TABLE users DROP COLUMN disabled_at;
          CREATE TABLE team_organizers (team_id TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (team_id, user_id));";
     match backend {
         Backend::Sqlite => {
@@ -434,7 +438,10 @@ fn organizers_from_before_become_synced_members(backend: Backend) {
             db.query("PRAGMA user_version = 6");
         }
         Backend::Postgres => {
-            db.query(&format!("{undo} DELETE FROM circles_schema_migrations WHERE version >= 6"));
+            db.query(&format!(
+                "{undo} CREATE INDEX changes_global ON changes(seq) WHERE scope_circle IS NULL;
+                 DELETE FROM circles_schema_migrations WHERE version >= 6"
+            ));
         }
     }
     db.query(&format!("INSERT INTO team_organizers (team_id, user_id) VALUES ('{team}', '{olga}')"));

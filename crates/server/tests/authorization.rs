@@ -13,8 +13,8 @@
 //!
 //! Cells the server gets wrong today are listed in `KNOWN_BUGS` with what it
 //! answers instead (checked, so a fix is noticed; none today). The facilitator
-//! directory is not scoped yet:
-//! every signed-in role receives every account's name and email (`READS`).
+//! directory is scoped: a role receives the names and emails of its
+//! contacts only (`directory_of`; tests/directory.rs has the rest).
 
 mod common;
 
@@ -155,8 +155,8 @@ fn check_cell(what: &str, role: &str, expected: u16, status: u16, answer: &Value
 /// What a role's pull from 0 (on a device of its own) holds: the status,
 /// whether it has circle C's rows (every circle table, the learner's email
 /// included), and whether it lists C in `revoked`. Every signed-in role
-/// receives every global row: teams, memberships, courses, and the whole
-/// facilitator directory with every account's email (checked below).
+/// receives everyone's rows (teams, courses) and its contacts' facilitator
+/// rows and memberships (`directory_of`, checked below).
 #[rustfmt::skip]
 const READS: [(&str, u16, bool, bool); 10] = [
     // role                status  C's rows  C revoked
@@ -224,7 +224,9 @@ struct World {
     to_cancel: String,
     /// The path of a live join link of T (made by O).
     join_path: String,
-    all_users: BTreeSet<String>,
+    /// Everyone in team T (Olga, Mia, Fred, Alma, Kofi, Rosa, Dana, Vera,
+    /// Yusuf): each other's contacts.
+    team_users: BTreeSet<String>,
 }
 
 fn login(raw: &RawClient, email: &str) -> (u16, Value) {
@@ -264,7 +266,7 @@ impl World {
         let vera = user("vera@example.org", "Vera");
         let yusuf = user("yusuf@example.org", "Yusuf");
         let xavier = user("xavier@example.org", "Xavier");
-        let will = user("will@example.org", "Will");
+        user("will@example.org", "Will");
         for (email, role) in [
             ("olga@example.org", TeamRole::Organizer),
             ("fred@example.org", TeamRole::Organizer),
@@ -279,8 +281,7 @@ impl World {
             s.add_team_member(&team, email, role).unwrap();
         }
         s.add_team_member(&team2, "xavier@example.org", TeamRole::Organizer).unwrap();
-        let all_users =
-            [&olga, &mia, &fred, &alma, &kofi, &rosa, &dana, &vera, &yusuf, &xavier, &will].map(|u| u.to_string());
+        let team_users = [&olga, &mia, &fred, &alma, &kofi, &rosa, &dana, &vera, &yusuf].map(|u| u.to_string());
 
         let device = |email: &str, name: &str| Device::new(&server, email, &format!("{name}-laptop"));
         let mut people = HashMap::new();
@@ -392,7 +393,7 @@ impl World {
             to_resend,
             to_cancel,
             join_path,
-            all_users: all_users.into_iter().collect(),
+            team_users: team_users.into_iter().collect(),
             server,
         }
     }
@@ -637,6 +638,16 @@ fn every_endpoint_against_every_role(backend: Backend) {
     assert!(world.server.storage.tokens(None).unwrap().iter().any(|t| t.id == world.wills_token && !t.revoked));
 }
 
+/// The facilitators whose rows a role receives: the members of its teams
+/// and whoever sees a circle it sees. Every role in team T shares it (and
+/// circle C's people are all in T); Xavier's team T2 has only him.
+fn directory_of(world: &World, role: &str) -> BTreeSet<String> {
+    match role {
+        "other_team" => BTreeSet::from([world.xavier.clone()]),
+        _ => world.team_users.clone(),
+    }
+}
+
 fn every_synced_table_against_every_role(backend: Backend) {
     let mut world = World::new(backend);
 
@@ -687,15 +698,13 @@ fn every_synced_table_against_every_role(backend: Backend) {
                         wrong.push(format!("pull as {role}: rows of circles: {scoped:?}"));
                     }
                 }
-                // Global rows: every signed-in role receives them all,
-                // including every account's facilitator row and email (the
-                // directory is not scoped to shared teams and circles).
+                // The directory: the emails of the role's contacts, no one else's.
                 let facilitators: BTreeSet<String> = changes
                     .iter()
                     .filter(|c| c["table"] == json!("facilitators") && c["field"] == json!("email"))
                     .map(|c| c["row_id"].as_str().unwrap().to_string())
                     .collect();
-                if facilitators != world.all_users {
+                if facilitators != directory_of(&world, role) {
                     wrong.push(format!("pull as {role}: facilitator emails of {facilitators:?}"));
                 }
                 for (table, row) in [
@@ -708,9 +717,11 @@ fn every_synced_table_against_every_role(backend: Backend) {
                         wrong.push(format!("pull as {role}: no {table} row {row}"));
                     }
                 }
+                // Memberships are their member's: T's reach T's members only.
                 let olga = world.people["organizer"].user_id.clone().unwrap();
-                if !of("team_members", &circles_core::team_member_id(&world.team, &olga)) {
-                    wrong.push(format!("pull as {role}: no membership rows"));
+                let in_t = world.team_users.contains(world.people[role].user_id.as_ref().unwrap());
+                if of("team_members", &circles_core::team_member_id(&world.team, &olga)) != in_t {
+                    wrong.push(format!("pull as {role}: T's membership rows received: {}, expected {in_t}", !in_t));
                 }
             }
         }

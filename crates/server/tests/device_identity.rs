@@ -244,6 +244,14 @@ fn a_database_from_before_device_binding_keeps_the_first_account_s_device(backen
     // Back to the schema before `devices`, with a device id two accounts signed in with.
     match backend {
         Backend::Sqlite => {
+            for undo in [
+                "DROP TABLE directory_contacts",
+                "DROP INDEX changes_person",
+                "DROP INDEX changes_everyone",
+                "ALTER TABLE changes DROP COLUMN scope_person",
+            ] {
+                db.query(undo);
+            }
             db.query("DROP TABLE devices");
             db.query("DROP TABLE row_creator");
             db.query("DROP TABLE mail_outbox");
@@ -259,7 +267,10 @@ fn a_database_from_before_device_binding_keeps_the_first_account_s_device(backen
         }
         Backend::Postgres => {
             db.query(
-                "DROP TABLE devices; DROP TABLE row_creator; DROP TABLE mail_outbox;
+                "DROP TABLE directory_contacts; DROP INDEX changes_person; DROP INDEX changes_everyone;
+                 ALTER TABLE changes DROP COLUMN scope_person;
+                 CREATE INDEX changes_global ON changes(seq) WHERE scope_circle IS NULL;
+                 DROP TABLE devices; DROP TABLE row_creator; DROP TABLE mail_outbox;
                  DROP TABLE team_join_domains; DROP TABLE invitations; DROP TABLE password_resets; DROP TABLE public_slugs;
                  DROP TABLE team_members; DROP TABLE access_revocations; ALTER TABLE users DROP COLUMN disabled_at;
                  CREATE TABLE team_organizers (team_id TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (team_id, user_id));

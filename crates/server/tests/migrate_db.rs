@@ -24,6 +24,8 @@ fn a_sqlite_server_moves_to_postgres_with_nothing_lost() {
     let olga_id = source.add_user("olga@example.org", "Olga");
     let team = source.storage.add_team("Riverbend Public Library").unwrap();
     source.storage.add_organizer(&team, "olga@example.org").unwrap();
+    // On Olga's team, so that Olga is in Fatima's directory.
+    source.storage.add_team_member(&team, "fatima@example.org", circles_core::TeamRole::Member).unwrap();
     let mut a = Client::new(&source, "fatima@example.org");
     let mut b = Client::new(&source, "fatima@example.org");
     let mut input = CircleInput::new("Public Speaking", "America/Chicago", "18:30", 90);

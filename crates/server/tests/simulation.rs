@@ -387,7 +387,10 @@ fn run_seed(backend: Backend, seed: u64, steps: usize) -> usize {
         }
     }
 
-    let server = db.field_state();
+    // Fatima's laptops hold what she may see: not Mallory's facilitator row
+    // (they share no team or circle; the directory is scoped).
+    let mut server = db.field_state();
+    server.retain(|(table, row, _), _| !(table == "facilitators" && *row == mallory));
     let hostile_rows = db.query("SELECT COUNT(*) FROM field_state WHERE device_id = 'mallory-laptop'");
     assert_eq!(hostile_rows[0][0].as_deref(), Some("0"), "seed {seed}: a hostile change reached the server");
     assert!(steps < 50 || hostile.refused > 0, "seed {seed}: the hostile laptop never pushed");

@@ -289,6 +289,7 @@ fn log_own_fields(
     }
     let mut clock = Hlc::tick(latest, wall_clock_millis());
     let received_at = now_text();
+    let person = super::directory::person_of(tx, table, row_id, fields)?;
     for (field, value) in fields {
         tx.log_own_change(&OwnChange {
             change_id: &uuid::Uuid::now_v7().to_string(),
@@ -300,6 +301,7 @@ fn log_own_fields(
             device_id: SERVER_DEVICE,
             received_at: &received_at,
             scope,
+            person: person.as_deref(),
         })?;
         clock = Hlc::tick(clock, 0);
     }

@@ -10,6 +10,7 @@
 mod access;
 mod accounts;
 mod batch_record;
+pub(crate) mod directory;
 mod group_commit;
 pub mod invitations;
 mod ownership;

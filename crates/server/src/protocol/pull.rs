@@ -3,11 +3,13 @@
 //! a reset when the user gained a circle whose history the token's stream
 //! has already passed, and the circles taken away from the user after the
 //! request's cursor (`revoked`, on every page until the cursor passes the
-//! revocation; `access.rs`).
+//! revocation; `access.rs`). The puller's contacts are brought up to date
+//! first, and new ones' rows come with the page (`directory.rs`).
 
 use axum::http::StatusCode;
 use circles_core::sync::wire::{PullResponse, MAX_PULL_LIMIT};
 
+use super::directory;
 use super::pull_page::gather_page;
 use super::ApiResult;
 use crate::error::ApiError;
@@ -29,7 +31,7 @@ pub(super) fn pull(
     // stream does not include yet does the pull need to write.
     let ready = backend.read(|tx| {
         check_cursor(tx, cursor)?;
-        if tx.unlisted_circles(session)?.is_empty() {
+        if tx.unlisted_circles(session)?.is_empty() && directory::contacts_in_step(tx, &session.user_id)? {
             page(tx, session, cursor, conflict_cursor, limit, now_ms).map(Some)
         } else {
             Ok(None)
@@ -40,6 +42,7 @@ pub(super) fn pull(
     }
     backend.write(|tx| {
         check_cursor(tx, cursor)?;
+        directory::refresh_contacts(tx, &session.user_id, cursor)?;
         let mut reset = false;
         for circle in tx.unlisted_circles(session)? {
             // From 0 the stream includes everything of the circle. Past 0 it
@@ -93,7 +96,10 @@ fn page(
 ) -> ApiResult<PullResponse> {
     let max = tx.max_seq()?;
     let conflicts = tx.device_conflicts(session, conflict_cursor)?;
-    let (changes, stopped_at) = gather_page(cursor, limit, |after, n| tx.visible_changes(session, after, n))?;
+    // New contacts' rows first (outside the limit: a few rows per person).
+    let mut changes = if cursor > 0 { tx.contact_catch_up(session, cursor)? } else { Vec::new() };
+    let (gathered, stopped_at) = gather_page(cursor, limit, |after, n| tx.visible_changes(session, after, n))?;
+    changes.extend(gathered);
     let full_page = stopped_at.is_some();
     // A short page saw everything up to `max` in this snapshot.
     let next = stopped_at.unwrap_or(max);

@@ -15,6 +15,7 @@ use circles_core::sync::wire::{PushOutcome, PushResponse, PushResult, WireChange
 
 use super::access;
 use super::batch_record::{batch_record, check_batch_record};
+use super::directory;
 use super::group_commit::PushJob;
 use super::ownership::{authorize_global, check_circle_team};
 use super::references::check_reference;
@@ -269,7 +270,8 @@ impl<'a> Push<'a> {
             StoredField { value: value.clone(), hlc: hlc.clone(), device_id: change.device_id.clone(), seq },
         );
         self.next_seq += 1;
-        self.logged.push(Logged { seq, table: table.name, change, value, hlc, scope });
+        let person = directory::pushed_person(table.name, &change.row_id);
+        self.logged.push(Logged { seq, table: table.name, change, value, hlc, scope, person });
         self.access_from_membership(tx, table, change, seq, previous)?;
         Ok(PushResult { change_id: change.change_id.clone(), outcome: PushOutcome::Applied, seq: Some(seq) })
     }

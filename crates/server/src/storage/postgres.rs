@@ -54,7 +54,8 @@ pub const MIGRATIONS: &[(i32, &str)] = &[
     (4, include_str!("../../migrations-pg/0004_mail_outbox.sql")),
     (5, include_str!("../../migrations-pg/0005_invitations.sql")),
     (6, include_str!("../../migrations-pg/0006_accounts.sql")),
-    (7, include_str!("../../migrations-pg/0007_public_slugs.sql")),
+    (7, include_str!("../../migrations-pg/0007_directory.sql")),
+    (8, include_str!("../../migrations-pg/0008_public_slugs.sql")),
 ];
 
 /// Connections per server process (CIRCLES_PG_POOL overrides).
@@ -575,8 +576,8 @@ impl Tx for PgTx<'_> {
         let seq = self.max_seq()? + 1;
         self.execute(
             "INSERT INTO changes (seq, change_id, table_name, row_id, field, value, hlc, device_id, base_seq, user_id,
-                                  scope_circle, received_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $8, $10, $9)",
+                                  scope_circle, received_at, scope_person)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $8, $10, $9, $11)",
             &[
                 &seq,
                 &c.change_id,
@@ -588,6 +589,7 @@ impl Tx for PgTx<'_> {
                 &c.device_id,
                 &c.received_at,
                 &c.scope,
+                &c.person,
             ],
         )?;
         self.execute(
@@ -853,6 +855,37 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
 
+    fn contact_drift(&mut self, user_id: &str) -> StorageResult<(Vec<String>, Vec<String>)> {
+        let (mut new, mut lapsed) = (Vec::new(), Vec::new());
+        for row in self.query(super::CONTACT_DRIFT_SQL, &[&user_id])? {
+            let person: String = row.get(0);
+            if row.get::<_, i32>(1) == 1 {
+                new.push(person)
+            } else {
+                lapsed.push(person)
+            }
+        }
+        Ok((new, lapsed))
+    }
+
+    fn add_contact(&mut self, user_id: &str, person_id: &str, since_seq: i64) -> StorageResult<()> {
+        self.execute(
+            "INSERT INTO directory_contacts (user_id, person_id, since_seq) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            &[&user_id, &person_id, &since_seq],
+        )?;
+        Ok(())
+    }
+
+    fn drop_contact(&mut self, user_id: &str, person_id: &str) -> StorageResult<()> {
+        self.execute("DELETE FROM directory_contacts WHERE user_id = $1 AND person_id = $2", &[&user_id, &person_id])?;
+        Ok(())
+    }
+
+    fn contact_catch_up(&mut self, session: &Session, cursor: i64) -> StorageResult<Vec<ServerChange>> {
+        let rows = self.query(super::CONTACT_CATCH_UP_SQL, &[&session.user_id, &cursor, &session.device_id])?;
+        Ok(rows.iter().map(server_change).collect())
+    }
+
     fn device_conflicts(&mut self, session: &Session, after: i64) -> StorageResult<Vec<WireConflict>> {
         let json = |s: String| serde_json::from_str(&s).unwrap_or_default();
         let hlc = |s: String| s.parse().unwrap_or(Hlc::ZERO);
@@ -880,17 +913,22 @@ impl Tx for PgTx<'_> {
             .collect())
     }
 
-    /// Two index range scans on changes(scope_circle, seq): the global
-    /// changes, and each of the user's circles; never a scan of everyone's.
+    /// Index range scans in seq order: everyone's changes, each of the
+    /// user's circles, each of their contacts; never a scan of everyone's.
     fn visible_changes(&mut self, session: &Session, after: i64, limit: usize) -> StorageResult<LogSlice> {
         let rows = self.query(
             "(SELECT seq, change_id, table_name, row_id, field, value, hlc, device_id, base_seq
-              FROM changes WHERE scope_circle IS NULL AND seq > $1 ORDER BY seq LIMIT $3)
+              FROM changes WHERE scope_circle IS NULL AND scope_person IS NULL AND seq > $1 ORDER BY seq LIMIT $3)
              UNION ALL
              (SELECT c.seq, c.change_id, c.table_name, c.row_id, c.field, c.value, c.hlc, c.device_id, c.base_seq
               FROM circle_access a CROSS JOIN LATERAL
                   (SELECT * FROM changes WHERE scope_circle = a.circle_id AND seq > $1 ORDER BY seq LIMIT $3) AS c
               WHERE a.user_id = $2)
+             UNION ALL
+             (SELECT c.seq, c.change_id, c.table_name, c.row_id, c.field, c.value, c.hlc, c.device_id, c.base_seq
+              FROM directory_contacts d CROSS JOIN LATERAL
+                  (SELECT * FROM changes WHERE scope_person = d.person_id AND seq > $1 ORDER BY seq LIMIT $3) AS c
+              WHERE d.user_id = $2)
              ORDER BY seq LIMIT $3",
             &[&after, &session.user_id, &(limit as i64)],
         )?;
@@ -902,9 +940,11 @@ impl Tx for PgTx<'_> {
     fn count_visible(&mut self, user_id: &str, after: i64) -> StorageResult<i64> {
         Ok(self
             .query_one(
-                "SELECT (SELECT count(*) FROM changes WHERE scope_circle IS NULL AND seq > $1)
+                "SELECT (SELECT count(*) FROM changes WHERE scope_circle IS NULL AND scope_person IS NULL AND seq > $1)
                       + (SELECT count(*) FROM circle_access a JOIN changes c ON c.scope_circle = a.circle_id
-                         WHERE a.user_id = $2 AND c.seq > $1)",
+                         WHERE a.user_id = $2 AND c.seq > $1)
+                      + (SELECT count(*) FROM directory_contacts d JOIN changes c ON c.scope_person = d.person_id
+                         WHERE d.user_id = $2 AND c.seq > $1)",
                 &[&after, &user_id],
             )?
             .get(0))
@@ -1077,6 +1117,7 @@ impl Tx for PgTx<'_> {
         let devices: Vec<&str> = logged.iter().map(|l| l.change.device_id.as_str()).collect();
         let bases: Vec<Option<i64>> = logged.iter().map(|l| l.change.base_seq).collect();
         let scopes: Vec<Option<&str>> = logged.iter().map(|l| l.scope.as_deref()).collect();
+        let persons: Vec<Option<&str>> = logged.iter().map(|l| l.person.as_deref()).collect();
         // The final version of each field written (a field may change twice in a batch).
         let states = w.field_states();
         let state: [Vec<&str>; 6] = [
@@ -1118,10 +1159,10 @@ impl Tx for PgTx<'_> {
             "WITH seen AS (INSERT INTO seen_changes (change_id) SELECT unnest($1::text[])),
              logged AS (
                 INSERT INTO changes (seq, change_id, table_name, row_id, field, value, hlc, device_id, base_seq,
-                                     user_id, scope_circle, received_at)
-                SELECT s, i, t, r, f, v, h, d, b, $10, c, $11
+                                     user_id, scope_circle, received_at, scope_person)
+                SELECT s, i, t, r, f, v, h, d, b, $10, c, $11, p
                 FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-                            $9::text[], $12::bigint[], $13::text[]) AS u(s, i, t, r, f, v, h, d, b, c)),
+                            $9::text[], $12::bigint[], $13::text[], $40::text[]) AS u(s, i, t, r, f, v, h, d, b, c, p)),
              state AS (
                 INSERT INTO field_state (table_name, row_id, field, value, hlc, device_id, seq)
                 SELECT * FROM unnest($14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[],
@@ -1182,6 +1223,7 @@ impl Tx for PgTx<'_> {
                 &w.batch.batch_seq,
                 &w.batch.batch_id,
                 &w.record,
+                &persons,
             ],
         )?;
         if !w.creators.is_empty() {

@@ -80,7 +80,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0005_mail_outbox.sql"),
     include_str!("../../migrations/0006_invitations.sql"),
     include_str!("../../migrations/0007_accounts.sql"),
-    include_str!("../../migrations/0008_public_slugs.sql"),
+    include_str!("../../migrations/0008_directory.sql"),
+    include_str!("../../migrations/0009_public_slugs.sql"),
 ];
 
 /// The schema version this server migrates a SQLite database to.
@@ -471,9 +472,20 @@ impl Tx for SqliteTx<'_> {
     fn log_own_change(&mut self, c: &OwnChange<'_>) -> StorageResult<()> {
         self.conn.execute(
             "INSERT INTO changes (change_id, table_name, row_id, field, value, hlc, device_id, base_seq, user_id,
-                                  scope_circle, received_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?7, ?9, ?8)",
-            params![c.change_id, c.table, c.row_id, c.field, c.value, c.hlc, c.device_id, c.received_at, c.scope],
+                                  scope_circle, received_at, scope_person)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?7, ?9, ?8, ?10)",
+            params![
+                c.change_id,
+                c.table,
+                c.row_id,
+                c.field,
+                c.value,
+                c.hlc,
+                c.device_id,
+                c.received_at,
+                c.scope,
+                c.person
+            ],
         )?;
         let seq = self.conn.last_insert_rowid();
         self.conn.execute(
@@ -744,6 +756,45 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
+    fn contact_drift(&mut self, user_id: &str) -> StorageResult<(Vec<String>, Vec<String>)> {
+        let mut stmt = self.conn.prepare_cached(super::CONTACT_DRIFT_SQL)?;
+        let rows = stmt.query_map([user_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? == 1)))?;
+        let (mut new, mut lapsed) = (Vec::new(), Vec::new());
+        for row in rows {
+            let (person, is_new) = row?;
+            if is_new {
+                new.push(person)
+            } else {
+                lapsed.push(person)
+            }
+        }
+        Ok((new, lapsed))
+    }
+
+    fn add_contact(&mut self, user_id: &str, person_id: &str, since_seq: i64) -> StorageResult<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO directory_contacts (user_id, person_id, since_seq) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![user_id, person_id, since_seq])?;
+        Ok(())
+    }
+
+    fn drop_contact(&mut self, user_id: &str, person_id: &str) -> StorageResult<()> {
+        self.conn
+            .prepare_cached("DELETE FROM directory_contacts WHERE user_id = ?1 AND person_id = ?2")?
+            .execute(params![user_id, person_id])?;
+        Ok(())
+    }
+
+    fn contact_catch_up(&mut self, session: &Session, cursor: i64) -> StorageResult<Vec<ServerChange>> {
+        let mut stmt = self.conn.prepare_cached(super::CONTACT_CATCH_UP_SQL)?;
+        let changes = stmt
+            .query_map(params![session.user_id, cursor, session.device_id], server_change)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(changes)
+    }
+
     fn device_conflicts(&mut self, session: &Session, after: i64) -> StorageResult<Vec<WireConflict>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, table_name, row_id, field, lost_value, lost_hlc, won_value, won_hlc, won_device
@@ -779,13 +830,16 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn count_visible(&mut self, user_id: &str, after: i64) -> StorageResult<i64> {
-        // One pass over the (covering) scope index.
+        // Passes over covering indexes: everyone's, each circle's, each contact's.
         db(self
             .conn
             .prepare_cached(
-                "SELECT count(*) FROM changes
-                 WHERE seq > ?1 AND (scope_circle IS NULL OR scope_circle IN
-                                     (SELECT circle_id FROM circle_access WHERE user_id = ?2))",
+                "SELECT (SELECT count(*) FROM changes INDEXED BY changes_everyone
+                         WHERE scope_circle IS NULL AND scope_person IS NULL AND seq > ?1)
+                      + (SELECT count(*) FROM circle_access a JOIN changes c ON c.scope_circle = a.circle_id
+                         WHERE a.user_id = ?2 AND c.seq > ?1)
+                      + (SELECT count(*) FROM directory_contacts d JOIN changes c ON c.scope_person = d.person_id
+                         WHERE d.user_id = ?2 AND c.seq > ?1)",
             )?
             .query_row(params![after, user_id], |r| r.get(0)))
     }
@@ -935,19 +989,19 @@ impl Tx for SqliteTx<'_> {
             let sql = multi_row_sql("log insert", chunk.len(), |n| {
                 let rows: Vec<String> = (0..n)
                     .map(|i| {
-                        let p = 4 + i * 9;
-                        let own: Vec<String> = (p..p + 9).map(|q| format!("?{q}")).collect();
-                        format!("({}, ?3, {}, ?1, {}, ?2)", own[..7].join(", "), own[7], own[8])
+                        let p = 4 + i * 10;
+                        let own: Vec<String> = (p..p + 10).map(|q| format!("?{q}")).collect();
+                        format!("({}, ?3, {}, ?1, {}, ?2, {})", own[..7].join(", "), own[7], own[8], own[9])
                     })
                     .collect();
                 format!(
                     "INSERT INTO changes (seq, change_id, table_name, row_id, field, value, hlc, device_id, base_seq,
-                                          user_id, scope_circle, received_at)
+                                          user_id, scope_circle, received_at, scope_person)
                      VALUES {}",
                     rows.join(", ")
                 )
             });
-            let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(3 + chunk.len() * 9);
+            let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(3 + chunk.len() * 10);
             values.extend([&session.user_id as &dyn rusqlite::ToSql, &w.received_at, &session.device_id]);
             for l in chunk {
                 values.extend([
@@ -960,6 +1014,7 @@ impl Tx for SqliteTx<'_> {
                     &l.hlc,
                     &l.change.base_seq,
                     &l.scope,
+                    &l.person,
                 ]);
             }
             tx.prepare_cached(sql)?.execute(values.as_slice())?;
@@ -1144,32 +1199,45 @@ impl Tx for SqliteTx<'_> {
 }
 
 /// The seqs of the first `limit` changes after `cursor` the user may see, in
-/// order: the first `limit` of each scope they see (everyone's tables, then
-/// each of their circles), read from the scope index in seq order and
+/// order: the first `limit` of each scope they see (everyone's rows, each
+/// of their circles, each of their contacts), read from the scope indexes in seq order and
 /// merged. Each page so costs about what it returns, whether the user sees
 /// the whole log or a sliver of it. (Asking SQLite for all of it in one
 /// query gathers and sorts every visible change after the cursor, on every
 /// page; walking the log in seq order reads everyone else's changes too.)
 fn visible_seqs(tx: &Connection, user_id: &str, cursor: i64, limit: usize) -> rusqlite::Result<Vec<i64>> {
     let mut seqs: Vec<i64> = tx
-        .prepare_cached("SELECT seq FROM changes WHERE scope_circle IS NULL AND seq > ?1 ORDER BY seq LIMIT ?2")?
+        .prepare_cached(
+            // The partial index holds exactly these seqs (the planner,
+            // without statistics, would read the rows to test scope_person).
+            "SELECT seq FROM changes INDEXED BY changes_everyone
+             WHERE scope_circle IS NULL AND scope_person IS NULL AND seq > ?1 ORDER BY seq LIMIT ?2",
+        )?
         .query_map(params![cursor, limit as i64], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
-    let circles: Vec<String> = tx
-        .prepare_cached("SELECT circle_id FROM circle_access WHERE user_id = ?1")?
-        .query_map([user_id], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut in_circle = tx.prepare_cached(
-        "SELECT seq FROM changes WHERE scope_circle = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4",
-    )?;
-    for circle in circles {
-        // Beyond the limit-th seq found so far, nothing can make the page.
-        let bound = if seqs.len() >= limit { seqs[limit - 1] } else { i64::MAX };
-        let more: Vec<i64> = in_circle
-            .query_map(params![circle, cursor, bound, limit as i64], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        if !more.is_empty() {
-            seqs = merge_sorted(&seqs, &more, limit);
+    let scopes = [
+        (
+            "SELECT circle_id FROM circle_access WHERE user_id = ?1",
+            "SELECT seq FROM changes WHERE scope_circle = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4",
+        ),
+        (
+            "SELECT person_id FROM directory_contacts WHERE user_id = ?1",
+            "SELECT seq FROM changes WHERE scope_person = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4",
+        ),
+    ];
+    for (list, changes_of) in scopes {
+        let keys: Vec<String> =
+            tx.prepare_cached(list)?.query_map([user_id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        let mut changes_of = tx.prepare_cached(changes_of)?;
+        for key in keys {
+            // Beyond the limit-th seq found so far, nothing can make the page.
+            let bound = if seqs.len() >= limit { seqs[limit - 1] } else { i64::MAX };
+            let more: Vec<i64> = changes_of
+                .query_map(params![key, cursor, bound, limit as i64], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            if !more.is_empty() {
+                seqs = merge_sorted(&seqs, &more, limit);
+            }
         }
     }
     Ok(seqs)
