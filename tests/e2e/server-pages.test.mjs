@@ -5,6 +5,9 @@
 // reset message into a folder (file:// mail), the webview opens each link, fills
 // and posts the forms as a person would, and axe-core checks every page (WCAG 2
 // A and AA tags) in English and Spanish, in the window and at a phone's width.
+// The public pages too: a circle published from the circles CLI and synced,
+// its team's listing (and the embeddable one), the circle's page and signup
+// form (with errors, then signed up; the CLI then pulls the learner).
 // Screenshots: test-output/e2e/pages-*.png.
 
 import { after, before, describe, test } from "node:test";
@@ -13,7 +16,9 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 
-import { PASSWORD, click, driverForFile, outDir, repo, saveScreenshot, startSyncServer, tempDir, typeInto, waitFor } from "./harness.mjs";
+import {
+  PASSWORD, click, dateFromToday, driverForFile, outDir, repo, saveScreenshot, startSyncServer, tempDir, typeInto, waitFor,
+} from "./harness.mjs";
 
 const AXE = fs.readFileSync(path.join(repo, "ui", "node_modules", "axe-core", "axe.min.js"), "utf8");
 const PUBLIC = "https://circles.example.org";
@@ -166,6 +171,60 @@ describe("the server's pages (real webview)", () => {
         await app.waitForAll("[role=alert]");
         await check(`join-team-errors-${lang}`);
       }
+
+      // The public pages: Ana publishes a circle from the CLI and syncs it.
+      const cliDir = tempDir("pages-cli");
+      const circles = (...args) => {
+        const r = spawnSync(process.env.CIRCLES_CLI, ["--data-dir", cliDir, ...args], {
+          encoding: "utf8", env: { ...process.env, CIRCLES_PASSWORD: PASSWORD, RUST_LOG: "warn" },
+        });
+        assert.equal(r.status, 0, `circles ${args.join(" ")}: ${r.stderr}${r.stdout}`);
+        return r.stdout.trim();
+      };
+      circles("login", "--server", server.url, "--email", "ana@example.org");
+      circles("sync");
+      const circleId = circles(
+        "circle", "create", "--name", "Public Speaking", "--time-zone", "America/Chicago", "--start-time", "18:30",
+        "--duration", "90", "--first-date", dateFromToday(7), "--meetings", "6", "--team", team,
+        "--venue-name", "Riverbend Library", "--venue-address", "100 Main St", "--city", "Riverbend",
+        "--description", "Practice speaking in front of a friendly group.",
+        "--signup-question", "What would you like to speak about?", "--publish",
+      ).split(/\s+/).pop();
+      circles("sync");
+      const listingPath = admin(serverBin, server.db, "team", "public-link", team);
+      assert.match(listingPath, /^\/teams\/[0-9a-f]{16}$/);
+      for (const lang of ["en", "es"]) {
+        await go(`${listingPath}?lang=${lang}`);
+        await check(`public-listing-${lang}`);
+        await phone(`public-listing-${lang}`);
+        await go(`${listingPath}/embed?lang=${lang}`);
+        await check(`public-embed-${lang}`);
+      }
+      await go(`${listingPath}?lang=en`);
+      const circlePath = await app.execute(`return document.querySelector(".circles a").getAttribute("href")`);
+      assert.match(circlePath, /^\/circles\/[0-9a-f]{16}$/);
+      for (const lang of ["en", "es"]) {
+        await go(`${circlePath}?lang=${lang}`);
+        await check(`public-circle-${lang}`);
+        await phone(`public-circle-${lang}`);
+        await go(`${circlePath}?lang=${lang}`);
+        await click(app, "button[type=submit]");
+        await app.waitForAll("[role=alert]");
+        await check(`public-circle-errors-${lang}`);
+        await phone(`public-circle-errors-${lang}`);
+      }
+      await go(`${circlePath}?lang=en`);
+      await typeInto(app, "#name", "Lena Okafor");
+      await typeInto(app, "#email", "lena@example.org");
+      await click(app, "#consent");
+      await click(app, "button[type=submit]");
+      await waitFor(async () => /signed up/.test(await (await app.find("h1")).text()), { message: "the signed-up page" });
+      await check("public-signed-up-en");
+      await go("/circles/0000000000000000?lang=en");
+      await check("public-unknown-en");
+      circles("sync");
+      const learners = JSON.parse(circles("--json", "learner", "list", "--circle", circleId));
+      assert.deepEqual(learners.map((l) => [l.name, l.email]), [["Lena Okafor", "lena@example.org"]]);
 
       // A reset asked for on the page, its link opened from the message.
       await go("/reset?lang=en");

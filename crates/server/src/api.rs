@@ -48,6 +48,8 @@ pub struct AppState {
     /// Requests for a link by mail per client address (a password reset,
     /// joining by a team's email domain): `pages/`.
     pub link_requests: Arc<crate::pages::LinkLimiter>,
+    /// Signup posts on the public circle pages per client address.
+    pub signups: Arc<crate::pages::LinkLimiter>,
 }
 
 impl AppState {
@@ -68,6 +70,7 @@ impl AppState {
             public_url: None,
             app_release: None,
             link_requests: Arc::default(),
+            signups: Arc::new(crate::pages::LinkLimiter::signups()),
         }
     }
 

@@ -158,6 +158,10 @@ enum TeamCommand {
     Member(TeamMemberCommand),
     /// List a team's members (team by id or exact name).
     Members { team: String },
+    /// Print the address of a team's public page of upcoming circles (made
+    /// the first time; the same afterwards). Add /embed for the version a
+    /// library's website can put in an iframe.
+    PublicLink { team: String },
 }
 
 #[derive(Subcommand)]
@@ -324,6 +328,18 @@ fn run(cli: Cli) -> Result<()> {
             let team_id = storage.find_team(&team)?;
             storage.remove_team_member(&team_id, &email)?;
             println!("{email} is no longer in team {team}");
+            Ok(())
+        }
+        Command::Team(TeamCommand::PublicLink { team }) => {
+            let team_id = storage.find_team(&team)?;
+            let slug = storage.public_team_slug(&team_id)?;
+            match config.public_url.as_deref() {
+                Some(base) => println!("{}/teams/{slug}", base.trim_end_matches('/')),
+                None => {
+                    println!("/teams/{slug}");
+                    eprintln!("(set public_url in the config file to print the whole address)");
+                }
+            }
             Ok(())
         }
         Command::Team(TeamCommand::Members { team }) => {

@@ -209,6 +209,11 @@ const TABLES: &[Table] = &[
         ],
         key: &["id"],
     },
+    Table {
+        name: "public_slugs",
+        columns: &[("slug", false), ("kind", false), ("target_id", false), ("created_at", false)],
+        key: &["slug"],
+    },
 ];
 
 const CHUNK: usize = 5_000;

@@ -79,6 +79,8 @@ fn a_sqlite_server_moves_to_postgres_with_nothing_lost() {
     source.storage.set_join_domain(&olga_id, &team, Some("riverbend.org"), &auth::token_hash("domain")).unwrap();
     let reset = |to: &str| circles_server::pages::mail::reset(to, "https://circles.example.org/reset/x");
     assert!(source.storage.request_reset("olga@example.org", &auth::token_hash("reset"), &reset).unwrap());
+    // The team's public page has its address.
+    source.storage.public_team_slug(&team).unwrap();
     // Its message sent already, so the outbox below holds what it says.
     let now = circles_server::common::now_text();
     let claimed = source.storage.claim_mail("w", &now, "9999-01-01T00:00:00.000Z", 10).unwrap();

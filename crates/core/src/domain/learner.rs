@@ -60,6 +60,13 @@ impl LearnerInput {
         Ok(())
     }
 
+    /// The fields a new learner's row is written with, as synced values:
+    /// what a server that signs a learner up on a circle's public page
+    /// writes, so the laptops get the same row a local add would make.
+    pub fn synced_values(&self) -> Vec<(&'static str, serde_json::Value)> {
+        self.columns().iter().map(|(field, value)| (*field, crate::store::rows::value_to_json(value))).collect()
+    }
+
     fn columns(&self) -> Vec<Column> {
         vec![
             ("name", text(self.name.trim())),

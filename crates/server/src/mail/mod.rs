@@ -55,6 +55,8 @@ pub enum Kind {
     PasswordReset,
     Reminder,
     Notice,
+    /// A public signup's confirmation.
+    Signup,
 }
 
 impl Kind {
@@ -65,6 +67,7 @@ impl Kind {
             Kind::PasswordReset => "password_reset",
             Kind::Reminder => "reminder",
             Kind::Notice => "notice",
+            Kind::Signup => "signup",
         }
     }
 }

@@ -50,6 +50,21 @@ input:focus-visible { border-color: #1d4ed8; }
   border: 1px solid #d4d4d0; border-radius: 0.25rem; padding: 0.5rem 0.75rem; overflow-wrap: anywhere; }
 ol { padding-left: 1.5rem; }
 li { margin-bottom: 0.5rem; }
+select, textarea { display: block; width: 100%; font: inherit; padding: 0.625rem 0.75rem; color: #1a1a1a;
+  background: #ffffff; border: 2px solid #6b7280; border-radius: 0.375rem; min-height: 2.75rem; }
+textarea { resize: vertical; }
+textarea[aria-invalid="true"] { border-color: #b91c1c; }
+select:focus-visible, textarea:focus-visible { outline: 3px solid #1d4ed8; outline-offset: 2px; border-color: #1d4ed8; }
+.check { display: flex; flex-wrap: wrap; gap: 0.5rem; align-items: flex-start; }
+.check .field-error { flex-basis: 100%; }
+.check input { width: 1.5rem; height: 1.5rem; min-height: 0; margin: 0.125rem 0 0; flex: none; padding: 0; }
+.check label { flex: 1; font-weight: 400; margin: 0; }
+.hp { position: absolute; left: -10000px; width: 1px; height: 1px; overflow: hidden; }
+.text { white-space: pre-line; }
+.circles { list-style: none; padding: 0; margin: 1.5rem 0; }
+.circles li { border-top: 1px solid #d4d4d0; padding-top: 1rem; margin-bottom: 1rem; }
+.circles p { margin: 0 0 0.25rem; }
+.filters { border: 1px solid #d4d4d0; border-radius: 0.375rem; padding: 1rem; margin: 0 0 1rem; }
 "#;
 
 /// A whole page: `path` is this page's own path, for the language links.

@@ -1,15 +1,22 @@
 //! The messages that carry the pages' links: an invitation to join a team
-//! and a password reset link. In English (who reads them, and in which
-//! language, is not known when they are sent); plain text with a simple
-//! HTML twin, every value escaped in the HTML.
+//! and a password reset link, in English (who reads them, and in which
+//! language, is not known when they are sent); and a public signup's
+//! confirmation, in the language of the page it was made on, with the
+//! circle's schedule and an .ics file. Plain text with a simple HTML twin,
+//! every value escaped in the HTML.
 
 use maud::html;
 
+use super::public::meeting_text;
+use super::text::{fill, Lang};
 use crate::error::ApiError;
 use crate::mail::{Email, Kind};
 use crate::protocol::invitations::InvitationFacts;
+use crate::protocol::public::PublicCircle;
 use crate::protocol::resets::RESET_MINUTES;
+use crate::storage::MailAttachment;
 use crate::storage::NewMail;
+use circles_core::LearnerInput;
 
 /// The invitation message for `facts`, with its link.
 pub fn invitation(facts: &InvitationFacts, link: &str) -> Result<NewMail, ApiError> {
@@ -65,6 +72,48 @@ pub fn reset(to: &str, link: &str) -> Result<NewMail, ApiError> {
     };
     let mut email = Email::new(Kind::PasswordReset, to, "Reset your Circles password", &text);
     email.html = Some(html.into_string());
+    Ok(email.to_new_mail()?)
+}
+
+/// A public signup's confirmation to the learner's email: the schedule in
+/// the circle's zone, where (or the online link), the circle's page, and
+/// the meetings as an .ics file.
+pub fn signup(lang: Lang, circle: &PublicCircle, learner: &LearnerInput, page_url: &str) -> Result<NewMail, ApiError> {
+    let p = lang.public();
+    let meetings: Vec<String> =
+        circle.meetings.iter().filter(|m| !m.cancelled).map(|m| meeting_text(p, m, circle.duration_minutes)).collect();
+    let zone = fill(p.times_in, &[("zone", &circle.time_zone)]);
+    let place = if circle.online {
+        (p.mail_link, circle.meeting_link.clone())
+    } else {
+        let lines = [&circle.venue_name, &circle.venue_address, &circle.venue_details, &circle.city];
+        (p.mail_where, lines.iter().filter(|s| !s.is_empty()).map(|s| s.as_str()).collect::<Vec<_>>().join(", "))
+    };
+    let hello = fill(p.mail_hello, &[("name", &learner.name)]);
+    let intro = fill(p.mail_body, &[("circle", &circle.name)]);
+    let list: String = meetings.iter().map(|m| format!("- {m}\n")).collect();
+    let text = format!(
+        "{hello}\n\n{intro}\n{list}{zone}\n\n{} {}\n\n{} {page_url}\n\n{}\n",
+        place.0, place.1, p.mail_page, p.mail_calendar
+    );
+    let html = html! {
+        p { (hello) }
+        p { (intro) }
+        ul { @for m in &meetings { li { (m) } } }
+        p { (zone) }
+        p { (place.0) " " (place.1) }
+        p { (p.mail_page) " " a href=(page_url) { (page_url) } }
+        p { (p.mail_calendar) }
+    };
+    let subject = fill(p.mail_subject, &[("circle", &circle.name)]);
+    let mut email = Email::new(Kind::Signup, &learner.email, &one_line(&subject), &text);
+    email.html = Some(html.into_string());
+    let ics = super::calendar::calendar(&[circle], &|_| page_url.to_string());
+    email.attachments.push(MailAttachment {
+        name: "circle.ics".into(),
+        content_type: "text/calendar; charset=utf-8; method=PUBLISH".into(),
+        content: ics.into_bytes(),
+    });
     Ok(email.to_new_mail()?)
 }
 

@@ -9,11 +9,19 @@
 //! what that token allows, so a forged post needs the token already. The
 //! pages forbid framing, scripts and posting anywhere else (CSP), and send
 //! no Referer, so a link's token never leaks to another site.
+//!
+//! **Public pages** (`public.rs`, its words in `public_text.rs`, its
+//! calendar files in `calendar.rs`): a team's upcoming circles, a circle's
+//! page and signup form. Only the embeddable listing may be framed, by any
+//! site (`embed_headers`); it has no form that changes anything.
 
+pub mod calendar;
 pub mod domain;
 pub mod join;
 pub mod layout;
 pub mod mail;
+pub mod public;
+pub mod public_text;
 pub mod reset;
 pub mod text;
 
@@ -39,26 +47,48 @@ use text::{Lang, Text};
 pub const CSP: &str =
     "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/// The embeddable listing's policy: the same, but any site may frame it.
+pub const EMBED_CSP: &str =
+    "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors *; base-uri 'none'";
+
 pub fn routes() -> Router<AppState> {
+    let embeddable =
+        Router::new().route("/teams/{slug}/embed", get(public::embed)).layer(middleware::from_fn(embed_headers));
     Router::new()
         .route("/pages.css", get(stylesheet))
+        .route("/teams/{slug}", get(public::listing))
+        .route("/teams/{slug}/circles.json", get(public::listing_json))
+        .route("/teams/{slug}/circles.ics", get(public::listing_ics))
+        .route("/circles/{slug}", get(public::circle).post(public::sign_up))
+        .route("/circles/{slug}/calendar.ics", get(public::circle_ics))
         .route("/join/{token}", get(join::show).post(join::submit))
         .route("/join-team/{token}", get(domain::show).post(domain::request))
         .route("/reset", get(reset::ask).post(reset::request))
         .route("/reset/{token}", get(reset::show).post(reset::submit))
         .layer(middleware::from_fn(page_headers))
+        .merge(embeddable)
 }
 
 async fn page_headers(request: axum::extract::Request, next: Next) -> Response {
     let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    set_page_headers(response.headers_mut(), CSP);
+    response.headers_mut().insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    response
+}
+
+/// The embeddable listing's: the pages' headers, but any site may frame it.
+async fn embed_headers(request: axum::extract::Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    set_page_headers(response.headers_mut(), EMBED_CSP);
+    response
+}
+
+fn set_page_headers(headers: &mut HeaderMap, csp: &'static str) {
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     // Pages hold a token's state (and a form's errors): never from a cache.
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
 }
 
 async fn stylesheet() -> impl IntoResponse {
@@ -154,9 +184,21 @@ pub struct LinkLimiter {
 
 impl Default for LinkLimiter {
     fn default() -> Self {
+        LinkLimiter::with_free(5)
+    }
+}
+
+impl LinkLimiter {
+    /// Signup posts per address: more are free (a library's public
+    /// computers share one address), then the same growing waits.
+    pub fn signups() -> LinkLimiter {
+        LinkLimiter::with_free(20)
+    }
+
+    fn with_free(free_failures: u32) -> LinkLimiter {
         LinkLimiter {
             backoff: Mutex::new(Backoff::new(BackoffPolicy {
-                free_failures: 5,
+                free_failures,
                 first_wait: Duration::from_secs(60),
                 max_wait: Duration::from_secs(3600),
                 forget_after: Duration::from_secs(3600),
@@ -164,9 +206,7 @@ impl Default for LinkLimiter {
             })),
         }
     }
-}
 
-impl LinkLimiter {
     /// Count a request from `address`: whether it may send a message.
     pub fn admit(&self, address: IpAddr) -> bool {
         let key = crate::throttle::address_key(address);

@@ -15,6 +15,7 @@ mod group_commit;
 pub mod invitations;
 mod ownership;
 mod precheck;
+pub mod public;
 mod pull;
 mod pull_page;
 mod push;
@@ -23,8 +24,9 @@ pub mod resets;
 mod scope;
 pub(crate) mod teams;
 
+use chrono::{DateTime, Utc};
 use circles_core::sync::wire::{PullResponse, PushRequest, PushResponse};
-use circles_core::TeamRole;
+use circles_core::{LearnerInput, TeamRole};
 
 use crate::error::ApiError;
 use crate::mail::outbox;
@@ -40,6 +42,7 @@ use invitations::{
     ComposeInvitation, DomainFacts, Invitation, InvitationFacts, InvitationRequest, JoinDomain, Joiner, TeamMembers,
 };
 pub use precheck::precheck;
+use public::{ComposeSignup, PublicCircle, PublicListing, SignupOutcome};
 use resets::ComposeReset;
 pub use teams::MemberChange;
 
@@ -167,6 +170,22 @@ pub trait SyncService: Send + Sync + 'static {
     fn open_reset(&self, token_hash: &str) -> ApiResult<String>;
     /// Set the password a reset link is for, and revoke the account's tokens.
     fn complete_reset(&self, token_hash: &str, password_hash: &str) -> ApiResult<()>;
+
+    // The public pages (`public.rs`).
+    /// The slug of a team's public listing, made the first time.
+    fn public_team_slug(&self, team: &str) -> ApiResult<String>;
+    /// A team's upcoming published circles (404 `public_page_unknown`).
+    fn public_listing(&self, team_slug: &str, now: DateTime<Utc>) -> ApiResult<PublicListing>;
+    /// A published circle that has not ended (404 unknown or not published, 410 ended).
+    fn public_circle(&self, slug: &str, now: DateTime<Utc>) -> ApiResult<PublicCircle>;
+    /// Sign someone up on a circle's public page, with their confirmation mail.
+    fn sign_up(
+        &self,
+        slug: &str,
+        input: &LearnerInput,
+        now: DateTime<Utc>,
+        compose: ComposeSignup<'_>,
+    ) -> ApiResult<SignupOutcome>;
 }
 
 /// The sync rules over one backend.
@@ -399,6 +418,28 @@ impl<B: Backend> SyncService for Protocol<B> {
 
     fn complete_reset(&self, token_hash: &str, password_hash: &str) -> ApiResult<()> {
         resets::complete(&self.backend, token_hash, password_hash)
+    }
+
+    fn public_team_slug(&self, team: &str) -> ApiResult<String> {
+        public::team_slug(&self.backend, team)
+    }
+
+    fn public_listing(&self, team_slug: &str, now: DateTime<Utc>) -> ApiResult<PublicListing> {
+        public::listing(&self.backend, team_slug, now)
+    }
+
+    fn public_circle(&self, slug: &str, now: DateTime<Utc>) -> ApiResult<PublicCircle> {
+        public::circle(&self.backend, slug, now)
+    }
+
+    fn sign_up(
+        &self,
+        slug: &str,
+        input: &LearnerInput,
+        now: DateTime<Utc>,
+        compose: ComposeSignup<'_>,
+    ) -> ApiResult<SignupOutcome> {
+        public::sign_up(&self.backend, slug, input, now, compose)
     }
 }
 

@@ -545,6 +545,14 @@ pub trait Tx {
     /// Mark a reset used unless it was: false then.
     fn use_reset(&mut self, id: &str, now: &str) -> StorageResult<bool>;
 
+    // The public pages' addresses (`public_slugs`).
+    /// The slug of a team's or circle's public page (`kind`: team or circle), if it has one.
+    fn public_slug(&mut self, kind: &str, target_id: &str) -> StorageResult<Option<String>>;
+    /// Give a team or circle its slug, unless it has one already (kept then).
+    fn insert_public_slug(&mut self, slug: &str, kind: &str, target_id: &str, now: &str) -> StorageResult<()>;
+    /// What a slug names: (kind, target id).
+    fn slug_target(&mut self, slug: &str) -> StorageResult<Option<(String, String)>>;
+
     // Pull.
     /// Circles the user may see that this token's pull stream does not include yet.
     fn unlisted_circles(&mut self, session: &Session) -> StorageResult<Vec<String>>;

@@ -55,6 +55,7 @@ pub const MIGRATIONS: &[(i32, &str)] = &[
     (5, include_str!("../../migrations-pg/0005_invitations.sql")),
     (6, include_str!("../../migrations-pg/0006_accounts.sql")),
     (7, include_str!("../../migrations-pg/0007_directory.sql")),
+    (8, include_str!("../../migrations-pg/0008_public_slugs.sql")),
 ];
 
 /// Connections per server process (CIRCLES_PG_POOL overrides).
@@ -752,6 +753,27 @@ impl Tx for PgTx<'_> {
         let n =
             self.execute("UPDATE password_resets SET used_at = $1 WHERE id = $2 AND used_at IS NULL", &[&now, &id])?;
         Ok(n > 0)
+    }
+
+    fn public_slug(&mut self, kind: &str, target_id: &str) -> StorageResult<Option<String>> {
+        Ok(self
+            .query_opt("SELECT slug FROM public_slugs WHERE kind = $1 AND target_id = $2", &[&kind, &target_id])?
+            .map(|r| r.get(0)))
+    }
+
+    fn insert_public_slug(&mut self, slug: &str, kind: &str, target_id: &str, now: &str) -> StorageResult<()> {
+        self.execute(
+            "INSERT INTO public_slugs (slug, kind, target_id, created_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (kind, target_id) DO NOTHING",
+            &[&slug, &kind, &target_id, &now],
+        )?;
+        Ok(())
+    }
+
+    fn slug_target(&mut self, slug: &str) -> StorageResult<Option<(String, String)>> {
+        Ok(self
+            .query_opt("SELECT kind, target_id FROM public_slugs WHERE slug = $1", &[&slug])?
+            .map(|r| (r.get(0), r.get(1))))
     }
 
     fn insert_token(&mut self, t: &NewToken<'_>) -> StorageResult<()> {

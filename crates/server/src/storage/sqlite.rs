@@ -81,6 +81,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0006_invitations.sql"),
     include_str!("../../migrations/0007_accounts.sql"),
     include_str!("../../migrations/0008_directory.sql"),
+    include_str!("../../migrations/0009_public_slugs.sql"),
 ];
 
 /// The schema version this server migrates a SQLite database to.
@@ -646,6 +647,31 @@ impl Tx for SqliteTx<'_> {
             .conn
             .execute("UPDATE password_resets SET used_at = ?1 WHERE id = ?2 AND used_at IS NULL", params![now, id])?;
         Ok(n > 0)
+    }
+
+    fn public_slug(&mut self, kind: &str, target_id: &str) -> StorageResult<Option<String>> {
+        db(self
+            .conn
+            .prepare_cached("SELECT slug FROM public_slugs WHERE kind = ?1 AND target_id = ?2")?
+            .query_row(params![kind, target_id], |r| r.get(0))
+            .optional())
+    }
+
+    fn insert_public_slug(&mut self, slug: &str, kind: &str, target_id: &str, now: &str) -> StorageResult<()> {
+        self.conn.execute(
+            "INSERT INTO public_slugs (slug, kind, target_id, created_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (kind, target_id) DO NOTHING",
+            params![slug, kind, target_id, now],
+        )?;
+        Ok(())
+    }
+
+    fn slug_target(&mut self, slug: &str) -> StorageResult<Option<(String, String)>> {
+        db(self
+            .conn
+            .prepare_cached("SELECT kind, target_id FROM public_slugs WHERE slug = ?1")?
+            .query_row(params![slug], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional())
     }
 
     fn insert_token(&mut self, t: &NewToken<'_>) -> StorageResult<()> {
