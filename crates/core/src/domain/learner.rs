@@ -157,7 +157,7 @@ impl Store {
     /// counts stay right. A deleted learner can be erased too. Erasing twice
     /// is refused (`learner_erased`) and changes nothing.
     pub fn erase_learner(&mut self, id: &str) -> Result<crate::store::erase::Purged> {
-        if self.learner_as_stored(id)?.erased {
+        if self.learner_or_deleted(id)?.erased {
             return Err(CoreError::LearnerErased { id: id.to_string() });
         }
         let mut columns: Vec<Column> =
@@ -176,7 +176,7 @@ impl Store {
 
     /// A learner as stored, deleted or not (an export or an erase concerns
     /// whatever is held about them).
-    pub(crate) fn learner_as_stored(&self, id: &str) -> Result<Learner> {
+    pub fn learner_or_deleted(&self, id: &str) -> Result<Learner> {
         self.conn
             .query_row(&format!("{SELECT} WHERE id = ?1"), [id], from_row)
             .optional()?

@@ -69,7 +69,7 @@ impl Store {
     /// Everything held about learner `id` here, deleted learners included;
     /// an unknown id is `NotFound`.
     pub fn export_learner(&self, id: &str) -> Result<LearnerExport> {
-        let learner = self.learner_as_stored(id)?;
+        let learner = self.learner_or_deleted(id)?;
         let deleted: bool = self.conn.query_row("SELECT deleted FROM learners WHERE id = ?1", [id], |r| r.get(0))?;
         let name: Option<String> =
             self.conn.query_row("SELECT name FROM circles WHERE id = ?1", [&learner.circle_id], |r| r.get(0)).ok();
