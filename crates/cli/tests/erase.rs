@@ -10,16 +10,7 @@ use std::path::Path;
 use common::{circle_with_learners, Folder};
 
 fn files_holding(dir: &Path, needle: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(files_holding(&path, needle));
-        } else if std::fs::read(&path).unwrap().windows(needle.len()).any(|w| w == needle.as_bytes()) {
-            out.push(path.display().to_string());
-        }
-    }
-    out
+    circles_core::files_holding(dir, needle).unwrap().iter().map(|p| p.display().to_string()).collect()
 }
 
 #[test]

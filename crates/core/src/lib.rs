@@ -58,7 +58,7 @@ pub use reports::{
 };
 pub use store::backup::{newest_backup, restore_backup, BACKUPS_DIR};
 pub use store::data_dir;
-pub use store::erase::Purged;
+pub use store::erase::{files_holding, Purged};
 pub use store::health::{check_store, set_aside_damaged, set_aside_store, SetAside, StoreCheck};
 pub use store::hlc;
 pub use store::lookup::StoreOverview;

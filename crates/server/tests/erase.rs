@@ -19,18 +19,9 @@ use serde_json::json;
 /// Every email of the test shares this, so one search finds any of them.
 const NEEDLE: &str = "ana.souza";
 
-/// Every file under `dir` whose bytes contain `needle`.
+/// Every file under `dir` whose bytes contain `needle`, by name.
 fn files_holding(dir: &Path, needle: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(files_holding(&path, needle));
-        } else if std::fs::read(&path).unwrap_or_default().windows(needle.len()).any(|w| w == needle.as_bytes()) {
-            out.push(path.display().to_string());
-        }
-    }
-    out
+    circles_core::files_holding(dir, needle).unwrap().iter().map(|p| p.display().to_string()).collect()
 }
 
 /// Where the server's database holds `needle`: its files (SQLite) or, for

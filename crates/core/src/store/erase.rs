@@ -10,7 +10,7 @@
 //! on purpose, because the blanking itself was already recorded (the erase)
 //! or pulled; it only makes the rest of the history agree with it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OpenFlags};
 
@@ -61,6 +61,22 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// Every file under `dir` (subfolders included) whose bytes contain
+/// `needle`: how an erase is checked to have left a value in no file of a
+/// data folder (or a server's database folder).
+pub fn files_holding(dir: &Path, needle: &str) -> std::io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            out.extend(files_holding(&path, needle)?);
+        } else if std::fs::read(&path)?.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+            out.push(path);
+        }
+    }
+    Ok(out)
 }
 
 /// Every learner marked erased, deleted ones included.
@@ -168,20 +184,6 @@ mod tests {
     const EMAIL: &str = "ana.souza@example.org";
     const FIRST_EMAIL: &str = "ana.first@example.org";
 
-    /// Every file under `dir` whose bytes contain `needle`.
-    pub(crate) fn files_holding(dir: &Path, needle: &str) -> Vec<std::path::PathBuf> {
-        let mut out = Vec::new();
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                out.extend(files_holding(&path, needle));
-            } else if std::fs::read(&path).unwrap().windows(needle.len()).any(|w| w == needle.as_bytes()) {
-                out.push(path);
-            }
-        }
-        out
-    }
-
     struct Fixture {
         dir: tempfile::TempDir,
         store: Store,
@@ -247,7 +249,7 @@ mod tests {
     #[test]
     fn erase_leaves_no_old_value_in_any_file_and_keeps_attendance() {
         let mut f = fixture();
-        assert!(!files_holding(f.dir.path(), FIRST_EMAIL).is_empty(), "the fixture holds the old email");
+        assert!(!files_holding(f.dir.path(), FIRST_EMAIL).unwrap().is_empty(), "the fixture holds the old email");
         let before = f.store.learner_attendance_total(&f.ana);
         let purged = f.store.erase_learner(&f.ana).unwrap();
         assert!(purged.values > 0 && purged.backups == 1, "{purged:?}");
@@ -270,7 +272,7 @@ mod tests {
         assert_eq!(waiting, 1);
         drop(f.store);
         for needle in [EMAIL, FIRST_EMAIL, "uses a wheelchair", "Ana Souza"] {
-            assert_eq!(files_holding(f.dir.path(), needle), Vec::<std::path::PathBuf>::new(), "{needle}");
+            assert_eq!(files_holding(f.dir.path(), needle).unwrap(), Vec::<PathBuf>::new(), "{needle}");
         }
     }
 
