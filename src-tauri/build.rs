@@ -34,6 +34,8 @@ const COMMANDS: &[&str] = &[
     "add_learner",
     "update_learner",
     "set_learner_withdrawn",
+    "save_learner_export",
+    "erase_learner",
     "courses",
     "create_course",
     "update_course",

@@ -88,6 +88,14 @@ impl From<CoreError> for UiError {
                 field: None,
                 fault: None,
             },
+            CoreError::LearnerErased { .. } => UiError {
+                kind: UiErrorKind::Invalid,
+                message: e.to_string(),
+                rule: Some(circles_core::Rule::State),
+                entity: Some("learner"),
+                field: None,
+                fault: None,
+            },
             CoreError::Protocol(_) => UiError::new(UiErrorKind::Sync, e.to_string()),
             CoreError::DemoStore => UiError::new(UiErrorKind::Demo, e.to_string()),
             CoreError::Db(_) => {

@@ -125,6 +125,8 @@ pub fn run() {
             commands::learners::add_learner,
             commands::learners::update_learner,
             commands::learners::set_learner_withdrawn,
+            commands::learners::save_learner_export,
+            commands::learners::erase_learner,
             commands::courses::courses,
             commands::courses::create_course,
             commands::courses::update_course,

@@ -482,6 +482,22 @@ pub enum LearnerCommand {
     },
     /// Delete a learner and their record.
     Delete { id: String },
+    /// Everything this computer holds about a learner, as JSON (their data rights).
+    Export {
+        id: String,
+        /// Write to this file instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Erase a learner at their request: name, email, mobile, goals, support
+    /// needs and signup answer are blanked on every computer and purged from
+    /// the server's history at the next sync; attendance counts stay.
+    Erase {
+        id: String,
+        /// Confirm: the learner's details cannot be brought back.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Debug, Args)]

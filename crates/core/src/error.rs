@@ -65,6 +65,11 @@ pub enum CoreError {
     #[error("no {entity} with id {id}")]
     NotFound { entity: &'static str, id: String },
 
+    /// The learner was erased: their personal fields stay blank, so erasing
+    /// again or editing them is refused and changes nothing. Code `learner_erased`.
+    #[error("learner {id} was erased: their personal details are gone for good and cannot be erased again or edited")]
+    LearnerErased { id: String },
+
     #[error(
         "{} was written by a newer version of Circles (schema version {found}, this version knows up to {supported}); \
          update Circles to open it. The file was not changed.",
@@ -198,6 +203,7 @@ impl CoreError {
     pub fn code(&self) -> Option<&'static str> {
         match self {
             CoreError::DemoStore => Some("demo_store"),
+            CoreError::LearnerErased { .. } => Some("learner_erased"),
             other => other.store_fault(),
         }
     }

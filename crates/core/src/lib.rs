@@ -52,6 +52,7 @@ pub use domain::{schedule, validate};
 pub use error::{CoreError, Result, Rule};
 pub use reports::attendance_grid::{AttendanceGrid, GridMeeting, GridRow};
 pub use reports::export::file_safe;
+pub use reports::learner_export::{LearnerExport, LEARNER_EXPORT_FORMAT_VERSION};
 pub use reports::pdf::{circle_report_pdf, run_sheet_pdf, team_report_pdf, Paper, PdfOptions};
 pub use reports::{
     csv_text, write_circle_csv, write_team_csv, CancelledMeeting, CircleFigures, CircleInfo, CircleLine, CircleReport,
@@ -59,6 +60,7 @@ pub use reports::{
 };
 pub use store::backup::{newest_backup, restore_backup, BACKUPS_DIR};
 pub use store::data_dir;
+pub use store::erase::{files_holding, Purged};
 pub use store::health::{check_store, set_aside_damaged, set_aside_store, SetAside, StoreCheck};
 pub use store::hlc;
 pub use store::lookup::StoreOverview;

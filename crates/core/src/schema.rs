@@ -140,11 +140,34 @@ pub const LEARNERS: TableDef = TableDef {
         "sms_opt_out",
         "walk_in",
         "withdrawn",
+        "erased",
         "deleted",
         "created_at",
     ],
     scope: Scope::CircleField("circle_id"),
 };
+
+/// A learner's personal fields and the value each holds once the learner is
+/// erased (`erased` = 1): the one list the laptop's erase, the laptop's
+/// history purge and the server's purge all use. The row itself stays, so
+/// attendance counts stay right.
+pub const ERASED_LEARNER_FIELDS: &[(&str, &str)] = &[
+    ("name", "Erased learner"),
+    ("email", ""),
+    ("mobile", ""),
+    ("goals", ""),
+    ("support_needs", ""),
+    ("question_answer", ""),
+];
+
+/// The value of an erased learner's personal `field` as a stored change
+/// holds it (JSON text), or None for a field that is not personal.
+pub fn erased_value_json(field: &str) -> Option<String> {
+    ERASED_LEARNER_FIELDS
+        .iter()
+        .find(|(name, _)| *name == field)
+        .map(|(_, blank)| serde_json::Value::String((*blank).to_string()).to_string())
+}
 
 pub const ATTENDANCE: TableDef = TableDef {
     name: "attendance",
@@ -262,7 +285,7 @@ pub fn field_kind(table: &TableDef, field: &str) -> Option<FieldKind> {
     let long_text = FieldKind::Text { max: MAX_TEXT, required: false };
     Some(match (table.name, field) {
         (_, "deleted" | "archived" | "online" | "signup_open" | "did_not_happen" | "consent" | "email_opt_out")
-        | (_, "sms_opt_out" | "walk_in" | "withdrawn" | "customized" | "completed") => FieldKind::Flag,
+        | (_, "sms_opt_out" | "walk_in" | "withdrawn" | "customized" | "completed" | "erased") => FieldKind::Flag,
         (_, "course_id") => reference("courses"),
         (_, "team_id") => reference("teams"),
         (_, "circle_id") => reference("circles"),

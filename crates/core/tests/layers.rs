@@ -9,7 +9,8 @@
 //! - synced tables are written only by `store/rows.rs` (local writes, with
 //!   their change records), `sync/replica/pull.rs` (pulled changes, with
 //!   their versions) and `sync/replica/revoke.rs` (a circle the server
-//!   revoked, removed with its versions).
+//!   revoked, removed with its versions) and `store/erase.rs` (an erased
+//!   learner's old values purged, after the erase itself was recorded).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -159,7 +160,7 @@ fn core_names_its_items_by_their_module() {
 
 #[test]
 fn synced_tables_are_written_by_the_write_path_and_the_pull_only() {
-    const WRITERS: [&str; 3] = ["store::rows", "sync::replica::pull", "sync::replica::revoke"];
+    const WRITERS: [&str; 4] = ["store::rows", "sync::replica::pull", "sync::replica::revoke", "store::erase"];
     let synced: Vec<&str> = circles_core::schema::ALL_TABLES.iter().map(|t| t.name).collect();
     let mut offenders = Vec::new();
     for (name, (_, code)) in modules() {

@@ -1,9 +1,11 @@
-//! A circle's learners: list, add, edit, withdraw or bring back.
+//! A circle's learners: list, add, edit, withdraw or bring back; a learner's
+//! data rights: everything held about them saved as JSON, and erasing them.
 
 use circles_core::{Learner, LearnerInput};
 use tauri::State;
 
-use crate::error::UiResult;
+use super::{save_export, stamp};
+use crate::error::{UiError, UiErrorKind, UiResult};
 use crate::state::AppState;
 
 #[tauri::command]
@@ -24,4 +26,21 @@ pub async fn update_learner(state: State<'_, AppState>, id: String, input: Learn
 #[tauri::command]
 pub async fn set_learner_withdrawn(state: State<'_, AppState>, id: String, withdrawn: bool) -> UiResult<()> {
     state.edit(|s| s.set_learner_withdrawn(&id, withdrawn))
+}
+
+/// Everything this computer holds about a learner, saved as JSON in the
+/// exports folder; returns the file's path. The file name carries no
+/// personal data (the id's start, not the name).
+#[tauri::command]
+pub async fn save_learner_export(state: State<'_, AppState>, id: String) -> UiResult<String> {
+    let export = state.read(|s| s.export_learner(&id))?;
+    let json = serde_json::to_vec_pretty(&export).map_err(|e| UiError::new(UiErrorKind::Internal, e.to_string()))?;
+    let short: String = export.learner.id.chars().filter(char::is_ascii_alphanumeric).take(8).collect();
+    save_export(&state, &format!("learner-{short}-{}.json", stamp()), &json)
+}
+
+/// Erase a learner at their request (the UI asks for confirmation first).
+#[tauri::command]
+pub async fn erase_learner(state: State<'_, AppState>, id: String) -> UiResult<()> {
+    state.edit(|s| s.erase_learner(&id).map(|_| ()))
 }

@@ -80,7 +80,11 @@ is_today: boolean, meeting: Meeting, };
 
 export type LocalTimeResolution = "exact" | "shifted_forward_over_gap" | "ambiguous_earlier_chosen";
 
-export type Learner = { id: string, circle_id: string, created_at: string, name: string, email: string, 
+export type Learner = { id: string, circle_id: string, 
+/**
+ * Erased at someone's request: the personal fields are blank for good.
+ */
+erased: boolean, created_at: string, name: string, email: string, 
 /**
  * E.164 ("+13125550143"); separators typed by people are removed.
  */

@@ -36,7 +36,7 @@ pub fn run(ctx: &Ctx, command: ExportCommand) -> Result<()> {
     }
 }
 
-fn to_json(value: &impl serde::Serialize) -> Result<String> {
+pub(crate) fn to_json(value: &impl serde::Serialize) -> Result<String> {
     let mut text = serde_json::to_string_pretty(value).context("cannot turn the export into JSON")?;
     text.push('\n');
     Ok(text)
@@ -44,7 +44,7 @@ fn to_json(value: &impl serde::Serialize) -> Result<String> {
 
 /// Write the whole export to stdout, or to a file. The export is made in
 /// memory first, so a failure never leaves a half-written file behind.
-fn emit(ctx: &Ctx, bytes: &[u8], data: Data, out: Option<&Path>, what: &str) -> Result<()> {
+pub(crate) fn emit(ctx: &Ctx, bytes: &[u8], data: Data, out: Option<&Path>, what: &str) -> Result<()> {
     match out {
         None => write_data(bytes, data)?,
         Some(path) => {

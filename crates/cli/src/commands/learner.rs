@@ -1,11 +1,12 @@
 //! `circles learner ...`: people signed up to a circle.
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use circles_core::{Learner, LearnerInput};
 
 use crate::args::{LearnerCommand, LearnerDetails};
+use crate::commands::export::{emit, to_json};
 use crate::commands::{print_created, print_done};
-use crate::output::{clip, print_fields, print_json, yes_no, Table};
+use crate::output::{clip, print_fields, print_json, yes_no, Data, Table};
 use crate::Ctx;
 
 pub fn run(ctx: &mut Ctx, command: LearnerCommand) -> Result<()> {
@@ -45,6 +46,28 @@ pub fn run(ctx: &mut Ctx, command: LearnerCommand) -> Result<()> {
             } else {
                 format!("{} has withdrawn; their attendance history is kept.", learner.fields.name)
             };
+            print_done(ctx, &message, &learner)
+        }
+        LearnerCommand::Export { id, out } => {
+            let export = ctx.store.export_learner(&ctx.learner_id(&id)?)?;
+            let what = format!("what this computer holds about {}", export.learner.fields.name);
+            emit(ctx, to_json(&export)?.as_bytes(), Data::Json, out.as_deref(), &what)
+        }
+        LearnerCommand::Erase { id, yes } => {
+            let id = ctx.learner_id(&id)?;
+            if !yes {
+                bail!(
+                    "erasing {id} blanks their name, email, mobile, goals, support needs and signup answer on every \
+                     computer and on the server, for good; run again with --yes to erase (nothing was changed)"
+                );
+            }
+            let purged = ctx.store.erase_learner(&id)?;
+            let learner = ctx.store.learner_or_deleted(&id)?;
+            let message = format!(
+                "Erased learner {id}: {} old values purged from this computer ({} backups scrubbed); the next sync \
+                 erases them everywhere else.",
+                purged.values, purged.backups
+            );
             print_done(ctx, &message, &learner)
         }
         LearnerCommand::Delete { id } => {

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::validate;
 use crate::error::{CoreError, Result, Rule};
-use crate::schema::{check_field, LEARNERS};
+use crate::schema::{check_field, ERASED_LEARNER_FIELDS, LEARNERS};
 use crate::store::rows::{flag, new_id, text, Column};
 use crate::store::Store;
 
@@ -40,6 +40,8 @@ pub struct Learner {
     pub circle_id: String,
     #[serde(flatten)]
     pub fields: LearnerInput,
+    /// Erased at someone's request: the personal fields are blank for good.
+    pub erased: bool,
     pub created_at: String,
 }
 
@@ -85,7 +87,7 @@ impl LearnerInput {
 }
 
 const SELECT: &str = "SELECT id, circle_id, name, email, mobile, goals, support_needs, question_answer, consent,
-        email_opt_out, sms_opt_out, walk_in, withdrawn, created_at
+        email_opt_out, sms_opt_out, walk_in, withdrawn, erased, created_at
     FROM learners";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Learner> {
@@ -105,6 +107,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Learner> {
             walk_in: r.get("walk_in")?,
             withdrawn: r.get("withdrawn")?,
         },
+        erased: r.get("erased")?,
         created_at: r.get("created_at")?,
     })
 }
@@ -134,7 +137,9 @@ impl Store {
 
     pub fn update_learner(&mut self, id: &str, input: &LearnerInput) -> Result<()> {
         input.validate()?;
-        self.learner(id)?;
+        if self.learner(id)?.erased {
+            return Err(CoreError::LearnerErased { id: id.to_string() });
+        }
         self.write(|w| w.update(&LEARNERS, id, &input.columns()))?;
         Ok(())
     }
@@ -151,9 +156,36 @@ impl Store {
         self.write(|w| w.tombstone(&LEARNERS, id))
     }
 
+    /// Erase a learner at their request: their personal fields are blanked
+    /// through the write path (so every replica gets the blanking by sync)
+    /// and marked `erased`, which tells the server and every other laptop to
+    /// purge the old values from their history; this laptop purges its own
+    /// at once (`store::erase`). The row stays, anonymized, so attendance
+    /// counts stay right. A deleted learner can be erased too. Erasing twice
+    /// is refused (`learner_erased`) and changes nothing.
+    pub fn erase_learner(&mut self, id: &str) -> Result<crate::store::erase::Purged> {
+        if self.learner_or_deleted(id)?.erased {
+            return Err(CoreError::LearnerErased { id: id.to_string() });
+        }
+        let mut columns: Vec<Column> =
+            ERASED_LEARNER_FIELDS.iter().map(|(field, blank)| (*field, text(blank))).collect();
+        columns.push(("erased", flag(true)));
+        self.write(|w| w.update(&LEARNERS, id, &columns))?;
+        self.purge_erased_learners()
+    }
+
     pub fn learner(&self, id: &str) -> Result<Learner> {
         self.conn
             .query_row(&format!("{SELECT} WHERE id = ?1 AND deleted = 0"), [id], from_row)
+            .optional()?
+            .ok_or_else(|| CoreError::not_found(ENTITY, id))
+    }
+
+    /// A learner as stored, deleted or not (an export or an erase concerns
+    /// whatever is held about them).
+    pub fn learner_or_deleted(&self, id: &str) -> Result<Learner> {
+        self.conn
+            .query_row(&format!("{SELECT} WHERE id = ?1"), [id], from_row)
             .optional()?
             .ok_or_else(|| CoreError::not_found(ENTITY, id))
     }

@@ -56,6 +56,7 @@
 
 pub mod attendance_grid;
 pub mod export;
+pub mod learner_export;
 pub mod pdf;
 
 use std::collections::{HashMap, HashSet};

@@ -149,7 +149,7 @@ pub fn newest_backup(data_dir: &Path) -> Result<Option<PathBuf>> {
 
 /// The automatic backups in `backups`, oldest first (their names start
 /// with the time they were made).
-fn automatic_backups(backups: &Path) -> Result<Vec<PathBuf>> {
+pub(crate) fn automatic_backups(backups: &Path) -> Result<Vec<PathBuf>> {
     let Ok(entries) = std::fs::read_dir(backups) else { return Ok(vec![]) };
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))

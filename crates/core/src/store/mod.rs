@@ -3,6 +3,7 @@
 pub mod backup;
 pub mod changes;
 pub mod data_dir;
+pub mod erase;
 pub mod first_run;
 pub mod health;
 pub mod hlc;
@@ -27,12 +28,13 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0002_sync.sql")),
         M::up(include_str!("../../migrations/0003_guides_reports.sql")),
         M::up(include_str!("../../migrations/0004_kept_aside.sql")),
+        M::up(include_str!("../../migrations/0005_erased_learners.sql")),
     ])
 }
 
 /// The schema version this build writes.
 pub fn schema_version() -> i64 {
-    4
+    5
 }
 
 /// The local store: one SQLite file per data folder, opened by one process

@@ -147,6 +147,9 @@ fn run(
     let mut report = SyncReport::default();
     push_all(store, transport, on_progress, &mut report)?;
     pull_all(store, transport, on_progress, &mut report)?;
+    // A pulled erase (or a pull that brought old values of a learner erased
+    // here) leaves nothing of the old values on this computer.
+    store.purge_erased_learners()?;
     // Merged schedules can call for different guides than either side
     // derived; the re-derived guides go out in this same sync.
     if report.applied > 0 && store.rederive_all_guides()? > 0 {

@@ -11,6 +11,7 @@ mod access;
 mod accounts;
 mod batch_record;
 pub(crate) mod directory;
+mod erase;
 mod group_commit;
 pub mod invitations;
 mod ownership;
@@ -219,7 +220,20 @@ impl<B: Backend> Protocol<B> {
     /// answered alone; a database error fails the group.
     pub(crate) fn write_group(&self, jobs: &[(u64, PushJob)]) -> Vec<ApiResult<PushResponse>> {
         let tokens: Vec<&str> = jobs.iter().map(|(_, j)| j.session.token_id.as_str()).collect();
-        match self.backend.push_group(&tokens, jobs.len(), |tx, i| push::push_one(tx, &jobs[i].1)) {
+        let mut purged = false;
+        let pushed = self.backend.push_group(&tokens, jobs.len(), |tx, i| {
+            let (response, purged_here) = push::push_one(tx, &jobs[i].1)?;
+            purged |= purged_here;
+            Ok(response)
+        });
+        if purged {
+            // An erased learner's old values were overwritten: the bytes
+            // must leave the files too, not only the tables.
+            if let Err(e) = self.backend.scrub_freed_pages() {
+                tracing::warn!(error = %e, "could not clear freed pages after an erase; the next erase tries again");
+            }
+        }
+        match pushed {
             Ok(results) => results,
             Err(e) => jobs.iter().map(|_| Err(e.clone())).collect(),
         }

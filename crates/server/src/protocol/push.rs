@@ -16,6 +16,7 @@ use circles_core::sync::wire::{PushOutcome, PushResponse, PushResult, WireChange
 use super::access;
 use super::batch_record::{batch_record, check_batch_record};
 use super::directory;
+use super::erase;
 use super::group_commit::PushJob;
 use super::ownership::{authorize_global, check_circle_team};
 use super::references::check_reference;
@@ -25,12 +26,13 @@ use crate::common::now_text;
 use crate::storage::{Conflict, Logged, PushStart, PushWrites, Session, StoredField, Tx};
 
 /// One push of a group, in the group's transaction: its effects and its
-/// recorded answer, or an error (having written nothing).
-pub(super) fn push_one(tx: &mut dyn Tx, job: &PushJob) -> ApiResult<PushResponse> {
+/// recorded answer, or an error (having written nothing). Also true when the
+/// push purged an erased learner's history (`erase.rs`).
+pub(super) fn push_one(tx: &mut dyn Tx, job: &PushJob) -> ApiResult<(PushResponse, bool)> {
     let (session, batch) = (&job.session, &job.batch);
     let mut start = tx.begin_push(session, batch)?;
     if let Some(previous) = check_batch_record(batch, start.recorded.take(), start.last_batch_seq)? {
-        return Ok(previous);
+        return Ok((previous, false));
     }
     let received_at = now_text();
     let mut push = Push::new(session, start);
@@ -60,10 +62,11 @@ pub(super) fn push_one(tx: &mut dyn Tx, job: &PushJob) -> ApiResult<PushResponse
         record: batch_record(&response),
     };
     tx.write_push(&writes)?;
+    let purged = erase::purge_erased(tx, &writes.logged)?;
     if !recheck.is_empty() {
         access::recheck(tx, &recheck)?;
     }
-    Ok(response)
+    Ok((response, purged))
 }
 
 /// One push's decisions so far: every decision is taken change by change,

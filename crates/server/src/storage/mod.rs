@@ -500,6 +500,10 @@ pub trait Tx {
     fn live_circle_facilitators(&mut self, circle_id: &str) -> StorageResult<Vec<String>>;
     /// A field's stored value (JSON text), read as stored now.
     fn stored_value(&mut self, table: &str, row_id: &str, field: &str) -> StorageResult<Option<String>>;
+    /// Overwrite every value one field of one row ever had, in the change
+    /// log, its field state and the conflicts kept for laptops, with `value`
+    /// (an erased learner's history); the number of values changed.
+    fn overwrite_field_history(&mut self, table: &str, row_id: &str, field: &str, value: &str) -> StorageResult<u64>;
     /// The user whose push first wrote a circle's own row.
     fn circle_creator(&mut self, circle_id: &str) -> StorageResult<Option<String>>;
     /// Take a circle away from a user: no `circle_access`, none of their
@@ -628,6 +632,10 @@ pub trait Backend: Send + Sync + 'static {
     /// The database engine's own check of its files: the faults it reports
     /// (empty: none). None: the engine has no such check to run here.
     fn integrity_check(&self) -> StorageResult<Option<Vec<String>>>;
+    /// After values were overwritten (an erase): make sure the old bytes are
+    /// in no file any more (SQLite: the WAL folded in and cut to zero; the
+    /// pages themselves were cleared as they were freed, `secure_delete`).
+    fn scrub_freed_pages(&self) -> StorageResult<()>;
     /// The token a hash belongs to, bound to its account's device, revoked
     /// or not (None: unknown).
     fn session(&self, token_hash: &str) -> StorageResult<Option<TokenRecord>>;

@@ -286,6 +286,13 @@ impl Backend for Postgres {
         Ok(())
     }
 
+    /// The overwritten rows are what a query sees; the dead versions of them
+    /// stay in the table files until autovacuum reuses their space
+    /// (docs/privacy.md says so), which no SQL can read.
+    fn scrub_freed_pages(&self) -> StorageResult<()> {
+        Ok(())
+    }
+
     /// PostgreSQL checks its pages as it reads them (and `amcheck` is an
     /// extension a role may not have): none to run here.
     fn integrity_check(&self) -> StorageResult<Option<Vec<String>>> {
@@ -553,6 +560,19 @@ impl Tx for PgTx<'_> {
                 &[&circle_id],
             )?
             .map(|r| r.get(0)))
+    }
+
+    fn overwrite_field_history(&mut self, table: &str, row_id: &str, field: &str, value: &str) -> StorageResult<u64> {
+        let mut changed = 0;
+        for sql in [
+            "UPDATE changes SET value = $4 WHERE table_name = $1 AND row_id = $2 AND field = $3 AND value <> $4",
+            "UPDATE field_state SET value = $4 WHERE table_name = $1 AND row_id = $2 AND field = $3 AND value <> $4",
+            "UPDATE conflicts SET lost_value = $4, won_value = $4
+             WHERE table_name = $1 AND row_id = $2 AND field = $3 AND (lost_value <> $4 OR won_value <> $4)",
+        ] {
+            changed += self.execute(sql, &[&table, &row_id, &field, &value])?;
+        }
+        Ok(changed)
     }
 
     fn revoke_access(&mut self, circle_id: &str, user_id: &str, seq: i64) -> StorageResult<()> {

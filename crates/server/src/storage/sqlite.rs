@@ -102,6 +102,9 @@ fn open_connection(path: &Path) -> anyhow::Result<Connection> {
     // FULL: an acknowledged push survives power loss, not only a crash.
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", true)?;
+    // Freed content is overwritten with zeros, so a value overwritten (an
+    // erased learner's, `protocol/erase.rs`) leaves no copy in free space.
+    conn.pragma_update(None, "secure_delete", true)?;
     conn.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)?;
     conn.busy_handler(Some(wait_briefly))?;
     // Every statement of the push and pull paths is prepared once per
@@ -166,6 +169,18 @@ impl Backend for Sqlite {
     fn integrity_check(&self) -> StorageResult<Option<Vec<String>>> {
         let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         Ok(Some(super::sqlite_file::integrity_faults(&conn)?))
+    }
+
+    fn scrub_freed_pages(&self) -> StorageResult<()> {
+        let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        // TRUNCATE: copy every page back, then cut the WAL (which still holds
+        // the pages as they were) to zero bytes. It waits for readers (the
+        // busy handler); one still reading leaves the WAL for the next time.
+        let busy: bool = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+        if busy {
+            return Err(StorageError::Database("the WAL could not be truncated: a reader was still busy".into()));
+        }
+        Ok(())
     }
 
     fn session(&self, token_hash: &str) -> StorageResult<Option<TokenRecord>> {
@@ -447,6 +462,19 @@ impl Tx for SqliteTx<'_> {
             )?
             .query_row([circle_id], |r| r.get(0))
             .optional())
+    }
+
+    fn overwrite_field_history(&mut self, table: &str, row_id: &str, field: &str, value: &str) -> StorageResult<u64> {
+        let mut changed = 0;
+        for sql in [
+            "UPDATE changes SET value = ?4 WHERE table_name = ?1 AND row_id = ?2 AND field = ?3 AND value <> ?4",
+            "UPDATE field_state SET value = ?4 WHERE table_name = ?1 AND row_id = ?2 AND field = ?3 AND value <> ?4",
+            "UPDATE conflicts SET lost_value = ?4, won_value = ?4
+             WHERE table_name = ?1 AND row_id = ?2 AND field = ?3 AND (lost_value <> ?4 OR won_value <> ?4)",
+        ] {
+            changed += self.conn.execute(sql, params![table, row_id, field, value])? as u64;
+        }
+        Ok(changed)
     }
 
     fn revoke_access(&mut self, circle_id: &str, user_id: &str, seq: i64) -> StorageResult<()> {
