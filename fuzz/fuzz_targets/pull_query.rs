@@ -4,7 +4,8 @@
 //! or a 4xx (never a panic or a 5xx), and a page must hold only what the
 //! puller may see: nothing of another account's circle, none of the
 //! puller's own changes, seqs after the cursor in ascending order, no more
-//! than the limit asked for (0 taken as 1, capped at `MAX_PULL_LIMIT`).
+//! than the limit asked for (0 taken as 1, capped at `MAX_PULL_LIMIT`); before
+//! them only people's rows for contacts found since the cursor.
 //!
 //! One SQLite server per process, filled once through real pushes from two
 //! laptops (each account with a circle, learners, meetings and marks, and a
@@ -88,11 +89,24 @@ fuzz_target!(|query: (bool, i64, i64, u32, u64)| {
             return;
         }
     };
-    // The server takes 0 as 1 (a page must move on) and caps at the most a page may hold.
+    // First, people's rows as they stand for contacts found since the
+    // cursor (at or below it: docs/sync-protocol.md, the scoped directory);
+    // then the page proper. The server takes 0 as 1 (a page must move on)
+    // and caps at the most a page may hold.
+    let caught_up = if page.reset { 0 } else { page.changes.iter().take_while(|c| c.seq <= cursor).count() };
+    for change in &page.changes[..caught_up] {
+        let table = change.change.table.as_str();
+        assert!(table == "facilitators" || table == "team_members", "a change at or below the cursor: {change:?}");
+    }
     let page_size = (limit as usize).clamp(1, MAX_PULL_LIMIT);
-    assert!(page.changes.len() <= page_size, "{} changes for limit {limit}", page.changes.len());
+    let paged = &page.changes[caught_up..];
+    assert!(paged.len() <= page_size, "{} changes for limit {limit}", paged.len());
+    for change in &page.changes[..caught_up] {
+        assert!(!not_mine.contains(&change.change.change_id), "another account's circle leaked: {change:?}");
+        assert_ne!(change.change.device_id, session.device_id, "the puller's own change came back: {change:?}");
+    }
     let mut last = if page.reset { i64::MIN } else { cursor };
-    for change in &page.changes {
+    for change in paged {
         assert!(!not_mine.contains(&change.change.change_id), "another account's circle leaked: {change:?}");
         assert_ne!(change.change.device_id, session.device_id, "the puller's own change came back: {change:?}");
         assert!(change.seq > last, "seq {} after {last} (cursor {cursor})", change.seq);
