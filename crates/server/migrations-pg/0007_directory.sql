@@ -11,10 +11,10 @@ CREATE INDEX changes_person ON changes(scope_person, seq) WHERE scope_person IS 
 CREATE INDEX changes_everyone ON changes(seq) WHERE scope_circle IS NULL AND scope_person IS NULL;
 
 CREATE TABLE directory_contacts (
-    user_id   TEXT NOT NULL,
+    token_id  TEXT NOT NULL,
     person_id TEXT NOT NULL,
     since_seq BIGINT NOT NULL,
-    PRIMARY KEY (user_id, person_id)
+    PRIMARY KEY (token_id, person_id)
 );
 -- Replaced by changes_everyone: person rows are not everyone's.
 DROP INDEX changes_global;

@@ -14,12 +14,13 @@ WHERE table_name = 'team_members';
 CREATE INDEX changes_person ON changes(scope_person, seq) WHERE scope_person IS NOT NULL;
 CREATE INDEX changes_everyone ON changes(seq) WHERE scope_circle IS NULL AND scope_person IS NULL;
 
--- Each user's contacts as of their last pull, and the cursor of the pull
--- that found them: a pull at or below it also brings the contact's rows as
--- they stand (the changes the user's stream passed before knowing them).
+-- Each token's contacts (a token is one device's stream) as of its last
+-- pull, and the cursor of the pull that found them: a pull at or below it
+-- also brings the contact's rows as they stand (the changes this stream
+-- passed before knowing them).
 CREATE TABLE directory_contacts (
-    user_id   TEXT NOT NULL,
+    token_id  TEXT NOT NULL,
     person_id TEXT NOT NULL,
     since_seq INTEGER NOT NULL,
-    PRIMARY KEY (user_id, person_id)
+    PRIMARY KEY (token_id, person_id)
 ) WITHOUT ROWID;

@@ -138,8 +138,8 @@ const TABLES: &[Table] = &[
     },
     Table {
         name: "directory_contacts",
-        columns: &[("user_id", false), ("person_id", false), ("since_seq", true)],
-        key: &["user_id", "person_id"],
+        columns: &[("token_id", false), ("person_id", false), ("since_seq", true)],
+        key: &["token_id", "person_id"],
     },
     Table {
         name: "token_circles",

@@ -171,3 +171,31 @@ fn a_lost_answer_is_answered_again_sqlite() {
 fn a_lost_answer_is_answered_again_postgres() {
     a_lost_answer_is_answered_again(Backend::Postgres);
 }
+
+/// Each of a person's laptops has passed its own part of the log: the one
+/// that had synced further still gets a new contact's rows, whichever
+/// laptop learns of the contact first.
+fn every_laptop_of_a_person_gets_a_new_contact(backend: Backend) {
+    let w = world(backend);
+    let mut behind = Client::new(&w.server, "pia@example.org");
+    behind.sync();
+    w.server.storage.add_team("Hillside Library").unwrap();
+    let mut ahead = Client::new(&w.server, "pia@example.org");
+    ahead.sync();
+    w.server.storage.add_team_member(&w.team, "pia@example.org", TeamRole::Member).unwrap();
+    behind.sync();
+    ahead.sync();
+    for laptop in [&behind, &ahead] {
+        assert_eq!(emails(laptop), ["alma@example.org", "olga@example.org", "pia@example.org"]);
+    }
+}
+
+#[test]
+fn every_laptop_of_a_person_gets_a_new_contact_sqlite() {
+    every_laptop_of_a_person_gets_a_new_contact(Backend::Sqlite);
+}
+
+#[test]
+fn every_laptop_of_a_person_gets_a_new_contact_postgres() {
+    every_laptop_of_a_person_gets_a_new_contact(Backend::Postgres);
+}

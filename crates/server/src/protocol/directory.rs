@@ -5,8 +5,9 @@
 //! they see, and whoever made their row. Everyone else never receives their
 //! name or email.
 //!
-//! Contacts change with teams and circles, so each pull brings the puller's
-//! list up to date first. Someone found as a contact at a cursor past their
+//! Contacts change with teams and circles, so each pull brings the list of
+//! the puller's token (one device's stream: each device has passed its own
+//! part of the log) up to date first. Someone found as a contact at a cursor past their
 //! rows' history gets those rows as they stand (`contact_catch_up`): the
 //! latest change of each of their fields at or below the cursor, on every
 //! pull at or below the cursor they were found at (so a lost answer is
@@ -16,7 +17,7 @@ use circles_core::schema::{FACILITATORS, TEAM_MEMBERS};
 use serde_json::Value;
 
 use super::ApiResult;
-use crate::storage::Tx;
+use crate::storage::{Session, Tx};
 
 /// Whom a row is about: a facilitator row is its person's, a team
 /// membership its member's (`facilitator_id`, from the change's fields or
@@ -48,21 +49,21 @@ pub(crate) fn pushed_person(table: &str, row_id: &str) -> Option<String> {
 
 /// Whether the user's stored contacts are those they have now (a pull then
 /// stays read-only).
-pub(super) fn contacts_in_step(tx: &mut dyn Tx, user_id: &str) -> ApiResult<bool> {
-    let (new, lapsed) = tx.contact_drift(user_id)?;
+pub(super) fn contacts_in_step(tx: &mut dyn Tx, session: &Session) -> ApiResult<bool> {
+    let (new, lapsed) = tx.contact_drift(session)?;
     Ok(new.is_empty() && lapsed.is_empty())
 }
 
 /// Brings the user's contacts up to date: new ones are noted as found at
 /// `cursor`, lapsed ones dropped (what their laptop already holds stays
 /// there; from now on it receives no more of them).
-pub(super) fn refresh_contacts(tx: &mut dyn Tx, user_id: &str, cursor: i64) -> ApiResult<()> {
-    let (new, lapsed) = tx.contact_drift(user_id)?;
+pub(super) fn refresh_contacts(tx: &mut dyn Tx, session: &Session, cursor: i64) -> ApiResult<()> {
+    let (new, lapsed) = tx.contact_drift(session)?;
     for person in new {
-        tx.add_contact(user_id, &person, cursor)?;
+        tx.add_contact(&session.token_id, &person, cursor)?;
     }
     for person in lapsed {
-        tx.drop_contact(user_id, &person)?;
+        tx.drop_contact(&session.token_id, &person)?;
     }
     Ok(())
 }

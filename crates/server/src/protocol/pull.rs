@@ -31,7 +31,7 @@ pub(super) fn pull(
     // stream does not include yet does the pull need to write.
     let ready = backend.read(|tx| {
         check_cursor(tx, cursor)?;
-        if tx.unlisted_circles(session)?.is_empty() && directory::contacts_in_step(tx, &session.user_id)? {
+        if tx.unlisted_circles(session)?.is_empty() && directory::contacts_in_step(tx, session)? {
             page(tx, session, cursor, conflict_cursor, limit, now_ms).map(Some)
         } else {
             Ok(None)
@@ -42,7 +42,7 @@ pub(super) fn pull(
     }
     backend.write(|tx| {
         check_cursor(tx, cursor)?;
-        directory::refresh_contacts(tx, &session.user_id, cursor)?;
+        directory::refresh_contacts(tx, session, cursor)?;
         let mut reset = false;
         for circle in tx.unlisted_circles(session)? {
             // From 0 the stream includes everything of the circle. Past 0 it
@@ -103,7 +103,7 @@ fn page(
     let full_page = stopped_at.is_some();
     // A short page saw everything up to `max` in this snapshot.
     let next = stopped_at.unwrap_or(max);
-    let remaining = if full_page { tx.count_visible(&session.user_id, next)? } else { 0 };
+    let remaining = if full_page { tx.count_visible(session, next)? } else { 0 };
     let revoked = tx.revoked_circles(&session.user_id, cursor)?;
     Ok(PullResponse {
         changes,

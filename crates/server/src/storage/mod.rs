@@ -421,21 +421,21 @@ pub(crate) const REVOKED_CIRCLES_SQL: &str = "SELECT DISTINCT r.circle_id FROM a
        AND NOT EXISTS (SELECT 1 FROM circle_access a WHERE a.circle_id = r.circle_id AND a.user_id = r.user_id)
      ORDER BY r.circle_id";
 
-/// The people a user (`$1`) knows now, beside those stored as their
-/// contacts: `(person, 1)` for one not stored yet, `(person, 0)` for one
-/// stored who is no longer known (`protocol/directory.rs` says who). The
-/// same SQL on both backends.
+/// The people a user (`$1`) knows now, beside those stored as the contacts
+/// of their token `$2` (one device's stream): `(person, 1)` for one not
+/// stored yet, `(person, 0)` for one stored who is no longer known
+/// (`protocol/directory.rs` says who). The same SQL on both backends.
 pub(crate) const CONTACT_DRIFT_SQL: &str = "WITH known(id) AS (
          SELECT id FROM users WHERE id = $1
          UNION SELECT o.user_id FROM team_members m JOIN team_members o ON o.team_id = m.team_id WHERE m.user_id = $1
          UNION SELECT o.user_id FROM circle_access a JOIN circle_access o ON o.circle_id = a.circle_id
                WHERE a.user_id = $1
          UNION SELECT row_id FROM row_creator WHERE table_name = 'facilitators' AND user_id = $1),
-     stored(id) AS (SELECT person_id FROM directory_contacts WHERE user_id = $1)
+     stored(id) AS (SELECT person_id FROM directory_contacts WHERE token_id = $2)
      SELECT id, 1 FROM known WHERE id NOT IN (SELECT id FROM stored)
      UNION ALL SELECT id, 0 FROM stored WHERE id NOT IN (SELECT id FROM known)";
 
-/// The rows of a user's (`$1`) contacts found at or above the cursor (`$2`)
+/// The rows of a token's (`$1`) contacts found at or above the cursor (`$2`)
 /// as they stand at or below it: the latest logged change of each of their
 /// fields, but the puller's own device's (`$3`). The same SQL on both backends.
 pub(crate) const CONTACT_CATCH_UP_SQL: &str =
@@ -443,7 +443,7 @@ pub(crate) const CONTACT_CATCH_UP_SQL: &str =
      FROM directory_contacts d
      JOIN changes c ON c.scope_person = d.person_id
      JOIN field_state f ON f.table_name = c.table_name AND f.row_id = c.row_id AND f.field = c.field AND f.seq = c.seq
-     WHERE d.user_id = $1 AND d.since_seq >= $2 AND c.seq <= $2 AND c.device_id <> $3
+     WHERE d.token_id = $1 AND d.since_seq >= $2 AND c.seq <= $2 AND c.device_id <> $3
      ORDER BY c.seq";
 
 /// The texts among stored JSON values (others, such as null, left out).
@@ -564,10 +564,10 @@ pub trait Tx {
     fn circle_logged_by(&mut self, circle_id: &str, seq: i64) -> StorageResult<bool>;
     /// Include a circle in this token's pull stream.
     fn list_circle(&mut self, token_id: &str, circle_id: &str) -> StorageResult<()>;
-    /// The user's contacts to add and to drop (`CONTACT_DRIFT_SQL`).
-    fn contact_drift(&mut self, user_id: &str) -> StorageResult<(Vec<String>, Vec<String>)>;
-    fn add_contact(&mut self, user_id: &str, person_id: &str, since_seq: i64) -> StorageResult<()>;
-    fn drop_contact(&mut self, user_id: &str, person_id: &str) -> StorageResult<()>;
+    /// The token's contacts to add and to drop (`CONTACT_DRIFT_SQL`).
+    fn contact_drift(&mut self, session: &Session) -> StorageResult<(Vec<String>, Vec<String>)>;
+    fn add_contact(&mut self, token_id: &str, person_id: &str, since_seq: i64) -> StorageResult<()>;
+    fn drop_contact(&mut self, token_id: &str, person_id: &str) -> StorageResult<()>;
     /// New contacts' rows as they stand at `cursor` (`CONTACT_CATCH_UP_SQL`).
     fn contact_catch_up(&mut self, session: &Session, cursor: i64) -> StorageResult<Vec<ServerChange>>;
     /// The session device's lost conflicts after `after`, oldest first, a
@@ -577,7 +577,7 @@ pub trait Tx {
     /// and their circles'), in seq order, leaving out `own_device`'s.
     fn visible_changes(&mut self, session: &Session, after: i64, limit: usize) -> StorageResult<LogSlice>;
     /// How many changes after `after` the user may see (their own included).
-    fn count_visible(&mut self, user_id: &str, after: i64) -> StorageResult<i64>;
+    fn count_visible(&mut self, session: &Session, after: i64) -> StorageResult<i64>;
 
     // Push: reads in bulk or cached for the push, one write at the end.
     /// Start a push: its batch record, next seq and seen change ids (and

@@ -875,9 +875,9 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
 
-    fn contact_drift(&mut self, user_id: &str) -> StorageResult<(Vec<String>, Vec<String>)> {
+    fn contact_drift(&mut self, session: &Session) -> StorageResult<(Vec<String>, Vec<String>)> {
         let (mut new, mut lapsed) = (Vec::new(), Vec::new());
-        for row in self.query(super::CONTACT_DRIFT_SQL, &[&user_id])? {
+        for row in self.query(super::CONTACT_DRIFT_SQL, &[&session.user_id, &session.token_id])? {
             let person: String = row.get(0);
             if row.get::<_, i32>(1) == 1 {
                 new.push(person)
@@ -888,21 +888,24 @@ impl Tx for PgTx<'_> {
         Ok((new, lapsed))
     }
 
-    fn add_contact(&mut self, user_id: &str, person_id: &str, since_seq: i64) -> StorageResult<()> {
+    fn add_contact(&mut self, token_id: &str, person_id: &str, since_seq: i64) -> StorageResult<()> {
         self.execute(
-            "INSERT INTO directory_contacts (user_id, person_id, since_seq) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-            &[&user_id, &person_id, &since_seq],
+            "INSERT INTO directory_contacts (token_id, person_id, since_seq) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            &[&token_id, &person_id, &since_seq],
         )?;
         Ok(())
     }
 
-    fn drop_contact(&mut self, user_id: &str, person_id: &str) -> StorageResult<()> {
-        self.execute("DELETE FROM directory_contacts WHERE user_id = $1 AND person_id = $2", &[&user_id, &person_id])?;
+    fn drop_contact(&mut self, token_id: &str, person_id: &str) -> StorageResult<()> {
+        self.execute(
+            "DELETE FROM directory_contacts WHERE token_id = $1 AND person_id = $2",
+            &[&token_id, &person_id],
+        )?;
         Ok(())
     }
 
     fn contact_catch_up(&mut self, session: &Session, cursor: i64) -> StorageResult<Vec<ServerChange>> {
-        let rows = self.query(super::CONTACT_CATCH_UP_SQL, &[&session.user_id, &cursor, &session.device_id])?;
+        let rows = self.query(super::CONTACT_CATCH_UP_SQL, &[&session.token_id, &cursor, &session.device_id])?;
         Ok(rows.iter().map(server_change).collect())
     }
 
@@ -948,24 +951,24 @@ impl Tx for PgTx<'_> {
              (SELECT c.seq, c.change_id, c.table_name, c.row_id, c.field, c.value, c.hlc, c.device_id, c.base_seq
               FROM directory_contacts d CROSS JOIN LATERAL
                   (SELECT * FROM changes WHERE scope_person = d.person_id AND seq > $1 ORDER BY seq LIMIT $3) AS c
-              WHERE d.user_id = $2)
+              WHERE d.token_id = $4)
              ORDER BY seq LIMIT $3",
-            &[&after, &session.user_id, &(limit as i64)],
+            &[&after, &session.user_id, &(limit as i64), &session.token_id],
         )?;
         // The puller already holds its own changes.
         let changes = rows.iter().filter(|r| r.get::<_, &str>(7) != session.device_id).map(server_change).collect();
         Ok(LogSlice { changes, looked_at: rows.len(), last_seq: rows.last().map(|r| r.get(0)) })
     }
 
-    fn count_visible(&mut self, user_id: &str, after: i64) -> StorageResult<i64> {
+    fn count_visible(&mut self, session: &Session, after: i64) -> StorageResult<i64> {
         Ok(self
             .query_one(
                 "SELECT (SELECT count(*) FROM changes WHERE scope_circle IS NULL AND scope_person IS NULL AND seq > $1)
                       + (SELECT count(*) FROM circle_access a JOIN changes c ON c.scope_circle = a.circle_id
                          WHERE a.user_id = $2 AND c.seq > $1)
                       + (SELECT count(*) FROM directory_contacts d JOIN changes c ON c.scope_person = d.person_id
-                         WHERE d.user_id = $2 AND c.seq > $1)",
-                &[&after, &user_id],
+                         WHERE d.token_id = $3 AND c.seq > $1)",
+                &[&after, &session.user_id, &session.token_id],
             )?
             .get(0))
     }

@@ -784,9 +784,11 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn contact_drift(&mut self, user_id: &str) -> StorageResult<(Vec<String>, Vec<String>)> {
+    fn contact_drift(&mut self, session: &Session) -> StorageResult<(Vec<String>, Vec<String>)> {
         let mut stmt = self.conn.prepare_cached(super::CONTACT_DRIFT_SQL)?;
-        let rows = stmt.query_map([user_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? == 1)))?;
+        let rows = stmt.query_map(params![session.user_id, session.token_id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? == 1))
+        })?;
         let (mut new, mut lapsed) = (Vec::new(), Vec::new());
         for row in rows {
             let (person, is_new) = row?;
@@ -799,26 +801,26 @@ impl Tx for SqliteTx<'_> {
         Ok((new, lapsed))
     }
 
-    fn add_contact(&mut self, user_id: &str, person_id: &str, since_seq: i64) -> StorageResult<()> {
+    fn add_contact(&mut self, token_id: &str, person_id: &str, since_seq: i64) -> StorageResult<()> {
         self.conn
             .prepare_cached(
-                "INSERT OR IGNORE INTO directory_contacts (user_id, person_id, since_seq) VALUES (?1, ?2, ?3)",
+                "INSERT OR IGNORE INTO directory_contacts (token_id, person_id, since_seq) VALUES (?1, ?2, ?3)",
             )?
-            .execute(params![user_id, person_id, since_seq])?;
+            .execute(params![token_id, person_id, since_seq])?;
         Ok(())
     }
 
-    fn drop_contact(&mut self, user_id: &str, person_id: &str) -> StorageResult<()> {
+    fn drop_contact(&mut self, token_id: &str, person_id: &str) -> StorageResult<()> {
         self.conn
-            .prepare_cached("DELETE FROM directory_contacts WHERE user_id = ?1 AND person_id = ?2")?
-            .execute(params![user_id, person_id])?;
+            .prepare_cached("DELETE FROM directory_contacts WHERE token_id = ?1 AND person_id = ?2")?
+            .execute(params![token_id, person_id])?;
         Ok(())
     }
 
     fn contact_catch_up(&mut self, session: &Session, cursor: i64) -> StorageResult<Vec<ServerChange>> {
         let mut stmt = self.conn.prepare_cached(super::CONTACT_CATCH_UP_SQL)?;
         let changes = stmt
-            .query_map(params![session.user_id, cursor, session.device_id], server_change)?
+            .query_map(params![session.token_id, cursor, session.device_id], server_change)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(changes)
     }
@@ -852,12 +854,12 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn visible_changes(&mut self, session: &Session, after: i64, limit: usize) -> StorageResult<LogSlice> {
-        let seqs = visible_seqs(self.conn, &session.user_id, after, limit)?;
+        let seqs = visible_seqs(self.conn, session, after, limit)?;
         let changes = changes_at(self.conn, &seqs, &session.device_id)?;
         Ok(LogSlice { changes, looked_at: seqs.len(), last_seq: seqs.last().copied() })
     }
 
-    fn count_visible(&mut self, user_id: &str, after: i64) -> StorageResult<i64> {
+    fn count_visible(&mut self, session: &Session, after: i64) -> StorageResult<i64> {
         // Passes over covering indexes: everyone's, each circle's, each contact's.
         db(self
             .conn
@@ -867,9 +869,9 @@ impl Tx for SqliteTx<'_> {
                       + (SELECT count(*) FROM circle_access a JOIN changes c ON c.scope_circle = a.circle_id
                          WHERE a.user_id = ?2 AND c.seq > ?1)
                       + (SELECT count(*) FROM directory_contacts d JOIN changes c ON c.scope_person = d.person_id
-                         WHERE d.user_id = ?2 AND c.seq > ?1)",
+                         WHERE d.token_id = ?3 AND c.seq > ?1)",
             )?
-            .query_row(params![after, user_id], |r| r.get(0)))
+            .query_row(params![after, session.user_id, session.token_id], |r| r.get(0)))
     }
 
     fn begin_push(&mut self, session: &Session, batch: &PushRequest) -> StorageResult<PushStart> {
@@ -1233,7 +1235,7 @@ impl Tx for SqliteTx<'_> {
 /// the whole log or a sliver of it. (Asking SQLite for all of it in one
 /// query gathers and sorts every visible change after the cursor, on every
 /// page; walking the log in seq order reads everyone else's changes too.)
-fn visible_seqs(tx: &Connection, user_id: &str, cursor: i64, limit: usize) -> rusqlite::Result<Vec<i64>> {
+fn visible_seqs(tx: &Connection, session: &Session, cursor: i64, limit: usize) -> rusqlite::Result<Vec<i64>> {
     let mut seqs: Vec<i64> = tx
         .prepare_cached(
             // The partial index holds exactly these seqs (the planner,
@@ -1243,19 +1245,22 @@ fn visible_seqs(tx: &Connection, user_id: &str, cursor: i64, limit: usize) -> ru
         )?
         .query_map(params![cursor, limit as i64], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
+    // Circles are the user's; contacts the token's (its own stream).
     let scopes = [
         (
+            &session.user_id,
             "SELECT circle_id FROM circle_access WHERE user_id = ?1",
             "SELECT seq FROM changes WHERE scope_circle = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4",
         ),
         (
-            "SELECT person_id FROM directory_contacts WHERE user_id = ?1",
+            &session.token_id,
+            "SELECT person_id FROM directory_contacts WHERE token_id = ?1",
             "SELECT seq FROM changes WHERE scope_person = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4",
         ),
     ];
-    for (list, changes_of) in scopes {
+    for (owner, list, changes_of) in scopes {
         let keys: Vec<String> =
-            tx.prepare_cached(list)?.query_map([user_id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+            tx.prepare_cached(list)?.query_map([owner], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
         let mut changes_of = tx.prepare_cached(changes_of)?;
         for key in keys {
             // Beyond the limit-th seq found so far, nothing can make the page.
