@@ -2,6 +2,7 @@
 //! same number of rows in one transaction. Prints figures; asserts nothing.
 //!
 //! cargo run --release -p circles-server --example sync_bench
+//! (SYNC_BENCH_ONLY_PUSH=1: the push runs only, e.g. under `perf record`)
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -132,6 +133,11 @@ fn main() {
         pushes.iter().map(|d| ms(*d)).collect::<Vec<_>>().join(", "),
         floors.iter().map(|d| ms(*d)).collect::<Vec<_>>().join(", ")
     );
+    // SYNC_BENCH_ONLY_PUSH=1: stop here (to profile the push on its own).
+    if std::env::var_os("SYNC_BENCH_ONLY_PUSH").is_some() {
+        println!("\n{push_runs}");
+        return;
+    }
 
     // Bring the server to 100,000 rows, then time a fresh laptop's first sync.
     courses(&mut a, 100_000 - pending as usize);

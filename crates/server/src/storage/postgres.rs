@@ -56,6 +56,7 @@ pub const MIGRATIONS: &[(i32, &str)] = &[
     (6, include_str!("../../migrations-pg/0006_accounts.sql")),
     (7, include_str!("../../migrations-pg/0007_directory.sql")),
     (8, include_str!("../../migrations-pg/0008_public_slugs.sql")),
+    (9, include_str!("../../migrations-pg/0009_scope_index.sql")),
 ];
 
 /// Connections per server process (CIRCLES_PG_POOL overrides).

@@ -82,6 +82,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0007_accounts.sql"),
     include_str!("../../migrations/0008_directory.sql"),
     include_str!("../../migrations/0009_public_slugs.sql"),
+    include_str!("../../migrations/0010_scope_index.sql"),
 ];
 
 /// The schema version this server migrates a SQLite database to.
