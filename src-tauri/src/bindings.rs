@@ -44,6 +44,7 @@ fn generate() -> String {
         crate::commands::circles::CircleFacilitators,
         crate::commands::teams::TeamOverview, crate::commands::teams::TeamCircle,
         TeamMember, TeamRole, sync::wire::TeamMembers, sync::wire::Member, sync::wire::Invitation,
+        sync::team_admin::TeamOnline,
         crate::commands::attendance::RosterView,
         crate::commands::sync::ConflictView, crate::commands::sync::UpdateNotice,
     );

@@ -136,6 +136,12 @@ describe("a library's team, end to end (real window, real server, real SMTP)", (
       await click(app, '[data-testid="invite"]');
       await waitFor(async () => /Invited bea@example\.org/.test(await text(app, '[data-testid="teams-message"]')), { message: "the invitation" });
       await waitFor(async () => (await app.findAll('[data-testid="invitation"]')).length === 1, { message: "the pending invitation listed" });
+      // Whose laptop is behind is core's rule (a week), asked through the command: Carlos never synced, Ana just did.
+      const lastSyncs = await app.execute(
+        `return [...document.querySelectorAll('[data-testid="member"]')].map((row) => row.textContent.replace(/\\s+/g, " "));`,
+      );
+      assert.ok(lastSyncs.some((row) => row.includes("Carlos") && row.includes("not synced for more than 7 days")), lastSyncs.join(" | "));
+      assert.ok(lastSyncs.some((row) => row.includes("Ana") && !row.includes("not synced")), lastSyncs.join(" | "));
       await saveScreenshot(app, "team-journey-1-teams.png");
       await e2e.closeApp(app);
 

@@ -45,7 +45,8 @@ pub use domain::meeting::{Meeting, MeetingStatus, UpcomingMeeting};
 pub use domain::schedule::WeeklyRule;
 pub use domain::settings::Settings;
 pub use domain::team::{
-    team_member_id, Facilitator, LaptopBehind, LaptopCheck, Team, TeamMember, TeamRole, LAPTOP_STALE_DAYS,
+    laptop_behind, team_member_id, Facilitator, LaptopBehind, LaptopCheck, Team, TeamMember, TeamRole,
+    LAPTOP_STALE_DAYS,
 };
 pub use domain::wrap_up::{CircleOutcome, WrapUp, WrapUpInput};
 pub use domain::{schedule, validate};

@@ -4,7 +4,7 @@
 //! The calls are core's `sync::team_admin`; the server decides.
 
 use circles_core::sync::team_admin;
-use circles_core::sync::wire::{Invitation, TeamMembers};
+use circles_core::sync::wire::Invitation;
 use circles_core::{Facilitator, Team, TeamMember, TeamRole};
 use serde::Serialize;
 use tauri::State;
@@ -55,8 +55,8 @@ pub async fn my_team_overviews(state: State<'_, AppState>) -> UiResult<Vec<TeamO
 
 /// What the server knows of a team (organizers only).
 #[tauri::command]
-pub async fn team_online(state: State<'_, AppState>, team_id: String) -> UiResult<TeamMembers> {
-    with_network(&state, move |s| team_admin::team_members(s, &team_id)).await
+pub async fn team_online(state: State<'_, AppState>, team_id: String) -> UiResult<team_admin::TeamOnline> {
+    with_network(&state, move |s| team_admin::team_online(s, &team_id, chrono::Utc::now())).await
 }
 
 #[tauri::command]

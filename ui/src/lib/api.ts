@@ -29,7 +29,7 @@ import type {
   RefusedLocalChange,
   Team,
   TeamChoice,
-  TeamMembers,
+  TeamOnline,
   TeamOverview,
   TeamReport,
   TeamRole,
@@ -174,7 +174,7 @@ export const conflicts = () => call<ConflictView[]>("conflicts");
 export const resolveConflict = (id: string, keep: "won" | "lost") => call<void>("resolve_conflict", { id, keep });
 // Teams (online calls go to the server; membership comes back by sync)
 export const myTeamOverviews = () => call<TeamOverview[]>("my_team_overviews");
-export const teamOnline = (teamId: string) => call<TeamMembers>("team_online", { teamId });
+export const teamOnline = (teamId: string) => call<TeamOnline>("team_online", { teamId });
 export const inviteToTeam = (teamId: string, email: string | null, circleId: string | null, organizer: boolean) =>
   call<Invitation>("invite_to_team", { teamId, email, circleId, organizer });
 export const resendInvitation = (teamId: string, invitationId: string) =>

@@ -561,6 +561,12 @@ export type Invitation = { id: string, team_id: string, email: string | null, ci
  */
 link?: string | null, };
 
+export type TeamOnline = { online: TeamMembers, 
+/**
+ * Members whose laptops are behind (`laptop_behind`), by user id.
+ */
+behind: Array<string>, stale_after_days: number, };
+
 export type RosterView = { circle_id: string, circle_name: string, time_zone: string, meeting: Meeting, entries: Array<RosterEntry>, };
 
 export type ConflictView = { id: string, table: string, row_id: string, field: string, 

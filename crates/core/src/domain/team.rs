@@ -460,10 +460,7 @@ impl LaptopCheck {
     ) -> LaptopCheck {
         let mut behind: Vec<LaptopBehind> = members
             .into_iter()
-            .filter(|(_, last)| {
-                let when = last.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
-                when.is_none_or(|t| (now - t.with_timezone(&chrono::Utc)).num_days() > LAPTOP_STALE_DAYS)
-            })
+            .filter(|(_, last)| laptop_behind(now, last.as_deref()))
             .map(|(name, last_sync_at)| LaptopBehind { name, last_sync_at })
             .collect();
         behind.sort_by_key(|b| b.name.to_lowercase());
@@ -516,6 +513,14 @@ impl LaptopCheck {
     }
 }
 
+/// The one rule of "behind": a laptop that never synced (or whose last sync
+/// is not a time), or last synced more than `LAPTOP_STALE_DAYS` before `now`.
+/// Reports and the app's Teams screen both ask it.
+pub fn laptop_behind(now: chrono::DateTime<chrono::Utc>, last_sync_at: Option<&str>) -> bool {
+    let when = last_sync_at.and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+    when.is_none_or(|t| (now - t.with_timezone(&chrono::Utc)).num_days() > LAPTOP_STALE_DAYS)
+}
+
 pub fn team_member_id(team_id: &str, facilitator_id: &str) -> String {
     derived_id("team_member", &[team_id, facilitator_id])
 }
@@ -527,6 +532,17 @@ fn facilitator_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Facilitator> {
 #[cfg(test)]
 mod laptop_check_tests {
     use super::*;
+
+    #[test]
+    fn a_laptop_is_behind_after_more_than_a_week_or_when_it_never_synced() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-02T12:00:00Z").unwrap().with_timezone(&chrono::Utc);
+        assert!(laptop_behind(now, Some("2026-11-24T11:00:00Z")), "8 days");
+        assert!(!laptop_behind(now, Some("2026-11-25T13:00:00Z")), "6 days 23 hours");
+        assert!(!laptop_behind(now, Some("2026-11-26T11:00:00Z")));
+        assert!(!laptop_behind(now, Some("2026-12-02T08:00:00Z")));
+        assert!(laptop_behind(now, None), "never synced");
+        assert!(laptop_behind(now, Some("yesterday")), "not a time");
+    }
 
     #[test]
     fn laptops_silent_for_more_than_a_week_or_never_synced_are_named() {

@@ -8,7 +8,7 @@
 //! report made for people asks the server whose laptops are behind
 //! (`team_report_checked`).
 
-use crate::domain::team::{LaptopCheck, TeamRole};
+use crate::domain::team::{laptop_behind, LaptopCheck, TeamRole, LAPTOP_STALE_DAYS};
 use crate::domain::validate;
 use crate::error::{CoreError, Rule};
 use crate::reports::TeamReport;
@@ -40,6 +40,29 @@ fn path_id(entity: &'static str, id: &str) -> Result<String, SyncError> {
 pub fn team_members(store: &Store, team_id: &str) -> Result<TeamMembers, SyncError> {
     let team = path_id("team", team_id)?;
     transport(store)?.get_json(&format!("/v1/teams/{team}/members"))
+}
+
+/// What the server knows of a team, with whose laptops are behind (by
+/// account id) at the time asked: the app's Teams screen shows this.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct TeamOnline {
+    pub online: TeamMembers,
+    /// Members whose laptops are behind (`laptop_behind`), by user id.
+    pub behind: Vec<String>,
+    pub stale_after_days: i64,
+}
+
+/// A team's members and invitations, each member's laptop judged at `now`.
+pub fn team_online(store: &Store, team_id: &str, now: chrono::DateTime<chrono::Utc>) -> Result<TeamOnline, SyncError> {
+    let online = team_members(store, team_id)?;
+    let behind = online
+        .members
+        .iter()
+        .filter(|m| laptop_behind(now, m.last_sync_at.as_deref()))
+        .map(|m| m.user_id.clone())
+        .collect();
+    Ok(TeamOnline { online, behind, stale_after_days: LAPTOP_STALE_DAYS })
 }
 
 /// Whose laptops are behind, from members' last syncs as the server told
