@@ -71,6 +71,7 @@ const COMMANDS: &[&str] = &[
     "sync_now",
     "sign_in",
     "sign_out",
+    "remove_computer_data",
     "conflicts",
     "resolve_conflict",
     "refused_changes",

@@ -47,6 +47,7 @@ fn generate() -> String {
         sync::team_admin::TeamOnline,
         crate::commands::attendance::RosterView,
         crate::commands::sync::ConflictView, crate::commands::sync::UpdateNotice,
+        crate::commands::sync::RemovedView,
     );
     let mut text = String::from(
         "// Generated from the Rust types by src-tauri/src/bindings.rs. Do not edit:\n\

@@ -162,6 +162,7 @@ pub fn run() {
             commands::sync::sync_now,
             commands::sync::sign_in,
             commands::sync::sign_out,
+            commands::sync::remove_computer_data,
             commands::sync::conflicts,
             commands::sync::resolve_conflict,
             commands::sync::refused_changes,

@@ -159,6 +159,31 @@ impl AppState {
         Ok(moved?.folder.display().to_string())
     }
 
+    /// "Sign out and remove this computer's data": core decides whether it
+    /// may (nothing waiting, or the person accepted losing it; never the
+    /// demo) and removes the files; then a new, empty store opens in the
+    /// same folder, so the window starts over on its welcome screen. On a
+    /// refusal the same store opens again, unchanged.
+    pub fn remove_computer_data(&self, discard_waiting: bool) -> UiResult<circles_core::sync::account::Removed> {
+        let dir = self.data_dir()?;
+        let mut slot = lock(&self.store)?;
+        let current = std::mem::replace(
+            &mut *slot,
+            Err(UiError::new(UiErrorKind::Store, "this computer's data is being removed")),
+        );
+        let removed = match current {
+            Ok(store) => {
+                circles_core::sync::account::sign_out_and_remove(store, discard_waiting).map_err(UiError::from)
+            }
+            Err(e) => Err(e),
+        };
+        *slot = open_store(&dir);
+        if let Ok(store) = &*slot {
+            self.sync.refresh_from(store);
+        }
+        removed
+    }
+
     /// A read: core errors become UI errors.
     pub fn read<T>(&self, f: impl FnOnce(&Store) -> circles_core::Result<T>) -> UiResult<T> {
         self.with_store(|store| f(store).map_err(UiError::from))

@@ -65,6 +65,10 @@ pub enum Command {
     Login(LoginArgs),
     /// Sign out: forget the token here and revoke it on the server.
     Logout,
+    /// For a shared computer: sign out and remove this data folder's Circles files (the store,
+    /// its backups, the demo), each overwritten before it is deleted. Refused while changes made
+    /// here have not reached the server, unless --discard-waiting-changes.
+    RemoveData(RemoveDataArgs),
     /// Send local changes to the server and receive everyone else's.
     Sync,
     /// Write a consistent copy of the data to a file (the app may stay open).
@@ -99,6 +103,16 @@ pub enum Command {
     Check,
     /// Set a damaged database aside and start an empty one; sign in and sync to download your circles again.
     Rebuild(crate::commands::check::RebuildArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RemoveDataArgs {
+    /// Confirm: this cannot be undone.
+    #[arg(long)]
+    pub yes: bool,
+    /// Remove even though changes made here have not reached the server (they are lost).
+    #[arg(long)]
+    pub discard_waiting_changes: bool,
 }
 
 #[derive(Debug, Args)]

@@ -119,6 +119,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Info => commands::info::run(&ctx),
         Command::Login(args) => commands::sync::login(&mut ctx, args),
         Command::Logout => commands::sync::logout(&mut ctx),
+        Command::RemoveData(args) => commands::sync::remove_data(ctx, args),
         Command::Sync => commands::sync::sync(&mut ctx),
         Command::Backup(args) => commands::backup::backup(&ctx, args),
         Command::Restore(_) => unreachable!("restored before the store is opened"),

@@ -151,6 +151,23 @@ pub enum CoreError {
     #[error("export failed: {0}")]
     Export(String),
 
+    /// Removing this computer's data was asked while changes made here have
+    /// not reached the server. Code `changes_waiting`.
+    #[error(
+        "{count} change(s) made on this computer have not reached the server yet: sync first, or confirm that they \
+         may be lost (nothing was removed)"
+    )]
+    ChangesWaiting { count: u64 },
+
+    /// A file of the data folder could not be overwritten or deleted while
+    /// removing this computer's data. Code `wipe_failed`.
+    #[error("could not remove {}: {source}; run the removal again (what was removed stays removed)", path.display())]
+    Wipe {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
     /// Signing in or syncing was asked of a store that holds the demo: its
     /// made-up learners must never reach a library's server. Code `demo_store`.
     #[error("This is the demo: it never syncs. Leave the demo to connect to your library's server.")]
@@ -204,6 +221,8 @@ impl CoreError {
         match self {
             CoreError::DemoStore => Some("demo_store"),
             CoreError::LearnerErased { .. } => Some("learner_erased"),
+            CoreError::ChangesWaiting { .. } => Some("changes_waiting"),
+            CoreError::Wipe { .. } => Some("wipe_failed"),
             other => other.store_fault(),
         }
     }

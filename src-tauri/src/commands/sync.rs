@@ -83,6 +83,34 @@ pub async fn sign_out(state: State<'_, AppState>) -> UiResult<bool> {
     Ok(matches!(outcome, circles_core::sync::account::SignOut::Revoked))
 }
 
+/// What removing this computer's data did, for the message the window shows.
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct RemovedView {
+    pub signed_out: bool,
+    /// The server revoked the token (false: offline, or not signed in).
+    pub revoked: bool,
+    pub files: usize,
+}
+
+/// Sign out and remove this computer's data (a shared laptop), then start
+/// over on an empty store. Refused while changes wait unless
+/// `discard_waiting` (the person ticked that they may be lost).
+#[tauri::command]
+pub async fn remove_computer_data(app: tauri::AppHandle, discard_waiting: bool) -> UiResult<RemovedView> {
+    use tauri::Manager;
+    // Signing out may wait on the network: off the async runtime's threads.
+    let removed =
+        tauri::async_runtime::spawn_blocking(move || app.state::<AppState>().remove_computer_data(discard_waiting))
+            .await
+            .map_err(|e| UiError::new(UiErrorKind::Internal, e.to_string()))??;
+    Ok(RemovedView {
+        signed_out: removed.signed_out.is_some(),
+        revoked: matches!(removed.signed_out, Some(circles_core::sync::account::SignOut::Revoked)),
+        files: removed.wiped.files,
+    })
+}
+
 /// Run an account call that talks to the server: on a blocking thread (the
 /// request is blocking I/O) with a connection of its own (the UI's store lock
 /// is never held while waiting on the network); then refresh the sync state.

@@ -27,6 +27,7 @@ import type {
   Settings,
   SyncView,
   RefusedLocalChange,
+  RemovedView,
   Team,
   TeamChoice,
   TeamOnline,
@@ -170,6 +171,8 @@ export const syncNow = () => call<void>("sync_now");
 export const signIn = (serverUrl: string, email: string, password: string) =>
   call<string>("sign_in", { serverUrl, email, password });
 export const signOut = () => call<boolean>("sign_out");
+export const removeComputerData = (discardWaiting: boolean) =>
+  call<RemovedView>("remove_computer_data", { discardWaiting });
 export const conflicts = () => call<ConflictView[]>("conflicts");
 export const resolveConflict = (id: string, keep: "won" | "lost") => call<void>("resolve_conflict", { id, keep });
 // Teams (online calls go to the server; membership comes back by sync)

@@ -580,3 +580,9 @@ export type UpdateNotice = { latest_version: string, download_url: string,
  * This app's own version.
  */
 running_version: string, };
+
+export type RemovedView = { signed_out: boolean, 
+/**
+ * The server revoked the token (false: offline, or not signed in).
+ */
+revoked: boolean, files: number, };

@@ -1,4 +1,4 @@
-//! `circles login | logout | sync | status | conflicts`: the sync client.
+//! `circles login | logout | remove-data | sync | status | conflicts`: the sync client.
 
 use std::io::Read;
 use std::time::Duration;
@@ -9,7 +9,7 @@ use circles_core::sync::engine::{sync_with_retry, Phase, SyncError};
 use circles_core::sync::http::HttpTransport;
 use circles_core::sync::Resolution;
 
-use crate::args::{ConflictCommand, KeepChoice, LoginArgs};
+use crate::args::{ConflictCommand, KeepChoice, LoginArgs, RemoveDataArgs};
 use crate::output::{clip, last_chars, print_fields, print_json, write_stderr, Table};
 use crate::Ctx;
 
@@ -43,6 +43,35 @@ pub fn logout(ctx: &mut Ctx) -> Result<()> {
         SignOut::Revoked => say!("signed out; the token was revoked on the server"),
         SignOut::NotRevoked(e) => say!("signed out here; the server could not revoke the token ({e})"),
     }
+}
+
+pub fn remove_data(ctx: Ctx, args: RemoveDataArgs) -> Result<()> {
+    if !args.yes {
+        bail!(
+            "this removes every Circles file in {} for good (add --yes to confirm); nothing was removed",
+            ctx.data_dir.display()
+        );
+    }
+    let removed = circles_core::sync::account::sign_out_and_remove(ctx.store, args.discard_waiting_changes)?;
+    if ctx.json {
+        return print_json(&serde_json::json!({
+            "signed_out": removed.signed_out.is_some(),
+            "revoked": matches!(removed.signed_out, Some(SignOut::Revoked)),
+            "files": removed.wiped.files,
+            "bytes": removed.wiped.bytes,
+        }));
+    }
+    match removed.signed_out {
+        Some(SignOut::Revoked) => say!("signed out; the token was revoked on the server")?,
+        Some(SignOut::NotRevoked(e)) => say!("signed out here; the server could not revoke the token ({e})")?,
+        None => {}
+    }
+    say!(
+        "removed {} file(s) from {} ({} bytes overwritten, then deleted)",
+        removed.wiped.files,
+        ctx.data_dir.display(),
+        removed.wiped.bytes
+    )
 }
 
 pub fn sync(ctx: &mut Ctx) -> Result<()> {

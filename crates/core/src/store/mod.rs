@@ -10,6 +10,7 @@ pub mod hlc;
 pub mod lookup;
 pub mod meta;
 pub mod rows;
+pub mod wipe;
 
 use std::path::{Path, PathBuf};
 

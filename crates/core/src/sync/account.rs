@@ -1,6 +1,7 @@
 //! Signing this replica in to a sync server and out again: the one place the
 //! CLI (`circles login|logout`) and the desktop app do it.
 
+use crate::error::CoreError;
 use crate::store::Store;
 use crate::sync::engine::SyncError;
 use crate::sync::http::HttpTransport;
@@ -111,6 +112,31 @@ pub fn sign_out(store: &mut Store) -> Result<SignOut, SyncError> {
         Ok(()) => SignOut::Revoked,
         Err(e) => SignOut::NotRevoked(e),
     })
+}
+
+/// What "Sign out and remove this computer's data" did.
+#[derive(Debug)]
+pub struct Removed {
+    /// None: the store was not signed in.
+    pub signed_out: Option<SignOut>,
+    pub wiped: crate::store::wipe::Wiped,
+}
+
+/// Sign out (when signed in) and remove every file of this store, for a
+/// shared laptop. Refused, with nothing done, while changes made here have
+/// not reached the server, unless `discard_waiting` says the person accepts
+/// losing them; refused for the demo (leaving the demo is its way out).
+pub fn sign_out_and_remove(mut store: Store, discard_waiting: bool) -> Result<Removed, SyncError> {
+    store.refuse_if_demo()?;
+    let waiting = store.pending_count()?;
+    if waiting > 0 && !discard_waiting {
+        return Err(CoreError::ChangesWaiting { count: waiting }.into());
+    }
+    let signed_out = match store.account()? {
+        Some(_) => Some(sign_out(&mut store)?),
+        None => None,
+    };
+    Ok(Removed { signed_out, wiped: store.wipe()? })
 }
 
 /// The name a device's token is listed under on the server: the host name.
