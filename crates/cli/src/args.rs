@@ -480,6 +480,8 @@ pub enum LearnerCommand {
         #[arg(long)]
         undo: bool,
     },
+    /// Give a learner on the waitlist a place (the server fills freed places by itself).
+    Admit { id: String },
     /// Delete a learner and their record.
     Delete { id: String },
     /// Everything this computer holds about a learner, as JSON (their data rights).

@@ -140,12 +140,18 @@ pub const LEARNERS: TableDef = TableDef {
         "sms_opt_out",
         "walk_in",
         "withdrawn",
+        "signup_source",
+        "waitlisted_at",
         "erased",
         "deleted",
         "created_at",
     ],
     scope: Scope::CircleField("circle_id"),
 };
+
+/// `learners.signup_source` of a learner who signed up on the circle's
+/// public page (written by the server); '' is one a facilitator typed in.
+pub const SIGNUP_ONLINE: &str = "online";
 
 /// A learner's personal fields and the value each holds once the learner is
 /// erased (`erased` = 1): the one list the laptop's erase, the laptop's
@@ -308,7 +314,8 @@ pub fn field_kind(table: &TableDef, field: &str) -> Option<FieldKind> {
         ("circles", "time_zone") => FieldKind::TimeZone,
         ("meetings", "local_date") => FieldKind::LocalDate,
         ("circles", "start_time") | ("meetings", "local_time") => FieldKind::LocalTime,
-        (_, "created_at") => FieldKind::Timestamp,
+        (_, "created_at") | ("learners", "waitlisted_at") => FieldKind::Timestamp,
+        ("learners", "signup_source") => FieldKind::OneOf(&["", SIGNUP_ONLINE]),
         (_, "language") => FieldKind::Language,
         ("teams" | "facilitators" | "guide_templates", "name") | ("courses", "title") | ("circles", "name") => {
             FieldKind::Text { max: MAX_NAME, required: true }
