@@ -368,15 +368,25 @@ pub async fn sign_up(
     let storage = state.storage.clone();
     let written = input.clone();
     let outcome = blocking(move || {
-        storage.sign_up(&slug, &written, Utc::now(), &|circle: &PublicCircle, learner: &LearnerInput| {
-            super::mail::signup(lang, circle, learner, &page_url)
-        })
+        storage.sign_up(
+            &slug,
+            &written,
+            Utc::now(),
+            &|circle: &PublicCircle, learner: &LearnerInput, waitlisted: Option<u32>| {
+                super::mail::signup(lang, circle, learner, &page_url, waitlisted)
+            },
+        )
     })
     .await;
     match outcome {
         Ok(SignupOutcome::SignedUp) => {
             state.mail.wake_handle().notify_one();
             signed_up(lang, &path, &circle, &input)
+        }
+        Ok(SignupOutcome::Waitlisted(n)) => {
+            state.mail.wake_handle().notify_one();
+            let body = with_strong(p.waitlisted_body, &[("n", &n.to_string()), ("circle", &circle.name)]);
+            respond(StatusCode::OK, page(lang, p.waitlisted_title, &path, html! { p { (body) } }))
         }
         Ok(SignupOutcome::AlreadySignedUp) => {
             let body = fill(p.already_body, &[("circle", &circle.name)]);
@@ -387,9 +397,6 @@ pub async fn sign_up(
         }
         Err(e) if e.code == "signup_daily_cap" => {
             message_page(lang, StatusCode::TOO_MANY_REQUESTS, &path, p.daily_cap_title, p.daily_cap_body, None)
-        }
-        Err(e) if e.code == "circle_full" => {
-            message_page(lang, StatusCode::CONFLICT, &path, p.full_title, p.full_body, None)
         }
         Err(e) => refused_page(lang, &path, &e),
     }
@@ -602,9 +609,8 @@ fn circle_page(lang: Lang, path: &str, circle: &PublicCircle, form: &SignupForm,
         h2 id="signup" { (p.signup_heading) }
         @if !circle.signup_open {
             p { (p.closed_body) }
-        } @else if circle.full {
-            p { (p.full_body) }
         } @else {
+            @if circle.full { p { (p.full_body) } }
             form method="post" action=(with_lang(path, lang)) novalidate {
                 (Field { id: "name", label: p.name, kind: "text", value: &form.name, autocomplete: "name", hint: None }.render(errors))
                 p class="hint" id="contact-hint" { (p.contact_hint) }
@@ -625,7 +631,7 @@ fn circle_page(lang: Lang, path: &str, circle: &PublicCircle, form: &SignupForm,
                     label for="website" { (p.honeypot) }
                     input type="text" id="website" name="website" value="" tabindex="-1" autocomplete="off";
                 }
-                p { button type="submit" { (p.signup_submit) } }
+                p { button type="submit" { (if circle.full { p.waitlist_submit } else { p.signup_submit }) } }
             }
         }
     };
