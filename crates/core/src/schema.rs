@@ -27,8 +27,12 @@ pub enum Scope {
     MeetingField(&'static str),
 }
 
-pub const TEAMS: TableDef =
-    TableDef { name: "teams", entity: "team", fields: &["name", "deleted", "created_at"], scope: Scope::Global };
+pub const TEAMS: TableDef = TableDef {
+    name: "teams",
+    entity: "team",
+    fields: &["name", "privacy_notice", "deleted", "created_at"],
+    scope: Scope::Global,
+};
 
 pub const FACILITATORS: TableDef = TableDef {
     name: "facilitators",
@@ -328,7 +332,7 @@ pub fn field_kind(table: &TableDef, field: &str) -> Option<FieldKind> {
         ("courses", "topics") => FieldKind::Topics,
         ("meeting_guides", "sections")
         | ("guide_templates", "first_sections" | "middle_sections" | "last_sections") => FieldKind::Sections,
-        ("circles", "signup_question") => FieldKind::Text { max: 500, required: false },
+        ("circles", "signup_question") | ("teams", "privacy_notice") => FieldKind::Text { max: 500, required: false },
         ("courses", "provider" | "license" | "format") | ("meeting_guides", "template") => name,
         ("circles", "venue_name" | "venue_address" | "city" | "region" | "country") => name,
         ("meeting_feedback", "reflection_prompt") => name,

@@ -419,8 +419,15 @@ fn roster(store: &Store, circle: &str) -> Vec<(String, String, Option<u32>)> {
     all
 }
 
+/// Who got a message with this subject, by address (the outbox sends in any order).
 fn places_to(messages: &[common::smtp::Received], subject: &str) -> Vec<String> {
-    messages.iter().filter(|m| m.header("Subject").as_deref() == Some(subject)).filter_map(|m| m.header("To")).collect()
+    let mut to: Vec<String> = messages
+        .iter()
+        .filter(|m| m.header("Subject").as_deref() == Some(subject))
+        .filter_map(|m| m.header("To"))
+        .collect();
+    to.sort();
+    to
 }
 
 fn a_full_circle_waitlists_and_a_freed_place_goes_to_the_next(backend: Backend) {
@@ -521,6 +528,48 @@ fn a_laptop_may_not_waitlist_anyone(backend: Backend) {
     assert_eq!(env.written(), before, "nothing written");
 }
 
+/// Beside the consent box: who sees the data (the default sentence), or the
+/// team's own notice, a link or a text, escaped; set by an organizer on a
+/// laptop and synced.
+fn the_consent_names_the_team_privacy_notice(backend: Backend) {
+    let mut env = env(backend);
+    env.storage.add_team_member(&env.team, "fatima@example.org", TeamRole::Organizer).unwrap();
+    let circle = env.circle("Public Speaking", &[7], |_| {});
+    env.get(&env.listing);
+    let path = env.circle_path(&circle);
+    let page = env.get(&path);
+    assert!(page.body.contains("id=\"privacy-notice\""), "{}", page.body);
+    assert!(
+        page.body.contains("seen by this circle&#39;s facilitators and the organizers of its team")
+            || page.body.contains("seen by this circle's facilitators and the organizers of its team"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("aria-describedby=\"privacy-notice\""), "tied to the checkbox");
+
+    let team = env.team.clone();
+    env.fatima.set_team_privacy_notice(&team, "<b>We keep signups one year</b>").unwrap();
+    env.sync();
+    let page = env.get(&path);
+    assert!(page.body.contains("&lt;b&gt;We keep signups one year&lt;/b&gt;"), "{}", page.body);
+    assert!(!page.body.contains("<b>We keep"), "escaped");
+
+    env.fatima.set_team_privacy_notice(&team, "https://library.example.org/privacy").unwrap();
+    env.sync();
+    let page = env.get(&path);
+    assert!(
+        page.body.contains("<a href=\"https://library.example.org/privacy\">Read the team&#39;s privacy notice</a>")
+            || page.body.contains("<a href=\"https://library.example.org/privacy\">Read the team's privacy notice</a>"),
+        "{}",
+        page.body
+    );
+
+    // Too long: refused on the laptop, nothing written.
+    let waiting = env.fatima.pending_changes(1000).unwrap().len();
+    assert!(env.fatima.set_team_privacy_notice(&team, &"x".repeat(501)).is_err());
+    assert_eq!(env.fatima.pending_changes(1000).unwrap().len(), waiting);
+}
+
 fn everything_typed_comes_back_escaped(backend: Backend) {
     let mut env = env(backend);
     let script = "<script>alert(1)</script>";
@@ -585,4 +634,5 @@ both_backends!(
     the_signup_post_is_rate_limited,
     a_full_circle_waitlists_and_a_freed_place_goes_to_the_next,
     a_laptop_may_not_waitlist_anyone,
+    the_consent_names_the_team_privacy_notice,
 );

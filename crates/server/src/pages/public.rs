@@ -421,6 +421,23 @@ pub fn meeting_text(p: &PublicText, meeting: &PublicMeeting, duration_minutes: u
     format!("{day} {}, {}–{}", date.format("%Y-%m-%d"), time.format("%H:%M"), end.time().format("%H:%M"))
 }
 
+/// Who sees a signup's data, beside the consent box: the team's notice as a
+/// link (an http(s) address) or its text, else the default sentence.
+fn privacy_notice(p: &PublicText, notice: &str) -> Markup {
+    let notice = notice.trim();
+    let is_link =
+        (notice.starts_with("https://") || notice.starts_with("http://")) && !notice.contains(char::is_whitespace);
+    html! {
+        @if notice.is_empty() {
+            (p.privacy_default)
+        } @else if is_link {
+            a href=(notice) { (p.privacy_link) }
+        } @else {
+            (notice)
+        }
+    }
+}
+
 fn venue_lines(circle: &PublicCircle) -> Vec<&str> {
     [&circle.venue_name, &circle.venue_address, &circle.venue_details, &circle.city, &circle.region, &circle.country]
         .into_iter()
@@ -560,6 +577,7 @@ fn circle_page(lang: Lang, path: &str, circle: &PublicCircle, form: &SignupForm,
     let p = lang.public();
     let t = lang.text();
     let consent_error = errors.fields.iter().find(|(f, _)| *f == "consent").map(|(_, m)| m.as_str());
+    let described_by = if consent_error.is_some() { "consent-error privacy-notice" } else { "privacy-notice" };
     let body = html! {
         (errors.summary(t))
         @if !circle.course_title.is_empty() {
@@ -624,8 +642,9 @@ fn circle_page(lang: Lang, path: &str, circle: &PublicCircle, form: &SignupForm,
                 div class="field check" {
                     @if let Some(error) = consent_error { p class="field-error" id="consent-error" { (error) } }
                     input type="checkbox" id="consent" name="consent" value="1" checked[form.consent.is_some()]
-                        aria-describedby=[consent_error.map(|_| "consent-error")] aria-invalid=[consent_error.map(|_| "true")];
+                        aria-describedby=(described_by) aria-invalid=[consent_error.map(|_| "true")];
                     label for="consent" { (p.consent) }
+                    p class="hint" id="privacy-notice" { (privacy_notice(p, &circle.privacy_notice)) }
                 }
                 div class="hp" aria-hidden="true" {
                     label for="website" { (p.honeypot) }

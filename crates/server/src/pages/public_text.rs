@@ -50,6 +50,10 @@ pub struct PublicText {
     pub err_too_long: &'static str,
     pub err_contact: &'static str,
     pub err_consent: &'static str,
+    /// The link to a team's privacy notice given as an address.
+    pub privacy_link: &'static str,
+    /// Beside the consent box when the team has no privacy notice.
+    pub privacy_default: &'static str,
 
     pub signed_up_title: &'static str,
     pub signed_up_body: &'static str,
@@ -141,6 +145,8 @@ static EN: PublicText = PublicText {
     err_too_long: "This answer is too long: shorten it",
     err_contact: "Enter an email address or a mobile number",
     err_consent: "Tick the box to agree to be contacted, so the facilitators can reach you",
+    privacy_link: "Read the team's privacy notice",
+    privacy_default: "What you write here is seen by this circle's facilitators and the organizers of its team, and used only to run the circle.",
     signed_up_title: "You are signed up",
     signed_up_body: "You are on the list for {circle}. An email with the dates is on its way to {email}.",
     signed_up_no_email: "You are on the list for {circle}. The facilitators will contact you.",
@@ -217,6 +223,8 @@ static ES: PublicText = PublicText {
     err_too_long: "Esta respuesta es demasiado larga: acórtala",
     err_contact: "Escribe un correo electrónico o un número de celular",
     err_consent: "Marca la casilla para aceptar que te contacten",
+    privacy_link: "Lee el aviso de privacidad del equipo",
+    privacy_default: "Lo que escribas aquí lo ven las personas facilitadoras de este círculo y las organizadoras de su equipo, y solo se usa para llevar el círculo.",
     signed_up_title: "Te inscribiste",
     signed_up_body: "Estás en la lista de {circle}. Te enviamos un correo con las fechas a {email}.",
     signed_up_no_email: "Estás en la lista de {circle}. Las personas facilitadoras te contactarán.",
@@ -293,6 +301,8 @@ static PT: PublicText = PublicText {
     err_too_long: "Esta resposta é demasiado longa: encurte-a",
     err_contact: "Escreva um email ou um número de telemóvel",
     err_consent: "Marque a caixa para aceitar ser contactado",
+    privacy_link: "Leia o aviso de privacidade da equipa",
+    privacy_default: "O que escrever aqui é visto pelas pessoas facilitadoras deste círculo e pelas organizadoras da sua equipa, e só é usado para o círculo.",
     signed_up_title: "Está inscrito",
     signed_up_body: "Está na lista de {circle}. Enviámos um email com as datas para {email}.",
     signed_up_no_email: "Está na lista de {circle}. As pessoas facilitadoras vão contactá-lo.",

@@ -68,6 +68,10 @@ pub struct PublicCircle {
     /// Learners on the roster reached the signup limit.
     pub full: bool,
     pub signup_question: String,
+    /// The team's privacy notice (a link or a short text; "" = none), shown
+    /// beside the signup form's consent box.
+    #[serde(skip)]
+    pub privacy_notice: String,
     /// First names only.
     pub facilitators: Vec<String>,
     pub meetings: Vec<PublicMeeting>,
@@ -258,6 +262,10 @@ fn read_circle(
             facilitators.push(first.to_string());
         }
     }
+    let privacy_notice = match value(tx, "circles", circle, "team_id")?.as_str() {
+        Some(team) => text(tx, "teams", team, "privacy_notice")?,
+        None => String::new(),
+    };
     let full = waitlist::is_full(signup_limit(tx, circle)?, enrolled_count(&standings(tx, circle)?));
     let slug = slug.to_string();
     let field = |tx: &mut dyn Tx, f: &str| text(tx, "circles", circle, f);
@@ -282,6 +290,7 @@ fn read_circle(
         signup_open: flag(tx, "circles", circle, "signup_open")?,
         full,
         signup_question: field(tx, "signup_question")?,
+        privacy_notice,
         facilitators,
         meetings,
         next_weekday,
