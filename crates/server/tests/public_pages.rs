@@ -82,20 +82,7 @@ fn env(backend: Backend) -> Env {
         ],
         &[],
     );
-    let dir = tempfile::tempdir().unwrap();
-    let mut fatima = Store::open_in(dir.path()).unwrap();
-    let token = HttpTransport::new(&server.url, None)
-        .unwrap()
-        .login(&LoginRequest {
-            email: "fatima@example.org".into(),
-            password: PASSWORD.into(),
-            device_name: "library laptop".into(),
-            device_id: fatima.device_id().into(),
-        })
-        .unwrap()
-        .token;
-    let transport = HttpTransport::new(&server.url, Some(token)).unwrap();
-    sync_once(&mut fatima, &transport, &mut |_| {}).unwrap();
+    let (fatima, transport, dir) = fatimas_laptop(&server.url, "library laptop");
     let (ok, out, err) = admin(&db.url, &["team", "public-link", "Riverbend Public Library"]);
     assert!(ok, "{err}");
     let listing = out.trim().to_string();
@@ -103,6 +90,25 @@ fn env(backend: Backend) -> Env {
     let (_, again, _) = admin(&db.url, &["team", "public-link", &team]);
     assert_eq!(again.trim(), listing, "a team keeps its address");
     Env { db, storage, server, sink, team, listing, fatima, transport, _dir: dir }
+}
+
+/// A laptop of Fatima's, signed in to the server at `url` and synced.
+fn fatimas_laptop(url: &str, device_name: &str) -> (Store, HttpTransport, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open_in(dir.path()).unwrap();
+    let token = HttpTransport::new(url, None)
+        .unwrap()
+        .login(&LoginRequest {
+            email: "fatima@example.org".into(),
+            password: PASSWORD.into(),
+            device_name: device_name.into(),
+            device_id: store.device_id().into(),
+        })
+        .unwrap()
+        .token;
+    let transport = HttpTransport::new(url, Some(token)).unwrap();
+    sync_once(&mut store, &transport, &mut |_| {}).unwrap();
+    (store, transport, dir)
 }
 
 fn today() -> NaiveDate {
@@ -382,25 +388,6 @@ fn refused_signups_change_nothing(backend: Backend) {
 }
 
 impl Env {
-    /// Another laptop of Fatima's, signed in and synced.
-    fn second_laptop(&self) -> (Store, HttpTransport, tempfile::TempDir) {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open_in(dir.path()).unwrap();
-        let token = HttpTransport::new(&self.server.url, None)
-            .unwrap()
-            .login(&LoginRequest {
-                email: "fatima@example.org".into(),
-                password: PASSWORD.into(),
-                device_name: "home laptop".into(),
-                device_id: store.device_id().into(),
-            })
-            .unwrap()
-            .token;
-        let transport = HttpTransport::new(&self.server.url, Some(token)).unwrap();
-        sync_once(&mut store, &transport, &mut |_| {}).unwrap();
-        (store, transport, dir)
-    }
-
     fn sign_up(&self, path: &str, name: &str, email: &str) -> Page {
         self.post(path, &[("name", name), ("email", email), ("consent", "1")])
     }
@@ -460,7 +447,7 @@ fn a_full_circle_waitlists_and_a_freed_place_goes_to_the_next(backend: Backend) 
         ("Omar Haddad".to_string(), online(), Some(2)),
     ];
     assert_eq!(roster(&env.fatima, &circle), expected);
-    let (mut home, home_transport, _home_dir) = env.second_laptop();
+    let (mut home, home_transport, _home_dir) = fatimas_laptop(&env.server.url, "home laptop");
     assert_eq!(roster(&home, &circle), expected);
 
     // Both laptops withdraw Ana offline; the first push gives her place to
