@@ -15,7 +15,7 @@
 //! - a full circle puts a signup on its waitlist with its number (page and
 //!   mail); a withdrawal pushed by a laptop gives the place to the first in
 //!   line, who is mailed; the same withdrawal from two laptops frees one
-//!   place; a raised limit fills places too; laptops see "online" and the
+//!   place; a raised limit or a deleted learner fills places too; laptops see "online" and the
 //!   waitlist; a laptop may not put anyone on the waitlist;
 //! - closed, honeypot, bad email or mobile, over-long fields, no
 //!   consent, no contact: each a clear answer that changes nothing;
@@ -481,8 +481,24 @@ fn a_full_circle_waitlists_and_a_freed_place_goes_to_the_next(backend: Backend) 
     );
     let messages = env.sink.wait_for(5, Duration::from_secs(30));
     assert_eq!(places_to(&messages, "You have a place: Small circle"), ["lena@example.org", "omar@example.org"]);
+
+    // A learner deleted on a laptop frees a place too.
+    let page = env.sign_up(&path, "Pia Santos", "pia@example.org");
+    assert!(page.body.contains("<strong>1</strong>"), "{}", page.body);
+    env.sync();
+    let lena = env.fatima.learners(&circle).unwrap().into_iter().find(|l| l.fields.name == "Lena Okafor").unwrap();
+    env.fatima.delete_learner(&lena.id).unwrap();
+    env.sync();
+    env.sync();
+    assert_eq!(
+        roster(&env.fatima, &circle),
+        vec![("Omar Haddad".to_string(), online(), None), ("Pia Santos".to_string(), online(), None)]
+    );
+    let messages = env.sink.wait_for(7, Duration::from_secs(30));
+    let places = places_to(&messages, "You have a place: Small circle");
+    assert_eq!(places, ["lena@example.org", "omar@example.org", "pia@example.org"]);
     std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(env.sink.messages().len(), 5, "one message per place, no more");
+    assert_eq!(env.sink.messages().len(), 7, "one message per place, no more");
 }
 
 /// A laptop may admit someone but never put anyone on the waitlist or mark
