@@ -15,8 +15,9 @@
 //! - a full circle puts a signup on its waitlist with its number (page and
 //!   mail); a withdrawal pushed by a laptop gives the place to the first in
 //!   line, who is mailed; the same withdrawal from two laptops frees one
-//!   place; a raised limit or a deleted learner fills places too; laptops see "online" and the
-//!   waitlist; a laptop may not put anyone on the waitlist;
+//!   place; a raised limit or a deleted learner fills places too; laptops
+//!   see "online" and the waitlist; a laptop may not put anyone on the
+//!   waitlist; the consent names the team's privacy notice, escaped;
 //! - closed, honeypot, bad email or mobile, over-long fields, no
 //!   consent, no contact: each a clear answer that changes nothing;
 //! - HTML typed in every field comes back escaped; the signup post is
