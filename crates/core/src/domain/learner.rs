@@ -236,8 +236,8 @@ impl Store {
         if !learner.waiting() {
             return Ok(learner);
         }
-        // Its number comes from its circle's whole waitlist.
-        let listed = self.learners(&learner.circle_id)?;
+        // Its number comes from its circle's whole waitlist (none if the circle is gone).
+        let listed = self.learners(&learner.circle_id).unwrap_or_default();
         Ok(listed.into_iter().find(|l| l.id == id).unwrap_or(learner))
     }
 

@@ -28,7 +28,7 @@ pub type ComposePlace = Box<dyn Fn(&PublicCircle, &LearnerInput) -> ApiResult<Ne
 /// Changes after which a circle may have a free place.
 fn may_free_a_place(logged: &Logged<'_>) -> Option<String> {
     let field = logged.change.field.as_str();
-    if logged.table == LEARNERS.name && matches!(field, "withdrawn" | "deleted" | "circle_id") {
+    if logged.table == LEARNERS.name && matches!(field, "withdrawn" | "deleted") {
         return logged.scope.clone();
     }
     if logged.table == CIRCLES.name && field == "signup_limit" {
