@@ -34,6 +34,7 @@ const COMMANDS: &[&str] = &[
     "add_learner",
     "update_learner",
     "set_learner_withdrawn",
+    "admit_learner",
     "save_learner_export",
     "erase_learner",
     "courses",

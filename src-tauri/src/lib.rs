@@ -125,6 +125,7 @@ pub fn run() {
             commands::learners::add_learner,
             commands::learners::update_learner,
             commands::learners::set_learner_withdrawn,
+            commands::learners::admit_learner,
             commands::learners::save_learner_export,
             commands::learners::erase_learner,
             commands::courses::courses,

@@ -494,6 +494,8 @@ pub enum LearnerCommand {
         #[arg(long)]
         undo: bool,
     },
+    /// Give a learner on the waitlist a place (the server fills freed places by itself).
+    Admit { id: String },
     /// Delete a learner and their record.
     Delete { id: String },
     /// Everything this computer holds about a learner, as JSON (their data rights).
@@ -650,6 +652,9 @@ pub enum TeamCommand {
     Cancel { team: String, invitation: String },
     /// Take someone out of the team (by email, or id or prefix).
     Remove { team: String, person: String },
+    /// What the team tells people about their data beside the consent box of its circles' signup
+    /// forms: a link or a short text ("" = the server's default sentence); organizers only. Syncs.
+    PrivacyNotice { team: String, notice: String },
     /// Make someone an organizer or a member.
     Role {
         team: String,

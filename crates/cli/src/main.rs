@@ -125,7 +125,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Restore(_) => unreachable!("restored before the store is opened"),
         Command::Status => commands::sync::status(&ctx),
         Command::Conflicts(command) => commands::sync::conflicts(&mut ctx, command),
-        Command::Team(command) => commands::team::run(&ctx, command),
+        Command::Team(command) => commands::team::run(&mut ctx, command),
         Command::Refused => commands::sync::refused(&ctx),
         Command::Password => commands::team::password(&ctx),
         Command::Guide(command) => commands::guide::run(&mut ctx, command),

@@ -49,7 +49,7 @@ pub use domain::team::{
     LAPTOP_STALE_DAYS,
 };
 pub use domain::wrap_up::{CircleOutcome, WrapUp, WrapUpInput};
-pub use domain::{schedule, validate};
+pub use domain::{schedule, validate, waitlist};
 pub use error::{CoreError, Result, Rule};
 pub use reports::attendance_grid::{AttendanceGrid, GridMeeting, GridRow};
 pub use reports::export::file_safe;

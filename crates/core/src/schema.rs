@@ -27,8 +27,12 @@ pub enum Scope {
     MeetingField(&'static str),
 }
 
-pub const TEAMS: TableDef =
-    TableDef { name: "teams", entity: "team", fields: &["name", "deleted", "created_at"], scope: Scope::Global };
+pub const TEAMS: TableDef = TableDef {
+    name: "teams",
+    entity: "team",
+    fields: &["name", "privacy_notice", "deleted", "created_at"],
+    scope: Scope::Global,
+};
 
 pub const FACILITATORS: TableDef = TableDef {
     name: "facilitators",
@@ -140,12 +144,18 @@ pub const LEARNERS: TableDef = TableDef {
         "sms_opt_out",
         "walk_in",
         "withdrawn",
+        "signup_source",
+        "waitlisted_at",
         "erased",
         "deleted",
         "created_at",
     ],
     scope: Scope::CircleField("circle_id"),
 };
+
+/// `learners.signup_source` of a learner who signed up on the circle's
+/// public page (written by the server); '' is one a facilitator typed in.
+pub const SIGNUP_ONLINE: &str = "online";
 
 /// A learner's personal fields and the value each holds once the learner is
 /// erased (`erased` = 1): the one list the laptop's erase, the laptop's
@@ -308,7 +318,8 @@ pub fn field_kind(table: &TableDef, field: &str) -> Option<FieldKind> {
         ("circles", "time_zone") => FieldKind::TimeZone,
         ("meetings", "local_date") => FieldKind::LocalDate,
         ("circles", "start_time") | ("meetings", "local_time") => FieldKind::LocalTime,
-        (_, "created_at") => FieldKind::Timestamp,
+        (_, "created_at") | ("learners", "waitlisted_at") => FieldKind::Timestamp,
+        ("learners", "signup_source") => FieldKind::OneOf(&["", SIGNUP_ONLINE]),
         (_, "language") => FieldKind::Language,
         ("teams" | "facilitators" | "guide_templates", "name") | ("courses", "title") | ("circles", "name") => {
             FieldKind::Text { max: MAX_NAME, required: true }
@@ -321,7 +332,7 @@ pub fn field_kind(table: &TableDef, field: &str) -> Option<FieldKind> {
         ("courses", "topics") => FieldKind::Topics,
         ("meeting_guides", "sections")
         | ("guide_templates", "first_sections" | "middle_sections" | "last_sections") => FieldKind::Sections,
-        ("circles", "signup_question") => FieldKind::Text { max: 500, required: false },
+        ("circles", "signup_question") | ("teams", "privacy_notice") => FieldKind::Text { max: 500, required: false },
         ("courses", "provider" | "license" | "format") | ("meeting_guides", "template") => name,
         ("circles", "venue_name" | "venue_address" | "city" | "region" | "country") => name,
         ("meeting_feedback", "reflection_prompt") => name,

@@ -463,6 +463,12 @@ fn serve(
         tracing::info!(%address, "circles-server started");
         let state = circles_server::AppState::with_sign_in_limits(storage.clone(), sign_in).with_app_release(release);
         let mut state = state;
+        // A waiting learner's place mail links to the circle's page: at the
+        // public address, else at the address this server listens on.
+        let base = public_url.clone().unwrap_or_else(|| format!("http://{address}"));
+        storage.set_place_mail(Box::new(move |circle, learner| {
+            circles_server::pages::mail::place(circle, learner, &format!("{base}/circles/{}", circle.slug))
+        }));
         state.public_url = public_url;
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let worker = match mail {

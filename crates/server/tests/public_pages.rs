@@ -12,7 +12,13 @@
 //! - a signup becomes a learner the facilitator's laptop pulls, and its
 //!   confirmation (with an .ics) reaches the SMTP server; the same email
 //!   again is one learner;
-//! - closed, full, honeypot, bad email or mobile, over-long fields, no
+//! - a full circle puts a signup on its waitlist with its number (page and
+//!   mail); a withdrawal pushed by a laptop gives the place to the first in
+//!   line, who is mailed; the same withdrawal from two laptops frees one
+//!   place; a raised limit or a deleted learner fills places too; laptops
+//!   see "online" and the waitlist; a laptop may not put anyone on the
+//!   waitlist; the consent names the team's privacy notice, escaped;
+//! - closed, honeypot, bad email or mobile, over-long fields, no
 //!   consent, no contact: each a clear answer that changes nothing;
 //! - HTML typed in every field comes back escaped; the signup post is
 //!   rate limited per address (429).
@@ -77,20 +83,7 @@ fn env(backend: Backend) -> Env {
         ],
         &[],
     );
-    let dir = tempfile::tempdir().unwrap();
-    let mut fatima = Store::open_in(dir.path()).unwrap();
-    let token = HttpTransport::new(&server.url, None)
-        .unwrap()
-        .login(&LoginRequest {
-            email: "fatima@example.org".into(),
-            password: PASSWORD.into(),
-            device_name: "library laptop".into(),
-            device_id: fatima.device_id().into(),
-        })
-        .unwrap()
-        .token;
-    let transport = HttpTransport::new(&server.url, Some(token)).unwrap();
-    sync_once(&mut fatima, &transport, &mut |_| {}).unwrap();
+    let (fatima, transport, dir) = fatimas_laptop(&server.url, "library laptop");
     let (ok, out, err) = admin(&db.url, &["team", "public-link", "Riverbend Public Library"]);
     assert!(ok, "{err}");
     let listing = out.trim().to_string();
@@ -98,6 +91,25 @@ fn env(backend: Backend) -> Env {
     let (_, again, _) = admin(&db.url, &["team", "public-link", &team]);
     assert_eq!(again.trim(), listing, "a team keeps its address");
     Env { db, storage, server, sink, team, listing, fatima, transport, _dir: dir }
+}
+
+/// A laptop of Fatima's, signed in to the server at `url` and synced.
+fn fatimas_laptop(url: &str, device_name: &str) -> (Store, HttpTransport, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open_in(dir.path()).unwrap();
+    let token = HttpTransport::new(url, None)
+        .unwrap()
+        .login(&LoginRequest {
+            email: "fatima@example.org".into(),
+            password: PASSWORD.into(),
+            device_name: device_name.into(),
+            device_id: store.device_id().into(),
+        })
+        .unwrap()
+        .token;
+    let transport = HttpTransport::new(url, Some(token)).unwrap();
+    sync_once(&mut store, &transport, &mut |_| {}).unwrap();
+    (store, transport, dir)
 }
 
 fn today() -> NaiveDate {
@@ -324,19 +336,12 @@ fn a_signup_reaches_the_laptop_and_mails_a_confirmation(backend: Backend) {
 
 fn refused_signups_change_nothing(backend: Backend) {
     let mut env = env(backend);
-    let full = env.circle("Small circle", &[7], |c| c.signup_limit = Some(1));
     let closed = env.circle("Closed circle", &[7], |c| c.signup_open = false);
     let open = env.circle("Open circle", &[7], |_| {});
     env.get(&env.listing);
-    let ok = env.post(&env.circle_path(&full), &[("name", "First"), ("email", "first@example.org"), ("consent", "1")]);
-    assert_eq!(ok.status, 200, "{}", ok.body);
-
+    // (A full circle takes signups on its waitlist: `a_full_circle_waitlists...`.)
     let before = env.written();
     let lena = [("name", "Lena"), ("email", "lena@example.org"), ("consent", "1")];
-    let page = env.post(&env.circle_path(&full), &lena);
-    assert_eq!(page.status, 409, "{}", page.body);
-    assert!(page.body.contains("This circle is full"));
-    assert!(env.get(&env.circle_path(&full)).body.contains("Every place in this circle is taken"));
     let page = env.post(&env.circle_path(&closed), &lena);
     assert_eq!(page.status, 409, "{}", page.body);
     assert!(page.body.contains("Signups are closed"));
@@ -381,7 +386,192 @@ fn refused_signups_change_nothing(backend: Backend) {
     for circle in [&closed, &open] {
         assert!(env.fatima.learners(circle).unwrap().is_empty());
     }
-    assert_eq!(env.fatima.learners(&full).unwrap().len(), 1);
+}
+
+impl Env {
+    fn sign_up(&self, path: &str, name: &str, email: &str) -> Page {
+        self.post(path, &[("name", name), ("email", email), ("consent", "1")])
+    }
+}
+
+/// Each learner of a circle on a laptop: (name, "online" or "", waitlist number).
+fn roster(store: &Store, circle: &str) -> Vec<(String, String, Option<u32>)> {
+    let mut all: Vec<_> = store
+        .learners(circle)
+        .unwrap()
+        .into_iter()
+        .filter(|l| !l.fields.withdrawn)
+        .map(|l| (l.fields.name, l.signup_source, l.waitlist_position))
+        .collect();
+    all.sort();
+    all
+}
+
+/// Who got a message with this subject, by address (the outbox sends in any order).
+fn places_to(messages: &[common::smtp::Received], subject: &str) -> Vec<String> {
+    let mut to: Vec<String> = messages
+        .iter()
+        .filter(|m| m.header("Subject").as_deref() == Some(subject))
+        .filter_map(|m| m.header("To"))
+        .collect();
+    to.sort();
+    to
+}
+
+fn a_full_circle_waitlists_and_a_freed_place_goes_to_the_next(backend: Backend) {
+    let mut env = env(backend);
+    let circle = env.circle("Small circle", &[7, 14], |c| c.signup_limit = Some(1));
+    env.get(&env.listing);
+    let path = env.circle_path(&circle);
+    let page = env.sign_up(&path, "Ana First", "ana@example.org");
+    assert!(page.body.contains("You are signed up"), "{}", page.body);
+    let page = env.get(&path);
+    assert!(page.body.contains("Every place in this circle is taken") && page.body.contains("Join the waitlist"));
+
+    // Beyond the limit: on the waitlist, with a number, on the page and in the mail.
+    let page = env.sign_up(&path, "Lena Okafor", "lena@example.org");
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("You are on the waitlist") && page.body.contains("<strong>1</strong>"), "{}", page.body);
+    let page = env.sign_up(&path, "Omar Haddad", "omar@example.org");
+    assert!(page.body.contains("<strong>2</strong>"), "{}", page.body);
+    let messages = env.sink.wait_for(3, Duration::from_secs(30));
+    assert_eq!(places_to(&messages, "You are on the waitlist: Small circle"), ["lena@example.org", "omar@example.org"]);
+    let omar_mail = messages.iter().find(|m| m.header("To").as_deref() == Some("omar@example.org")).unwrap();
+    assert!(omar_mail.raw.replace("=\n", "").contains("number 2 on the waitlist"), "{}", omar_mail.raw);
+
+    // The laptops see who signed up online and who waits.
+    env.sync();
+    let online = || "online".to_string();
+    let expected = vec![
+        ("Ana First".to_string(), online(), None),
+        ("Lena Okafor".to_string(), online(), Some(1)),
+        ("Omar Haddad".to_string(), online(), Some(2)),
+    ];
+    assert_eq!(roster(&env.fatima, &circle), expected);
+    let (mut home, home_transport, _home_dir) = fatimas_laptop(&env.server.url, "home laptop");
+    assert_eq!(roster(&home, &circle), expected);
+
+    // Both laptops withdraw Ana offline; the first push gives her place to
+    // Lena, the second frees nothing more.
+    let ana =
+        |store: &Store| store.learners(&circle).unwrap().into_iter().find(|l| l.fields.name == "Ana First").unwrap().id;
+    let ana_id = ana(&env.fatima);
+    env.fatima.set_learner_withdrawn(&ana_id, true).unwrap();
+    home.set_learner_withdrawn(&ana_id, true).unwrap();
+    env.sync();
+    sync_once(&mut home, &home_transport, &mut |_| {}).unwrap();
+    env.sync();
+    let after = vec![("Lena Okafor".to_string(), online(), None), ("Omar Haddad".to_string(), online(), Some(1))];
+    assert_eq!(roster(&env.fatima, &circle), after);
+    assert_eq!(roster(&home, &circle), after);
+    let messages = env.sink.wait_for(4, Duration::from_secs(30));
+    assert_eq!(places_to(&messages, "You have a place: Small circle"), ["lena@example.org"]);
+    let lena_place =
+        messages.iter().find(|m| m.header("Subject").as_deref() == Some("You have a place: Small circle")).unwrap();
+    assert!(lena_place.raw.contains("circle.ics"), "the schedule comes with the place");
+
+    // A raised limit fills the new place at once (the push that raises it).
+    let mut input = env.fatima.circle(&circle).unwrap().fields;
+    input.signup_limit = Some(2);
+    env.fatima.update_circle(&circle, &input).unwrap();
+    env.sync();
+    env.sync();
+    assert_eq!(
+        roster(&env.fatima, &circle),
+        vec![("Lena Okafor".to_string(), online(), None), ("Omar Haddad".to_string(), online(), None)]
+    );
+    let messages = env.sink.wait_for(5, Duration::from_secs(30));
+    assert_eq!(places_to(&messages, "You have a place: Small circle"), ["lena@example.org", "omar@example.org"]);
+
+    // A learner deleted on a laptop frees a place too.
+    let page = env.sign_up(&path, "Pia Santos", "pia@example.org");
+    assert!(page.body.contains("<strong>1</strong>"), "{}", page.body);
+    env.sync();
+    let lena = env.fatima.learners(&circle).unwrap().into_iter().find(|l| l.fields.name == "Lena Okafor").unwrap();
+    env.fatima.delete_learner(&lena.id).unwrap();
+    env.sync();
+    env.sync();
+    assert_eq!(
+        roster(&env.fatima, &circle),
+        vec![("Omar Haddad".to_string(), online(), None), ("Pia Santos".to_string(), online(), None)]
+    );
+    let messages = env.sink.wait_for(7, Duration::from_secs(30));
+    let places = places_to(&messages, "You have a place: Small circle");
+    assert_eq!(places, ["lena@example.org", "omar@example.org", "pia@example.org"]);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(env.sink.messages().len(), 7, "one message per place, no more");
+}
+
+/// A laptop may admit someone but never put anyone on the waitlist or mark
+/// them as signed up online: those changes are the server's (core's rule).
+fn a_laptop_may_not_waitlist_anyone(backend: Backend) {
+    use circles_core::hlc::Hlc;
+    use circles_core::sync::engine::Transport;
+    use circles_core::sync::wire::{PushRequest, WireChange};
+    let mut env = env(backend);
+    let circle = env.circle("Small circle", &[7], |_| {});
+    let learner = env.fatima.add_learner(&circle, &circles_core::LearnerInput::new("Ana")).unwrap();
+    env.sync();
+    let before = env.written();
+    let device = env.fatima.device_id().to_string();
+    for (field, value) in [("waitlisted_at", "2026-12-02T10:00:00.000Z"), ("signup_source", "online")] {
+        let change = WireChange {
+            change_id: uuid::Uuid::now_v7().to_string(),
+            device_id: device.clone(),
+            table: "learners".into(),
+            row_id: learner.clone(),
+            field: field.into(),
+            value: serde_json::Value::from(value),
+            hlc: Hlc { millis: Utc::now().timestamp_millis() as u64, counter: 0 },
+            base_seq: None,
+        };
+        let batch = PushRequest { batch_id: uuid::Uuid::now_v7().to_string(), batch_seq: 1, changes: vec![change] };
+        let refused = env.transport.push(&batch).unwrap_err().to_string();
+        assert!(refused.contains("only the server"), "{field}: {refused}");
+    }
+    assert_eq!(env.written(), before, "nothing written");
+}
+
+/// Beside the consent box: who sees the data (the default sentence), or the
+/// team's own notice, a link or a text, escaped; set by an organizer on a
+/// laptop and synced.
+fn the_consent_names_the_team_privacy_notice(backend: Backend) {
+    let mut env = env(backend);
+    env.storage.add_team_member(&env.team, "fatima@example.org", TeamRole::Organizer).unwrap();
+    let circle = env.circle("Public Speaking", &[7], |_| {});
+    env.get(&env.listing);
+    let path = env.circle_path(&circle);
+    let page = env.get(&path);
+    assert!(page.body.contains("id=\"privacy-notice\""), "{}", page.body);
+    assert!(
+        page.body.contains("seen by this circle&#39;s facilitators and the organizers of its team")
+            || page.body.contains("seen by this circle's facilitators and the organizers of its team"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("aria-describedby=\"privacy-notice\""), "tied to the checkbox");
+
+    let team = env.team.clone();
+    env.fatima.set_team_privacy_notice(&team, "<b>We keep signups one year</b>").unwrap();
+    env.sync();
+    let page = env.get(&path);
+    assert!(page.body.contains("&lt;b&gt;We keep signups one year&lt;/b&gt;"), "{}", page.body);
+    assert!(!page.body.contains("<b>We keep"), "escaped");
+
+    env.fatima.set_team_privacy_notice(&team, "https://library.example.org/privacy").unwrap();
+    env.sync();
+    let page = env.get(&path);
+    assert!(
+        page.body.contains("<a href=\"https://library.example.org/privacy\">Read the team&#39;s privacy notice</a>")
+            || page.body.contains("<a href=\"https://library.example.org/privacy\">Read the team's privacy notice</a>"),
+        "{}",
+        page.body
+    );
+
+    // Too long: refused on the laptop, nothing written.
+    let waiting = env.fatima.pending_changes(1000).unwrap().len();
+    assert!(env.fatima.set_team_privacy_notice(&team, &"x".repeat(501)).is_err());
+    assert_eq!(env.fatima.pending_changes(1000).unwrap().len(), waiting);
 }
 
 fn everything_typed_comes_back_escaped(backend: Backend) {
@@ -446,4 +636,7 @@ both_backends!(
     refused_signups_change_nothing,
     everything_typed_comes_back_escaped,
     the_signup_post_is_rate_limited,
+    a_full_circle_waitlists_and_a_freed_place_goes_to_the_next,
+    a_laptop_may_not_waitlist_anyone,
+    the_consent_names_the_team_privacy_notice,
 );

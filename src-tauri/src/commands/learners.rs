@@ -28,6 +28,12 @@ pub async fn set_learner_withdrawn(state: State<'_, AppState>, id: String, withd
     state.edit(|s| s.set_learner_withdrawn(&id, withdrawn))
 }
 
+/// Give a learner on the waitlist a place (core refuses one not waiting).
+#[tauri::command]
+pub async fn admit_learner(state: State<'_, AppState>, id: String) -> UiResult<()> {
+    state.edit(|s| s.admit_learner(&id))
+}
+
 /// Everything this computer holds about a learner, saved as JSON in the
 /// exports folder; returns the file's path. The file name carries no
 /// personal data (the id's start, not the name).

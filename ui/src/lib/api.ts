@@ -113,6 +113,7 @@ export const addLearner = (circleId: string, input: LearnerInput) => call<string
 export const updateLearner = (id: string, input: LearnerInput) => call<void>("update_learner", { id, input });
 export const setLearnerWithdrawn = (id: string, withdrawn: boolean) =>
   call<void>("set_learner_withdrawn", { id, withdrawn });
+export const admitLearner = (id: string) => call<void>("admit_learner", { id });
 export const saveLearnerExport = (id: string) => call<string>("save_learner_export", { id });
 export const eraseLearner = (id: string) => call<void>("erase_learner", { id });
 

@@ -84,7 +84,19 @@ export type Learner = { id: string, circle_id: string,
 /**
  * Erased at someone's request: the personal fields are blank for good.
  */
-erased: boolean, created_at: string, name: string, email: string, 
+erased: boolean, created_at: string, 
+/**
+ * "online": signed up on the circle's public page; "": typed in by a facilitator.
+ */
+signup_source: string, 
+/**
+ * "" when they hold a place; else when the server put them on the waitlist.
+ */
+waitlisted_at: string, 
+/**
+ * Their number on the waitlist (1 = next to get a place), if they wait.
+ */
+waitlist_position: number | null, name: string, email: string, 
 /**
  * E.164 ("+13125550143"); separators typed by people are removed.
  */

@@ -1,6 +1,7 @@
 //! `circles learner ...`: people signed up to a circle.
 
 use anyhow::{bail, Result};
+use circles_core::schema::SIGNUP_ONLINE;
 use circles_core::{Learner, LearnerInput};
 
 use crate::args::{LearnerCommand, LearnerDetails};
@@ -47,6 +48,12 @@ pub fn run(ctx: &mut Ctx, command: LearnerCommand) -> Result<()> {
                 format!("{} has withdrawn; their attendance history is kept.", learner.fields.name)
             };
             print_done(ctx, &message, &learner)
+        }
+        LearnerCommand::Admit { id } => {
+            let id = ctx.learner_id(&id)?;
+            ctx.store.admit_learner(&id)?;
+            let learner = ctx.store.learner(&id)?;
+            print_done(ctx, &format!("{} has a place now (off the waitlist).", learner.fields.name), &learner)
         }
         LearnerCommand::Export { id, out } => {
             let export = ctx.store.export_learner(&ctx.learner_id(&id)?)?;
@@ -105,14 +112,19 @@ fn apply(d: &LearnerDetails, input: &mut LearnerInput) {
     }
 }
 
-/// "walk-in, withdrawn": what sets a learner apart on the roster.
-fn status(learner: &LearnerInput) -> String {
+/// "signed up online, waitlist (#2)": what sets a learner apart on the roster.
+fn status(learner: &Learner) -> String {
     let mut parts = Vec::new();
-    if learner.walk_in {
-        parts.push("walk-in");
+    if learner.signup_source == SIGNUP_ONLINE {
+        parts.push("signed up online".to_string());
     }
-    if learner.withdrawn {
-        parts.push("withdrawn");
+    if learner.fields.walk_in {
+        parts.push("walk-in".to_string());
+    }
+    if learner.fields.withdrawn {
+        parts.push("withdrawn".to_string());
+    } else if let Some(n) = learner.waitlist_position {
+        parts.push(format!("waitlist (#{n})"));
     }
     parts.join(", ")
 }
@@ -134,7 +146,7 @@ fn list(ctx: &Ctx, learners: &[Learner]) -> Result<()> {
             f.email.clone(),
             f.mobile.clone(),
             yes_no(f.consent),
-            status(f),
+            status(l),
             clip(&f.support_needs, 40),
         ]);
     }
@@ -158,7 +170,7 @@ fn show(ctx: &Ctx, learner: &Learner) -> Result<()> {
     print_fields(&[
         ("id", learner.id.clone()),
         ("circle", circle.fields.name),
-        ("status", status(f)),
+        ("status", status(learner)),
         ("email", f.email.clone()),
         ("mobile", f.mobile.clone()),
         ("consent", yes_no(f.consent)),

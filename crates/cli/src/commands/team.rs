@@ -14,7 +14,7 @@ use crate::args::TeamCommand;
 use crate::output::{clip, print_json, Table};
 use crate::Ctx;
 
-pub fn run(ctx: &Ctx, command: TeamCommand) -> Result<()> {
+pub fn run(ctx: &mut Ctx, command: TeamCommand) -> Result<()> {
     match command {
         TeamCommand::List => {
             let teams = ctx.store.my_teams()?;
@@ -82,6 +82,15 @@ pub fn run(ctx: &Ctx, command: TeamCommand) -> Result<()> {
                 person.name,
                 team.name
             )
+        }
+        TeamCommand::PrivacyNotice { team, notice } => {
+            let team = ctx.store.find_team(&team)?;
+            ctx.store.set_team_privacy_notice(&team.id, &notice)?;
+            if notice.trim().is_empty() {
+                say!("\"{}\" shows the default sentence on its signup forms after the next sync.", team.name)
+            } else {
+                say!("\"{}\" shows its privacy notice on its signup forms after the next sync.", team.name)
+            }
         }
         TeamCommand::Role { team, person, role } => {
             let team = ctx.store.find_team(&team)?;

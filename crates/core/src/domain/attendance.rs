@@ -163,8 +163,9 @@ impl Store {
         self.write(|w| w.tombstone(&ATTENDANCE, &id))
     }
 
-    /// The roster of a meeting: learners who have not withdrawn, plus any
-    /// withdrawn learner who has a mark at this meeting (history stays true).
+    /// The roster of a meeting: enrolled learners (not withdrawn, not on the
+    /// waitlist), plus any other learner who has a mark at this meeting
+    /// (history stays true).
     pub fn roster(&self, meeting_id: &str) -> Result<Vec<RosterEntry>> {
         let meeting = self.meeting(meeting_id)?;
         let marks = self.meeting_marks(meeting_id)?;
@@ -173,7 +174,7 @@ impl Store {
             .into_iter()
             .filter_map(|learner| {
                 let mark = marks.iter().find(|m| m.learner_id == learner.id).map(|m| m.mark);
-                (!learner.fields.withdrawn || mark.is_some()).then_some(RosterEntry { learner, mark })
+                (learner.enrolled() || mark.is_some()).then_some(RosterEntry { learner, mark })
             })
             .collect())
     }
@@ -230,6 +231,14 @@ impl Store {
                 "learner_id",
                 Rule::State,
                 format!("{} has withdrawn from the circle; re-enrol them first", learner.fields.name),
+            ));
+        }
+        if learner.waiting() {
+            return Err(CoreError::invalid(
+                ENTITY,
+                "learner_id",
+                Rule::State,
+                format!("{} is on the waitlist; admit them first", learner.fields.name),
             ));
         }
         Ok((meeting, learner))

@@ -291,9 +291,11 @@ impl Store {
         Ok(rows)
     }
 
+    /// Learners who hold a place (`waitlist::Standing::enrolled`): not
+    /// withdrawn, not waiting.
     pub(crate) fn active_learner_count(&self, circle_id: &str) -> Result<i64> {
         Ok(self.conn.query_row(
-            "SELECT count(*) FROM learners WHERE circle_id = ?1 AND deleted = 0 AND withdrawn = 0",
+            "SELECT count(*) FROM learners WHERE circle_id = ?1 AND deleted = 0 AND withdrawn = 0 AND waitlisted_at = ''",
             [circle_id],
             |r| r.get(0),
         )?)

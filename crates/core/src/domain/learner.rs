@@ -4,6 +4,7 @@ use rusqlite::{OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::validate;
+use crate::domain::waitlist::{waitlist, Standing};
 use crate::error::{CoreError, Result, Rule};
 use crate::schema::{check_field, ERASED_LEARNER_FIELDS, LEARNERS};
 use crate::store::rows::{flag, new_id, text, Column};
@@ -43,6 +44,38 @@ pub struct Learner {
     /// Erased at someone's request: the personal fields are blank for good.
     pub erased: bool,
     pub created_at: String,
+    /// "online": signed up on the circle's public page; "": typed in by a facilitator.
+    pub signup_source: String,
+    /// "" when they hold a place; else when the server put them on the waitlist.
+    pub waitlisted_at: String,
+    /// Their number on the waitlist (1 = next to get a place), if they wait.
+    pub waitlist_position: Option<u32>,
+}
+
+impl Learner {
+    fn standing(&self) -> Standing<'_> {
+        Standing { id: &self.id, withdrawn: self.fields.withdrawn, waitlisted_at: &self.waitlisted_at }
+    }
+
+    /// Holds a place: counted in attendance, counts and reports.
+    pub fn enrolled(&self) -> bool {
+        self.standing().enrolled()
+    }
+
+    pub fn waiting(&self) -> bool {
+        self.standing().waiting()
+    }
+}
+
+/// Number the waiting learners of one circle's list (`waitlist_position`).
+fn number_waitlist(learners: &mut [Learner]) {
+    let order: Vec<String> = {
+        let standings: Vec<Standing<'_>> = learners.iter().map(Learner::standing).collect();
+        waitlist(&standings).into_iter().map(str::to_string).collect()
+    };
+    for learner in learners.iter_mut() {
+        learner.waitlist_position = order.iter().position(|id| *id == learner.id).map(|n| n as u32 + 1);
+    }
 }
 
 impl LearnerInput {
@@ -87,7 +120,7 @@ impl LearnerInput {
 }
 
 const SELECT: &str = "SELECT id, circle_id, name, email, mobile, goals, support_needs, question_answer, consent,
-        email_opt_out, sms_opt_out, walk_in, withdrawn, erased, created_at
+        email_opt_out, sms_opt_out, walk_in, withdrawn, erased, created_at, signup_source, waitlisted_at
     FROM learners";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Learner> {
@@ -109,6 +142,9 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Learner> {
         },
         erased: r.get("erased")?,
         created_at: r.get("created_at")?,
+        signup_source: r.get("signup_source")?,
+        waitlisted_at: r.get("waitlisted_at")?,
+        waitlist_position: None,
     })
 }
 
@@ -151,6 +187,23 @@ impl Store {
         Ok(())
     }
 
+    /// Give a waiting learner a place by hand (over the signup limit if the
+    /// facilitator wants: they know the room). Refused for a learner who is
+    /// not on the waitlist, changing nothing.
+    pub fn admit_learner(&mut self, id: &str) -> Result<()> {
+        let learner = self.learner(id)?;
+        if !learner.waiting() {
+            return Err(CoreError::invalid(
+                ENTITY,
+                "waitlisted_at",
+                Rule::State,
+                format!("{} is not on the waitlist", learner.fields.name),
+            ));
+        }
+        self.write(|w| w.update(&LEARNERS, id, &[("waitlisted_at", text(""))]))?;
+        Ok(())
+    }
+
     pub fn delete_learner(&mut self, id: &str) -> Result<()> {
         self.learner(id)?;
         self.write(|w| w.tombstone(&LEARNERS, id))
@@ -175,10 +228,17 @@ impl Store {
     }
 
     pub fn learner(&self, id: &str) -> Result<Learner> {
-        self.conn
+        let learner = self
+            .conn
             .query_row(&format!("{SELECT} WHERE id = ?1 AND deleted = 0"), [id], from_row)
             .optional()?
-            .ok_or_else(|| CoreError::not_found(ENTITY, id))
+            .ok_or_else(|| CoreError::not_found(ENTITY, id))?;
+        if !learner.waiting() {
+            return Ok(learner);
+        }
+        // Its number comes from its circle's whole waitlist (none if the circle is gone).
+        let listed = self.learners(&learner.circle_id).unwrap_or_default();
+        Ok(listed.into_iter().find(|l| l.id == id).unwrap_or(learner))
     }
 
     /// A learner as stored, deleted or not (an export or an erase concerns
@@ -196,7 +256,67 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare(&format!("{SELECT} WHERE circle_id = ?1 AND deleted = 0 ORDER BY name COLLATE NOCASE, id"))?;
-        let rows = stmt.query_map([circle_id], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut rows = stmt.query_map([circle_id], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        number_waitlist(&mut rows);
         Ok(rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CircleInput, Mark, WeeklyRule};
+
+    /// A learner the server signed up online and put on the waitlist, as a
+    /// pull would leave them (the laptop's own API never waitlists anyone).
+    fn waiting_online(store: &mut Store, circle: &str, name: &str, since: &str) -> String {
+        let id = new_id();
+        let mut columns = vec![("circle_id", text(circle))];
+        columns.extend(LearnerInput::new(name).columns());
+        columns.push(("signup_source", text(crate::schema::SIGNUP_ONLINE)));
+        columns.push(("waitlisted_at", text(since)));
+        store.write(|w| w.insert(&LEARNERS, &id, &columns)).unwrap();
+        id
+    }
+
+    #[test]
+    fn waiting_learners_are_numbered_not_counted_and_admitted_by_hand() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open_in(dir.path()).unwrap();
+        let mut input = CircleInput::new("Python Basics", "America/Chicago", "18:30", 90);
+        input.signup_limit = Some(2);
+        let first = "2030-01-07".parse().unwrap();
+        let circle = store.create_circle(&input, Some(&WeeklyRule { first_date: first, count: 3 })).unwrap();
+        let ana = store.add_learner(&circle, &LearnerInput::new("Ana")).unwrap();
+        store.add_learner(&circle, &LearnerInput::new("Ben")).unwrap();
+        let later = waiting_online(&mut store, &circle, "Cleo", "2029-12-02T10:00:00.000Z");
+        let sooner = waiting_online(&mut store, &circle, "Dev", "2029-12-01T10:00:00.000Z");
+
+        let learners = store.learners(&circle).unwrap();
+        let shown = |id: &str| learners.iter().find(|l| l.id == id).unwrap().clone();
+        assert_eq!((shown(&sooner).waitlist_position, shown(&later).waitlist_position), (Some(1), Some(2)));
+        assert_eq!(shown(&sooner).signup_source, "online");
+        assert_eq!((shown(&ana).waitlist_position, shown(&ana).signup_source.as_str()), (None, ""));
+        assert_eq!(store.learner(&later).unwrap().waitlist_position, Some(2), "one learner read alone");
+
+        // Counts, the roster and attendance know only enrolled learners.
+        assert_eq!(store.active_learner_count(&circle).unwrap(), 2);
+        let meeting = store.meetings(&circle).unwrap()[0].id.clone();
+        let roster: Vec<String> = store.roster(&meeting).unwrap().into_iter().map(|r| r.learner.id).collect();
+        assert!(!roster.contains(&sooner) && !roster.contains(&later), "{roster:?}");
+        let refused = store.mark_attendance(&meeting, &sooner, Mark::Present).unwrap_err();
+        assert!(refused.to_string().contains("on the waitlist"), "{refused}");
+        assert_eq!(store.circle_report(&circle).unwrap().summary.learners, 2);
+
+        // Admitting by hand: a place, the next one moves up; twice is refused.
+        store.admit_learner(&sooner).unwrap();
+        assert!(store.learner(&sooner).unwrap().enrolled());
+        assert_eq!(store.learner(&later).unwrap().waitlist_position, Some(1));
+        assert_eq!(store.active_learner_count(&circle).unwrap(), 3);
+        store.mark_attendance(&meeting, &sooner, Mark::Present).unwrap();
+        let waiting = store.pending_changes(10_000).unwrap().len();
+        let again = store.admit_learner(&ana).unwrap_err();
+        assert!(again.to_string().contains("is not on the waitlist"), "{again}");
+        assert_eq!(store.pending_changes(10_000).unwrap().len(), waiting, "a refused admit writes nothing");
     }
 }

@@ -15,4 +15,5 @@ pub mod scheduling;
 pub mod settings;
 pub mod team;
 pub mod validate;
+pub mod waitlist;
 pub mod wrap_up;

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::validate::{self, MAX_NAME};
 use crate::error::{CoreError, Result, Rule};
-use crate::schema::{CIRCLE_FACILITATORS, FACILITATORS, TEAMS, TEAM_COURSES, TEAM_MEMBERS};
+use crate::schema::{check_field, CIRCLE_FACILITATORS, FACILITATORS, TEAMS, TEAM_COURSES, TEAM_MEMBERS};
 use crate::store::meta;
 use crate::store::rows::{derived_id, new_id, text, WriteTx};
 use crate::store::Store;
@@ -76,6 +76,22 @@ impl Store {
         self.team(id)?;
         self.write(|w| w.update(&TEAMS, id, &[("name", text(name.trim()))]))?;
         Ok(())
+    }
+
+    /// What the team tells people about their data on its circles' signup
+    /// forms: a link or a short text ("" = the server's default sentence).
+    /// Organizers write it (the server refuses anyone else's push).
+    pub fn set_team_privacy_notice(&mut self, id: &str, notice: &str) -> Result<()> {
+        check_field(&TEAMS, "privacy_notice", notice.trim())?;
+        self.team(id)?;
+        self.write(|w| w.update(&TEAMS, id, &[("privacy_notice", text(notice.trim()))]))?;
+        Ok(())
+    }
+
+    /// A team's privacy notice ("" when it has none).
+    pub fn team_privacy_notice(&self, id: &str) -> Result<String> {
+        self.team(id)?;
+        Ok(self.conn.query_row("SELECT privacy_notice FROM teams WHERE id = ?1", [id], |r| r.get(0))?)
     }
 
     pub fn team(&self, id: &str) -> Result<Team> {

@@ -73,8 +73,8 @@ impl Store {
         let mut rows = Vec::with_capacity(learners.len());
         for learner in &learners {
             let row_marks: Vec<Option<Mark>> = meetings.iter().map(|m| mark_of(&m.id, &learner.id)).collect();
-            // A withdrawn learner with no marks has no history to show.
-            if learner.fields.withdrawn && row_marks.iter().all(Option::is_none) {
+            // A withdrawn or waiting learner with no marks has no history to show.
+            if !learner.enrolled() && row_marks.iter().all(Option::is_none) {
                 continue;
             }
             let mut counts = MarkCounts::default();

@@ -84,7 +84,7 @@ impl Store {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT l.circle_id, l.id, l.email, l.withdrawn, l.walk_in FROM learners l
              JOIN circles c ON c.id = l.circle_id AND c.deleted = 0
-             WHERE l.deleted = 0 AND {condition}"
+             WHERE l.deleted = 0 AND l.waitlisted_at = '' AND {condition}"
         ))?;
         let mut rows = stmt.query(params![key])?;
         while let Some(r) = rows.next()? {

@@ -24,7 +24,8 @@
 //! * **Average attendance** = attendances ÷ meetings held.
 //! * **Learners.** Every learner who signed up or walked in, withdrawn ones
 //!   included: a withdrawn learner's past marks still count. Deleted learners
-//!   (and their marks) do not exist.
+//!   (and their marks) do not exist, nor do learners still on the waitlist
+//!   (they never had a place; `waitlist::Standing::enrolled`).
 //! * **Unique learners** (team report) = distinct people with at least one
 //!   attended mark in the group: a person is their e-mail address (case
 //!   ignored) when they have one, else their learner record, so someone in

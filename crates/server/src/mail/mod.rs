@@ -57,6 +57,8 @@ pub enum Kind {
     Notice,
     /// A public signup's confirmation.
     Signup,
+    /// A waiting learner got a place (`protocol/waitlist.rs`).
+    WaitlistPlace,
 }
 
 impl Kind {
@@ -68,6 +70,7 @@ impl Kind {
             Kind::Reminder => "reminder",
             Kind::Notice => "notice",
             Kind::Signup => "signup",
+            Kind::WaitlistPlace => "waitlist_place",
         }
     }
 }

@@ -77,8 +77,45 @@ pub fn reset(to: &str, link: &str) -> Result<NewMail, ApiError> {
 
 /// A public signup's confirmation to the learner's email: the schedule in
 /// the circle's zone, where (or the online link), the circle's page, and
-/// the meetings as an .ics file.
-pub fn signup(lang: Lang, circle: &PublicCircle, learner: &LearnerInput, page_url: &str) -> Result<NewMail, ApiError> {
+/// the meetings as an .ics file. With `waitlisted` (their number), it says
+/// they are on the waitlist.
+pub fn signup(
+    lang: Lang,
+    circle: &PublicCircle,
+    learner: &LearnerInput,
+    page_url: &str,
+    waitlisted: Option<u32>,
+) -> Result<NewMail, ApiError> {
+    let p = lang.public();
+    match waitlisted {
+        None => schedule_mail(lang, circle, learner, page_url, Kind::Signup, p.mail_subject, p.mail_body),
+        Some(n) => {
+            let body = fill(p.mail_waitlist_body, &[("n", &n.to_string())]);
+            let kind = Kind::Signup;
+            schedule_mail(lang, circle, learner, page_url, kind, p.mail_waitlist_subject, &body)
+        }
+    }
+}
+
+/// A waiting learner got a place (`protocol/waitlist.rs`), in the circle's
+/// language: the schedule and the .ics, as a signup's confirmation.
+pub fn place(circle: &PublicCircle, learner: &LearnerInput, page_url: &str) -> Result<NewMail, ApiError> {
+    let lang = Lang::parse(&circle.language).unwrap_or(Lang::En);
+    let p = lang.public();
+    schedule_mail(lang, circle, learner, page_url, Kind::WaitlistPlace, p.mail_place_subject, p.mail_place_body)
+}
+
+/// A message about a circle to one learner: `intro` ({circle} filled),
+/// then its schedule, where, its page and an .ics file.
+fn schedule_mail(
+    lang: Lang,
+    circle: &PublicCircle,
+    learner: &LearnerInput,
+    page_url: &str,
+    kind: Kind,
+    subject: &str,
+    intro: &str,
+) -> Result<NewMail, ApiError> {
     let p = lang.public();
     let meetings: Vec<String> =
         circle.meetings.iter().filter(|m| !m.cancelled).map(|m| meeting_text(p, m, circle.duration_minutes)).collect();
@@ -90,7 +127,7 @@ pub fn signup(lang: Lang, circle: &PublicCircle, learner: &LearnerInput, page_ur
         (p.mail_where, lines.iter().filter(|s| !s.is_empty()).map(|s| s.as_str()).collect::<Vec<_>>().join(", "))
     };
     let hello = fill(p.mail_hello, &[("name", &learner.name)]);
-    let intro = fill(p.mail_body, &[("circle", &circle.name)]);
+    let intro = fill(intro, &[("circle", &circle.name)]);
     let list: String = meetings.iter().map(|m| format!("- {m}\n")).collect();
     let text = format!(
         "{hello}\n\n{intro}\n{list}{zone}\n\n{} {}\n\n{} {page_url}\n\n{}\n",
@@ -105,8 +142,8 @@ pub fn signup(lang: Lang, circle: &PublicCircle, learner: &LearnerInput, page_ur
         p { (p.mail_page) " " a href=(page_url) { (page_url) } }
         p { (p.mail_calendar) }
     };
-    let subject = fill(p.mail_subject, &[("circle", &circle.name)]);
-    let mut email = Email::new(Kind::Signup, &learner.email, &one_line(&subject), &text);
+    let subject = fill(subject, &[("circle", &circle.name)]);
+    let mut email = Email::new(kind, &learner.email, &one_line(&subject), &text);
     email.html = Some(html.into_string());
     let ics = super::calendar::calendar(&[circle], &|_| page_url.to_string());
     email.attachments.push(MailAttachment {

@@ -368,15 +368,25 @@ pub async fn sign_up(
     let storage = state.storage.clone();
     let written = input.clone();
     let outcome = blocking(move || {
-        storage.sign_up(&slug, &written, Utc::now(), &|circle: &PublicCircle, learner: &LearnerInput| {
-            super::mail::signup(lang, circle, learner, &page_url)
-        })
+        storage.sign_up(
+            &slug,
+            &written,
+            Utc::now(),
+            &|circle: &PublicCircle, learner: &LearnerInput, waitlisted: Option<u32>| {
+                super::mail::signup(lang, circle, learner, &page_url, waitlisted)
+            },
+        )
     })
     .await;
     match outcome {
         Ok(SignupOutcome::SignedUp) => {
             state.mail.wake_handle().notify_one();
             signed_up(lang, &path, &circle, &input)
+        }
+        Ok(SignupOutcome::Waitlisted(n)) => {
+            state.mail.wake_handle().notify_one();
+            let body = with_strong(p.waitlisted_body, &[("n", &n.to_string()), ("circle", &circle.name)]);
+            respond(StatusCode::OK, page(lang, p.waitlisted_title, &path, html! { p { (body) } }))
         }
         Ok(SignupOutcome::AlreadySignedUp) => {
             let body = fill(p.already_body, &[("circle", &circle.name)]);
@@ -387,9 +397,6 @@ pub async fn sign_up(
         }
         Err(e) if e.code == "signup_daily_cap" => {
             message_page(lang, StatusCode::TOO_MANY_REQUESTS, &path, p.daily_cap_title, p.daily_cap_body, None)
-        }
-        Err(e) if e.code == "circle_full" => {
-            message_page(lang, StatusCode::CONFLICT, &path, p.full_title, p.full_body, None)
         }
         Err(e) => refused_page(lang, &path, &e),
     }
@@ -412,6 +419,23 @@ pub fn meeting_text(p: &PublicText, meeting: &PublicMeeting, duration_minutes: u
     let end = NaiveDateTime::new(date, time) + TimeDelta::minutes(i64::from(duration_minutes));
     let day = p.weekdays[date.weekday().num_days_from_monday() as usize];
     format!("{day} {}, {}–{}", date.format("%Y-%m-%d"), time.format("%H:%M"), end.time().format("%H:%M"))
+}
+
+/// Who sees a signup's data, beside the consent box: the team's notice as a
+/// link (an http(s) address) or its text, else the default sentence.
+fn privacy_notice(p: &PublicText, notice: &str) -> Markup {
+    let notice = notice.trim();
+    let is_link =
+        (notice.starts_with("https://") || notice.starts_with("http://")) && !notice.contains(char::is_whitespace);
+    html! {
+        @if notice.is_empty() {
+            (p.privacy_default)
+        } @else if is_link {
+            a href=(notice) { (p.privacy_link) }
+        } @else {
+            (notice)
+        }
+    }
 }
 
 fn venue_lines(circle: &PublicCircle) -> Vec<&str> {
@@ -553,6 +577,7 @@ fn circle_page(lang: Lang, path: &str, circle: &PublicCircle, form: &SignupForm,
     let p = lang.public();
     let t = lang.text();
     let consent_error = errors.fields.iter().find(|(f, _)| *f == "consent").map(|(_, m)| m.as_str());
+    let described_by = if consent_error.is_some() { "consent-error privacy-notice" } else { "privacy-notice" };
     let body = html! {
         (errors.summary(t))
         @if !circle.course_title.is_empty() {
@@ -602,9 +627,8 @@ fn circle_page(lang: Lang, path: &str, circle: &PublicCircle, form: &SignupForm,
         h2 id="signup" { (p.signup_heading) }
         @if !circle.signup_open {
             p { (p.closed_body) }
-        } @else if circle.full {
-            p { (p.full_body) }
         } @else {
+            @if circle.full { p { (p.full_body) } }
             form method="post" action=(with_lang(path, lang)) novalidate {
                 (Field { id: "name", label: p.name, kind: "text", value: &form.name, autocomplete: "name", hint: None }.render(errors))
                 p class="hint" id="contact-hint" { (p.contact_hint) }
@@ -618,14 +642,15 @@ fn circle_page(lang: Lang, path: &str, circle: &PublicCircle, form: &SignupForm,
                 div class="field check" {
                     @if let Some(error) = consent_error { p class="field-error" id="consent-error" { (error) } }
                     input type="checkbox" id="consent" name="consent" value="1" checked[form.consent.is_some()]
-                        aria-describedby=[consent_error.map(|_| "consent-error")] aria-invalid=[consent_error.map(|_| "true")];
+                        aria-describedby=(described_by) aria-invalid=[consent_error.map(|_| "true")];
                     label for="consent" { (p.consent) }
+                    p class="hint" id="privacy-notice" { (privacy_notice(p, &circle.privacy_notice)) }
                 }
                 div class="hp" aria-hidden="true" {
                     label for="website" { (p.honeypot) }
                     input type="text" id="website" name="website" value="" tabindex="-1" autocomplete="off";
                 }
-                p { button type="submit" { (p.signup_submit) } }
+                p { button type="submit" { (if circle.full { p.waitlist_submit } else { p.signup_submit }) } }
             }
         }
     };

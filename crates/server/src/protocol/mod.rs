@@ -24,6 +24,7 @@ mod references;
 pub mod resets;
 mod scope;
 pub(crate) mod teams;
+pub mod waitlist;
 
 use chrono::{DateTime, Utc};
 use circles_core::sync::wire::{PullResponse, PushRequest, PushResponse};
@@ -37,6 +38,8 @@ use crate::storage::{
 };
 use group_commit::GroupCommit;
 pub(crate) use group_commit::PushJob;
+use std::sync::OnceLock;
+use waitlist::ComposePlace;
 
 pub(crate) use accounts::{account_disabled, new_user_problem, normal_email};
 use invitations::{
@@ -187,17 +190,22 @@ pub trait SyncService: Send + Sync + 'static {
         now: DateTime<Utc>,
         compose: ComposeSignup<'_>,
     ) -> ApiResult<SignupOutcome>;
+    /// How to tell a waiting learner they got a place (once, at start).
+    fn set_place_mail(&self, compose: ComposePlace);
 }
 
 /// The sync rules over one backend.
 pub struct Protocol<B: Backend> {
     backend: B,
     group: GroupCommit,
+    /// The mail telling a waiting learner they have a place (set by `serve`,
+    /// which knows the public address; without it places are still filled).
+    place_mail: OnceLock<ComposePlace>,
 }
 
 impl<B: Backend> Protocol<B> {
     pub fn new(backend: B) -> Protocol<B> {
-        Protocol { backend, group: GroupCommit::default() }
+        Protocol { backend, group: GroupCommit::default(), place_mail: OnceLock::new() }
     }
 
     /// The sync rules over a database just opened: memberships the
@@ -222,7 +230,7 @@ impl<B: Backend> Protocol<B> {
         let tokens: Vec<&str> = jobs.iter().map(|(_, j)| j.session.token_id.as_str()).collect();
         let mut purged = false;
         let pushed = self.backend.push_group(&tokens, jobs.len(), |tx, i| {
-            let (response, purged_here) = push::push_one(tx, &jobs[i].1)?;
+            let (response, purged_here) = push::push_one(tx, &jobs[i].1, self.place_mail.get())?;
             purged |= purged_here;
             Ok(response)
         });
@@ -454,6 +462,12 @@ impl<B: Backend> SyncService for Protocol<B> {
         compose: ComposeSignup<'_>,
     ) -> ApiResult<SignupOutcome> {
         public::sign_up(&self.backend, slug, input, now, compose)
+    }
+
+    fn set_place_mail(&self, compose: ComposePlace) {
+        if self.place_mail.set(compose).is_err() {
+            tracing::warn!("the waitlist's mail was set already; kept the first");
+        }
     }
 }
 

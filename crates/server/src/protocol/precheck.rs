@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use circles_core::schema::TableDef;
 use circles_core::sync::merge;
 use circles_core::sync::wire::{PushRequest, MAX_CLOCK_SKEW_MS, MAX_PUSH_CHANGES};
+use circles_core::waitlist;
 
 use super::ApiResult;
 use crate::common::MAX_BATCH_ID_LEN;
@@ -27,6 +28,10 @@ pub fn precheck(session: &Session, batch: &PushRequest, now_ms: u64) -> ApiResul
     let mut tables = Vec::with_capacity(batch.changes.len());
     for change in &batch.changes {
         let table = merge::check(change).map_err(|e| ApiError::rejected(change, e))?;
+        if let Some((rule, message)) = waitlist::client_may_write(table.name, &change.field, &change.value) {
+            let refused = merge::ChangeRejected::Invalid { field: change.field.clone(), rule, message };
+            return Err(ApiError::rejected(change, refused));
+        }
         if change.device_id != session.device_id {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,

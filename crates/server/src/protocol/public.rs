@@ -10,6 +10,8 @@
 use axum::http::StatusCode;
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
 use circles_core::schedule::{self, resolve_local};
+use circles_core::schema::SIGNUP_ONLINE;
+use circles_core::waitlist::{self, Standing};
 use circles_core::LearnerInput;
 use rand::RngCore;
 use serde::Serialize;
@@ -66,6 +68,10 @@ pub struct PublicCircle {
     /// Learners on the roster reached the signup limit.
     pub full: bool,
     pub signup_question: String,
+    /// The team's privacy notice (a link or a short text; "" = none), shown
+    /// beside the signup form's consent box.
+    #[serde(skip)]
+    pub privacy_notice: String,
     /// First names only.
     pub facilitators: Vec<String>,
     pub meetings: Vec<PublicMeeting>,
@@ -85,12 +91,16 @@ pub struct PublicListing {
 pub enum SignupOutcome {
     /// A new learner on the roster; their confirmation is in the outbox.
     SignedUp,
+    /// The circle was full: a new learner on its waitlist, at this number
+    /// (1 = next to get a place); told so by mail.
+    Waitlisted(u32),
     /// This email is on the circle's roster already: nothing written.
     AlreadySignedUp,
 }
 
-/// Makes a signup's confirmation message.
-pub type ComposeSignup<'a> = &'a (dyn Fn(&PublicCircle, &LearnerInput) -> ApiResult<NewMail> + Sync);
+/// Makes a signup's confirmation message; with their waitlist number when
+/// the circle was full.
+pub type ComposeSignup<'a> = &'a (dyn Fn(&PublicCircle, &LearnerInput, Option<u32>) -> ApiResult<NewMail> + Sync);
 
 fn unknown() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "public_page_unknown", "there is no public page at this address")
@@ -131,15 +141,15 @@ pub(super) fn team_slug(backend: &impl Backend, team: &str) -> ApiResult<String>
 }
 
 /// A stored field's value (null when absent).
-fn value(tx: &mut dyn Tx, table: &str, row: &str, field: &str) -> ApiResult<Value> {
+pub(super) fn value(tx: &mut dyn Tx, table: &str, row: &str, field: &str) -> ApiResult<Value> {
     Ok(tx.stored_value(table, row, field)?.and_then(|v| serde_json::from_str(&v).ok()).unwrap_or(Value::Null))
 }
 
-fn text(tx: &mut dyn Tx, table: &str, row: &str, field: &str) -> ApiResult<String> {
+pub(super) fn text(tx: &mut dyn Tx, table: &str, row: &str, field: &str) -> ApiResult<String> {
     Ok(value(tx, table, row, field)?.as_str().unwrap_or_default().to_string())
 }
 
-fn flag(tx: &mut dyn Tx, table: &str, row: &str, field: &str) -> ApiResult<bool> {
+pub(super) fn flag(tx: &mut dyn Tx, table: &str, row: &str, field: &str) -> ApiResult<bool> {
     Ok(value(tx, table, row, field)?.as_i64() == Some(1))
 }
 
@@ -154,15 +164,38 @@ fn children(tx: &mut dyn Tx, table: &str, circle: &str) -> ApiResult<Vec<String>
     Ok(live)
 }
 
-/// Learners who hold a place: on the roster and not withdrawn.
-fn roster_count(tx: &mut dyn Tx, circle: &str) -> ApiResult<i64> {
-    let mut count = 0;
-    for row in children(tx, "learners", circle)? {
-        if !flag(tx, "learners", &row, "withdrawn")? {
-            count += 1;
-        }
+/// A live learner's id and waitlist state, as stored.
+pub(super) struct StoredStanding {
+    pub id: String,
+    pub withdrawn: bool,
+    pub waitlisted_at: String,
+}
+
+impl StoredStanding {
+    pub fn standing(&self) -> Standing<'_> {
+        Standing { id: &self.id, withdrawn: self.withdrawn, waitlisted_at: &self.waitlisted_at }
     }
-    Ok(count)
+}
+
+/// The live learners of a circle with their waitlist state.
+pub(super) fn standings(tx: &mut dyn Tx, circle: &str) -> ApiResult<Vec<StoredStanding>> {
+    let mut all = Vec::new();
+    for id in children(tx, "learners", circle)? {
+        let withdrawn = flag(tx, "learners", &id, "withdrawn")?;
+        let waitlisted_at = text(tx, "learners", &id, "waitlisted_at")?;
+        all.push(StoredStanding { id, withdrawn, waitlisted_at });
+    }
+    Ok(all)
+}
+
+/// How many learners hold a place (core's `Standing::enrolled`).
+pub(super) fn enrolled_count(standings: &[StoredStanding]) -> usize {
+    standings.iter().filter(|s| s.standing().enrolled()).count()
+}
+
+/// A circle's signup limit (None: no limit).
+pub(super) fn signup_limit(tx: &mut dyn Tx, circle: &str) -> ApiResult<Option<i64>> {
+    Ok(value(tx, "circles", circle, "signup_limit")?.as_i64())
 }
 
 /// Whether the circle was ended at `now`: it has meetings and none is
@@ -229,11 +262,11 @@ fn read_circle(
             facilitators.push(first.to_string());
         }
     }
-    let limit = value(tx, "circles", circle, "signup_limit")?.as_i64();
-    let full = match limit {
-        Some(limit) => roster_count(tx, circle)? >= limit,
-        None => false,
+    let privacy_notice = match value(tx, "circles", circle, "team_id")?.as_str() {
+        Some(team) => text(tx, "teams", team, "privacy_notice")?,
+        None => String::new(),
     };
+    let full = waitlist::is_full(signup_limit(tx, circle)?, enrolled_count(&standings(tx, circle)?));
     let slug = slug.to_string();
     let field = |tx: &mut dyn Tx, f: &str| text(tx, "circles", circle, f);
     let public = PublicCircle {
@@ -257,6 +290,7 @@ fn read_circle(
         signup_open: flag(tx, "circles", circle, "signup_open")?,
         full,
         signup_question: field(tx, "signup_question")?,
+        privacy_notice,
         facilitators,
         meetings,
         next_weekday,
@@ -268,6 +302,13 @@ fn read_circle(
 pub fn weekday_name(date: NaiveDate) -> String {
     const DAYS: [&str; 7] = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
     DAYS[date.weekday().num_days_from_monday() as usize].to_string()
+}
+
+/// A circle's public facts for mail about it (a waiting learner's place),
+/// whatever its status; None for a deleted circle.
+pub(super) fn circle_for_mail(tx: &mut dyn Tx, circle: &str, now: DateTime<Utc>) -> ApiResult<Option<PublicCircle>> {
+    let slug = tx.public_slug(CIRCLE, circle)?.unwrap_or_default();
+    Ok(read_circle(tx, circle, &slug, now)?.map(|(_, public)| public))
 }
 
 /// The circle a slug names, checked for the public: 404 unknown or draft, 410 ended.
@@ -330,8 +371,10 @@ pub(super) fn circle(backend: &impl Backend, slug: &str, now: DateTime<Utc>) -> 
 
 /// Sign someone up on a circle's public page: core's learner rules (the
 /// same as a local add), then the circle's (published, not ended, signup
-/// open, a place left); the same email twice is one learner. The learner
-/// row and the confirmation mail in one write.
+/// open); the same email twice is one learner. A full circle puts them on
+/// its waitlist (`waitlisted_at` = now; `waitlist.rs` gives them a place
+/// when one frees). The learner row, marked `signup_source` = online, and
+/// the confirmation mail in one write.
 pub(super) fn sign_up(
     backend: &impl Backend,
     slug: &str,
@@ -370,9 +413,6 @@ pub(super) fn sign_up(
                 }
             }
         }
-        if public.full {
-            return Err(ApiError::new(StatusCode::CONFLICT, "circle_full", "this circle is full"));
-        }
         let since = time_text(now - chrono::Duration::hours(24));
         let mut recent = 0;
         for row in children(tx, "learners", &circle)? {
@@ -388,15 +428,30 @@ pub(super) fn sign_up(
             ));
         }
         let id = uuid::Uuid::now_v7().to_string();
+        // Decided inside the write, so two signups for the last place cannot both get it.
+        let waitlisted_at = if public.full { time_text(now) } else { String::new() };
         let mut fields = vec![("circle_id", Value::from(circle.as_str()))];
         fields.extend(input.synced_values());
+        fields.push(("signup_source", Value::from(SIGNUP_ONLINE)));
+        fields.push(("waitlisted_at", Value::from(waitlisted_at.as_str())));
         fields.push(("deleted", Value::from(0)));
         fields.push(("created_at", Value::from(time_text(now))));
         log_own_circle_row(tx, &circle, "learners", &id, &fields)?;
+        let position = if public.full {
+            let all = standings(tx, &circle)?;
+            let order = waitlist::waitlist(&all.iter().map(StoredStanding::standing).collect::<Vec<_>>());
+            let n = order
+                .iter()
+                .position(|w| *w == id)
+                .ok_or_else(|| ApiError::internal("a waitlisted signup is not on the waitlist"))?;
+            Some(n as u32 + 1)
+        } else {
+            None
+        };
         if !input.email.is_empty() {
-            tx.enqueue_mail(&compose(&public, &input)?)?;
+            tx.enqueue_mail(&compose(&public, &input, position)?)?;
         }
-        Ok(SignupOutcome::SignedUp)
+        Ok(position.map_or(SignupOutcome::SignedUp, SignupOutcome::Waitlisted))
     })
 }
 
@@ -444,7 +499,9 @@ mod tests {
         let backend = Sqlite::open(&dir.path().join("server.sqlite")).unwrap();
         let now = Utc::now();
         let slug = published_circle(&backend, now);
-        let no_mail = |_: &PublicCircle, _: &LearnerInput| -> ApiResult<NewMail> { Err(ApiError::internal("no mail")) };
+        let no_mail = |_: &PublicCircle, _: &LearnerInput, _: Option<u32>| -> ApiResult<NewMail> {
+            Err(ApiError::internal("no mail"))
+        };
         let learner = |n: usize| LearnerInput {
             name: format!("Learner {n}"),
             mobile: "+13125550143".into(),

@@ -4,7 +4,8 @@
 //! access that follows from data, and seqs handed out in log order. All of
 //! a push's effects are gathered and handed to the backend in one write;
 //! then the users whose access the push may have ended are checked again
-//! (`access.rs`), in the same transaction.
+//! (`access.rs`) and places the push freed go to waiting learners
+//! (`waitlist.rs`), in the same transaction.
 
 use std::collections::{HashMap, HashSet};
 
@@ -21,6 +22,7 @@ use super::group_commit::PushJob;
 use super::ownership::{authorize_global, check_circle_team};
 use super::references::check_reference;
 use super::scope::authorize;
+use super::waitlist::{self, ComposePlace};
 use super::ApiResult;
 use crate::common::now_text;
 use crate::storage::{Conflict, Logged, PushStart, PushWrites, Session, StoredField, Tx};
@@ -28,7 +30,11 @@ use crate::storage::{Conflict, Logged, PushStart, PushWrites, Session, StoredFie
 /// One push of a group, in the group's transaction: its effects and its
 /// recorded answer, or an error (having written nothing). Also true when the
 /// push purged an erased learner's history (`erase.rs`).
-pub(super) fn push_one(tx: &mut dyn Tx, job: &PushJob) -> ApiResult<(PushResponse, bool)> {
+pub(super) fn push_one(
+    tx: &mut dyn Tx,
+    job: &PushJob,
+    place_mail: Option<&ComposePlace>,
+) -> ApiResult<(PushResponse, bool)> {
     let (session, batch) = (&job.session, &job.batch);
     let mut start = tx.begin_push(session, batch)?;
     if let Some(previous) = check_batch_record(batch, start.recorded.take(), start.last_batch_seq)? {
@@ -66,6 +72,7 @@ pub(super) fn push_one(tx: &mut dyn Tx, job: &PushJob) -> ApiResult<(PushRespons
     if !recheck.is_empty() {
         access::recheck(tx, &recheck)?;
     }
+    waitlist::fill_freed_places(tx, &writes.logged, place_mail)?;
     Ok((response, purged))
 }
 
