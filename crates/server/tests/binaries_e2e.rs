@@ -127,3 +127,69 @@ fn two_cli_clients_and_a_server_process_converge(backend: Backend) {
 }
 
 both_backends!(two_cli_clients_and_a_server_process_converge);
+
+/// Every file under `dir` whose bytes hold `needle`.
+fn files_holding(dir: &Path, needle: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_holding(&path, needle));
+        } else if std::fs::read(&path).unwrap().windows(needle.len()).any(|w| w == needle.as_bytes()) {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// The laptops' stores are encrypted with keys from the real keyring (the
+/// tests run under scripts/with-keyring.sh): after learners were written,
+/// pushed and pulled onto a second laptop, no file in either data folder
+/// (database, WAL, shared memory, backups) holds a learner's email in the clear.
+#[test]
+fn synced_laptops_hold_no_learner_email_in_the_clear() {
+    const EMAIL: &str = "never.in.the.clear@example.org";
+    let tmp = tempfile::tempdir().unwrap();
+    let test_db = TestDb::new(Backend::Sqlite);
+    let db = test_db.url.as_str();
+    let add = Command::new(env!("CARGO_BIN_EXE_circles-server"))
+        .args(["--db", db, "user", "add", "--email", "fatima@example.org", "--name", "Fatima"])
+        .env("CIRCLES_PASSWORD", PASSWORD)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(add.status.success(), "{}", String::from_utf8_lossy(&add.stderr));
+    let (server, url) = start_server(db);
+    let (a, b) = (tmp.path().join("laptop-a"), tmp.path().join("laptop-b"));
+    for dir in [&a, &b] {
+        circles(dir, &["login", "--server", &url, "--email", "fatima@example.org"]);
+    }
+    let circle = circles(
+        &a,
+        &[
+            "circle",
+            "create",
+            "--name",
+            "Private Matters",
+            "--time-zone",
+            "America/Chicago",
+            "--start-time",
+            "18:30",
+            "--duration",
+            "90",
+            "--first-date",
+            "2026-12-07",
+            "--meetings",
+            "2",
+        ],
+    );
+    circles(&a, &["learner", "add", "--circle", &circle, "--name", "Dana", "--email", EMAIL]);
+    circles(&a, &["sync"]);
+    circles(&b, &["sync"]);
+    assert!(circles(&b, &["learner", "list", "--circle", &circle]).contains(EMAIL), "pulled onto laptop b");
+    drop(server);
+    for dir in [&a, &b] {
+        assert!(!std::fs::read(dir.join("circles.sqlite")).unwrap().starts_with(b"SQLite format 3\0"));
+        assert_eq!(files_holding(dir, EMAIL), Vec::<PathBuf>::new(), "{}", dir.display());
+    }
+}

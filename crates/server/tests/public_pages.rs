@@ -78,7 +78,7 @@ fn env(backend: Backend) -> Env {
         &[],
     );
     let dir = tempfile::tempdir().unwrap();
-    let mut fatima = Store::open_in(dir.path()).unwrap();
+    let mut fatima = common::open_laptop(dir.path());
     let token = HttpTransport::new(&server.url, None)
         .unwrap()
         .login(&LoginRequest {
