@@ -220,7 +220,7 @@ pub(crate) enum Origin {
     Raw,
 }
 
-/// What the store file at a path is, read from its first bytes only.
+/// What the store file at a path is: new, plain SQLite, or anything else.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum FileState {
     /// No file, or an empty one: a new store.
@@ -231,14 +231,21 @@ pub(crate) enum FileState {
     Other,
 }
 
+/// Asked of SQLite, never by opening the file directly: closing any other
+/// descriptor of a database file drops the POSIX locks this process's
+/// connections hold on it (SQLite's documented caveat), and another process
+/// (the CLI beside the app) would then take itself for the last reader and
+/// delete the WAL the app is still writing to.
 pub(crate) fn file_state(path: &Path) -> FileState {
-    use std::io::Read;
-    let Ok(mut file) = std::fs::File::open(path) else { return FileState::New };
-    let mut header = [0u8; 16];
-    match file.read(&mut header) {
-        Ok(0) => FileState::New,
-        Ok(16) if &header == b"SQLite format 3\0" => FileState::Plain,
-        _ => FileState::Other,
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.len() > 0 => {}
+        _ => return FileState::New,
+    }
+    let plain = open_plain(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .and_then(|conn| conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)));
+    match plain {
+        Ok(_) => FileState::Plain,
+        Err(_) => FileState::Other,
     }
 }
 
@@ -398,8 +405,9 @@ pub(crate) fn open_keyed(path: &Path, flags: OpenFlags, key: &StoreKey) -> rusql
     Ok(conn)
 }
 
-/// A plain (unkeyed) connection: only for reading a plain store being
-/// converted (store/encrypt.rs).
+/// A plain (unkeyed) connection: only for telling a plain file from an
+/// encrypted one (`file_state`) and reading a plain store being converted
+/// (store/encrypt.rs).
 pub(crate) fn open_plain(path: &Path, flags: OpenFlags) -> rusqlite::Result<Connection> {
     Connection::open_with_flags(path, flags)
 }
@@ -441,15 +449,26 @@ mod tests {
     }
 
     #[test]
-    fn the_header_tells_plain_from_new_and_other() {
+    fn sqlite_tells_plain_from_new_and_other() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x");
         assert_eq!(file_state(&path), FileState::New);
         std::fs::write(&path, b"").unwrap();
         assert_eq!(file_state(&path), FileState::New);
-        std::fs::write(&path, b"SQLite format 3\0and more").unwrap();
-        assert_eq!(file_state(&path), FileState::Plain);
         std::fs::write(&path, [9u8; 64]).unwrap();
         assert_eq!(file_state(&path), FileState::Other);
+        std::fs::remove_file(&path).unwrap();
+        Connection::open(&path).unwrap().execute_batch("CREATE TABLE t (x)").unwrap();
+        assert_eq!(file_state(&path), FileState::Plain);
+        let encrypted = dir.path().join("y");
+        open_keyed(
+            &encrypted,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+            &StoreKey::for_tests(),
+        )
+        .unwrap()
+        .execute_batch("CREATE TABLE t (x)")
+        .unwrap();
+        assert_eq!(file_state(&encrypted), FileState::Other);
     }
 }
