@@ -8,51 +8,25 @@ mod common;
 
 use std::path::Path;
 
-use common::Folder;
+use common::{circle_with_learners, Folder};
 
-const EMAIL: &str = "private.person@example.org";
+const EMAIL: &str = "ana@example.org";
 const PASSPHRASE: &str = "a long library passphrase";
 /// A D-Bus address where nothing answers: no keyring (and no autolaunch).
 const NO_BUS: &str = "unix:path=/nonexistent/circles-test-bus";
 
 /// Every file under `dir` (backups included) whose bytes hold `needle`.
 fn files_holding(dir: &Path, needle: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(files_holding(&path, needle));
-        } else if std::fs::read(&path).unwrap().windows(needle.len()).any(|w| w == needle.as_bytes()) {
-            out.push(path.display().to_string());
-        }
-    }
-    out
+    circles_core::files_holding(dir, needle).unwrap().iter().map(|p| p.display().to_string()).collect()
 }
 
 fn is_plain_sqlite(path: &Path) -> bool {
     std::fs::read(path).unwrap().starts_with(b"SQLite format 3\0")
 }
 
-/// A circle with a learner whose email is `EMAIL`.
+/// A circle with two learners, one of them Ana Souza, whose email is `EMAIL`.
 fn learner_with_email(folder: &Folder) -> String {
-    let circle = folder.id(&[
-        "circle",
-        "create",
-        "--name",
-        "Speak Up",
-        "--time-zone",
-        "America/New_York",
-        "--start-time",
-        "18:30",
-        "--duration",
-        "90",
-        "--first-date",
-        "2026-03-03",
-        "--meetings",
-        "3",
-    ]);
-    folder.id(&["learner", "add", "--circle", &circle, "--name", "Private Person", "--email", EMAIL]);
-    circle
+    circle_with_learners(folder).0
 }
 
 #[test]
@@ -62,14 +36,14 @@ fn the_store_its_wal_and_its_backups_hold_no_email_in_the_clear() {
     let copy = folder.dir.path().join("backups").join("circles-by-hand.sqlite");
     std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
     folder.ok(&["backup", "--out", copy.to_str().unwrap()]);
-    assert!(folder.ok(&["learner", "list", "--circle", &circle]).contains("Private Person"));
+    assert!(folder.ok(&["learner", "list", "--circle", &circle]).contains("Ana Souza"));
     assert!(!is_plain_sqlite(&folder.db()), "the store is encrypted");
     assert!(
         !folder.dir.path().join(circles_core::KEY_FILE).exists(),
         "the key is in the keyring, not beside the store"
     );
     assert_eq!(files_holding(folder.dir.path(), EMAIL), Vec::<String>::new());
-    assert_eq!(files_holding(folder.dir.path(), "Private Person"), Vec::<String>::new());
+    assert_eq!(files_holding(folder.dir.path(), "Ana Souza"), Vec::<String>::new());
 }
 
 #[test]
@@ -152,5 +126,5 @@ fn a_plain_store_from_before_encryption_is_converted_with_nothing_lost() {
     let names: Vec<String> =
         std::fs::read_dir(plain.dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
     assert!(!names.iter().any(|n| n.contains(".plain") || n.contains(".encrypting")), "{names:?}");
-    assert!(plain.ok(&["learner", "list", "--circle", &circle]).contains("Private Person"));
+    assert!(plain.ok(&["learner", "list", "--circle", &circle]).contains("Ana Souza"));
 }
