@@ -20,7 +20,7 @@ if [ -z "${CIRCLES_TEST_KEYRING:-}" ]; then
   # so every laptop store the tests open is encrypted with a key from a real
   # keyring (crates/core/src/store/key.rs).
   section "A D-Bus session with an unlocked gnome-keyring (scripts/with-keyring.sh)"
-  exec bash "$repo/scripts/with-keyring.sh" bash "${BASH_SOURCE[0]}" "$@"
+  exec bash "$repo/scripts/with-keyring.sh" bash "$repo/scripts/test.sh" "$@"
 fi
 echo "keyring: gnome-keyring on D-Bus session $DBUS_SESSION_BUS_ADDRESS"
 
