@@ -128,3 +128,16 @@ fn a_plain_store_from_before_encryption_is_converted_with_nothing_lost() {
     assert!(!names.iter().any(|n| n.contains(".plain") || n.contains(".encrypting")), "{names:?}");
     assert!(plain.ok(&["learner", "list", "--circle", &circle]).contains("Ana Souza"));
 }
+
+#[test]
+#[cfg(target_os = "linux")]
+fn a_keyring_that_lost_the_key_says_how_to_recover_and_changes_nothing() {
+    let folder = Folder::new();
+    folder.id(&["course", "create", "--title", "Before The Loss"]);
+    let user = folder.dir.path().canonicalize().unwrap().to_string_lossy().into_owned();
+    keyring::Entry::new(circles_core::KEYRING_SERVICE, &user).unwrap().delete_credential().unwrap();
+    let before = std::fs::read(folder.db()).unwrap();
+    let lost = folder.fails(&["course", "list"]);
+    assert!(lost.stderr.contains("sign in again and sync"), "{}", lost.stderr);
+    assert_eq!(std::fs::read(folder.db()).unwrap(), before, "the file was left untouched");
+}
