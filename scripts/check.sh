@@ -25,7 +25,8 @@ section "Rust: clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 section "Rust: unit and tidy tests (cargo test --workspace --lib)"
-cargo test --workspace --locked --lib
+# Under a D-Bus session with gnome-keyring: the app's unit tests open real stores.
+bash scripts/with-keyring.sh cargo test --workspace --locked --lib
 
 section "UI: lint (ESLint)"
 (cd ui && npm run lint)

@@ -2,7 +2,8 @@
 # Install what building, running and testing Circles needs. Idempotent and fast
 # when everything is present (no apt-get update, no npm install then).
 #
-#   Debian 12 packages: WebKitGTK (Tauri), Xvfb, WebKitWebDriver, ImageMagick...
+#   Debian 12 packages: WebKitGTK (Tauri), Xvfb, WebKitWebDriver, ImageMagick,
+#   D-Bus and gnome-keyring (a real keyring for the tests)...
 #   rustfmt and clippy (rustup), tauri-driver (cargo install), nightly and
 #   cargo-fuzz (the fuzz targets), the UI's npm
 #   packages (npm ci in ui/), and aiosmtpd (PyPI, in a venv) for the mail tests.
@@ -19,6 +20,10 @@ APT_PACKAGES=(
   xvfb xauth webkit2gtk-driver imagemagick
   postgresql
   python3-venv curl
+  # A real keyring for the tests (scripts/with-keyring.sh): the laptop's
+  # store key lives in the Secret Service (crates/core/src/store/key.rs);
+  # libdbus-1-dev for the keyring crate's D-Bus client.
+  dbus dbus-daemon dbus-bin gnome-keyring libdbus-1-dev
 )
 
 echo "--- Debian packages"

@@ -12,8 +12,17 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 started=$(date +%s)
 cd "$repo"
 
-section "Setup (scripts/setup.sh)"
-bash "$repo/scripts/setup.sh"
+if [ -z "${CIRCLES_TEST_KEYRING:-}" ]; then
+  section "Setup (scripts/setup.sh)"
+  bash "$repo/scripts/setup.sh"
+  # Everything below (cargo test, fuzz, the window tests, the packages) runs
+  # under one D-Bus session with an unlocked gnome-keyring, started here,
+  # so every laptop store the tests open is encrypted with a key from a real
+  # keyring (crates/core/src/store/key.rs).
+  section "A D-Bus session with an unlocked gnome-keyring (scripts/with-keyring.sh)"
+  exec bash "$repo/scripts/with-keyring.sh" bash "$repo/scripts/test.sh" "$@"
+fi
+echo "keyring: gnome-keyring on D-Bus session $DBUS_SESSION_BUS_ADDRESS"
 
 section "Rust: format (cargo fmt --check)"
 cargo fmt --all --check || die "not formatted: run cargo fmt --all"

@@ -60,6 +60,7 @@ const COMMANDS: &[&str] = &[
     "newest_backup",
     "restore_newest_backup",
     "set_aside_damaged_store",
+    "unlock_store",
     "export_everything",
     "first_run",
     "start_offline",

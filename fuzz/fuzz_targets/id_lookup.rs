@@ -26,7 +26,7 @@ struct Demo {
 
 fn demo() -> Demo {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut store = Store::open_in(dir.path()).expect("open store");
+    let mut store = Store::open_in_with(dir.path(), &circles_core::KeySource::Raw(circles_core::StoreKey::from_bytes([1; 32]))).expect("open store");
     let rule = WeeklyRule { first_date: NaiveDate::from_ymd_opt(2026, 1, 5).expect("date"), count: 3 };
     let mut ids = Vec::new();
     for name in ["Python", "Spanish", "Públic Speaking"] {

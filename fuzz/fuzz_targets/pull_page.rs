@@ -24,7 +24,7 @@ struct Replica {
 
 fn replica() -> Replica {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut store = Store::open_in(dir.path()).expect("open store");
+    let mut store = Store::open_in_with(dir.path(), &circles_core::KeySource::Raw(circles_core::StoreKey::from_bytes([1; 32]))).expect("open store");
     let rule = WeeklyRule { first_date: NaiveDate::from_ymd_opt(2026, 1, 5).expect("date"), count: 4 };
     let circle = store
         .create_circle(&CircleInput::new("Python", "America/Chicago", "18:00", 90), Some(&rule))

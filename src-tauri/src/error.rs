@@ -102,7 +102,9 @@ impl From<CoreError> for UiError {
                 tracing::error!(error = %e, "database error");
                 UiError::new(UiErrorKind::Store, e.to_string())
             }
-            _ => UiError { fault: e.store_fault(), ..UiError::new(UiErrorKind::Store, e.to_string()) },
+            // The store's faults and its key's (`store_key_no_keyring`,
+            // `store_passphrase_needed`, `store_wrong_passphrase`...).
+            _ => UiError { fault: e.code(), ..UiError::new(UiErrorKind::Store, e.to_string()) },
         }
     }
 }
@@ -125,7 +127,11 @@ mod tests {
     #[test]
     fn a_validation_error_names_its_field_and_rule() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = circles_core::Store::open_in(dir.path()).unwrap();
+        let mut store = circles_core::Store::open_in_with(
+            dir.path(),
+            &circles_core::KeySource::Raw(circles_core::StoreKey::from_bytes([1; 32])),
+        )
+        .unwrap();
         let e: UiError = store
             .create_circle(&circles_core::CircleInput::new("X", "Mars/Olympus", "18:00", 90), None)
             .unwrap_err()

@@ -151,6 +151,7 @@ pub fn run() {
             commands::settings::newest_backup,
             commands::settings::restore_newest_backup,
             commands::settings::set_aside_damaged_store,
+            commands::settings::unlock_store,
             commands::settings::export_everything,
             commands::first_run::first_run,
             commands::first_run::start_offline,

@@ -142,6 +142,22 @@ impl AppState {
         Ok(file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
     }
 
+    /// Open the store with a passphrase (no keyring answered, or the store is
+    /// locked with one). A wrong passphrase is an error and leaves everything
+    /// as it was; once open, the key is remembered for the process, so the
+    /// sync worker's own connection needs no second asking.
+    pub fn unlock_store(&self, passphrase: String) -> UiResult<()> {
+        let dir = self.data_dir()?;
+        let mut slot = lock(&self.store)?;
+        if slot.is_ok() {
+            return Ok(());
+        }
+        let store = Store::open_in_with(&dir, &circles_core::KeySource::Passphrase(passphrase))?;
+        tracing::info!(data_dir = %dir.display(), "store opened with a passphrase");
+        *slot = Ok(store);
+        Ok(())
+    }
+
     /// Move a damaged store aside (into `damaged-<stamp>/` in the data folder)
     /// and open a new, empty one, which a sign-in fills from the server;
     /// returns the folder it went to. Refused when the full check finds the

@@ -38,9 +38,10 @@ fn a_backup_is_restored_and_the_replaced_data_kept_aside() {
         })
         .collect();
     assert_eq!(aside.len(), 1, "{aside:?}");
-    let kept = Folder::new();
-    std::fs::copy(&aside[0], kept.db()).unwrap();
-    assert_eq!(titles(&kept), vec!["After", "Before"], "the replaced data is all there");
+    // The copy kept aside is encrypted with this folder's key: restoring it
+    // here shows the replaced data is all there.
+    folder.ok(&["restore", aside[0].to_str().unwrap()]);
+    assert_eq!(titles(&folder), vec!["After", "Before"], "the replaced data is all there");
 }
 
 #[test]

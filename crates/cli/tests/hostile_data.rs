@@ -28,7 +28,7 @@ fn shown_unsafe(text: &str) -> Vec<char> {
 }
 
 fn sql(f: &Folder) -> rusqlite::Connection {
-    rusqlite::Connection::open(f.db()).expect("open the store file")
+    circles_core::open_store_file_for_tests(f.db().parent().unwrap()).expect("open the store file")
 }
 
 /// A circle (with a non-ASCII id) whose name and learner carry escape
@@ -107,7 +107,7 @@ fn stored_escape_sequences_never_reach_the_terminal_and_odd_ids_go_through_every
     ];
     for args in &listings {
         let out = f.ok(args);
-        assert_eq!(shown_unsafe(&out), [], "circles {args:?} printed:\n{out}");
+        assert_eq!(shown_unsafe(&out), Vec::<char>::new(), "circles {args:?} printed:\n{out}");
     }
     let conflicts = f.ok(&["conflicts", "list"]);
     assert!(conflicts.contains("learners é🙂 name") && conflicts.contains("learners é🙂-row-9 name"), "{conflicts}");
@@ -120,7 +120,7 @@ fn stored_escape_sequences_never_reach_the_terminal_and_odd_ids_go_through_every
         let mut json_args = args.clone();
         json_args.push("--json");
         let out = f.ok(&json_args);
-        assert_eq!(shown_unsafe(&out), [], "circles {json_args:?} printed:\n{out}");
+        assert_eq!(shown_unsafe(&out), Vec::<char>::new(), "circles {json_args:?} printed:\n{out}");
         serde_json::from_str::<serde_json::Value>(&out).unwrap_or_else(|e| panic!("{json_args:?}: {e}\n{out}"));
     }
     let learner = f.json(&["learner", "show", &ana]);
@@ -128,7 +128,7 @@ fn stored_escape_sequences_never_reach_the_terminal_and_odd_ids_go_through_every
 
     // An error quoting what was typed is made safe too.
     let failure = f.fails(&["learner", "show", "\u{1b}[2Jnobody"]);
-    assert_eq!(shown_unsafe(&failure.stderr), [], "{}", failure.stderr);
+    assert_eq!(shown_unsafe(&failure.stderr), Vec::<char>::new(), "{}", failure.stderr);
 }
 
 #[test]
@@ -138,7 +138,7 @@ fn exports_are_exact_and_formulas_are_text_in_csv() {
     // safe to show.
     for args in [vec!["export", "circle", ODD_CIRCLE], vec!["export", "all"]] {
         let out = f.ok(&args);
-        assert_eq!(shown_unsafe(&out), [], "{args:?}");
+        assert_eq!(shown_unsafe(&out), Vec::<char>::new(), "{args:?}");
         let value: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert!(value.to_string().contains(ODD_LEARNER), "{args:?}");
     }

@@ -2,7 +2,8 @@
 //! it asks for --yes, refuses while changes made here have not reached a
 //! server (nothing removed), refuses in the demo, and otherwise leaves no
 //! Circles file and no learner's email in the folder, keeping the person's
-//! own files.
+//! own files; the store's key goes from the keyring, so an old copy of the
+//! file can no longer be read. Run under a keyring (scripts/with-keyring.sh).
 
 mod common;
 
@@ -20,6 +21,11 @@ fn data_is_removed_only_when_confirmed_and_nothing_waiting_is_lost_silently() {
     let waiting = f.refuses(&["remove-data", "--yes"], "have not reached the server yet");
     assert!(waiting.stderr.contains("nothing was removed"), "{}", waiting.stderr);
 
+    // A copy of the store's bytes made before (a disk image, a snapshot).
+    let elsewhere = tempfile::tempdir().unwrap();
+    let copy = elsewhere.path().join("copy.sqlite");
+    std::fs::copy(f.db(), &copy).unwrap();
+
     let out = f.ok(&["remove-data", "--yes", "--discard-waiting-changes"]);
     assert!(out.starts_with("removed "), "{out}");
     assert!(!f.db().exists());
@@ -33,6 +39,12 @@ fn data_is_removed_only_when_confirmed_and_nothing_waiting_is_lost_silently() {
         .collect();
     left.sort();
     assert_eq!(left, ["backups-by-hand.sqlite", "my notes.txt"], "the person's own files stay");
+
+    // The key went with the files: the old copy put back cannot be read.
+    std::fs::copy(&copy, f.db()).unwrap();
+    let lost = f.fails(&["circle", "list"]);
+    assert!(lost.stderr.contains("sign in again and sync"), "{}", lost.stderr);
+    std::fs::remove_file(f.db()).unwrap();
 
     // The folder opens again as a new, empty store.
     let info = f.json(&["circle", "list"]);

@@ -26,7 +26,7 @@ const RUNS: usize = 15;
 
 fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut store = Store::open_in(dir.path()).expect("store");
+    let mut store = Store::open_in_with(dir.path(), &circles_core::benchmark_key_source()).expect("store");
     let setup = Instant::now();
     let team = store.create_team("Riverbend Public Library").expect("team");
     let venues = ["Central Library", "Harbor Street Branch", "Eastside Branch", "Online", "Northgate Branch"];

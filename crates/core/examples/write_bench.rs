@@ -39,7 +39,8 @@ const IN_A_ROW: usize = 10_000;
 fn main() {
     let started = Instant::now();
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut store = Store::open_in(&dir.path().join("circles")).expect("store");
+    let mut store =
+        Store::open_in_with(&dir.path().join("circles"), &circles_core::benchmark_key_source()).expect("store");
     let mut floor = Floor::open(&dir.path().join("floor"));
 
     // Setup: circles whose (meeting, learner) pairs are the marks to write.

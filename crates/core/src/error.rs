@@ -170,6 +170,11 @@ pub enum CoreError {
 
     /// Signing in or syncing was asked of a store that holds the demo: its
     /// made-up learners must never reach a library's server. Code `demo_store`.
+    /// The store's key could not be had, or did not open the store (store/key.rs):
+    /// no keyring, a passphrase needed or wrong, a lost key. Code: the `KeyError`'s.
+    #[error(transparent)]
+    StoreKey(#[from] crate::store::key::KeyError),
+
     #[error("This is the demo: it never syncs. Leave the demo to connect to your library's server.")]
     DemoStore,
 }
@@ -223,6 +228,7 @@ impl CoreError {
             CoreError::LearnerErased { .. } => Some("learner_erased"),
             CoreError::ChangesWaiting { .. } => Some("changes_waiting"),
             CoreError::Wipe { .. } => Some("wipe_failed"),
+            CoreError::StoreKey(e) => Some(e.code()),
             other => other.store_fault(),
         }
     }

@@ -59,11 +59,15 @@ pub use reports::{
     csv_text, write_circle_csv, write_team_csv, CancelledMeeting, CircleFigures, CircleInfo, CircleLine, CircleReport,
     Counting, Figures, MeetingFigures, MonthFigures, TeamReport, VenueFigures, WrapUpFigures,
 };
-pub use store::backup::{newest_backup, restore_backup, BACKUPS_DIR};
+pub use store::backup::{newest_backup, restore_backup, restore_backup_with, BACKUPS_DIR};
 pub use store::data_dir;
 pub use store::erase::{files_holding, Purged};
 pub use store::health::{check_store, set_aside_damaged, set_aside_store, SetAside, StoreCheck};
 pub use store::hlc;
+pub use store::key::{
+    benchmark_key_source, open_store_file_for_tests, KeyError, KeySource, StoreKey, KEYRING_SERVICE, KEY_FILE,
+    MIN_PASSPHRASE_CHARS, PASSPHRASE_ENV_VAR,
+};
 pub use store::lookup::StoreOverview;
 pub use store::rows::value_to_json;
 pub use store::{schema_version, Store};

@@ -46,8 +46,10 @@ fn garbage_file_is_refused_and_left_untouched() {
     let garbage: Vec<u8> = (0..4096u32).map(|i| (i * 7 % 251) as u8).collect();
     std::fs::write(&path, &garbage).unwrap();
     let err = Store::open_in(dir.path()).err().expect("garbage must be refused");
-    assert!(matches!(err, CoreError::NotADatabase { .. }), "{err}");
-    assert!(err.to_string().contains("not a Circles database"), "{err}");
+    // Garbage looks like an encrypted store whose key is not in the keyring:
+    // the error says both, and how to recover.
+    assert_eq!(err.code(), Some("store_key_lost"), "{err}");
+    assert!(err.to_string().contains("not a Circles store"), "{err}");
     assert_eq!(std::fs::read(&path).unwrap(), garbage);
 }
 
@@ -57,7 +59,7 @@ fn newer_schema_is_refused_and_left_untouched() {
     drop(Store::open_in(dir.path()).unwrap());
     let path = dir.path().join("circles.sqlite");
     {
-        let conn = rusqlite::Connection::open(&path).unwrap();
+        let conn = circles_core::open_store_file_for_tests(dir.path()).unwrap();
         conn.pragma_update(None, "user_version", 99).unwrap();
         conn.pragma_update(None, "journal_mode", "DELETE").unwrap();
     }
@@ -83,7 +85,7 @@ fn another_applications_database_is_refused() {
 #[test]
 fn migrations_upgrade_an_empty_store_to_the_current_version() {
     let (dir, _store) = store();
-    let conn = rusqlite::Connection::open(dir.path().join("circles.sqlite")).unwrap();
+    let conn = circles_core::open_store_file_for_tests(dir.path()).unwrap();
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
     assert_eq!(version, circles_core::schema_version());
     let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();

@@ -31,7 +31,7 @@ fn start_server(dir: &std::path::Path) -> (String, Arc<SqliteStorage>) {
 
 fn client(url: &str) -> (tempfile::TempDir, Store, HttpTransport) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_in(dir.path()).unwrap();
+    let store = Store::open_in_with(dir.path(), &circles_core::benchmark_key_source()).unwrap();
     let login = HttpTransport::new(url, None)
         .unwrap()
         .login(&LoginRequest {

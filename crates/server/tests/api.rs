@@ -399,10 +399,8 @@ fn a_client_with_a_fast_clock_corrects_itself(backend: Backend) {
     a.sync();
     b.sync();
     assert_eq!(b.store.circles().unwrap().len(), 1);
-    let newest: String = rusqlite::Connection::open(a.store.path())
-        .unwrap()
-        .query_row("SELECT max(hlc) FROM changes", [], |r| r.get(0))
-        .unwrap();
+    let newest: String =
+        common::laptop_sql(a.store.path()).query_row("SELECT max(hlc) FROM changes", [], |r| r.get(0)).unwrap();
     let newest: circles_core::hlc::Hlc = newest.parse().unwrap();
     assert!(newest.millis < circles_core::hlc::wall_clock_millis() + 60_000, "the changes were re-stamped");
     // After the correction a later edit elsewhere wins, as it should.

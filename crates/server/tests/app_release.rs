@@ -32,7 +32,7 @@ fn a_server_tells_pullers_of_a_newer_app(backend: Backend) {
     let db = TestDb::new(backend);
     db.open().add_user("dana@example.org", "Dana", &auth::hash_password(PASSWORD).unwrap()).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open_in(dir.path()).unwrap();
+    let mut store = common::open_laptop(dir.path());
 
     // Told by options: every pull answer carries it, as documented.
     let server =

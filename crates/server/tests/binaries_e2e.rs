@@ -61,7 +61,17 @@ fn circles(dir: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
-fn two_cli_clients_and_a_server_process_converge(backend: Backend) {
+/// A server process with one account (Fatima) and two laptops' data
+/// folders signed in to it; the server stops when the first item is dropped.
+struct TwoLaptops {
+    _server: Server,
+    _db: TestDb,
+    _tmp: tempfile::TempDir,
+    a: PathBuf,
+    b: PathBuf,
+}
+
+fn two_laptops_signed_in(backend: Backend) -> TwoLaptops {
     let tmp = tempfile::tempdir().unwrap();
     let test_db = TestDb::new(backend);
     let db = test_db.url.as_str();
@@ -72,11 +82,17 @@ fn two_cli_clients_and_a_server_process_converge(backend: Backend) {
         .output()
         .unwrap();
     assert!(add.status.success(), "{}", String::from_utf8_lossy(&add.stderr));
-    let (_server, url) = start_server(db);
+    let (server, url) = start_server(db);
     let (a, b) = (tmp.path().join("laptop-a"), tmp.path().join("laptop-b"));
     for dir in [&a, &b] {
         circles(dir, &["login", "--server", &url, "--email", "fatima@example.org"]);
     }
+    TwoLaptops { _server: server, _db: test_db, _tmp: tmp, a, b }
+}
+
+fn two_cli_clients_and_a_server_process_converge(backend: Backend) {
+    let laptops = two_laptops_signed_in(backend);
+    let (a, b) = (laptops.a.clone(), laptops.b.clone());
     let circle = circles(
         &a,
         &[
@@ -127,3 +143,41 @@ fn two_cli_clients_and_a_server_process_converge(backend: Backend) {
 }
 
 both_backends!(two_cli_clients_and_a_server_process_converge);
+
+/// The laptops' stores are encrypted with keys from the real keyring (the
+/// tests run under scripts/with-keyring.sh): after learners were written,
+/// pushed and pulled onto a second laptop, no file in either data folder
+/// (database, WAL, shared memory, backups) holds a learner's email in the clear.
+#[test]
+fn synced_laptops_hold_no_learner_email_in_the_clear() {
+    const EMAIL: &str = "never.in.the.clear@example.org";
+    let laptops = two_laptops_signed_in(Backend::Sqlite);
+    let (a, b) = (laptops.a.clone(), laptops.b.clone());
+    let circle = circles(
+        &a,
+        &[
+            "circle",
+            "create",
+            "--name",
+            "Private Matters",
+            "--time-zone",
+            "America/Chicago",
+            "--start-time",
+            "18:30",
+            "--duration",
+            "90",
+            "--first-date",
+            "2026-12-07",
+            "--meetings",
+            "2",
+        ],
+    );
+    circles(&a, &["learner", "add", "--circle", &circle, "--name", "Dana", "--email", EMAIL]);
+    circles(&a, &["sync"]);
+    circles(&b, &["sync"]);
+    assert!(circles(&b, &["learner", "list", "--circle", &circle]).contains(EMAIL), "pulled onto laptop b");
+    for dir in [&a, &b] {
+        assert!(!std::fs::read(dir.join("circles.sqlite")).unwrap().starts_with(b"SQLite format 3\0"));
+        assert_eq!(circles_core::files_holding(dir, EMAIL).unwrap(), Vec::<PathBuf>::new(), "{}", dir.display());
+    }
+}

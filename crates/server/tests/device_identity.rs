@@ -27,7 +27,7 @@ fn copy_of(server: &TestServer, from: &Client) -> Client {
             std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
         }
     }
-    let store = Store::open_in(dir.path()).unwrap();
+    let store = common::open_laptop(dir.path());
     assert_eq!(store.device_id(), from.store.device_id(), "a copy has the same device id");
     let transport = HttpTransport::new(&server.url, Some(from.token.clone())).unwrap();
     Client { store, transport, token: from.token.clone(), dir }
@@ -196,8 +196,8 @@ fn a_laptop_restored_from_a_backup_recovers_its_later_work(backend: Backend) {
     drop(a);
 
     let dir = tempfile::tempdir().unwrap();
-    circles_core::restore_backup(dir.path(), &backup).unwrap();
-    let store = Store::open_in(dir.path()).unwrap();
+    common::restore_laptop_backup(dir.path(), &backup);
+    let store = common::open_laptop(dir.path());
     let mut restored =
         Client { store, transport: HttpTransport::new(&server.url, Some(token.clone())).unwrap(), token, dir };
     restored.store.create_course(&CourseInput::new("After the restore")).unwrap();
@@ -227,7 +227,7 @@ fn signing_in_with_a_device_id_of_another_account_takes_a_new_one(backend: Backe
     // Bob's data folder is a copy of Alice's (same device id).
     let bob_dir = tempfile::tempdir().unwrap();
     alice.store.backup_to(&bob_dir.path().join("circles.sqlite")).unwrap();
-    let mut bob = Store::open_in(bob_dir.path()).unwrap();
+    let mut bob = common::open_laptop(bob_dir.path());
     bob.create_course(&CourseInput::new("Bob's")).unwrap();
     let response = sign_in(&mut bob, &server.url, "bob@example.org", PASSWORD, "Bob's laptop").unwrap();
     assert_ne!(bob.device_id(), alice.store.device_id(), "Bob's copy took a device id of its own");

@@ -16,7 +16,7 @@ use serde_json::json;
 
 /// The facilitators a laptop holds: id -> (name, email).
 fn directory(client: &Client) -> BTreeMap<String, (String, String)> {
-    let conn = rusqlite::Connection::open(client.store.path()).unwrap();
+    let conn = common::laptop_sql(client.store.path());
     let mut stmt = conn.prepare("SELECT id, coalesce(name, ''), coalesce(email, '') FROM facilitators").unwrap();
     let rows = stmt.query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?)))).unwrap();
     rows.collect::<Result<_, _>>().unwrap()
@@ -60,15 +60,12 @@ fn only_contacts_are_received(backend: Backend) {
     assert_eq!(emails(&xavier), ["xavier@example.org"]);
     assert_eq!(emails(&pia), ["pia@example.org"]);
     // Teams themselves stay everyone's (a team is not a person).
-    let teams: i64 = rusqlite::Connection::open(pia.store.path())
-        .unwrap()
-        .query_row("SELECT count(*) FROM teams", [], |r| r.get(0))
-        .unwrap();
+    let teams: i64 =
+        common::laptop_sql(pia.store.path()).query_row("SELECT count(*) FROM teams", [], |r| r.get(0)).unwrap();
     assert_eq!(teams, 2);
     // Nothing kept aside: no one's membership reaches a laptop without them.
     for client in [&olga, &xavier, &pia] {
-        let kept: i64 = rusqlite::Connection::open(client.store.path())
-            .unwrap()
+        let kept: i64 = common::laptop_sql(client.store.path())
             .query_row("SELECT count(*) FROM kept_aside", [], |r| r.get(0))
             .unwrap();
         assert_eq!(kept, 0);

@@ -446,7 +446,7 @@ fn only_organizers_manage_a_team(backend: Backend) {
 /// A replica signed in to a server process.
 fn replica(url: &str, email: &str, password: &str) -> (Store, HttpTransport, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_in(dir.path()).unwrap();
+    let store = common::open_laptop(dir.path());
     let t = HttpTransport::new(url, None).unwrap();
     let token = t
         .login(&LoginRequest {

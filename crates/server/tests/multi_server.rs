@@ -104,14 +104,14 @@ fn laptops_syncing_at_once_through_two_servers_converge() {
     let laptops: Vec<(tempfile::TempDir, String)> = (0..4)
         .map(|i| {
             let dir = tempfile::tempdir().unwrap();
-            let store = Store::open_in(dir.path()).unwrap();
+            let store = common::open_laptop(dir.path());
             let token = login(&urls[i % 2], "fatima@example.org", store.device_id());
             (dir, token)
         })
         .collect();
     // One circle, known to everyone.
     let circle = {
-        let mut store = Store::open_in(laptops[0].0.path()).unwrap();
+        let mut store = common::open_laptop(laptops[0].0.path());
         let rule = WeeklyRule { first_date: NaiveDate::from_ymd_opt(2026, 12, 7).unwrap(), count: 4 };
         let circle = store
             .create_circle(&CircleInput::new("Public Speaking", "America/Chicago", "18:30", 90), Some(&rule))
@@ -124,7 +124,7 @@ fn laptops_syncing_at_once_through_two_servers_converge() {
         for (i, (dir, token)) in laptops.iter().enumerate() {
             let (urls, circle) = (&urls, &circle);
             s.spawn(move || {
-                let mut store = Store::open_in(dir.path()).unwrap();
+                let mut store = common::open_laptop(dir.path());
                 let transport = AnyServer::new(urls, token, i as u64 + 1);
                 let mut rng = StdRng::seed_from_u64(i as u64);
                 sync_once(&mut store, &transport, &mut |_| {}).unwrap();
@@ -145,7 +145,7 @@ fn laptops_syncing_at_once_through_two_servers_converge() {
         }
     });
     // Everyone syncs once more, then all hold the same, and so does the server.
-    let mut stores: Vec<Store> = laptops.iter().map(|(dir, _)| Store::open_in(dir.path()).unwrap()).collect();
+    let mut stores: Vec<Store> = laptops.iter().map(|(dir, _)| common::open_laptop(dir.path())).collect();
     for _ in 0..2 {
         for (store, (_, token)) in stores.iter_mut().zip(&laptops) {
             sync_once(store, &AnyServer::new(&urls, token, 99), &mut |_| {}).unwrap();

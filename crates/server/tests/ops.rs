@@ -305,7 +305,7 @@ fn restore_refuses_what_is_not_a_circles_backup() {
     let other = dir.path().join("other-app.sqlite");
     rusqlite::Connection::open(&other).unwrap().execute_batch("CREATE TABLE recipes (name TEXT);").unwrap();
     let app_store = dir.path().join("circles-app");
-    circles_core::Store::open_in(&app_store).unwrap();
+    common::open_laptop(&app_store);
     let app_file = std::fs::read_dir(&app_store)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -314,7 +314,8 @@ fn restore_refuses_what_is_not_a_circles_backup() {
     for (file, why) in [
         (&text, "it is not a SQLite database"),
         (&other, "without the server's tables (users, changes, field_state"),
-        (&app_file, "without the server's tables"),
+        // The app's store is encrypted (crates/core/src/store/key.rs): no SQLite file to the server.
+        (&app_file, "it is not a SQLite database"),
     ] {
         let (ok, _, err) = admin(&sqlite_url(&target), &["restore", "--from", file.to_str().unwrap()]);
         assert!(!ok, "{} was restored", file.display());

@@ -96,7 +96,7 @@ fn env(backend: Backend) -> Env {
 /// A laptop of Fatima's, signed in to the server at `url` and synced.
 fn fatimas_laptop(url: &str, device_name: &str) -> (Store, HttpTransport, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open_in(dir.path()).unwrap();
+    let mut store = common::open_laptop(dir.path());
     let token = HttpTransport::new(url, None)
         .unwrap()
         .login(&LoginRequest {

@@ -131,7 +131,7 @@ impl Laptop {
         // Dropping the store closes it as a crash would leave it: every
         // committed step is on disk, nothing else.
         let path = self.dir.path().to_path_buf();
-        let store = Store::open_in(&path).unwrap();
+        let store = common::open_laptop(&path);
         self.store = store;
     }
 }
@@ -274,7 +274,7 @@ impl Hostile {
 }
 
 fn field_versions(store: &Store) -> HashMap<(String, String, String), (Hlc, String)> {
-    let conn = rusqlite::Connection::open(store.path()).unwrap();
+    let conn = common::laptop_sql(store.path());
     let mut stmt = conn.prepare("SELECT table_name, row_id, field, hlc, device_id FROM field_versions").unwrap();
     stmt.query_map([], |r| {
         let hlc: String = r.get(3)?;
@@ -287,7 +287,7 @@ fn field_versions(store: &Store) -> HashMap<(String, String, String), (Hlc, Stri
 
 /// Every synced field of every row, as JSON, keyed by (table, row, field).
 fn replica_values(store: &Store) -> HashMap<(String, String, String), serde_json::Value> {
-    let conn = rusqlite::Connection::open(store.path()).unwrap();
+    let conn = common::laptop_sql(store.path());
     let mut out = HashMap::new();
     for table in ALL_TABLES {
         let mut stmt = conn.prepare(&format!("SELECT id, {} FROM {}", table.fields.join(", "), table.name)).unwrap();
@@ -312,7 +312,7 @@ fn run_seed(backend: Backend, seed: u64, steps: usize) -> usize {
     let mut laptops: Vec<Laptop> = (0..CLIENTS)
         .map(|i| {
             let dir = tempfile::tempdir().unwrap();
-            let store = Store::open_in(dir.path()).unwrap();
+            let store = common::open_laptop(dir.path());
             let token = format!("token-{seed}-{i}");
             storage.create_token(&user, store.device_id(), "laptop", &auth::token_hash(&token)).unwrap();
             let session = storage.session(&auth::token_hash(&token)).unwrap().unwrap();

@@ -229,3 +229,20 @@ pub fn sql_macros(text: &str) -> Vec<usize> {
 
 #[cfg(test)]
 mod tidy;
+
+/// Lines (1-based) outside a `#[cfg(test)]` module that open a SQLite
+/// connection directly (`Connection::open...`): in core, only the key module
+/// may, so that every connection core opens is keyed (store/key.rs).
+pub fn unkeyed_opens(text: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        // Test modules sit at the end of a file: they make plain files on purpose.
+        if line.trim_start().starts_with("#[cfg(test)]") {
+            break;
+        }
+        if line.contains("Connection::open") {
+            out.push(i + 1);
+        }
+    }
+    out
+}

@@ -157,6 +157,32 @@ fn tidy_no_sql_building_macros() {
     assert!(problems.is_empty(), "\ntidy: SQL-building macros:\n  - {}\n", problems.join("\n  - "));
 }
 
+#[test]
+fn tidy_every_core_connection_is_keyed() {
+    let root = repo_root();
+    let home = root.join("crates/core/src/store/key.rs");
+    let mut problems = Vec::new();
+    for file in rust_files(&root.join("crates/core/src")) {
+        if file == home {
+            continue;
+        }
+        for line in unkeyed_opens(&read(&file)) {
+            problems.push(format!(
+                "{}:{line}: a SQLite connection opened directly: open it through crates/core/src/store/key.rs \
+                 (`key::open_keyed`), so the store's key is given before anything else",
+                shown(&root, &file)
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "\ntidy: unkeyed connections in core:\n  - {}\n", problems.join("\n  - "));
+}
+
+#[test]
+fn tidy_scanner_finds_unkeyed_opens() {
+    let text = "fn a() { Connection::open(p); }\nfn b() { key::open_keyed(p, f, k); }\n#[cfg(test)]\nmod tests { Connection::open(q); }\n";
+    assert_eq!(unkeyed_opens(text), vec![1]);
+}
+
 // The scanners, on small inputs, so a change of the tree's shape that blinds
 // one shows up as a failure here rather than as a silently passing check.
 

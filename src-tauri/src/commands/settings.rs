@@ -45,6 +45,13 @@ pub async fn set_aside_damaged_store(state: State<'_, AppState>) -> UiResult<Str
     state.set_aside_damaged_store()
 }
 
+/// Open the store with a passphrase, where no keyring keeps its key (core's
+/// store/key.rs); a wrong one is refused and changes nothing.
+#[tauri::command]
+pub async fn unlock_store(state: State<'_, AppState>, passphrase: String) -> UiResult<()> {
+    state.unlock_store(passphrase)
+}
+
 /// Everything as JSON plus one attendance CSV per circle, in a new folder
 /// under `exports/`; returns the folder.
 #[tauri::command]

@@ -155,6 +155,7 @@ export const dataDir = () => call<string>("data_dir");
 export const newestBackup = () => call<string | null>("newest_backup");
 export const restoreNewestBackup = () => call<string>("restore_newest_backup");
 export const setAsideDamagedStore = () => call<string>("set_aside_damaged_store");
+export const unlockStore = (passphrase: string) => call<void>("unlock_store", { passphrase });
 export const exportEverything = () => call<string>("export_everything");
 
 // The first run and the demo

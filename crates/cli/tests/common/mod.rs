@@ -31,7 +31,12 @@ impl Folder {
     /// from the environment of whoever runs the tests.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::cargo_bin("circles").expect("the circles binary is built");
-        cmd.env_remove("CIRCLES_DATA_DIR").env_remove("RUST_LOG").arg("--data-dir").arg(self.dir.path()).args(args);
+        cmd.env_remove("CIRCLES_DATA_DIR")
+            .env_remove("RUST_LOG")
+            .env_remove("CIRCLES_PASSPHRASE")
+            .arg("--data-dir")
+            .arg(self.dir.path())
+            .args(args);
         cmd
     }
 

@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags};
 
+use crate::store::key::{self, Origin, StoreKey};
+
 use crate::error::{CoreError, Result};
 use crate::store::data_dir::DB_FILE;
 use crate::store::{meta, schema_version, Store};
@@ -60,19 +62,28 @@ pub(crate) fn before_migration(conn: &Connection, path: &Path, found: i64) -> Re
 /// nothing changes); the current store is kept aside, next to it, until the
 /// restored one has opened, and is returned. Nothing may have the store open.
 pub fn restore_backup(data_dir: &Path, file: &Path) -> Result<Option<PathBuf>> {
-    check_backup(file)?;
+    restore_backup_with(data_dir, file, &key::KeySource::from_env())
+}
+
+/// `restore_backup` with the data folder's key from `source`. A backup is
+/// encrypted with the key of the store it was made from (`VACUUM INTO` from
+/// the keyed store), so it restores where that key opens it: its own data
+/// folder, or a folder given that key.
+pub fn restore_backup_with(data_dir: &Path, file: &Path, source: &key::KeySource) -> Result<Option<PathBuf>> {
+    std::fs::create_dir_all(data_dir).map_err(|source| CoreError::DataDir { path: data_dir.to_path_buf(), source })?;
+    let db = data_dir.join(DB_FILE);
+    let (key, _) = key::folder_key(data_dir, &db, source)?;
+    check_backup(file, &key)?;
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| CoreError::DataDir { path, source }
     };
-    std::fs::create_dir_all(data_dir).map_err(io(data_dir))?;
-    let db = data_dir.join(DB_FILE);
     // Open (and, if older, migrate) a copy first, so only a store that opens
     // ever replaces the current one.
     let staged = data_dir.join(format!("{DB_FILE}.restoring"));
     remove_with_sidecars(&staged).map_err(io(&staged))?;
     std::fs::copy(file, &staged).map_err(io(&staged))?;
-    if let Err(e) = Store::open(&staged) {
+    if let Err(e) = Store::open_keyed(&staged, key.clone(), Origin::Raw) {
         let _ = remove_with_sidecars(&staged);
         return Err(e);
     }
@@ -84,7 +95,7 @@ pub fn restore_backup(data_dir: &Path, file: &Path) -> Result<Option<PathBuf>> {
         None
     };
     move_with_sidecars(&staged, &db).map_err(io(&db))?;
-    if let Err(e) = Store::open(&db) {
+    if let Err(e) = Store::open_keyed(&db, key, Origin::Raw) {
         // Put the previous store back.
         let _ = remove_with_sidecars(&db);
         if let Some(aside) = &aside {
@@ -98,12 +109,12 @@ pub fn restore_backup(data_dir: &Path, file: &Path) -> Result<Option<PathBuf>> {
 /// A file is a Circles store when SQLite reads it, its schema version is
 /// one this build knows, and it has a device id. Read-only: a refused file
 /// is left as it was.
-fn check_backup(file: &Path) -> Result<()> {
+fn check_backup(file: &Path, key: &StoreKey) -> Result<()> {
     let refuse = |reason: String| CoreError::NotADatabase { path: file.to_path_buf(), reason };
     if !file.is_file() {
         return Err(refuse("there is no such file".into()));
     }
-    let conn = Connection::open_with_flags(file, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+    let conn = key::open_keyed(file, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX, key)
         .map_err(|e| refuse(e.to_string()))?;
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| refuse(e.to_string()))?;
     if version > schema_version() {
@@ -144,7 +155,8 @@ fn automatic_backup(conn: &Connection, data_dir: &Path, reason: &str) -> Result<
 /// The newest automatic backup in `data_dir`'s `backups/` that this build
 /// can restore, if any: the way back for a store that is damaged.
 pub fn newest_backup(data_dir: &Path) -> Result<Option<PathBuf>> {
-    Ok(automatic_backups(&data_dir.join(BACKUPS_DIR))?.into_iter().rev().find(|file| check_backup(file).is_ok()))
+    let key = key::key_for_folder(data_dir)?;
+    Ok(automatic_backups(&data_dir.join(BACKUPS_DIR))?.into_iter().rev().find(|file| check_backup(file, &key).is_ok()))
 }
 
 /// The automatic backups in `backups`, oldest first (their names start
@@ -218,7 +230,7 @@ mod tests {
             restored.list_courses(&Default::default()).unwrap().into_iter().map(|c| c.fields.title).collect();
         assert_eq!(titles, vec!["Kept"]);
         assert_eq!(restored.device_id(), device);
-        let previous = Store::open(&aside).unwrap();
+        let previous = Store::open_keyed(&aside, StoreKey::for_tests(), Origin::Raw).unwrap();
         assert_eq!(
             previous.list_courses(&Default::default()).unwrap().len(),
             2,
@@ -275,7 +287,7 @@ mod tests {
         let kept = automatic_backups(&dir.path().join(BACKUPS_DIR)).unwrap();
         assert_eq!(kept.len(), KEEP_BACKUPS);
         assert!(!kept.contains(&first), "the oldest went first");
-        check_backup(kept.last().unwrap()).unwrap();
+        check_backup(kept.last().unwrap(), &StoreKey::for_tests()).unwrap();
     }
 
     #[test]
@@ -285,10 +297,13 @@ mod tests {
         drop(store);
         let db = dir.path().join(DB_FILE);
         // Pretend the file is one schema version older.
-        Connection::open(&db).unwrap().pragma_update(None, "user_version", schema_version() - 1).unwrap();
+        key::open_keyed(&db, OpenFlags::SQLITE_OPEN_READ_WRITE, &StoreKey::for_tests())
+            .unwrap()
+            .pragma_update(None, "user_version", schema_version() - 1)
+            .unwrap();
         // Migrating an already-current schema again would fail; only the backup
         // is looked at here, so the error (if any) is ignored.
-        let _ = Store::open(&db);
+        let _ = Store::open_keyed(&db, StoreKey::for_tests(), Origin::Raw);
         let kept = automatic_backups(&dir.path().join(BACKUPS_DIR)).unwrap();
         assert_eq!(kept.len(), 1, "{kept:?}");
         assert!(kept[0].to_string_lossy().contains(&format!("before-migration-v{}", schema_version() - 1)));

@@ -56,7 +56,7 @@ impl Store {
         if out.values > 0 {
             scrub_file(&self.conn)?;
             if let Some(dir) = self.path().parent() {
-                out.backups = scrub_backups(&dir.join(BACKUPS_DIR), &ids)?;
+                out.backups = scrub_backups(&dir.join(BACKUPS_DIR), &ids, &self.key)?;
             }
         }
         Ok(out)
@@ -180,11 +180,11 @@ fn scrub_file(conn: &Connection) -> Result<()> {
 /// `VACUUM INTO`, so free pages hold nothing older than the copy); a copy
 /// that cannot be opened as a database is removed rather than left holding
 /// an erased learner. The number of backups changed.
-fn scrub_backups(dir: &Path, ids: &[String]) -> Result<usize> {
+fn scrub_backups(dir: &Path, ids: &[String], key: &crate::store::key::StoreKey) -> Result<usize> {
     let mut scrubbed = 0;
     for file in automatic_backups(dir)? {
         let purged = (|| -> Result<usize> {
-            let mut conn = Connection::open_with_flags(&file, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+            let mut conn = crate::store::key::open_keyed(&file, OpenFlags::SQLITE_OPEN_READ_WRITE, key)?;
             conn.pragma_update(None, "secure_delete", true)?;
             let tx = conn.transaction()?;
             let mut values = 0;
@@ -285,7 +285,9 @@ mod tests {
     #[test]
     fn erase_leaves_no_old_value_in_any_file_and_keeps_attendance() {
         let mut f = fixture();
-        assert!(!files_holding(f.dir.path(), FIRST_EMAIL).unwrap().is_empty(), "the fixture holds the old email");
+        // The store is encrypted (store/key.rs): no file shows the email even
+        // before the erase; the purge is checked through the key below.
+        assert_eq!(files_holding(f.dir.path(), FIRST_EMAIL).unwrap(), Vec::<PathBuf>::new(), "encrypted at rest");
         let before = f.store.learner_attendance_total(&f.ana);
         let purged = f.store.erase_learner(&f.ana).unwrap();
         assert!(purged.values > 0 && purged.backups == 1, "{purged:?}");

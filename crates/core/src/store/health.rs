@@ -136,13 +136,19 @@ pub fn check_store(dir: &Path) -> Result<StoreCheck> {
     if !path.exists() {
         return Ok(StoreCheck { path, exists: false, problems: Vec::new() });
     }
+    let key = crate::store::key::key_for_folder(dir)?;
     let checked =
-        Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        crate::store::key::open_keyed(&path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX, &key)
             .and_then(|conn| check_rows(&conn, "integrity_check"));
     let problems = match checked {
         Ok(problems) => problems,
         Err(e) if matches!(e.sqlite_error_code(), Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase)) => {
             vec![e.to_string()]
+        }
+        // SQLCipher stops integrity_check with a bare SQLITE_ERROR when a
+        // page fails its authentication (damage, the key having opened page 1).
+        Err(e) if e.sqlite_error_code() == Some(ErrorCode::Unknown) => {
+            vec![format!("an encrypted page fails its check ({e})")]
         }
         Err(e) => return Err(open_fault(&path, e)),
     };
@@ -257,7 +263,12 @@ mod tests {
     fn a_write_to_a_read_only_connection_is_a_read_only_error() {
         let dir = tempfile::tempdir().unwrap();
         drop(Store::open_in(dir.path()).unwrap());
-        let conn = Connection::open_with_flags(dir.path().join(DB_FILE), OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+        let conn = crate::store::key::open_keyed(
+            &dir.path().join(DB_FILE),
+            OpenFlags::SQLITE_OPEN_READ_ONLY,
+            &crate::store::key::StoreKey::for_tests(),
+        )
+        .unwrap();
         let e: CoreError = conn.execute("DELETE FROM courses", []).unwrap_err().into();
         assert!(matches!(e, CoreError::ReadOnly { .. }), "{e}");
         assert!(matches!(refuse_read_only(&conn, Path::new("x")), Err(CoreError::ReadOnly { path: Some(_) })));

@@ -3,7 +3,9 @@
 //! demo folder inside it. Each file is overwritten with zeros and flushed
 //! before it is deleted, so its bytes do not stay readable in the free space
 //! of an ordinary disk (an SSD's wear levelling may still keep old blocks;
-//! docs/privacy.md says so). Files the person put in the folder are left.
+//! docs/privacy.md says so). The store's key goes too (the keyring entry,
+//! or the passphrase's salt file), so old bytes left anywhere cannot be
+//! decrypted. Files the person put in the folder are left.
 
 use std::fs::{self, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
@@ -12,6 +14,7 @@ use std::path::Path;
 use crate::error::{CoreError, Result};
 use crate::store::backup::BACKUPS_DIR;
 use crate::store::data_dir::{DB_FILE, DEMO_SUBFOLDER};
+use crate::store::key::{forget_folder_key, KEY_FILE};
 use crate::store::Store;
 
 /// What a removal overwrote and deleted.
@@ -21,8 +24,21 @@ pub struct Wiped {
     pub bytes: u64,
 }
 
-/// The store's own files beside `DB_FILE`.
-const STORE_SUFFIXES: [&str; 4] = ["", "-wal", "-shm", "-journal"];
+/// The store's own files beside `DB_FILE` (`.plain`: a conversion to an
+/// encrypted store that was interrupted, `.encrypting` its copy being made:
+/// `store/encrypt.rs`).
+const STORE_SUFFIXES: [&str; 10] = [
+    "",
+    "-wal",
+    "-shm",
+    "-journal",
+    ".plain",
+    ".plain-wal",
+    ".plain-shm",
+    ".encrypting",
+    ".encrypting-wal",
+    ".encrypting-shm",
+];
 
 impl Store {
     /// Close the store, then overwrite and delete every file Circles made in
@@ -43,7 +59,10 @@ impl Store {
             if db.file_name().is_some_and(|n| n == DB_FILE) {
                 wipe_tree(&dir.join(BACKUPS_DIR), &mut wiped)?;
                 wipe_tree(&dir.join(DEMO_SUBFOLDER), &mut wiped)?;
+                wipe_file(&dir.join(KEY_FILE), &mut wiped)?;
             }
+            // Last, while the folder still resolves to the name it is kept under.
+            forget_folder_key(&dir);
             // Only an empty folder goes: the person's own files stay.
             let _ = fs::remove_dir(&dir);
         }
@@ -58,35 +77,44 @@ fn failed(path: &Path) -> impl FnOnce(std::io::Error) -> CoreError + '_ {
 /// Overwrite a file with zeros, flush it to disk, delete it. A missing file
 /// is not an error.
 fn wipe_file(path: &Path, wiped: &mut Wiped) -> Result<()> {
-    overwrite_and_delete(path, wiped).map_err(failed(path))
+    let existed = fs::symlink_metadata(path).is_ok();
+    let len = shred(path).map_err(failed(path))?;
+    if existed {
+        wiped.files += 1;
+        wiped.bytes += len;
+    }
+    Ok(())
 }
 
-fn overwrite_and_delete(path: &Path, wiped: &mut Wiped) -> std::io::Result<()> {
+/// Overwrite a file with zeros, flush it, then delete it, so its bytes do
+/// not stay readable in the file's old blocks (as far as the file system
+/// allows); its length (0: there was none). A link is removed, never
+/// followed. Also what a plain store's conversion leaves behind goes by
+/// (`store/encrypt.rs`).
+pub(crate) fn shred(path: &Path) -> std::io::Result<u64> {
     let len = match fs::symlink_metadata(path) {
         Ok(meta) if meta.is_file() => meta.len(),
         Ok(_) => {
-            // A link or anything else: remove the entry, never follow it.
             fs::remove_file(path)?;
-            return Ok(());
+            return Ok(0);
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
         Err(e) => return Err(e),
     };
-    let mut file = OpenOptions::new().write(true).open(path)?;
-    file.seek(SeekFrom::Start(0))?;
-    let zeros = vec![0u8; 64 * 1024];
-    let mut left = len;
-    while left > 0 {
-        let n = left.min(zeros.len() as u64) as usize;
-        file.write_all(&zeros[..n])?;
-        left -= n as u64;
+    {
+        let mut file = OpenOptions::new().write(true).open(path)?;
+        file.seek(SeekFrom::Start(0))?;
+        let zeros = vec![0u8; 64 * 1024];
+        let mut left = len;
+        while left > 0 {
+            let n = left.min(zeros.len() as u64) as usize;
+            file.write_all(&zeros[..n])?;
+            left -= n as u64;
+        }
+        file.sync_all()?;
     }
-    file.sync_all()?;
-    drop(file);
     fs::remove_file(path)?;
-    wiped.files += 1;
-    wiped.bytes += len;
-    Ok(())
+    Ok(len)
 }
 
 /// Wipe every file under `dir`, then remove the folders.

@@ -267,10 +267,33 @@ pub struct Client {
     pub dir: tempfile::TempDir,
 }
 
+/// A laptop's store for these tests, keyed with a fixed key: the server's
+/// tests are about the server, and copied data folders (a cloned laptop)
+/// must open with the same key. The keyring is the CLI tests' and
+/// binaries_e2e.rs's (scripts/with-keyring.sh).
+pub fn open_laptop(dir: &Path) -> Store {
+    Store::open_in_with(dir, &laptop_key()).unwrap()
+}
+
+fn laptop_key() -> circles_core::KeySource {
+    circles_core::KeySource::Raw(circles_core::StoreKey::from_bytes([42; 32]))
+}
+
+/// Restore a laptop's backup into `dir` (a new disk), with the laptops' key.
+pub fn restore_laptop_backup(dir: &Path, backup: &Path) {
+    circles_core::restore_backup_with(dir, backup, &laptop_key()).unwrap();
+}
+
+/// A direct connection to a laptop's store file (opened by `open_laptop`
+/// in this process, so its key is known), to look at its tables.
+pub fn laptop_sql(store_file: &Path) -> rusqlite::Connection {
+    circles_core::open_store_file_for_tests(store_file.parent().unwrap()).unwrap()
+}
+
 impl Client {
     pub fn new(server: &TestServer, email: &str) -> Client {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_in(dir.path()).unwrap();
+        let store = open_laptop(dir.path());
         let token = server.token(email, store.device_id());
         let transport = HttpTransport::new(&server.url, Some(token.clone())).unwrap();
         Client { store, transport, token, dir }
@@ -348,7 +371,7 @@ pub fn admin(db: &str, args: &[&str]) -> (bool, String, String) {
 
 /// Every synced table of a store, as sorted rows of text, for comparing replicas.
 pub fn snapshot(store: &Store) -> Vec<(String, Vec<String>)> {
-    let conn = rusqlite::Connection::open(store.path()).unwrap();
+    let conn = laptop_sql(store.path());
     circles_core::schema::ALL_TABLES
         .iter()
         .map(|t| {
