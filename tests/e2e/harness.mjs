@@ -181,6 +181,18 @@ export async function saveScreenshot(session, name) {
   return file;
 }
 
+/** Every file under a folder that holds `needle` in its bytes (what an erase
+ *  or a removal must leave nowhere). */
+export function filesHolding(dir, needle) {
+  const found = [];
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) found.push(...filesHolding(p, needle));
+    else if (fs.readFileSync(p).includes(needle)) found.push(p);
+  }
+  return found;
+}
+
 /** The text of the first element matching `css`, once it is there. */
 export async function text(session, css) {
   const [el] = await session.waitForAll(css);

@@ -10,20 +10,9 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 
-import { cli, click, dateFromToday, driverForFile, saveScreenshot, tempDir, text, waitFor } from "./harness.mjs";
+import { cli, click, filesHolding, dateFromToday, driverForFile, saveScreenshot, tempDir, text, waitFor } from "./harness.mjs";
 
 const EMAIL = "ana.souza@example.org";
-
-/** Every file under a folder that holds `needle` in its bytes. */
-function filesHolding(dir, needle) {
-  const found = [];
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, entry.name);
-    if (entry.isDirectory()) found.push(...filesHolding(p, needle));
-    else if (fs.readFileSync(p).includes(needle)) found.push(p);
-  }
-  return found;
-}
 
 describe("a learner's data rights (real window)", () => {
   const e2e = driverForFile("learner-rights");

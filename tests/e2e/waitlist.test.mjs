@@ -103,5 +103,6 @@ describe("online signups and the waitlist (real window)", () => {
     assert.equal(omar.signup_source, "online");
     assert.equal(omar.waitlisted_at, "", JSON.stringify(omar));
     assert.equal(omar.waitlist_position, null);
+    await server.stop();
   });
 });
