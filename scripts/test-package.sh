@@ -51,6 +51,10 @@ DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$app_
 [ "$(dpkg-query -W -f='${Version}' circles)" = "$version" ] || die "installed version is not $version"
 dpkg-query -W -f='${Depends}\n' circles | tee "$out/app-depends.txt" | grep -q 'libwebkit2gtk-4.1-0' ||
   die "the .deb does not declare libwebkit2gtk-4.1-0"
+# The encrypted store links libcrypto (SQLCipher) and talks to the keyring over D-Bus.
+for dep in libssl3 libdbus-1-3; do
+  grep -q "$dep" "$out/app-depends.txt" || die "the .deb does not declare $dep"
+done
 [ -x /usr/bin/circles-app ] || die "/usr/bin/circles-app is missing"
 desktop=/usr/share/applications/Circles.desktop
 [ -f "$desktop" ] || die "the menu entry $desktop is missing"
