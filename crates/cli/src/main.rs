@@ -156,6 +156,9 @@ fn hint(err: &anyhow::Error) -> Option<&'static str> {
             "this data folder holds the demo; use your own data folder (without --data-dir, or another one) to sign in",
         ),
         CoreError::StoreSound { .. } => Some("give --force to set it aside anyway"),
+        CoreError::StoreKey(circles_core::KeyError::KeyLost { .. }) => Some(
+            "set the file aside with `circles rebuild`, then sign in again to download your circles from the server",
+        ),
         CoreError::Damaged { .. } | CoreError::NotADatabase { .. } => Some(
             "restore a backup with `circles restore`, or set the damaged file aside with `circles rebuild` \
              and sign in again to download your circles from the server (changes that were never synced stay \

@@ -140,4 +140,9 @@ fn a_keyring_that_lost_the_key_says_how_to_recover_and_changes_nothing() {
     let lost = folder.fails(&["course", "list"]);
     assert!(lost.stderr.contains("sign in again and sync"), "{}", lost.stderr);
     assert_eq!(std::fs::read(folder.db()).unwrap(), before, "the file was left untouched");
+    assert!(lost.stderr.contains("circles rebuild"), "the CLI names its way out: {}", lost.stderr);
+    // That way out works: the unreadable file is set aside, and an empty store opens.
+    let rebuilt = folder.ok(&["rebuild"]);
+    assert!(rebuilt.starts_with("Moved the database to"), "{rebuilt}");
+    assert!(folder.ok(&["course", "list"]).contains("No courses"), "an empty store");
 }

@@ -136,7 +136,16 @@ pub fn check_store(dir: &Path) -> Result<StoreCheck> {
     if !path.exists() {
         return Ok(StoreCheck { path, exists: false, problems: Vec::new() });
     }
-    let key = crate::store::key::key_for_folder(dir)?;
+    let key = match crate::store::key::key_for_folder(dir) {
+        Ok(key) => key,
+        // No key this computer holds opens it (the keyring lost it, or the
+        // file is not a store): as unreadable as a damaged file, and set
+        // aside the same way.
+        Err(CoreError::StoreKey(lost @ crate::store::key::KeyError::KeyLost { .. })) => {
+            return Ok(StoreCheck { path, exists: true, problems: vec![lost.to_string()] });
+        }
+        Err(e) => return Err(e),
+    };
     let checked =
         crate::store::key::open_keyed(&path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX, &key)
             .and_then(|conn| check_rows(&conn, "integrity_check"));

@@ -65,8 +65,8 @@ pub enum KeyError {
     #[error(
         "{} cannot be read with the key this computer's keyring holds for its folder: either the keyring lost \
          the key of this encrypted Circles store, or the file is not a Circles store. The file was left \
-         untouched. To recover, move the data folder aside (or run `circles rebuild`), sign in again and \
-         sync: your circles come back from the server (changes that were never synced cannot be read).",
+         untouched. To recover, set the file aside, sign in again and sync: your circles come back from the \
+         server (changes that were never synced cannot be read).",
         path.display()
     )]
     KeyLost { path: PathBuf },
