@@ -292,10 +292,16 @@ mod tests {
     fn the_demo_refuses_to_sign_in_as_a_demo_error() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = circles_core::open_demo(dir.path(), chrono::Utc::now()).unwrap();
-        let err: error::UiError =
-            circles_core::sync::account::sign_in(&mut store, "http://127.0.0.1:9", "a@example.org", "pw", "laptop")
-                .unwrap_err()
-                .into();
+        let err: error::UiError = circles_core::sync::account::sign_in(
+            &mut store,
+            "http://127.0.0.1:9",
+            "a@example.org",
+            "pw",
+            "laptop",
+            false,
+        )
+        .unwrap_err()
+        .into();
         assert_eq!(err.kind, error::UiErrorKind::Demo);
         assert!(err.message.starts_with("This is the demo: it never syncs."), "{err:?}");
     }

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 
-import { cli, click, driverForFile, saveScreenshot, signInApp, startSyncServer, tempDir, text, waitFor } from "./harness.mjs";
+import { cli, click, driverForFile, saveScreenshot, signInApp, startSyncServer, tempDir, text, typeInto, waitFor } from "./harness.mjs";
 
 /** The server's text form of a clock: 15 digits of milliseconds, '-', 10 of counter. */
 const hlcText = (millis) => `${String(millis).padStart(15, "0")}-${"0".padStart(10, "0")}`;
@@ -50,6 +50,19 @@ describe("a change this laptop cannot apply (real window)", () => {
 
     const app = await e2e.openApp(laptop);
     try {
+      // Plain http:// to another computer: the person is warned, and nothing
+      // is sent until they tick that they accept it (core's Rule::PlainHttp).
+      await click(app, '[data-testid="nav-sync"]');
+      await typeInto(app, '[data-testid="server-url"]', "http://192.0.2.10:8080");
+      await typeInto(app, '[data-testid="sign-in-email"]', "ana@example.org");
+      await typeInto(app, '[data-testid="sign-in-password"]', "a password never sent");
+      await click(app, '[data-testid="sign-in"]');
+      const warning = await text(app, '[data-testid="plain-http-warning"]');
+      assert.match(warning, /Not encrypted\. http:\/\/192\.0\.2\.10:8080 is a plain http:\/\/ address on another computer/);
+      const [signIn] = await app.findAll('[data-testid="sign-in"]');
+      assert.equal(await signIn.attribute("disabled"), "true", "signing in waits for the person's yes");
+      await app.settle();
+      await saveScreenshot(app, "plain-http-warning.png");
       await signInApp(app, server.url);
       await server.stop();
       const now = Date.now();

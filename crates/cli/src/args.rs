@@ -125,6 +125,11 @@ pub struct LoginArgs {
     /// How this computer appears in your device list (default: its host name).
     #[arg(long)]
     pub device_name: Option<String>,
+    /// Sign in over plain http:// to another computer anyway: the password
+    /// and learners' details cross the network unencrypted. (http:// to
+    /// this computer needs no flag.)
+    #[arg(long)]
+    pub allow_plain_http: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -299,3 +299,26 @@ fn files(f: &Folder) -> Vec<String> {
     names.sort();
     names
 }
+
+#[test]
+fn plain_http_to_another_computer_is_refused_before_the_password() {
+    let f = Folder::new();
+    circle_with_learners(&f);
+    // Refused before anything is read or sent (stdin holds no password here).
+    let failure = f.refuses(
+        &["login", "--server", "http://sync.example.org", "--email", "ana@example.org"],
+        "http://sync.example.org is plain HTTP: your password, and then learners' details, would cross the network unencrypted",
+    );
+    assert!(
+        failure.stderr.contains("add --allow-plain-http to sign in anyway; nothing was sent"),
+        "{}",
+        failure.stderr
+    );
+    // With the flag it goes on (to the password, which is missing here).
+    f.refuses(
+        &["login", "--server", "http://sync.example.org", "--email", "ana@example.org", "--allow-plain-http"],
+        "no password given",
+    );
+    // This computer needs no flag.
+    f.refuses(&["login", "--server", "http://127.0.0.1:9", "--email", "ana@example.org"], "no password given");
+}

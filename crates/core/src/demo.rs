@@ -1158,8 +1158,9 @@ mod tests {
         store.load_demo(today(), DemoMode::OnlyIntoEmptyStore).unwrap();
         assert!(store.is_demo().unwrap());
         assert_eq!(store.first_run().unwrap(), FirstRun { demo: true, welcome: false });
-        let err = crate::sync::account::sign_in(&mut store, "http://127.0.0.1:9", "dana@example.org", "pw", "laptop")
-            .unwrap_err();
+        let err =
+            crate::sync::account::sign_in(&mut store, "http://127.0.0.1:9", "dana@example.org", "pw", "laptop", false)
+                .unwrap_err();
         assert!(matches!(err, crate::sync::engine::SyncError::Store(CoreError::DemoStore)), "{err}");
         assert_eq!(store.account().unwrap(), None, "nothing remembered");
         struct Nowhere;

@@ -53,6 +53,10 @@ pub enum Rule {
     /// Not allowed in the row's present state (a cancelled meeting's head
     /// count, replacing a schedule that has attendance...): the message says why.
     State,
+    /// A plain http:// server address on another computer: the password and
+    /// learners' details would cross the network unencrypted. Signing in
+    /// there needs the person's explicit yes.
+    PlainHttp,
 }
 
 #[derive(Debug, thiserror::Error)]

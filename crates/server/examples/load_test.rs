@@ -389,7 +389,7 @@ fn run(args: &Args, backend: &str, servers: usize) -> String {
                 storage.add_user(&format!("facilitator{i}@example.org"), &format!("Facilitator {i}"), &hash).unwrap();
             let device = format!("laptop-{i}");
             let token = auth::new_token();
-            storage.create_token(&user, &device, "laptop", &auth::token_hash(&token)).unwrap();
+            storage.create_token(&user, &device, "laptop", &auth::token_hash(&token), "127.0.0.1").unwrap();
             let id = || uuid::Uuid::now_v7().to_string();
             Mutex::new(Facilitator {
                 device,

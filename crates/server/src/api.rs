@@ -284,18 +284,22 @@ async fn login(
         let ok = attempt.verify_password(&request.password, hash);
         // Recorded here, not after the await: a client that hangs up still fails.
         attempt.finish(ok && user.is_some());
+        let address = address.to_string();
         let user = match (ok, user) {
             (true, Some(user)) => user,
-            _ => {
+            (_, known) => {
+                let why = if known.is_some() { "wrong password" } else { "no account with this email" };
+                storage.record_failed_sign_in(&request.email, &address, why)?;
                 return Err(ApiError::new(
                     StatusCode::UNAUTHORIZED,
                     "invalid_credentials",
                     "that email and password do not match an account",
-                ))
+                ));
             }
         };
         // Told only to whoever knows the password.
         if user.disabled {
+            storage.record_failed_sign_in(&user.email, &address, "the account is disabled")?;
             return Err(account_disabled(StatusCode::FORBIDDEN));
         }
         let token = auth::new_token();
@@ -304,6 +308,7 @@ async fn login(
             &request.device_id,
             request.device_name.trim(),
             &auth::token_hash(&token),
+            &address,
         )?;
         Ok(Json(LoginResponse {
             token,
@@ -422,6 +427,11 @@ async fn change_password(
         let ok = attempt.verify_password(&request.current_password, &user.password_hash);
         attempt.finish(ok);
         if !ok {
+            storage.record_failed_sign_in(
+                &user.email,
+                &address.to_string(),
+                "wrong current password on a password change",
+            )?;
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "wrong_password",

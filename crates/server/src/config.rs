@@ -18,7 +18,17 @@ pub const DEFAULT_DATABASE: &str = "circles-server.sqlite";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
 /// The keys a config file may hold, in the order the example file lists them.
-pub const KEYS: &[&str] = &["database", "listen", "public_url", "trust_proxy", "sign_in_hashes", "mail"];
+pub const KEYS: &[&str] = &[
+    "database",
+    "listen",
+    "public_url",
+    "trust_proxy",
+    "sign_in_hashes",
+    "token_idle_days",
+    "tls_cert",
+    "tls_key",
+    "mail",
+];
 /// The keys of its `[mail]` table.
 pub const MAIL_KEYS: &[&str] = &["url", "from"];
 
@@ -31,6 +41,9 @@ struct FileConfig {
     public_url: Option<Spanned<String>>,
     trust_proxy: Option<Spanned<bool>>,
     sign_in_hashes: Option<Spanned<i64>>,
+    token_idle_days: Option<Spanned<i64>>,
+    tls_cert: Option<Spanned<String>>,
+    tls_key: Option<Spanned<String>>,
     mail: Option<FileMail>,
 }
 
@@ -50,6 +63,9 @@ pub struct Overrides {
     pub public_url: Option<String>,
     pub trust_proxy: Option<bool>,
     pub sign_in_hashes: Option<u32>,
+    pub token_idle_days: Option<u32>,
+    pub tls_cert: Option<String>,
+    pub tls_key: Option<String>,
     pub mail_url: Option<String>,
     pub mail_from: Option<String>,
 }
@@ -75,7 +91,18 @@ pub struct ServerConfig {
     pub trust_proxy: bool,
     /// Password checks at once (None: the number of cores).
     pub sign_in_hashes: Option<u32>,
+    /// Days a token may go unused before it expires.
+    pub token_idle_days: u32,
+    /// Serve HTTPS with this certificate chain and key (PEM files).
+    pub tls: Option<TlsFiles>,
     pub mail: MailConfig,
+}
+
+/// The certificate chain and private key `serve` uses for TLS.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 /// A setting that cannot be used: where it came from, and why.
@@ -239,6 +266,14 @@ pub fn check_public_url(value: &str) -> Result<(), String> {
     Ok(())
 }
 
+fn check_idle_days(value: i64, from: &Source<'_>) -> Result<u32, ConfigError> {
+    let range = crate::protocol::TOKEN_IDLE_DAYS;
+    u32::try_from(value)
+        .ok()
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| from.error(value, format!("is not between {} and {} days", range.start(), range.end())))
+}
+
 fn check_hashes(value: i64, from: &Source<'_>) -> Result<u32, ConfigError> {
     u32::try_from(value)
         .ok()
@@ -298,7 +333,38 @@ impl ServerConfig {
             url: text_value(cli.mail_url, "--mail-url", "mail.url", mail.url.as_ref())?,
             from: text_value(cli.mail_from, "--mail-from", "mail.from", mail.from.as_ref())?,
         };
-        Ok(ServerConfig { database, listen, public_url, trust_proxy, sign_in_hashes, mail })
+        let token_idle_days = match pick(
+            cli.token_idle_days.map(i64::from),
+            "--token-idle-days",
+            file,
+            &text,
+            "token_idle_days",
+            raw.token_idle_days.as_ref(),
+        ) {
+            Some((v, from)) => check_idle_days(v, &from)?,
+            None => crate::protocol::DEFAULT_TOKEN_IDLE_DAYS,
+        };
+        let cert = text_value(cli.tls_cert, "--tls-cert", "tls_cert", raw.tls_cert.as_ref())?;
+        let key = text_value(cli.tls_key, "--tls-key", "tls_key", raw.tls_key.as_ref())?;
+        let tls = match (cert, key) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert: PathBuf::from(cert), key: PathBuf::from(key) }),
+            (None, None) => None,
+            (Some(cert), None) => {
+                return Err(ConfigError::BadArgument {
+                    flag: "--tls-cert".into(),
+                    value: format!("{cert:?}"),
+                    problem: "needs --tls-key (tls_key) too: the certificate's private key".into(),
+                })
+            }
+            (None, Some(key)) => {
+                return Err(ConfigError::BadArgument {
+                    flag: "--tls-key".into(),
+                    value: format!("{key:?}"),
+                    problem: "needs --tls-cert (tls_cert) too: the certificate it is the key of".into(),
+                })
+            }
+        };
+        Ok(ServerConfig { database, listen, public_url, trust_proxy, sign_in_hashes, token_idle_days, tls, mail })
     }
 }
 
@@ -336,6 +402,10 @@ mod tests {
         assert!(c.trust_proxy);
         assert_eq!(c.sign_in_hashes, Some(4));
         assert_eq!(c.mail.from.as_deref(), Some("Circles <circles@example.org>"));
+        let tls = "token_idle_days = 30\ntls_cert = \"/etc/c.pem\"\ntls_key = \"/etc/k.pem\"\n";
+        let c = load(tls, Overrides { token_idle_days: Some(7), ..Overrides::default() }).unwrap();
+        assert_eq!(c.token_idle_days, 7);
+        assert_eq!(c.tls, Some(TlsFiles { cert: "/etc/c.pem".into(), key: "/etc/k.pem".into() }));
         let cli = Overrides {
             listen: Some("0.0.0.0:80".into()),
             trust_proxy: Some(false),
@@ -355,6 +425,7 @@ mod tests {
         assert_eq!(c.database, Database::parse(DEFAULT_DATABASE));
         assert_eq!(c.listen.to_string(), DEFAULT_LISTEN);
         assert_eq!((c.public_url, c.trust_proxy, c.sign_in_hashes), (None, false, None));
+        assert_eq!((c.token_idle_days, c.tls), (crate::protocol::DEFAULT_TOKEN_IDLE_DAYS, None));
     }
 
     #[test]
@@ -362,7 +433,7 @@ mod tests {
         assert_eq!(
             message("database = \"x.sqlite\"\nlisen = \"127.0.0.1:1\"\n"),
             "config F: unknown key `lisen` (line 2); known keys: database, listen, public_url, trust_proxy, \
-             sign_in_hashes, mail"
+             sign_in_hashes, token_idle_days, tls_cert, tls_key, mail"
         );
         assert_eq!(
             message("[mail]\nurl = \"smtp://x\"\nsender = \"a@b\"\n"),
@@ -373,6 +444,10 @@ mod tests {
             "config F: `listen` = \"nope\" is not an address like 127.0.0.1:8080 (line 2)"
         );
         assert!(message("sign_in_hashes = 0").contains("`sign_in_hashes` = 0 is not between 1 and 1024 (line 1)"));
+        assert!(message("token_idle_days = 0").contains("`token_idle_days` = 0 is not between 1 and 3650 days"));
+        assert!(message("token_idle_days = 99999").contains("is not between 1 and 3650 days (line 1)"));
+        assert!(message("tls_cert = \"/etc/ssl/c.pem\"").contains("needs --tls-key (tls_key) too"));
+        assert!(message("tls_key = \"/etc/ssl/k.pem\"").contains("needs --tls-cert (tls_cert) too"));
         assert!(message("public_url = \"ftp://x.org\"").contains("is not an http(s) URL"));
         assert!(message("public_url = \"/sync\"").contains("is not an absolute URL"));
         assert!(message("database = \"mysql://db/x\"").contains("unknown scheme `mysql`"));

@@ -22,6 +22,7 @@ pub mod protocol;
 pub mod storage;
 pub mod team_api;
 pub mod throttle;
+pub mod tls;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -110,6 +111,31 @@ pub async fn serve_state(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// `serve_state` over TLS (`tls::acceptor`): the same routes, each
+/// request knowing its peer's address as over plain HTTP.
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    // tap_io: axum gives a listener's peer address as connect info through
+    // its TapIo wrapper (a no-op here).
+    let listener = tls::TlsListener::new(listener, acceptor)?.tap_io(|_| {});
+    // Served over TLS: browsers are told to come back only over TLS.
+    let app = router(state).layer(axum::middleware::map_response(|mut response: axum::response::Response| async {
+        response.headers_mut().insert(
+            axum::http::header::STRICT_TRANSPORT_SECURITY,
+            axum::http::HeaderValue::from_static("max-age=31536000"),
+        );
+        response
+    }));
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await
 }

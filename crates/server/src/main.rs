@@ -58,7 +58,22 @@ enum Command {
         /// Where people download that version (an http(s) address).
         #[arg(long, env = "CIRCLES_SERVER_DOWNLOAD_URL", requires = "latest_app_version", value_name = "URL")]
         download_url: Option<String>,
+        /// Days a sign-in (a laptop's token) may go unused before it expires
+        /// and the laptop must sign in again (1 to 3650). [default: 90]
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        token_idle_days: Option<u32>,
+        /// Serve HTTPS with this certificate chain (a PEM file, e.g. Let's
+        /// Encrypt's fullchain.pem); needs --tls-key.
+        #[arg(long, value_name = "FILE", env = "CIRCLES_SERVER_TLS_CERT")]
+        tls_cert: Option<String>,
+        /// The certificate's private key (a PEM file, e.g. privkey.pem).
+        #[arg(long, value_name = "FILE", env = "CIRCLES_SERVER_TLS_KEY")]
+        tls_key: Option<String>,
     },
+    /// The audit log: sign-ins and failed ones, tokens made, revoked and
+    /// expired, password, account and role changes, learners erased.
+    /// Newest first.
+    Audit(ops::audit::AuditArgs),
     /// Copy the SQLite database, consistently, while the server runs (for
     /// PostgreSQL: prints the pg_dump way).
     Backup {
@@ -209,7 +224,12 @@ fn main() -> std::process::ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     let mut overrides = Overrides { database: cli.db.clone(), ..Overrides::default() };
-    if let Command::Serve { listen, trust_proxy, sign_in_hashes, mail, .. } = &cli.command {
+    if let Command::Serve { listen, trust_proxy, sign_in_hashes, mail, token_idle_days, tls_cert, tls_key, .. } =
+        &cli.command
+    {
+        overrides.token_idle_days = *token_idle_days;
+        overrides.tls_cert = tls_cert.clone();
+        overrides.tls_key = tls_key.clone();
         overrides.listen = listen.clone();
         overrides.trust_proxy = *trust_proxy;
         overrides.sign_in_hashes = *sign_in_hashes;
@@ -260,9 +280,16 @@ fn run(cli: Cli) -> Result<()> {
                 ),
                 _ => None,
             };
+            // A bad certificate or key stops the server before it listens.
+            let tls = match &config.tls {
+                Some(files) => Some(circles_server::tls::acceptor(&files.cert, &files.key)?),
+                None => None,
+            };
+            storage.set_token_idle_days(config.token_idle_days);
             serve(
                 storage,
                 config.listen,
+                tls,
                 SignInLimits { trust_proxy: config.trust_proxy, concurrent_hashes, ..defaults },
                 mail.expect("checked above"),
                 config.public_url.clone(),
@@ -270,6 +297,7 @@ fn run(cli: Cli) -> Result<()> {
             )
         }
         Command::Mail(command) => circles_server::mail::admin::run(storage.as_ref(), command),
+        Command::Audit(args) => ops::audit::run(storage.as_ref(), args),
         Command::Init { email, name, team } => {
             let password = read_password()?;
             let (user, team_id) = storage.init(&email, &name, &auth::hash_password(&password)?, &team)?;
@@ -443,6 +471,7 @@ fn check(db: &Database) -> Result<()> {
 fn serve(
     storage: Arc<dyn Storage>,
     listen: SocketAddr,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     sign_in: SignInLimits,
     mail: Option<MailSettings>,
     public_url: Option<String>,
@@ -459,13 +488,14 @@ fn serve(
             tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
         let address = listener.local_addr()?;
         // Tests and scripts read this line to find a port chosen by the OS.
-        println!("listening on http://{address}");
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        println!("listening on {scheme}://{address}");
         tracing::info!(%address, "circles-server started");
         let state = circles_server::AppState::with_sign_in_limits(storage.clone(), sign_in).with_app_release(release);
         let mut state = state;
         // A waiting learner's place mail links to the circle's page: at the
         // public address, else at the address this server listens on.
-        let base = public_url.clone().unwrap_or_else(|| format!("http://{address}"));
+        let base = public_url.clone().unwrap_or_else(|| format!("{scheme}://{address}"));
         storage.set_place_mail(Box::new(move |circle, learner| {
             circles_server::pages::mail::place(circle, learner, &format!("{base}/circles/{}", circle.slug))
         }));
@@ -488,7 +518,10 @@ fn serve(
             shutdown_signal().await;
             let _ = stop.send(true);
         };
-        circles_server::serve_state(listener, state, shutdown).await?;
+        match tls {
+            Some(acceptor) => circles_server::serve_tls(listener, acceptor, state, shutdown).await?,
+            None => circles_server::serve_state(listener, state, shutdown).await?,
+        }
         if let Some((worker, send_timeout)) = worker {
             // The message in flight is finished, the rest given back.
             let abort = worker.abort_handle();

@@ -214,6 +214,19 @@ const TABLES: &[Table] = &[
         columns: &[("slug", false), ("kind", false), ("target_id", false), ("created_at", false)],
         key: &["slug"],
     },
+    Table {
+        name: "audit_log",
+        columns: &[
+            ("id", true),
+            ("at", false),
+            ("event", false),
+            ("actor", false),
+            ("subject", false),
+            ("address", false),
+            ("detail", false),
+        ],
+        key: &["id"],
+    },
 ];
 
 const CHUNK: usize = 5_000;
@@ -404,10 +417,15 @@ pub fn sqlite_to_postgres(from: &Path, to: &str) -> Result<Vec<TableCheck>> {
         }
         flush(&mut tx, &mut columns)?;
     }
-    tx.execute(
-        "SELECT setval(pg_get_serial_sequence('conflicts', 'id'), coalesce(max(id), 0) + 1, false) FROM conflicts",
-        &[],
-    )?;
+    // Ids copied as they were: the serial columns go on after the largest.
+    for table in ["conflicts", "audit_log"] {
+        tx.execute(
+            &format!(
+                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce(max(id), 0) + 1, false) FROM {table}"
+            ),
+            &[],
+        )?;
+    }
     tx.commit()?;
     drop(client);
 

@@ -229,7 +229,7 @@ fn signing_in_with_a_device_id_of_another_account_takes_a_new_one(backend: Backe
     alice.store.backup_to(&bob_dir.path().join("circles.sqlite")).unwrap();
     let mut bob = common::open_laptop(bob_dir.path());
     bob.create_course(&CourseInput::new("Bob's")).unwrap();
-    let response = sign_in(&mut bob, &server.url, "bob@example.org", PASSWORD, "Bob's laptop").unwrap();
+    let response = sign_in(&mut bob, &server.url, "bob@example.org", PASSWORD, "Bob's laptop", false).unwrap();
     assert_ne!(bob.device_id(), alice.store.device_id(), "Bob's copy took a device id of its own");
     assert_eq!(response.device_id.as_deref(), Some(bob.device_id()));
     let account = bob.account().unwrap().unwrap();
@@ -259,6 +259,7 @@ fn a_database_from_before_device_binding_keeps_the_first_account_s_device(backen
             db.query("DROP TABLE invitations");
             db.query("DROP TABLE password_resets");
             db.query("DROP TABLE public_slugs");
+            db.query("DROP TABLE audit_log");
             db.query("DROP TABLE team_members");
             db.query("DROP TABLE access_revocations");
             db.query("CREATE TABLE team_organizers (team_id TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (team_id, user_id))");
@@ -271,7 +272,7 @@ fn a_database_from_before_device_binding_keeps_the_first_account_s_device(backen
                  ALTER TABLE changes DROP COLUMN scope_person;
                  CREATE INDEX changes_global ON changes(seq) WHERE scope_circle IS NULL;
                  DROP TABLE devices; DROP TABLE row_creator; DROP TABLE mail_outbox;
-                 DROP TABLE team_join_domains; DROP TABLE invitations; DROP TABLE password_resets; DROP TABLE public_slugs;
+                 DROP TABLE team_join_domains; DROP TABLE invitations; DROP TABLE password_resets; DROP TABLE public_slugs; DROP TABLE audit_log;
                  DROP TABLE team_members; DROP TABLE access_revocations; ALTER TABLE users DROP COLUMN disabled_at;
                  CREATE TABLE team_organizers (team_id TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (team_id, user_id));
                  DELETE FROM circles_schema_migrations WHERE version >= 2",
@@ -285,9 +286,11 @@ fn a_database_from_before_device_binding_keeps_the_first_account_s_device(backen
              VALUES ('{id}', '{email}', '{id}', '{hash}', '2026-01-01T00:00:00Z')"
         ));
     }
-    for (id, user, created) in
-        [("t-alice", "u-alice", "2026-01-02T00:00:00Z"), ("t-bob", "u-bob", "2026-01-03T00:00:00Z")]
-    {
+    // Made lately: a token unused for the idle time (90 days) would expire.
+    let days_ago = |days: i64| {
+        (chrono::Utc::now() - chrono::Duration::days(days)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    };
+    for (id, user, created) in [("t-alice", "u-alice", days_ago(3)), ("t-bob", "u-bob", days_ago(2))] {
         db.query(&format!(
             "INSERT INTO tokens (id, user_id, device_id, device_name, token_hash, created_at)
              VALUES ('{id}', '{user}', 'dev-shared', 'x', '{}', '{created}')",

@@ -314,7 +314,7 @@ fn run_seed(backend: Backend, seed: u64, steps: usize) -> usize {
             let dir = tempfile::tempdir().unwrap();
             let store = common::open_laptop(dir.path());
             let token = format!("token-{seed}-{i}");
-            storage.create_token(&user, store.device_id(), "laptop", &auth::token_hash(&token)).unwrap();
+            storage.create_token(&user, store.device_id(), "laptop", &auth::token_hash(&token), "127.0.0.1").unwrap();
             let session = storage.session(&auth::token_hash(&token)).unwrap().unwrap();
             Laptop { dir, store, session }
         })
@@ -323,7 +323,7 @@ fn run_seed(backend: Backend, seed: u64, steps: usize) -> usize {
     let mut edits = 0;
     let mallory = storage.add_user("mallory@example.org", "Mallory", "$argon2id$unused").unwrap();
     let hostile_token = format!("hostile-{seed}");
-    storage.create_token(&mallory, "mallory-laptop", "laptop", &auth::token_hash(&hostile_token)).unwrap();
+    storage.create_token(&mallory, "mallory-laptop", "laptop", &auth::token_hash(&hostile_token), "127.0.0.1").unwrap();
     let mut hostile = Hostile {
         // Its own stream, so the honest laptops follow the same script as without it.
         rng: StdRng::seed_from_u64(seed ^ 0x00BA_D0BA_D0BA_D0BA),

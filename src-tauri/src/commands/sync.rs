@@ -65,10 +65,11 @@ pub async fn sign_in(
     server_url: String,
     email: String,
     password: String,
+    allow_plain_http: bool,
 ) -> UiResult<String> {
     let device_name = format!("Circles on {}", circles_core::sync::account::default_device_name());
     let response = with_network(&state, move |store| {
-        circles_core::sync::account::sign_in(store, &server_url, &email, &password, &device_name)
+        circles_core::sync::account::sign_in(store, &server_url, &email, &password, &device_name, allow_plain_http)
     })
     .await?;
     state.sync.sync_now();

@@ -170,8 +170,8 @@ export const newerRelease = () => call<UpdateNotice | null>("newer_release");
 export const checkServer = (serverUrl: string) => call<string>("check_server", { serverUrl });
 export const syncState = () => call<SyncView>("sync_state");
 export const syncNow = () => call<void>("sync_now");
-export const signIn = (serverUrl: string, email: string, password: string) =>
-  call<string>("sign_in", { serverUrl, email, password });
+export const signIn = (serverUrl: string, email: string, password: string, allowPlainHttp = false) =>
+  call<string>("sign_in", { serverUrl, email, password, allowPlainHttp });
 export const signOut = () => call<boolean>("sign_out");
 export const removeComputerData = (discardWaiting: boolean) =>
   call<RemovedView>("remove_computer_data", { discardWaiting });

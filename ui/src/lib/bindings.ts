@@ -460,7 +460,7 @@ demo: boolean,
  */
 welcome: boolean, };
 
-export type Rule = { "code": "required" } | { "code": "too_long", length: number, max: number, } | { "code": "control_characters" } | { "code": "email" } | { "code": "mobile" } | { "code": "url" } | { "code": "language" } | { "code": "time_zone" } | { "code": "time" } | { "code": "date" } | { "code": "weekday" } | { "code": "out_of_range", min: number, max: number, } | { "code": "duration", min: number, max: number, } | { "code": "meeting_count", min: number, max: number, } | { "code": "choice" } | { "code": "reference" } | { "code": "id" } | { "code": "duplicate" } | { "code": "state" };
+export type Rule = { "code": "required" } | { "code": "too_long", length: number, max: number, } | { "code": "control_characters" } | { "code": "email" } | { "code": "mobile" } | { "code": "url" } | { "code": "language" } | { "code": "time_zone" } | { "code": "time" } | { "code": "date" } | { "code": "weekday" } | { "code": "out_of_range", min: number, max: number, } | { "code": "duration", min: number, max: number, } | { "code": "meeting_count", min: number, max: number, } | { "code": "choice" } | { "code": "reference" } | { "code": "id" } | { "code": "duplicate" } | { "code": "state" } | { "code": "plain_http" };
 
 export type UiError = { kind: UiErrorKind, 
 /**

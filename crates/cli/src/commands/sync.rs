@@ -14,8 +14,11 @@ use crate::output::{clip, last_chars, print_fields, print_json, write_stderr, Ta
 use crate::Ctx;
 
 pub fn login(ctx: &mut Ctx, args: LoginArgs) -> Result<()> {
-    // Before asking for a password: the demo never signs in.
+    // Before asking for a password: the demo never signs in, and plain
+    // http:// to another computer only when the person said so.
     ctx.store.refuse_if_demo()?;
+    circles_core::sync::account::refuse_plain_http(&args.server, args.allow_plain_http)
+        .map_err(|e| anyhow::anyhow!("{e}\n(add --allow-plain-http to sign in anyway; nothing was sent)"))?;
     let password = match std::env::var("CIRCLES_PASSWORD") {
         Ok(p) if !p.is_empty() => p,
         _ => {
@@ -28,8 +31,14 @@ pub fn login(ctx: &mut Ctx, args: LoginArgs) -> Result<()> {
         bail!("no password given: pipe it on stdin or set CIRCLES_PASSWORD");
     }
     let device_name = args.device_name.unwrap_or_else(circles_core::sync::account::default_device_name);
-    let response =
-        circles_core::sync::account::sign_in(&mut ctx.store, &args.server, &args.email, &password, &device_name)?;
+    let response = circles_core::sync::account::sign_in(
+        &mut ctx.store,
+        &args.server,
+        &args.email,
+        &password,
+        &device_name,
+        args.allow_plain_http,
+    )?;
     if ctx.json {
         return print_json(&serde_json::json!({ "user_id": response.user_id, "name": response.name }));
     }

@@ -9,13 +9,17 @@ use crate::sync::status::Account;
 use crate::sync::wire::{LoginRequest, LoginResponse};
 
 /// Sign in with a password; the token is bound to this replica's device id
-/// and remembered in the store.
+/// and remembered in the store. A plain http:// address on another computer
+/// is refused (`Rule::PlainHttp`, on `server_url`) unless the person said
+/// yes to it (`allow_plain_http`): the warning comes before the password
+/// is sent.
 pub fn sign_in(
     store: &mut Store,
     server_url: &str,
     email: &str,
     password: &str,
     device_name: &str,
+    allow_plain_http: bool,
 ) -> Result<LoginResponse, SyncError> {
     // The demo's made-up learners must never reach a server.
     store.refuse_if_demo()?;
@@ -35,6 +39,7 @@ pub fn sign_in(
         .into());
     }
     let server_url = server_url.trim().trim_end_matches('/');
+    refuse_plain_http(server_url, allow_plain_http)?;
     let transport = HttpTransport::new(server_url, None)?;
     let mut request = LoginRequest {
         email: email.to_string(),
@@ -66,6 +71,48 @@ pub fn sign_in(
         token: response.token.clone(),
     })?;
     Ok(response)
+}
+
+/// Refuse a plain http:// address on another computer unless the person
+/// allowed it (`Rule::PlainHttp` on `server_url`): `sign_in` asks this before
+/// sending the password, and a front end may ask it before asking for one.
+pub fn refuse_plain_http(server_url: &str, allow_plain_http: bool) -> Result<(), CoreError> {
+    if allow_plain_http || !is_unencrypted_remote(server_url) {
+        return Ok(());
+    }
+    Err(CoreError::invalid(
+        "account",
+        "server_url",
+        crate::error::Rule::PlainHttp,
+        format!(
+            "{} is plain HTTP: your password, and then learners' details, would cross the network \
+             unencrypted; use the server's https:// address, or confirm signing in without encryption",
+            crate::validate::shown(server_url.trim())
+        ),
+    ))
+}
+
+/// Whether an address is plain http:// to another computer: what crosses
+/// the network (a password, learners' details, the token) could be read or
+/// changed by anyone on the way. This computer (localhost, 127.0.0.0/8,
+/// ::1) is exempt: nothing leaves it. https:// and anything unparsable are
+/// not (a bad address is refused by its own check).
+pub fn is_unencrypted_remote(server_url: &str) -> bool {
+    let url = server_url.trim();
+    let Some(rest) = url.get(..7).filter(|s| s.eq_ignore_ascii_case("http://")).and(url.get(7..)) else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host_port.split(':').next().unwrap_or_default(),
+    }
+    .to_ascii_lowercase();
+    let local = host == "localhost"
+        || host.ends_with(".localhost")
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    !local
 }
 
 /// Check a server address before asking for a password: its form, that it
@@ -147,4 +194,36 @@ pub fn default_device_name() -> String {
         .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_string()))
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "this computer".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_unencrypted_remote;
+
+    #[test]
+    fn plain_http_is_unencrypted_unless_it_stays_on_this_computer() {
+        for remote in [
+            "http://sync.example.org",
+            "HTTP://sync.example.org:8080/",
+            "http://192.168.1.20:8080",
+            "http://[2001:db8::1]:8080",
+            "http://user@10.0.0.5",
+            "  http://library.local  ",
+        ] {
+            assert!(is_unencrypted_remote(remote), "{remote}");
+        }
+        for local_or_secure in [
+            "https://sync.example.org",
+            "http://127.0.0.1:8080",
+            "http://127.5.5.5",
+            "http://localhost:8080/",
+            "http://LOCALHOST",
+            "http://app.localhost",
+            "http://[::1]:8080",
+            "sync.example.org",
+            "",
+        ] {
+            assert!(!is_unencrypted_remote(local_or_secure), "{local_or_secure}");
+        }
+    }
 }

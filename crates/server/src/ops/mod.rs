@@ -2,6 +2,7 @@
 //! `check`. What may be overwritten, what is refused and what is reported
 //! is decided here; the SQL and SQLite's file handling are in `storage/`.
 
+pub mod audit;
 pub mod backup;
 pub mod check;
 pub mod restore;

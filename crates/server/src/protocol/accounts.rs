@@ -5,12 +5,15 @@
 //! An account can be disabled (no sign-in, every token refused at once,
 //! where the session is looked up) and its password changed or reset (its
 //! other tokens revoked); the first account and team come from `init`.
+//! A token unused for the idle time (`serve --token-idle-days`) expires.
+//! Each of these is noted in the audit log (`audit_log.rs`).
 
 use axum::http::StatusCode;
 use circles_core::hlc::{wall_clock_millis, Hlc};
 use circles_core::{validate, TeamRole};
 use serde_json::Value;
 
+use super::audit_log::{self, AuditEvent, Entry};
 use super::{teams, ApiResult};
 use crate::common::{now_text, SERVER_DEVICE};
 use crate::error::ApiError;
@@ -61,6 +64,7 @@ pub(crate) fn insert_account(tx: &mut dyn Tx, email: &str, name: &str, password_
         disabled: false,
     };
     tx.insert_user(&user, &now_text())?;
+    audit_log::record(tx, Entry::new(AuditEvent::AccountCreated, None, email))?;
     log_own_row(
         tx,
         "facilitators",
@@ -125,7 +129,7 @@ pub(super) fn init(
         }
         let user = insert_account(tx, &email, name, password_hash)?;
         let team = insert_team(tx, &team)?;
-        teams::set_role(tx, &team, &user, TeamRole::Organizer)?;
+        teams::set_role(tx, None, &team, &user, TeamRole::Organizer)?;
         Ok((user, team))
     })
 }
@@ -144,10 +148,17 @@ pub(super) fn set_disabled(backend: &impl Backend, email: &str, disabled: bool) 
         let user = user_with_email(tx, email)?;
         let now = now_text();
         tx.set_user_disabled(&user.id, disabled.then_some(now.as_str()))?;
-        if disabled {
-            tx.revoke_user_tokens(&user.id, None, &now)?;
-        }
-        Ok(())
+        let event = if disabled {
+            let revoked = tx.revoke_user_tokens(&user.id, None, &now)?;
+            audit_log::record(
+                tx,
+                Entry::new(AuditEvent::AccountDisabled, None, &user.email).detail(&format!("{revoked} tokens revoked")),
+            )?;
+            return Ok(());
+        } else {
+            AuditEvent::AccountEnabled
+        };
+        audit_log::record(tx, Entry::new(event, None, &user.email))
     })
 }
 
@@ -160,22 +171,89 @@ pub(super) fn set_password(
     keep: Option<&str>,
 ) -> ApiResult<usize> {
     backend.write_unordered(|tx| {
-        if tx.user_by_id(user_id)?.is_none() {
+        let Some(user) = tx.user_by_id(user_id)? else {
             return Err(ApiError::not_found(format!("no user with id {user_id}")));
-        }
+        };
         tx.set_password_hash(user_id, password_hash)?;
-        Ok(tx.revoke_user_tokens(user_id, keep, &now_text())?)
+        let revoked = tx.revoke_user_tokens(user_id, keep, &now_text())?;
+        // `keep` is the caller's own token: the owner changed it; else an admin set it.
+        let actor = keep.map(|_| user_id);
+        let detail = format!("{revoked} other tokens revoked");
+        audit_log::record(tx, Entry::new(AuditEvent::PasswordChanged, actor, &user.email).detail(&detail))?;
+        Ok(revoked)
     })
 }
 
+/// How many days a token may go unused before it expires, unless `serve`
+/// is told otherwise (`--token-idle-days`, `token_idle_days`).
+pub const DEFAULT_TOKEN_IDLE_DAYS: u32 = 90;
+/// The range an operator may choose from.
+pub const TOKEN_IDLE_DAYS: std::ops::RangeInclusive<u32> = 1..=3650;
+
+/// A token's use is noted at most this often: a write on every request
+/// would cost each pull a write, and the idle time is counted in days.
+fn touch_every() -> chrono::Duration {
+    chrono::Duration::hours(1)
+}
+
 /// The session of a token as looked up: a disabled account's tokens are
-/// refused (401 `account_disabled`), a revoked or unknown token is none.
-pub(super) fn live_session(record: Option<TokenRecord>) -> ApiResult<Option<crate::storage::Session>> {
-    match record {
-        Some(record) if record.user_disabled => Err(account_disabled(StatusCode::UNAUTHORIZED)),
-        Some(record) if !record.revoked => Ok(Some(record.session)),
-        _ => Ok(None),
+/// refused (401 `account_disabled`), a revoked or unknown token is none,
+/// and a token unused for longer than `idle_days` is revoked and refused
+/// (401 `token_expired`). A live token's use is noted (hourly at most).
+pub(super) fn live_session(
+    backend: &impl Backend,
+    record: Option<TokenRecord>,
+    idle_days: u32,
+) -> ApiResult<Option<crate::storage::Session>> {
+    let Some(record) = record else { return Ok(None) };
+    if record.user_disabled {
+        return Err(account_disabled(StatusCode::UNAUTHORIZED));
     }
+    if record.revoked {
+        return Ok(None);
+    }
+    let now = chrono::Utc::now();
+    // A time the server did not write cannot be judged: taken as now.
+    let last = chrono::DateTime::parse_from_rfc3339(&record.last_active).map_or(now, |t| t.with_timezone(&chrono::Utc));
+    let session = record.session;
+    if now - last > chrono::Duration::days(i64::from(idle_days)) {
+        backend.write_unordered(|tx| {
+            tx.revoke_token(&session.token_id, None, &now_text())?;
+            let detail = format!("unused since {}", record.last_active);
+            audit_log::record(
+                tx,
+                Entry::new(AuditEvent::TokenExpired, Some(&session.user_id), &session.token_id).detail(&detail),
+            )
+        })?;
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "token_expired",
+            format!("this sign-in expired after {idle_days} days without a sync; sign in again"),
+        ));
+    }
+    if now - last > touch_every() {
+        backend.write_unordered(|tx| Ok::<_, ApiError>(tx.touch_token(&session.token_id, &now_text())?))?;
+    }
+    Ok(Some(session))
+}
+
+/// A sign-in refused, noted in the audit log: the email typed (an unknown
+/// one too), where from, and why.
+pub(super) fn record_failed_sign_in(backend: &impl Backend, email: &str, address: &str, why: &str) -> ApiResult<()> {
+    backend.write_unordered(|tx| {
+        audit_log::record(tx, Entry::new(AuditEvent::SignInFailed, None, email).from(Some(address)).detail(why))
+    })
+}
+
+/// Revoke a token (with `owner`: only one of theirs), noted: false if none matched.
+pub(super) fn revoke_token(backend: &impl Backend, token_id: &str, owner: Option<&str>) -> ApiResult<bool> {
+    backend.write_unordered(|tx| {
+        let revoked = tx.revoke_token(token_id, owner, &now_text())?;
+        if revoked {
+            audit_log::record(tx, Entry::new(AuditEvent::TokenRevoked, owner, token_id))?;
+        }
+        Ok(revoked)
+    })
 }
 
 /// A disabled account: sign-in is refused with 403, its tokens with 401.
@@ -197,6 +275,7 @@ pub(super) fn create_token(
     device_id: &str,
     device_name: &str,
     token_hash: &str,
+    address: &str,
 ) -> ApiResult<String> {
     // Tokens touch no seq.
     backend.write_unordered(|tx| {
@@ -207,6 +286,8 @@ pub(super) fn create_token(
         }
         let id = uuid::Uuid::now_v7().to_string();
         tx.insert_token(&NewToken { id: &id, user_id, device_id, device_name, token_hash, created_at: &created_at })?;
+        let detail = format!("device {device_id} ({device_name})");
+        audit_log::record(tx, Entry::new(AuditEvent::SignIn, Some(user_id), &id).from(Some(address)).detail(&detail))?;
         Ok(id)
     })
 }
@@ -246,6 +327,8 @@ pub(super) fn renew_device(backend: &impl Backend, session: &Session, token_hash
             token_hash,
             created_at: &created_at,
         })?;
+        let detail = format!("a new device id {device_id} for a copied data folder");
+        audit_log::record(tx, Entry::new(AuditEvent::TokenCreated, Some(&session.user_id), &id).detail(&detail))?;
         Ok((device_id, id))
     })
 }

@@ -16,6 +16,7 @@ use std::collections::BTreeSet;
 
 use circles_core::schema::{erased_value_json, ERASED_LEARNER_FIELDS, LEARNERS};
 
+use super::audit_log::{self, AuditEvent, Entry};
 use super::ApiResult;
 use crate::storage::{Logged, Tx};
 
@@ -25,7 +26,13 @@ const SET_FLAG: &str = "1";
 /// After a push's writes, in its transaction: purge the history of every
 /// erased learner the push touched. True when anything was overwritten (the
 /// backend should then make freed bytes unreadable, `scrub_freed_pages`).
-pub(super) fn purge_erased(tx: &mut dyn Tx, logged: &[Logged<'_>]) -> ApiResult<bool> {
+/// Each erase the push carried (`erased` set by it) is noted in the audit
+/// log with `actor`, the pushing account, by the learner's id alone.
+pub(super) fn purge_erased(tx: &mut dyn Tx, actor: Option<&str>, logged: &[Logged<'_>]) -> ApiResult<bool> {
+    for l in logged.iter().filter(|l| l.table == LEARNERS.name && l.change.field == "erased" && l.value == SET_FLAG) {
+        let detail = format!("circle {}", l.scope.as_deref().unwrap_or("-"));
+        audit_log::record(tx, Entry::new(AuditEvent::LearnerErased, actor, &l.change.row_id).detail(&detail))?;
+    }
     let touched: BTreeSet<&str> = logged
         .iter()
         .filter(|l| {

@@ -279,7 +279,7 @@ pub(super) fn accept(backend: &impl Backend, token_hash: &str, joiner: &Joiner) 
                 "this account is in the team already; sign in from the Circles app",
             ));
         }
-        teams::add_member(tx, &record.team_id, &user_id, &record.role)?;
+        teams::add_member(tx, Some(&record.invited_by), &record.team_id, &user_id, &record.role)?;
         if let Some(circle) = record.circle_id.as_deref() {
             if !tx.has_access(circle, &user_id)? {
                 log_own_circle_row(

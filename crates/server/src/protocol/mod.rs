@@ -9,6 +9,7 @@
 
 mod access;
 mod accounts;
+pub mod audit_log;
 mod batch_record;
 pub(crate) mod directory;
 mod erase;
@@ -33,8 +34,8 @@ use circles_core::{LearnerInput, TeamRole};
 use crate::error::ApiError;
 use crate::mail::outbox;
 use crate::storage::{
-    Backend, ClaimedMail, MailOutcome, MailState, MailSummary, NewMail, Session, TeamMemberInfo, TokenInfo, UserInfo,
-    UserRecord,
+    AuditQuery, AuditRecord, Backend, ClaimedMail, MailOutcome, MailState, MailSummary, NewMail, Session,
+    TeamMemberInfo, TokenInfo, UserInfo, UserRecord,
 };
 use group_commit::GroupCommit;
 pub(crate) use group_commit::PushJob;
@@ -42,6 +43,7 @@ use std::sync::OnceLock;
 use waitlist::ComposePlace;
 
 pub(crate) use accounts::{account_disabled, new_user_problem, normal_email};
+pub use accounts::{DEFAULT_TOKEN_IDLE_DAYS, TOKEN_IDLE_DAYS};
 use invitations::{
     ComposeInvitation, DomainFacts, Invitation, InvitationFacts, InvitationRequest, JoinDomain, Joiner, TeamMembers,
 };
@@ -84,15 +86,32 @@ pub trait SyncService: Send + Sync + 'static {
     /// An organizer's change to a member of their team (the API's).
     fn change_member(&self, session: &Session, team_id: &str, user_id: &str, change: MemberChange) -> ApiResult<()>;
 
-    /// A token for a user on a device; `409 device_taken` if the device id
-    /// is bound to another account.
-    fn create_token(&self, user_id: &str, device_id: &str, device_name: &str, token_hash: &str) -> ApiResult<String>;
+    /// A token for a user on a device, signing in from `address`; `409
+    /// device_taken` if the device id is bound to another account.
+    fn create_token(
+        &self,
+        user_id: &str,
+        device_id: &str,
+        device_name: &str,
+        token_hash: &str,
+        address: &str,
+    ) -> ApiResult<String>;
+    /// Note a refused sign-in in the audit log: the email typed, where from, why.
+    fn record_failed_sign_in(&self, email: &str, address: &str, why: &str) -> ApiResult<()>;
     /// A fresh device id for the session's user, with a new token (by its
     /// hash) bound to it: (device id, token id).
     fn renew_device(&self, session: &Session, token_hash: &str) -> ApiResult<(String, String)>;
     /// The live session a token hash belongs to (None: unknown or revoked;
-    /// 401 `account_disabled` for a disabled account's).
+    /// 401 `account_disabled` for a disabled account's, 401 `token_expired`
+    /// for one unused longer than the idle time, which is then revoked).
     fn session(&self, token_hash: &str) -> ApiResult<Option<Session>>;
+    /// How many days a token may go unused (once, at start; else
+    /// `DEFAULT_TOKEN_IDLE_DAYS`).
+    fn set_token_idle_days(&self, days: u32);
+    /// The audit log, newest first.
+    fn audit_entries(&self, query: &AuditQuery) -> ApiResult<Vec<AuditRecord>>;
+    /// Delete audit entries before a time (noted in the log): how many.
+    fn prune_audit(&self, before: &str) -> ApiResult<u64>;
     /// Tokens of a user (by id), or of everyone.
     fn tokens(&self, user_id: Option<&str>) -> ApiResult<Vec<TokenInfo>>;
     /// Revoke a token; with `owner`, only one of that user's. False if none matched.
@@ -201,11 +220,18 @@ pub struct Protocol<B: Backend> {
     /// The mail telling a waiting learner they have a place (set by `serve`,
     /// which knows the public address; without it places are still filled).
     place_mail: OnceLock<ComposePlace>,
+    /// `set_token_idle_days`, else the default.
+    token_idle_days: OnceLock<u32>,
 }
 
 impl<B: Backend> Protocol<B> {
     pub fn new(backend: B) -> Protocol<B> {
-        Protocol { backend, group: GroupCommit::default(), place_mail: OnceLock::new() }
+        Protocol {
+            backend,
+            group: GroupCommit::default(),
+            place_mail: OnceLock::new(),
+            token_idle_days: OnceLock::new(),
+        }
     }
 
     /// The sync rules over a database just opened: memberships the
@@ -293,14 +319,14 @@ impl<B: Backend> SyncService for Protocol<B> {
     fn add_team_member(&self, team_id: &str, email: &str, role: TeamRole) -> ApiResult<()> {
         self.backend.write(|tx| {
             let user = accounts::user_with_email(tx, email)?;
-            teams::add_member(tx, team_id, &user.id, role.as_str())
+            teams::add_member(tx, None, team_id, &user.id, role.as_str())
         })
     }
 
     fn remove_team_member(&self, team_id: &str, email: &str) -> ApiResult<()> {
         self.backend.write(|tx| {
             let user = accounts::user_with_email(tx, email)?;
-            teams::remove_member(tx, team_id, &user.id)
+            teams::remove_member(tx, None, team_id, &user.id)
         })
     }
 
@@ -312,8 +338,19 @@ impl<B: Backend> SyncService for Protocol<B> {
         self.backend.write(|tx| teams::organizer_change(tx, &session.user_id, team_id, user_id, change))
     }
 
-    fn create_token(&self, user_id: &str, device_id: &str, device_name: &str, token_hash: &str) -> ApiResult<String> {
-        accounts::create_token(&self.backend, user_id, device_id, device_name, token_hash)
+    fn create_token(
+        &self,
+        user_id: &str,
+        device_id: &str,
+        device_name: &str,
+        token_hash: &str,
+        address: &str,
+    ) -> ApiResult<String> {
+        accounts::create_token(&self.backend, user_id, device_id, device_name, token_hash, address)
+    }
+
+    fn record_failed_sign_in(&self, email: &str, address: &str, why: &str) -> ApiResult<()> {
+        accounts::record_failed_sign_in(&self.backend, email, address, why)
     }
 
     fn renew_device(&self, session: &Session, token_hash: &str) -> ApiResult<(String, String)> {
@@ -321,7 +358,20 @@ impl<B: Backend> SyncService for Protocol<B> {
     }
 
     fn session(&self, token_hash: &str) -> ApiResult<Option<Session>> {
-        accounts::live_session(self.backend.session(token_hash)?)
+        let idle_days = *self.token_idle_days.get().unwrap_or(&DEFAULT_TOKEN_IDLE_DAYS);
+        accounts::live_session(&self.backend, self.backend.session(token_hash)?, idle_days)
+    }
+
+    fn set_token_idle_days(&self, days: u32) {
+        let _ = self.token_idle_days.set(days);
+    }
+
+    fn audit_entries(&self, query: &AuditQuery) -> ApiResult<Vec<AuditRecord>> {
+        self.backend.read(|tx| audit_log::entries(tx, query))
+    }
+
+    fn prune_audit(&self, before: &str) -> ApiResult<u64> {
+        self.backend.write_unordered(|tx| audit_log::prune(tx, before))
     }
 
     fn tokens(&self, user_id: Option<&str>) -> ApiResult<Vec<TokenInfo>> {
@@ -329,8 +379,7 @@ impl<B: Backend> SyncService for Protocol<B> {
     }
 
     fn revoke_token(&self, token_id: &str, owner: Option<&str>) -> ApiResult<bool> {
-        let now = crate::common::now_text();
-        self.backend.write_unordered(|tx| Ok(tx.revoke_token(token_id, owner, &now)?))
+        accounts::revoke_token(&self.backend, token_id, owner)
     }
 
     fn push(&self, session: &Session, batch: PushRequest, now_ms: u64) -> ApiResult<PushResponse> {

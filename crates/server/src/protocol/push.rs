@@ -68,7 +68,7 @@ pub(super) fn push_one(
         record: batch_record(&response),
     };
     tx.write_push(&writes)?;
-    let purged = erase::purge_erased(tx, &writes.logged)?;
+    let purged = erase::purge_erased(tx, Some(&session.user_id), &writes.logged)?;
     if !recheck.is_empty() {
         access::recheck(tx, &recheck)?;
     }

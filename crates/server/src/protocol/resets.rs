@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use chrono::{Duration, Utc};
 
 use super::accounts::normal_email;
+use super::audit_log::{self, AuditEvent, Entry};
 use super::ApiResult;
 use crate::common::{now_text, time_text};
 use crate::error::ApiError;
@@ -72,8 +73,10 @@ pub(super) fn complete(backend: &impl Backend, token_hash: &str, password_hash: 
             return Err(used());
         }
         tx.set_password_hash(&reset.user_id, password_hash)?;
-        tx.revoke_user_tokens(&reset.user_id, None, &now)?;
-        Ok(())
+        let revoked = tx.revoke_user_tokens(&reset.user_id, None, &now)?;
+        let email = tx.user_by_id(&reset.user_id)?.map(|u| u.email).unwrap_or_default();
+        let detail = format!("through a reset link; {revoked} tokens revoked");
+        audit_log::record(tx, Entry::new(AuditEvent::PasswordReset, Some(&reset.user_id), &email).detail(&detail))
     })
 }
 

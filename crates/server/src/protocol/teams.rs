@@ -13,6 +13,7 @@ use circles_core::{team_member_id, TeamRole};
 use serde_json::Value;
 
 use super::accounts::log_own_row;
+use super::audit_log::{self, AuditEvent, Entry};
 use super::{access, ApiResult};
 use crate::common::now_text;
 use crate::error::ApiError;
@@ -36,15 +37,16 @@ pub(crate) fn is_member(tx: &mut dyn Tx, team: &str, user: &str) -> ApiResult<bo
 
 /// Put `user` in `team` with `role` ("organizer" or "member"), or change
 /// their role (`set_role`).
-pub(crate) fn add_member(tx: &mut dyn Tx, team: &str, user: &str, role: &str) -> ApiResult<()> {
+pub(crate) fn add_member(tx: &mut dyn Tx, actor: Option<&str>, team: &str, user: &str, role: &str) -> ApiResult<()> {
     let role = TeamRole::parse(role).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    set_role(tx, team, user, role)
+    set_role(tx, actor, team, user, role)
 }
 
 /// Put `user` in `team` with `role`, or change their role. Demoting the
 /// team's last organizer is refused (409 `last_organizer`). Setting the role
 /// a member already has changes nothing.
-pub(crate) fn set_role(tx: &mut dyn Tx, team: &str, user: &str, role: TeamRole) -> ApiResult<()> {
+/// `actor`: who did it, for the audit log (None: an admin command or the server).
+pub(crate) fn set_role(tx: &mut dyn Tx, actor: Option<&str>, team: &str, user: &str, role: TeamRole) -> ApiResult<()> {
     if !tx.team_exists(team)? {
         return Err(no_team(team));
     }
@@ -60,6 +62,7 @@ pub(crate) fn set_role(tx: &mut dyn Tx, team: &str, user: &str, role: TeamRole) 
         refuse_last_organizer(tx, team, user, "demote")?;
     }
     tx.set_team_member(team, user, role.as_str())?;
+    note_member_change(tx, actor, AuditEvent::RoleChanged, team, user, role.as_str())?;
     let row = team_member_id(team, user);
     if before.is_none() {
         log_own_row(
@@ -91,10 +94,25 @@ pub(crate) fn set_role(tx: &mut dyn Tx, team: &str, user: &str, role: TeamRole) 
     Ok(())
 }
 
+/// A membership change in the audit log: the member by email, the team by name.
+fn note_member_change(
+    tx: &mut dyn Tx,
+    actor: Option<&str>,
+    event: AuditEvent,
+    team: &str,
+    user: &str,
+    role: &str,
+) -> ApiResult<()> {
+    let email = tx.user_by_id(user)?.map_or_else(|| user.to_string(), |u| u.email);
+    let team_name = tx.team_name(team)?.unwrap_or_default();
+    let detail = format!("team {team_name} ({team}): {role}");
+    audit_log::record(tx, Entry::new(event, actor, &email).detail(&detail))
+}
+
 /// Take `user` out of `team` (404 if they are not in it; 409
 /// `last_organizer` for its last organizer): the synced row is deleted and
 /// the team's circles they saw only as an organizer are taken away.
-pub(crate) fn remove_member(tx: &mut dyn Tx, team: &str, user: &str) -> ApiResult<()> {
+pub(crate) fn remove_member(tx: &mut dyn Tx, actor: Option<&str>, team: &str, user: &str) -> ApiResult<()> {
     if !tx.team_exists(team)? {
         return Err(no_team(team));
     }
@@ -105,6 +123,7 @@ pub(crate) fn remove_member(tx: &mut dyn Tx, team: &str, user: &str) -> ApiResul
         refuse_last_organizer(tx, team, user, "remove")?;
     }
     tx.remove_team_member(team, user)?;
+    note_member_change(tx, actor, AuditEvent::MemberRemoved, team, user, &role)?;
     log_own_row(tx, "team_members", &team_member_id(team, user), &[("deleted", Value::from(1))])?;
     if role == ORGANIZER {
         recheck_team_circles(tx, team, user)?;
@@ -240,7 +259,7 @@ pub(super) fn organizer_change(
         return Err(ApiError::new(StatusCode::NOT_FOUND, "not_a_member", format!("user {user} is not in team {team}")));
     }
     match change {
-        MemberChange::Remove => remove_member(tx, team, user),
-        MemberChange::Role(role) => set_role(tx, team, user, role),
+        MemberChange::Remove => remove_member(tx, Some(caller), team, user),
+        MemberChange::Role(role) => set_role(tx, Some(caller), team, user, role),
     }
 }

@@ -50,6 +50,9 @@ pub struct TokenRecord {
     pub session: Session,
     pub revoked: bool,
     pub user_disabled: bool,
+    /// When the token was last used (as far as the server noted), or made:
+    /// `common::now_text` text. Idle tokens expire (`protocol/accounts.rs`).
+    pub last_active: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -99,6 +102,48 @@ pub struct NewToken<'a> {
     pub token_hash: &'a str,
     pub created_at: &'a str,
 }
+
+/// An audit log entry to write (what is written, and when: `protocol/audit_log.rs`).
+pub struct NewAuditEntry<'a> {
+    pub at: &'a str,
+    pub event: &'a str,
+    /// The account that acted; None: the server itself or an admin command.
+    pub actor: Option<&'a str>,
+    pub subject: &'a str,
+    pub address: Option<&'a str>,
+    pub detail: &'a str,
+}
+
+/// An audit log entry as read back, with the acting account's email.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditRecord {
+    pub id: i64,
+    pub at: String,
+    pub event: String,
+    pub actor: Option<String>,
+    pub actor_email: Option<String>,
+    pub subject: String,
+    pub address: Option<String>,
+    pub detail: String,
+}
+
+/// Which entries to read: newest first, at most `limit`.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    /// Only entries at or after this time (`now_text` text or a prefix, e.g. a date).
+    pub since: Option<String>,
+    pub event: Option<String>,
+    pub limit: i64,
+}
+
+/// The audit log, newest first, in the SQL both backends speak: $1 since
+/// (or NULL), $2 the event (or NULL), $3 how many.
+pub(super) const AUDIT_ENTRIES_SQL: &str =
+    "SELECT a.id, a.at, a.event, a.actor, u.email, a.subject, a.address, a.detail
+     FROM audit_log a LEFT JOIN users u ON u.id = a.actor
+     WHERE (CAST($1 AS TEXT) IS NULL OR a.at >= CAST($1 AS TEXT))
+       AND (CAST($2 AS TEXT) IS NULL OR a.event = CAST($2 AS TEXT))
+     ORDER BY a.id DESC LIMIT $3";
 
 /// A field's winning version as `field_state` holds it (value and clock as
 /// their stored text).
@@ -523,6 +568,14 @@ pub trait Tx {
     fn tokens(&mut self, user_id: Option<&str>) -> StorageResult<Vec<TokenInfo>>;
     /// Revoke a token; with `owner`, only one of that user's. False if none matched.
     fn revoke_token(&mut self, token_id: &str, owner: Option<&str>, now: &str) -> StorageResult<bool>;
+    /// Note that a token was used now.
+    fn touch_token(&mut self, token_id: &str, now: &str) -> StorageResult<()>;
+
+    // The audit log (`protocol/audit_log.rs`).
+    fn log_audit(&mut self, entry: &NewAuditEntry<'_>) -> StorageResult<()>;
+    fn audit_entries(&mut self, query: &AuditQuery) -> StorageResult<Vec<AuditRecord>>;
+    /// Delete entries before a time: how many.
+    fn prune_audit(&mut self, before: &str) -> StorageResult<u64>;
 
     // Invitations, password resets and what their pages need.
     fn team_name(&mut self, team_id: &str) -> StorageResult<Option<String>>;

@@ -34,10 +34,10 @@ use postgres::types::ToSql;
 use postgres::{Client, IsolationLevel, NoTls, Row, Statement, Transaction};
 
 use super::{
-    attachments_from_json, attachments_json, each_push, Audit, Backend, ClaimedMail, Findings, GroupError,
-    InvitationRecord, JoinDomainRecord, LogSlice, MailOutcome, MailState, MailSummary, NewMail, NewToken, OwnChange,
-    PushStart, PushWrites, ResetRecord, Session, StorageError, StorageResult, StoredField, TeamMemberInfo, TokenInfo,
-    TokenRecord, Tx, UserInfo, UserRecord,
+    attachments_from_json, attachments_json, each_push, Audit, AuditQuery, AuditRecord, Backend, ClaimedMail, Findings,
+    GroupError, InvitationRecord, JoinDomainRecord, LogSlice, MailOutcome, MailState, MailSummary, NewAuditEntry,
+    NewMail, NewToken, OwnChange, PushStart, PushWrites, ResetRecord, Session, StorageError, StorageResult,
+    StoredField, TeamMemberInfo, TokenInfo, TokenRecord, Tx, UserInfo, UserRecord, AUDIT_ENTRIES_SQL,
 };
 use crate::common::now_text;
 
@@ -57,6 +57,7 @@ pub const MIGRATIONS: &[(i32, &str)] = &[
     (7, include_str!("../../migrations-pg/0007_directory.sql")),
     (8, include_str!("../../migrations-pg/0008_public_slugs.sql")),
     (9, include_str!("../../migrations-pg/0009_scope_index.sql")),
+    (10, include_str!("../../migrations-pg/0010_audit_log.sql")),
 ];
 
 /// Connections per server process (CIRCLES_PG_POOL overrides).
@@ -304,7 +305,8 @@ impl Backend for Postgres {
         // Every authenticated request asks: one statement, no transaction.
         // A token, bound to its account and to a device of that account,
         // with whether it is revoked and its account disabled.
-        const SQL: &str = "SELECT t.user_id, t.device_id, t.id, t.revoked_at IS NOT NULL, u.disabled_at IS NOT NULL
+        const SQL: &str = "SELECT t.user_id, t.device_id, t.id, t.revoked_at IS NOT NULL, u.disabled_at IS NOT NULL,
+                    coalesce(t.last_used_at, t.created_at)
              FROM tokens t
              JOIN devices d ON d.device_id = t.device_id AND d.user_id = t.user_id
              JOIN users u ON u.id = t.user_id
@@ -323,6 +325,7 @@ impl Backend for Postgres {
             session: Session { user_id: r.get(0), device_id: r.get(1), token_id: r.get(2) },
             revoked: r.get(3),
             user_disabled: r.get(4),
+            last_active: r.get(5),
         }))
     }
 
@@ -845,6 +848,40 @@ impl Tx for PgTx<'_> {
             &[&now, &token_id, &owner],
         )?;
         Ok(n > 0)
+    }
+
+    fn touch_token(&mut self, token_id: &str, now: &str) -> StorageResult<()> {
+        self.execute("UPDATE tokens SET last_used_at = $1 WHERE id = $2", &[&now, &token_id])?;
+        Ok(())
+    }
+
+    fn log_audit(&mut self, e: &NewAuditEntry<'_>) -> StorageResult<()> {
+        self.execute(
+            "INSERT INTO audit_log (at, event, actor, subject, address, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&e.at, &e.event, &e.actor, &e.subject, &e.address, &e.detail],
+        )?;
+        Ok(())
+    }
+
+    fn audit_entries(&mut self, q: &AuditQuery) -> StorageResult<Vec<AuditRecord>> {
+        Ok(self
+            .query(AUDIT_ENTRIES_SQL, &[&q.since, &q.event, &q.limit])?
+            .iter()
+            .map(|r| AuditRecord {
+                id: r.get(0),
+                at: r.get(1),
+                event: r.get(2),
+                actor: r.get(3),
+                actor_email: r.get(4),
+                subject: r.get(5),
+                address: r.get(6),
+                detail: r.get(7),
+            })
+            .collect())
+    }
+
+    fn prune_audit(&mut self, before: &str) -> StorageResult<u64> {
+        Ok(self.execute("DELETE FROM audit_log WHERE at < $1", &[&before])?)
     }
 
     fn unlisted_circles(&mut self, session: &Session) -> StorageResult<Vec<String>> {

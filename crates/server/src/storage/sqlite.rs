@@ -23,10 +23,10 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use rusqlite_migration::{Migrations, M};
 
 use super::{
-    attachments_from_json, attachments_json, each_push, Audit, Backend, ClaimedMail, Findings, GroupError,
-    InvitationRecord, JoinDomainRecord, LogSlice, MailOutcome, MailState, MailSummary, NewMail, NewToken, OwnChange,
-    PushStart, PushWrites, ResetRecord, Session, StorageError, StorageResult, StoredField, TeamMemberInfo, TokenInfo,
-    TokenRecord, Tx, UserInfo, UserRecord,
+    attachments_from_json, attachments_json, each_push, Audit, AuditQuery, AuditRecord, Backend, ClaimedMail, Findings,
+    GroupError, InvitationRecord, JoinDomainRecord, LogSlice, MailOutcome, MailState, MailSummary, NewAuditEntry,
+    NewMail, NewToken, OwnChange, PushStart, PushWrites, ResetRecord, Session, StorageError, StorageResult,
+    StoredField, TeamMemberInfo, TokenInfo, TokenRecord, Tx, UserInfo, UserRecord, AUDIT_ENTRIES_SQL,
 };
 
 const READERS: usize = 4;
@@ -65,7 +65,8 @@ fn db<T>(result: rusqlite::Result<T>) -> StorageResult<T> {
 
 /// A token, bound to its account and to a device of that account, with
 /// whether it is revoked and its account disabled.
-const SESSION_SQL: &str = "SELECT t.user_id, t.device_id, t.id, t.revoked_at IS NOT NULL, u.disabled_at IS NOT NULL
+const SESSION_SQL: &str = "SELECT t.user_id, t.device_id, t.id, t.revoked_at IS NOT NULL, u.disabled_at IS NOT NULL,
+            coalesce(t.last_used_at, t.created_at)
      FROM tokens t
      JOIN devices d ON d.device_id = t.device_id AND d.user_id = t.user_id
      JOIN users u ON u.id = t.user_id
@@ -83,6 +84,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0008_directory.sql"),
     include_str!("../../migrations/0009_public_slugs.sql"),
     include_str!("../../migrations/0010_scope_index.sql"),
+    include_str!("../../migrations/0011_audit_log.sql"),
 ];
 
 /// The schema version this server migrates a SQLite database to.
@@ -194,6 +196,7 @@ impl Backend for Sqlite {
                     session: Session { user_id: r.get(0)?, device_id: r.get(1)?, token_id: r.get(2)? },
                     revoked: r.get(3)?,
                     user_disabled: r.get(4)?,
+                    last_active: r.get(5)?,
                 })
             })
             .optional()?;
@@ -756,6 +759,45 @@ impl Tx for SqliteTx<'_> {
             params![now, token_id, owner],
         )?;
         Ok(n > 0)
+    }
+
+    fn touch_token(&mut self, token_id: &str, now: &str) -> StorageResult<()> {
+        self.conn
+            .prepare_cached("UPDATE tokens SET last_used_at = ?1 WHERE id = ?2")?
+            .execute(params![now, token_id])?;
+        Ok(())
+    }
+
+    fn log_audit(&mut self, e: &NewAuditEntry<'_>) -> StorageResult<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO audit_log (at, event, actor, subject, address, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![e.at, e.event, e.actor, e.subject, e.address, e.detail])?;
+        Ok(())
+    }
+
+    fn audit_entries(&mut self, q: &AuditQuery) -> StorageResult<Vec<AuditRecord>> {
+        let mut stmt = self.conn.prepare_cached(AUDIT_ENTRIES_SQL)?;
+        let rows = stmt
+            .query_map(params![q.since, q.event, q.limit], |r| {
+                Ok(AuditRecord {
+                    id: r.get(0)?,
+                    at: r.get(1)?,
+                    event: r.get(2)?,
+                    actor: r.get(3)?,
+                    actor_email: r.get(4)?,
+                    subject: r.get(5)?,
+                    address: r.get(6)?,
+                    detail: r.get(7)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn prune_audit(&mut self, before: &str) -> StorageResult<u64> {
+        Ok(self.conn.execute("DELETE FROM audit_log WHERE at < ?1", [before])? as u64)
     }
 
     fn unlisted_circles(&mut self, session: &Session) -> StorageResult<Vec<String>> {

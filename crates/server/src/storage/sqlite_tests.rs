@@ -13,7 +13,7 @@ fn server() -> (tempfile::TempDir, SqliteStorage, Session) {
     let dir = tempfile::tempdir().unwrap();
     let storage = SqliteStorage::open(&dir.path().join("server.sqlite")).unwrap();
     let user_id = storage.add_user("a@example.org", "A", "not-a-hash").unwrap();
-    let token_id = storage.create_token(&user_id, "dev-a", "laptop", "hash").unwrap();
+    let token_id = storage.create_token(&user_id, "dev-a", "laptop", "hash", "127.0.0.1").unwrap();
     (dir, storage, Session { user_id, device_id: "dev-a".into(), token_id })
 }
 
@@ -111,7 +111,7 @@ fn a_push_logs_winners_in_order_after_the_servers_own_changes() {
         [("r1".into(), "title".into(), "\"Third\"".into(), 11), ("r2".into(), "title".into(), "\"Other\"".into(), 7)]
     );
     // The user's other laptop sees every seq once.
-    let token_id = storage.create_token(&session.user_id, "dev-a2", "laptop 2", "hash-2").unwrap();
+    let token_id = storage.create_token(&session.user_id, "dev-a2", "laptop 2", "hash-2", "127.0.0.1").unwrap();
     let laptop = Session { user_id: session.user_id.clone(), device_id: "dev-a2".into(), token_id };
     let page = storage.pull(&laptop, 0, 0, 100, now).unwrap();
     assert_eq!(page.changes.iter().map(|c| c.seq).collect::<Vec<_>>(), seqs);
@@ -191,7 +191,7 @@ fn merging_keeps_the_first_of_two_increasing_lists() {
 fn pages_over_several_scopes_hold_exactly_the_visible_changes_in_order() {
     let (_dir, storage, alice) = server();
     let bob_id = storage.add_user("b@example.org", "B", "not-a-hash").unwrap();
-    let bob_token = storage.create_token(&bob_id, "dev-b", "laptop", "hash-b").unwrap();
+    let bob_token = storage.create_token(&bob_id, "dev-b", "laptop", "hash-b", "127.0.0.1").unwrap();
     let bob = Session { user_id: bob_id, device_id: "dev-b".into(), token_id: bob_token };
     let now = wall_clock_millis();
     let mut n = 0;
