@@ -153,8 +153,8 @@ export function driverForFile(name) {
         "tauri:options": { application: APP, args },
       });
       sessions.push(session);
-      await waitFor(async () => (await session.findAll('.shell, [data-testid="welcome"]')).length > 0, {
-        message: "the app shell or the welcome screen to render",
+      await waitFor(async () => (await session.findAll('.shell, [data-testid="welcome"], [data-testid="lock-screen"]')).length > 0, {
+        message: "the app shell, the welcome screen or the lock screen to render",
       });
       await waitFor(async () => (await session.findAll("[role=status]")).length === 0 || (await session.findAll(".screen-header")).length > 0, {
         message: "the first screen to finish loading",

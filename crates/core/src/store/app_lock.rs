@@ -481,7 +481,10 @@ mod tests {
         store.verify_app_lock("4321", at).unwrap();
         let lock = store.app_lock(at).unwrap();
         assert_eq!((lock.failed_tries, lock.wait_until), (0, None));
-        assert_eq!(lock_error(store.verify_app_lock("0000", at).unwrap_err()), AppLockError::Wrong { wait_until: None });
+        assert_eq!(
+            lock_error(store.verify_app_lock("0000", at).unwrap_err()),
+            AppLockError::Wrong { wait_until: None }
+        );
     }
 
     #[test]
