@@ -84,7 +84,7 @@ describe("the app lock (real window)", () => {
 
       await unlock(app, PIN);
       await waitFor(async () => (await count(app, '[data-testid="lock-screen"]')) === 0, { message: "the window unlocked" });
-      await waitFor(async () => (await page(app)).includes(LEARNER), { message: "the learner back where they were" });
+      await waitFor(async () => (await page(app)).includes("Reading Circle"), { message: "the circle back where it was" });
     } finally {
       await e2e.closeApp(app);
     }
