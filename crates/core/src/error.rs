@@ -179,7 +179,7 @@ pub enum CoreError {
     /// (`app_lock_invalid`), a wrong PIN (`app_lock_wrong`), a try during a
     /// wait (`app_lock_wait`), no lock set (`app_lock_not_set`).
     #[error(transparent)]
-    AppLock(#[from] crate::store::app_lock::AppLockError),
+    AppLock(#[from] crate::store::app_lock::rules::AppLockError),
 
     #[error("This is the demo: it never syncs. Leave the demo to connect to your library's server.")]
     DemoStore,
