@@ -9,7 +9,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 
-import { cli, click, dateFromToday, driverForFile, saveScreenshot, tempDir, text, typeInto, waitFor } from "./harness.mjs";
+import { axe, cli, click, dateFromToday, driverForFile, saveScreenshot, tempDir, text, typeInto, waitFor } from "./harness.mjs";
 
 const LEARNER = "Beatriz Lockwood";
 const PIN = "2580";
@@ -51,6 +51,7 @@ describe("the app lock (real window)", () => {
       assert.match(await text(app, '[data-testid="app-lock-done"]'), /app lock is set/);
       assert.match(await text(app, '[data-testid="app-lock-state"]'), /PIN .* 5 min/);
       await saveScreenshot(app, "app-lock-settings.png");
+      assert.deepEqual(await axe(app), [], "the settings section passes axe-core's WCAG 2 AA rules");
 
       // The learner on screen, then Lock now: nothing of them is left in the page.
       await click(app, '[data-testid="nav-circles"]');
@@ -74,6 +75,7 @@ describe("the app lock (real window)", () => {
       assert.match(await text(app, '[data-testid="lock-error"]'), /not the right PIN/);
       assert.equal(await count(app, ".shell"), 0);
       await saveScreenshot(app, "app-lock-wrong.png");
+      assert.deepEqual(await axe(app), [], "the lock screen passes axe-core's WCAG 2 AA rules");
 
       // "Forgot your PIN?" explains and offers only removing this computer's data.
       await click(app, '[data-testid="lock-forgot"]');

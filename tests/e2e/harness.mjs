@@ -316,3 +316,21 @@ export async function syncAppUntil(session, arrived, message) {
     { message, timeoutMs: 60_000, intervalMs: 500 },
   );
 }
+
+// --- Accessibility: axe-core's WCAG 2 A and AA rules on the page as it is.
+
+const AXE = fs.readFileSync(path.join(repo, "ui", "node_modules", "axe-core", "axe.min.js"), "utf8");
+
+/** Run axe on the current page; returns the violations (rule, impact, where). */
+export async function axe(session) {
+  const loaded = await session.execute("return typeof window.axe !== 'undefined'");
+  if (!loaded) await session.execute(`${AXE}; return true;`);
+  const result = await session.executeAsync(
+    `const done = arguments[arguments.length - 1];
+     window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } })
+       .then((r) => done(r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+         nodes: v.nodes.slice(0, 5).map((n) => n.target.join(" ") + " :: " + n.failureSummary.split("\\n").slice(0, 2).join(" ")) }))))
+       .catch((e) => done([{ id: "axe-error", impact: "critical", help: String(e), nodes: [] }]));`,
+  );
+  return result;
+}
