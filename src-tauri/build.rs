@@ -86,6 +86,12 @@ const COMMANDS: &[&str] = &[
     "remove_team_member",
     "set_team_member_role",
     "change_password",
+    "app_lock_status",
+    "set_app_lock",
+    "set_app_lock_idle",
+    "remove_app_lock",
+    "lock_app",
+    "unlock_app",
 ];
 
 fn main() {

@@ -34,7 +34,7 @@ fn generate() -> String {
         WrapUpFigures, Counting, MarkCounts,
         TeamReport, LaptopCheck, LaptopBehind, Team, Figures, MonthFigures, VenueFigures, CircleLine,
         Facilitator, sync::status::RefusedLocalChange,
-        Settings, FirstRun,
+        Settings, FirstRun, AppLock, LockKind,
         // the app's own
         Rule,
         crate::error::UiError, crate::error::UiErrorKind,
@@ -48,6 +48,7 @@ fn generate() -> String {
         crate::commands::attendance::RosterView,
         crate::commands::sync::ConflictView, crate::commands::sync::UpdateNotice,
         crate::commands::sync::RemovedView,
+        crate::commands::app_lock::AppLockStatus, crate::commands::app_lock::AppLockLimits,
     );
     let mut text = String::from(
         "// Generated from the Rust types by src-tauri/src/bindings.rs. Do not edit:\n\

@@ -22,6 +22,10 @@ pub enum UiErrorKind {
     /// Signing in or syncing asked of the demo, which never does either
     /// (core's `demo_store`).
     Demo,
+    /// The app lock: the window is locked (`fault` `app_locked`), or the lock
+    /// refused (`app_lock_wrong`, `app_lock_wait`, `app_lock_invalid` with its
+    /// `field`, `app_lock_not_set`).
+    Lock,
     /// A bug or a state the app cannot explain.
     Internal,
 }
@@ -98,6 +102,11 @@ impl From<CoreError> for UiError {
             },
             CoreError::Protocol(_) => UiError::new(UiErrorKind::Sync, e.to_string()),
             CoreError::DemoStore => UiError::new(UiErrorKind::Demo, e.to_string()),
+            CoreError::AppLock(lock) => UiError {
+                field: lock.field().map(Into::into),
+                fault: e.code(),
+                ..UiError::new(UiErrorKind::Lock, e.to_string())
+            },
             CoreError::Db(_) => {
                 tracing::error!(error = %e, "database error");
                 UiError::new(UiErrorKind::Store, e.to_string())
@@ -157,6 +166,15 @@ mod tests {
             assert!(e.message.contains(words), "{}", e.message);
             assert_eq!(e.fault, Some(code), "the screen picks its way out by this code");
         }
+    }
+
+    #[test]
+    fn app_lock_errors_carry_their_code_and_field() {
+        let e: UiError = CoreError::from(circles_core::AppLockError::PinFormat).into();
+        assert_eq!((e.kind, e.fault, e.field.as_deref()), (UiErrorKind::Lock, Some("app_lock_invalid"), Some("pin")));
+        let e: UiError = CoreError::from(circles_core::AppLockError::Wrong { wait_until: None }).into();
+        assert_eq!((e.kind, e.fault), (UiErrorKind::Lock, Some("app_lock_wrong")));
+        assert_eq!(serde_json::to_value(&e).unwrap()["kind"], "lock");
     }
 
     #[test]

@@ -176,7 +176,13 @@ pub fn run() {
             commands::teams::cancel_invitation,
             commands::teams::remove_team_member,
             commands::teams::set_team_member_role,
-            commands::teams::change_password
+            commands::teams::change_password,
+            commands::app_lock::app_lock_status,
+            commands::app_lock::set_app_lock,
+            commands::app_lock::set_app_lock_idle,
+            commands::app_lock::remove_app_lock,
+            commands::app_lock::lock_app,
+            commands::app_lock::unlock_app
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {
@@ -286,6 +292,58 @@ mod tests {
         assert_eq!(state.data_dir().unwrap(), demo);
         assert_eq!(state.real_dir().unwrap(), real);
         assert!(state.read(|s| s.is_demo()).unwrap());
+    }
+
+    /// The app lock: a store with a lock opens locked, every read and write
+    /// is refused with `app_locked` until the right PIN, "Lock now" locks
+    /// again, and removing this computer's data is the way out of a
+    /// forgotten PIN.
+    #[test]
+    fn a_locked_window_refuses_the_store_until_unlocked() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let state = AppState::open(Ok(data.clone()));
+        assert!(!state.is_locked());
+        state.lock().unwrap_err();
+        assert!(!state.is_locked(), "no lock set: Lock now changes nothing");
+        state.edit(|s| s.set_app_lock(None, circles_core::LockKind::Pin, "2580", 5, chrono::Utc::now())).unwrap();
+        state.edit(|s| s.create_circle(&circles_core::CircleInput::new("Kept", "UTC", "18:00", 60), None)).unwrap();
+        assert!(!state.is_locked(), "setting a lock does not lock the window");
+
+        state.lock().unwrap();
+        let refused = |e: error::UiError| {
+            assert_eq!((e.kind, e.fault), (error::UiErrorKind::Lock, Some("app_locked")), "{e:?}");
+        };
+        refused(state.read(|s| s.list_circles()).unwrap_err());
+        refused(state.edit(|s| s.finish_welcome()).unwrap_err());
+        refused(state.restore_newest_backup().unwrap_err());
+        refused(
+            state
+                .switch_to(circles_core::data_dir::demo_dir(&data), |d| circles_core::open_demo(d, chrono::Utc::now()))
+                .unwrap_err(),
+        );
+        assert_eq!(state.data_dir().unwrap(), data, "the folder in use stays");
+
+        let wrong = state.unlock("0000").unwrap_err();
+        assert_eq!(wrong.fault, Some("app_lock_wrong"));
+        assert!(state.is_locked());
+        state.unlock("2580").unwrap();
+        assert_eq!(state.read(|s| s.list_circles()).unwrap().len(), 1);
+
+        // Opened again (a restart): locked from the start.
+        drop(state);
+        let state = AppState::open(Ok(data.clone()));
+        assert!(state.is_locked());
+        refused(state.read(|s| s.list_circles()).unwrap_err());
+        // The forgotten PIN's way out, allowed while locked: refused while the
+        // circle's changes wait (and still locked), done once they may be lost;
+        // the new, empty store is not locked.
+        let waiting = state.remove_computer_data(false).unwrap_err();
+        assert_eq!(waiting.fault, Some("changes_waiting"), "{waiting:?}");
+        assert!(state.is_locked());
+        state.remove_computer_data(true).unwrap();
+        assert!(!state.is_locked());
+        assert_eq!(state.read(|s| s.list_circles()).unwrap().len(), 0);
     }
 
     #[test]

@@ -8,23 +8,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 
-import { cli, click, driverForFile, repo, saveScreenshot, tempDir, typeInto, waitFor } from "./harness.mjs";
-
-const AXE = fs.readFileSync(path.join(repo, "ui", "node_modules", "axe-core", "axe.min.js"), "utf8");
-
-/** Run axe on the current page; returns the violations (rule, impact, where). */
-async function axe(session) {
-  const loaded = await session.execute("return typeof window.axe !== 'undefined'");
-  if (!loaded) await session.execute(`${AXE}; return true;`);
-  const result = await session.executeAsync(
-    `const done = arguments[arguments.length - 1];
-     window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } })
-       .then((r) => done(r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
-         nodes: v.nodes.slice(0, 5).map((n) => n.target.join(" ") + " :: " + n.failureSummary.split("\\n").slice(0, 2).join(" ")) }))))
-       .catch((e) => done([{ id: "axe-error", impact: "critical", help: String(e), nodes: [] }]));`,
-  );
-  return result;
-}
+import { axe, cli, click, driverForFile, repo, saveScreenshot, tempDir, typeInto, waitFor } from "./harness.mjs";
 
 describe("accessibility (real window)", () => {
   const e2e = driverForFile("accessibility");

@@ -153,8 +153,8 @@ export function driverForFile(name) {
         "tauri:options": { application: APP, args },
       });
       sessions.push(session);
-      await waitFor(async () => (await session.findAll('.shell, [data-testid="welcome"]')).length > 0, {
-        message: "the app shell or the welcome screen to render",
+      await waitFor(async () => (await session.findAll('.shell, [data-testid="welcome"], [data-testid="lock-screen"]')).length > 0, {
+        message: "the app shell, the welcome screen or the lock screen to render",
       });
       await waitFor(async () => (await session.findAll("[role=status]")).length === 0 || (await session.findAll(".screen-header")).length > 0, {
         message: "the first screen to finish loading",
@@ -315,4 +315,22 @@ export async function syncAppUntil(session, arrived, message) {
     },
     { message, timeoutMs: 60_000, intervalMs: 500 },
   );
+}
+
+// --- Accessibility: axe-core's WCAG 2 A and AA rules on the page as it is.
+
+const AXE = fs.readFileSync(path.join(repo, "ui", "node_modules", "axe-core", "axe.min.js"), "utf8");
+
+/** Run axe on the current page; returns the violations (rule, impact, where). */
+export async function axe(session) {
+  const loaded = await session.execute("return typeof window.axe !== 'undefined'");
+  if (!loaded) await session.execute(`${AXE}; return true;`);
+  const result = await session.executeAsync(
+    `const done = arguments[arguments.length - 1];
+     window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } })
+       .then((r) => done(r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+         nodes: v.nodes.slice(0, 5).map((n) => n.target.join(" ") + " :: " + n.failureSummary.split("\\n").slice(0, 2).join(" ")) }))))
+       .catch((e) => done([{ id: "axe-error", impact: "critical", help: String(e), nodes: [] }]));`,
+  );
+  return result;
 }

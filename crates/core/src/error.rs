@@ -179,6 +179,12 @@ pub enum CoreError {
     #[error(transparent)]
     StoreKey(#[from] crate::store::key::KeyError),
 
+    /// The app lock refused (store/app_lock.rs): input that cannot be a lock
+    /// (`app_lock_invalid`), a wrong PIN (`app_lock_wrong`), a try during a
+    /// wait (`app_lock_wait`), no lock set (`app_lock_not_set`).
+    #[error(transparent)]
+    AppLock(#[from] crate::store::app_lock::rules::AppLockError),
+
     #[error("This is the demo: it never syncs. Leave the demo to connect to your library's server.")]
     DemoStore,
 }
@@ -233,6 +239,7 @@ impl CoreError {
             CoreError::ChangesWaiting { .. } => Some("changes_waiting"),
             CoreError::Wipe { .. } => Some("wipe_failed"),
             CoreError::StoreKey(e) => Some(e.code()),
+            CoreError::AppLock(e) => Some(e.code()),
             other => other.store_fault(),
         }
     }

@@ -59,6 +59,11 @@ pub use reports::{
     csv_text, write_circle_csv, write_team_csv, CancelledMeeting, CircleFigures, CircleInfo, CircleLine, CircleReport,
     Counting, Figures, MeetingFigures, MonthFigures, TeamReport, VenueFigures, WrapUpFigures,
 };
+pub use store::app_lock::rules::{
+    AppLockError, LockKind, DEFAULT_IDLE_MINUTES, FREE_TRIES, MAX_IDLE_MINUTES, MAX_LOCK_PASSPHRASE_CHARS,
+    MAX_PIN_DIGITS, MIN_IDLE_MINUTES, MIN_LOCK_PASSPHRASE_CHARS, MIN_PIN_DIGITS,
+};
+pub use store::app_lock::AppLock;
 pub use store::backup::{newest_backup, restore_backup, restore_backup_with, BACKUPS_DIR};
 pub use store::data_dir;
 pub use store::erase::{files_holding, Purged};

@@ -2,6 +2,7 @@
 //! few lines over a core function: no SQL, no rules. Commands are async so
 //! they run off the main (UI) thread; a slow query never freezes the window.
 
+pub mod app_lock;
 pub mod attendance;
 pub mod circles;
 pub mod courses;

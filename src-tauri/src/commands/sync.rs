@@ -119,6 +119,8 @@ pub(crate) async fn with_network<T: Send + 'static>(
     state: &AppState,
     call: impl FnOnce(&mut circles_core::Store) -> Result<T, circles_core::sync::engine::SyncError> + Send + 'static,
 ) -> UiResult<T> {
+    // Its own connection, so the app lock is checked here as in `with_store`.
+    state.refuse_if_locked()?;
     let dir = state.data_dir()?;
     let out = tauri::async_runtime::spawn_blocking(move || {
         let mut store = crate::state::open_store(&dir)?;

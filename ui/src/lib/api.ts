@@ -4,6 +4,7 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
+  AppLockStatus,
   AttendanceGrid,
   AwaitingFeedback,
   CircleDetail,
@@ -21,6 +22,7 @@ import type {
   Invitation,
   Learner,
   LearnerInput,
+  LockKind,
   Mark,
   MeetingGuide,
   RosterView,
@@ -64,11 +66,20 @@ function asUiError(e: unknown): UiError {
   return { kind: "internal", message, rule: null, entity: null, field: null, fault: null };
 }
 
+// Told when any command is refused because the window is locked (the app
+// lock's `app_locked`): the window then shows the lock screen (App.svelte).
+let lockedHandler: (() => void) | null = null;
+export function onAppLocked(handler: () => void) {
+  lockedHandler = handler;
+}
+
 async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
   try {
     return await invoke<T>(command, args);
   } catch (e) {
-    throw new CommandError(command, asUiError(e));
+    const error = new CommandError(command, asUiError(e));
+    if (error.error.fault === "app_locked") lockedHandler?.();
+    throw error;
   }
 }
 
@@ -157,6 +168,15 @@ export const restoreNewestBackup = () => call<string>("restore_newest_backup");
 export const setAsideDamagedStore = () => call<string>("set_aside_damaged_store");
 export const unlockStore = (passphrase: string) => call<void>("unlock_store", { passphrase });
 export const exportEverything = () => call<string>("export_everything");
+
+// The app lock (core's store/app_lock.rs)
+export const appLockStatus = () => call<AppLockStatus>("app_lock_status");
+export const setAppLock = (current: string | null, kind: LockKind, secret: string, idleMinutes: number) =>
+  call<AppLockStatus>("set_app_lock", { current, kind, secret, idleMinutes });
+export const setAppLockIdle = (idleMinutes: number) => call<AppLockStatus>("set_app_lock_idle", { idleMinutes });
+export const removeAppLock = (current: string) => call<AppLockStatus>("remove_app_lock", { current });
+export const lockApp = () => call<AppLockStatus>("lock_app");
+export const unlockApp = (secret: string) => call<AppLockStatus>("unlock_app", { secret });
 
 // The first run and the demo
 export const firstRun = () => call<FirstRun>("first_run");

@@ -460,6 +460,26 @@ demo: boolean,
  */
 welcome: boolean, };
 
+export type AppLock = { 
+/**
+ * Whether a lock is set; the rest is about it.
+ */
+kind: LockKind | null, 
+/**
+ * Minutes without input after which the window locks.
+ */
+idle_minutes: number, 
+/**
+ * Wrong tries in a row so far.
+ */
+failed_tries: number, 
+/**
+ * While a wait is running, when the next try is allowed (RFC 3339, UTC).
+ */
+wait_until: string | null, };
+
+export type LockKind = "pin" | "passphrase";
+
 export type Rule = { "code": "required" } | { "code": "too_long", length: number, max: number, } | { "code": "control_characters" } | { "code": "email" } | { "code": "mobile" } | { "code": "url" } | { "code": "language" } | { "code": "time_zone" } | { "code": "time" } | { "code": "date" } | { "code": "weekday" } | { "code": "out_of_range", min: number, max: number, } | { "code": "duration", min: number, max: number, } | { "code": "meeting_count", min: number, max: number, } | { "code": "choice" } | { "code": "reference" } | { "code": "id" } | { "code": "duplicate" } | { "code": "state" } | { "code": "plain_http" };
 
 export type UiError = { kind: UiErrorKind, 
@@ -475,7 +495,7 @@ message: string, rule: Rule | null, entity: string | null, field: string | null,
  */
 fault: string | null, };
 
-export type UiErrorKind = "invalid" | "not_found" | "store" | "sync" | "demo" | "internal";
+export type UiErrorKind = "invalid" | "not_found" | "store" | "sync" | "demo" | "lock" | "internal";
 
 export type SyncView = { activity: SyncActivity, progress: SyncProgress | null, server_url: string | null, email: string | null, user_name: string | null, 
 /**
@@ -598,3 +618,20 @@ export type RemovedView = { signed_out: boolean,
  * The server revoked the token (false: offline, or not signed in).
  */
 revoked: boolean, files: number, };
+
+export type AppLockStatus = { lock: AppLock, 
+/**
+ * The window is locked now: show the lock screen, nothing else.
+ */
+locked: boolean, 
+/**
+ * The interface language chosen in Settings, so the lock screen speaks
+ * it while every other read is refused ("" for the system's).
+ */
+language: string, 
+/**
+ * The rules' figures, for the UI's sentences (core's constants).
+ */
+limits: AppLockLimits, };
+
+export type AppLockLimits = { min_pin_digits: number, max_pin_digits: number, min_passphrase_chars: number, min_idle_minutes: number, max_idle_minutes: number, };

@@ -69,6 +69,18 @@ pub(crate) const UI_SERVER_URL: MetaKey = MetaKey("ui.server_url");
 /// screen, so it is not shown again.
 pub(crate) const UI_WELCOME_DONE: MetaKey = MetaKey("ui.welcome_done");
 
+/// The app lock (`store/app_lock.rs`): the Argon2id hash of its PIN or
+/// passphrase (PHC string), which of the two it is, the idle minutes, the
+/// wrong tries in a row, and until when the next try must wait (RFC 3339).
+pub(crate) const APP_LOCK_HASH: MetaKey = MetaKey("app_lock.hash");
+pub(crate) const APP_LOCK_KIND: MetaKey = MetaKey("app_lock.kind");
+pub(crate) const APP_LOCK_IDLE_MINUTES: MetaKey = MetaKey("app_lock.idle_minutes");
+pub(crate) const APP_LOCK_FAILED_TRIES: MetaKey = MetaKey("app_lock.failed_tries");
+pub(crate) const APP_LOCK_WAIT_UNTIL: MetaKey = MetaKey("app_lock.wait_until");
+/// Everything the lock keeps (removing it removes these), the hash first.
+pub(crate) const APP_LOCK_ALL: [MetaKey; 5] =
+    [APP_LOCK_HASH, APP_LOCK_KIND, APP_LOCK_IDLE_MINUTES, APP_LOCK_FAILED_TRIES, APP_LOCK_WAIT_UNTIL];
+
 pub(crate) fn get(conn: &Connection, key: MetaKey) -> Result<Option<String>> {
     let mut stmt = conn.prepare_cached("SELECT value FROM meta WHERE key = ?1")?;
     Ok(stmt.query_row([key.0], |r| r.get(0)).optional()?)
@@ -121,6 +133,11 @@ mod tests {
             UI_LANGUAGE,
             UI_SERVER_URL,
             UI_WELCOME_DONE,
+            APP_LOCK_HASH,
+            APP_LOCK_KIND,
+            APP_LOCK_IDLE_MINUTES,
+            APP_LOCK_FAILED_TRIES,
+            APP_LOCK_WAIT_UNTIL,
         ];
         let unique: std::collections::HashSet<_> = all.iter().map(|k| k.0).collect();
         assert_eq!(unique.len(), all.len());

@@ -1,5 +1,6 @@
 //! Opening the local store: file checks, pragmas, migrations, device id.
 
+pub mod app_lock;
 pub mod backup;
 pub mod changes;
 pub mod data_dir;
