@@ -176,6 +176,7 @@ pub fn run() {
             commands::teams::cancel_invitation,
             commands::teams::remove_team_member,
             commands::teams::set_team_member_role,
+            commands::teams::set_team_retention,
             commands::teams::change_password
         ])
         .run(tauri::generate_context!());
