@@ -138,12 +138,7 @@ fn a_retention_period_is_shown_set_turned_off_and_refused_out_of_range() {
         f.refuses(&["team", "retention", "Riverbend", "--days", days], "must be between 30 and 3650");
     }
     // Not a whole number of days: refused before anything runs, nothing changed.
-    let usage = [
-        vec!["--days=abc"],
-        vec!["--days=-1"],
-        vec!["--days=90.5"],
-        vec!["--days", "90", "--off"],
-    ];
+    let usage = [vec!["--days=abc"], vec!["--days=-1"], vec!["--days=90.5"], vec!["--days", "90", "--off"]];
     for extra in usage {
         let mut args = vec!["team", "retention", "Riverbend"];
         args.extend(extra.iter().copied());

@@ -380,10 +380,7 @@ fn run(cli: Cli) -> Result<()> {
                 return Ok(());
             }
             for t in &teams {
-                println!(
-                    "{}  {}  {} days  {} learner(s) anonymized",
-                    t.team_id, t.team_name, t.days, t.anonymized
-                );
+                println!("{}  {}  {} days  {} learner(s) anonymized", t.team_id, t.team_name, t.days, t.anonymized);
             }
             let total: usize = teams.iter().map(|t| t.anonymized).sum();
             println!("{total} learner(s) anonymized in {} team(s) with a retention period", teams.len());

@@ -53,7 +53,13 @@ fn days_ago(days: u64) -> NaiveDate {
 /// A circle on `team` whose meetings were `days` days ago (the last one
 /// first: that is when it ended), with learners `needle.1@…`, `needle.2@…`;
 /// each marked at every meeting. (circle, learners)
-fn circle_with_learners(client: &mut Client, team: &str, name: &str, days: &[u64], needle: &str) -> (String, Vec<String>) {
+fn circle_with_learners(
+    client: &mut Client,
+    team: &str,
+    name: &str,
+    days: &[u64],
+    needle: &str,
+) -> (String, Vec<String>) {
     let mut input = CircleInput::new(name, "America/Chicago", "18:30", 90);
     input.team_id = Some(team.to_string());
     let circle = client.store.create_circle(&input, None).unwrap();

@@ -103,10 +103,9 @@ pub fn run(ctx: &mut Ctx, command: TeamCommand) -> Result<()> {
             }
             let changed = if days.is_some() || off { " (the server applies it after the next sync)" } else { "" };
             match current {
-                Some(days) => say!(
-                    "\"{}\" anonymizes its learners {days} days after each circle ends{changed}.",
-                    team.name
-                ),
+                Some(days) => {
+                    say!("\"{}\" anonymizes its learners {days} days after each circle ends{changed}.", team.name)
+                }
                 None => say!("\"{}\" keeps its learners until someone erases them{changed}.", team.name),
             }
         }

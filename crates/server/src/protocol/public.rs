@@ -208,7 +208,13 @@ fn has_ended(circle: &PublicCircle, now: DateTime<Utc>) -> bool {
         .iter()
         .map(|m| {
             let (date, time) = local_start(m);
-            schedule::MeetingSlot { id: (), date, time, duration_minutes: circle.duration_minutes, cancelled: m.cancelled }
+            schedule::MeetingSlot {
+                id: (),
+                date,
+                time,
+                duration_minutes: circle.duration_minutes,
+                cancelled: m.cancelled,
+            }
         })
         .collect();
     schedule::circle_ended(&slots, now, tz)
