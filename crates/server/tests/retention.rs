@@ -16,7 +16,7 @@ use std::path::Path;
 use chrono::{Days, NaiveDate, Utc};
 use circles_core::{CircleInput, LearnerInput, Mark, TeamRole};
 use common::device::Device;
-use common::{admin, Backend, Client, TestDb, TestServer};
+use common::{admin, Backend, Client, ServerProcess, TestDb, TestServer};
 use serde_json::{json, Value};
 
 /// Every email of the old circle shares this; the recent circle's, `RECENT`.
@@ -192,6 +192,24 @@ fn a_team_without_a_period_keeps_its_learners(backend: Backend) {
     assert!(!server_places_holding(&server.db, OLD).is_empty());
 }
 
+fn serve_applies_the_periods_when_it_starts(backend: Backend) {
+    let World { server, team, lena: mut a } = world(backend);
+    a.store.set_team_retention(&team, Some(90)).unwrap();
+    let (_, learners) = circle_with_learners(&mut a, &team, "Ended long ago", &[107, 100], OLD);
+    a.sync();
+    // A `serve` process on the same database runs retention as it starts.
+    let _process = ServerProcess::start(&server.db.url);
+    let erased = |learner: &str| {
+        server.db.field_state().get(&("learners".to_string(), learner.to_string(), "erased".to_string())).cloned()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while learners.iter().any(|l| erased(l) != Some(json!(1))) {
+        assert!(std::time::Instant::now() < deadline, "serve did not apply the retention period at start");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(server_places_holding(&server.db, OLD), Vec::<String>::new(), "server");
+}
+
 /// Assert a refused push: the status, and for 422 the refused field and rule code.
 fn assert_refused(answer: &(u16, Value), status: u16, rule: &str) {
     let (got, body) = answer;
@@ -235,5 +253,6 @@ fn a_bad_or_unauthorized_period_is_refused_whole(backend: Backend) {
 both_backends!(
     learners_of_an_ended_circle_are_anonymized_everywhere,
     a_team_without_a_period_keeps_its_learners,
+    serve_applies_the_periods_when_it_starts,
     a_bad_or_unauthorized_period_is_refused_whole
 );
