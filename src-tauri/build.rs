@@ -85,6 +85,7 @@ const COMMANDS: &[&str] = &[
     "cancel_invitation",
     "remove_team_member",
     "set_team_member_role",
+    "set_team_retention",
     "change_password",
     "app_lock_status",
     "set_app_lock",

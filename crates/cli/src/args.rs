@@ -660,6 +660,18 @@ pub enum TeamCommand {
     /// What the team tells people about their data beside the consent box of its circles' signup
     /// forms: a link or a short text ("" = the server's default sentence); organizers only. Syncs.
     PrivacyNotice { team: String, notice: String },
+    /// Anonymize the learners of the team's circles N days after each circle ends (30 to 3650;
+    /// the server does it every day, and laptops follow by sync); organizers only. Without
+    /// options, shows the current setting.
+    Retention {
+        team: String,
+        /// Days after a circle's last meeting (30 to 3650).
+        #[arg(long, conflicts_with = "off")]
+        days: Option<u32>,
+        /// Keep learners until someone erases them by hand (the default).
+        #[arg(long)]
+        off: bool,
+    },
     /// Make someone an organizer or a member.
     Role {
         team: String,

@@ -124,3 +124,32 @@ fn nothing_refused_says_so() {
     assert!(f.ok(&["refused"]).contains("no refused changes"));
     assert_eq!(f.json(&["refused"]), serde_json::json!([]));
 }
+
+#[test]
+fn a_retention_period_is_shown_set_turned_off_and_refused_out_of_range() {
+    let Setup { f, .. } = setup();
+    let shown = f.ok(&["team", "retention", "Riverbend"]);
+    assert!(shown.contains("\"Riverbend\" keeps its learners until someone erases them."), "{shown}");
+    let set = f.ok(&["team", "retention", "Riverbend", "--days", "90"]);
+    assert!(set.contains("anonymizes its learners 90 days after each circle ends"), "{set}");
+    let json = f.json(&["team", "retention", "Riverbend"]);
+    assert_eq!(json["anonymize_after_days"], 90);
+    for days in ["5", "29", "3651", "0"] {
+        f.refuses(&["team", "retention", "Riverbend", "--days", days], "must be between 30 and 3650");
+    }
+    // Not a whole number of days: refused before anything runs, nothing changed.
+    let usage = [vec!["--days=abc"], vec!["--days=-1"], vec!["--days=90.5"], vec!["--days", "90", "--off"]];
+    for extra in usage {
+        let mut args = vec!["team", "retention", "Riverbend"];
+        args.extend(extra.iter().copied());
+        let before = f.state();
+        let failure = f.fails(&args);
+        assert!(failure.stderr.contains("--days"), "{extra:?}: {}", failure.stderr);
+        assert!(f.state() == before, "{extra:?} changed the saved data");
+    }
+    f.refuses(&["team", "retention", "Nowhere", "--days", "90"], "no team");
+    assert_eq!(f.json(&["team", "retention", "Riverbend"])["anonymize_after_days"], 90, "unchanged");
+    let off = f.ok(&["team", "retention", "Riverbend", "--off"]);
+    assert!(off.contains("keeps its learners until someone erases them"), "{off}");
+    assert_eq!(f.json(&["team", "retention", "Riverbend"])["anonymize_after_days"], serde_json::Value::Null);
+}

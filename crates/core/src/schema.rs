@@ -30,7 +30,7 @@ pub enum Scope {
 pub const TEAMS: TableDef = TableDef {
     name: "teams",
     entity: "team",
-    fields: &["name", "privacy_notice", "deleted", "created_at"],
+    fields: &["name", "privacy_notice", "anonymize_after_days", "deleted", "created_at"],
     scope: Scope::Global,
 };
 
@@ -152,6 +152,14 @@ pub const LEARNERS: TableDef = TableDef {
     ],
     scope: Scope::CircleField("circle_id"),
 };
+
+/// The shortest and longest retention period a team may set
+/// (`teams.anonymize_after_days`, in days after a circle ends): at least a
+/// month, so a circle's follow-up (wrap-up, reports, a last message) is not
+/// cut short; at most ten years. Empty (null) keeps learners until someone
+/// erases them by hand.
+pub const MIN_RETENTION_DAYS: i64 = 30;
+pub const MAX_RETENTION_DAYS: i64 = 3650;
 
 /// `learners.signup_source` of a learner who signed up on the circle's
 /// public page (written by the server); '' is one a facilitator typed in.
@@ -309,6 +317,9 @@ pub fn field_kind(table: &TableDef, field: &str) -> Option<FieldKind> {
         ("circles", "duration_minutes") => FieldKind::Integer { min: 15, max: 720, nullable: false },
         (_, "duration_minutes") => FieldKind::Integer { min: 1, max: 720, nullable: false },
         (_, "signup_limit") => FieldKind::Integer { min: 1, max: 1_000, nullable: true },
+        ("teams", "anonymize_after_days") => {
+            FieldKind::Integer { min: MIN_RETENTION_DAYS, max: MAX_RETENTION_DAYS, nullable: true }
+        }
         (_, "head_count") => FieldKind::Integer { min: 0, max: 10_000, nullable: true },
         (_, "rating" | "goal_rating" | "course_rating") => FieldKind::Integer { min: 1, max: 5, nullable: true },
         ("circles", "status") => FieldKind::OneOf(&["draft", "published"]),

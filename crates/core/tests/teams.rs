@@ -254,3 +254,26 @@ fn a_revoked_circle_leaves_this_computer_and_its_waiting_changes_are_kept_as_ref
     assert_eq!(l.store.apply_pull(&revoking("no-such-circle")).unwrap().revoked_circles, 0);
     assert_eq!(l.store.refused_changes().unwrap().len(), refused.len());
 }
+
+#[test]
+fn a_teams_retention_period_is_set_read_turned_off_and_refused_out_of_range() {
+    let (_dir, mut store) = store();
+    let team = store.create_team("Riverbend").unwrap();
+    assert_eq!(store.team_retention(&team).unwrap(), None, "off by default");
+    store.set_team_retention(&team, Some(90)).unwrap();
+    assert_eq!(store.team_retention(&team).unwrap(), Some(90));
+    let pending = store.pending_count().unwrap();
+    for days in [0, 5, 29, 3651, u32::MAX] {
+        let err = store.set_team_retention(&team, Some(days)).unwrap_err();
+        assert_eq!(rule_of(&err), ("anonymize_after_days", Rule::OutOfRange { min: 30, max: 3650 }), "{days}");
+        assert!(err.to_string().contains("between 30 and 3650"), "{err}");
+    }
+    assert_eq!(store.team_retention(&team).unwrap(), Some(90), "nothing changed");
+    assert_eq!(store.pending_count().unwrap(), pending, "nothing recorded");
+    store.set_team_retention(&team, Some(30)).unwrap();
+    store.set_team_retention(&team, Some(3650)).unwrap();
+    store.set_team_retention(&team, None).unwrap();
+    assert_eq!(store.team_retention(&team).unwrap(), None);
+    let missing = store.set_team_retention("no-such-team", Some(90)).unwrap_err();
+    assert!(matches!(missing, CoreError::NotFound { .. }), "{missing}");
+}

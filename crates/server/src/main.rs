@@ -119,6 +119,10 @@ enum Command {
     /// Device tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// The teams' retention periods (docs/privacy.md "Retention"): `serve`
+    /// applies them at start and every 24 hours.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
     /// Copy a SQLite server database into a new, empty PostgreSQL database,
     /// then check both hold the same (row counts and digests of every table).
     MigrateDb {
@@ -192,6 +196,13 @@ enum TeamMemberCommand {
     },
     /// Take an account out of a team; the team's last organizer cannot be.
     Remove { team: String, email: String },
+}
+
+#[derive(Subcommand)]
+enum RetentionCommand {
+    /// Apply them now: erase the learners of every circle that ended longer
+    /// ago than its team's period; prints how many, per team.
+    Run,
 }
 
 #[derive(Subcommand)]
@@ -390,6 +401,19 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Retention(RetentionCommand::Run) => {
+            let teams = storage.apply_retention(chrono::Utc::now())?;
+            if teams.is_empty() {
+                println!("no team has a retention period: nothing to do");
+                return Ok(());
+            }
+            for t in &teams {
+                println!("{}  {}  {} days  {} learner(s) anonymized", t.team_id, t.team_name, t.days, t.anonymized);
+            }
+            let total: usize = teams.iter().map(|t| t.anonymized).sum();
+            println!("{total} learner(s) anonymized in {} team(s) with a retention period", teams.len());
+            Ok(())
+        }
         Command::Token(TokenCommand::Revoke { id }) => {
             if !storage.revoke_token(&id, None)? {
                 bail!("no token with id {id}");
@@ -501,6 +525,7 @@ fn serve(
         }));
         state.public_url = public_url;
         let (stop, stopped) = tokio::sync::watch::channel(false);
+        let retention = spawn_retention(storage.clone(), stopped.clone());
         let worker = match mail {
             Some(mail) => {
                 let send_timeout = mail.worker.send_timeout;
@@ -522,6 +547,8 @@ fn serve(
             Some(acceptor) => circles_server::serve_tls(listener, acceptor, state, shutdown).await?,
             None => circles_server::serve_state(listener, state, shutdown).await?,
         }
+        // A run under way finishes its transaction; the loop stops.
+        let _ = retention.await;
         if let Some((worker, send_timeout)) = worker {
             // The message in flight is finished, the rest given back.
             let abort = worker.abort_handle();
@@ -535,6 +562,36 @@ fn serve(
     drop(runtime);
     drop(storage);
     result
+}
+
+/// How often `serve` applies the teams' retention periods.
+const RETENTION_EVERY: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The daily retention run (`protocol/retention.rs`), beside the mail
+/// worker: once at start, then every 24 hours, until the server stops. A
+/// failed run is logged and tried again the next day (or by `circles-server
+/// retention run`).
+fn spawn_retention(
+    storage: Arc<dyn Storage>,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let run = storage.clone();
+            match tokio::task::spawn_blocking(move || run.apply_retention(chrono::Utc::now())).await {
+                Ok(Ok(teams)) => {
+                    let anonymized: usize = teams.iter().map(|t| t.anonymized).sum();
+                    tracing::info!(teams = teams.len(), anonymized, "retention run done");
+                }
+                Ok(Err(e)) => tracing::warn!(error = %e, "the retention run failed; trying again in 24 hours"),
+                Err(e) => tracing::warn!(error = %e, "the retention run stopped; trying again in 24 hours"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(RETENTION_EVERY) => {}
+                _ = stopped.changed() => return,
+            }
+        }
+    })
 }
 
 async fn shutdown_signal() {

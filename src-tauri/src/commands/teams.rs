@@ -31,6 +31,9 @@ pub struct TeamOverview {
     pub circles: Vec<TeamCircle>,
     /// Whether the signed-in person organizes it (its actions are shown).
     pub organizer: bool,
+    /// Learners are anonymized this many days after a circle ends (None: kept
+    /// until erased by hand); organizers set it.
+    pub anonymize_after_days: Option<u32>,
 }
 
 #[tauri::command]
@@ -47,10 +50,18 @@ pub async fn my_team_overviews(state: State<'_, AppState>) -> UiResult<Vec<TeamO
                 .into_iter()
                 .map(|(c, facilitators)| TeamCircle { id: c.id, name: c.fields.name, facilitators })
                 .collect();
-            out.push(TeamOverview { team, members, circles, organizer });
+            let anonymize_after_days = s.team_retention(&team.id)?;
+            out.push(TeamOverview { team, members, circles, organizer, anonymize_after_days });
         }
         Ok(out)
     })
+}
+
+/// A team's retention period (None: off); core checks the range, the
+/// server that the person organizes the team.
+#[tauri::command]
+pub async fn set_team_retention(state: State<'_, AppState>, team_id: String, days: Option<u32>) -> UiResult<()> {
+    state.edit(|s| s.set_team_retention(&team_id, days))
 }
 
 /// What the server knows of a team (organizers only).

@@ -209,6 +209,8 @@ export const cancelInvitation = (teamId: string, invitationId: string) =>
 export const removeTeamMember = (teamId: string, userId: string) => call<void>("remove_team_member", { teamId, userId });
 export const setTeamMemberRole = (teamId: string, userId: string, role: TeamRole) =>
   call<void>("set_team_member_role", { teamId, userId, role });
+export const setTeamRetention = (teamId: string, days: number | null) =>
+  call<void>("set_team_retention", { teamId, days });
 export const changePassword = (current: string, newPassword: string) =>
   call<void>("change_password", { current, new: newPassword });
 export const refusedChanges = () => call<RefusedLocalChange[]>("refused_changes");

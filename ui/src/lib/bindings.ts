@@ -570,7 +570,12 @@ export type TeamOverview = { team: Team, members: Array<TeamMember>, circles: Ar
 /**
  * Whether the signed-in person organizes it (its actions are shown).
  */
-organizer: boolean, };
+organizer: boolean, 
+/**
+ * Learners are anonymized this many days after a circle ends (None: kept
+ * until erased by hand); organizers set it.
+ */
+anonymize_after_days: number | null, };
 
 export type TeamCircle = { id: string, name: string, facilitators: Array<Facilitator>, };
 

@@ -92,6 +92,23 @@ pub fn run(ctx: &mut Ctx, command: TeamCommand) -> Result<()> {
                 say!("\"{}\" shows its privacy notice on its signup forms after the next sync.", team.name)
             }
         }
+        TeamCommand::Retention { team, days, off } => {
+            let team = ctx.store.find_team(&team)?;
+            if days.is_some() || off {
+                ctx.store.set_team_retention(&team.id, days)?;
+            }
+            let current = ctx.store.team_retention(&team.id)?;
+            if ctx.json {
+                return print_json(&serde_json::json!({ "team_id": team.id, "anonymize_after_days": current }));
+            }
+            let changed = if days.is_some() || off { " (the server applies it after the next sync)" } else { "" };
+            match current {
+                Some(days) => {
+                    say!("\"{}\" anonymizes its learners {days} days after each circle ends{changed}.", team.name)
+                }
+                None => say!("\"{}\" keeps its learners until someone erases them{changed}.", team.name),
+            }
+        }
         TeamCommand::Role { team, person, role } => {
             let team = ctx.store.find_team(&team)?;
             let person = ctx.store.find_facilitator(&person)?;

@@ -345,6 +345,22 @@ pub fn meeting_today<Id>(slots: &[MeetingSlot<Id>], now: DateTime<Utc>, tz: Tz) 
     slots.iter().filter(|slot| !slot.cancelled && slot.date == today).min_by_key(|slot| slot.time)
 }
 
+/// When a circle ends: the end of its last meeting that was not cancelled
+/// (in the circle's zone, by [`resolve_local`]); when every meeting was
+/// cancelled, the end of its last date. None for a circle with no dates,
+/// which has not ended. The one rule of "when does a circle end": the
+/// public pages hide a circle from then, and a team's retention period
+/// counts from it.
+pub fn circle_end<Id>(slots: &[MeetingSlot<Id>], tz: Tz) -> Option<DateTime<Utc>> {
+    let held = slots.iter().filter(|slot| !slot.cancelled).map(|slot| slot.resolve(tz).ends_at).max();
+    held.or_else(|| slots.iter().map(|slot| slot.resolve(tz).ends_at).max())
+}
+
+/// Whether a circle has ended at `now` (see [`circle_end`]).
+pub fn circle_ended<Id>(slots: &[MeetingSlot<Id>], now: DateTime<Utc>, tz: Tz) -> bool {
+    circle_end(slots, tz).is_some_and(|end| end <= now)
+}
+
 /// The next meeting that has not yet ended at `now`: a meeting in progress
 /// counts as next, so the app keeps showing it until it is over.
 ///
@@ -402,6 +418,22 @@ mod tests {
 
     fn slot(id: u32, date: NaiveDate, time: NaiveTime, minutes: u32) -> MeetingSlot<u32> {
         MeetingSlot { id, date, time, duration_minutes: minutes, cancelled: false }
+    }
+
+    #[test]
+    fn a_circle_ends_with_its_last_meeting_not_cancelled_in_its_zone() {
+        let tz = zone("America/Chicago");
+        let mut slots = vec![slot(1, date(2026, 3, 1), hm(18, 30), 90), slot(2, date(2026, 3, 15), hm(18, 30), 90)];
+        slots.push(MeetingSlot { cancelled: true, ..slot(3, date(2026, 3, 22), hm(18, 30), 90) });
+        // 2026-03-15 18:30 CDT (UTC-5) + 90 minutes; the cancelled 22nd does not count.
+        assert_eq!(circle_end(&slots, tz), Some(utc(2026, 3, 16, 1, 0)));
+        assert!(!circle_ended(&slots, utc(2026, 3, 16, 0, 59), tz));
+        assert!(circle_ended(&slots, utc(2026, 3, 16, 1, 0), tz));
+        // Every meeting cancelled: it ends with its last date; no dates: never.
+        let cancelled: Vec<_> = slots.iter().map(|s| MeetingSlot { cancelled: true, ..s.clone() }).collect();
+        assert_eq!(circle_end(&cancelled, tz), Some(utc(2026, 3, 23, 1, 0)));
+        assert_eq!(circle_end::<u32>(&[], tz), None);
+        assert!(!circle_ended::<u32>(&[], utc(2100, 1, 1, 0, 0), tz));
     }
 
     // --- DST behaviour ------------------------------------------------------

@@ -8,7 +8,7 @@ use crate::domain::validate::{self, MAX_NAME};
 use crate::error::{CoreError, Result, Rule};
 use crate::schema::{check_field, CIRCLE_FACILITATORS, FACILITATORS, TEAMS, TEAM_COURSES, TEAM_MEMBERS};
 use crate::store::meta;
-use crate::store::rows::{derived_id, new_id, text, WriteTx};
+use crate::store::rows::{derived_id, new_id, opt_int, text, WriteTx};
 use crate::store::Store;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,6 +92,28 @@ impl Store {
     pub fn team_privacy_notice(&self, id: &str) -> Result<String> {
         self.team(id)?;
         Ok(self.conn.query_row("SELECT privacy_notice FROM teams WHERE id = ?1", [id], |r| r.get(0))?)
+    }
+
+    /// A team's retention period: its circles' learners are anonymized (as
+    /// an erase does) this many days after a circle ends, by the server,
+    /// every day; None keeps them until someone erases them by hand. From
+    /// `schema::MIN_RETENTION_DAYS` to `MAX_RETENTION_DAYS` (out of range:
+    /// `Rule::OutOfRange`, nothing written). Organizers write it (the server
+    /// refuses anyone else's push, `protocol/ownership.rs`); it syncs.
+    pub fn set_team_retention(&mut self, id: &str, days: Option<u32>) -> Result<()> {
+        let value = days.map_or(serde_json::Value::Null, serde_json::Value::from);
+        check_field(&TEAMS, "anonymize_after_days", value)?;
+        self.team(id)?;
+        self.write(|w| w.update(&TEAMS, id, &[("anonymize_after_days", opt_int(days))]))?;
+        Ok(())
+    }
+
+    /// A team's retention period in days (None: kept until erased by hand).
+    pub fn team_retention(&self, id: &str) -> Result<Option<u32>> {
+        self.team(id)?;
+        let days: Option<i64> =
+            self.conn.query_row("SELECT anonymize_after_days FROM teams WHERE id = ?1", [id], |r| r.get(0))?;
+        Ok(days.and_then(|d| u32::try_from(d).ok()))
     }
 
     pub fn team(&self, id: &str) -> Result<Team> {

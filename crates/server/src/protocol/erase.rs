@@ -42,13 +42,27 @@ pub(super) fn purge_erased(tx: &mut dyn Tx, actor: Option<&str>, logged: &[Logge
         .collect();
     let mut purged = 0;
     for row_id in touched {
-        if tx.stored_value(LEARNERS.name, row_id, "erased")?.as_deref() != Some(SET_FLAG) {
+        if !is_erased(tx, row_id)? {
             continue;
         }
-        for (field, _) in ERASED_LEARNER_FIELDS {
-            let blank = erased_value_json(field).expect("a personal field");
-            purged += tx.overwrite_field_history(LEARNERS.name, row_id, field, &blank)?;
-        }
+        purged += purge_learner(tx, row_id)?;
     }
     Ok(purged > 0)
+}
+
+/// Whether a learner is marked erased, as stored now.
+pub(super) fn is_erased(tx: &mut dyn Tx, learner: &str) -> ApiResult<bool> {
+    Ok(tx.stored_value(LEARNERS.name, learner, "erased")?.as_deref() == Some(SET_FLAG))
+}
+
+/// Overwrite every old value of an erased learner's personal fields (log,
+/// field states, conflicts) with its blank: the number of values changed.
+/// The push's purge above and the retention run (`retention.rs`) share it.
+pub(super) fn purge_learner(tx: &mut dyn Tx, learner: &str) -> ApiResult<u64> {
+    let mut purged = 0;
+    for (field, _) in ERASED_LEARNER_FIELDS {
+        let blank = erased_value_json(field).expect("a personal field");
+        purged += tx.overwrite_field_history(LEARNERS.name, learner, field, &blank)?;
+    }
+    Ok(purged)
 }

@@ -23,6 +23,7 @@ mod pull_page;
 mod push;
 mod references;
 pub mod resets;
+pub mod retention;
 mod scope;
 pub(crate) mod teams;
 pub mod waitlist;
@@ -50,6 +51,7 @@ use invitations::{
 pub use precheck::precheck;
 use public::{ComposeSignup, PublicCircle, PublicListing, SignupOutcome};
 use resets::ComposeReset;
+use retention::TeamRetention;
 pub use teams::MemberChange;
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -211,6 +213,11 @@ pub trait SyncService: Send + Sync + 'static {
     ) -> ApiResult<SignupOutcome>;
     /// How to tell a waiting learner they got a place (once, at start).
     fn set_place_mail(&self, compose: ComposePlace);
+
+    /// Apply the teams' retention periods at `now` (`retention.rs`): erase
+    /// the learners of circles that ended longer ago than their team's
+    /// period. One line per team that has a period.
+    fn apply_retention(&self, now: DateTime<Utc>) -> ApiResult<Vec<TeamRetention>>;
 }
 
 /// The sync rules over one backend.
@@ -517,6 +524,10 @@ impl<B: Backend> SyncService for Protocol<B> {
         if self.place_mail.set(compose).is_err() {
             tracing::warn!("the waitlist's mail was set already; kept the first");
         }
+    }
+
+    fn apply_retention(&self, now: DateTime<Utc>) -> ApiResult<Vec<TeamRetention>> {
+        retention::apply_retention(&self.backend, now)
     }
 }
 

@@ -198,10 +198,60 @@ pub(super) fn signup_limit(tx: &mut dyn Tx, circle: &str) -> ApiResult<Option<i6
     Ok(value(tx, "circles", circle, "signup_limit")?.as_i64())
 }
 
-/// Whether the circle was ended at `now`: it has meetings and none is
-/// still to finish. (A circle with no dates yet has not ended.)
-fn has_ended(meetings: &[PublicMeeting], now: DateTime<Utc>) -> bool {
-    !meetings.is_empty() && !meetings.iter().any(|m| !m.cancelled && m.ends_at > now)
+/// Whether the circle was ended at `now`, by core's one rule
+/// (`schedule::circle_ended`: its last meeting not cancelled is over; a
+/// circle with no dates yet has not ended).
+fn has_ended(circle: &PublicCircle, now: DateTime<Utc>) -> bool {
+    let Ok(tz) = schedule::parse_time_zone(&circle.time_zone) else { return false };
+    let slots: Vec<_> = circle
+        .meetings
+        .iter()
+        .map(|m| {
+            let (date, time) = local_start(m);
+            schedule::MeetingSlot {
+                id: (),
+                date,
+                time,
+                duration_minutes: circle.duration_minutes,
+                cancelled: m.cancelled,
+            }
+        })
+        .collect();
+    schedule::circle_ended(&slots, now, tz)
+}
+
+/// A circle's meeting length in minutes, as stored.
+fn circle_duration(tx: &mut dyn Tx, circle: &str) -> ApiResult<u32> {
+    Ok(value(tx, "circles", circle, "duration_minutes")?.as_u64().unwrap_or(90) as u32)
+}
+
+/// A circle's live meetings as core's schedule sees them, with their stored
+/// local date and time texts.
+fn meeting_slots(
+    tx: &mut dyn Tx,
+    circle: &str,
+    duration_minutes: u32,
+) -> ApiResult<Vec<(String, String, schedule::MeetingSlot<()>)>> {
+    let mut slots = Vec::new();
+    for row in children(tx, "meetings", circle)? {
+        let local_date = text(tx, "meetings", &row, "local_date")?;
+        let local_time = text(tx, "meetings", &row, "local_time")?;
+        let (Ok(date), Ok(time)) = (schedule::parse_date(&local_date), schedule::parse_local_time(&local_time)) else {
+            continue;
+        };
+        let cancelled = text(tx, "meetings", &row, "status")? == "cancelled";
+        slots.push((local_date, local_time, schedule::MeetingSlot { id: (), date, time, duration_minutes, cancelled }));
+    }
+    Ok(slots)
+}
+
+/// When a circle ended or will end, by core's rule (`schedule::circle_end`,
+/// in the circle's zone); None for a circle with no dates or no zone.
+pub(super) fn circle_end(tx: &mut dyn Tx, circle: &str) -> ApiResult<Option<DateTime<Utc>>> {
+    let Ok(tz) = schedule::parse_time_zone(&text(tx, "circles", circle, "time_zone")?) else { return Ok(None) };
+    let duration_minutes = circle_duration(tx, circle)?;
+    let slots: Vec<_> = meeting_slots(tx, circle, duration_minutes)?.into_iter().map(|(_, _, slot)| slot).collect();
+    Ok(schedule::circle_end(&slots, tz))
 }
 
 /// A circle's public facts, whatever its status (the callers decide).
@@ -221,22 +271,16 @@ fn read_circle(
     let time_zone = text(tx, "circles", circle, "time_zone")?;
     // A zone core refuses never reaches the server; a circle without one is not shown.
     let Ok(tz) = schedule::parse_time_zone(&time_zone) else { return Ok(None) };
-    let duration_minutes = value(tx, "circles", circle, "duration_minutes")?.as_u64().unwrap_or(90) as u32;
+    let duration_minutes = circle_duration(tx, circle)?;
     let mut meetings = Vec::new();
-    for row in children(tx, "meetings", circle)? {
-        let local_date = text(tx, "meetings", &row, "local_date")?;
-        let local_time = text(tx, "meetings", &row, "local_time")?;
-        let (Ok(date), Ok(time)) = (schedule::parse_date(&local_date), schedule::parse_local_time(&local_time)) else {
-            continue;
-        };
-        let resolved = resolve_local(date, time, duration_minutes, tz);
-        let cancelled = text(tx, "meetings", &row, "status")? == "cancelled";
+    for (local_date, local_time, slot) in meeting_slots(tx, circle, duration_minutes)? {
+        let resolved = resolve_local(slot.date, slot.time, duration_minutes, tz);
         meetings.push(PublicMeeting {
             local_date,
             local_time,
             starts_at: resolved.starts_at,
             ends_at: resolved.ends_at,
-            cancelled,
+            cancelled: slot.cancelled,
         });
     }
     meetings.sort_by_key(|m| m.starts_at);
@@ -321,7 +365,7 @@ fn public_circle(tx: &mut dyn Tx, slug: &str, now: DateTime<Utc>) -> ApiResult<(
     if status != "published" {
         return Err(not_published());
     }
-    if has_ended(&public.meetings, now) {
+    if has_ended(&public, now) {
         return Err(ended());
     }
     Ok((circle, public))
@@ -358,7 +402,7 @@ pub(super) fn listing(backend: &impl Backend, team_slug: &str, now: DateTime<Utc
         })?;
     }
     let mut circles: Vec<PublicCircle> =
-        read.into_iter().map(|(_, public)| public).filter(|public| !has_ended(&public.meetings, now)).collect();
+        read.into_iter().map(|(_, public)| public).filter(|public| !has_ended(public, now)).collect();
     let first = |c: &PublicCircle| c.meetings.iter().find(|m| m.ends_at > now).map(|m| m.starts_at);
     circles.sort_by(|a, b| (first(a).is_none(), first(a), &a.name).cmp(&(first(b).is_none(), first(b), &b.name)));
     Ok(PublicListing { team_name, circles })

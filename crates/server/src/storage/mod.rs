@@ -534,6 +534,9 @@ pub trait Tx {
     fn all_team_members(&mut self) -> StorageResult<Vec<(String, String, String)>>;
     /// The rows of `table` whose `field` holds `value` (as stored JSON text).
     fn rows_with_value(&mut self, table: &str, field: &str, value: &str) -> StorageResult<Vec<String>>;
+    /// Every row of `table` whose `field` holds something other than
+    /// `except` (stored JSON text), with that value, by row id.
+    fn rows_with_field(&mut self, table: &str, field: &str, except: &str) -> StorageResult<Vec<(String, String)>>;
     /// Let a user see a circle (kept if they already do).
     fn grant(&mut self, circle_id: &str, user_id: &str, granted_seq: i64) -> StorageResult<()>;
 

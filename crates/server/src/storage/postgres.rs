@@ -516,6 +516,18 @@ impl Tx for PgTx<'_> {
             .collect())
     }
 
+    fn rows_with_field(&mut self, table: &str, field: &str, except: &str) -> StorageResult<Vec<(String, String)>> {
+        Ok(self
+            .query(
+                "SELECT row_id, value FROM field_state WHERE table_name = $1 AND field = $2 AND value <> $3
+                 ORDER BY row_id",
+                &[&table, &field, &except],
+            )?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect())
+    }
+
     fn grant(&mut self, circle_id: &str, user_id: &str, granted_seq: i64) -> StorageResult<()> {
         self.execute(
             "INSERT INTO circle_access (circle_id, user_id, granted_seq) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",

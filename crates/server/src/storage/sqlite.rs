@@ -419,6 +419,17 @@ impl Tx for SqliteTx<'_> {
         Ok(rows)
     }
 
+    fn rows_with_field(&mut self, table: &str, field: &str, except: &str) -> StorageResult<Vec<(String, String)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT row_id, value FROM field_state WHERE table_name = ?1 AND field = ?2 AND value <> ?3
+             ORDER BY row_id",
+        )?;
+        let rows = stmt
+            .query_map(params![table, field, except], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
     fn grant(&mut self, circle_id: &str, user_id: &str, granted_seq: i64) -> StorageResult<()> {
         self.conn
             .prepare_cached(
