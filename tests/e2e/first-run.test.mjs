@@ -67,7 +67,7 @@ describe("first run (real window)", () => {
       await saveScreenshot(app, "first-run-4-demo-sync.png");
       // The core refuses too, whatever the window shows.
       const refused = await app.execute(
-        "return window.__TAURI_INTERNALS__.invoke('sign_in', { serverUrl: 'http://127.0.0.1:9', email: 'a@example.org', password: 'x' }).then(() => 'signed in', (e) => e.kind + ': ' + e.message);",
+        "return window.__TAURI_INTERNALS__.invoke('sign_in', { serverUrl: 'http://127.0.0.1:9', email: 'a@example.org', password: 'x', allowPlainHttp: false }).then(() => 'signed in', (e) => e.kind + ': ' + e.message);",
       );
       assert.match(refused, /^demo: This is the demo: it never syncs\./);
 

@@ -24,6 +24,27 @@ describe("translation files", () => {
     }
   });
 
+  test("every key the screens name exists (a merge can put keys in the wrong group)", () => {
+    const sources = import.meta.glob(["../../**/*.svelte", "../../**/*.ts", "!../../**/tests/**"], {
+      query: "?raw",
+      import: "default",
+      eager: true,
+    }) as Record<string, string>;
+    const en = catalog.en;
+    const known = (key: string) => key in en || `${key}_one` in en || `${key}_other` in en;
+    const missing: string[] = [];
+    let seen = 0;
+    for (const [file, text] of Object.entries(sources)) {
+      // t("group.key" ...) and t('group.key' ...): literal keys only (built ones are checked where built).
+      for (const m of text.matchAll(/\bt\(\s*["']([a-z_]+\.[a-z0-9_.]+)["']/g)) {
+        seen += 1;
+        if (!known(m[1])) missing.push(`${file}: ${m[1]}`);
+      }
+    }
+    expect(seen).toBeGreaterThan(200);
+    expect(missing).toEqual([]);
+  });
+
   test("grouped and flat files flatten to namespace.key", () => {
     const c = buildCatalog({
       "../i18n/en/app.json": { today: { title: "Today" }, loose: "x" },
