@@ -8,40 +8,14 @@
 
 mod common;
 
-use std::path::Path;
-
 use chrono::NaiveDate;
 use circles_core::{CircleInput, CoreError, LearnerInput, Mark, WeeklyRule};
 use common::device::Device;
-use common::{Backend, Client, TestDb, TestServer};
+use common::{files_holding, server_places_holding, Backend, Client, TestServer};
 use serde_json::json;
 
 /// Every email of the test shares this, so one search finds any of them.
 const NEEDLE: &str = "ana.souza";
-
-/// Every file under `dir` whose bytes contain `needle`, by name.
-fn files_holding(dir: &Path, needle: &str) -> Vec<String> {
-    circles_core::files_holding(dir, needle).unwrap().iter().map(|p| p.display().to_string()).collect()
-}
-
-/// Where the server's database holds `needle`: its files (SQLite) or, for
-/// PostgreSQL, the tables whose rows, read as text, contain it.
-fn server_places_holding(db: &TestDb, needle: &str) -> Vec<String> {
-    match db.backend {
-        Backend::Sqlite => files_holding(db.dir.path(), needle),
-        Backend::Postgres => {
-            let tables = db.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public'");
-            tables
-                .into_iter()
-                .filter_map(|t| t[0].clone())
-                .filter(|table| {
-                    let rows = db.query(&format!("SELECT count(*) FROM \"{table}\" t WHERE t::text LIKE '%{needle}%'"));
-                    rows[0][0].as_deref() != Some("0")
-                })
-                .collect()
-        }
-    }
-}
 
 /// Marks of the learner, counted on a laptop.
 fn marks(client: &Client, learner: &str) -> usize {

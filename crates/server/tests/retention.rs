@@ -11,40 +11,15 @@
 
 mod common;
 
-use std::path::Path;
-
 use chrono::{Days, NaiveDate, Utc};
 use circles_core::{CircleInput, LearnerInput, Mark, TeamRole};
 use common::device::Device;
-use common::{admin, Backend, Client, ServerProcess, TestDb, TestServer};
+use common::{admin, files_holding, server_places_holding, Backend, Client, ServerProcess, TestServer};
 use serde_json::{json, Value};
 
 /// Every email of the old circle shares this; the recent circle's, `RECENT`.
 const OLD: &str = "old.learner";
 const RECENT: &str = "recent.learner";
-
-fn files_holding(dir: &Path, needle: &str) -> Vec<String> {
-    circles_core::files_holding(dir, needle).unwrap().iter().map(|p| p.display().to_string()).collect()
-}
-
-/// Where the server's database holds `needle`: its files (SQLite) or, for
-/// PostgreSQL, the tables whose rows, read as text, contain it.
-fn server_places_holding(db: &TestDb, needle: &str) -> Vec<String> {
-    match db.backend {
-        Backend::Sqlite => files_holding(db.dir.path(), needle),
-        Backend::Postgres => {
-            let tables = db.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public'");
-            tables
-                .into_iter()
-                .filter_map(|t| t[0].clone())
-                .filter(|table| {
-                    let rows = db.query(&format!("SELECT count(*) FROM \"{table}\" t WHERE t::text LIKE '%{needle}%'"));
-                    rows[0][0].as_deref() != Some("0")
-                })
-                .collect()
-        }
-    }
-}
 
 fn days_ago(days: u64) -> NaiveDate {
     Utc::now().date_naive().checked_sub_days(Days::new(days)).unwrap()

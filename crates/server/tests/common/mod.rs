@@ -392,3 +392,28 @@ pub fn snapshot(store: &Store) -> Vec<(String, Vec<String>)> {
         })
         .collect()
 }
+
+/// Every file under `dir` whose bytes contain `needle`, by name.
+pub fn files_holding(dir: &Path, needle: &str) -> Vec<String> {
+    circles_core::files_holding(dir, needle).unwrap().iter().map(|p| p.display().to_string()).collect()
+}
+
+/// Where the server's database holds `needle`: its files (SQLite: the
+/// database and its WAL) or, for PostgreSQL, the tables whose rows, read as
+/// text, contain it (erase and retention tests).
+pub fn server_places_holding(db: &TestDb, needle: &str) -> Vec<String> {
+    match db.backend {
+        Backend::Sqlite => files_holding(db.dir.path(), needle),
+        Backend::Postgres => {
+            let tables = db.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public'");
+            tables
+                .into_iter()
+                .filter_map(|t| t[0].clone())
+                .filter(|table| {
+                    let rows = db.query(&format!("SELECT count(*) FROM \"{table}\" t WHERE t::text LIKE '%{needle}%'"));
+                    rows[0][0].as_deref() != Some("0")
+                })
+                .collect()
+        }
+    }
+}
