@@ -36,9 +36,14 @@ struct Server {
 /// a course, and pushes it all; returns its session and its circle's change ids.
 fn laptop(storage: &SqliteStorage, email: &str, work: &std::path::Path) -> (Session, HashSet<String>) {
     let user_id = storage.add_user(email, email, "not-a-hash").expect("add user");
-    let mut store = Store::open_in_with(&work.join(email), &circles_core::KeySource::Raw(circles_core::StoreKey::from_bytes([1; 32]))).expect("open store");
+    let mut store = Store::open_in_with(
+        &work.join(email),
+        &circles_core::KeySource::Raw(circles_core::StoreKey::from_bytes([1; 32])),
+    )
+    .expect("open store");
     let device_id = store.device_id().to_string();
-    let token_id = storage.create_token(&user_id, &device_id, "laptop", &format!("hash-{email}")).expect("token");
+    let token_id =
+        storage.create_token(&user_id, &device_id, "laptop", &format!("hash-{email}"), "127.0.0.1").expect("token");
     let session = Session { user_id, device_id, token_id };
 
     let rule = WeeklyRule { first_date: NaiveDate::from_ymd_opt(2026, 1, 5).expect("date"), count: 3 };
