@@ -227,12 +227,27 @@ describe("a library's team, end to end (real window, real server, real SMTP)", (
 
       // 6. Bea removes Carlos; his next sync removes the circle, keeping his offline learner aside.
       await click(app, '[data-testid="nav-circles"]');
-      await app.execute(
-        `[...document.querySelectorAll('[data-testid="circle-row"] button.link')].find((b) => b.textContent.includes("Spanish")).click();`,
+      // The list loads after the screen: wait for the row, then open it.
+      await waitFor(
+        () =>
+          app.execute(
+            `const b = [...document.querySelectorAll('[data-testid="circle-row"] button.link')].find((b) => b.textContent.includes("Spanish"));
+             if (!b) return false;
+             b.click();
+             return true;`,
+          ),
+        { message: "the Spanish circle in the Circles list" },
       );
       await click(app, '[data-testid="manage-facilitators"]');
-      await app.execute(
-        `[...document.querySelectorAll('[data-testid="facilitator"]')].find((li) => li.textContent.includes("Carlos")).querySelector('[data-testid="remove-facilitator"]').click();`,
+      await waitFor(
+        () =>
+          app.execute(
+            `const li = [...document.querySelectorAll('[data-testid="facilitator"]')].find((li) => li.textContent.includes("Carlos"));
+             if (!li) return false;
+             li.querySelector('[data-testid="remove-facilitator"]').click();
+             return true;`,
+          ),
+        { message: "Carlos in the facilitators panel" },
       );
       await waitFor(async () => !(await text(app, '[data-testid="facilitator-names"]')).includes("Carlos"), { message: "Carlos removed" });
       await syncApp(app);
