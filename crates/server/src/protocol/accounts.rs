@@ -148,17 +148,13 @@ pub(super) fn set_disabled(backend: &impl Backend, email: &str, disabled: bool) 
         let user = user_with_email(tx, email)?;
         let now = now_text();
         tx.set_user_disabled(&user.id, disabled.then_some(now.as_str()))?;
-        let event = if disabled {
+        if disabled {
             let revoked = tx.revoke_user_tokens(&user.id, None, &now)?;
-            audit_log::record(
-                tx,
-                Entry::new(AuditEvent::AccountDisabled, None, &user.email).detail(&format!("{revoked} tokens revoked")),
-            )?;
-            return Ok(());
+            let detail = format!("{revoked} tokens revoked");
+            audit_log::record(tx, Entry::new(AuditEvent::AccountDisabled, None, &user.email).detail(&detail))
         } else {
-            AuditEvent::AccountEnabled
-        };
-        audit_log::record(tx, Entry::new(event, None, &user.email))
+            audit_log::record(tx, Entry::new(AuditEvent::AccountEnabled, None, &user.email))
+        }
     })
 }
 
