@@ -170,10 +170,19 @@ export function driverForFile(name) {
   };
 }
 
-/** Save a screenshot (once the frame is stable) under the output folder. */
+/** Save a screenshot (once the frame is stable) under the output folder. A
+ *  window that never settles (a blinking caret, an animation) still gets its
+ *  picture, said so: screenshots are for people to look at, the tests assert
+ *  on the DOM. */
 export async function saveScreenshot(session, name) {
   await sleep(500);
-  const png = await session.stableScreenshot();
+  let png;
+  try {
+    png = await session.stableScreenshot();
+  } catch (e) {
+    console.log(`screenshot ${name}: ${e.message}; saving the last frame`);
+    png = await session.screenshot();
+  }
   assert.ok(png.subarray(1, 4).toString() === "PNG", "screenshot is a PNG");
   const file = path.join(outDir, name);
   fs.writeFileSync(file, png);
