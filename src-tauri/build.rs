@@ -44,6 +44,7 @@ const COMMANDS: &[&str] = &[
     "edit_guide",
     "reset_guide",
     "save_run_sheet",
+    "save_sign_in_sheet",
     "save_guide_as_template",
     "awaiting_feedback",
     "feedback_form",

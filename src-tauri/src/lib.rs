@@ -135,6 +135,7 @@ pub fn run() {
             commands::guides::edit_guide,
             commands::guides::reset_guide,
             commands::guides::save_run_sheet,
+            commands::guides::save_sign_in_sheet,
             commands::guides::save_guide_as_template,
             commands::feedback::awaiting_feedback,
             commands::feedback::feedback_form,

@@ -138,7 +138,10 @@ export const updateCourse = (id: string, input: CourseInput) => call<void>("upda
 export const guide = (meetingId: string) => call<MeetingGuide>("guide", { meetingId });
 export const editGuide = (meetingId: string, edit: GuideEdit) => call<MeetingGuide>("edit_guide", { meetingId, edit });
 export const resetGuide = (meetingId: string) => call<MeetingGuide>("reset_guide", { meetingId });
-export const saveRunSheet = (meetingId: string, paper: string) => call<string>("save_run_sheet", { meetingId, paper });
+export const saveRunSheet = (meetingId: string, paper: string, includeSignIn: boolean) =>
+  call<string>("save_run_sheet", { meetingId, paper, includeSignIn });
+export const saveSignInSheet = (circleId: string, meetingId: string | null, paper: string) =>
+  call<string>("save_sign_in_sheet", { circleId, meetingId, paper });
 export const saveGuideAsTemplate = (circleId: string, name: string) =>
   call<string>("save_guide_as_template", { circleId, name });
 
