@@ -22,6 +22,8 @@ fn generate() -> String {
         Circle, CircleInput, CircleStatus, CirclePhase, CircleSummary, Venue, WeeklyRule,
         Course, CourseInput,
         Meeting, MeetingStatus, UpcomingMeeting, schedule::LocalTimeResolution,
+        // what learners receive
+        CircleMessages, CircleMessage, PlannedReminder, Delivery, MeetingRsvp, messages::Channel,
         // learners and attendance
         Learner, LearnerInput, Mark, AttendanceMark, RosterEntry,
         AttendanceGrid, GridMeeting, GridRow,

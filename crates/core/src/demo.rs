@@ -829,6 +829,7 @@ impl Store {
             status: CircleStatus::Published,
             did_not_happen: false,
             team_id,
+            reminder_hours: crate::domain::circle::DEFAULT_REMINDER_HOURS,
         };
         let rule = WeeklyRule { first_date: c.first_date(today)?, count: c.meetings };
         let circle_id = self.create_circle(&input, Some(&rule))?;

@@ -42,6 +42,7 @@ pub use domain::guide::{
 };
 pub use domain::learner::{Learner, LearnerInput};
 pub use domain::meeting::{Meeting, MeetingStatus, UpcomingMeeting};
+pub use domain::messages::{CircleMessage, CircleMessages, Delivery, MeetingRsvp, PlannedReminder};
 pub use domain::schedule::WeeklyRule;
 pub use domain::settings::Settings;
 pub use domain::team::{
@@ -49,7 +50,7 @@ pub use domain::team::{
     LAPTOP_STALE_DAYS,
 };
 pub use domain::wrap_up::{CircleOutcome, WrapUp, WrapUpInput};
-pub use domain::{schedule, validate, waitlist};
+pub use domain::{messages, schedule, validate, waitlist};
 pub use error::{CoreError, Result, Rule};
 pub use reports::attendance_grid::{AttendanceGrid, GridMeeting, GridRow};
 pub use reports::export::file_safe;

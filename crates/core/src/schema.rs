@@ -108,6 +108,7 @@ pub const CIRCLES: TableDef = TableDef {
         "goal_rating",
         "course_rating",
         "course_rating_reason",
+        "reminder_hours",
         "deleted",
         "created_at",
     ],
@@ -124,7 +125,17 @@ pub const CIRCLE_FACILITATORS: TableDef = TableDef {
 pub const MEETINGS: TableDef = TableDef {
     name: "meetings",
     entity: "meeting",
-    fields: &["circle_id", "local_date", "local_time", "status", "notes", "head_count", "deleted", "created_at"],
+    fields: &[
+        "circle_id",
+        "local_date",
+        "local_time",
+        "status",
+        "notes",
+        "head_count",
+        "reminder_message",
+        "deleted",
+        "created_at",
+    ],
     scope: Scope::CircleField("circle_id"),
 };
 
@@ -228,6 +239,64 @@ pub const GUIDE_TEMPLATES: TableDef = TableDef {
     scope: Scope::CircleField("circle_id"),
 };
 
+/// A message to all of a circle's learners, written offline and sent by the
+/// server when it first sees it.
+pub const CIRCLE_MESSAGES: TableDef = TableDef {
+    name: "circle_messages",
+    entity: "message",
+    fields: &["circle_id", "subject", "body", "deleted", "created_at"],
+    scope: Scope::CircleField("circle_id"),
+};
+
+/// A learner's answer to a meeting's reminder, from its signed link. Written
+/// by the server only (`SERVER_WRITTEN_TABLES`); one row per meeting and
+/// learner (`ids::rsvp_id`).
+pub const MEETING_RSVPS: TableDef = TableDef {
+    name: "meeting_rsvps",
+    entity: "answer to a reminder",
+    fields: &["meeting_id", "learner_id", "answer", "answered_at", "deleted", "created_at"],
+    scope: Scope::MeetingField("meeting_id"),
+};
+
+/// What the server sent a learner, or failed to send. Written by the server
+/// only; no address or text is kept.
+pub const DELIVERIES: TableDef = TableDef {
+    name: "deliveries",
+    entity: "delivery",
+    fields: &[
+        "circle_id",
+        "learner_id",
+        "meeting_id",
+        "message_id",
+        "kind",
+        "channel",
+        "status",
+        "problem",
+        "at",
+        "deleted",
+        "created_at",
+    ],
+    scope: Scope::CircleField("circle_id"),
+};
+
+/// Tables only the server writes: a laptop pulls them and never pushes a
+/// change to them (the server refuses one, 403).
+pub const SERVER_WRITTEN_TABLES: &[&str] = &[MEETING_RSVPS.name, DELIVERIES.name];
+
+/// `meeting_rsvps.answer`.
+pub const RSVP_ANSWERS: &[&str] = &["yes", "no"];
+/// `deliveries.kind`: what was sent.
+pub const DELIVERY_KINDS: &[&str] = &["reminder", "notice", "message", "signup", "waitlist_place"];
+/// `deliveries.channel`.
+pub const DELIVERY_CHANNELS: &[&str] = &["email", "sms"];
+/// `deliveries.status`.
+pub const DELIVERY_STATUSES: &[&str] = &["sent", "failed"];
+/// `deliveries.problem` of a failed one: a word, never the server's reply
+/// (which may quote the address).
+pub const DELIVERY_PROBLEMS: &[&str] = &["", "bad_address", "refused", "gave_up"];
+/// The longest reminder lead a circle may set: two weeks.
+pub const MAX_REMINDER_HOURS: i64 = 336;
+
 /// Every synced table, parents before children (the order a full copy is
 /// applied in, so references always point at existing rows).
 pub const ALL_TABLES: &[&TableDef] = &[
@@ -244,6 +313,9 @@ pub const ALL_TABLES: &[&TableDef] = &[
     &ATTENDANCE,
     &MEETING_GUIDES,
     &MEETING_FEEDBACK,
+    &CIRCLE_MESSAGES,
+    &MEETING_RSVPS,
+    &DELIVERIES,
 ];
 
 pub fn table(name: &str) -> Option<&'static TableDef> {
@@ -294,7 +366,7 @@ pub enum FieldKind {
 }
 
 pub fn field_kind(table: &TableDef, field: &str) -> Option<FieldKind> {
-    use crate::domain::validate::{MAX_NAME, MAX_TEXT};
+    use crate::domain::validate::{MAX_MESSAGE, MAX_NAME, MAX_TEXT};
     if !table.fields.contains(&field) {
         return None;
     }
@@ -309,6 +381,7 @@ pub fn field_kind(table: &TableDef, field: &str) -> Option<FieldKind> {
         (_, "circle_id") => reference("circles"),
         (_, "meeting_id") => reference("meetings"),
         (_, "learner_id") => reference("learners"),
+        (_, "message_id") => reference("circle_messages"),
         (_, "facilitator_id") => reference("facilitators"),
         // A facilitator's template may be saved from another of their circles.
         (_, "guide_template_id") => FieldKind::Reference { table: "guide_templates", same_circle: false },
@@ -322,6 +395,15 @@ pub fn field_kind(table: &TableDef, field: &str) -> Option<FieldKind> {
         }
         (_, "head_count") => FieldKind::Integer { min: 0, max: 10_000, nullable: true },
         (_, "rating" | "goal_rating" | "course_rating") => FieldKind::Integer { min: 1, max: 5, nullable: true },
+        ("circles", "reminder_hours") => FieldKind::Integer { min: 0, max: MAX_REMINDER_HOURS, nullable: false },
+        ("meetings", "reminder_message") => FieldKind::Text { max: MAX_MESSAGE, required: false },
+        ("circle_messages", "subject") => FieldKind::Text { max: MAX_NAME, required: true },
+        ("circle_messages", "body") => FieldKind::Text { max: MAX_MESSAGE, required: true },
+        ("meeting_rsvps", "answer") => FieldKind::OneOf(RSVP_ANSWERS),
+        ("deliveries", "kind") => FieldKind::OneOf(DELIVERY_KINDS),
+        ("deliveries", "channel") => FieldKind::OneOf(DELIVERY_CHANNELS),
+        ("deliveries", "status") => FieldKind::OneOf(DELIVERY_STATUSES),
+        ("deliveries", "problem") => FieldKind::OneOf(DELIVERY_PROBLEMS),
         ("circles", "status") => FieldKind::OneOf(&["draft", "published"]),
         ("meetings", "status") => FieldKind::OneOf(&["scheduled", "held", "cancelled"]),
         ("attendance", "mark") => FieldKind::OneOf(&["present", "late", "excused", "absent"]),
@@ -329,7 +411,9 @@ pub fn field_kind(table: &TableDef, field: &str) -> Option<FieldKind> {
         ("circles", "time_zone") => FieldKind::TimeZone,
         ("meetings", "local_date") => FieldKind::LocalDate,
         ("circles", "start_time") | ("meetings", "local_time") => FieldKind::LocalTime,
-        (_, "created_at") | ("learners", "waitlisted_at") => FieldKind::Timestamp,
+        (_, "created_at") | ("learners", "waitlisted_at") | ("meeting_rsvps", "answered_at") | ("deliveries", "at") => {
+            FieldKind::Timestamp
+        }
         ("learners", "signup_source") => FieldKind::OneOf(&["", SIGNUP_ONLINE]),
         (_, "language") => FieldKind::Language,
         ("teams" | "facilitators" | "guide_templates", "name") | ("courses", "title") | ("circles", "name") => {

@@ -9,7 +9,12 @@ time_zone: string,
 /**
  * Local "HH:MM" of a meeting's start, the default for new meetings.
  */
-start_time: string, duration_minutes: number, signup_limit: number | null, signup_open: boolean, signup_question: string, status: CircleStatus, did_not_happen: boolean, team_id: string | null, };
+start_time: string, duration_minutes: number, signup_limit: number | null, signup_open: boolean, signup_question: string, status: CircleStatus, did_not_happen: boolean, team_id: string | null, 
+/**
+ * Hours before each meeting the server sends learners its reminder;
+ * 0 = no reminders.
+ */
+reminder_hours: number, };
 
 export type CircleInput = { name: string, course_id: string | null, description: string, venue: Venue, online: boolean, meeting_link: string, language: string, 
 /**
@@ -19,7 +24,12 @@ time_zone: string,
 /**
  * Local "HH:MM" of a meeting's start, the default for new meetings.
  */
-start_time: string, duration_minutes: number, signup_limit: number | null, signup_open: boolean, signup_question: string, status: CircleStatus, did_not_happen: boolean, team_id: string | null, };
+start_time: string, duration_minutes: number, signup_limit: number | null, signup_open: boolean, signup_question: string, status: CircleStatus, did_not_happen: boolean, team_id: string | null, 
+/**
+ * Hours before each meeting the server sends learners its reminder;
+ * 0 = no reminders.
+ */
+reminder_hours: number, };
 
 export type CircleStatus = "draft" | "published";
 
@@ -61,6 +71,10 @@ export type Meeting = { id: string, circle_id: string, local_date: string,
  */
 local_time: string, status: MeetingStatus, notes: string, head_count: number | null, 
 /**
+ * The facilitator's words for this meeting's reminder ('' = none).
+ */
+reminder_message: string, 
+/**
  * 1-based position among the circle's meetings that are not cancelled
  * (0 for a cancelled one).
  */
@@ -79,6 +93,66 @@ export type UpcomingMeeting = { circle_id: string, circle_name: string, time_zon
 is_today: boolean, meeting: Meeting, };
 
 export type LocalTimeResolution = "exact" | "shifted_forward_over_gap" | "ambiguous_earlier_chosen";
+
+export type CircleMessages = { reminder_hours: number, 
+/**
+ * Reminders still to go out, soonest first.
+ */
+planned: Array<PlannedReminder>, messages: Array<CircleMessage>, 
+/**
+ * Newest first.
+ */
+deliveries: Array<Delivery>, };
+
+export type CircleMessage = { id: string, circle_id: string, subject: string, body: string, created_at: string, 
+/**
+ * Not yet on the server: it goes out at the next sync.
+ */
+waiting_for_sync: boolean, };
+
+export type PlannedReminder = { meeting_id: string, meeting_number: number, 
+/**
+ * The meeting's local date ("2026-12-08") and time, in the circle's zone.
+ */
+meeting_date: string, meeting_time: string, 
+/**
+ * When it goes out, as an instant and as the circle's local date and time.
+ */
+send_at: string, send_date: string, send_time: string, 
+/**
+ * The facilitator's words for it ('' = none).
+ */
+message: string, 
+/**
+ * How many learners it goes to, by email and by SMS.
+ */
+emails: number, texts: number, };
+
+export type Delivery = { learner_id: string, learner_name: string, meeting_id: string | null, message_id: string | null, 
+/**
+ * reminder, notice, message, signup, waitlist_place.
+ */
+kind: string, 
+/**
+ * email, sms.
+ */
+channel: string, 
+/**
+ * sent, failed.
+ */
+status: string, 
+/**
+ * Why it failed: bad_address, refused, gave_up ('' when sent).
+ */
+problem: string, at: string, };
+
+export type MeetingRsvp = { learner_id: string, 
+/**
+ * yes, no.
+ */
+answer: string, answered_at: string, };
+
+export type Channel = "email" | "sms";
 
 export type Learner = { id: string, circle_id: string, 
 /**

@@ -93,6 +93,17 @@ pub struct CircleInput {
     pub did_not_happen: bool,
     #[serde(default)]
     pub team_id: Option<String>,
+    /// Hours before each meeting the server sends learners its reminder;
+    /// 0 = no reminders.
+    #[serde(default = "default_reminder_hours")]
+    pub reminder_hours: u32,
+}
+
+/// Two days before, as learners of P2PU's circles are used to.
+pub const DEFAULT_REMINDER_HOURS: u32 = 48;
+
+fn default_reminder_hours() -> u32 {
+    DEFAULT_REMINDER_HOURS
 }
 
 fn default_language() -> String {
@@ -136,6 +147,7 @@ impl CircleInput {
             status: CircleStatus::Draft,
             did_not_happen: false,
             team_id: None,
+            reminder_hours: DEFAULT_REMINDER_HOURS,
         }
     }
 
@@ -181,6 +193,7 @@ impl CircleInput {
         schedule::parse_local_time(&self.start_time)
             .map_err(|e| CoreError::invalid(ENTITY, "start_time", e.rule(), e.to_string()))?;
         check_field(&CIRCLES, "duration_minutes", self.duration_minutes)?;
+        check_field(&CIRCLES, "reminder_hours", self.reminder_hours)?;
         check_field(&CIRCLES, "signup_limit", self.signup_limit)?;
         check_field(&CIRCLES, "signup_question", self.signup_question.as_str())?;
         Ok(())
@@ -226,6 +239,7 @@ impl CircleInput {
             ("status", text(self.status.as_str())),
             ("did_not_happen", flag(self.did_not_happen)),
             ("team_id", opt_text(self.team_id.as_deref())),
+            ("reminder_hours", int(self.reminder_hours)),
         ]
     }
 }
@@ -233,7 +247,7 @@ impl CircleInput {
 const SELECT: &str = "SELECT id, name, course_id, description, venue_name, venue_address, venue_details,
         venue_website, city, region, country, latitude, longitude, online, meeting_link, language, time_zone,
         start_time, duration_minutes, signup_limit, signup_open, signup_question, status, did_not_happen,
-        team_id, created_at
+        team_id, reminder_hours, created_at
     FROM circles";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Circle> {
@@ -267,6 +281,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Circle> {
             status: CircleStatus::parse(&status).unwrap_or_default(),
             did_not_happen: r.get("did_not_happen")?,
             team_id: r.get("team_id")?,
+            reminder_hours: r.get("reminder_hours")?,
         },
         created_at: r.get("created_at")?,
     })

@@ -65,6 +65,8 @@ pub struct Meeting {
     pub status: MeetingStatus,
     pub notes: String,
     pub head_count: Option<u32>,
+    /// The facilitator's words for this meeting's reminder ('' = none).
+    pub reminder_message: String,
     /// 1-based position among the circle's meetings that are not cancelled
     /// (0 for a cancelled one).
     pub number: u32,
@@ -104,6 +106,7 @@ struct MeetingRow {
     status: String,
     notes: String,
     head_count: Option<u32>,
+    reminder_message: String,
 }
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<MeetingRow> {
@@ -115,10 +118,12 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<MeetingRow> {
         status: r.get("status")?,
         notes: r.get("notes")?,
         head_count: r.get("head_count")?,
+        reminder_message: r.get("reminder_message")?,
     })
 }
 
-const SELECT: &str = "SELECT id, circle_id, local_date, local_time, status, notes, head_count FROM meetings";
+const SELECT: &str =
+    "SELECT id, circle_id, local_date, local_time, status, notes, head_count, reminder_message FROM meetings";
 
 /// Insert one scheduled meeting inside a write (used by circle creation too).
 pub(crate) fn insert_meeting(w: &mut WriteTx<'_>, circle_id: &str, date: NaiveDate, time: &str) -> Result<String> {
@@ -216,6 +221,23 @@ impl Store {
         check_field(&MEETINGS, "notes", notes)?;
         self.meeting(id)?;
         self.write(|w| w.update(&MEETINGS, id, &[("notes", text(notes))]))?;
+        Ok(())
+    }
+
+    /// The facilitator's words for a meeting's reminder ('' removes them).
+    /// Written offline; the server puts them in the reminder it sends.
+    pub fn set_reminder_message(&mut self, id: &str, message: &str) -> Result<()> {
+        check_field(&MEETINGS, "reminder_message", message)?;
+        let meeting = self.meeting(id)?;
+        if meeting.is_cancelled() && !message.trim().is_empty() {
+            return Err(CoreError::invalid(
+                ENTITY,
+                "reminder_message",
+                Rule::State,
+                "cannot be written for a cancelled meeting: it sends no reminder",
+            ));
+        }
+        self.write(|w| w.update(&MEETINGS, id, &[("reminder_message", text(message.trim()))]))?;
         Ok(())
     }
 
@@ -331,6 +353,7 @@ fn resolve(row: MeetingRow, circle: &Circle, number: u32) -> Result<Meeting> {
         status: MeetingStatus::parse(&row.status)?,
         notes: row.notes,
         head_count: row.head_count,
+        reminder_message: row.reminder_message,
         number,
         starts_at: resolved.starts_at,
         ends_at: resolved.ends_at,

@@ -10,6 +10,7 @@ pub mod feedback;
 pub mod guide;
 pub mod learner;
 pub mod meeting;
+pub mod messages;
 pub mod schedule;
 pub mod scheduling;
 pub mod settings;

@@ -5,6 +5,9 @@ use crate::error::{CoreError, Result, Rule};
 
 pub const MAX_NAME: usize = 200;
 pub const MAX_TEXT: usize = 10_000;
+/// The longest message to learners (a reminder's words, a message to a circle):
+/// what reads well in an email; an SMS carries the first part.
+pub const MAX_MESSAGE: usize = 2_000;
 pub const MAX_URL: usize = 2_000;
 
 /// A required single-line text: trimmed, non-empty, at most `max` characters.

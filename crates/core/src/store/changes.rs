@@ -32,6 +32,15 @@ const CHANGE_OVERHEAD_BYTES: usize = 256;
 pub(crate) const WAITING_COUNT: &str = "SELECT count(*) FROM changes WHERE pushed = 0 AND seq > ?1";
 
 impl Store {
+    /// Whether a row has changes still waiting for the server.
+    pub(crate) fn row_waiting(&self, table: &str, row_id: &str) -> Result<bool> {
+        let acked = meta::get_int(&self.conn, meta::SYNC_ACKED_THROUGH)?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT EXISTS(SELECT 1 FROM changes WHERE pushed = 0 AND seq > ?1 AND table_name = ?2 AND row_id = ?3)",
+        )?;
+        Ok(stmt.query_row(params![acked, table, row_id], |r| r.get(0))?)
+    }
+
     /// The oldest waiting changes with their outbox seq (all of them within
     /// `range`, if given), at most `max` of them and, past the first, at most
     /// about `max_bytes` of JSON: a batch of long notes must stay well under

@@ -36,12 +36,13 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0005_erased_learners.sql")),
         M::up(include_str!("../../migrations/0006_waitlist.sql")),
         M::up(include_str!("../../migrations/0007_retention.sql")),
+        M::up(include_str!("../../migrations/0008_learner_messages.sql")),
     ])
 }
 
 /// The schema version this build writes.
 pub fn schema_version() -> i64 {
-    7
+    8
 }
 
 /// The local store: one SQLite file per data folder, opened by one process

@@ -1,11 +1,13 @@
 //! The checks of a batch that need no database, done before the push waits
 //! for the writer: size, batch id, known tables and valid values, the
-//! token's own device, and clocks not too far ahead.
+//! token's own device, tables only the server writes (meeting_rsvps,
+//! deliveries), and clocks not too far ahead.
 
 use axum::http::StatusCode;
-use circles_core::schema::TableDef;
+use circles_core::schema::{TableDef, SERVER_WRITTEN_TABLES};
 use circles_core::sync::merge;
 use circles_core::sync::wire::{PushRequest, MAX_CLOCK_SKEW_MS, MAX_PUSH_CHANGES};
+use circles_core::validate::shown;
 use circles_core::waitlist;
 
 use super::ApiResult;
@@ -31,6 +33,14 @@ pub fn precheck(session: &Session, batch: &PushRequest, now_ms: u64) -> ApiResul
         if let Some((rule, message)) = waitlist::client_may_write(table.name, &change.field, &change.value) {
             let refused = merge::ChangeRejected::Invalid { field: change.field.clone(), rule, message };
             return Err(ApiError::rejected(change, refused));
+        }
+        if SERVER_WRITTEN_TABLES.contains(&table.name) {
+            return Err(ApiError::forbidden(format!(
+                "you may not change {} {} (change {}): only the server writes them, from what learners do",
+                table.entity,
+                shown(&change.row_id),
+                shown(&change.change_id),
+            )));
         }
         if change.device_id != session.device_id {
             return Err(ApiError::new(
