@@ -82,17 +82,23 @@ impl Store {
             None => None,
         };
         let roster: Vec<_> = self.learners(circle_id)?.into_iter().filter(|l| l.enrolled() && !l.erased).collect();
-        let pages = chosen
-            .into_iter()
-            .map(|m| SignInMeeting {
+        let mut pages = Vec::with_capacity(chosen.len());
+        for m in chosen {
+            // Each learner's latest answer to this meeting's reminder.
+            let answers: BTreeMap<String, bool> =
+                self.meeting_rsvps(&m.id)?.into_iter().map(|r| (r.learner_id, r.answer == "yes")).collect();
+            pages.push(SignInMeeting {
                 meeting_id: m.id.clone(),
                 number: m.number,
                 of,
                 local_date: m.local_date,
                 start_time: m.local_time.clone(),
-                learners: roster.iter().map(|l| SignInLine { name: l.fields.name.clone(), coming: None }).collect(),
-            })
-            .collect();
+                learners: roster
+                    .iter()
+                    .map(|l| SignInLine { name: l.fields.name.clone(), coming: answers.get(&l.id).copied() })
+                    .collect(),
+            });
+        }
         Ok(SignInSheet {
             circle_name: circle.fields.name.clone(),
             course_title,
@@ -281,21 +287,25 @@ fn draw_meeting(doc: &mut Doc, sheet: &SignInSheet, m: &SignInMeeting, l: &SignI
     let box_x = sign_x - box_w;
     let said_x = box_x - said_w;
     let name_w = said_x - name_x - 8.0;
-    let table_header = |doc: &mut Doc| {
+    // "Said" heads a column only when someone on the page answered.
+    let table_header = |doc: &mut Doc, said: bool| {
         doc.fill_rect(doc.margin, doc.y, doc.content_width(), 16.0, SHADE);
         let y = doc.y + 11.0;
         doc.text(doc.margin + 4.0, y, 7.5, Weight::Bold, MUTED, "#");
         doc.text(name_x, y, 7.5, Weight::Bold, MUTED, l.name);
-        doc.text(said_x, y, 7.5, Weight::Bold, MUTED, l.said);
+        if said {
+            doc.text(said_x, y, 7.5, Weight::Bold, MUTED, l.said);
+        }
         doc.text_center(box_x + box_w / 2.0, y, 7.5, Weight::Bold, MUTED, l.here);
         doc.text(sign_x + 6.0, y, 7.5, Weight::Bold, MUTED, l.signature);
         doc.y += 16.0;
     };
+    let any_said = m.learners.iter().any(|l| l.coming.is_some());
     let row = |doc: &mut Doc, n: usize, name: &str, said: Option<bool>| {
         if doc.y + row_h > doc.bottom() {
             doc.new_page();
             page_header(doc);
-            table_header(doc);
+            table_header(doc, any_said && !name.is_empty());
         }
         let base = doc.y + row_h / 2.0 + size * 0.35;
         doc.text_right(name_x - 8.0, base, 8.0, Weight::Regular, MUTED, &n.to_string());
@@ -320,7 +330,7 @@ fn draw_meeting(doc: &mut Doc, sheet: &SignInSheet, m: &SignInMeeting, l: &SignI
         doc.line(doc.margin, doc.y, doc.width - doc.margin, doc.y, 0.4, RULE);
     };
 
-    table_header(doc);
+    table_header(doc, any_said);
     if m.learners.is_empty() {
         doc.text(name_x, doc.y + 14.0, 8.5, Weight::Regular, MUTED, l.nobody);
         doc.y += 20.0;
@@ -336,7 +346,7 @@ fn draw_meeting(doc: &mut Doc, sheet: &SignInSheet, m: &SignInMeeting, l: &SignI
     doc.y += 8.0;
     doc.text(doc.margin, doc.y + 9.0, 9.0, Weight::Bold, INK, l.walk_ins);
     doc.y += 14.0;
-    table_header(doc);
+    table_header(doc, false);
     let room = ((doc.bottom() - doc.y) / row_h).floor().max(0.0) as usize;
     let first = m.learners.len() + 1;
     for n in 0..room.max(MIN_WALK_IN_ROWS) {
@@ -462,6 +472,32 @@ mod tests {
         assert_eq!(one.meetings.len(), 1);
         assert_eq!(one.meetings[0].number, 2);
         assert_eq!(page_count(&sign_in_sheet_pdf(&one, &PdfOptions::default())), 1);
+    }
+
+    #[test]
+    fn what_learners_answered_to_the_reminder_is_beside_their_name() {
+        let f = fixture();
+        let learners = f.store.learners(&f.circle).unwrap();
+        let id = |name: &str| learners.iter().find(|l| l.fields.name == name).unwrap().id.clone();
+        let answer = |meeting: &str, learner: &str, answer: &str, at: &str| {
+            f.store
+                .conn
+                .execute(
+                    "INSERT OR REPLACE INTO meeting_rsvps (id, meeting_id, learner_id, answer, answered_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    [&crate::domain::messages::rsvp_id(meeting, learner), meeting, learner, answer, at],
+                )
+                .unwrap();
+        };
+        answer(&f.meetings[0], &id("Zé Gomes"), "yes", "2030-01-05T10:00:00.000Z");
+        answer(&f.meetings[0], &id("ana Lima"), "no", "2030-01-05T11:00:00.000Z");
+        answer(&f.meetings[2], &id("ana Lima"), "yes", "2030-01-05T11:00:00.000Z");
+        let sheet = f.store.sign_in_sheet(&f.circle, None).unwrap();
+        let said = |page: usize| sheet.meetings[page].learners.iter().map(|l| l.coming).collect::<Vec<_>>();
+        assert_eq!(said(0), [Some(false), None, Some(true)], "ana Lima, Bruno Reis, Zé Gomes");
+        assert_eq!(said(1), [Some(true), None, None], "answers are per meeting");
+        let pdf = sign_in_sheet_pdf(&sheet, &PdfOptions::default());
+        assert_eq!(page_count(&pdf), 3);
     }
 
     #[test]
