@@ -1,9 +1,9 @@
 // End-to-end: the printed sign-in sheet, in the real window on the demo data:
 // from the attendance screen (one page for the meeting), and on the guide
 // screen with the run sheet ("include the sign-in sheet": one page more).
-// The PDFs' pages are counted; their text (pdftotext, when installed) holds
+// The PDFs' pages are counted; their text (pdftotext, poppler-utils from scripts/setup.sh) holds
 // the enrolled learners' names and not the others'; the first page is
-// rendered to PNG (pdftoppm, when installed) for a person to look at.
+// rendered to PNG (pdftoppm) for a person to look at.
 // Screenshots: test-output/e2e/sign-in-attendance.png, sign-in-guide.png,
 // and the page: sign-in-sheet-page.png.
 
@@ -25,10 +25,6 @@ async function readWritten(p) {
 function pageCount(pdf) {
   const s = pdf.toString("latin1");
   return (s.match(/\/Type \/Page\b(?!s)/g) ?? []).length;
-}
-
-function have(tool) {
-  return spawnSync("sh", ["-c", `command -v ${tool}`]).status === 0;
 }
 
 describe("the printed sign-in sheet (real window)", () => {
@@ -61,22 +57,19 @@ describe("the printed sign-in sheet (real window)", () => {
       assert.equal(pageCount(sheet), 1, "one meeting, one page");
       await saveScreenshot(app, "sign-in-attendance.png");
 
-      if (have("pdftotext")) {
+      // poppler-utils (scripts/setup.sh) reads the sheet back and renders it.
+      {
         const r = spawnSync("pdftotext", ["-layout", sheetPath, "-"], { encoding: "utf8" });
-        assert.equal(r.status, 0, r.stderr);
+        assert.equal(r.status, 0, String(r.stderr ?? r.error));
         for (const name of enrolled) assert.ok(r.stdout.includes(name), `${name} is on the sheet:\n${r.stdout}`);
         for (const name of others) assert.ok(!r.stdout.includes(name), `${name} is not on the sheet`);
         assert.match(r.stdout, /Sign-in sheet|Hoja de asistencia|Folha de presenças/i);
-      } else {
-        console.log("pdftotext is not installed: the sheet's names were not read back");
       }
-      if (have("pdftoppm")) {
+      {
         const prefix = path.join(outDir, "sign-in-sheet-page");
         const r = spawnSync("pdftoppm", ["-png", "-r", "70", "-singlefile", "-f", "1", "-l", "1", sheetPath, prefix]);
-        assert.equal(r.status, 0, String(r.stderr));
+        assert.equal(r.status, 0, String(r.stderr ?? r.error));
         console.log(`the sheet's first page: ${prefix}.png`);
-      } else {
-        console.log("pdftoppm is not installed: the sheet's page was not rendered");
       }
 
       // The guide: the run sheet alone, then with the sign-in sheet ticked.
