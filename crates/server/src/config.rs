@@ -546,7 +546,7 @@ mod tests {
         assert!(message("[sms]\nurl = \"api.twilio.com\"").contains("`sms.url` = \"api.twilio.com\" is not an absolute URL"));
         assert!(message("[sms]\naccount = \"AC/x\"").contains("`sms.account` = \"AC/x\" is not an account id"));
         let token = message("[sms]\ntoken = \" s3cret\"");
-        assert!(token.contains("`sms.token` = \"<hidden>\" is not a token (line 2)") && !token.contains("s3cret"), "{token}");
+        assert!(token.contains("`sms.token` = \"<hidden>\" is not a token (one word, not empty) (line 2)") && !token.contains("s3cret"), "{token}");
         assert!(message("[sms]\nsid = \"AC1\"").contains("unknown key `sms.sid` (line 2); known keys: sms.url, sms.account, sms.token, sms.from"));
     }
 
