@@ -405,7 +405,8 @@ impl ServerConfig {
         let sms = {
             use crate::sms::settings::{check_account, check_from, check_token, check_url};
             let url = sms_value(cli.sms_url, "--sms-url", "sms.url", sms.url.as_ref(), check_url)?;
-            let account = sms_value(cli.sms_account, "--sms-account", "sms.account", sms.account.as_ref(), check_account)?;
+            let account =
+                sms_value(cli.sms_account, "--sms-account", "sms.account", sms.account.as_ref(), check_account)?;
             let token = sms_value(cli.sms_token, "--sms-token", "sms.token", sms.token.as_ref(), check_token)?;
             let from = sms_value(cli.sms_from, "--sms-from", "sms.from", sms.from.as_ref(), check_from)?;
             match (url, account, token, from) {
@@ -543,11 +544,17 @@ mod tests {
             message("[sms]\n\nfrom = \"555-0143\"\n"),
             "config F: `sms.from` = \"555-0143\" is not a number in international form, like +13125550143 (line 3)"
         );
-        assert!(message("[sms]\nurl = \"api.twilio.com\"").contains("`sms.url` = \"api.twilio.com\" is not an absolute URL"));
+        assert!(message("[sms]\nurl = \"api.twilio.com\"")
+            .contains("`sms.url` = \"api.twilio.com\" is not an absolute URL"));
         assert!(message("[sms]\naccount = \"AC/x\"").contains("`sms.account` = \"AC/x\" is not an account id"));
         let token = message("[sms]\ntoken = \" s3cret\"");
-        assert!(token.contains("`sms.token` = \"<hidden>\" is not a token (one word, not empty) (line 2)") && !token.contains("s3cret"), "{token}");
-        assert!(message("[sms]\nsid = \"AC1\"").contains("unknown key `sms.sid` (line 2); known keys: sms.url, sms.account, sms.token, sms.from"));
+        assert!(
+            token.contains("`sms.token` = \"<hidden>\" is not a token (one word, not empty) (line 2)")
+                && !token.contains("s3cret"),
+            "{token}"
+        );
+        assert!(message("[sms]\nsid = \"AC1\"")
+            .contains("unknown key `sms.sid` (line 2); known keys: sms.url, sms.account, sms.token, sms.from"));
     }
 
     #[test]

@@ -32,6 +32,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per run: the size of `serve`'s flags costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Serve the sync API.
@@ -238,8 +240,9 @@ fn main() -> std::process::ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     let mut overrides = Overrides { database: cli.db.clone(), ..Overrides::default() };
-    if let Command::Serve { listen, trust_proxy, sign_in_hashes, mail, sms, token_idle_days, tls_cert, tls_key, .. } =
-        &cli.command
+    if let Command::Serve {
+        listen, trust_proxy, sign_in_hashes, mail, sms, token_idle_days, tls_cert, tls_key, ..
+    } = &cli.command
     {
         overrides.sms_url = sms.sms_url.clone();
         overrides.sms_account = sms.sms_account.clone();
@@ -553,7 +556,8 @@ fn serve(
                 tracing::info!(to = transport.describe(), "mail is on");
                 let wake = state.mail.wake_handle();
                 let outlet: Arc<dyn worker::Outlet> = Arc::new(transport);
-                workers.push((worker::spawn(storage.clone(), outlet, mail.worker, wake, stopped.clone()), send_timeout));
+                workers
+                    .push((worker::spawn(storage.clone(), outlet, mail.worker, wake, stopped.clone()), send_timeout));
             }
             None => {
                 tracing::warn!("mail is off (no --mail-url): messages wait in the outbox (circles-server mail list)");
@@ -568,7 +572,8 @@ fn serve(
                 tracing::info!(to = outlet.describe(), "SMS is on");
                 state.sms = circles_server::sms::SmsSender::on(storage.clone(), sms);
                 let wake = state.sms.wake_handle();
-                workers.push((worker::spawn(storage.clone(), outlet, config.clone(), wake, stopped), config.send_timeout));
+                workers
+                    .push((worker::spawn(storage.clone(), outlet, config.clone(), wake, stopped), config.send_timeout));
             }
             None => tracing::info!("SMS is off (no --sms-url): text messages are not sent nor kept"),
         }

@@ -85,7 +85,10 @@ fn a_sqlite_server_moves_to_postgres_with_nothing_lost() {
     let now = circles_server::common::now_text();
     let claimed = source.storage.claim_mail(Channel::Email, "w", &now, "9999-01-01T00:00:00.000Z", 10).unwrap();
     assert_eq!(claimed.len(), 1);
-    assert!(source.storage.finish_mail(&claimed[0].id, "w", &MailOutcome::Sent { at: now, provider_id: None }).unwrap());
+    assert!(source
+        .storage
+        .finish_mail(&claimed[0].id, "w", &MailOutcome::Sent { at: now, provider_id: None })
+        .unwrap());
     let failed = Email::new(Kind::Test, "gone@example.org", "Test", "A test.\n");
     let failed = source.storage.enqueue_mail(&failed.to_new_mail().unwrap()).unwrap().0;
     let now = circles_server::common::now_text();
@@ -116,7 +119,9 @@ fn a_sqlite_server_moves_to_postgres_with_nothing_lost() {
 
     // The copied outbox works: its pending message is claimed whole.
     let moved = target.open();
-    let claimed = moved.claim_mail(Channel::Email, "w2", &circles_server::common::now_text(), "9999-01-01T00:00:00.000Z", 10).unwrap();
+    let claimed = moved
+        .claim_mail(Channel::Email, "w2", &circles_server::common::now_text(), "9999-01-01T00:00:00.000Z", 10)
+        .unwrap();
     assert_eq!(claimed.len(), 1);
     assert_eq!((claimed[0].id.as_str(), claimed[0].attempts), (pending.as_str(), 1));
     assert_eq!(claimed[0].attachments, email.attachments);

@@ -219,13 +219,12 @@ fn stop_opts_the_learner_out_and_the_laptop_pulls_it(backend: Backend) {
     let provider = SmsSink::start();
     let server = serve(&db, &provider);
     let (mut store, transport, _dir) = laptop(&server.url);
-    let circle = store.create_circle(&CircleInput::new("Public Speaking", "America/Chicago", "18:30", 90), None).unwrap();
+    let circle =
+        store.create_circle(&CircleInput::new("Public Speaking", "America/Chicago", "18:30", 90), None).unwrap();
     let other = store.create_circle(&CircleInput::new("Spanish", "America/Chicago", "10:00", 60), None).unwrap();
-    for (circle, name, mobile) in [
-        (&circle, "Ana", "+1 312 555 0143"),
-        (&circle, "Ben", "+13125550199"),
-        (&other, "Ana again", "+13125550143"),
-    ] {
+    for (circle, name, mobile) in
+        [(&circle, "Ana", "+1 312 555 0143"), (&circle, "Ben", "+13125550199"), (&other, "Ana again", "+13125550143")]
+    {
         let mut learner = LearnerInput::new(name);
         learner.mobile = mobile.into();
         store.add_learner(circle, &learner).unwrap();
@@ -239,7 +238,8 @@ fn stop_opts_the_learner_out_and_the_laptop_pulls_it(backend: Backend) {
     assert!(body.contains("bad_signature"), "{body}");
     assert_eq!(reply(&server, "+13125550143", "STOP", None).0, 403);
     let url = format!("{}/v1/other", server.url);
-    let forged = signature::sign(TOKEN, &url, &[("From".into(), "+13125550143".into()), ("Body".into(), "STOP".into())]);
+    let forged =
+        signature::sign(TOKEN, &url, &[("From".into(), "+13125550143".into()), ("Body".into(), "STOP".into())]);
     let status = reqwest::blocking::Client::new()
         .post(format!("{}/v1/sms/inbound", server.url))
         .header("X-Twilio-Signature", forged)
@@ -302,8 +302,12 @@ fn a_malformed_mobile_is_refused_at_enqueue(backend: Backend) {
     assert!(!storage.sms_enabled());
 
     // On: stored, as SMS; a bad one still changes nothing.
-    let settings =
-        SmsSettings { url: "http://127.0.0.1:9".into(), account: ACCOUNT.into(), token: TOKEN.into(), from: FROM.into() };
+    let settings = SmsSettings {
+        url: "http://127.0.0.1:9".into(),
+        account: ACCOUNT.into(),
+        token: TOKEN.into(),
+        from: FROM.into(),
+    };
     let on = SmsSender::on(storage.clone(), settings);
     assert!(storage.sms_enabled());
     let (id, new) = on.enqueue(&Sms::new(Kind::Reminder, "+13125550143", "Hi")).unwrap().unwrap();

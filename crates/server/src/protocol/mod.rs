@@ -52,8 +52,8 @@ use invitations::{
 pub use precheck::precheck;
 use public::{ComposeSignup, PublicCircle, PublicListing, SignupOutcome};
 use resets::ComposeReset;
-pub use sms_replies::{SmsCommand, SmsReply};
 use retention::TeamRetention;
+pub use sms_replies::{SmsCommand, SmsReply};
 pub use teams::MemberChange;
 
 pub type ApiResult<T> = Result<T, ApiError>;

@@ -36,7 +36,10 @@ pub struct TwilioHttp {
 impl TwilioHttp {
     /// A provider; `timeout` bounds each request as a whole.
     pub fn new(base: &str, account: &str, token: &str, from: &str, timeout: Duration) -> anyhow::Result<TwilioHttp> {
-        let client = reqwest::Client::builder().timeout(timeout).connect_timeout(timeout.min(Duration::from_secs(10))).build()?;
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .build()?;
         Ok(TwilioHttp {
             client,
             base: base.trim_end_matches('/').to_string(),
@@ -118,7 +121,11 @@ fn refusal(json: Option<&serde_json::Value>, body: &str, to: &str) -> String {
     let field = |name: &str| json.and_then(|j| j.get(name)).filter(|v| !v.is_null());
     let said = match (field("code"), field("message")) {
         (Some(code), Some(message)) => {
-            format!("error {} {}", code.as_i64().map_or_else(|| code.to_string(), |c| c.to_string()), message_text(message))
+            format!(
+                "error {} {}",
+                code.as_i64().map_or_else(|| code.to_string(), |c| c.to_string()),
+                message_text(message)
+            )
         }
         (None, Some(message)) => message_text(message),
         _ => body.to_string(),

@@ -53,7 +53,8 @@ impl fmt::Debug for SmsSettings {
 
 /// The API base: an absolute http(s) URL with a host, no query.
 pub fn check_url(value: &str) -> Result<String, String> {
-    crate::config::check_public_url(value).map_err(|p| p.replace("https://sync.example.org", "https://api.twilio.com"))?;
+    crate::config::check_public_url(value)
+        .map_err(|p| p.replace("https://sync.example.org", "https://api.twilio.com"))?;
     let url = url::Url::parse(value).map_err(|e| e.to_string())?;
     if url.query().is_some() || url.fragment().is_some() {
         return Err("has a query or fragment: give the API's base, like https://api.twilio.com".into());
