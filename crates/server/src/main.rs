@@ -11,6 +11,7 @@ use circles_core::TeamRole;
 use circles_server::config::{Overrides, ServerConfig};
 use circles_server::mail::admin::{MailCommand, MailServeArgs, MailSettings};
 use circles_server::mail::{worker, Transport};
+use circles_server::sms::{SmsOutlet, SmsServeArgs, SmsSettings, TwilioHttp};
 use circles_server::throttle::SignInLimits;
 use circles_server::{auth, ops, Database, Storage};
 use clap::{Parser, Subcommand};
@@ -31,6 +32,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per run: the size of `serve`'s flags costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Serve the sync API.
@@ -51,6 +54,8 @@ enum Command {
         sign_in_hashes: Option<u32>,
         #[command(flatten)]
         mail: MailServeArgs,
+        #[command(flatten)]
+        sms: SmsServeArgs,
         /// The newest version of the desktop app (e.g. 1.2.0): apps older than it
         /// show "A newer version of Circles is available" with --download-url.
         #[arg(long, env = "CIRCLES_SERVER_LATEST_APP_VERSION", requires = "download_url", value_name = "VERSION")]
@@ -235,9 +240,14 @@ fn main() -> std::process::ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     let mut overrides = Overrides { database: cli.db.clone(), ..Overrides::default() };
-    if let Command::Serve { listen, trust_proxy, sign_in_hashes, mail, token_idle_days, tls_cert, tls_key, .. } =
-        &cli.command
+    if let Command::Serve {
+        listen, trust_proxy, sign_in_hashes, mail, sms, token_idle_days, tls_cert, tls_key, ..
+    } = &cli.command
     {
+        overrides.sms_url = sms.sms_url.clone();
+        overrides.sms_account = sms.sms_account.clone();
+        overrides.sms_token = sms.sms_token.clone();
+        overrides.sms_from = sms.sms_from.clone();
         overrides.token_idle_days = *token_idle_days;
         overrides.tls_cert = tls_cert.clone();
         overrides.tls_key = tls_key.clone();
@@ -250,6 +260,10 @@ fn run(cli: Cli) -> Result<()> {
     }
     // Nothing starts on a bad config, or on bad mail settings.
     let config = ServerConfig::load(cli.config.as_deref(), overrides)?;
+    let worker_config = match &cli.command {
+        Command::Serve { mail, .. } => mail.worker(),
+        _ => worker::WorkerConfig::default(),
+    };
     let mail = match &cli.command {
         Command::Serve { mail, .. } => {
             let merged = MailServeArgs {
@@ -302,7 +316,7 @@ fn run(cli: Cli) -> Result<()> {
                 config.listen,
                 tls,
                 SignInLimits { trust_proxy: config.trust_proxy, concurrent_hashes, ..defaults },
-                mail.expect("checked above"),
+                Outboxes { mail: mail.expect("checked above"), sms: config.sms.clone(), worker: worker_config },
                 config.public_url.clone(),
                 release,
             )
@@ -492,12 +506,20 @@ fn check(db: &Database) -> Result<()> {
     Ok(())
 }
 
+/// What `serve` sends: mail (None: off), SMS (None: off), and how the
+/// outbox workers go about it.
+struct Outboxes {
+    mail: Option<MailSettings>,
+    sms: Option<SmsSettings>,
+    worker: worker::WorkerConfig,
+}
+
 fn serve(
     storage: Arc<dyn Storage>,
     listen: SocketAddr,
     tls: Option<tokio_rustls::TlsAcceptor>,
     sign_in: SignInLimits,
-    mail: Option<MailSettings>,
+    outboxes: Outboxes,
     public_url: Option<String>,
     release: Option<circles_core::sync::wire::AppRelease>,
 ) -> Result<()> {
@@ -526,19 +548,35 @@ fn serve(
         state.public_url = public_url;
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let retention = spawn_retention(storage.clone(), stopped.clone());
-        let worker = match mail {
+        let mut workers = Vec::new();
+        match outboxes.mail {
             Some(mail) => {
                 let send_timeout = mail.worker.send_timeout;
                 let transport = Transport::new(&mail.url, &mail.from, send_timeout / 2).context("--mail-url")?;
                 tracing::info!(to = transport.describe(), "mail is on");
                 let wake = state.mail.wake_handle();
-                Some((worker::spawn(storage, transport, mail.worker, wake, stopped), send_timeout))
+                let outlet: Arc<dyn worker::Outlet> = Arc::new(transport);
+                workers
+                    .push((worker::spawn(storage.clone(), outlet, mail.worker, wake, stopped.clone()), send_timeout));
             }
             None => {
                 tracing::warn!("mail is off (no --mail-url): messages wait in the outbox (circles-server mail list)");
-                None
             }
-        };
+        }
+        match outboxes.sms {
+            Some(sms) => {
+                let config = outboxes.worker;
+                let provider = TwilioHttp::new(&sms.url, &sms.account, &sms.token, &sms.from, config.send_timeout / 2)
+                    .context("--sms-url")?;
+                let outlet: Arc<dyn worker::Outlet> = Arc::new(SmsOutlet(Arc::new(provider)));
+                tracing::info!(to = outlet.describe(), "SMS is on");
+                state.sms = circles_server::sms::SmsSender::on(storage.clone(), sms);
+                let wake = state.sms.wake_handle();
+                workers
+                    .push((worker::spawn(storage.clone(), outlet, config.clone(), wake, stopped), config.send_timeout));
+            }
+            None => tracing::info!("SMS is off (no --sms-url): text messages are not sent nor kept"),
+        }
         let shutdown = async move {
             shutdown_signal().await;
             let _ = stop.send(true);
@@ -549,7 +587,7 @@ fn serve(
         }
         // A run under way finishes its transaction; the loop stops.
         let _ = retention.await;
-        if let Some((worker, send_timeout)) = worker {
+        for (worker, send_timeout) in workers {
             // The message in flight is finished, the rest given back.
             let abort = worker.abort_handle();
             if tokio::time::timeout(send_timeout + Duration::from_secs(5), worker).await.is_err() {

@@ -165,6 +165,8 @@ const TABLES: &[Table] = &[
             ("lease_until", false),
             ("last_error", false),
             ("sent_at", false),
+            ("channel", false),
+            ("provider_id", false),
         ],
         key: &["id"],
     },

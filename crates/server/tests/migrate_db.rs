@@ -14,7 +14,7 @@ use circles_server::auth;
 use circles_server::mail::{Email, Kind};
 use circles_server::migrate;
 use circles_server::protocol::invitations::{InvitationFacts, InvitationRequest};
-use circles_server::storage::{MailAttachment, MailOutcome};
+use circles_server::storage::{Channel, MailAttachment, MailOutcome};
 use common::{admin, snapshot, Backend, Client, TestDb, TestServer};
 
 #[test]
@@ -83,13 +83,16 @@ fn a_sqlite_server_moves_to_postgres_with_nothing_lost() {
     source.storage.public_team_slug(&team).unwrap();
     // Its message sent already, so the outbox below holds what it says.
     let now = circles_server::common::now_text();
-    let claimed = source.storage.claim_mail("w", &now, "9999-01-01T00:00:00.000Z", 10).unwrap();
+    let claimed = source.storage.claim_mail(Channel::Email, "w", &now, "9999-01-01T00:00:00.000Z", 10).unwrap();
     assert_eq!(claimed.len(), 1);
-    assert!(source.storage.finish_mail(&claimed[0].id, "w", &MailOutcome::Sent { at: now }).unwrap());
+    assert!(source
+        .storage
+        .finish_mail(&claimed[0].id, "w", &MailOutcome::Sent { at: now, provider_id: None })
+        .unwrap());
     let failed = Email::new(Kind::Test, "gone@example.org", "Test", "A test.\n");
     let failed = source.storage.enqueue_mail(&failed.to_new_mail().unwrap()).unwrap().0;
     let now = circles_server::common::now_text();
-    assert_eq!(source.storage.claim_mail("w", &now, "9999-01-01T00:00:00.000Z", 1).unwrap().len(), 1);
+    assert_eq!(source.storage.claim_mail(Channel::Email, "w", &now, "9999-01-01T00:00:00.000Z", 1).unwrap().len(), 1);
     let error = MailOutcome::Failed { error: "550 no such user".into() };
     assert!(source.storage.finish_mail(&failed, "w", &error).unwrap());
     let pending = source.storage.enqueue_mail(&email.to_new_mail().unwrap()).unwrap().0;
@@ -116,12 +119,14 @@ fn a_sqlite_server_moves_to_postgres_with_nothing_lost() {
 
     // The copied outbox works: its pending message is claimed whole.
     let moved = target.open();
-    let claimed = moved.claim_mail("w2", &circles_server::common::now_text(), "9999-01-01T00:00:00.000Z", 10).unwrap();
+    let claimed = moved
+        .claim_mail(Channel::Email, "w2", &circles_server::common::now_text(), "9999-01-01T00:00:00.000Z", 10)
+        .unwrap();
     assert_eq!(claimed.len(), 1);
     assert_eq!((claimed[0].id.as_str(), claimed[0].attempts), (pending.as_str(), 1));
     assert_eq!(claimed[0].attachments, email.attachments);
     assert_eq!(claimed[0].html, email.html);
-    let finished = MailOutcome::Sent { at: circles_server::common::now_text() };
+    let finished = MailOutcome::Sent { at: circles_server::common::now_text(), provider_id: None };
     assert!(moved.finish_mail(&pending, "w2", &finished).unwrap());
     drop(moved);
     let (ok, out, err) = admin(&target.url, &["mail", "list"]);

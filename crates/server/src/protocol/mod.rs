@@ -25,6 +25,7 @@ mod references;
 pub mod resets;
 pub mod retention;
 mod scope;
+pub mod sms_replies;
 pub(crate) mod teams;
 pub mod waitlist;
 
@@ -35,7 +36,7 @@ use circles_core::{LearnerInput, TeamRole};
 use crate::error::ApiError;
 use crate::mail::outbox;
 use crate::storage::{
-    AuditQuery, AuditRecord, Backend, ClaimedMail, MailOutcome, MailState, MailSummary, NewMail, Session,
+    AuditQuery, AuditRecord, Backend, Channel, ClaimedMail, MailOutcome, MailState, MailSummary, NewMail, Session,
     TeamMemberInfo, TokenInfo, UserInfo, UserRecord,
 };
 use group_commit::GroupCommit;
@@ -52,6 +53,7 @@ pub use precheck::precheck;
 use public::{ComposeSignup, PublicCircle, PublicListing, SignupOutcome};
 use resets::ComposeReset;
 use retention::TeamRetention;
+pub use sms_replies::{SmsCommand, SmsReply};
 pub use teams::MemberChange;
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -135,14 +137,28 @@ pub trait SyncService: Send + Sync + 'static {
     /// Put a message in the outbox: the id holding it, and whether it is
     /// new (false: a message with its dedupe key was there).
     fn enqueue_mail(&self, mail: &NewMail) -> ApiResult<(String, bool)>;
-    /// Claim due messages for a worker until `lease_until`.
-    fn claim_mail(&self, owner: &str, now: &str, lease_until: &str, limit: usize) -> ApiResult<Vec<ClaimedMail>>;
+    /// Claim due messages of one channel for a worker until `lease_until`.
+    fn claim_mail(
+        &self,
+        channel: Channel,
+        owner: &str,
+        now: &str,
+        lease_until: &str,
+        limit: usize,
+    ) -> ApiResult<Vec<ClaimedMail>>;
     /// Record what became of a claimed message.
     fn finish_mail(&self, id: &str, owner: &str, outcome: &MailOutcome) -> ApiResult<bool>;
     /// Messages, newest first.
     fn mail_summaries(&self, state: Option<MailState>, limit: usize) -> ApiResult<Vec<MailSummary>>;
     /// A failed message pending again (404 if unknown, 409 if not failed).
     fn retry_mail(&self, id: &str, now: &str) -> ApiResult<()>;
+    /// Whether SMS is configured (`serve` says so once, at start): rules
+    /// that send texts inside a transaction enqueue them only then.
+    fn set_sms_enabled(&self, on: bool);
+    fn sms_enabled(&self) -> bool;
+    /// A reply to a text, from a mobile (`sms_replies.rs`): STOP opts every
+    /// learner with that mobile out of texts, START back in (400 `bad_mobile`).
+    fn sms_reply(&self, from: &str, body: &str) -> ApiResult<SmsReply>;
 
     // Invitations (`invitations.rs`) and password resets (`resets.rs`).
     /// Invite to a team (by the user `inviter`), with the link's token hash;
@@ -229,6 +245,8 @@ pub struct Protocol<B: Backend> {
     place_mail: OnceLock<ComposePlace>,
     /// `set_token_idle_days`, else the default.
     token_idle_days: OnceLock<u32>,
+    /// `set_sms_enabled`, else off.
+    sms_enabled: OnceLock<bool>,
 }
 
 impl<B: Backend> Protocol<B> {
@@ -238,6 +256,7 @@ impl<B: Backend> Protocol<B> {
             group: GroupCommit::default(),
             place_mail: OnceLock::new(),
             token_idle_days: OnceLock::new(),
+            sms_enabled: OnceLock::new(),
         }
     }
 
@@ -408,8 +427,15 @@ impl<B: Backend> SyncService for Protocol<B> {
         outbox::enqueue(&self.backend, mail)
     }
 
-    fn claim_mail(&self, owner: &str, now: &str, lease_until: &str, limit: usize) -> ApiResult<Vec<ClaimedMail>> {
-        outbox::claim(&self.backend, owner, now, lease_until, limit)
+    fn claim_mail(
+        &self,
+        channel: Channel,
+        owner: &str,
+        now: &str,
+        lease_until: &str,
+        limit: usize,
+    ) -> ApiResult<Vec<ClaimedMail>> {
+        outbox::claim(&self.backend, channel, owner, now, lease_until, limit)
     }
 
     fn finish_mail(&self, id: &str, owner: &str, outcome: &MailOutcome) -> ApiResult<bool> {
@@ -422,6 +448,19 @@ impl<B: Backend> SyncService for Protocol<B> {
 
     fn retry_mail(&self, id: &str, now: &str) -> ApiResult<()> {
         outbox::retry(&self.backend, id, now)
+    }
+
+    fn set_sms_enabled(&self, on: bool) {
+        let _ = self.sms_enabled.set(on);
+    }
+
+    fn sms_enabled(&self) -> bool {
+        *self.sms_enabled.get().unwrap_or(&false)
+    }
+
+    fn sms_reply(&self, from: &str, body: &str) -> ApiResult<SmsReply> {
+        let number = sms_replies::sender(from)?;
+        self.backend.write(|tx| sms_replies::apply(tx, &number, body))
     }
 
     fn invite(
