@@ -426,7 +426,7 @@ fn organizers_from_before_become_synced_members(backend: Backend) {
     };
     // The schema as it was before the accounts migration (and the
     // directory's and the audit log's, which come after it).
-    let undo = "DROP TABLE audit_log; DROP TABLE public_slugs; DROP TABLE directory_contacts; DROP INDEX changes_person; DROP INDEX changes_everyone;
+    let undo = "DROP TABLE server_secrets; DROP TABLE audit_log; DROP TABLE public_slugs; DROP TABLE directory_contacts; DROP INDEX changes_person; DROP INDEX changes_everyone;
          ALTER TABLE changes DROP COLUMN scope_person;
          DROP TABLE team_members; DROP TABLE access_revocations; ALTER TABLE users DROP COLUMN disabled_at;
          CREATE TABLE team_organizers (team_id TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (team_id, user_id));";

@@ -15,6 +15,8 @@ pub(crate) mod directory;
 mod erase;
 mod group_commit;
 pub mod invitations;
+pub mod learner_links;
+pub mod links;
 mod ownership;
 mod precheck;
 pub mod public;
