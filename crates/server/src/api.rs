@@ -53,6 +53,8 @@ pub struct AppState {
     pub link_requests: Arc<crate::pages::LinkLimiter>,
     /// Signup posts on the public circle pages per client address.
     pub signups: Arc<crate::pages::LinkLimiter>,
+    /// Confirmed learner links (`/l/{token}` posts) per client address.
+    pub learner_links: Arc<crate::pages::LinkLimiter>,
 }
 
 impl AppState {
@@ -75,6 +77,7 @@ impl AppState {
             app_release: None,
             link_requests: Arc::default(),
             signups: Arc::new(crate::pages::LinkLimiter::signups()),
+            learner_links: Arc::new(crate::pages::LinkLimiter::signups()),
         }
     }
 

@@ -128,6 +128,9 @@ enum Command {
     /// applies them at start and every 24 hours.
     #[command(subcommand)]
     Retention(RetentionCommand),
+    /// Learners' signed links (RSVP, withdraw, opt-out).
+    #[command(subcommand)]
+    Link(LinkCommand),
     /// Copy a SQLite server database into a new, empty PostgreSQL database,
     /// then check both hold the same (row counts and digests of every table).
     MigrateDb {
@@ -208,6 +211,21 @@ enum RetentionCommand {
     /// Apply them now: erase the learners of every circle that ended longer
     /// ago than its team's period; prints how many, per team.
     Run,
+}
+
+#[derive(Subcommand)]
+enum LinkCommand {
+    /// Print a learner's signed link (the one their messages carry), e.g.
+    /// to send it by hand: `--purpose rsvp_yes|rsvp_no --meeting M`, or
+    /// `withdraw|email_opt_out|sms_opt_out`.
+    Make {
+        #[arg(long)]
+        purpose: String,
+        #[arg(long)]
+        learner: String,
+        #[arg(long)]
+        meeting: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -426,6 +444,17 @@ fn run(cli: Cli) -> Result<()> {
             }
             let total: usize = teams.iter().map(|t| t.anonymized).sum();
             println!("{total} learner(s) anonymized in {} team(s) with a retention period", teams.len());
+            Ok(())
+        }
+        Command::Link(LinkCommand::Make { purpose, learner, meeting }) => {
+            let Some(purpose) = circles_server::protocol::links::Purpose::parse(&purpose) else {
+                bail!("unknown purpose {purpose}: one of rsvp_yes, rsvp_no, withdraw, email_opt_out, sms_opt_out");
+            };
+            let Some(base) = config.public_url.as_deref() else {
+                bail!("set public_url in the config file (or --public-url): links are made under it");
+            };
+            let url = storage.make_learner_link(base, purpose, &learner, meeting.as_deref(), chrono::Utc::now())?;
+            println!("{url}");
             Ok(())
         }
         Command::Token(TokenCommand::Revoke { id }) => {

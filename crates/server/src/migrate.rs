@@ -216,6 +216,7 @@ const TABLES: &[Table] = &[
         columns: &[("slug", false), ("kind", false), ("target_id", false), ("created_at", false)],
         key: &["slug"],
     },
+    Table { name: "server_secrets", columns: &[("name", false), ("value", false)], key: &["name"] },
     Table {
         name: "audit_log",
         columns: &[

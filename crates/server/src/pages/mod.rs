@@ -19,6 +19,8 @@ pub mod calendar;
 pub mod domain;
 pub mod join;
 pub mod layout;
+pub mod learner_links;
+pub mod link_text;
 pub mod mail;
 pub mod public;
 pub mod public_text;
@@ -65,6 +67,7 @@ pub fn routes() -> Router<AppState> {
         .route("/join-team/{token}", get(domain::show).post(domain::request))
         .route("/reset", get(reset::ask).post(reset::request))
         .route("/reset/{token}", get(reset::show).post(reset::submit))
+        .route("/l/{token}", get(learner_links::show).post(learner_links::confirm))
         .layer(middleware::from_fn(page_headers))
         .merge(embeddable)
 }

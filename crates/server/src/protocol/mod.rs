@@ -15,6 +15,8 @@ pub(crate) mod directory;
 mod erase;
 mod group_commit;
 pub mod invitations;
+pub mod learner_links;
+pub mod links;
 mod ownership;
 mod precheck;
 pub mod public;
@@ -49,6 +51,8 @@ pub use accounts::{DEFAULT_TOKEN_IDLE_DAYS, TOKEN_IDLE_DAYS};
 use invitations::{
     ComposeInvitation, DomainFacts, Invitation, InvitationFacts, InvitationRequest, JoinDomain, Joiner, TeamMembers,
 };
+use learner_links::LinkFacts;
+use links::Purpose;
 pub use precheck::precheck;
 use public::{ComposeSignup, PublicCircle, PublicListing, SignupOutcome};
 use resets::ComposeReset;
@@ -229,6 +233,20 @@ pub trait SyncService: Send + Sync + 'static {
     ) -> ApiResult<SignupOutcome>;
     /// How to tell a waiting learner they got a place (once, at start).
     fn set_place_mail(&self, compose: ComposePlace);
+
+    // Learners' signed links (`links.rs`, `learner_links.rs`).
+    /// Where a learner's link stands (a read), or with `act` do what it
+    /// says in one write (404 `link_invalid` for a forged or damaged one).
+    fn follow_learner_link(&self, token: &str, now: DateTime<Utc>, act: bool) -> ApiResult<LinkFacts>;
+    /// One learner link, for an operator (`circles-server link make`).
+    fn make_learner_link(
+        &self,
+        base_url: &str,
+        purpose: Purpose,
+        learner_id: &str,
+        meeting_id: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> ApiResult<String>;
 
     /// Apply the teams' retention periods at `now` (`retention.rs`): erase
     /// the learners of circles that ended longer ago than their team's
@@ -567,6 +585,25 @@ impl<B: Backend> SyncService for Protocol<B> {
 
     fn apply_retention(&self, now: DateTime<Utc>) -> ApiResult<Vec<TeamRetention>> {
         retention::apply_retention(&self.backend, now)
+    }
+
+    fn follow_learner_link(&self, token: &str, now: DateTime<Utc>, act: bool) -> ApiResult<LinkFacts> {
+        if act {
+            self.backend.write(|tx| learner_links::follow(tx, token, now, true, self.place_mail.get()))
+        } else {
+            self.backend.read(|tx| learner_links::follow(tx, token, now, false, None))
+        }
+    }
+
+    fn make_learner_link(
+        &self,
+        base_url: &str,
+        purpose: Purpose,
+        learner_id: &str,
+        meeting_id: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> ApiResult<String> {
+        self.backend.write(|tx| learner_links::make_link(tx, base_url, purpose, learner_id, meeting_id, now))
     }
 }
 

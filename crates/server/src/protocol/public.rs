@@ -221,7 +221,7 @@ fn has_ended(circle: &PublicCircle, now: DateTime<Utc>) -> bool {
 }
 
 /// A circle's meeting length in minutes, as stored.
-fn circle_duration(tx: &mut dyn Tx, circle: &str) -> ApiResult<u32> {
+pub(super) fn circle_duration(tx: &mut dyn Tx, circle: &str) -> ApiResult<u32> {
     Ok(value(tx, "circles", circle, "duration_minutes")?.as_u64().unwrap_or(90) as u32)
 }
 

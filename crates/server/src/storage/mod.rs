@@ -644,6 +644,12 @@ pub trait Tx {
     /// What a slug names: (kind, target id).
     fn slug_target(&mut self, slug: &str) -> StorageResult<Option<(String, String)>>;
 
+    // The server's own secrets (`server_secrets`; the learner links' key: `protocol/links.rs`).
+    /// A secret's value (hex text), if it was made.
+    fn server_secret(&mut self, name: &str) -> StorageResult<Option<String>>;
+    /// Keep a secret, unless one of that name is there (kept then).
+    fn insert_server_secret(&mut self, name: &str, value: &str) -> StorageResult<()>;
+
     // Pull.
     /// Circles the user may see that this token's pull stream does not include yet.
     fn unlisted_circles(&mut self, session: &Session) -> StorageResult<Vec<String>>;

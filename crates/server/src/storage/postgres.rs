@@ -58,7 +58,7 @@ pub const MIGRATIONS: &[(i32, &str)] = &[
     (8, include_str!("../../migrations-pg/0008_public_slugs.sql")),
     (9, include_str!("../../migrations-pg/0009_scope_index.sql")),
     (10, include_str!("../../migrations-pg/0010_audit_log.sql")),
-    // 11 is kept for another change.
+    (11, include_str!("../../migrations-pg/0011_link_secret.sql")),
     (12, include_str!("../../migrations-pg/0012_sms.sql")),
 ];
 
@@ -812,6 +812,18 @@ impl Tx for PgTx<'_> {
         Ok(self
             .query_opt("SELECT kind, target_id FROM public_slugs WHERE slug = $1", &[&slug])?
             .map(|r| (r.get(0), r.get(1))))
+    }
+
+    fn server_secret(&mut self, name: &str) -> StorageResult<Option<String>> {
+        Ok(self.query_opt("SELECT value FROM server_secrets WHERE name = $1", &[&name])?.map(|r| r.get(0)))
+    }
+
+    fn insert_server_secret(&mut self, name: &str, value: &str) -> StorageResult<()> {
+        self.execute(
+            "INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+            &[&name, &value],
+        )?;
+        Ok(())
     }
 
     fn insert_token(&mut self, t: &NewToken<'_>) -> StorageResult<()> {

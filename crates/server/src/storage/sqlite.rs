@@ -85,7 +85,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0009_public_slugs.sql"),
     include_str!("../../migrations/0010_scope_index.sql"),
     include_str!("../../migrations/0011_audit_log.sql"),
-    // 0012 is kept for another change; until it lands, SMS is the 12th version.
+    include_str!("../../migrations/0012_link_secret.sql"),
     include_str!("../../migrations/0013_sms.sql"),
 ];
 
@@ -717,6 +717,22 @@ impl Tx for SqliteTx<'_> {
             .prepare_cached("SELECT kind, target_id FROM public_slugs WHERE slug = ?1")?
             .query_row(params![slug], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional())
+    }
+
+    fn server_secret(&mut self, name: &str) -> StorageResult<Option<String>> {
+        db(self
+            .conn
+            .prepare_cached("SELECT value FROM server_secrets WHERE name = ?1")?
+            .query_row(params![name], |r| r.get(0))
+            .optional())
+    }
+
+    fn insert_server_secret(&mut self, name: &str, value: &str) -> StorageResult<()> {
+        self.conn.execute(
+            "INSERT INTO server_secrets (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
+            params![name, value],
+        )?;
+        Ok(())
     }
 
     fn insert_token(&mut self, t: &NewToken<'_>) -> StorageResult<()> {
