@@ -131,6 +131,10 @@ enum Command {
     /// Learners' signed links (RSVP, withdraw, opt-out).
     #[command(subcommand)]
     Link(LinkCommand),
+    /// Meeting reminders to learners (docs/deploy.md "Messages to
+    /// learners"): `serve` queues the due ones every minute.
+    #[command(subcommand)]
+    Reminders(RemindersCommand),
     /// Copy a SQLite server database into a new, empty PostgreSQL database,
     /// then check both hold the same (row counts and digests of every table).
     MigrateDb {
@@ -226,6 +230,28 @@ enum LinkCommand {
         #[arg(long)]
         meeting: Option<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum RemindersCommand {
+    /// Queue the reminders due now (or at --now, e.g. to catch up after the
+    /// server was down, or in a test); `serve`'s mail worker sends them.
+    /// Each reminder is queued once, however often this runs.
+    Run {
+        /// The moment to take as now (RFC 3339, e.g. 2026-12-06T18:30:00Z).
+        #[arg(long, value_parser = parse_instant)]
+        now: Option<chrono::DateTime<chrono::Utc>>,
+        /// The server's public address, for the links in reminders (else the
+        /// config file's public_url).
+        #[arg(long)]
+        public_url: Option<String>,
+    },
+}
+
+fn parse_instant(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| format!("expected a moment such as 2026-12-06T18:30:00Z: {e}"))
 }
 
 #[derive(Subcommand)]
@@ -433,6 +459,19 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Reminders(RemindersCommand::Run { now, public_url }) => {
+            let Some(base) = public_url.or(config.public_url.clone()) else {
+                bail!(
+                    "reminders carry links back to this server: give --public-url (or public_url in the config file)"
+                );
+            };
+            circles_server::config::check_public_url(&base)
+                .map_err(|problem| anyhow::anyhow!("--public-url: {problem}"))?;
+            storage.set_learner_mail(learner_mail(base, config.sms.is_some()));
+            let queued = storage.send_due_reminders(now.unwrap_or_else(chrono::Utc::now))?;
+            println!("{queued} reminder(s) queued");
+            Ok(())
+        }
         Command::Retention(RetentionCommand::Run) => {
             let teams = storage.apply_retention(chrono::Utc::now())?;
             if teams.is_empty() {
@@ -571,6 +610,7 @@ fn serve(
         // A waiting learner's place mail links to the circle's page: at the
         // public address, else at the address this server listens on.
         let base = public_url.clone().unwrap_or_else(|| format!("{scheme}://{address}"));
+        storage.set_learner_mail(learner_mail(base.clone(), outboxes.sms.is_some()));
         storage.set_place_mail(Box::new(move |circle, learner| {
             circles_server::pages::mail::place(circle, learner, &format!("{base}/circles/{}", circle.slug))
         }));
@@ -578,6 +618,7 @@ fn serve(
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let retention = spawn_retention(storage.clone(), stopped.clone());
         let mut workers = Vec::new();
+        let reminders = spawn_reminders(storage.clone(), state.mail.wake_handle(), stopped.clone());
         match outboxes.mail {
             Some(mail) => {
                 let send_timeout = mail.worker.send_timeout;
@@ -616,6 +657,7 @@ fn serve(
         }
         // A run under way finishes its transaction; the loop stops.
         let _ = retention.await;
+        let _ = reminders.await;
         for (worker, send_timeout) in workers {
             // The message in flight is finished, the rest given back.
             let abort = worker.abort_handle();
@@ -629,6 +671,44 @@ fn serve(
     drop(runtime);
     drop(storage);
     result
+}
+
+/// How this process mails learners (`protocol/learner_mail.rs`): links at
+/// `base`, words from `pages/learner_mail.rs`; texts too with `sms`.
+fn learner_mail(base: String, sms: bool) -> circles_server::protocol::learner_mail::LearnerMail {
+    use circles_server::pages::learner_mail::{learner_message, learner_sms};
+    circles_server::protocol::learner_mail::LearnerMail {
+        base_url: base,
+        compose: Box::new(learner_message),
+        sms: sms.then(|| Box::new(learner_sms) as circles_server::protocol::learner_mail::ComposeLearnerSms),
+    }
+}
+
+/// How often `serve` looks for reminders that are due.
+const REMINDERS_EVERY: Duration = Duration::from_secs(60);
+
+/// Meeting reminders (`protocol/learner_mail.rs`): every minute the due
+/// ones are queued (once each) and the mail worker woken.
+fn spawn_reminders(
+    storage: Arc<dyn Storage>,
+    wake: Arc<tokio::sync::Notify>,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let run = storage.clone();
+            match tokio::task::spawn_blocking(move || run.send_due_reminders(chrono::Utc::now())).await {
+                Ok(Ok(0)) => {}
+                Ok(Ok(_)) => wake.notify_one(),
+                Ok(Err(e)) => tracing::warn!(error = %e, "the reminders run failed; trying again in a minute"),
+                Err(e) => tracing::warn!(error = %e, "the reminders run stopped; trying again in a minute"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(REMINDERS_EVERY) => {}
+                _ = stopped.changed() => return,
+            }
+        }
+    })
 }
 
 /// How often `serve` applies the teams' retention periods.

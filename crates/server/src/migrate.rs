@@ -167,9 +167,12 @@ const TABLES: &[Table] = &[
             ("sent_at", false),
             ("channel", false),
             ("provider_id", false),
+            ("delivery", false),
+            ("delivery_logged", true),
         ],
         key: &["id"],
     },
+    Table { name: "learner_sends", columns: &[("send_key", false), ("done_at", false)], key: &["send_key"] },
     Table {
         name: "invitations",
         columns: &[

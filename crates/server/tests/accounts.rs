@@ -425,8 +425,11 @@ fn organizers_from_before_become_synced_members(backend: Backend) {
         (olga, storage.add_team("Riverbend").unwrap())
     };
     // The schema as it was before the accounts migration (and the
-    // directory's, the audit log's, link secrets' and SMS's, which come after it).
-    let undo = "DROP INDEX mail_outbox_due; ALTER TABLE mail_outbox DROP COLUMN channel;
+    // directory's, the audit log's, link secrets', SMS's and learners'
+    // sends', which come after it).
+    let undo = "DROP TABLE learner_sends; DROP INDEX mail_outbox_deliveries;
+         ALTER TABLE mail_outbox DROP COLUMN delivery_logged; ALTER TABLE mail_outbox DROP COLUMN delivery;
+         DROP INDEX mail_outbox_due; ALTER TABLE mail_outbox DROP COLUMN channel;
          ALTER TABLE mail_outbox DROP COLUMN provider_id; CREATE INDEX mail_outbox_due ON mail_outbox (state, next_attempt_at);
          DROP TABLE server_secrets; DROP TABLE audit_log; DROP TABLE public_slugs; DROP TABLE directory_contacts; DROP INDEX changes_person; DROP INDEX changes_everyone;
          ALTER TABLE changes DROP COLUMN scope_person;

@@ -153,6 +153,7 @@ pub(crate) fn outbox_row(channel: Channel, kind: Kind, to: &str, text: &str, ded
         html: None,
         attachments: Vec::new(),
         next_attempt_at: now,
+        delivery: None,
     }
 }
 

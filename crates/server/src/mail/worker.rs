@@ -227,8 +227,26 @@ async fn run(
             }
             record(&storage, &owner, &mail, outcome).await;
         }
+        record_deliveries(&storage).await;
     }
     tracing::info!(channel = channel.as_str(), "outbox worker stopped");
+}
+
+/// Tell laptops what became of learners' messages: the `deliveries` rows
+/// of the ones this batch finished (and any left from before).
+async fn record_deliveries(storage: &Arc<dyn SyncService>) {
+    const AT_ONCE: usize = 500;
+    loop {
+        let run = storage.clone();
+        match blocking(move || run.record_deliveries(AT_ONCE)).await {
+            Some(Ok(n)) if n == AT_ONCE => continue,
+            Some(Ok(_)) | None => return,
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "cannot write delivery rows; trying after the next batch");
+                return;
+            }
+        }
+    }
 }
 
 /// Record an outcome, trying a few times: a `sent` not recorded would be

@@ -30,6 +30,7 @@ struct Words {
     withdraw: &'static str,
     stop_emails: &'static str,
     calendar: &'static str,
+    sms_stop: &'static str,
 }
 
 const EN: Words = Words {
@@ -47,6 +48,7 @@ const EN: Words = Words {
     withdraw: "To leave the circle (your place goes to the next person waiting):",
     stop_emails: "To get no more emails about this circle:",
     calendar: "The attached calendar file (.ics) adds this meeting to your calendar.",
+    sms_stop: "Reply STOP to get no more texts.",
 };
 
 const ES: Words = Words {
@@ -64,6 +66,7 @@ const ES: Words = Words {
     withdraw: "Para dejar el círculo (tu plaza pasa a la siguiente persona en espera):",
     stop_emails: "Para no recibir más correos sobre este círculo:",
     calendar: "El archivo de calendario adjunto (.ics) añade esta reunión a tu calendario.",
+    sms_stop: "Responde STOP para no recibir más mensajes.",
 };
 
 const PT: Words = Words {
@@ -81,6 +84,7 @@ const PT: Words = Words {
     withdraw: "Para sair do círculo (a sua vaga passa para a próxima pessoa na espera):",
     stop_emails: "Para não receber mais e-mails sobre este círculo:",
     calendar: "O arquivo de calendário anexo (.ics) adiciona este encontro ao seu calendário.",
+    sms_stop: "Responda STOP para não receber mais mensagens.",
 };
 
 fn words(lang: Lang) -> &'static Words {
@@ -114,11 +118,8 @@ pub fn learner_message(m: &LearnerMessage<'_>) -> ApiResult<NewMail> {
         About::Notice { meeting, cancelled } => {
             let when = meeting_text(p, meeting, circle.duration_minutes);
             let vars = [("circle", circle.name.as_str()), ("when", when.as_str())];
-            let (subject, intro) = if cancelled {
-                (w.cancelled_subject, w.cancelled_intro)
-            } else {
-                (w.moved_subject, w.moved_intro)
-            };
+            let (subject, intro) =
+                if cancelled { (w.cancelled_subject, w.cancelled_intro) } else { (w.moved_subject, w.moved_intro) };
             (Kind::Notice, fill(subject, &vars), fill(intro, &vars), "", (!cancelled).then_some(meeting))
         }
         About::Message { subject, body } => {
@@ -166,7 +167,8 @@ pub fn learner_message(m: &LearnerMessage<'_>) -> ApiResult<NewMail> {
         p { small { (w.withdraw) " " a href=(links.withdraw) { (links.withdraw) } } }
         p { small { (w.stop_emails) " " a href=(links.email_opt_out) { (links.email_opt_out) } } }
     };
-    let subject: String = subject.chars().map(|c| if c.is_control() { ' ' } else { c }).take(crate::mail::MAX_SUBJECT).collect();
+    let subject: String =
+        subject.chars().map(|c| if c.is_control() { ' ' } else { c }).take(crate::mail::MAX_SUBJECT).collect();
     let mut email = Email::new(kind, &m.learner.email, &subject, &text);
     email.html = Some(html.into_string());
     if let Some(meeting) = meeting {
@@ -178,4 +180,44 @@ pub fn learner_message(m: &LearnerMessage<'_>) -> ApiResult<NewMail> {
         });
     }
     Ok(email.to_new_mail()?)
+}
+
+/// The text message of one message to one learner: the same facts, short
+/// (the first lines of the facilitator's words), the RSVP links, and how
+/// to stop texts (a STOP reply, `protocol/sms_replies.rs`).
+pub fn learner_sms(m: &LearnerMessage<'_>) -> ApiResult<String> {
+    let lang = Lang::parse(&m.circle.language).unwrap_or(Lang::En);
+    let (p, w) = (lang.public(), words(lang));
+    let circle = m.circle;
+    let mut text = match m.about {
+        About::Reminder { meeting, words } => {
+            let when = meeting_text(p, meeting, circle.duration_minutes);
+            let mut text = fill(w.reminder_subject, &[("circle", &circle.name), ("when", &when)]);
+            if !words.is_empty() {
+                text.push_str(&format!("\n{}", short(words, 300)));
+            }
+            text
+        }
+        About::Notice { meeting, cancelled } => {
+            let when = meeting_text(p, meeting, circle.duration_minutes);
+            let subject = if cancelled { w.cancelled_subject } else { w.moved_subject };
+            fill(subject, &[("circle", &circle.name), ("when", &when)])
+        }
+        About::Message { subject, body } => format!("{}: {subject}\n{}", circle.name, short(body, 600)),
+    };
+    if let (Some(yes), Some(no)) = (&m.links.rsvp_yes, &m.links.rsvp_no) {
+        text.push_str(&format!("\n{} {yes}\n{} {no}", w.rsvp_yes, w.rsvp_no));
+    }
+    text.push_str(&format!("\n{}", w.sms_stop));
+    Ok(text)
+}
+
+/// At most `max` characters of `text`, cut at a word with an ellipsis.
+fn short(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(max).collect();
+    let cut = cut.rsplit_once(char::is_whitespace).map_or(cut.as_str(), |(head, _)| head);
+    format!("{cut}…")
 }

@@ -30,6 +30,9 @@ use super::links::{learner_links, LearnerLinks};
 use super::public::{circle_for_mail, flag, text, value, PublicCircle, PublicMeeting};
 use super::ApiResult;
 use crate::common::time_text;
+use crate::error::ApiError;
+use crate::mail::Kind;
+use crate::sms::Sms;
 use crate::storage::{Backend, Logged, NewMail, Tx};
 
 /// What one message to a learner is about.
@@ -53,9 +56,11 @@ pub struct LearnerMessage<'a> {
     pub page_url: &'a str,
 }
 
-/// Makes the email of a message to a learner (pages/mail.rs: the words,
-/// the language, the .ics); protocol decides who and when.
+/// Makes the email of a message to a learner (pages/learner_mail.rs: the
+/// words, the language, the .ics); protocol decides who and when.
 pub type ComposeLearnerMail = Box<dyn Fn(&LearnerMessage<'_>) -> ApiResult<NewMail> + Send + Sync>;
+/// Makes the text message of the same (short, with the links).
+pub type ComposeLearnerSms = Box<dyn Fn(&LearnerMessage<'_>) -> ApiResult<String> + Send + Sync>;
 
 /// What a message's `deliveries` row needs, kept with it in the outbox.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -82,6 +87,9 @@ impl DeliveryFacts {
 pub struct LearnerMail {
     pub base_url: String,
     pub compose: ComposeLearnerMail,
+    /// With SMS configured (`--sms-url`), learners with a mobile get a text
+    /// too; without, none is kept.
+    pub sms: Option<ComposeLearnerSms>,
 }
 
 /// A live learner of a circle with what the rules need.
@@ -139,7 +147,7 @@ fn send_once(
     if tx.send_done(key)? {
         return Ok(0);
     }
-    let (kind, meeting, message) = match about {
+    let (kind, meeting, message_id) = match about {
         About::Reminder { meeting, .. } => ("reminder", Some(meeting), None),
         About::Notice { meeting, .. } => ("notice", Some(meeting), None),
         About::Message { .. } => ("message", None, key.strip_prefix("message:")),
@@ -148,9 +156,7 @@ fn send_once(
     let page_url = if circle.slug.is_empty() { base.to_string() } else { format!("{base}/circles/{}", circle.slug) };
     let mut queued = 0;
     for learner in recipients(tx, circle_id)? {
-        // SMS goes through its own provider (`sms/`) when configured; the
-        // outbox here is mail.
-        if !learner.channels.contains(&Channel::Email) {
+        if learner.channels.is_empty() {
             continue;
         }
         let rsvp = match about {
@@ -158,24 +164,46 @@ fn send_once(
             _ => None,
         };
         let links = learner_links(tx, &sender.base_url, &learner.id, rsvp, now)?;
-        let mut mail =
-            (sender.compose)(&LearnerMessage { circle, learner: &learner.input, about, links: &links, page_url: &page_url })?;
-        let facts = DeliveryFacts {
-            circle: circle_id.to_string(),
-            learner: learner.id.clone(),
-            meeting: meeting.map(|m| m.id.clone()),
-            message: message.map(str::to_string),
-            kind: kind.to_string(),
-            channel: Channel::Email.as_str().to_string(),
-            about: key.to_string(),
+        let message = LearnerMessage { circle, learner: &learner.input, about, links: &links, page_url: &page_url };
+        let facts = |channel: Channel| -> ApiResult<Option<String>> {
+            let facts = DeliveryFacts {
+                circle: circle_id.to_string(),
+                learner: learner.id.clone(),
+                meeting: meeting.map(|m| m.id.clone()),
+                message: message_id.map(str::to_string),
+                kind: kind.to_string(),
+                channel: channel.as_str().to_string(),
+                about: key.to_string(),
+            };
+            Ok(Some(serde_json::to_string(&facts).map_err(|e| ApiError::internal(e.to_string()))?))
         };
-        mail.dedupe_key = Some(format!("{key}:{}:email", learner.id));
-        mail.delivery = Some(serde_json::to_string(&facts).map_err(|e| crate::error::ApiError::internal(e.to_string()))?);
-        tx.enqueue_mail(&mail)?;
-        queued += 1;
+        for channel in &learner.channels {
+            let mut row = match (channel, &sender.sms) {
+                (Channel::Email, _) => (sender.compose)(&message)?,
+                (Channel::Sms, Some(compose_sms)) => {
+                    let text = compose_sms(&message)?;
+                    Sms::new(mail_kind(kind), &learner.input.mobile, &text)
+                        .to_new_mail()
+                        .map_err(|e| ApiError::internal(e.to_string()))?
+                }
+                (Channel::Sms, None) => continue,
+            };
+            row.dedupe_key = Some(format!("{key}:{}:{}", learner.id, channel.as_str()));
+            row.delivery = facts(*channel)?;
+            tx.enqueue_mail(&row)?;
+            queued += 1;
+        }
     }
     tx.mark_send_done(key, &time_text(now))?;
     Ok(queued)
+}
+
+/// The outbox's word for a kind of message to learners.
+fn mail_kind(kind: &str) -> Kind {
+    match kind {
+        "reminder" => Kind::Reminder,
+        _ => Kind::Notice,
+    }
 }
 
 /// A published, live circle's facts for mail, or None.
@@ -199,7 +227,7 @@ pub(super) fn send_due_reminders(backend: &impl Backend, sender: &LearnerMail, n
                 by_circle.entry(circle.to_string()).or_default().push(meeting);
             }
         }
-        Ok::<_, crate::error::ApiError>(by_circle)
+        Ok::<_, ApiError>(by_circle)
     })?;
     let mut queued = 0;
     for circle_id in by_circle.keys() {
@@ -217,7 +245,7 @@ pub(super) fn send_due_reminders(backend: &impl Backend, sender: &LearnerMail, n
                 let about = About::Reminder { meeting, words: &words };
                 queued += send_once(tx, sender, &key, circle_id, &circle, about, now)?;
             }
-            Ok::<_, crate::error::ApiError>(queued)
+            Ok::<_, ApiError>(queued)
         })?;
     }
     if queued > 0 {

@@ -16,6 +16,7 @@ mod erase;
 mod group_commit;
 pub mod invitations;
 pub mod learner_links;
+pub mod learner_mail;
 pub mod links;
 mod ownership;
 mod precheck;
@@ -43,6 +44,7 @@ use crate::storage::{
 };
 use group_commit::GroupCommit;
 pub(crate) use group_commit::PushJob;
+use learner_mail::LearnerMail;
 use std::sync::OnceLock;
 use waitlist::ComposePlace;
 
@@ -233,6 +235,15 @@ pub trait SyncService: Send + Sync + 'static {
     ) -> ApiResult<SignupOutcome>;
     /// How to tell a waiting learner they got a place (once, at start).
     fn set_place_mail(&self, compose: ComposePlace);
+    /// How to mail learners reminders, notices and circle messages (once,
+    /// at start): without it none is sent.
+    fn set_learner_mail(&self, mail: LearnerMail);
+    /// Queue the meeting reminders due at `now` (`learner_mail.rs`); how
+    /// many messages. Refused when no learner mail is set.
+    fn send_due_reminders(&self, now: DateTime<Utc>) -> ApiResult<usize>;
+    /// Write the `deliveries` rows of learners' messages the outbox
+    /// finished, at most `limit`; how many.
+    fn record_deliveries(&self, limit: usize) -> ApiResult<usize>;
 
     // Learners' signed links (`links.rs`, `learner_links.rs`).
     /// Where a learner's link stands (a read), or with `act` do what it
@@ -261,6 +272,8 @@ pub struct Protocol<B: Backend> {
     /// The mail telling a waiting learner they have a place (set by `serve`,
     /// which knows the public address; without it places are still filled).
     place_mail: OnceLock<ComposePlace>,
+    /// How to mail learners reminders, notices and messages (set by `serve`).
+    learner_mail: OnceLock<LearnerMail>,
     /// `set_token_idle_days`, else the default.
     token_idle_days: OnceLock<u32>,
     /// `set_sms_enabled`, else off.
@@ -273,6 +286,7 @@ impl<B: Backend> Protocol<B> {
             backend,
             group: GroupCommit::default(),
             place_mail: OnceLock::new(),
+            learner_mail: OnceLock::new(),
             token_idle_days: OnceLock::new(),
             sms_enabled: OnceLock::new(),
         }
@@ -300,7 +314,8 @@ impl<B: Backend> Protocol<B> {
         let tokens: Vec<&str> = jobs.iter().map(|(_, j)| j.session.token_id.as_str()).collect();
         let mut purged = false;
         let pushed = self.backend.push_group(&tokens, jobs.len(), |tx, i| {
-            let (response, purged_here) = push::push_one(tx, &jobs[i].1, self.place_mail.get())?;
+            let (response, purged_here) =
+                push::push_one(tx, &jobs[i].1, self.place_mail.get(), self.learner_mail.get())?;
             purged |= purged_here;
             Ok(response)
         });
@@ -604,6 +619,23 @@ impl<B: Backend> SyncService for Protocol<B> {
         now: DateTime<Utc>,
     ) -> ApiResult<String> {
         self.backend.write(|tx| learner_links::make_link(tx, base_url, purpose, learner_id, meeting_id, now))
+    }
+
+    fn set_learner_mail(&self, mail: LearnerMail) {
+        if self.learner_mail.set(mail).is_err() {
+            tracing::warn!("the learners' mail was set already; kept the first");
+        }
+    }
+
+    fn send_due_reminders(&self, now: DateTime<Utc>) -> ApiResult<usize> {
+        let sender = self.learner_mail.get().ok_or_else(|| {
+            ApiError::internal("this process has no public address to put in reminders' links (--public-url)")
+        })?;
+        learner_mail::send_due_reminders(&self.backend, sender, now)
+    }
+
+    fn record_deliveries(&self, limit: usize) -> ApiResult<usize> {
+        learner_mail::record_deliveries(&self.backend, limit)
     }
 }
 

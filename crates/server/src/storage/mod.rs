@@ -396,6 +396,22 @@ pub struct NewMail {
     pub html: Option<String>,
     pub attachments: Vec<MailAttachment>,
     pub next_attempt_at: String,
+    /// For a message to a learner: what its `deliveries` row needs (JSON of
+    /// `protocol::learner_mail::DeliveryFacts`), written once it is sent or
+    /// given up.
+    pub delivery: Option<String>,
+}
+
+/// A learner's message the outbox finished (sent or given up) whose
+/// `deliveries` row is not yet written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FinishedDelivery {
+    pub mail_id: String,
+    pub delivery: String,
+    pub sent: bool,
+    /// When it was sent, or when it was given up (its last attempt).
+    pub at: String,
+    pub last_error: Option<String>,
 }
 
 /// A message a worker claimed, with what sending it needs.
@@ -703,6 +719,16 @@ pub trait Tx {
     /// `lease_until`: pending ones due by `now`, and sending ones whose lease
     /// ran out by `now` (their worker died). Each claim counts an attempt.
     /// Oldest due first.
+    /// Learners' messages sent or given up whose delivery row is not yet
+    /// written, oldest first, at most `limit`.
+    fn unlogged_deliveries(&mut self, limit: usize) -> StorageResult<Vec<FinishedDelivery>>;
+    fn mark_deliveries_logged(&mut self, mail_ids: &[String]) -> StorageResult<()>;
+    /// Whether a planned send (`learner_sends`) is done.
+    fn send_done(&mut self, key: &str) -> StorageResult<bool>;
+    fn mark_send_done(&mut self, key: &str, now: &str) -> StorageResult<()>;
+    /// Claim up to `limit` messages for `owner` until `lease_until`: pending
+    /// ones due by `now`, and sending ones whose lease ran out by `now` (their
+    /// worker died). Each claim counts an attempt. Oldest due first.
     fn claim_mail(
         &mut self,
         channel: Channel,

@@ -35,9 +35,10 @@ use postgres::{Client, IsolationLevel, NoTls, Row, Statement, Transaction};
 
 use super::{
     attachments_from_json, attachments_json, each_push, Audit, AuditQuery, AuditRecord, Backend, Channel, ClaimedMail,
-    Findings, GroupError, InvitationRecord, JoinDomainRecord, LogSlice, MailOutcome, MailState, MailSummary,
-    NewAuditEntry, NewMail, NewToken, OwnChange, PushStart, PushWrites, ResetRecord, Session, StorageError,
-    StorageResult, StoredField, TeamMemberInfo, TokenInfo, TokenRecord, Tx, UserInfo, UserRecord, AUDIT_ENTRIES_SQL,
+    Findings, FinishedDelivery, GroupError, InvitationRecord, JoinDomainRecord, LogSlice, MailOutcome, MailState,
+    MailSummary, NewAuditEntry, NewMail, NewToken, OwnChange, PushStart, PushWrites, ResetRecord, Session,
+    StorageError, StorageResult, StoredField, TeamMemberInfo, TokenInfo, TokenRecord, Tx, UserInfo, UserRecord,
+    AUDIT_ENTRIES_SQL,
 };
 use crate::common::now_text;
 
@@ -60,6 +61,7 @@ pub const MIGRATIONS: &[(i32, &str)] = &[
     (10, include_str!("../../migrations-pg/0010_audit_log.sql")),
     (11, include_str!("../../migrations-pg/0011_link_secret.sql")),
     (12, include_str!("../../migrations-pg/0012_sms.sql")),
+    (13, include_str!("../../migrations-pg/0013_learner_sends.sql")),
 ];
 
 /// Connections per server process (CIRCLES_PG_POOL overrides).
@@ -1330,8 +1332,8 @@ impl Tx for PgTx<'_> {
         let attachments = attachments_json(&m.attachments);
         let inserted = self.execute(
             "INSERT INTO mail_outbox (id, created_at, kind, dedupe_key, to_address, subject, body_text, body_html,
-                                      attachments, state, attempts, next_attempt_at, channel)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10, $11)
+                                      attachments, state, attempts, next_attempt_at, channel, delivery)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10, $11, $12)
              ON CONFLICT (dedupe_key) DO NOTHING",
             &[
                 &m.id,
@@ -1345,6 +1347,7 @@ impl Tx for PgTx<'_> {
                 &attachments,
                 &m.next_attempt_at,
                 &m.channel.as_str(),
+                &m.delivery,
             ],
         )?;
         if inserted == 1 {
@@ -1352,6 +1355,42 @@ impl Tx for PgTx<'_> {
         }
         let id = self.query_one("SELECT id FROM mail_outbox WHERE dedupe_key = $1", &[&m.dedupe_key])?.get(0);
         Ok((id, false))
+    }
+
+    fn unlogged_deliveries(&mut self, limit: usize) -> StorageResult<Vec<FinishedDelivery>> {
+        Ok(self
+            .query(
+                "SELECT id, delivery, state, coalesce(sent_at, next_attempt_at), last_error FROM mail_outbox
+                 WHERE delivery IS NOT NULL AND delivery_logged = 0 AND state IN ('sent', 'failed')
+                 ORDER BY created_at, id LIMIT $1",
+                &[&(limit as i64)],
+            )?
+            .iter()
+            .map(|r| FinishedDelivery {
+                mail_id: r.get(0),
+                delivery: r.get(1),
+                sent: r.get::<_, String>(2) == "sent",
+                at: r.get(3),
+                last_error: r.get(4),
+            })
+            .collect())
+    }
+
+    fn mark_deliveries_logged(&mut self, mail_ids: &[String]) -> StorageResult<()> {
+        self.execute("UPDATE mail_outbox SET delivery_logged = 1 WHERE id = ANY($1)", &[&mail_ids])?;
+        Ok(())
+    }
+
+    fn send_done(&mut self, key: &str) -> StorageResult<bool> {
+        Ok(self.query_one("SELECT EXISTS(SELECT 1 FROM learner_sends WHERE send_key = $1)", &[&key])?.get(0))
+    }
+
+    fn mark_send_done(&mut self, key: &str, now: &str) -> StorageResult<()> {
+        self.execute(
+            "INSERT INTO learner_sends (send_key, done_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[&key, &now],
+        )?;
+        Ok(())
     }
 
     fn claim_mail(

@@ -24,9 +24,10 @@ use rusqlite_migration::{Migrations, M};
 
 use super::{
     attachments_from_json, attachments_json, each_push, Audit, AuditQuery, AuditRecord, Backend, Channel, ClaimedMail,
-    Findings, GroupError, InvitationRecord, JoinDomainRecord, LogSlice, MailOutcome, MailState, MailSummary,
-    NewAuditEntry, NewMail, NewToken, OwnChange, PushStart, PushWrites, ResetRecord, Session, StorageError,
-    StorageResult, StoredField, TeamMemberInfo, TokenInfo, TokenRecord, Tx, UserInfo, UserRecord, AUDIT_ENTRIES_SQL,
+    Findings, FinishedDelivery, GroupError, InvitationRecord, JoinDomainRecord, LogSlice, MailOutcome, MailState,
+    MailSummary, NewAuditEntry, NewMail, NewToken, OwnChange, PushStart, PushWrites, ResetRecord, Session,
+    StorageError, StorageResult, StoredField, TeamMemberInfo, TokenInfo, TokenRecord, Tx, UserInfo, UserRecord,
+    AUDIT_ENTRIES_SQL,
 };
 
 const READERS: usize = 4;
@@ -87,6 +88,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0011_audit_log.sql"),
     include_str!("../../migrations/0012_link_secret.sql"),
     include_str!("../../migrations/0013_sms.sql"),
+    include_str!("../../migrations/0014_learner_sends.sql"),
 ];
 
 /// The schema version this server migrates a SQLite database to.
@@ -1150,8 +1152,8 @@ impl Tx for SqliteTx<'_> {
             .conn
             .prepare_cached(
                 "INSERT INTO mail_outbox (id, created_at, kind, dedupe_key, to_address, subject, body_text, body_html,
-                                      attachments, state, attempts, next_attempt_at, channel)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', 0, ?10, ?11)
+                                      attachments, state, attempts, next_attempt_at, channel, delivery)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', 0, ?10, ?11, ?12)
              ON CONFLICT(dedupe_key) DO NOTHING",
             )?
             .execute(params![
@@ -1165,7 +1167,8 @@ impl Tx for SqliteTx<'_> {
                 m.html,
                 attachments_json(&m.attachments),
                 m.next_attempt_at,
-                m.channel.as_str()
+                m.channel.as_str(),
+                m.delivery
             ])?;
         if inserted == 1 {
             return Ok((m.id.clone(), true));
@@ -1175,6 +1178,48 @@ impl Tx for SqliteTx<'_> {
             .prepare_cached("SELECT id FROM mail_outbox WHERE dedupe_key = ?1")?
             .query_row([&m.dedupe_key], |r| r.get(0))?;
         Ok((id, false))
+    }
+
+    fn unlogged_deliveries(&mut self, limit: usize) -> StorageResult<Vec<FinishedDelivery>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, delivery, state, coalesce(sent_at, next_attempt_at), last_error FROM mail_outbox
+             WHERE delivery IS NOT NULL AND delivery_logged = 0 AND state IN ('sent', 'failed')
+             ORDER BY created_at, id LIMIT ?1",
+        )?;
+        let rows = stmt
+            .query_map([limit as i64], |r| {
+                Ok(FinishedDelivery {
+                    mail_id: r.get(0)?,
+                    delivery: r.get(1)?,
+                    sent: r.get::<_, String>(2)? == "sent",
+                    at: r.get(3)?,
+                    last_error: r.get(4)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn mark_deliveries_logged(&mut self, mail_ids: &[String]) -> StorageResult<()> {
+        let mut stmt = self.conn.prepare_cached("UPDATE mail_outbox SET delivery_logged = 1 WHERE id = ?1")?;
+        for id in mail_ids {
+            stmt.execute([id])?;
+        }
+        Ok(())
+    }
+
+    fn send_done(&mut self, key: &str) -> StorageResult<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT EXISTS(SELECT 1 FROM learner_sends WHERE send_key = ?1)")?
+            .query_row([key], |r| r.get(0))?)
+    }
+
+    fn mark_send_done(&mut self, key: &str, now: &str) -> StorageResult<()> {
+        self.conn
+            .prepare_cached("INSERT INTO learner_sends (send_key, done_at) VALUES (?1, ?2) ON CONFLICT DO NOTHING")?
+            .execute(params![key, now])?;
+        Ok(())
     }
 
     fn claim_mail(
