@@ -30,9 +30,12 @@ fn a_sqlite_server_moves_to_postgres_with_nothing_lost() {
     let mut b = Client::new(&source, "fatima@example.org");
     let mut input = CircleInput::new("Public Speaking", "America/Chicago", "18:30", 90);
     input.description = "Speak with confidence".into();
+    input.status = circles_core::CircleStatus::Published;
+    input.venue.name = "Riverbend Library".into();
     let rule = WeeklyRule { first_date: NaiveDate::from_ymd_opt(2026, 12, 7).unwrap(), count: 4 };
     let circle = a.store.create_circle(&input, Some(&rule)).unwrap();
-    let ana = a.store.add_learner(&circle, &LearnerInput::new("Ana")).unwrap();
+    let ana_input = LearnerInput { consent: true, email: "ana@example.org".into(), ..LearnerInput::new("Ana") };
+    let ana = a.store.add_learner(&circle, &ana_input).unwrap();
     a.sync();
     b.sync();
     // A conflict: both laptops mark Ana differently, offline.
@@ -81,14 +84,24 @@ fn a_sqlite_server_moves_to_postgres_with_nothing_lost() {
     assert!(source.storage.request_reset("olga@example.org", &auth::token_hash("reset"), &reset).unwrap());
     // The team's public page has its address.
     source.storage.public_team_slug(&team).unwrap();
-    // Its message sent already, so the outbox below holds what it says.
+    // A reminder planned (its send marked done), its mail to Ana queued with
+    // her signed links (the server's link secret made).
+    source.storage.set_learner_mail(circles_server::protocol::learner_mail::LearnerMail {
+        base_url: "https://circles.example.org".into(),
+        compose: Box::new(circles_server::pages::learner_mail::learner_message),
+        sms: None,
+    });
+    let first = chrono::DateTime::parse_from_rfc3339("2026-12-06T12:00:00Z").unwrap().with_timezone(&chrono::Utc);
+    assert_eq!(source.storage.send_due_reminders(first).unwrap(), 1);
+
+    // Its message (and the reminder) sent already, so the outbox below holds what it says.
     let now = circles_server::common::now_text();
     let claimed = source.storage.claim_mail(Channel::Email, "w", &now, "9999-01-01T00:00:00.000Z", 10).unwrap();
-    assert_eq!(claimed.len(), 1);
-    assert!(source
-        .storage
-        .finish_mail(&claimed[0].id, "w", &MailOutcome::Sent { at: now, provider_id: None })
-        .unwrap());
+    assert_eq!(claimed.len(), 2);
+    for mail in &claimed {
+        let sent = MailOutcome::Sent { at: now.clone(), provider_id: None };
+        assert!(source.storage.finish_mail(&mail.id, "w", &sent).unwrap());
+    }
     let failed = Email::new(Kind::Test, "gone@example.org", "Test", "A test.\n");
     let failed = source.storage.enqueue_mail(&failed.to_new_mail().unwrap()).unwrap().0;
     let now = circles_server::common::now_text();
