@@ -44,6 +44,10 @@ pub enum Command {
     /// Single meetings: add, move, cancel, notes, head counts.
     #[command(subcommand)]
     Meeting(MeetingCommand),
+    /// What a circle's learners receive: write a message to all of them, list planned reminders,
+    /// messages and what was sent.
+    #[command(subcommand)]
+    Message(crate::commands::message::MessageCommand),
     /// People signed up to a circle.
     #[command(subcommand)]
     Learner(LearnerCommand),
@@ -451,6 +455,8 @@ pub enum MeetingCommand {
     Held { id: String },
     /// Set a meeting's notes ("" clears them).
     Notes { id: String, text: String },
+    /// Set the facilitator's words in a meeting's reminder to learners ("" removes them).
+    ReminderMessage { id: String, text: String },
     /// Record how many people came, for circles that count rather than mark.
     HeadCount {
         id: String,
