@@ -5,9 +5,11 @@
 // to whom; a message with no subject is refused in place and nothing is
 // saved; a message to all learners is kept and "goes out at the next sync";
 // the meeting's reminder words are written in its guide, saved, and still
-// there after the window is opened again (and in `circles message list`).
+// there after the window is opened again (and in `circles message list`);
+// with reminders off and the circle a draft again, the tab says reminders
+// are off and a message is refused, in words.
 // No server. Screenshots: messages-tab.png, messages-refused.png,
-// messages-written.png, reminder-words.png.
+// messages-written.png, reminder-words.png, messages-draft.png.
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -117,6 +119,20 @@ describe("messages to learners (real window)", () => {
       });
       await saveScreenshot(app, "reminder-words.png");
       assert.deepEqual(await axe(app), [], "the guide with its reminder words passes axe-core's WCAG 2 AA rules");
+
+      // Reminders turned off and the circle back to a draft: the tab says so, and a message is refused by its circle.
+      cli("--data-dir", laptop, "circle", "edit", circleId, "--reminder-hours", "0", "--publish=no");
+      await click(app, '[data-testid="nav-circles"]');
+      await click(app, `[data-circle-id="${circleId}"] button.link`);
+      await click(app, '[data-testid="tab-messages"]');
+      assert.match(await text(app, '[data-testid="reminders-off"]'), /Reminders are off for this circle/);
+      assert.equal((await app.findAll('[data-testid="planned-reminder"]')).length, 0);
+      await typeInto(app, '[data-testid="message-subject"]', "Hello");
+      await typeInto(app, '[data-testid="message-body"]', "See you soon.");
+      await click(app, '[data-testid="send-message"]');
+      assert.equal(await text(app, '[data-testid="error-circle_id"]'), "This circle is a draft: publish it before writing to its learners.");
+      assert.equal(list().messages.length, 1, "nothing more saved");
+      await saveScreenshot(app, "messages-draft.png");
     } finally {
       await e2e.closeApp(app);
     }

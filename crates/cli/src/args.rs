@@ -381,6 +381,9 @@ pub struct CircleDetails {
     /// Most learners who may sign up.
     #[arg(long, value_name = "N")]
     pub signup_limit: Option<u32>,
+    /// How many hours before each meeting its reminder goes out to learners (0 = no reminders; default 48).
+    #[arg(long, value_name = "HOURS")]
+    pub reminder_hours: Option<u32>,
     /// Signup is open (--signup-open=no closes it).
     #[arg(long, value_name = "YES|NO", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub signup_open: Option<bool>,

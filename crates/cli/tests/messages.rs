@@ -67,6 +67,14 @@ fn a_message_and_a_reminders_words_are_written_offline_and_listed() {
     // '' removes the reminder's words.
     f.ok(&["meeting", "reminder-message", &meetings[0], ""]);
     assert_eq!(f.json(&["message", "list", &circle])["planned"][0]["message"], "");
+
+    // Reminders a day ahead, or none.
+    f.ok(&["circle", "edit", &circle, "--reminder-hours", "24"]);
+    assert_eq!(f.json(&["message", "list", &circle])["planned"][0]["send_date"], "2030-01-07");
+    f.ok(&["circle", "edit", &circle, "--reminder-hours", "0"]);
+    let list = f.json(&["message", "list", &circle]);
+    assert_eq!((list["reminder_hours"].as_u64(), list["planned"].as_array().map(Vec::len)), (Some(0), Some(0)));
+    assert!(f.ok(&["message", "list", &circle]).contains("Reminders are off"));
 }
 
 #[test]
@@ -76,6 +84,9 @@ fn a_bad_message_is_refused_and_changes_nothing() {
     f.refuses(&["message", "send", &circle, "--subject", "  ", "--body", "Hello"], "message subject: is required");
     f.refuses(&["message", "send", &circle, "--subject", "Hello", "--body", ""], "message body: is required");
     f.refuses(&["message", "send", "nope-nope", "--subject", "Hello", "--body", "Hi"], "nope-nope");
+
+    // Reminders at most two weeks ahead.
+    f.refuses(&["circle", "edit", &circle, "--reminder-hours", "400"], "circle reminder_hours:");
 
     // A draft circle has no learners to write to yet.
     f.ok(&["circle", "edit", &circle, "--publish=no"]);
