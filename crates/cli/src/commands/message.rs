@@ -15,14 +15,20 @@ pub enum MessageCommand {
     /// Write a message to all of a circle's learners (those who agreed to be contacted); it goes
     /// out at the next sync. Prints its id.
     Send {
+        /// The circle (its id, or a unique prefix of it).
         circle: String,
+        /// The subject line.
         #[arg(long)]
         subject: String,
+        /// The message itself.
         #[arg(long)]
         body: String,
     },
     /// A circle's planned reminders, its messages and what the server sent each learner.
-    List { circle: String },
+    List {
+        /// The circle (its id, or a unique prefix of it).
+        circle: String,
+    },
 }
 
 pub fn run(ctx: &mut Ctx, command: MessageCommand) -> Result<()> {
