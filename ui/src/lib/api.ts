@@ -10,6 +10,7 @@ import type {
   CircleDetail,
   CircleFacilitators,
   CircleInput,
+  CircleMessages,
   CircleReport,
   CircleSummary,
   ConflictView,
@@ -109,6 +110,13 @@ export const moveMeeting = (id: string, date: string, time: string | null) =>
 export const setMeetingCancelled = (id: string, cancelled: boolean) =>
   call<void>("set_meeting_cancelled", { id, cancelled });
 export const removeMeeting = (id: string) => call<void>("remove_meeting", { id });
+
+// What learners receive: planned reminders, messages to the circle (sent after sync), what was sent.
+export const circleMessages = (circleId: string) => call<CircleMessages>("circle_messages", { circleId });
+export const sendCircleMessage = (circleId: string, subject: string, body: string) =>
+  call<string>("send_circle_message", { circleId, subject, body });
+export const setReminderMessage = (meetingId: string, message: string) =>
+  call<void>("set_reminder_message", { meetingId, message });
 
 // Attendance
 export const roster = (meetingId: string) => call<RosterView>("roster", { meetingId });
