@@ -81,6 +81,10 @@ fn a_sqlite_server_moves_to_postgres_with_nothing_lost() {
     assert!(source.storage.request_reset("olga@example.org", &auth::token_hash("reset"), &reset).unwrap());
     // The team's public page has its address.
     source.storage.public_team_slug(&team).unwrap();
+    // A learner's link: the server's link secret is made (and must move, or sent links break).
+    let withdraw = circles_server::protocol::links::Purpose::Withdraw;
+    let now = chrono::Utc::now();
+    source.storage.make_learner_link("https://circles.example.org", withdraw, &ana, None, now).unwrap();
     // Its message sent already, so the outbox below holds what it says.
     let now = circles_server::common::now_text();
     let claimed = source.storage.claim_mail("w", &now, "9999-01-01T00:00:00.000Z", 10).unwrap();
