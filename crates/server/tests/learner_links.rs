@@ -350,10 +350,37 @@ fn pages_escape_and_speak_the_circle_language(backend: Backend) {
     assert!(page.body.contains("<html lang=\"pt\""), "{}", page.body);
 }
 
+fn the_admin_command_makes_links(backend: Backend) {
+    let mut env = env(backend);
+    let c = env.circle("Reading group", &[("Lena Okafor", "lena@example.org")], |_| {});
+    let lena = c.learners[0].clone();
+    let db = env.db.url.clone();
+    let make = |args: &[&str]| common::admin(&db, &[&["link", "make"], args].concat());
+    let (ok, out, err) =
+        make(&["--purpose", "rsvp_yes", "--learner", &lena, "--meeting", &c.meeting, "--public-url", PUBLIC]);
+    assert!(ok, "{err}");
+    let path = out.trim().strip_prefix(PUBLIC).unwrap().to_string();
+    let page = env.post(&path);
+    assert!(page.body.contains("you're coming to Reading group"), "{}", page.body);
+    env.sync();
+    assert_eq!(env.fatima.meeting_rsvps(&c.meeting).unwrap()[0].answer, "yes");
+    // Refused, each with a clear message.
+    for (args, says) in [
+        (vec!["--purpose", "rsvp_maybe", "--learner", &lena, "--public-url", PUBLIC], "unknown purpose rsvp_maybe"),
+        (vec!["--purpose", "withdraw", "--learner", "nobody", "--public-url", PUBLIC], "no learner with id nobody"),
+        (vec!["--purpose", "rsvp_no", "--learner", &lena, "--public-url", PUBLIC], "needs --meeting"),
+        (vec!["--purpose", "withdraw", "--learner", &lena], "set --public-url"),
+    ] {
+        let (ok, _, err) = make(&args);
+        assert!(!ok && err.contains(says), "{args:?}: {err}");
+    }
+}
+
 both_backends!(
     an_rsvp_reaches_the_laptop_once,
     a_withdraw_link_gives_the_place_to_the_first_waiting,
     opt_outs_set_the_flags,
     forged_and_expired_links_change_nothing,
     pages_escape_and_speak_the_circle_language,
+    the_admin_command_makes_links,
 );
