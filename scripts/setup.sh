@@ -24,6 +24,8 @@ APT_PACKAGES=(
   # store key lives in the Secret Service (crates/core/src/store/key.rs);
   # libdbus-1-dev for the keyring crate's D-Bus client.
   dbus dbus-daemon dbus-bin gnome-keyring libdbus-1-dev
+  # pdftotext and pdftoppm: the window tests read PDFs back and render their pages.
+  poppler-utils
 )
 
 echo "--- Debian packages"

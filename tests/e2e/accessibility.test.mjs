@@ -42,7 +42,7 @@ describe("accessibility (real window)", () => {
       await click(app, '[data-testid="circle-row"] button.link');
       await app.waitForAll('[data-testid="meeting-row"]');
       await check("circle-meetings");
-      for (const tab of ["learners", "attendance", "feedback", "report"]) {
+      for (const tab of ["learners", "attendance", "feedback", "messages", "report"]) {
         await click(app, `[data-testid="tab-${tab}"]`);
         await new Promise((r) => setTimeout(r, 600));
         await check(`circle-${tab}`);

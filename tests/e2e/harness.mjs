@@ -247,6 +247,31 @@ export const PASSWORD = "correct horse battery";
  * `<name>-server.log` in the output folder; `serveArgs` are more `serve`
  * options. `stop()` ends it.
  */
+/** aiosmtpd (scripts/setup.sh's venv) on a free port, storing messages in a maildir. */
+export async function startSmtp(work, name) {
+  const venv = process.env.CIRCLES_AIOSMTPD_VENV ?? path.join(os.homedir(), ".cache", "circles", "aiosmtpd-1.4.6");
+  const python = path.join(venv, "bin", "python");
+  assert.ok(fs.existsSync(python), `the SMTP test server is missing (${python}): run scripts/setup.sh`);
+  const port = await freePort();
+  const maildir = path.join(work, "maildir");
+  const log = fs.openSync(path.join(outDir, `${name}-smtp.log`), "w");
+  const child = spawn(python, ["-m", "aiosmtpd", "-n", "-l", `127.0.0.1:${port}`, "-c", "aiosmtpd.handlers.Mailbox", maildir], {
+    stdio: ["ignore", log, log],
+  });
+  await waitFor(() => fs.existsSync(path.join(maildir, "new")), { message: "the SMTP server to start" });
+  await new Promise((r) => setTimeout(r, 300));
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    /** Every message received so far, raw, soft line breaks joined. */
+    messages: () =>
+      ["new", "cur"].flatMap((sub) => {
+        const dir = path.join(maildir, sub);
+        return fs.existsSync(dir) ? fs.readdirSync(dir).map((f) => fs.readFileSync(path.join(dir, f), "utf8").replace(/=\r?\n/g, "")) : [];
+      }),
+    stop: () => child.kill("SIGTERM"),
+  };
+}
+
 export async function startSyncServer(work, name, serveArgs = []) {
   const server = requireFile(
     "circles-server binary (CIRCLES_SERVER)",

@@ -15,9 +15,8 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 
 import {
@@ -25,10 +24,9 @@ import {
   click,
   dateFromToday,
   driverForFile,
-  freePort,
   loginCli,
-  outDir,
   saveScreenshot,
+  startSmtp,
   startSyncServer,
   tempDir,
   text,
@@ -40,31 +38,6 @@ const PUBLIC = "https://circles.example.org";
 const BEA_PASSWORD = "bea's long password";
 const CARLOS_PASSWORD = "carlos's long password";
 const CLI = process.env.CIRCLES_CLI;
-
-/** aiosmtpd (scripts/setup.sh's venv) on a free port, storing messages in a maildir. */
-async function startSmtp(work) {
-  const venv = process.env.CIRCLES_AIOSMTPD_VENV ?? path.join(os.homedir(), ".cache", "circles", "aiosmtpd-1.4.6");
-  const python = path.join(venv, "bin", "python");
-  assert.ok(fs.existsSync(python), `the SMTP test server is missing (${python}): run scripts/setup.sh`);
-  const port = await freePort();
-  const maildir = path.join(work, "maildir");
-  const log = fs.openSync(path.join(outDir, "team-journey-smtp.log"), "w");
-  const child = spawn(python, ["-m", "aiosmtpd", "-n", "-l", `127.0.0.1:${port}`, "-c", "aiosmtpd.handlers.Mailbox", maildir], {
-    stdio: ["ignore", log, log],
-  });
-  await waitFor(() => fs.existsSync(path.join(maildir, "new")), { message: "the SMTP server to start" });
-  await new Promise((r) => setTimeout(r, 300));
-  return {
-    url: `smtp://127.0.0.1:${port}`,
-    /** Every message received so far, raw, soft line breaks joined. */
-    messages: () =>
-      ["new", "cur"].flatMap((sub) => {
-        const dir = path.join(maildir, sub);
-        return fs.existsSync(dir) ? fs.readdirSync(dir).map((f) => fs.readFileSync(path.join(dir, f), "utf8").replace(/=\r?\n/g, "")) : [];
-      }),
-    stop: () => child.kill("SIGTERM"),
-  };
-}
 
 function admin(server, db, args, input) {
   const r = spawnSync(server, ["--db", db, ...args], { encoding: "utf8", input, env: { ...process.env, RUST_LOG: "warn" } });
@@ -109,7 +82,7 @@ describe("a library's team, end to end (real window, real server, real SMTP)", (
 
   test("invite, join, sign in, circle on the team, co-facilitator added then removed", async () => {
     const work = tempDir("team-journey");
-    const smtp = await startSmtp(work);
+    const smtp = await startSmtp(work, "team-journey");
     const server = await startSyncServer(work, "team-journey", [
       "--public-url", PUBLIC, "--mail-url", smtp.url, "--mail-from", "circles@example.org",
     ]);

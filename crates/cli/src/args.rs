@@ -44,6 +44,10 @@ pub enum Command {
     /// Single meetings: add, move, cancel, notes, head counts.
     #[command(subcommand)]
     Meeting(MeetingCommand),
+    /// What a circle's learners receive: write a message to all of them, list planned reminders,
+    /// messages and what was sent.
+    #[command(subcommand)]
+    Message(crate::commands::message::MessageCommand),
     /// People signed up to a circle.
     #[command(subcommand)]
     Learner(LearnerCommand),
@@ -377,6 +381,9 @@ pub struct CircleDetails {
     /// Most learners who may sign up.
     #[arg(long, value_name = "N")]
     pub signup_limit: Option<u32>,
+    /// How many hours before each meeting its reminder goes out to learners (0 = no reminders; default 48).
+    #[arg(long, value_name = "HOURS")]
+    pub reminder_hours: Option<u32>,
     /// Signup is open (--signup-open=no closes it).
     #[arg(long, value_name = "YES|NO", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub signup_open: Option<bool>,
@@ -451,6 +458,8 @@ pub enum MeetingCommand {
     Held { id: String },
     /// Set a meeting's notes ("" clears them).
     Notes { id: String, text: String },
+    /// Set the facilitator's words in a meeting's reminder to learners ("" removes them).
+    ReminderMessage { id: String, text: String },
     /// Record how many people came, for circles that count rather than mark.
     HeadCount {
         id: String,

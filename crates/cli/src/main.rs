@@ -111,6 +111,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Circle(command) => commands::circle::run(&mut ctx, command),
         Command::Schedule(command) => commands::meeting::run_schedule(&mut ctx, command),
         Command::Meeting(command) => commands::meeting::run(&mut ctx, command),
+        Command::Message(command) => commands::message::run(&mut ctx, command),
         Command::Learner(command) => commands::learner::run(&mut ctx, command),
         Command::Attendance(command) => commands::attendance::run(&mut ctx, command),
         Command::Today(args) => commands::today::run(&ctx, args),

@@ -322,3 +322,38 @@ fn plain_http_to_another_computer_is_refused_before_the_password() {
     // This computer needs no flag.
     f.refuses(&["login", "--server", "http://127.0.0.1:9", "--email", "ana@example.org"], "no password given");
 }
+
+#[test]
+fn a_sign_in_sheet_of_an_unknown_circle_or_another_circles_meeting_is_refused() {
+    let f = Folder::new();
+    let (circle, meetings, _) = circle_with_learners(&f);
+    let other = f.id(&[
+        "circle",
+        "create",
+        "--name",
+        "Other Circle",
+        "--time-zone",
+        "Europe/Lisbon",
+        "--start-time",
+        "10:00",
+        "--duration",
+        "60",
+        "--first-date",
+        "2026-03-04",
+        "--meetings",
+        "2",
+    ]);
+    let theirs = common::meeting_ids(&f, &other);
+    let out = f.dir.path().join("sheet.pdf");
+    let out = out.to_str().unwrap();
+    f.refuses(&["report", "sign-in-sheet", "0000dead", "--out", out], "no circle with id 0000dead");
+    f.refuses(
+        &["report", "sign-in-sheet", &circle, "--meeting", &theirs[0], "--out", out],
+        "belongs to another circle, not to \"Speak Up\"",
+    );
+    f.refuses(&["report", "sign-in-sheet", &circle, "--meeting", "0000dead", "--out", out], "no meeting with id");
+    f.refuses(&["report", "sign-in-sheet", &circle, "--paper", "a5", "--out", out], "unknown paper size");
+    f.ok(&["meeting", "cancel", &meetings[0]]);
+    f.refuses(&["report", "sign-in-sheet", &circle, "--meeting", &meetings[0], "--out", out], "is cancelled");
+    assert!(!std::path::Path::new(out).exists(), "a refused sheet writes no file");
+}

@@ -263,3 +263,24 @@ fn reports_as_csv_json_and_pdf() {
     );
     f.refuses(&["report", "team", &team_id, "--from", "2026-13-01", "--to", "2026-03-01"], "invalid date");
 }
+
+#[test]
+fn a_sign_in_sheet_prints_a_page_per_meeting_and_rides_with_the_run_sheet() {
+    let f = Folder::new();
+    let (circle, meetings, _) = circle_with_learners(&f);
+    f.ok(&["meeting", "cancel", &meetings[5]]);
+    let pdf = f.dir.path().join("sign-in.pdf");
+    let out = f.ok(&["report", "sign-in-sheet", &circle, "--paper", "a4", "--out", pdf.to_str().unwrap()]);
+    assert!(out.starts_with("Wrote the sign-in sheet of \"Speak Up\" (5 meetings) to "), "{out}");
+    let bytes = std::fs::read(&pdf).unwrap();
+    assert!(bytes.starts_with(b"%PDF-"));
+    assert_eq!(pages(&bytes), 5, "one page per meeting not cancelled");
+
+    let out = f.ok(&["report", "sign-in-sheet", &circle, "--meeting", &meetings[1], "--out", pdf.to_str().unwrap()]);
+    assert!(out.starts_with("Wrote the sign-in sheet of \"Speak Up\", meeting 2 to "), "{out}");
+    assert_eq!(pages(&std::fs::read(&pdf).unwrap()), 1);
+
+    let run = f.dir.path().join("run.pdf");
+    f.ok(&["guide", "print", &meetings[0], "--include-sign-in", "--out", run.to_str().unwrap()]);
+    assert_eq!(pages(&std::fs::read(&run).unwrap()), 2, "the run sheet, then its sign-in page");
+}

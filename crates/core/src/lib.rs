@@ -55,7 +55,10 @@ pub use error::{CoreError, Result, Rule};
 pub use reports::attendance_grid::{AttendanceGrid, GridMeeting, GridRow};
 pub use reports::export::file_safe;
 pub use reports::learner_export::{LearnerExport, LEARNER_EXPORT_FORMAT_VERSION};
-pub use reports::pdf::{circle_report_pdf, run_sheet_pdf, team_report_pdf, Paper, PdfOptions};
+pub use reports::pdf::{
+    circle_report_pdf, run_sheet_pdf, sign_in_sheet_pdf, team_report_pdf, Paper, PdfOptions, RunSheet, RunSheetOptions,
+    SignInLine, SignInMeeting, SignInSheet, MIN_WALK_IN_ROWS,
+};
 pub use reports::{
     csv_text, write_circle_csv, write_team_csv, CancelledMeeting, CircleFigures, CircleInfo, CircleLine, CircleReport,
     Counting, Figures, MeetingFigures, MonthFigures, TeamReport, VenueFigures, WrapUpFigures,

@@ -41,6 +41,9 @@ pub struct AppState {
     pub sign_in: Arc<SignInGuard>,
     /// Enqueues mail and wakes this process's mail worker.
     pub mail: Mailer,
+    /// Enqueues texts (when SMS is on) and wakes the SMS worker; the
+    /// reply webhook's token (`sms/`).
+    pub sms: crate::sms::SmsSender,
     /// The base of links in messages (`--public-url`), without a trailing slash.
     pub public_url: Option<String>,
     /// The newest app release, told to every puller (`serve --latest-app-version`).
@@ -66,6 +69,7 @@ impl AppState {
     pub fn with_sign_in(storage: Arc<dyn SyncService>, sign_in: SignInGuard) -> AppState {
         AppState {
             mail: Mailer::new(storage.clone()),
+            sms: crate::sms::SmsSender::off(storage.clone()),
             storage,
             metrics: Arc::new(Metrics::new()),
             sign_in: Arc::new(sign_in),
@@ -137,7 +141,9 @@ pub fn router(state: AppState) -> Router {
         .route("/pull", get(pull))
         .merge(crate::team_api::routes())
         .route_layer(middleware::from_fn(require_protocol))
-        .route("/hello", get(hello));
+        .route("/hello", get(hello))
+        // The SMS provider's webhook: signed by the provider, no protocol header.
+        .route("/sms/inbound", post(crate::sms::inbound::inbound));
     Router::new()
         .route("/healthz", get(health))
         .route("/openapi.json", get(openapi))

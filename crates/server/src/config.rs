@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::sms::SmsSettings;
 use crate::Database;
 
 /// Where the server keeps its data when neither the file nor the command line says.
@@ -28,9 +29,12 @@ pub const KEYS: &[&str] = &[
     "tls_cert",
     "tls_key",
     "mail",
+    "sms",
 ];
 /// The keys of its `[mail]` table.
 pub const MAIL_KEYS: &[&str] = &["url", "from"];
+/// The keys of its `[sms]` table.
+pub const SMS_KEYS: &[&str] = &["url", "account", "token", "from"];
 
 /// A config file's text as written: every key optional, each with where it stands.
 #[derive(Debug, Default, Deserialize)]
@@ -45,6 +49,16 @@ struct FileConfig {
     tls_cert: Option<Spanned<String>>,
     tls_key: Option<Spanned<String>>,
     mail: Option<FileMail>,
+    sms: Option<FileSms>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSms {
+    url: Option<Spanned<String>>,
+    account: Option<Spanned<String>>,
+    token: Option<Spanned<String>>,
+    from: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -68,6 +82,10 @@ pub struct Overrides {
     pub tls_key: Option<String>,
     pub mail_url: Option<String>,
     pub mail_from: Option<String>,
+    pub sms_url: Option<String>,
+    pub sms_account: Option<String>,
+    pub sms_token: Option<String>,
+    pub sms_from: Option<String>,
 }
 
 /// Mail settings (the sender that uses them reads these fields).
@@ -96,6 +114,8 @@ pub struct ServerConfig {
     /// Serve HTTPS with this certificate chain and key (PEM files).
     pub tls: Option<TlsFiles>,
     pub mail: MailConfig,
+    /// SMS (None: off).
+    pub sms: Option<SmsSettings>,
 }
 
 /// The certificate chain and private key `serve` uses for TLS.
@@ -118,6 +138,8 @@ pub enum ConfigError {
     BadFileValue { file: PathBuf, key: String, value: String, line: usize, problem: String },
     #[error("{flag} {value} {problem}")]
     BadArgument { flag: String, value: String, problem: String },
+    #[error("{what} is half set: {missing} missing ({why})")]
+    Incomplete { what: String, missing: String, why: String },
 }
 
 /// Where a value came from, for its error.
@@ -172,10 +194,12 @@ fn known_keys_only(file: &Path, text: &str) -> Result<(), ConfigError> {
         if !is_known(key, KEYS) {
             return Err(unknown_key(file, text, key, "", KEYS));
         }
-        if key.get_ref() == "mail" {
-            if let toml::de::DeValue::Table(mail) = value.get_ref() {
-                if let Some((key, _)) = mail.iter().find(|(k, _)| !is_known(k, MAIL_KEYS)) {
-                    return Err(unknown_key(file, text, key, "mail.", MAIL_KEYS));
+        for (table, known) in [("mail", MAIL_KEYS), ("sms", SMS_KEYS)] {
+            if key.get_ref() == table {
+                if let toml::de::DeValue::Table(inner) = value.get_ref() {
+                    if let Some((key, _)) = inner.iter().find(|(k, _)| !is_known(k, known)) {
+                        return Err(unknown_key(file, text, key, &format!("{table}."), known));
+                    }
                 }
             }
         }
@@ -292,6 +316,7 @@ impl ServerConfig {
         };
         let file = file.unwrap_or(&none);
         let mail = raw.mail.unwrap_or_default();
+        let sms = raw.sms.unwrap_or_default();
 
         let database = match pick(cli.database, "--db", file, &text, "database", raw.database.as_ref()) {
             Some((v, from)) => check_database(&v, &from)?,
@@ -364,7 +389,49 @@ impl ServerConfig {
                 })
             }
         };
-        Ok(ServerConfig { database, listen, public_url, trust_proxy, sign_in_hashes, token_idle_days, tls, mail })
+        let sms_value = |argument: Option<String>,
+                         flag: &'static str,
+                         key: &'static str,
+                         in_file: Option<&Spanned<String>>,
+                         check: fn(&str) -> Result<String, String>| {
+            pick(argument, flag, file, &text, key, in_file)
+                .map(|(v, from)| {
+                    // The token is never shown, not even in its own error.
+                    let shown = if key == "sms.token" { "<hidden>".to_string() } else { v.clone() };
+                    check(&v).map_err(|problem| from.error(&shown, problem))
+                })
+                .transpose()
+        };
+        let sms = {
+            use crate::sms::settings::{check_account, check_from, check_token, check_url};
+            let url = sms_value(cli.sms_url, "--sms-url", "sms.url", sms.url.as_ref(), check_url)?;
+            let account =
+                sms_value(cli.sms_account, "--sms-account", "sms.account", sms.account.as_ref(), check_account)?;
+            let token = sms_value(cli.sms_token, "--sms-token", "sms.token", sms.token.as_ref(), check_token)?;
+            let from = sms_value(cli.sms_from, "--sms-from", "sms.from", sms.from.as_ref(), check_from)?;
+            match (url, account, token, from) {
+                (None, None, None, None) => None,
+                (Some(url), Some(account), Some(token), Some(from)) => Some(SmsSettings { url, account, token, from }),
+                (url, account, token, from) => {
+                    let missing: Vec<&str> = [
+                        (url.is_none(), "--sms-url (sms.url)"),
+                        (account.is_none(), "--sms-account (sms.account)"),
+                        (token.is_none(), "--sms-token (sms.token, CIRCLES_SMS_TOKEN)"),
+                        (from.is_none(), "--sms-from (sms.from)"),
+                    ]
+                    .into_iter()
+                    .filter_map(|(missing, name)| missing.then_some(name))
+                    .collect();
+                    return Err(ConfigError::Incomplete {
+                        what: "SMS".into(),
+                        missing: missing.join(", "),
+                        why: "SMS needs the provider's URL, the account, its token and the number texts come from"
+                            .into(),
+                    });
+                }
+            }
+        };
+        Ok(ServerConfig { database, listen, public_url, trust_proxy, sign_in_hashes, token_idle_days, tls, mail, sms })
     }
 }
 
@@ -433,7 +500,7 @@ mod tests {
         assert_eq!(
             message("database = \"x.sqlite\"\nlisen = \"127.0.0.1:1\"\n"),
             "config F: unknown key `lisen` (line 2); known keys: database, listen, public_url, trust_proxy, \
-             sign_in_hashes, token_idle_days, tls_cert, tls_key, mail"
+             sign_in_hashes, token_idle_days, tls_cert, tls_key, mail, sms"
         );
         assert_eq!(
             message("[mail]\nurl = \"smtp://x\"\nsender = \"a@b\"\n"),
@@ -457,6 +524,37 @@ mod tests {
             "config F: `listen`: invalid type: integer `8080`, expected a string (line 2)"
         );
         assert!(message("listen = ").contains("(line 1)"));
+    }
+
+    #[test]
+    fn sms_is_all_four_keys_or_none_each_checked() {
+        let text = "[sms]\nurl = \"https://api.twilio.com/\"\naccount = \"AC123\"\ntoken = \"s3cret\"\n\
+                    from = \"+1 312 555 0143\"\n";
+        let sms = load(text, Overrides::default()).unwrap().sms.unwrap();
+        assert_eq!((sms.url.as_str(), sms.from.as_str()), ("https://api.twilio.com", "+13125550143"));
+        let cli = Overrides { sms_token: Some("from-env".into()), ..Overrides::default() };
+        assert_eq!(load(text, cli).unwrap().sms.unwrap().token, "from-env");
+        assert_eq!(ServerConfig::load(None, Overrides::default()).unwrap().sms, None);
+        assert_eq!(
+            message("[sms]\nurl = \"https://api.twilio.com\"\nfrom = \"+13125550143\"\n"),
+            "SMS is half set: --sms-account (sms.account), --sms-token (sms.token, CIRCLES_SMS_TOKEN) missing \
+             (SMS needs the provider's URL, the account, its token and the number texts come from)"
+        );
+        assert_eq!(
+            message("[sms]\n\nfrom = \"555-0143\"\n"),
+            "config F: `sms.from` = \"555-0143\" is not a number in international form, like +13125550143 (line 3)"
+        );
+        assert!(message("[sms]\nurl = \"api.twilio.com\"")
+            .contains("`sms.url` = \"api.twilio.com\" is not an absolute URL"));
+        assert!(message("[sms]\naccount = \"AC/x\"").contains("`sms.account` = \"AC/x\" is not an account id"));
+        let token = message("[sms]\ntoken = \" s3cret\"");
+        assert!(
+            token.contains("`sms.token` = \"<hidden>\" is not a token (one word, not empty) (line 2)")
+                && !token.contains("s3cret"),
+            "{token}"
+        );
+        assert!(message("[sms]\nsid = \"AC1\"")
+            .contains("unknown key `sms.sid` (line 2); known keys: sms.url, sms.account, sms.token, sms.from"));
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod migrate;
 pub mod ops;
 pub mod pages;
 pub mod protocol;
+pub mod sms;
 pub mod storage;
 pub mod team_api;
 pub mod throttle;

@@ -11,6 +11,7 @@ use circles_core::TeamRole;
 use circles_server::config::{Overrides, ServerConfig};
 use circles_server::mail::admin::{MailCommand, MailServeArgs, MailSettings};
 use circles_server::mail::{worker, Transport};
+use circles_server::sms::{SmsOutlet, SmsServeArgs, SmsSettings, TwilioHttp};
 use circles_server::throttle::SignInLimits;
 use circles_server::{auth, ops, Database, Storage};
 use clap::{Parser, Subcommand};
@@ -31,6 +32,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per run: the size of `serve`'s flags costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Serve the sync API.
@@ -51,6 +54,8 @@ enum Command {
         sign_in_hashes: Option<u32>,
         #[command(flatten)]
         mail: MailServeArgs,
+        #[command(flatten)]
+        sms: SmsServeArgs,
         /// The newest version of the desktop app (e.g. 1.2.0): apps older than it
         /// show "A newer version of Circles is available" with --download-url.
         #[arg(long, env = "CIRCLES_SERVER_LATEST_APP_VERSION", requires = "download_url", value_name = "VERSION")]
@@ -126,6 +131,10 @@ enum Command {
     /// Learners' signed links (RSVP, withdraw, opt-out).
     #[command(subcommand)]
     Link(LinkCommand),
+    /// Meeting reminders to learners (docs/deploy.md "Messages to
+    /// learners"): `serve` queues the due ones every minute.
+    #[command(subcommand)]
+    Reminders(RemindersCommand),
     /// Copy a SQLite server database into a new, empty PostgreSQL database,
     /// then check both hold the same (row counts and digests of every table).
     MigrateDb {
@@ -227,6 +236,28 @@ enum LinkCommand {
 }
 
 #[derive(Subcommand)]
+enum RemindersCommand {
+    /// Queue the reminders due now (or at --now, e.g. to catch up after the
+    /// server was down, or in a test); `serve`'s mail worker sends them.
+    /// Each reminder is queued once, however often this runs.
+    Run {
+        /// The moment to take as now (RFC 3339, e.g. 2026-12-06T18:30:00Z).
+        #[arg(long, value_parser = parse_instant)]
+        now: Option<chrono::DateTime<chrono::Utc>>,
+        /// The server's public address, for the links in reminders (else the
+        /// config file's public_url).
+        #[arg(long)]
+        public_url: Option<String>,
+    },
+}
+
+fn parse_instant(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| format!("expected a moment such as 2026-12-06T18:30:00Z: {e}"))
+}
+
+#[derive(Subcommand)]
 enum TokenCommand {
     /// Tokens of one user, or of everyone.
     List {
@@ -256,9 +287,14 @@ fn main() -> std::process::ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     let mut overrides = Overrides { database: cli.db.clone(), ..Overrides::default() };
-    if let Command::Serve { listen, trust_proxy, sign_in_hashes, mail, token_idle_days, tls_cert, tls_key, .. } =
-        &cli.command
+    if let Command::Serve {
+        listen, trust_proxy, sign_in_hashes, mail, sms, token_idle_days, tls_cert, tls_key, ..
+    } = &cli.command
     {
+        overrides.sms_url = sms.sms_url.clone();
+        overrides.sms_account = sms.sms_account.clone();
+        overrides.sms_token = sms.sms_token.clone();
+        overrides.sms_from = sms.sms_from.clone();
         overrides.token_idle_days = *token_idle_days;
         overrides.tls_cert = tls_cert.clone();
         overrides.tls_key = tls_key.clone();
@@ -271,6 +307,10 @@ fn run(cli: Cli) -> Result<()> {
     }
     // Nothing starts on a bad config, or on bad mail settings.
     let config = ServerConfig::load(cli.config.as_deref(), overrides)?;
+    let worker_config = match &cli.command {
+        Command::Serve { mail, .. } => mail.worker(),
+        _ => worker::WorkerConfig::default(),
+    };
     let mail = match &cli.command {
         Command::Serve { mail, .. } => {
             let merged = MailServeArgs {
@@ -323,7 +363,7 @@ fn run(cli: Cli) -> Result<()> {
                 config.listen,
                 tls,
                 SignInLimits { trust_proxy: config.trust_proxy, concurrent_hashes, ..defaults },
-                mail.expect("checked above"),
+                Outboxes { mail: mail.expect("checked above"), sms: config.sms.clone(), worker: worker_config },
                 config.public_url.clone(),
                 release,
             )
@@ -420,6 +460,19 @@ fn run(cli: Cli) -> Result<()> {
                 let state = if t.revoked { "revoked" } else { "active" };
                 println!("{}  {}  {}  {}  {state}", t.id, t.user_email, t.device_name, t.created_at);
             }
+            Ok(())
+        }
+        Command::Reminders(RemindersCommand::Run { now, public_url }) => {
+            let Some(base) = public_url.or(config.public_url.clone()) else {
+                bail!(
+                    "reminders carry links back to this server: give --public-url (or public_url in the config file)"
+                );
+            };
+            circles_server::config::check_public_url(&base)
+                .map_err(|problem| anyhow::anyhow!("--public-url: {problem}"))?;
+            storage.set_learner_mail(learner_mail(base, config.sms.is_some()));
+            let queued = storage.send_due_reminders(now.unwrap_or_else(chrono::Utc::now))?;
+            println!("{queued} reminder(s) queued");
             Ok(())
         }
         Command::Retention(RetentionCommand::Run) => {
@@ -528,12 +581,20 @@ fn check(db: &Database) -> Result<()> {
     Ok(())
 }
 
+/// What `serve` sends: mail (None: off), SMS (None: off), and how the
+/// outbox workers go about it.
+struct Outboxes {
+    mail: Option<MailSettings>,
+    sms: Option<SmsSettings>,
+    worker: worker::WorkerConfig,
+}
+
 fn serve(
     storage: Arc<dyn Storage>,
     listen: SocketAddr,
     tls: Option<tokio_rustls::TlsAcceptor>,
     sign_in: SignInLimits,
-    mail: Option<MailSettings>,
+    outboxes: Outboxes,
     public_url: Option<String>,
     release: Option<circles_core::sync::wire::AppRelease>,
 ) -> Result<()> {
@@ -556,25 +617,43 @@ fn serve(
         // A waiting learner's place mail links to the circle's page: at the
         // public address, else at the address this server listens on.
         let base = public_url.clone().unwrap_or_else(|| format!("{scheme}://{address}"));
+        storage.set_learner_mail(learner_mail(base.clone(), outboxes.sms.is_some()));
         storage.set_place_mail(Box::new(move |circle, learner| {
             circles_server::pages::mail::place(circle, learner, &format!("{base}/circles/{}", circle.slug))
         }));
         state.public_url = public_url;
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let retention = spawn_retention(storage.clone(), stopped.clone());
-        let worker = match mail {
+        let mut workers = Vec::new();
+        let reminders = spawn_reminders(storage.clone(), state.mail.wake_handle(), stopped.clone());
+        match outboxes.mail {
             Some(mail) => {
                 let send_timeout = mail.worker.send_timeout;
                 let transport = Transport::new(&mail.url, &mail.from, send_timeout / 2).context("--mail-url")?;
                 tracing::info!(to = transport.describe(), "mail is on");
                 let wake = state.mail.wake_handle();
-                Some((worker::spawn(storage, transport, mail.worker, wake, stopped), send_timeout))
+                let outlet: Arc<dyn worker::Outlet> = Arc::new(transport);
+                workers
+                    .push((worker::spawn(storage.clone(), outlet, mail.worker, wake, stopped.clone()), send_timeout));
             }
             None => {
                 tracing::warn!("mail is off (no --mail-url): messages wait in the outbox (circles-server mail list)");
-                None
             }
-        };
+        }
+        match outboxes.sms {
+            Some(sms) => {
+                let config = outboxes.worker;
+                let provider = TwilioHttp::new(&sms.url, &sms.account, &sms.token, &sms.from, config.send_timeout / 2)
+                    .context("--sms-url")?;
+                let outlet: Arc<dyn worker::Outlet> = Arc::new(SmsOutlet(Arc::new(provider)));
+                tracing::info!(to = outlet.describe(), "SMS is on");
+                state.sms = circles_server::sms::SmsSender::on(storage.clone(), sms);
+                let wake = state.sms.wake_handle();
+                workers
+                    .push((worker::spawn(storage.clone(), outlet, config.clone(), wake, stopped), config.send_timeout));
+            }
+            None => tracing::info!("SMS is off (no --sms-url): text messages are not sent nor kept"),
+        }
         let shutdown = async move {
             shutdown_signal().await;
             let _ = stop.send(true);
@@ -585,7 +664,8 @@ fn serve(
         }
         // A run under way finishes its transaction; the loop stops.
         let _ = retention.await;
-        if let Some((worker, send_timeout)) = worker {
+        let _ = reminders.await;
+        for (worker, send_timeout) in workers {
             // The message in flight is finished, the rest given back.
             let abort = worker.abort_handle();
             if tokio::time::timeout(send_timeout + Duration::from_secs(5), worker).await.is_err() {
@@ -598,6 +678,44 @@ fn serve(
     drop(runtime);
     drop(storage);
     result
+}
+
+/// How this process mails learners (`protocol/learner_mail.rs`): links at
+/// `base`, words from `pages/learner_mail.rs`; texts too with `sms`.
+fn learner_mail(base: String, sms: bool) -> circles_server::protocol::learner_mail::LearnerMail {
+    use circles_server::pages::learner_mail::{learner_message, learner_sms};
+    circles_server::protocol::learner_mail::LearnerMail {
+        base_url: base,
+        compose: Box::new(learner_message),
+        sms: sms.then(|| Box::new(learner_sms) as circles_server::protocol::learner_mail::ComposeLearnerSms),
+    }
+}
+
+/// How often `serve` looks for reminders that are due.
+const REMINDERS_EVERY: Duration = Duration::from_secs(60);
+
+/// Meeting reminders (`protocol/learner_mail.rs`): every minute the due
+/// ones are queued (once each) and the mail worker woken.
+fn spawn_reminders(
+    storage: Arc<dyn Storage>,
+    wake: Arc<tokio::sync::Notify>,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let run = storage.clone();
+            match tokio::task::spawn_blocking(move || run.send_due_reminders(chrono::Utc::now())).await {
+                Ok(Ok(0)) => {}
+                Ok(Ok(_)) => wake.notify_one(),
+                Ok(Err(e)) => tracing::warn!(error = %e, "the reminders run failed; trying again in a minute"),
+                Err(e) => tracing::warn!(error = %e, "the reminders run stopped; trying again in a minute"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(REMINDERS_EVERY) => {}
+                _ = stopped.changed() => return,
+            }
+        }
+    })
 }
 
 /// How often `serve` applies the teams' retention periods.

@@ -165,9 +165,14 @@ const TABLES: &[Table] = &[
             ("lease_until", false),
             ("last_error", false),
             ("sent_at", false),
+            ("channel", false),
+            ("provider_id", false),
+            ("delivery", false),
+            ("delivery_logged", true),
         ],
         key: &["id"],
     },
+    Table { name: "learner_sends", columns: &[("send_key", false), ("done_at", false)], key: &["send_key"] },
     Table {
         name: "invitations",
         columns: &[

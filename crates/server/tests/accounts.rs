@@ -425,8 +425,13 @@ fn organizers_from_before_become_synced_members(backend: Backend) {
         (olga, storage.add_team("Riverbend").unwrap())
     };
     // The schema as it was before the accounts migration (and the
-    // directory's and the audit log's, which come after it).
-    let undo = "DROP TABLE server_secrets; DROP TABLE audit_log; DROP TABLE public_slugs; DROP TABLE directory_contacts; DROP INDEX changes_person; DROP INDEX changes_everyone;
+    // directory's, the audit log's, link secrets', SMS's and learners'
+    // sends', which come after it).
+    let undo = "DROP TABLE learner_sends; DROP INDEX mail_outbox_deliveries;
+         ALTER TABLE mail_outbox DROP COLUMN delivery_logged; ALTER TABLE mail_outbox DROP COLUMN delivery;
+         DROP INDEX mail_outbox_due; ALTER TABLE mail_outbox DROP COLUMN channel;
+         ALTER TABLE mail_outbox DROP COLUMN provider_id; CREATE INDEX mail_outbox_due ON mail_outbox (state, next_attempt_at);
+         DROP TABLE server_secrets; DROP TABLE audit_log; DROP TABLE public_slugs; DROP TABLE directory_contacts; DROP INDEX changes_person; DROP INDEX changes_everyone;
          ALTER TABLE changes DROP COLUMN scope_person;
          DROP TABLE team_members; DROP TABLE access_revocations; ALTER TABLE users DROP COLUMN disabled_at;
          CREATE TABLE team_organizers (team_id TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (team_id, user_id));";

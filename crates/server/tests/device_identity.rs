@@ -261,6 +261,7 @@ fn a_database_from_before_device_binding_keeps_the_first_account_s_device(backen
             db.query("DROP TABLE public_slugs");
             db.query("DROP TABLE audit_log");
             db.query("DROP TABLE server_secrets");
+            db.query("DROP TABLE learner_sends");
             db.query("DROP TABLE team_members");
             db.query("DROP TABLE access_revocations");
             db.query("CREATE TABLE team_organizers (team_id TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (team_id, user_id))");
@@ -274,6 +275,7 @@ fn a_database_from_before_device_binding_keeps_the_first_account_s_device(backen
                  CREATE INDEX changes_global ON changes(seq) WHERE scope_circle IS NULL;
                  DROP TABLE devices; DROP TABLE row_creator; DROP TABLE mail_outbox;
                  DROP TABLE team_join_domains; DROP TABLE invitations; DROP TABLE password_resets; DROP TABLE public_slugs; DROP TABLE audit_log; DROP TABLE server_secrets;
+                 DROP TABLE learner_sends;
                  DROP TABLE team_members; DROP TABLE access_revocations; ALTER TABLE users DROP COLUMN disabled_at;
                  CREATE TABLE team_organizers (team_id TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (team_id, user_id));
                  DELETE FROM circles_schema_migrations WHERE version >= 2",

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use circles_server::mail::{Email, Kind};
-use circles_server::storage::{MailAttachment, MailOutcome, MailState};
+use circles_server::storage::{Channel, MailAttachment, MailOutcome, MailState};
 use circles_server::Storage;
 use common::smtp::{free_port, Received, SmtpSink};
 use common::{admin, Backend, ServerProcess, TestDb};
@@ -261,10 +261,13 @@ fn a_failed_message_goes_out_again_after_mail_retry(backend: Backend) {
     let id = enqueue(&storage, &Email::new(Kind::PasswordReset, "r@example.org", "Reset", "A link.\n"));
     // A worker claims it and gives up on it.
     let now = circles_server::common::now_text();
-    let claimed = storage.claim_mail("worker-1", &now, "9999-01-01T00:00:00.000Z", 10).unwrap();
+    let claimed = storage.claim_mail(Channel::Email, "worker-1", &now, "9999-01-01T00:00:00.000Z", 10).unwrap();
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].attempts, 1);
-    assert!(storage.claim_mail("worker-2", &now, "9999-01-01T00:00:00.000Z", 10).unwrap().is_empty(), "held");
+    assert!(
+        storage.claim_mail(Channel::Email, "worker-2", &now, "9999-01-01T00:00:00.000Z", 10).unwrap().is_empty(),
+        "held"
+    );
     let failed = MailOutcome::Failed { error: "550 5.1.1 no such user".into() };
     assert!(!storage.finish_mail(&id, "worker-2", &failed).unwrap(), "only its holder records a failure");
     assert!(storage.finish_mail(&id, "worker-1", &failed).unwrap());

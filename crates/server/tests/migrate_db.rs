@@ -14,7 +14,7 @@ use circles_server::auth;
 use circles_server::mail::{Email, Kind};
 use circles_server::migrate;
 use circles_server::protocol::invitations::{InvitationFacts, InvitationRequest};
-use circles_server::storage::{MailAttachment, MailOutcome};
+use circles_server::storage::{Channel, MailAttachment, MailOutcome};
 use common::{admin, snapshot, Backend, Client, TestDb, TestServer};
 
 #[test]
@@ -30,9 +30,12 @@ fn a_sqlite_server_moves_to_postgres_with_nothing_lost() {
     let mut b = Client::new(&source, "fatima@example.org");
     let mut input = CircleInput::new("Public Speaking", "America/Chicago", "18:30", 90);
     input.description = "Speak with confidence".into();
+    input.status = circles_core::CircleStatus::Published;
+    input.venue.name = "Riverbend Library".into();
     let rule = WeeklyRule { first_date: NaiveDate::from_ymd_opt(2026, 12, 7).unwrap(), count: 4 };
     let circle = a.store.create_circle(&input, Some(&rule)).unwrap();
-    let ana = a.store.add_learner(&circle, &LearnerInput::new("Ana")).unwrap();
+    let ana_input = LearnerInput { consent: true, email: "ana@example.org".into(), ..LearnerInput::new("Ana") };
+    let ana = a.store.add_learner(&circle, &ana_input).unwrap();
     a.sync();
     b.sync();
     // A conflict: both laptops mark Ana differently, offline.
@@ -81,19 +84,28 @@ fn a_sqlite_server_moves_to_postgres_with_nothing_lost() {
     assert!(source.storage.request_reset("olga@example.org", &auth::token_hash("reset"), &reset).unwrap());
     // The team's public page has its address.
     source.storage.public_team_slug(&team).unwrap();
-    // A learner's link: the server's link secret is made (and must move, or sent links break).
-    let withdraw = circles_server::protocol::links::Purpose::Withdraw;
-    let now = chrono::Utc::now();
-    source.storage.make_learner_link("https://circles.example.org", withdraw, &ana, None, now).unwrap();
-    // Its message sent already, so the outbox below holds what it says.
+    // A reminder planned (its send marked done), its mail to Ana queued with
+    // her signed links (the server's link secret made).
+    source.storage.set_learner_mail(circles_server::protocol::learner_mail::LearnerMail {
+        base_url: "https://circles.example.org".into(),
+        compose: Box::new(circles_server::pages::learner_mail::learner_message),
+        sms: None,
+    });
+    let first = chrono::DateTime::parse_from_rfc3339("2026-12-06T12:00:00Z").unwrap().with_timezone(&chrono::Utc);
+    assert_eq!(source.storage.send_due_reminders(first).unwrap(), 1);
+
+    // Its message (and the reminder) sent already, so the outbox below holds what it says.
     let now = circles_server::common::now_text();
-    let claimed = source.storage.claim_mail("w", &now, "9999-01-01T00:00:00.000Z", 10).unwrap();
-    assert_eq!(claimed.len(), 1);
-    assert!(source.storage.finish_mail(&claimed[0].id, "w", &MailOutcome::Sent { at: now }).unwrap());
+    let claimed = source.storage.claim_mail(Channel::Email, "w", &now, "9999-01-01T00:00:00.000Z", 10).unwrap();
+    assert_eq!(claimed.len(), 2);
+    for mail in &claimed {
+        let sent = MailOutcome::Sent { at: now.clone(), provider_id: None };
+        assert!(source.storage.finish_mail(&mail.id, "w", &sent).unwrap());
+    }
     let failed = Email::new(Kind::Test, "gone@example.org", "Test", "A test.\n");
     let failed = source.storage.enqueue_mail(&failed.to_new_mail().unwrap()).unwrap().0;
     let now = circles_server::common::now_text();
-    assert_eq!(source.storage.claim_mail("w", &now, "9999-01-01T00:00:00.000Z", 1).unwrap().len(), 1);
+    assert_eq!(source.storage.claim_mail(Channel::Email, "w", &now, "9999-01-01T00:00:00.000Z", 1).unwrap().len(), 1);
     let error = MailOutcome::Failed { error: "550 no such user".into() };
     assert!(source.storage.finish_mail(&failed, "w", &error).unwrap());
     let pending = source.storage.enqueue_mail(&email.to_new_mail().unwrap()).unwrap().0;
@@ -120,12 +132,14 @@ fn a_sqlite_server_moves_to_postgres_with_nothing_lost() {
 
     // The copied outbox works: its pending message is claimed whole.
     let moved = target.open();
-    let claimed = moved.claim_mail("w2", &circles_server::common::now_text(), "9999-01-01T00:00:00.000Z", 10).unwrap();
+    let claimed = moved
+        .claim_mail(Channel::Email, "w2", &circles_server::common::now_text(), "9999-01-01T00:00:00.000Z", 10)
+        .unwrap();
     assert_eq!(claimed.len(), 1);
     assert_eq!((claimed[0].id.as_str(), claimed[0].attempts), (pending.as_str(), 1));
     assert_eq!(claimed[0].attachments, email.attachments);
     assert_eq!(claimed[0].html, email.html);
-    let finished = MailOutcome::Sent { at: circles_server::common::now_text() };
+    let finished = MailOutcome::Sent { at: circles_server::common::now_text(), provider_id: None };
     assert!(moved.finish_mail(&pending, "w2", &finished).unwrap());
     drop(moved);
     let (ok, out, err) = admin(&target.url, &["mail", "list"]);

@@ -420,10 +420,12 @@ fn the_example_config_file_is_valid() {
     std::fs::write(&path, &uncommented).unwrap();
     let config = circles_server::config::ServerConfig::load(Some(&path), Default::default()).unwrap();
     assert!(config.public_url.is_some() && config.mail.url.is_some() && config.mail.from.is_some());
-    for key in circles_server::config::KEYS.iter().chain(circles_server::config::MAIL_KEYS) {
-        assert!(text.contains(&format!("# {key} = ")) || *key == "mail", "{key} is not in the example");
+    assert!(config.sms.is_some(), "every SMS key is in the example");
+    let keys = circles_server::config::KEYS.iter().chain(circles_server::config::MAIL_KEYS);
+    for key in keys.chain(circles_server::config::SMS_KEYS) {
+        assert!(text.contains(&format!("# {key} = ")) || ["mail", "sms"].contains(key), "{key} is not in the example");
     }
-    assert!(text.contains("# [mail]"));
+    assert!(text.contains("# [mail]") && text.contains("# [sms]"));
     // As shipped (all commented) it is valid too.
     circles_server::config::ServerConfig::load(Some(&example), Default::default()).unwrap();
 }

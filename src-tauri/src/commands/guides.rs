@@ -1,7 +1,8 @@
-//! The meeting guide: read, edit, reset, print (a PDF run sheet), and save
-//! a circle's guides as the facilitator's own template.
+//! The meeting guide: read, edit, reset, print (a PDF run sheet, with or
+//! without its sign-in sheet; the sign-in sheet alone), and save a circle's
+//! guides as the facilitator's own template.
 
-use circles_core::{run_sheet_pdf, Paper, PdfOptions};
+use circles_core::{run_sheet_pdf, sign_in_sheet_pdf, Paper, PdfOptions, RunSheetOptions};
 use circles_core::{GuideEdit, MeetingGuide};
 use tauri::State;
 
@@ -26,20 +27,46 @@ pub async fn reset_guide(state: State<'_, AppState>, meeting_id: String) -> UiRe
     state.edit(|s| s.reset_meeting_guide(&meeting_id))
 }
 
-/// The one-page run sheet as a PDF in the exports folder; returns its path.
-#[tauri::command]
-pub async fn save_run_sheet(state: State<'_, AppState>, meeting_id: String, paper: String) -> UiResult<String> {
-    let paper = Paper::parse(&paper).ok_or_else(|| {
-        UiError::invalid(
-            "run sheet",
-            "paper",
-            Rule::Choice,
-            format!("\"{paper}\" is not a paper size; use letter or a4"),
-        )
+/// The paper size a person chose, for a PDF export.
+fn pdf_options(what: &'static str, paper: &str) -> UiResult<PdfOptions> {
+    let paper = Paper::parse(paper).ok_or_else(|| {
+        UiError::invalid(what, "paper", Rule::Choice, format!("\"{paper}\" is not a paper size; use letter or a4"))
     })?;
-    let sheet = state.read(|s| s.run_sheet(&meeting_id))?;
-    let bytes = run_sheet_pdf(&sheet, &PdfOptions { paper, made_on: Some(chrono::Local::now().date_naive()) });
+    Ok(PdfOptions { paper, made_on: Some(chrono::Local::now().date_naive()) })
+}
+
+/// The one-page run sheet as a PDF in the exports folder (with the
+/// meeting's sign-in sheet after it when asked); returns its path.
+#[tauri::command]
+pub async fn save_run_sheet(
+    state: State<'_, AppState>,
+    meeting_id: String,
+    paper: String,
+    include_sign_in: bool,
+) -> UiResult<String> {
+    let options = pdf_options("run sheet", &paper)?;
+    let sheet = state.read(|s| s.run_sheet_with(&meeting_id, RunSheetOptions { include_sign_in }))?;
+    let bytes = run_sheet_pdf(&sheet, &options);
     save_export(&state, &format!("run-sheet-{}-{}.pdf", sheet.local_date, stamp()), &bytes)
+}
+
+/// A circle's sign-in sheet as a PDF in the exports folder: the one
+/// meeting given, or every meeting that is not cancelled; returns its path.
+#[tauri::command]
+pub async fn save_sign_in_sheet(
+    state: State<'_, AppState>,
+    circle_id: String,
+    meeting_id: Option<String>,
+    paper: String,
+) -> UiResult<String> {
+    let options = pdf_options("sign-in sheet", &paper)?;
+    let sheet = state.read(|s| s.sign_in_sheet(&circle_id, meeting_id.as_deref()))?;
+    let bytes = sign_in_sheet_pdf(&sheet, &options);
+    let day = match sheet.meetings.as_slice() {
+        [one] => one.local_date.to_string(),
+        _ => "all".to_string(),
+    };
+    save_export(&state, &format!("sign-in-sheet-{day}-{}.pdf", stamp()), &bytes)
 }
 
 #[tauri::command]

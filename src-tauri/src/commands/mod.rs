@@ -11,6 +11,7 @@ pub mod first_run;
 pub mod guides;
 pub mod learners;
 pub mod meetings;
+pub mod messages;
 pub mod reports;
 pub mod settings;
 pub mod sync;

@@ -10,6 +10,7 @@ import type {
   CircleDetail,
   CircleFacilitators,
   CircleInput,
+  CircleMessages,
   CircleReport,
   CircleSummary,
   ConflictView,
@@ -110,6 +111,13 @@ export const setMeetingCancelled = (id: string, cancelled: boolean) =>
   call<void>("set_meeting_cancelled", { id, cancelled });
 export const removeMeeting = (id: string) => call<void>("remove_meeting", { id });
 
+// What learners receive: planned reminders, messages to the circle (sent after sync), what was sent.
+export const circleMessages = (circleId: string) => call<CircleMessages>("circle_messages", { circleId });
+export const sendCircleMessage = (circleId: string, subject: string, body: string) =>
+  call<string>("send_circle_message", { circleId, subject, body });
+export const setReminderMessage = (meetingId: string, message: string) =>
+  call<void>("set_reminder_message", { meetingId, message });
+
 // Attendance
 export const roster = (meetingId: string) => call<RosterView>("roster", { meetingId });
 export const setMark = (meetingId: string, learnerId: string, mark: Mark | null) =>
@@ -138,7 +146,10 @@ export const updateCourse = (id: string, input: CourseInput) => call<void>("upda
 export const guide = (meetingId: string) => call<MeetingGuide>("guide", { meetingId });
 export const editGuide = (meetingId: string, edit: GuideEdit) => call<MeetingGuide>("edit_guide", { meetingId, edit });
 export const resetGuide = (meetingId: string) => call<MeetingGuide>("reset_guide", { meetingId });
-export const saveRunSheet = (meetingId: string, paper: string) => call<string>("save_run_sheet", { meetingId, paper });
+export const saveRunSheet = (meetingId: string, paper: string, includeSignIn: boolean) =>
+  call<string>("save_run_sheet", { meetingId, paper, includeSignIn });
+export const saveSignInSheet = (circleId: string, meetingId: string | null, paper: string) =>
+  call<string>("save_sign_in_sheet", { circleId, meetingId, paper });
 export const saveGuideAsTemplate = (circleId: string, name: string) =>
   call<string>("save_guide_as_template", { circleId, name });
 

@@ -17,7 +17,7 @@ export type Route =
   | { screen: "sync" }
   | { screen: "settings" };
 
-export type CircleTab = "meetings" | "learners" | "attendance" | "feedback" | "report";
+export type CircleTab = "meetings" | "learners" | "attendance" | "feedback" | "messages" | "report";
 
 export const router = $state({ route: { screen: "today" } as Route, history: [] as Route[] });
 

@@ -173,6 +173,9 @@ fn apply(ctx: &Ctx, d: &CircleDetails, input: &mut CircleInput) -> Result<()> {
     if d.signup_limit.is_some() {
         input.signup_limit = d.signup_limit;
     }
+    if let Some(hours) = d.reminder_hours {
+        input.reminder_hours = hours;
+    }
     if let Some(open) = d.signup_open {
         input.signup_open = open;
     }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{anyhow, Result};
 use circles_core::schema::GUIDE_TEMPLATES;
-use circles_core::{run_sheet_pdf, Paper, PdfOptions};
+use circles_core::{run_sheet_pdf, Paper, PdfOptions, RunSheetOptions};
 use circles_core::{GuideEdit, GuideSection, MeetingGuide};
 use clap::{Args, Subcommand};
 
@@ -20,6 +20,9 @@ pub enum GuideCommand {
     /// A meeting's one-page run sheet as PDF (to --out FILE, or stdout when it is not a terminal).
     Print {
         meeting: String,
+        /// Add the meeting's sign-in sheet after the run sheet.
+        #[arg(long)]
+        include_sign_in: bool,
         #[command(flatten)]
         pdf: PdfArgs,
     },
@@ -128,10 +131,11 @@ pub fn run(ctx: &mut Ctx, command: GuideCommand) -> Result<()> {
             let guide = ctx.store.guide(&ctx.meeting_id(&meeting)?)?;
             show(ctx, &guide)
         }
-        GuideCommand::Print { meeting, pdf } => {
+        GuideCommand::Print { meeting, include_sign_in, pdf } => {
+            let options = pdf.options()?;
             let id = ctx.meeting_id(&meeting)?;
-            let sheet = ctx.store.run_sheet(&id)?;
-            let bytes = run_sheet_pdf(&sheet, &pdf.options()?);
+            let sheet = ctx.store.run_sheet_with(&id, RunSheetOptions { include_sign_in })?;
+            let bytes = run_sheet_pdf(&sheet, &options);
             write_pdf(ctx, &bytes, pdf.out.as_ref(), &format!("the run sheet of meeting {}", sheet.number))
         }
         GuideCommand::Edit { meeting, section, title, minutes, notes } => {

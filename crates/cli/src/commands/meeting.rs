@@ -69,6 +69,18 @@ pub fn run(ctx: &mut Ctx, command: MeetingCommand) -> Result<()> {
             let label = describe_meeting(&ctx.store, &meeting)?;
             print_done(ctx, &format!("Saved the notes of {label}."), &meeting)
         }
+        MeetingCommand::ReminderMessage { id, text } => {
+            let id = ctx.meeting_id(&id)?;
+            ctx.store.set_reminder_message(&id, &text)?;
+            let meeting = ctx.store.meeting(&id)?;
+            let label = describe_meeting(&ctx.store, &meeting)?;
+            let message = if text.trim().is_empty() {
+                format!("Removed the reminder's message of {label}.")
+            } else {
+                format!("Saved the reminder's message of {label}.")
+            };
+            print_done(ctx, &message, &meeting)
+        }
         MeetingCommand::HeadCount { id, count, clear } => {
             let id = ctx.meeting_id(&id)?;
             let count = if clear { None } else { count };

@@ -13,6 +13,7 @@ pub mod guide;
 pub mod info;
 pub mod learner;
 pub mod meeting;
+pub mod message;
 pub mod report;
 pub mod sync;
 pub mod team;

@@ -1,12 +1,13 @@
-//! `circles report circle|team ...`: the figures a facilitator or an
-//! organizer hands on, as a summary, CSV, JSON or PDF.
+//! `circles report circle|team|sign-in-sheet ...`: the figures a facilitator
+//! or an organizer hands on, as a summary, CSV, JSON or PDF, and the sheet
+//! learners sign at each meeting.
 
 use std::path::PathBuf;
 
 use anyhow::{anyhow, Result};
 use circles_core::schema::TEAMS;
 use circles_core::sync::team_admin;
-use circles_core::{circle_report_pdf, team_report_pdf};
+use circles_core::{circle_report_pdf, sign_in_sheet_pdf, team_report_pdf};
 use circles_core::{write_circle_csv, write_team_csv, CircleReport, Figures, TeamReport};
 use clap::{Subcommand, ValueEnum};
 
@@ -36,6 +37,16 @@ pub enum ReportCommand {
         to: String,
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
+        #[command(flatten)]
+        pdf: PdfArgs,
+    },
+    /// A circle's printed sign-in sheet as PDF: one page per meeting that is not cancelled (or the one
+    /// --meeting names), the enrolled learners by name with a box each, blank rows for walk-ins.
+    SignInSheet {
+        circle: String,
+        /// Only this meeting (an id or its unique prefix; one of this circle's meetings).
+        #[arg(long, value_name = "MEETING")]
+        meeting: Option<String>,
         #[command(flatten)]
         pdf: PdfArgs,
     },
@@ -81,6 +92,17 @@ pub fn run(ctx: &Ctx, command: ReportCommand) -> Result<()> {
                 }
                 Format::Pdf => write_pdf(ctx, &team_report_pdf(&report, &pdf.options()?), pdf.out.as_ref(), &what),
             }
+        }
+        ReportCommand::SignInSheet { circle, meeting, pdf } => {
+            let options = pdf.options()?;
+            let circle = ctx.circle_id(&circle)?;
+            let meeting = meeting.map(|m| ctx.meeting_id(&m)).transpose()?;
+            let sheet = ctx.store.sign_in_sheet(&circle, meeting.as_deref())?;
+            let what = match sheet.meetings.as_slice() {
+                [one] => format!("the sign-in sheet of \"{}\", meeting {}", sheet.circle_name, one.number),
+                all => format!("the sign-in sheet of \"{}\" ({} meetings)", sheet.circle_name, all.len()),
+            };
+            write_pdf(ctx, &sign_in_sheet_pdf(&sheet, &options), pdf.out.as_ref(), &what)
         }
     }
 }

@@ -69,6 +69,12 @@ impl MailServeArgs {
         from.parse::<Mailbox>()
             .map_err(|e| anyhow::anyhow!("`{from}` is not an address ({e}); e.g. circles@example.org"))
             .context("--mail-from")?;
+        Ok(Some(MailSettings { url, from: from.clone(), worker: self.worker() }))
+    }
+
+    /// How the outbox workers (mail's and SMS's) go about it: the defaults,
+    /// or the tests' hidden flags.
+    pub fn worker(&self) -> WorkerConfig {
         let mut worker = WorkerConfig::default();
         if let Some(ms) = self.mail_backoff_ms {
             worker.backoff.first = Duration::from_millis(ms);
@@ -84,7 +90,7 @@ impl MailServeArgs {
         if let Some(n) = self.mail_batch {
             worker.batch = n.max(1);
         }
-        Ok(Some(MailSettings { url, from: from.clone(), worker }))
+        worker
     }
 }
 
@@ -96,7 +102,7 @@ pub enum MailCommand {
         #[arg(long)]
         to: String,
     },
-    /// Messages in the outbox, newest first.
+    /// Messages in the outbox (mail and SMS), newest first.
     List {
         #[arg(long, value_parser = ["pending", "sending", "sent", "failed"])]
         state: Option<String>,
@@ -125,7 +131,7 @@ pub fn run(storage: &dyn SyncService, command: MailCommand) -> Result<()> {
         MailCommand::List { state, limit } => {
             let state = state.as_deref().and_then(MailState::parse);
             let messages = storage.mail_summaries(state, limit)?;
-            println!("id  to  subject  state  attempts  next attempt  last error");
+            println!("id  channel  to  subject  state  attempts  next attempt  last error");
             for m in messages {
                 let next = if matches!(m.state, MailState::Pending | MailState::Sending) {
                     m.next_attempt_at.as_str()
@@ -133,10 +139,11 @@ pub fn run(storage: &dyn SyncService, command: MailCommand) -> Result<()> {
                     "-"
                 };
                 println!(
-                    "{}  {}  {}  {}  {}  {}  {}",
+                    "{}  {}  {}  {}  {}  {}  {}  {}",
                     m.id,
+                    m.channel.as_str(),
                     shown(&m.to),
-                    shown(&m.subject),
+                    if m.subject.is_empty() { "-".to_string() } else { shown(&m.subject) },
                     m.state.as_str(),
                     m.attempts,
                     next,

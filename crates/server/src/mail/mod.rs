@@ -14,6 +14,10 @@
 //!   `storage/`).
 //! - `admin.rs`: `circles-server mail test|list|retry`.
 //!
+//! **SMS** goes through the same outbox and the same worker: a row's
+//! `channel` is `email` or `sms`, and each channel's worker claims only its
+//! own (`sms/` holds the SMS side: the message, the provider, the settings).
+//!
 //! **Sent once.** Claims are exclusive (PostgreSQL: `FOR UPDATE SKIP LOCKED`;
 //! SQLite: one `UPDATE … RETURNING` in the one writer's transaction), so two
 //! server processes never send one message twice. SMTP itself cannot be
@@ -36,11 +40,11 @@ use tokio::sync::Notify;
 
 use crate::common::now_text;
 use crate::error::ApiError;
-use crate::storage::{MailAttachment, NewMail};
+use crate::storage::{Channel, MailAttachment, NewMail};
 use crate::SyncService;
 
 pub use transport::{MailUrl, Transport};
-pub use worker::{Backoff, WorkerConfig};
+pub use worker::{Backoff, Outlet, WorkerConfig};
 
 /// Longest subject kept (longer ones are refused: a caller's bug).
 pub const MAX_SUBJECT: usize = 998;
@@ -123,19 +127,33 @@ impl Email {
                 ));
             }
         }
-        let now = now_text();
         Ok(NewMail {
-            id: uuid::Uuid::now_v7().to_string(),
-            created_at: now.clone(),
-            kind: self.kind.as_str().to_string(),
-            dedupe_key: self.dedupe_key.clone(),
-            to: self.to.clone(),
             subject: self.subject.clone(),
-            text: self.text.clone(),
             html: self.html.clone(),
             attachments: self.attachments.clone(),
-            next_attempt_at: now,
+            ..outbox_row(Channel::Email, self.kind, &self.to, &self.text, self.dedupe_key.as_deref())
         })
+    }
+}
+
+/// An outbox row of any channel, due now, with a fresh id (no subject,
+/// HTML or attachments: an email adds its own). Callers check what they
+/// pass: `Email::to_new_mail`, `sms::Sms::to_new_mail`.
+pub(crate) fn outbox_row(channel: Channel, kind: Kind, to: &str, text: &str, dedupe_key: Option<&str>) -> NewMail {
+    let now = now_text();
+    NewMail {
+        id: uuid::Uuid::now_v7().to_string(),
+        created_at: now.clone(),
+        channel,
+        kind: kind.as_str().to_string(),
+        dedupe_key: dedupe_key.map(str::to_string),
+        to: to.to_string(),
+        subject: String::new(),
+        text: text.to_string(),
+        html: None,
+        attachments: Vec::new(),
+        next_attempt_at: now,
+        delivery: None,
     }
 }
 

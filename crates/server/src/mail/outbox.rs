@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 
 use crate::error::ApiError;
 use crate::protocol::ApiResult;
-use crate::storage::{Backend, ClaimedMail, MailOutcome, MailState, MailSummary, NewMail};
+use crate::storage::{Backend, Channel, ClaimedMail, MailOutcome, MailState, MailSummary, NewMail};
 
 pub(crate) fn enqueue(backend: &impl Backend, mail: &NewMail) -> ApiResult<(String, bool)> {
     backend.write_unordered(|tx| Ok(tx.enqueue_mail(mail)?))
@@ -14,12 +14,13 @@ pub(crate) fn enqueue(backend: &impl Backend, mail: &NewMail) -> ApiResult<(Stri
 
 pub(crate) fn claim(
     backend: &impl Backend,
+    channel: Channel,
     owner: &str,
     now: &str,
     lease_until: &str,
     limit: usize,
 ) -> ApiResult<Vec<ClaimedMail>> {
-    backend.write_unordered(|tx| Ok(tx.claim_mail(owner, now, lease_until, limit)?))
+    backend.write_unordered(|tx| Ok(tx.claim_mail(channel, owner, now, lease_until, limit)?))
 }
 
 pub(crate) fn finish(backend: &impl Backend, id: &str, owner: &str, outcome: &MailOutcome) -> ApiResult<bool> {

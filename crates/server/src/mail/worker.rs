@@ -1,4 +1,5 @@
-//! The sending worker, a tokio task inside `serve`: it claims a small batch
+//! The sending worker, a tokio task inside `serve`, one per channel (mail;
+//! SMS, `sms/`), each claiming only its channel's messages: it claims a small batch
 //! of due messages with a lease, sends them one by one and records each
 //! outcome at once (sent; retry later with exponential backoff and jitter;
 //! failed after `max_attempts` or a permanent refusal). It wakes when this
@@ -7,6 +8,8 @@
 //! shutdown it finishes the message in flight and gives the rest of its
 //! batch back, so another process takes them without waiting for the lease.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,8 +18,37 @@ use rand::Rng;
 use tokio::sync::{watch, Notify};
 
 use super::transport::{SendError, Transport};
-use crate::storage::{ClaimedMail, MailOutcome};
+use crate::storage::{Channel, ClaimedMail, MailOutcome};
 use crate::SyncService;
+
+/// What sending one message may come to: accepted (with the provider's id
+/// for it, if it gives one), or a failure worth retrying or not.
+pub type SendResult = Result<Option<String>, SendError>;
+
+/// Where one channel's messages go: the SMTP transport (`Transport`) or an
+/// SMS provider (`sms::SmsOutlet`). The worker is the same for both.
+pub trait Outlet: Send + Sync + 'static {
+    /// The channel whose messages this outlet sends.
+    fn channel(&self) -> Channel;
+    /// For the log: where messages go, never a secret.
+    fn describe(&self) -> String;
+    /// Send one claimed message.
+    fn send<'a>(&'a self, mail: &'a ClaimedMail) -> Pin<Box<dyn Future<Output = SendResult> + Send + 'a>>;
+}
+
+impl Outlet for Transport {
+    fn channel(&self) -> Channel {
+        Channel::Email
+    }
+
+    fn describe(&self) -> String {
+        Transport::describe(self).to_string()
+    }
+
+    fn send<'a>(&'a self, mail: &'a ClaimedMail) -> Pin<Box<dyn Future<Output = SendResult> + Send + 'a>> {
+        Box::pin(async move { Transport::send(self, mail).await.map(|()| None) })
+    }
+}
 
 /// Waits between attempts: `first`, then doubling, at most `cap`, each
 /// stretched or shrunk by up to a fifth at random so that messages that
@@ -84,14 +116,14 @@ fn after(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
 
 /// What to record after an attempt.
 pub fn outcome(
-    result: Result<(), SendError>,
+    result: SendResult,
     mail: &ClaimedMail,
     config: &WorkerConfig,
     now: DateTime<Utc>,
     jitter: f64,
 ) -> MailOutcome {
     match result {
-        Ok(()) => MailOutcome::Sent { at: text(now) },
+        Ok(provider_id) => MailOutcome::Sent { at: text(now), provider_id },
         Err(SendError::Permanent(error)) => MailOutcome::Failed { error },
         Err(SendError::Transient(error)) if mail.attempts >= config.max_attempts => {
             MailOutcome::Failed { error: format!("gave up after {} attempts; the last: {error}", mail.attempts) }
@@ -105,7 +137,7 @@ pub fn outcome(
 /// Start the worker; it ends when `stop` turns true (after the message in flight).
 pub fn spawn(
     storage: Arc<dyn SyncService>,
-    transport: Transport,
+    transport: Arc<dyn Outlet>,
     config: WorkerConfig,
     wake: Arc<Notify>,
     stop: watch::Receiver<bool>,
@@ -119,13 +151,14 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 
 async fn run(
     storage: Arc<dyn SyncService>,
-    transport: Transport,
+    transport: Arc<dyn Outlet>,
     config: WorkerConfig,
     wake: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
 ) {
     let owner = format!("pid{}-{}", std::process::id(), uuid::Uuid::now_v7());
-    tracing::info!(transport = transport.describe(), %owner, "mail worker started");
+    let channel = transport.channel();
+    tracing::info!(transport = transport.describe(), %owner, channel = channel.as_str(), "outbox worker started");
     loop {
         if *stop.borrow() {
             break;
@@ -135,12 +168,12 @@ async fn run(
         let claimed = {
             let (storage, owner) = (storage.clone(), owner.clone());
             let (now, until, batch) = (text(now), text(lease_until), config.batch);
-            blocking(move || storage.claim_mail(&owner, &now, &until, batch)).await
+            blocking(move || storage.claim_mail(channel, &owner, &now, &until, batch)).await
         };
         let batch = match claimed {
             Some(Ok(batch)) => batch,
             Some(Err(e)) => {
-                tracing::warn!(error = %e, "cannot claim mail; trying again later");
+                tracing::warn!(error = %e, channel = channel.as_str(), "cannot claim messages; trying again later");
                 Vec::new()
             }
             None => Vec::new(),
@@ -170,23 +203,50 @@ async fn run(
             let jitter = rand::thread_rng().gen::<f64>();
             let outcome = outcome(result, &mail, &config, Utc::now(), jitter);
             match &outcome {
-                MailOutcome::Sent { .. } => tracing::info!(id = %mail.id, kind = %mail.kind, "mail sent"),
+                MailOutcome::Sent { .. } => {
+                    tracing::info!(id = %mail.id, kind = %mail.kind, channel = channel.as_str(), "message sent")
+                }
                 MailOutcome::Retry { next_attempt_at, error } => tracing::warn!(
                     id = %mail.id,
+                    channel = channel.as_str(),
                     attempts = mail.attempts,
                     %next_attempt_at,
                     %error,
-                    "mail not sent; will retry"
+                    "message not sent; will retry"
                 ),
                 MailOutcome::Failed { error } => {
-                    tracing::error!(id = %mail.id, attempts = mail.attempts, %error, "mail failed; given up")
+                    tracing::error!(
+                        id = %mail.id,
+                        channel = channel.as_str(),
+                        attempts = mail.attempts,
+                        %error,
+                        "message failed; given up"
+                    )
                 }
                 MailOutcome::Released => {}
             }
             record(&storage, &owner, &mail, outcome).await;
         }
+        record_deliveries(&storage).await;
     }
-    tracing::info!("mail worker stopped");
+    tracing::info!(channel = channel.as_str(), "outbox worker stopped");
+}
+
+/// Tell laptops what became of learners' messages: the `deliveries` rows
+/// of the ones this batch finished (and any left from before).
+async fn record_deliveries(storage: &Arc<dyn SyncService>) {
+    const AT_ONCE: usize = 500;
+    loop {
+        let run = storage.clone();
+        match blocking(move || run.record_deliveries(AT_ONCE)).await {
+            Some(Ok(n)) if n == AT_ONCE => continue,
+            Some(Ok(_)) | None => return,
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "cannot write delivery rows; trying after the next batch");
+                return;
+            }
+        }
+    }
 }
 
 /// Record an outcome, trying a few times: a `sent` not recorded would be
@@ -253,6 +313,9 @@ mod tests {
             outcome(Err(SendError::Permanent("550 no such user".into())), &claimed(1), &config, now, 0.5),
             MailOutcome::Failed { error } if error == "550 no such user"
         ));
-        assert!(matches!(outcome(Ok(()), &claimed(3), &config, now, 0.5), MailOutcome::Sent { .. }));
+        assert!(matches!(
+            outcome(Ok(Some("SM1".into())), &claimed(3), &config, now, 0.5),
+            MailOutcome::Sent { provider_id: Some(id), .. } if id == "SM1"
+        ));
     }
 }

@@ -5,47 +5,82 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::protocol::public::PublicCircle;
+use crate::protocol::public::{PublicCircle, PublicMeeting};
 
 /// A calendar of the circles' meetings that are not cancelled; `url_of`
 /// gives a circle's page.
 pub fn calendar(circles: &[&PublicCircle], url_of: &dyn Fn(&PublicCircle) -> String) -> String {
     let mut out = String::new();
-    line(&mut out, "BEGIN:VCALENDAR");
-    line(&mut out, "VERSION:2.0");
-    line(&mut out, "PRODID:-//Circles//Public pages//EN");
-    line(&mut out, "CALSCALE:GREGORIAN");
-    line(&mut out, "METHOD:PUBLISH");
+    begin(&mut out);
     let stamp = stamp(Utc::now());
     for circle in circles {
         let url = url_of(circle);
-        let location = if circle.online {
-            "Online".to_string()
-        } else {
-            [&circle.venue_name, &circle.venue_address, &circle.city]
-                .iter()
-                .filter(|s| !s.is_empty())
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
         for (n, meeting) in circle.meetings.iter().enumerate().filter(|(_, m)| !m.cancelled) {
-            line(&mut out, "BEGIN:VEVENT");
-            line(&mut out, &format!("UID:{}-{}@circles", circle.slug, n + 1));
-            line(&mut out, &format!("DTSTAMP:{stamp}"));
-            line(&mut out, &format!("DTSTART:{}", self::stamp(meeting.starts_at)));
-            line(&mut out, &format!("DTEND:{}", self::stamp(meeting.ends_at)));
-            line(&mut out, &format!("SUMMARY:{}", escape(&circle.name)));
-            if !location.is_empty() {
-                line(&mut out, &format!("LOCATION:{}", escape(&location)));
-            }
-            line(&mut out, &format!("DESCRIPTION:{}", escape(&format!("{}\n{url}", circle.course_title))));
-            line(&mut out, &format!("URL:{url}"));
-            line(&mut out, "END:VEVENT");
+            let uid = format!("{}-{}@circles", circle.slug, n + 1);
+            event(&mut out, circle, meeting, &uid, None, &stamp, &url);
         }
     }
     line(&mut out, "END:VCALENDAR");
     out
+}
+
+/// A calendar of one meeting, for a learner's reminder or a notice that it
+/// moved: its UID is the meeting's, and its SEQUENCE grows with each send,
+/// so a calendar that holds it moves it rather than adding a second one.
+pub fn one_meeting(circle: &PublicCircle, meeting: &PublicMeeting, url: &str) -> String {
+    let mut out = String::new();
+    begin(&mut out);
+    let now = Utc::now();
+    let sequence = (now.timestamp() / 60).max(0);
+    event(&mut out, circle, meeting, &format!("{}@circles", meeting.id), Some(sequence), &stamp(now), url);
+    line(&mut out, "END:VCALENDAR");
+    out
+}
+
+fn begin(out: &mut String) {
+    line(out, "BEGIN:VCALENDAR");
+    line(out, "VERSION:2.0");
+    line(out, "PRODID:-//Circles//Public pages//EN");
+    line(out, "CALSCALE:GREGORIAN");
+    line(out, "METHOD:PUBLISH");
+}
+
+fn event(
+    out: &mut String,
+    circle: &PublicCircle,
+    meeting: &PublicMeeting,
+    uid: &str,
+    sequence: Option<i64>,
+    stamp: &str,
+    url: &str,
+) {
+    let location = if circle.online {
+        "Online".to_string()
+    } else {
+        [&circle.venue_name, &circle.venue_address, &circle.city]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    line(out, "BEGIN:VEVENT");
+    line(out, &format!("UID:{uid}"));
+    if let Some(sequence) = sequence {
+        line(out, &format!("SEQUENCE:{sequence}"));
+    }
+    line(out, &format!("DTSTAMP:{stamp}"));
+    line(out, &format!("DTSTART:{}", self::stamp(meeting.starts_at)));
+    line(out, &format!("DTEND:{}", self::stamp(meeting.ends_at)));
+    line(out, &format!("SUMMARY:{}", escape(&circle.name)));
+    if !location.is_empty() {
+        line(out, &format!("LOCATION:{}", escape(&location)));
+    }
+    let description =
+        if circle.course_title.is_empty() { url.to_string() } else { format!("{}\n{url}", circle.course_title) };
+    line(out, &format!("DESCRIPTION:{}", escape(&description)));
+    line(out, &format!("URL:{url}"));
+    line(out, "END:VEVENT");
 }
 
 fn stamp(at: DateTime<Utc>) -> String {

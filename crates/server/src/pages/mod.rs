@@ -20,6 +20,7 @@ pub mod domain;
 pub mod join;
 pub mod layout;
 pub mod learner_links;
+pub mod learner_mail;
 pub mod link_text;
 pub mod mail;
 pub mod public;

@@ -16,6 +16,7 @@ mod erase;
 mod group_commit;
 pub mod invitations;
 pub mod learner_links;
+pub mod learner_mail;
 pub mod links;
 mod ownership;
 mod precheck;
@@ -27,6 +28,7 @@ mod references;
 pub mod resets;
 pub mod retention;
 mod scope;
+pub mod sms_replies;
 pub(crate) mod teams;
 pub mod waitlist;
 
@@ -37,11 +39,12 @@ use circles_core::{LearnerInput, TeamRole};
 use crate::error::ApiError;
 use crate::mail::outbox;
 use crate::storage::{
-    AuditQuery, AuditRecord, Backend, ClaimedMail, MailOutcome, MailState, MailSummary, NewMail, Session,
+    AuditQuery, AuditRecord, Backend, Channel, ClaimedMail, MailOutcome, MailState, MailSummary, NewMail, Session,
     TeamMemberInfo, TokenInfo, UserInfo, UserRecord,
 };
 use group_commit::GroupCommit;
 pub(crate) use group_commit::PushJob;
+use learner_mail::LearnerMail;
 use std::sync::OnceLock;
 use waitlist::ComposePlace;
 
@@ -56,6 +59,7 @@ pub use precheck::precheck;
 use public::{ComposeSignup, PublicCircle, PublicListing, SignupOutcome};
 use resets::ComposeReset;
 use retention::TeamRetention;
+pub use sms_replies::{SmsCommand, SmsReply};
 pub use teams::MemberChange;
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -139,14 +143,28 @@ pub trait SyncService: Send + Sync + 'static {
     /// Put a message in the outbox: the id holding it, and whether it is
     /// new (false: a message with its dedupe key was there).
     fn enqueue_mail(&self, mail: &NewMail) -> ApiResult<(String, bool)>;
-    /// Claim due messages for a worker until `lease_until`.
-    fn claim_mail(&self, owner: &str, now: &str, lease_until: &str, limit: usize) -> ApiResult<Vec<ClaimedMail>>;
+    /// Claim due messages of one channel for a worker until `lease_until`.
+    fn claim_mail(
+        &self,
+        channel: Channel,
+        owner: &str,
+        now: &str,
+        lease_until: &str,
+        limit: usize,
+    ) -> ApiResult<Vec<ClaimedMail>>;
     /// Record what became of a claimed message.
     fn finish_mail(&self, id: &str, owner: &str, outcome: &MailOutcome) -> ApiResult<bool>;
     /// Messages, newest first.
     fn mail_summaries(&self, state: Option<MailState>, limit: usize) -> ApiResult<Vec<MailSummary>>;
     /// A failed message pending again (404 if unknown, 409 if not failed).
     fn retry_mail(&self, id: &str, now: &str) -> ApiResult<()>;
+    /// Whether SMS is configured (`serve` says so once, at start): rules
+    /// that send texts inside a transaction enqueue them only then.
+    fn set_sms_enabled(&self, on: bool);
+    fn sms_enabled(&self) -> bool;
+    /// A reply to a text, from a mobile (`sms_replies.rs`): STOP opts every
+    /// learner with that mobile out of texts, START back in (400 `bad_mobile`).
+    fn sms_reply(&self, from: &str, body: &str) -> ApiResult<SmsReply>;
 
     // Invitations (`invitations.rs`) and password resets (`resets.rs`).
     /// Invite to a team (by the user `inviter`), with the link's token hash;
@@ -217,6 +235,15 @@ pub trait SyncService: Send + Sync + 'static {
     ) -> ApiResult<SignupOutcome>;
     /// How to tell a waiting learner they got a place (once, at start).
     fn set_place_mail(&self, compose: ComposePlace);
+    /// How to mail learners reminders, notices and circle messages (once,
+    /// at start): without it none is sent.
+    fn set_learner_mail(&self, mail: LearnerMail);
+    /// Queue the meeting reminders due at `now` (`learner_mail.rs`); how
+    /// many messages. Refused when no learner mail is set.
+    fn send_due_reminders(&self, now: DateTime<Utc>) -> ApiResult<usize>;
+    /// Write the `deliveries` rows of learners' messages the outbox
+    /// finished, at most `limit`; how many.
+    fn record_deliveries(&self, limit: usize) -> ApiResult<usize>;
 
     // Learners' signed links (`links.rs`, `learner_links.rs`).
     /// Where a learner's link stands (a read), or with `act` do what it
@@ -245,8 +272,12 @@ pub struct Protocol<B: Backend> {
     /// The mail telling a waiting learner they have a place (set by `serve`,
     /// which knows the public address; without it places are still filled).
     place_mail: OnceLock<ComposePlace>,
+    /// How to mail learners reminders, notices and messages (set by `serve`).
+    learner_mail: OnceLock<LearnerMail>,
     /// `set_token_idle_days`, else the default.
     token_idle_days: OnceLock<u32>,
+    /// `set_sms_enabled`, else off.
+    sms_enabled: OnceLock<bool>,
 }
 
 impl<B: Backend> Protocol<B> {
@@ -255,7 +286,9 @@ impl<B: Backend> Protocol<B> {
             backend,
             group: GroupCommit::default(),
             place_mail: OnceLock::new(),
+            learner_mail: OnceLock::new(),
             token_idle_days: OnceLock::new(),
+            sms_enabled: OnceLock::new(),
         }
     }
 
@@ -281,7 +314,8 @@ impl<B: Backend> Protocol<B> {
         let tokens: Vec<&str> = jobs.iter().map(|(_, j)| j.session.token_id.as_str()).collect();
         let mut purged = false;
         let pushed = self.backend.push_group(&tokens, jobs.len(), |tx, i| {
-            let (response, purged_here) = push::push_one(tx, &jobs[i].1, self.place_mail.get())?;
+            let (response, purged_here) =
+                push::push_one(tx, &jobs[i].1, self.place_mail.get(), self.learner_mail.get())?;
             purged |= purged_here;
             Ok(response)
         });
@@ -426,8 +460,15 @@ impl<B: Backend> SyncService for Protocol<B> {
         outbox::enqueue(&self.backend, mail)
     }
 
-    fn claim_mail(&self, owner: &str, now: &str, lease_until: &str, limit: usize) -> ApiResult<Vec<ClaimedMail>> {
-        outbox::claim(&self.backend, owner, now, lease_until, limit)
+    fn claim_mail(
+        &self,
+        channel: Channel,
+        owner: &str,
+        now: &str,
+        lease_until: &str,
+        limit: usize,
+    ) -> ApiResult<Vec<ClaimedMail>> {
+        outbox::claim(&self.backend, channel, owner, now, lease_until, limit)
     }
 
     fn finish_mail(&self, id: &str, owner: &str, outcome: &MailOutcome) -> ApiResult<bool> {
@@ -440,6 +481,19 @@ impl<B: Backend> SyncService for Protocol<B> {
 
     fn retry_mail(&self, id: &str, now: &str) -> ApiResult<()> {
         outbox::retry(&self.backend, id, now)
+    }
+
+    fn set_sms_enabled(&self, on: bool) {
+        let _ = self.sms_enabled.set(on);
+    }
+
+    fn sms_enabled(&self) -> bool {
+        *self.sms_enabled.get().unwrap_or(&false)
+    }
+
+    fn sms_reply(&self, from: &str, body: &str) -> ApiResult<SmsReply> {
+        let number = sms_replies::sender(from)?;
+        self.backend.write(|tx| sms_replies::apply(tx, &number, body))
     }
 
     fn invite(
@@ -565,6 +619,23 @@ impl<B: Backend> SyncService for Protocol<B> {
         now: DateTime<Utc>,
     ) -> ApiResult<String> {
         self.backend.write(|tx| learner_links::make_link(tx, base_url, purpose, learner_id, meeting_id, now))
+    }
+
+    fn set_learner_mail(&self, mail: LearnerMail) {
+        if self.learner_mail.set(mail).is_err() {
+            tracing::warn!("the learners' mail was set already; kept the first");
+        }
+    }
+
+    fn send_due_reminders(&self, now: DateTime<Utc>) -> ApiResult<usize> {
+        let sender = self.learner_mail.get().ok_or_else(|| {
+            ApiError::internal("this process has no public address to put in reminders' links (--public-url)")
+        })?;
+        learner_mail::send_due_reminders(&self.backend, sender, now)
+    }
+
+    fn record_deliveries(&self, limit: usize) -> ApiResult<usize> {
+        learner_mail::record_deliveries(&self.backend, limit)
     }
 }
 

@@ -35,6 +35,9 @@ pub const DAILY_SIGNUP_CAP: usize = 50;
 /// zone, and the instants they stand for.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PublicMeeting {
+    /// Its row id: in a learner's mail only (an RSVP link names it).
+    #[serde(skip)]
+    pub id: String,
     pub local_date: String,
     pub local_time: String,
     pub starts_at: DateTime<Utc>,
@@ -231,7 +234,7 @@ fn meeting_slots(
     tx: &mut dyn Tx,
     circle: &str,
     duration_minutes: u32,
-) -> ApiResult<Vec<(String, String, schedule::MeetingSlot<()>)>> {
+) -> ApiResult<Vec<(String, String, schedule::MeetingSlot<String>)>> {
     let mut slots = Vec::new();
     for row in children(tx, "meetings", circle)? {
         let local_date = text(tx, "meetings", &row, "local_date")?;
@@ -240,7 +243,11 @@ fn meeting_slots(
             continue;
         };
         let cancelled = text(tx, "meetings", &row, "status")? == "cancelled";
-        slots.push((local_date, local_time, schedule::MeetingSlot { id: (), date, time, duration_minutes, cancelled }));
+        slots.push((
+            local_date,
+            local_time,
+            schedule::MeetingSlot { id: row, date, time, duration_minutes, cancelled },
+        ));
     }
     Ok(slots)
 }
@@ -276,6 +283,7 @@ fn read_circle(
     for (local_date, local_time, slot) in meeting_slots(tx, circle, duration_minutes)? {
         let resolved = resolve_local(slot.date, slot.time, duration_minutes, tz);
         meetings.push(PublicMeeting {
+            id: slot.id,
             local_date,
             local_time,
             starts_at: resolved.starts_at,

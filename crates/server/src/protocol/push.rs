@@ -19,6 +19,7 @@ use super::batch_record::{batch_record, check_batch_record};
 use super::directory;
 use super::erase;
 use super::group_commit::PushJob;
+use super::learner_mail::{self, LearnerMail};
 use super::ownership::{authorize_global, check_circle_team};
 use super::references::check_reference;
 use super::scope::authorize;
@@ -34,6 +35,7 @@ pub(super) fn push_one(
     tx: &mut dyn Tx,
     job: &PushJob,
     place_mail: Option<&ComposePlace>,
+    learner_mail: Option<&LearnerMail>,
 ) -> ApiResult<(PushResponse, bool)> {
     let (session, batch) = (&job.session, &job.batch);
     let mut start = tx.begin_push(session, batch)?;
@@ -73,6 +75,12 @@ pub(super) fn push_one(
         access::recheck(tx, &recheck)?;
     }
     waitlist::fill_freed_places(tx, &writes.logged, place_mail)?;
+    match learner_mail {
+        Some(sender) => {
+            learner_mail::after_push(tx, &writes.logged, sender, chrono::Utc::now())?;
+        }
+        None => tracing::debug!("this process mails no learner: notices and messages are left to `serve`"),
+    }
     Ok((response, purged))
 }
 

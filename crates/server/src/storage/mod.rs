@@ -347,6 +347,32 @@ impl MailState {
     }
 }
 
+/// How an outbox message goes out: each channel has its own worker, which
+/// claims only that channel's messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// Over SMTP (`mail/`).
+    Email,
+    /// Through an SMS provider (`sms/`): `to` an E.164 mobile, no subject.
+    Sms,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 2] = [Channel::Email, Channel::Sms];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Sms => "sms",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Channel> {
+        Channel::ALL.into_iter().find(|c| c.as_str() == text)
+    }
+}
+
 /// A file sent with a message (an .ics, say).
 #[derive(Debug, Clone, PartialEq)]
 pub struct MailAttachment {
@@ -360,6 +386,7 @@ pub struct MailAttachment {
 pub struct NewMail {
     pub id: String,
     pub created_at: String,
+    pub channel: Channel,
     pub kind: String,
     /// The same key enqueued twice is one message.
     pub dedupe_key: Option<String>,
@@ -369,6 +396,22 @@ pub struct NewMail {
     pub html: Option<String>,
     pub attachments: Vec<MailAttachment>,
     pub next_attempt_at: String,
+    /// For a message to a learner: what its `deliveries` row needs (JSON of
+    /// `protocol::learner_mail::DeliveryFacts`), written once it is sent or
+    /// given up.
+    pub delivery: Option<String>,
+}
+
+/// A learner's message the outbox finished (sent or given up) whose
+/// `deliveries` row is not yet written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FinishedDelivery {
+    pub mail_id: String,
+    pub delivery: String,
+    pub sent: bool,
+    /// When it was sent, or when it was given up (its last attempt).
+    pub at: String,
+    pub last_error: Option<String>,
 }
 
 /// A message a worker claimed, with what sending it needs.
@@ -390,6 +433,7 @@ pub struct ClaimedMail {
 pub struct MailSummary {
     pub id: String,
     pub created_at: String,
+    pub channel: Channel,
     pub kind: String,
     pub to: String,
     pub subject: String,
@@ -398,13 +442,16 @@ pub struct MailSummary {
     pub next_attempt_at: String,
     pub last_error: Option<String>,
     pub sent_at: Option<String>,
+    /// What the provider called it once sent (an SMS's Twilio sid).
+    pub provider_id: Option<String>,
 }
 
 /// What became of a claimed message.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MailOutcome {
-    /// Accepted: never sent again.
-    Sent { at: String },
+    /// Accepted: never sent again. `provider_id`: what the provider called
+    /// it (an SMS provider's message id; none for SMTP).
+    Sent { at: String, provider_id: Option<String> },
     /// Try again at `next_attempt_at`.
     Retry { next_attempt_at: String, error: String },
     /// Given up.
@@ -668,11 +715,23 @@ pub trait Tx {
     /// Add a message unless one with its dedupe key is there: the id of
     /// the message that holds it, and whether it is the new one.
     fn enqueue_mail(&mut self, mail: &NewMail) -> StorageResult<(String, bool)>;
+    /// Claim up to `limit` messages of one channel for `owner` until
+    /// `lease_until`: pending ones due by `now`, and sending ones whose lease
+    /// ran out by `now` (their worker died). Each claim counts an attempt.
+    /// Oldest due first.
+    /// Learners' messages sent or given up whose delivery row is not yet
+    /// written, oldest first, at most `limit`.
+    fn unlogged_deliveries(&mut self, limit: usize) -> StorageResult<Vec<FinishedDelivery>>;
+    fn mark_deliveries_logged(&mut self, mail_ids: &[String]) -> StorageResult<()>;
+    /// Whether a planned send (`learner_sends`) is done.
+    fn send_done(&mut self, key: &str) -> StorageResult<bool>;
+    fn mark_send_done(&mut self, key: &str, now: &str) -> StorageResult<()>;
     /// Claim up to `limit` messages for `owner` until `lease_until`: pending
     /// ones due by `now`, and sending ones whose lease ran out by `now` (their
     /// worker died). Each claim counts an attempt. Oldest due first.
     fn claim_mail(
         &mut self,
+        channel: Channel,
         owner: &str,
         now: &str,
         lease_until: &str,

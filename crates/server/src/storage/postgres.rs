@@ -34,10 +34,11 @@ use postgres::types::ToSql;
 use postgres::{Client, IsolationLevel, NoTls, Row, Statement, Transaction};
 
 use super::{
-    attachments_from_json, attachments_json, each_push, Audit, AuditQuery, AuditRecord, Backend, ClaimedMail, Findings,
-    GroupError, InvitationRecord, JoinDomainRecord, LogSlice, MailOutcome, MailState, MailSummary, NewAuditEntry,
-    NewMail, NewToken, OwnChange, PushStart, PushWrites, ResetRecord, Session, StorageError, StorageResult,
-    StoredField, TeamMemberInfo, TokenInfo, TokenRecord, Tx, UserInfo, UserRecord, AUDIT_ENTRIES_SQL,
+    attachments_from_json, attachments_json, each_push, Audit, AuditQuery, AuditRecord, Backend, Channel, ClaimedMail,
+    Findings, FinishedDelivery, GroupError, InvitationRecord, JoinDomainRecord, LogSlice, MailOutcome, MailState,
+    MailSummary, NewAuditEntry, NewMail, NewToken, OwnChange, PushStart, PushWrites, ResetRecord, Session,
+    StorageError, StorageResult, StoredField, TeamMemberInfo, TokenInfo, TokenRecord, Tx, UserInfo, UserRecord,
+    AUDIT_ENTRIES_SQL,
 };
 use crate::common::now_text;
 
@@ -59,6 +60,8 @@ pub const MIGRATIONS: &[(i32, &str)] = &[
     (9, include_str!("../../migrations-pg/0009_scope_index.sql")),
     (10, include_str!("../../migrations-pg/0010_audit_log.sql")),
     (11, include_str!("../../migrations-pg/0011_link_secret.sql")),
+    (12, include_str!("../../migrations-pg/0012_sms.sql")),
+    (13, include_str!("../../migrations-pg/0013_learner_sends.sql")),
 ];
 
 /// Connections per server process (CIRCLES_PG_POOL overrides).
@@ -1329,8 +1332,8 @@ impl Tx for PgTx<'_> {
         let attachments = attachments_json(&m.attachments);
         let inserted = self.execute(
             "INSERT INTO mail_outbox (id, created_at, kind, dedupe_key, to_address, subject, body_text, body_html,
-                                      attachments, state, attempts, next_attempt_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10)
+                                      attachments, state, attempts, next_attempt_at, channel, delivery)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10, $11, $12)
              ON CONFLICT (dedupe_key) DO NOTHING",
             &[
                 &m.id,
@@ -1343,6 +1346,8 @@ impl Tx for PgTx<'_> {
                 &m.html,
                 &attachments,
                 &m.next_attempt_at,
+                &m.channel.as_str(),
+                &m.delivery,
             ],
         )?;
         if inserted == 1 {
@@ -1352,8 +1357,45 @@ impl Tx for PgTx<'_> {
         Ok((id, false))
     }
 
+    fn unlogged_deliveries(&mut self, limit: usize) -> StorageResult<Vec<FinishedDelivery>> {
+        Ok(self
+            .query(
+                "SELECT id, delivery, state, coalesce(sent_at, next_attempt_at), last_error FROM mail_outbox
+                 WHERE delivery IS NOT NULL AND delivery_logged = 0 AND state IN ('sent', 'failed')
+                 ORDER BY created_at, id LIMIT $1",
+                &[&(limit as i64)],
+            )?
+            .iter()
+            .map(|r| FinishedDelivery {
+                mail_id: r.get(0),
+                delivery: r.get(1),
+                sent: r.get::<_, String>(2) == "sent",
+                at: r.get(3),
+                last_error: r.get(4),
+            })
+            .collect())
+    }
+
+    fn mark_deliveries_logged(&mut self, mail_ids: &[String]) -> StorageResult<()> {
+        self.execute("UPDATE mail_outbox SET delivery_logged = 1 WHERE id = ANY($1)", &[&mail_ids])?;
+        Ok(())
+    }
+
+    fn send_done(&mut self, key: &str) -> StorageResult<bool> {
+        Ok(self.query_one("SELECT EXISTS(SELECT 1 FROM learner_sends WHERE send_key = $1)", &[&key])?.get(0))
+    }
+
+    fn mark_send_done(&mut self, key: &str, now: &str) -> StorageResult<()> {
+        self.execute(
+            "INSERT INTO learner_sends (send_key, done_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[&key, &now],
+        )?;
+        Ok(())
+    }
+
     fn claim_mail(
         &mut self,
+        channel: Channel,
         owner: &str,
         now: &str,
         lease_until: &str,
@@ -1365,7 +1407,8 @@ impl Tx for PgTx<'_> {
         let rows = self.query(
             "WITH due AS (
                  SELECT id FROM mail_outbox
-                 WHERE (state = 'pending' AND next_attempt_at <= $3) OR (state = 'sending' AND lease_until <= $3)
+                 WHERE channel = $5
+                   AND ((state = 'pending' AND next_attempt_at <= $3) OR (state = 'sending' AND lease_until <= $3))
                  ORDER BY next_attempt_at, id LIMIT $4
                  FOR UPDATE SKIP LOCKED)
              UPDATE mail_outbox m
@@ -1373,7 +1416,7 @@ impl Tx for PgTx<'_> {
              FROM due WHERE m.id = due.id
              RETURNING m.id, m.kind, m.to_address, m.subject, m.body_text, m.body_html, m.attachments, m.attempts,
                        m.next_attempt_at",
-            &[&owner, &lease_until, &now, &(limit as i64)],
+            &[&owner, &lease_until, &now, &(limit as i64), &channel.as_str()],
         )?;
         let mut claimed = rows
             .iter()
@@ -1402,10 +1445,11 @@ impl Tx for PgTx<'_> {
 
     fn finish_mail(&mut self, id: &str, owner: &str, outcome: &MailOutcome) -> StorageResult<bool> {
         let n = match outcome {
-            MailOutcome::Sent { at } => self.execute(
-                "UPDATE mail_outbox SET state = 'sent', sent_at = $2, lease_owner = NULL, lease_until = NULL
+            MailOutcome::Sent { at, provider_id } => self.execute(
+                "UPDATE mail_outbox SET state = 'sent', sent_at = $2, provider_id = $3, lease_owner = NULL,
+                        lease_until = NULL
                  WHERE id = $1 AND state <> 'sent'",
-                &[&id, at],
+                &[&id, at, provider_id],
             )?,
             MailOutcome::Retry { next_attempt_at, error } => self.execute(
                 "UPDATE mail_outbox SET state = 'pending', next_attempt_at = $3, last_error = $4,
@@ -1432,7 +1476,8 @@ impl Tx for PgTx<'_> {
         let state = state.map(MailState::as_str);
         Ok(self
             .query(
-                "SELECT id, created_at, kind, to_address, subject, state, attempts, next_attempt_at, last_error, sent_at
+                "SELECT id, created_at, kind, to_address, subject, state, attempts, next_attempt_at, last_error, sent_at,
+                        channel, provider_id
                  FROM mail_outbox WHERE $1::text IS NULL OR state = $1
                  ORDER BY created_at COLLATE \"C\" DESC, id COLLATE \"C\" DESC LIMIT $2",
                 &[&state, &(limit as i64)],
@@ -1444,6 +1489,7 @@ impl Tx for PgTx<'_> {
                 MailSummary {
                     id: r.get(0),
                     created_at: r.get(1),
+                    channel: Channel::parse(r.get::<_, &str>(10)).unwrap_or(Channel::Email),
                     kind: r.get(2),
                     to: r.get(3),
                     subject: r.get(4),
@@ -1452,6 +1498,7 @@ impl Tx for PgTx<'_> {
                     next_attempt_at: r.get(7),
                     last_error: r.get(8),
                     sent_at: r.get(9),
+                    provider_id: r.get(11),
                 }
             })
             .collect())

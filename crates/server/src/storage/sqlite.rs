@@ -23,10 +23,11 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use rusqlite_migration::{Migrations, M};
 
 use super::{
-    attachments_from_json, attachments_json, each_push, Audit, AuditQuery, AuditRecord, Backend, ClaimedMail, Findings,
-    GroupError, InvitationRecord, JoinDomainRecord, LogSlice, MailOutcome, MailState, MailSummary, NewAuditEntry,
-    NewMail, NewToken, OwnChange, PushStart, PushWrites, ResetRecord, Session, StorageError, StorageResult,
-    StoredField, TeamMemberInfo, TokenInfo, TokenRecord, Tx, UserInfo, UserRecord, AUDIT_ENTRIES_SQL,
+    attachments_from_json, attachments_json, each_push, Audit, AuditQuery, AuditRecord, Backend, Channel, ClaimedMail,
+    Findings, FinishedDelivery, GroupError, InvitationRecord, JoinDomainRecord, LogSlice, MailOutcome, MailState,
+    MailSummary, NewAuditEntry, NewMail, NewToken, OwnChange, PushStart, PushWrites, ResetRecord, Session,
+    StorageError, StorageResult, StoredField, TeamMemberInfo, TokenInfo, TokenRecord, Tx, UserInfo, UserRecord,
+    AUDIT_ENTRIES_SQL,
 };
 
 const READERS: usize = 4;
@@ -86,6 +87,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0010_scope_index.sql"),
     include_str!("../../migrations/0011_audit_log.sql"),
     include_str!("../../migrations/0012_link_secret.sql"),
+    include_str!("../../migrations/0013_sms.sql"),
+    include_str!("../../migrations/0014_learner_sends.sql"),
 ];
 
 /// The schema version this server migrates a SQLite database to.
@@ -1149,8 +1152,8 @@ impl Tx for SqliteTx<'_> {
             .conn
             .prepare_cached(
                 "INSERT INTO mail_outbox (id, created_at, kind, dedupe_key, to_address, subject, body_text, body_html,
-                                      attachments, state, attempts, next_attempt_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', 0, ?10)
+                                      attachments, state, attempts, next_attempt_at, channel, delivery)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', 0, ?10, ?11, ?12)
              ON CONFLICT(dedupe_key) DO NOTHING",
             )?
             .execute(params![
@@ -1163,7 +1166,9 @@ impl Tx for SqliteTx<'_> {
                 m.text,
                 m.html,
                 attachments_json(&m.attachments),
-                m.next_attempt_at
+                m.next_attempt_at,
+                m.channel.as_str(),
+                m.delivery
             ])?;
         if inserted == 1 {
             return Ok((m.id.clone(), true));
@@ -1175,8 +1180,51 @@ impl Tx for SqliteTx<'_> {
         Ok((id, false))
     }
 
+    fn unlogged_deliveries(&mut self, limit: usize) -> StorageResult<Vec<FinishedDelivery>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, delivery, state, coalesce(sent_at, next_attempt_at), last_error FROM mail_outbox
+             WHERE delivery IS NOT NULL AND delivery_logged = 0 AND state IN ('sent', 'failed')
+             ORDER BY created_at, id LIMIT ?1",
+        )?;
+        let rows = stmt
+            .query_map([limit as i64], |r| {
+                Ok(FinishedDelivery {
+                    mail_id: r.get(0)?,
+                    delivery: r.get(1)?,
+                    sent: r.get::<_, String>(2)? == "sent",
+                    at: r.get(3)?,
+                    last_error: r.get(4)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn mark_deliveries_logged(&mut self, mail_ids: &[String]) -> StorageResult<()> {
+        let mut stmt = self.conn.prepare_cached("UPDATE mail_outbox SET delivery_logged = 1 WHERE id = ?1")?;
+        for id in mail_ids {
+            stmt.execute([id])?;
+        }
+        Ok(())
+    }
+
+    fn send_done(&mut self, key: &str) -> StorageResult<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT EXISTS(SELECT 1 FROM learner_sends WHERE send_key = ?1)")?
+            .query_row([key], |r| r.get(0))?)
+    }
+
+    fn mark_send_done(&mut self, key: &str, now: &str) -> StorageResult<()> {
+        self.conn
+            .prepare_cached("INSERT INTO learner_sends (send_key, done_at) VALUES (?1, ?2) ON CONFLICT DO NOTHING")?
+            .execute(params![key, now])?;
+        Ok(())
+    }
+
     fn claim_mail(
         &mut self,
+        channel: Channel,
         owner: &str,
         now: &str,
         lease_until: &str,
@@ -1189,11 +1237,12 @@ impl Tx for SqliteTx<'_> {
             "UPDATE mail_outbox SET state = 'sending', lease_owner = ?1, lease_until = ?2, attempts = attempts + 1
              WHERE id IN (
                  SELECT id FROM mail_outbox
-                 WHERE (state = 'pending' AND next_attempt_at <= ?3) OR (state = 'sending' AND lease_until <= ?3)
+                 WHERE channel = ?5
+                   AND ((state = 'pending' AND next_attempt_at <= ?3) OR (state = 'sending' AND lease_until <= ?3))
                  ORDER BY next_attempt_at, id LIMIT ?4)
              RETURNING id, kind, to_address, subject, body_text, body_html, attachments, attempts, next_attempt_at",
         )?;
-        let mut rows = stmt.query(params![owner, lease_until, now, limit as i64])?;
+        let mut rows = stmt.query(params![owner, lease_until, now, limit as i64, channel.as_str()])?;
         let mut claimed = Vec::new();
         while let Some(r) = rows.next()? {
             let attachments: String = r.get(6)?;
@@ -1219,13 +1268,14 @@ impl Tx for SqliteTx<'_> {
 
     fn finish_mail(&mut self, id: &str, owner: &str, outcome: &MailOutcome) -> StorageResult<bool> {
         let n = match outcome {
-            MailOutcome::Sent { at } => self
+            MailOutcome::Sent { at, provider_id } => self
                 .conn
                 .prepare_cached(
-                    "UPDATE mail_outbox SET state = 'sent', sent_at = ?2, lease_owner = NULL, lease_until = NULL
+                    "UPDATE mail_outbox SET state = 'sent', sent_at = ?2, provider_id = ?3, lease_owner = NULL,
+                            lease_until = NULL
                      WHERE id = ?1 AND state <> 'sent'",
                 )?
-                .execute(params![id, at])?,
+                .execute(params![id, at, provider_id])?,
             MailOutcome::Retry { next_attempt_at, error } => self
                 .conn
                 .prepare_cached(
@@ -1255,15 +1305,18 @@ impl Tx for SqliteTx<'_> {
 
     fn mail_summaries(&mut self, state: Option<MailState>, limit: usize) -> StorageResult<Vec<MailSummary>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, created_at, kind, to_address, subject, state, attempts, next_attempt_at, last_error, sent_at
+            "SELECT id, created_at, kind, to_address, subject, state, attempts, next_attempt_at, last_error, sent_at,
+                    channel, provider_id
              FROM mail_outbox WHERE ?1 IS NULL OR state = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2",
         )?;
         let rows = stmt
             .query_map(params![state.map(MailState::as_str), limit as i64], |r| {
                 let state: String = r.get(5)?;
+                let channel: String = r.get(10)?;
                 Ok(MailSummary {
                     id: r.get(0)?,
                     created_at: r.get(1)?,
+                    channel: Channel::parse(&channel).unwrap_or(Channel::Email),
                     kind: r.get(2)?,
                     to: r.get(3)?,
                     subject: r.get(4)?,
@@ -1272,6 +1325,7 @@ impl Tx for SqliteTx<'_> {
                     next_attempt_at: r.get(7)?,
                     last_error: r.get(8)?,
                     sent_at: r.get(9)?,
+                    provider_id: r.get(11)?,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;

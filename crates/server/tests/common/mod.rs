@@ -7,6 +7,7 @@
 pub mod device;
 pub mod openapi;
 pub mod pg;
+pub mod sms;
 pub mod smtp;
 
 use std::collections::HashMap;

@@ -132,6 +132,53 @@ impl SmtpSink {
     }
 }
 
+/// A header's value with RFC 2047 encoded words (`=?utf-8?b?...?=`, as
+/// lettre writes non-ASCII subjects) decoded; the space between two encoded
+/// words is not part of the text.
+pub fn decoded_header(mail: &Received, name: &str) -> Option<String> {
+    use base64::Engine;
+    let raw = mail.header(name)?;
+    let mut out = String::new();
+    let mut previous_encoded = false;
+    for (i, word) in raw.split(' ').enumerate() {
+        let lower = word.to_ascii_lowercase();
+        if lower.starts_with("=?utf-8?b?") && word.ends_with("?=") {
+            let bytes = base64::engine::general_purpose::STANDARD.decode(&word[10..word.len() - 2]).ok()?;
+            if i > 0 && !previous_encoded {
+                out.push(' ');
+            }
+            out.push_str(&String::from_utf8(bytes).ok()?);
+            previous_encoded = true;
+        } else {
+            if i > 0 {
+                out.push(' ');
+            }
+            out.push_str(word);
+            previous_encoded = false;
+        }
+    }
+    Some(out)
+}
+
+/// The text of a message's attachment named `name` (base64 or plain), or None.
+pub fn attachment(mail: &Received, name: &str) -> Option<String> {
+    use base64::Engine;
+    let at = mail.raw.find(&format!("filename=\"{name}\""))?;
+    let part_start = mail.raw[..at].rfind("\n--")?;
+    let headers = &mail.raw[part_start..at];
+    let body_start = at + mail.raw[at..].find("\n\n")? + 2;
+    let body_end = body_start + mail.raw[body_start..].find("\n--")?;
+    let body = &mail.raw[body_start..body_end];
+    let base64 = headers.to_ascii_lowercase().contains("base64")
+        || mail.raw[at..body_start].to_ascii_lowercase().contains("base64");
+    if base64 {
+        let compact: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+        let bytes = base64::engine::general_purpose::STANDARD.decode(compact).ok()?;
+        return String::from_utf8(bytes).ok();
+    }
+    Some(body.to_string())
+}
+
 impl Drop for SmtpSink {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -1,5 +1,6 @@
 //! PDFs people hand over or pin up: a circle report and a team report (one
-//! or two pages a funder can read) and a meeting's one-page run sheet.
+//! or two pages a funder can read), a meeting's one-page run sheet and the
+//! sign-in sheet to print for each meeting.
 //!
 //! Written with `pdf-writer` (pure Rust) and an embedded DejaVu Sans cut
 //! down to the Latin scripts (`assets/fonts`), so a PDF looks the same on
@@ -25,11 +26,13 @@ mod circle;
 mod format;
 mod page;
 mod run_sheet;
+mod sign_in;
 mod team;
 pub use circle::*;
 use format::*;
 use page::*;
 pub use run_sheet::*;
+pub use sign_in::*;
 pub use team::*;
 
 const REGULAR_TTF: &[u8] = include_bytes!("../../../../../assets/fonts/DejaVuSans-Latin.ttf");
@@ -107,6 +110,7 @@ mod tests {
             timing_warning: None,
             note_from_last_meeting: None,
             learners: 7,
+            sign_in: None,
         };
         let a = run_sheet_pdf(&sheet, &PdfOptions::default());
         let b = run_sheet_pdf(&sheet, &PdfOptions::default());

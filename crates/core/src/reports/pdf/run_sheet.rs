@@ -21,11 +21,28 @@ pub struct RunSheet {
     pub timing_warning: Option<String>,
     pub note_from_last_meeting: Option<CarriedNote>,
     pub learners: u32,
+    /// The meeting's sign-in sheet page, printed after the run sheet when
+    /// asked for (`RunSheetOptions::include_sign_in`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sign_in: Option<SignInSheet>,
+}
+
+/// What a run sheet carries besides the guide.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunSheetOptions {
+    /// Append the meeting's sign-in sheet (sign_in.rs) after the run sheet.
+    pub include_sign_in: bool,
 }
 
 impl Store {
     /// The run sheet of a meeting (its guide and what to know on the night).
     pub fn run_sheet(&self, meeting_id: &str) -> Result<RunSheet> {
+        self.run_sheet_with(meeting_id, RunSheetOptions::default())
+    }
+
+    /// The run sheet of a meeting, with its sign-in sheet page if asked
+    /// (refused, like the sheet itself, for a cancelled meeting).
+    pub fn run_sheet_with(&self, meeting_id: &str, options: RunSheetOptions) -> Result<RunSheet> {
         let guide = self.guide(meeting_id)?;
         let meeting = self.meeting(meeting_id)?;
         let circle = self.circle(&meeting.circle_id)?;
@@ -34,16 +51,14 @@ impl Store {
             Some(id) => Some(self.course(id)?.fields.title),
             None => None,
         };
-        let v = &circle.fields.venue;
-        let place = if circle.fields.online {
-            format!("Online: {}", circle.fields.meeting_link)
-        } else {
-            [v.name.as_str(), v.details.as_str()]
-                .iter()
-                .filter(|s| !s.is_empty())
-                .copied()
-                .collect::<Vec<_>>()
-                .join(" · ")
+        let place = match (circle.fields.online, place_of(&circle)) {
+            (true, link) if link.is_empty() => labels(&circle.fields.language).online.to_string(),
+            (true, link) => format!("{}: {link}", labels(&circle.fields.language).online),
+            (false, venue) => venue,
+        };
+        let sign_in = match options.include_sign_in {
+            true => Some(self.sign_in_sheet(&circle.id, Some(meeting_id))?),
+            false => None,
         };
         Ok(RunSheet {
             circle_name: circle.fields.name.clone(),
@@ -61,6 +76,7 @@ impl Store {
             timing_warning: guide.timing_warning,
             note_from_last_meeting: guide.note_from_last_meeting,
             learners: self.active_learner_count(&circle.id)? as u32,
+            sign_in,
         })
     }
 }
@@ -76,6 +92,7 @@ pub(super) struct Labels {
     pub(super) from_last: &'static str,
     pub(super) after: &'static str,
     pub(super) learners: &'static str,
+    pub(super) online: &'static str,
     pub(super) weekdays: [&'static str; 7],
     pub(super) months: [&'static str; 12],
 }
@@ -90,6 +107,7 @@ pub(super) const EN: Labels = Labels {
     from_last: "Note from last meeting",
     after: "After the meeting: take attendance, rate how it went, and leave a note for next week.",
     learners: "learners signed up",
+    online: "Online",
     weekdays: ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
     months: [
         "January",
@@ -116,6 +134,7 @@ pub(super) const ES: Labels = Labels {
     from_last: "Nota de la reunión anterior",
     after: "Después de la reunión: tome asistencia, califique cómo fue y deje una nota para la próxima semana.",
     learners: "participantes inscritos",
+    online: "En línea",
     weekdays: ["lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"],
     months: [
         "enero",
@@ -142,6 +161,7 @@ pub(super) const PT: Labels = Labels {
     from_last: "Nota da reunião anterior",
     after: "Depois da reunião: registe as presenças, avalie como correu e deixe uma nota para a próxima semana.",
     learners: "participantes inscritos",
+    online: "Online",
     weekdays: ["segunda-feira", "terça-feira", "quarta-feira", "quinta-feira", "sexta-feira", "sábado", "domingo"],
     months: [
         "janeiro",
@@ -169,7 +189,8 @@ pub(super) fn labels(language: &str) -> &'static Labels {
 
 /// A meeting's one-page run sheet: the sections with their clock times.
 /// Long notes are set smaller to keep to one page; only a guide too long
-/// even then runs onto a second page.
+/// even then runs onto a second page. The sign-in sheet, when the run sheet
+/// carries one, follows on its own page.
 pub fn run_sheet_pdf(sheet: &RunSheet, options: &PdfOptions) -> Vec<u8> {
     for size in [9.5, 8.5, 7.5] {
         let (pdf, pages) = run_sheet_at(sheet, options, size);
@@ -182,15 +203,7 @@ pub fn run_sheet_pdf(sheet: &RunSheet, options: &PdfOptions) -> Vec<u8> {
 
 pub(super) fn run_sheet_at(sheet: &RunSheet, options: &PdfOptions, size: f32) -> (Vec<u8>, usize) {
     let l = labels(&sheet.language);
-    let date = {
-        let d = sheet.local_date;
-        let weekday = l.weekdays[d.weekday().num_days_from_monday() as usize];
-        let month = l.months[d.month0() as usize];
-        match l.of {
-            "of" => format!("{weekday} {} {month} {}", d.day(), d.year()),
-            _ => format!("{weekday}, {} {} {month} {} {}", d.day(), l.of, l.of, d.year()),
-        }
-    };
+    let date = local_date_words(sheet.local_date, l);
     let start = NaiveTime::parse_from_str(&sheet.start_time, "%H:%M").unwrap_or_default();
     let clock = |minutes: u32| {
         let (t, _) = start.overflowing_add_signed(TimeDelta::minutes(i64::from(minutes)));
@@ -289,5 +302,9 @@ pub(super) fn run_sheet_at(sheet: &RunSheet, options: &PdfOptions, size: f32) ->
         doc.stroke_rect(doc.margin, doc.y + 4.0, doc.content_width(), h, 0.5, RULE);
     }
     let pages = doc.pages.len();
+    if let Some(sign_in) = &sheet.sign_in {
+        doc.new_page();
+        draw_sign_in(&mut doc, sign_in);
+    }
     (doc.finish(&format!("Run sheet: {}", sheet.circle_name)), pages)
 }
