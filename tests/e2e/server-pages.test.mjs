@@ -7,7 +7,8 @@
 // A and AA tags) in English and Spanish, in the window and at a phone's width.
 // The public pages too: a circle published from the circles CLI and synced,
 // its team's listing (and the embeddable one), the circle's page and signup
-// form (with errors, then signed up; the CLI then pulls the learner).
+// form (with errors, then signed up; the CLI then pulls the learner), and
+// that learner's signed links (an RSVP and its done page, withdraw, a forged one).
 // Screenshots: test-output/e2e/pages-*.png.
 
 import { after, before, describe, test } from "node:test";
@@ -225,6 +226,26 @@ describe("the server's pages (real webview)", () => {
       circles("sync");
       const learners = JSON.parse(circles("--json", "learner", "list", "--circle", circleId));
       assert.deepEqual(learners.map((l) => [l.name, l.email]), [["Lena Okafor", "lena@example.org"]]);
+
+      // Lena's links (as her reminder carries them): the button page, the done page, a forged link.
+      const meetingId = JSON.parse(circles("--json", "schedule", "list", "--circle", circleId))[0].id;
+      const linkPath = (purpose, ...more) =>
+        admin(serverBin, server.db, "link", "make", "--purpose", purpose, "--learner", learners[0].id, "--public-url", PUBLIC, ...more)
+          .replace(PUBLIC, "");
+      const rsvpPath = linkPath("rsvp_yes", "--meeting", meetingId);
+      for (const lang of ["en", "es"]) {
+        await go(`${rsvpPath}?lang=${lang}`);
+        await check(`link-rsvp-${lang}`);
+        await phone(`link-rsvp-${lang}`);
+      }
+      await go(`${rsvpPath}?lang=en`);
+      await click(app, "button[type=submit]");
+      await waitFor(async () => /Done/.test(await (await app.find("h1")).text()), { message: "the RSVP's done page" });
+      await check("link-rsvp-done-en");
+      await go(`${linkPath("withdraw")}?lang=es`);
+      await check("link-withdraw-es");
+      await go(`/l/${"A".repeat(60)}?lang=en`);
+      await check("link-invalid-en");
 
       // A reset asked for on the page, its link opened from the message.
       await go("/reset?lang=en");

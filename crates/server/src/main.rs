@@ -229,6 +229,9 @@ enum LinkCommand {
         learner: String,
         #[arg(long)]
         meeting: Option<String>,
+        /// The base of the link (else public_url of the config file).
+        #[arg(long, env = "CIRCLES_PUBLIC_URL")]
+        public_url: Option<String>,
     },
 }
 
@@ -485,12 +488,16 @@ fn run(cli: Cli) -> Result<()> {
             println!("{total} learner(s) anonymized in {} team(s) with a retention period", teams.len());
             Ok(())
         }
-        Command::Link(LinkCommand::Make { purpose, learner, meeting }) => {
+        Command::Link(LinkCommand::Make { purpose, learner, meeting, public_url }) => {
             let Some(purpose) = circles_server::protocol::links::Purpose::parse(&purpose) else {
                 bail!("unknown purpose {purpose}: one of rsvp_yes, rsvp_no, withdraw, email_opt_out, sms_opt_out");
             };
-            let Some(base) = config.public_url.as_deref() else {
-                bail!("set public_url in the config file (or --public-url): links are made under it");
+            if let Some(url) = &public_url {
+                circles_server::config::check_public_url(url)
+                    .map_err(|problem| anyhow::anyhow!("--public-url {url} {problem}"))?;
+            }
+            let Some(base) = public_url.as_deref().or(config.public_url.as_deref()) else {
+                bail!("set --public-url (or public_url in the config file): links are made under it");
             };
             let url = storage.make_learner_link(base, purpose, &learner, meeting.as_deref(), chrono::Utc::now())?;
             println!("{url}");

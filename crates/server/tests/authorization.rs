@@ -9,7 +9,10 @@
 //! team T made by facilitator A (a member of T) with co-facilitator K, and
 //! R, a co-facilitator removed from C; D, a co-facilitator of C whose
 //! account is disabled; V, a co-facilitator of C whose token was revoked
-//! (signed out); and a stranger with no token at all.
+//! (signed out); and a stranger with no token at all. C's learner Ana
+//! answered its meeting's reminder by her signed link and was sent that
+//! reminder, so C has rows of the tables only the server writes
+//! (`meeting_rsvps`, `deliveries`).
 //!
 //! Cells the server gets wrong today are listed in `KNOWN_BUGS` with what it
 //! answers instead (checked, so a fix is noticed; none today). The facilitator
@@ -23,6 +26,7 @@ use std::collections::{BTreeSet, HashMap};
 use circles_core::schema::{Scope, ALL_TABLES};
 use circles_core::sync::wire::WireChange;
 use circles_core::TeamRole;
+use circles_server::storage::{Channel, MailOutcome};
 use common::device::Device;
 use common::{Backend, RawClient, TestServer, PASSWORD};
 use serde_json::{json, Value};
@@ -58,6 +62,8 @@ const ENDPOINTS: &[(&str, [u16; 10])] = &[
     ("GET /reset/{forged token}",                           [404, 404, 404, 404, 404, 404, 404, 404, 404, 404]),
     ("GET /join/{forged token}",                            [404, 404, 404, 404, 404, 404, 404, 404, 404, 404]),
     ("GET /join/{a live link}",                             [200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    ("GET /l/{forged token}",                               [404, 404, 404, 404, 404, 404, 404, 404, 404, 404]),
+    ("GET /l/{a learner's live link}",                      [200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
     // The role's own email and password (the stranger's: no account).
     ("POST /v1/login",                                      [401, 200, 403, 200, 200, 200, 200, 200, 200, 200]),
     ("POST /v1/logout",                                     [401, 401, 401, 200, 200, 200, 200, 200, 200, 200]),
@@ -122,6 +128,10 @@ const WRITES: &[(&str, &str, [u16; 10])] = &[
     ("attendance",          "a new mark on a meeting of C", [401, 401, 401, 403, 403, 403, 403, 200, 200, 200]),
     ("meeting_guides",      "a guide of C",                 [401, 401, 401, 403, 403, 403, 403, 200, 200, 200]),
     ("meeting_feedback",    "feedback in C",                [401, 401, 401, 403, 403, 403, 403, 200, 200, 200]),
+    ("circle_messages",     "a message to C",               [401, 401, 401, 403, 403, 403, 403, 200, 200, 200]),
+    // Only the server writes these, from what learners do (a link's answer, a message sent).
+    ("meeting_rsvps",       "an answer in C",               [401, 401, 401, 403, 403, 403, 403, 403, 403, 403]),
+    ("deliveries",          "a delivery in C",              [401, 401, 401, 403, 403, 403, 403, 403, 403, 403]),
 ];
 
 /// Cells of the tables above that the server does not answer as they say
@@ -224,6 +234,8 @@ struct World {
     to_cancel: String,
     /// The path of a live join link of T (made by O).
     join_path: String,
+    /// The path of the learner's live withdraw link (opened, never confirmed).
+    learner_link: String,
     /// Everyone in team T (Olga, Mia, Fred, Alma, Kofi, Rosa, Dana, Vera,
     /// Yusuf): each other's contacts.
     team_users: BTreeSet<String>,
@@ -306,8 +318,10 @@ impl World {
         let mut rows: HashMap<&'static str, String> = names.iter().map(|t| (*t, id())).collect();
         rows.insert("meeting_guides", id());
         rows.insert("meeting_feedback", id());
+        rows.insert("circle_messages", id());
         rows.insert("circles", circle.clone());
         let (meeting, learner) = (rows["meetings"].clone(), rows["learners"].clone());
+        let week_ahead = (chrono::Utc::now() + chrono::Duration::days(7)).format("%Y-%m-%d").to_string();
         let course = id();
         let rosas_link = id();
         let alma_device = people.get_mut("facilitator").unwrap().device.as_mut().unwrap();
@@ -315,6 +329,8 @@ impl World {
         let mut changes = vec![
             a.change("circles", &circle, "name", json!("Reading group")),
             a.change("circles", &circle, "team_id", json!(team)),
+            a.change("circles", &circle, "time_zone", json!("America/Chicago")),
+            a.change("circles", &circle, "status", json!("published")),
             a.change("courses", &course, "title", json!("Intro to Python")),
         ];
         changes.extend(link(a, &id(), &circle, &alma));
@@ -326,10 +342,13 @@ impl World {
             a.change("guide_templates", &rows["guide_templates"], "circle_id", json!(circle)),
             a.change("guide_templates", &rows["guide_templates"], "name", json!("Weekly")),
             a.change("meetings", &meeting, "circle_id", json!(circle)),
-            a.change("meetings", &meeting, "local_date", json!("2026-12-07")),
+            a.change("meetings", &meeting, "local_date", json!(week_ahead)),
+            a.change("meetings", &meeting, "local_time", json!("18:30")),
+            a.change("meetings", &meeting, "status", json!("scheduled")),
             a.change("learners", &learner, "circle_id", json!(circle)),
             a.change("learners", &learner, "name", json!("Ana")),
             a.change("learners", &learner, "email", json!("ana@example.org")),
+            a.change("learners", &learner, "consent", json!(1)),
             a.change("attendance", &rows["attendance"], "meeting_id", json!(meeting)),
             a.change("attendance", &rows["attendance"], "learner_id", json!(learner)),
             a.change("attendance", &rows["attendance"], "mark", json!("present")),
@@ -337,6 +356,8 @@ impl World {
             a.change("meeting_guides", &rows["meeting_guides"], "customized", json!(0)),
             a.change("meeting_feedback", &rows["meeting_feedback"], "meeting_id", json!(meeting)),
             a.change("meeting_feedback", &rows["meeting_feedback"], "rating", json!(4)),
+            a.change("circle_messages", &rows["circle_messages"], "circle_id", json!(circle)),
+            a.change("circle_messages", &rows["circle_messages"], "subject", json!("No meeting next week")),
         ]);
         push_ok(&raw, alma_device, changes);
         // Rosa is removed from C.
@@ -350,6 +371,32 @@ impl World {
             olga_device.change("team_courses", &team_course, "course_id", json!(course)),
         ];
         push_ok(&raw, olga_device, listing);
+        // Ana answers the meeting's reminder by her link: the server writes C's answer row.
+        let purpose = circles_server::protocol::links::Purpose::RsvpYes;
+        let url = s.make_learner_link(PUBLIC, purpose, &learner, Some(&meeting), chrono::Utc::now()).unwrap();
+        let answer = raw.http.post(url.replace(PUBLIC, &raw.base)).send().unwrap();
+        assert_eq!(answer.status().as_u16(), 200, "{}", answer.text().unwrap());
+        rows.insert("meeting_rsvps", circles_core::messages::rsvp_id(&meeting, &learner));
+        let withdraw = circles_server::protocol::links::Purpose::Withdraw;
+        let url = s.make_learner_link(PUBLIC, withdraw, &learner, None, chrono::Utc::now()).unwrap();
+        let learner_link = url.strip_prefix(PUBLIC).unwrap().to_string();
+        // Ana's reminder, sent: the server writes C's delivery row once the outbox sent it.
+        s.set_learner_mail(circles_server::protocol::learner_mail::LearnerMail {
+            base_url: PUBLIC.into(),
+            compose: Box::new(circles_server::pages::learner_mail::learner_message),
+            sms: None,
+        });
+        // The meeting is a week ahead; its reminder is due two days before it.
+        assert_eq!(s.send_due_reminders(chrono::Utc::now() + chrono::Duration::days(6)).unwrap(), 1);
+        let now = circles_server::common::now_text();
+        for mail in s.claim_mail(Channel::Email, "w", &now, "9999-01-01T00:00:00.000Z", 10).unwrap() {
+            let sent = MailOutcome::Sent { at: now.clone(), provider_id: None };
+            assert!(s.finish_mail(&mail.id, "w", &sent).unwrap());
+        }
+        assert_eq!(s.record_deliveries(100).unwrap(), 1);
+        let delivery = server.db.query("SELECT DISTINCT row_id FROM changes WHERE table_name = 'deliveries'");
+        assert_eq!(delivery.len(), 1, "{delivery:?}");
+        rows.insert("deliveries", delivery[0][0].clone().unwrap());
         // Fred stops organizing; Dana is disabled; Vera signs out.
         s.add_team_member(&team, "fred@example.org", TeamRole::Member).unwrap();
         s.set_user_disabled("dana@example.org", true).unwrap();
@@ -393,6 +440,7 @@ impl World {
             to_resend,
             to_cancel,
             join_path,
+            learner_link,
             team_users: team_users.into_iter().collect(),
             server,
         }
@@ -445,6 +493,8 @@ impl World {
             "GET /reset/{forged token}" => self.page(&format!("/reset/{}", "ab".repeat(32)), token),
             "GET /join/{forged token}" => self.page(&format!("/join/{}", "ab".repeat(32)), token),
             "GET /join/{a live link}" => self.page(&self.join_path.clone(), token),
+            "GET /l/{forged token}" => self.page(&format!("/l/{}", "ab".repeat(40)), token),
+            "GET /l/{a learner's live link}" => self.page(&self.learner_link.clone(), token),
             "GET /v1/hello" => self.raw.send("GET", "/v1/hello", token, Some("1"), None),
             "POST /v1/login" => login(&self.raw, &self.people[role].email),
             "POST /v1/logout" => self.send("POST", "/v1/logout", self.fresh(role).0.as_deref(), None),
@@ -583,6 +633,9 @@ impl World {
             ("attendance", _) => change(&self.rows[table], "mark", json!("late")),
             ("meeting_guides", _) => change(&self.rows[table], "customized", json!(1)),
             ("meeting_feedback", _) => change(&self.rows[table], "rating", json!(5)),
+            ("circle_messages", _) => change(&self.rows[table], "body", json!(format!("a message by {role}"))),
+            ("meeting_rsvps", _) => change(&self.rows[table], "answer", json!("no")),
+            ("deliveries", _) => change(&self.rows[table], "status", json!("sent")),
             other => panic!("the matrix names a row this test cannot write: {other:?}"),
         }]
     }

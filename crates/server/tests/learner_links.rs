@@ -13,7 +13,9 @@
 //!   404, an expired one a 410, an RSVP to a cancelled meeting a 410: none
 //!   writes anything;
 //! - a circle's name holding HTML comes back escaped; pages are in the
-//!   circle's language.
+//!   circle's language;
+//! - `circles-server link make` prints a link, or a clear refusal;
+//! - posts are limited per client address (429, nothing written).
 
 mod common;
 
@@ -350,10 +352,53 @@ fn pages_escape_and_speak_the_circle_language(backend: Backend) {
     assert!(page.body.contains("<html lang=\"pt\""), "{}", page.body);
 }
 
+fn the_admin_command_makes_links(backend: Backend) {
+    let mut env = env(backend);
+    let c = env.circle("Reading group", &[("Lena Okafor", "lena@example.org")], |_| {});
+    let lena = c.learners[0].clone();
+    let db = env.db.url.clone();
+    let make = |args: &[&str]| common::admin(&db, &[&["link", "make"], args].concat());
+    let (ok, out, err) =
+        make(&["--purpose", "rsvp_yes", "--learner", &lena, "--meeting", &c.meeting, "--public-url", PUBLIC]);
+    assert!(ok, "{err}");
+    let path = out.trim().strip_prefix(PUBLIC).unwrap().to_string();
+    let page = env.post(&path);
+    assert!(page.body.contains("you're coming to Reading group"), "{}", page.body);
+    env.sync();
+    assert_eq!(env.fatima.meeting_rsvps(&c.meeting).unwrap()[0].answer, "yes");
+    // Refused, each with a clear message.
+    for (args, says) in [
+        (vec!["--purpose", "rsvp_maybe", "--learner", &lena, "--public-url", PUBLIC], "unknown purpose rsvp_maybe"),
+        (vec!["--purpose", "withdraw", "--learner", "nobody", "--public-url", PUBLIC], "no learner with id nobody"),
+        (vec!["--purpose", "rsvp_no", "--learner", &lena, "--public-url", PUBLIC], "needs --meeting"),
+        (vec!["--purpose", "withdraw", "--learner", &lena], "set --public-url"),
+    ] {
+        let (ok, _, err) = make(&args);
+        assert!(!ok && err.contains(says), "{args:?}: {err}");
+    }
+}
+
+fn link_posts_are_rate_limited(backend: Backend) {
+    let mut env = env(backend);
+    let c = env.circle("Reading group", &[("Lena Okafor", "lena@example.org")], |_| {});
+    let yes = env.link(Purpose::RsvpYes, &c.learners[0], Some(&c.meeting));
+    // Forged links count too: guessing is what the limit slows down.
+    let statuses: Vec<u16> = (0..22).map(|i| env.post(&format!("/l/forged{i}")).status).collect();
+    assert!(statuses[..20].iter().all(|s| *s == 404) && statuses[21] == 429, "{statuses:?}");
+    let before = env.written();
+    let page = env.post(&yes);
+    assert_eq!(page.status, 429, "{}", page.body);
+    assert!(page.body.contains("Please try again later"), "{}", page.body);
+    assert_eq!(env.written(), before, "nothing written");
+    assert_eq!(env.get(&yes).status, 200, "opening a link is not limited");
+}
+
 both_backends!(
     an_rsvp_reaches_the_laptop_once,
     a_withdraw_link_gives_the_place_to_the_first_waiting,
     opt_outs_set_the_flags,
     forged_and_expired_links_change_nothing,
     pages_escape_and_speak_the_circle_language,
+    the_admin_command_makes_links,
+    link_posts_are_rate_limited,
 );

@@ -210,7 +210,12 @@ export type Mark = "present" | "late" | "excused" | "absent";
 
 export type AttendanceMark = { meeting_id: string, learner_id: string, mark: Mark, };
 
-export type RosterEntry = { learner: Learner, mark: Mark | null, };
+export type RosterEntry = { learner: Learner, mark: Mark | null, 
+/**
+ * "yes" (said they're coming) or "no" (said they can't come), from the
+ * learner's link (`meeting_rsvps`, written by the server, pulled here).
+ */
+rsvp: string | null, };
 
 export type AttendanceGrid = { meetings: Array<GridMeeting>, rows: Array<GridRow>, totals: MarkCounts, rate: number | null, };
 

@@ -70,7 +70,7 @@ pub fn run(ctx: &mut Ctx, command: AttendanceCommand) -> Result<()> {
 }
 
 fn print_roster(roster: &[RosterEntry]) -> Result<()> {
-    let mut table = Table::new(&["LEARNER ID", "NAME", "MARK", "NOTE"]);
+    let mut table = Table::new(&["LEARNER ID", "NAME", "MARK", "ANSWER", "NOTE"]);
     for entry in roster {
         let f = &entry.learner.fields;
         let note = match (f.walk_in, f.withdrawn) {
@@ -82,6 +82,8 @@ fn print_roster(roster: &[RosterEntry]) -> Result<()> {
             entry.learner.id.clone(),
             f.name.clone(),
             entry.mark.map(|m| m.as_str().to_string()).unwrap_or_else(|| "-".into()),
+            // The learner's answer to the meeting's reminder: yes (coming), no (can't come).
+            entry.rsvp.clone().unwrap_or_else(|| "-".into()),
             note.to_string(),
         ]);
     }

@@ -66,12 +66,16 @@ pub struct AttendanceMark {
     pub mark: Mark,
 }
 
-/// The roster of one meeting: every learner of the circle with their mark.
+/// The roster of one meeting: every learner of the circle with their mark,
+/// and their answer to the meeting's reminder, if they gave one.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RosterEntry {
     pub learner: Learner,
     pub mark: Option<Mark>,
+    /// "yes" (said they're coming) or "no" (said they can't come), from the
+    /// learner's link (`meeting_rsvps`, written by the server, pulled here).
+    pub rsvp: Option<String>,
 }
 
 pub fn attendance_id(meeting_id: &str, learner_id: &str) -> String {
@@ -169,12 +173,14 @@ impl Store {
     pub fn roster(&self, meeting_id: &str) -> Result<Vec<RosterEntry>> {
         let meeting = self.meeting(meeting_id)?;
         let marks = self.meeting_marks(meeting_id)?;
+        let rsvps = self.meeting_rsvps(meeting_id)?;
         Ok(self
             .learners(&meeting.circle_id)?
             .into_iter()
             .filter_map(|learner| {
                 let mark = marks.iter().find(|m| m.learner_id == learner.id).map(|m| m.mark);
-                (learner.enrolled() || mark.is_some()).then_some(RosterEntry { learner, mark })
+                let rsvp = rsvps.iter().find(|r| r.learner_id == learner.id).map(|r| r.answer.clone());
+                (learner.enrolled() || mark.is_some()).then_some(RosterEntry { learner, mark, rsvp })
             })
             .collect())
     }
@@ -257,4 +263,44 @@ fn collect_marks(
         Ok(AttendanceMark { meeting_id, learner_id, mark: Mark::parse(&mark)? })
     })
     .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::messages::rsvp_id;
+    use crate::schema::MEETING_RSVPS;
+    use crate::store::rows::text;
+    use crate::{CircleInput, LearnerInput, Store, WeeklyRule};
+
+    #[test]
+    fn the_roster_shows_who_said_they_are_coming() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open_in(dir.path()).unwrap();
+        let input = CircleInput::new("Reading group", "America/Chicago", "18:30", 90);
+        let first = "2030-01-07".parse().unwrap();
+        let circle = store.create_circle(&input, Some(&WeeklyRule { first_date: first, count: 2 })).unwrap();
+        let ana = store.add_learner(&circle, &LearnerInput::new("Ana")).unwrap();
+        let ben = store.add_learner(&circle, &LearnerInput::new("Ben")).unwrap();
+        store.add_learner(&circle, &LearnerInput::new("Cleo")).unwrap();
+        let meetings = store.meetings(&circle).unwrap();
+        let (first, second) = (meetings[0].id.clone(), meetings[1].id.clone());
+        // As the server writes them (pulled): Ana yes, Ben no, to the first meeting.
+        for (learner, answer) in [(&ana, "yes"), (&ben, "no")] {
+            let columns = vec![
+                ("meeting_id", text(&first)),
+                ("learner_id", text(learner)),
+                ("answer", text(answer)),
+                ("answered_at", text("2030-01-05T10:00:00.000Z")),
+            ];
+            store.write(|w| w.insert(&MEETING_RSVPS, &rsvp_id(&first, learner), &columns)).unwrap();
+        }
+        let answers = |meeting: &str| -> Vec<(String, Option<String>)> {
+            store.roster(meeting).unwrap().into_iter().map(|e| (e.learner.fields.name, e.rsvp)).collect()
+        };
+        assert_eq!(
+            answers(&first),
+            [("Ana".into(), Some("yes".into())), ("Ben".into(), Some("no".into())), ("Cleo".into(), None)]
+        );
+        assert!(answers(&second).iter().all(|(_, rsvp)| rsvp.is_none()), "an answer is for one meeting");
+    }
 }
