@@ -260,14 +260,17 @@ export async function startSmtp(work, name) {
   });
   await waitFor(() => fs.existsSync(path.join(maildir, "new")), { message: "the SMTP server to start" });
   await new Promise((r) => setTimeout(r, 300));
+  const raw = () =>
+    ["new", "cur"].flatMap((sub) => {
+      const dir = path.join(maildir, sub);
+      return fs.existsSync(dir) ? fs.readdirSync(dir).map((f) => fs.readFileSync(path.join(dir, f), "utf8")) : [];
+    });
   return {
     url: `smtp://127.0.0.1:${port}`,
-    /** Every message received so far, raw, soft line breaks joined. */
-    messages: () =>
-      ["new", "cur"].flatMap((sub) => {
-        const dir = path.join(maildir, sub);
-        return fs.existsSync(dir) ? fs.readdirSync(dir).map((f) => fs.readFileSync(path.join(dir, f), "utf8").replace(/=\r?\n/g, "")) : [];
-      }),
+    /** Every message received so far, raw, soft line breaks joined (for reading bodies). */
+    messages: () => raw().map((m) => m.replace(/=\r?\n/g, "")),
+    /** Every message received so far, exactly as received (for headers and attachments). */
+    raw,
     stop: () => child.kill("SIGTERM"),
   };
 }
