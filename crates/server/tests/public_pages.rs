@@ -502,6 +502,39 @@ fn a_full_circle_waitlists_and_a_freed_place_goes_to_the_next(backend: Backend) 
     assert_eq!(env.sink.messages().len(), 7, "one message per place, no more");
 }
 
+/// A place freed while the circle is a draft stays free (no one is told they
+/// have a place in a circle that is not on offer) until it is published
+/// again; the push that publishes it gives the place.
+fn a_place_freed_in_a_draft_waits_for_it_to_be_published(backend: Backend) {
+    let mut env = env(backend);
+    let circle = env.circle("Small circle", &[7, 14], |c| c.signup_limit = Some(1));
+    env.get(&env.listing);
+    let path = env.circle_path(&circle);
+    env.sign_up(&path, "Ana First", "ana@example.org");
+    env.sign_up(&path, "Lena Okafor", "lena@example.org");
+    env.sink.wait_for(2, Duration::from_secs(30));
+    env.sync();
+    let mut input = env.fatima.circle(&circle).unwrap().fields;
+    input.status = CircleStatus::Draft;
+    env.fatima.update_circle(&circle, &input).unwrap();
+    let ana = env.fatima.learners(&circle).unwrap().into_iter().find(|l| l.fields.name == "Ana First").unwrap().id;
+    env.fatima.set_learner_withdrawn(&ana, true).unwrap();
+    env.sync();
+    env.sync();
+    let online = || "online".to_string();
+    assert_eq!(roster(&env.fatima, &circle), vec![("Lena Okafor".to_string(), online(), Some(1))]);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(env.sink.messages().len(), 2, "no place, no mail");
+
+    input.status = CircleStatus::Published;
+    env.fatima.update_circle(&circle, &input).unwrap();
+    env.sync();
+    env.sync();
+    assert_eq!(roster(&env.fatima, &circle), vec![("Lena Okafor".to_string(), online(), None)]);
+    let messages = env.sink.wait_for(3, Duration::from_secs(30));
+    assert_eq!(places_to(&messages, "You have a place: Small circle"), ["lena@example.org"]);
+}
+
 /// A laptop may admit someone but never put anyone on the waitlist or mark
 /// them as signed up online: those changes are the server's (core's rule).
 fn a_laptop_may_not_waitlist_anyone(backend: Backend) {
@@ -638,5 +671,6 @@ both_backends!(
     the_signup_post_is_rate_limited,
     a_full_circle_waitlists_and_a_freed_place_goes_to_the_next,
     a_laptop_may_not_waitlist_anyone,
+    a_place_freed_in_a_draft_waits_for_it_to_be_published,
     the_consent_names_the_team_privacy_notice,
 );

@@ -10,7 +10,8 @@
 //!   twice; the laptop then pulls "sent" per learner (`deliveries`);
 //! - a meeting moved across a daylight-saving change sends one notice with
 //!   its new local time (and an .ics at the right instant); a cancelled one
-//!   a cancellation;
+//!   a cancellation; a learner with a mobile only gets them as texts
+//!   (through a Twilio-shaped test provider);
 //! - a message to the circle written offline goes out at the sync, once;
 //! - a laptop may not write what only the server writes (answers,
 //!   deliveries): 403, nothing written.
@@ -24,10 +25,12 @@ use circles_core::sync::engine::sync_once;
 use circles_core::sync::http::HttpTransport;
 use circles_core::sync::wire::LoginRequest;
 use circles_core::{CircleInput, CircleStatus, LearnerInput, Store, TeamRole};
+use common::sms::SmsSink;
 use common::smtp::{Received, SmtpSink};
 use common::{admin, Backend, ServerProcess, TestDb, PASSWORD};
 
 const PUBLIC: &str = "https://circles.example.org";
+const SMS_ACCOUNT: &str = "AC0123456789abcdef0123456789abcdef";
 
 struct Env {
     db: TestDb,
@@ -40,6 +43,11 @@ struct Env {
 }
 
 fn env(backend: Backend) -> Env {
+    env_with(backend, None)
+}
+
+/// With `sms`, the server texts learners too, through that test provider.
+fn env_with(backend: Backend, sms: Option<&SmsSink>) -> Env {
     let sink = SmtpSink::start();
     let db = TestDb::new(backend);
     let storage = db.open();
@@ -48,22 +56,24 @@ fn env(backend: Backend) -> Env {
     let team = storage.add_team("Riverbend Public Library").unwrap();
     storage.add_team_member(&team, "fatima@example.org", TeamRole::Member).unwrap();
     drop(storage);
-    let server = ServerProcess::start_with(
-        &db.url,
-        &[
-            "--mail-url",
-            &sink.url(),
-            "--mail-from",
-            "Circles <circles@example.org>",
-            "--public-url",
-            PUBLIC,
-            "--mail-backoff-ms",
-            "300",
-            "--mail-poll-ms",
-            "100",
-        ],
-        &[],
-    );
+    let mail_url = sink.url();
+    let mut args = vec![
+        "--mail-url",
+        &mail_url,
+        "--mail-from",
+        "Circles <circles@example.org>",
+        "--public-url",
+        PUBLIC,
+        "--mail-backoff-ms",
+        "300",
+        "--mail-poll-ms",
+        "100",
+    ];
+    if let Some(sms) = sms {
+        args.extend(["--sms-url", &sms.url, "--sms-account", SMS_ACCOUNT, "--sms-from", "+13125550100"]);
+    }
+    let token: &[(&str, &str)] = if sms.is_some() { &[("CIRCLES_SMS_TOKEN", "test-auth-token-1234")] } else { &[] };
+    let server = ServerProcess::start_with(&db.url, &args, token);
     let dir = tempfile::tempdir().unwrap();
     let mut fatima = common::open_laptop(dir.path());
     let token = HttpTransport::new(&server.url, None)
@@ -191,14 +201,20 @@ fn a_reminder_goes_out_once_at_its_time(backend: Backend) {
 }
 
 fn a_meeting_moved_across_a_clock_change_sends_a_notice(backend: Backend) {
-    let mut env = env(backend);
+    let texts = SmsSink::start();
+    let mut env = env_with(backend, Some(&texts));
     // Chicago moves its clocks forward on Sunday 14 March 2027: Thursday
     // the 11th is at UTC-6, Thursday the 18th at UTC-5.
     let before = NaiveDate::from_ymd_opt(2027, 3, 11).unwrap();
     let after = NaiveDate::from_ymd_opt(2027, 3, 18).unwrap();
     let cancelled = NaiveDate::from_ymd_opt(2027, 3, 25).unwrap();
-    let (_circle, meetings) = env.circle(&[before, cancelled]);
+    let (circle, meetings) = env.circle(&[before, cancelled]);
+    // Eve gave a mobile only: she is texted.
+    let eve = learner("Eve Moss", "", |l| l.mobile = "+1 312 555 0199".into());
+    env.fatima.add_learner(&circle, &eve).unwrap();
+    env.sync();
     assert!(env.sink.messages().is_empty(), "new meetings send no notice");
+    assert!(texts.requests().is_empty(), "nor a text");
 
     env.fatima.reschedule_meeting(&meetings[0], after, None).unwrap();
     env.sync();
@@ -212,6 +228,11 @@ fn a_meeting_moved_across_a_clock_change_sends_a_notice(backend: Backend) {
     );
     let ics = common::smtp::attachment(mail, "meeting.ics").expect("an .ics attachment");
     assert!(ics.contains("DTSTART:20270318T233000Z"), "18:30 in Chicago's summer time is 23:30 UTC: {ics}");
+    let sent = texts.wait_for(1, Duration::from_secs(30));
+    assert_eq!(sent[0].field("To"), "+13125550199");
+    let body = sent[0].field("Body");
+    assert!(body.starts_with("New time: Public Speaking, Thursday 2027-03-18, 18:30–20:00"), "{body}");
+    assert!(body.contains("Reply STOP"), "{body}");
 
     // Syncing again sends nothing more; a cancellation sends its notice.
     env.sync();
@@ -222,6 +243,9 @@ fn a_meeting_moved_across_a_clock_change_sends_a_notice(backend: Backend) {
     assert_eq!(subject(cancel).as_deref(), Some("Cancelled: Public Speaking, Thursday 2027-03-25, 18:30–20:00"));
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(env.sink.messages().len(), 2);
+    let sent = texts.wait_for(2, Duration::from_secs(30));
+    assert_eq!(sent.len(), 2, "one text per notice: {sent:?}");
+    assert!(sent[1].field("Body").starts_with("Cancelled: Public Speaking"), "{:?}", sent[1]);
 }
 
 fn a_message_written_offline_goes_out_at_the_sync(backend: Backend) {

@@ -1,6 +1,8 @@
 //! A freed place goes to the longest-waiting learner, on the server, in the
 //! transaction of the change that freed it: a learner withdrawn or deleted
-//! by a facilitator's push, or the signup limit raised (or removed). The
+//! by a facilitator's push, or the signup limit raised (or removed), in a
+//! published circle that has not ended (a draft's freed places wait for it
+//! to be published again, and are filled by the push that publishes it). The
 //! server writes the promotion (`waitlisted_at` = "") as SERVER_DEVICE in the
 //! circle's scope, so every laptop pulls it, and queues the mail that tells
 //! the learner. Places are counted from the stored state after the push
@@ -18,7 +20,7 @@ use serde_json::Value;
 
 use super::accounts::log_own_circle_row;
 use super::public::PublicCircle;
-use super::public::{circle_for_mail, enrolled_count, flag, signup_limit, standings, text, StoredStanding};
+use super::public::{circle_end, circle_for_mail, enrolled_count, flag, signup_limit, standings, text, StoredStanding};
 use super::ApiResult;
 use crate::storage::{Logged, NewMail, Tx};
 
@@ -31,7 +33,9 @@ fn may_free_a_place(logged: &Logged<'_>) -> Option<String> {
     if logged.table == LEARNERS.name && matches!(field, "withdrawn" | "deleted") {
         return logged.scope.clone();
     }
-    if logged.table == CIRCLES.name && field == "signup_limit" {
+    // A raised limit frees places; so does publishing again a draft whose
+    // places were left free meanwhile.
+    if logged.table == CIRCLES.name && matches!(field, "signup_limit" | "status") {
         return Some(logged.change.row_id.clone());
     }
     None
@@ -52,8 +56,16 @@ pub(super) fn fill_freed_places(
     Ok(promoted)
 }
 
-/// Give a circle's free places to its longest-waiting learners.
+/// Give a circle's free places to its longest-waiting learners: only in a
+/// published circle that has not ended (a draft's places wait until it is
+/// published again; an ended circle has no place to give).
 pub(super) fn fill_places(tx: &mut dyn Tx, circle: &str, compose: Option<&ComposePlace>) -> ApiResult<Vec<String>> {
+    if text(tx, CIRCLES.name, circle, "status")? != "published" {
+        return Ok(Vec::new());
+    }
+    if circle_end(tx, circle)?.is_some_and(|end| end <= Utc::now()) {
+        return Ok(Vec::new());
+    }
     let all = standings(tx, circle)?;
     let listed: Vec<_> = all.iter().map(StoredStanding::standing).collect();
     let waiting = waitlist::waitlist(&listed);
