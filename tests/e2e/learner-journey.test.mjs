@@ -206,6 +206,13 @@ describe("a learner's journey: signup, reminder, RSVP, withdrawal, notice (real 
           [circleId],
         );
       await syncAppUntil(app, async () => (await deliveries()) === 1, "the reminder's delivery pulled by the app");
+      const planned = await app.executeAsync(
+        `const done = arguments[arguments.length - 1];
+         window.__TAURI_INTERNALS__.invoke("circle_messages", { circleId: arguments[0] })
+           .then((v) => done(v.planned.map((p) => p.meeting_id))).catch(() => done(null));`,
+        [circleId],
+      );
+      assert.deepEqual(planned, [meetings[1].id], "a sent reminder is no longer listed as to come");
       await click(app, '[data-testid="nav-circles"]');
       await click(app, `[data-circle-id="${circleId}"] button.link`);
       await click(app, '[data-testid="tab-messages"]');

@@ -182,10 +182,13 @@ pub struct CircleMessages {
 const MESSAGE_ENTITY: &str = "message";
 
 /// The planned reminders of a circle's meetings, from `now` on: scheduled
-/// meetings whose reminder has not yet gone out.
+/// meetings whose reminder has not yet gone out, by the clock or by what the
+/// server says it sent (`sent`: reminder deliveries; a meeting moved after
+/// its reminder went gets another from the server, not listed here).
 pub fn planned_reminders(
     meetings: &[Meeting],
     learners: &[Learner],
+    sent: &[Delivery],
     hours: u32,
     tz: chrono_tz::Tz,
     now: DateTime<Utc>,
@@ -202,6 +205,7 @@ pub fn planned_reminders(
     meetings
         .iter()
         .filter(|m| m.status == crate::domain::meeting::MeetingStatus::Scheduled)
+        .filter(|m| !sent.iter().any(|d| d.kind == "reminder" && d.meeting_id.as_deref() == Some(m.id.as_str())))
         .filter_map(|m| {
             let send_at = reminder_due(m.starts_at, hours)?;
             if send_at < now {
@@ -323,11 +327,12 @@ impl Store {
         let meetings = self.meetings(circle_id)?;
         let learners = self.learners(circle_id)?;
         let hours = circle.fields.reminder_hours;
+        let deliveries = self.deliveries(circle_id)?;
         Ok(CircleMessages {
             reminder_hours: hours,
-            planned: planned_reminders(&meetings, &learners, hours, tz, now),
+            planned: planned_reminders(&meetings, &learners, &deliveries, hours, tz, now),
             messages: self.circle_messages(circle_id)?,
-            deliveries: self.deliveries(circle_id)?,
+            deliveries,
         })
     }
 }
