@@ -25,7 +25,6 @@ use base64::Engine;
 use chrono::{Days, NaiveDate, Utc};
 use circles_core::sync::engine::sync_once;
 use circles_core::sync::http::HttpTransport;
-use circles_core::sync::wire::LoginRequest;
 use circles_core::{CircleInput, CircleStatus, LearnerInput, Store, TeamRole};
 use circles_server::protocol::links::Purpose;
 use circles_server::Storage;
@@ -75,19 +74,7 @@ fn env(backend: Backend) -> Env {
         ],
         &[],
     );
-    let dir = tempfile::tempdir().unwrap();
-    let mut fatima = common::open_laptop(dir.path());
-    let token = HttpTransport::new(&server.url, None)
-        .unwrap()
-        .login(&LoginRequest {
-            email: "fatima@example.org".into(),
-            password: PASSWORD.into(),
-            device_name: "library laptop".into(),
-            device_id: fatima.device_id().into(),
-        })
-        .unwrap()
-        .token;
-    let transport = HttpTransport::new(&server.url, Some(token)).unwrap();
+    let (mut fatima, transport, dir) = common::signed_in_laptop(&server.url, "fatima@example.org", "library laptop");
     sync_once(&mut fatima, &transport, &mut |_| {}).unwrap();
     Env { db, storage, server, sink, team, fatima, transport, _dir: dir }
 }

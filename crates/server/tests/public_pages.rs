@@ -30,7 +30,6 @@ use std::time::Duration;
 use chrono::{Datelike, Days, NaiveDate, Utc};
 use circles_core::sync::engine::sync_once;
 use circles_core::sync::http::HttpTransport;
-use circles_core::sync::wire::LoginRequest;
 use circles_core::{CircleInput, CircleStatus, Store, TeamRole};
 use circles_server::Storage;
 use common::smtp::SmtpSink;
@@ -95,19 +94,7 @@ fn env(backend: Backend) -> Env {
 
 /// A laptop of Fatima's, signed in to the server at `url` and synced.
 fn fatimas_laptop(url: &str, device_name: &str) -> (Store, HttpTransport, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = common::open_laptop(dir.path());
-    let token = HttpTransport::new(url, None)
-        .unwrap()
-        .login(&LoginRequest {
-            email: "fatima@example.org".into(),
-            password: PASSWORD.into(),
-            device_name: device_name.into(),
-            device_id: store.device_id().into(),
-        })
-        .unwrap()
-        .token;
-    let transport = HttpTransport::new(url, Some(token)).unwrap();
+    let (mut store, transport, dir) = common::signed_in_laptop(url, "fatima@example.org", device_name);
     sync_once(&mut store, &transport, &mut |_| {}).unwrap();
     (store, transport, dir)
 }

@@ -74,19 +74,7 @@ fn env_with(backend: Backend, sms: Option<&SmsSink>) -> Env {
     }
     let token: &[(&str, &str)] = if sms.is_some() { &[("CIRCLES_SMS_TOKEN", "test-auth-token-1234")] } else { &[] };
     let server = ServerProcess::start_with(&db.url, &args, token);
-    let dir = tempfile::tempdir().unwrap();
-    let mut fatima = common::open_laptop(dir.path());
-    let token = HttpTransport::new(&server.url, None)
-        .unwrap()
-        .login(&LoginRequest {
-            email: "fatima@example.org".into(),
-            password: PASSWORD.into(),
-            device_name: "library laptop".into(),
-            device_id: fatima.device_id().into(),
-        })
-        .unwrap()
-        .token;
-    let transport = HttpTransport::new(&server.url, Some(token)).unwrap();
+    let (mut fatima, transport, dir) = common::signed_in_laptop(&server.url, "fatima@example.org", "library laptop");
     sync_once(&mut fatima, &transport, &mut |_| {}).unwrap();
     Env { db, _server: server, sink, team, fatima, transport, _dir: dir }
 }

@@ -28,7 +28,6 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use circles_core::sync::engine::sync_once;
 use circles_core::sync::http::HttpTransport;
-use circles_core::sync::wire::LoginRequest;
 use circles_core::{CircleInput, LearnerInput, Store};
 use circles_server::mail::Kind;
 use circles_server::sms::{signature, Sms, SmsSender, SmsSettings};
@@ -165,19 +164,7 @@ fn a_400_fails_with_the_provider_s_reason(backend: Backend) {
 
 /// A facilitator's laptop signed in to `url`.
 fn laptop(url: &str) -> (Store, HttpTransport, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = common::open_laptop(dir.path());
-    let token = HttpTransport::new(url, None)
-        .unwrap()
-        .login(&LoginRequest {
-            email: "fatima@example.org".into(),
-            password: PASSWORD.into(),
-            device_name: "library laptop".into(),
-            device_id: store.device_id().into(),
-        })
-        .unwrap()
-        .token;
-    (store, HttpTransport::new(url, Some(token)).unwrap(), dir)
+    common::signed_in_laptop(url, "fatima@example.org", "library laptop")
 }
 
 /// Post a reply to the webhook, signed with `token` (None: unsigned).

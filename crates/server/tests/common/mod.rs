@@ -291,6 +291,25 @@ pub fn laptop_sql(store_file: &Path) -> rusqlite::Connection {
     circles_core::open_store_file_for_tests(store_file.parent().unwrap()).unwrap()
 }
 
+/// A laptop signed in to the server at `url` (a real process or not) as
+/// `email`, by the HTTP sign-in a person makes: its store, its transport and
+/// its folder (kept alive by the caller).
+pub fn signed_in_laptop(url: &str, email: &str, device_name: &str) -> (Store, HttpTransport, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_laptop(dir.path());
+    let token = HttpTransport::new(url, None)
+        .unwrap()
+        .login(&circles_core::sync::wire::LoginRequest {
+            email: email.into(),
+            password: PASSWORD.into(),
+            device_name: device_name.into(),
+            device_id: store.device_id().into(),
+        })
+        .unwrap()
+        .token;
+    (store, HttpTransport::new(url, Some(token)).unwrap(), dir)
+}
+
 impl Client {
     pub fn new(server: &TestServer, email: &str) -> Client {
         let dir = tempfile::tempdir().unwrap();
