@@ -17,6 +17,7 @@ import { spawnSync } from "node:child_process";
 
 import {
   PASSWORD,
+  axe,
   cli,
   click,
   dateFromToday,
@@ -119,6 +120,8 @@ describe("a team's retention period (real window, real server)", () => {
       const noticeInvalid = await app.execute(`return document.querySelector('[data-testid="notice-text"]').getAttribute("aria-invalid");`);
       assert.equal(noticeInvalid, "true");
       await saveScreenshot(app, "retention-3-notice-refused.png");
+      const violations = await axe(app);
+      assert.deepEqual(violations, [], `axe on the organizer's Teams screen: ${JSON.stringify(violations, null, 2)}`);
       await click(app, '[data-testid="nav-sync"]');
       await click(app, '[data-testid="nav-teams"]');
       await app.waitForAll('[data-testid="notice-form"]');
@@ -129,6 +132,7 @@ describe("a team's retention period (real window, real server)", () => {
       await click(app, '[data-testid="save-notice"]');
       await waitFor(async () => /privacy notice is saved/.test(await text(app, '[data-testid="teams-message"]')), { message: "the notice saved" });
       assert.equal(await app.execute(`return document.querySelector('[data-testid="notice-text"]').value;`), NOTICE);
+      await app.execute(`document.querySelector('[data-testid="notice-form"]').scrollIntoView({ block: "center" });`);
       await saveScreenshot(app, "retention-4-notice-saved.png");
       await syncApp(app);
       const listingPath = admin(server.db, ["team", "public-link", team]);
