@@ -90,6 +90,7 @@ const COMMANDS: &[&str] = &[
     "remove_team_member",
     "set_team_member_role",
     "set_team_retention",
+    "set_team_privacy_notice",
     "change_password",
     "app_lock_status",
     "set_app_lock",

@@ -181,6 +181,7 @@ pub fn run() {
             commands::teams::remove_team_member,
             commands::teams::set_team_member_role,
             commands::teams::set_team_retention,
+            commands::teams::set_team_privacy_notice,
             commands::teams::change_password,
             commands::app_lock::app_lock_status,
             commands::app_lock::set_app_lock,

@@ -6,6 +6,9 @@
 //      90 days is saved and synced;
 //   3. the operator runs `circles-server retention run`: one learner anonymized;
 //   4. both laptops sync and hold the learner erased.
+// And the team's privacy notice on the same screen (issue 15): 501 characters
+// are refused in place with nothing saved; a link is saved, synced, and the
+// public page of the team's published circle shows it beside the consent box.
 // Screenshots: test-output/e2e/retention-*.png.
 
 import { after, before, describe, test } from "node:test";
@@ -14,6 +17,7 @@ import { spawnSync } from "node:child_process";
 
 import {
   PASSWORD,
+  axe,
   cli,
   click,
   dateFromToday,
@@ -69,6 +73,10 @@ describe("a team's retention period (real window, real server)", () => {
       const circleId = cli("--data-dir", laptop, "circle", "create", "--name", "Spring Reading", "--time-zone", "America/Chicago",
         "--start-time", "18:30", "--duration", "90", "--team", "Riverbend", "--first-date", dateFromToday(-114), "--meetings", "3").trim();
       const learnerId = cli("--data-dir", laptop, "learner", "add", "--circle", circleId, "--name", "Rita Retained", "--email", EMAIL).trim();
+      // A published circle of the team, to come: its public page shows the notice.
+      cli("--data-dir", laptop, "circle", "create", "--name", "Autumn Writing", "--time-zone", "America/Chicago",
+        "--start-time", "18:30", "--duration", "90", "--team", "Riverbend", "--first-date", dateFromToday(7), "--meetings", "4",
+        "--venue-name", "Riverbend Library", "--publish");
       cli("--data-dir", laptop, "sync");
 
       // 2. Ana, in the app: the Teams screen's setting.
@@ -100,7 +108,41 @@ describe("a team's retention period (real window, real server)", () => {
       await click(app, '[data-testid="save-retention"]');
       await waitFor(async () => /90 days/.test(await text(app, '[data-testid="teams-message"]')), { message: "the period saved" });
       await saveScreenshot(app, "retention-2-saved.png");
+
+      // The privacy notice: too long, refused in place; nothing saved.
+      await app.waitForAll('[data-testid="notice-form"]');
+      assert.equal(await app.execute(`return document.querySelector('[data-testid="notice-text"]').value;`), "", "no notice yet");
+      await typeInto(app, '[data-testid="notice-text"]', "x".repeat(501));
+      await click(app, '[data-testid="save-notice"]');
+      await waitFor(async () => /501 characters long; the limit is 500/.test(await text(app, '[data-testid^="error-notice-error-"]')), {
+        message: "the notice's length refused in place",
+      });
+      const noticeInvalid = await app.execute(`return document.querySelector('[data-testid="notice-text"]').getAttribute("aria-invalid");`);
+      assert.equal(noticeInvalid, "true");
+      await saveScreenshot(app, "retention-3-notice-refused.png");
+      const violations = await axe(app);
+      assert.deepEqual(violations, [], `axe on the organizer's Teams screen: ${JSON.stringify(violations, null, 2)}`);
+      await click(app, '[data-testid="nav-sync"]');
+      await click(app, '[data-testid="nav-teams"]');
+      await app.waitForAll('[data-testid="notice-form"]');
+      assert.equal(await app.execute(`return document.querySelector('[data-testid="notice-text"]').value;`), "", "nothing saved");
+      // A link: saved, and after a sync the circle's public page shows it.
+      const NOTICE = "https://library.example.org/privacy";
+      await typeInto(app, '[data-testid="notice-text"]', NOTICE);
+      await click(app, '[data-testid="save-notice"]');
+      await waitFor(async () => /privacy notice is saved/.test(await text(app, '[data-testid="teams-message"]')), { message: "the notice saved" });
+      assert.equal(await app.execute(`return document.querySelector('[data-testid="notice-text"]').value;`), NOTICE);
+      await app.execute(`document.querySelector('[data-testid="notice-form"]').scrollIntoView({ block: "center" });`);
+      await saveScreenshot(app, "retention-4-notice-saved.png");
       await syncApp(app);
+      const listingPath = admin(server.db, ["team", "public-link", team]);
+      const listing = await (await fetch(server.url + listingPath)).text();
+      const circlePath = listing.match(/\/circles\/[0-9a-f]{16}/)?.[0];
+      assert.ok(circlePath, `the circle is listed: ${listing}`);
+      const page = await (await fetch(server.url + circlePath, { headers: { "accept-language": "en" } })).text();
+      assert.match(page, /<a href="https:\/\/library\.example\.org\/privacy">Read the team(&#39;|')s privacy notice<\/a>/, page);
+      assert.match(page, /id="privacy-notice"/, page);
+      assert.match(page, /aria-describedby="privacy-notice"/, "beside the consent box, tied to it");
 
       // 3. The operator's run: the learner of the circle that ended 100 days ago.
       const run = admin(server.db, ["retention", "run"]);

@@ -7,7 +7,9 @@
 //! either laptop (store, WAL, automatic backups); attendance counts stay; a
 //! second run (the admin command) changes nothing. The period is refused
 //! whole when out of range or not a number, and when a non-organizer pushes
-//! it; nothing is written then.
+//! it; nothing is written then. The team's privacy notice (the other
+//! organizers' setting on the Teams screen) is refused the same way: from a
+//! member, or longer than 500 characters.
 
 mod common;
 
@@ -229,6 +231,18 @@ fn a_bad_or_unauthorized_period_is_refused_whole(backend: Backend) {
     let answer = mo.push(&raw, vec![mo.change("teams", &team, "anonymize_after_days", json!(90))]);
     assert_refused(&answer, 403, "");
     assert_eq!((server.db.field_state(), server.db.max_seq()), before, "nothing written");
+    // Nor the team's privacy notice.
+    let notice = json!("https://library.example.org/privacy");
+    let answer = mo.push(&raw, vec![mo.change("teams", &team, "privacy_notice", notice.clone())]);
+    assert_refused(&answer, 403, "");
+    assert_eq!((server.db.field_state(), server.db.max_seq()), before, "nothing written");
+    // The organizer's notice: too long, refused whole.
+    let answer = lena.push(&raw, vec![lena.change("teams", &team, "privacy_notice", json!("x".repeat(501)))]);
+    assert_eq!(answer.0, 422, "{}", answer.1);
+    assert_eq!(answer.1["refused"]["field"], json!("privacy_notice"), "{}", answer.1);
+    assert_eq!((server.db.field_state(), server.db.max_seq()), before, "nothing written");
+    let answer = lena.push(&raw, vec![lena.change("teams", &team, "privacy_notice", notice)]);
+    assert_eq!(answer.0, 200, "{}", answer.1);
     // The organizer may, and may turn it off.
     for good in [json!(30), json!(3650), Value::Null] {
         let answer = lena.push(&raw, vec![lena.change("teams", &team, "anonymize_after_days", good.clone())]);

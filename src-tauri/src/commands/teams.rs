@@ -34,6 +34,9 @@ pub struct TeamOverview {
     /// Learners are anonymized this many days after a circle ends (None: kept
     /// until erased by hand); organizers set it.
     pub anonymize_after_days: Option<u32>,
+    /// What the team's public signup forms say beside the consent box: a
+    /// link or a short text ("" = the server's default sentence).
+    pub privacy_notice: String,
 }
 
 #[tauri::command]
@@ -51,7 +54,8 @@ pub async fn my_team_overviews(state: State<'_, AppState>) -> UiResult<Vec<TeamO
                 .map(|(c, facilitators)| TeamCircle { id: c.id, name: c.fields.name, facilitators })
                 .collect();
             let anonymize_after_days = s.team_retention(&team.id)?;
-            out.push(TeamOverview { team, members, circles, organizer, anonymize_after_days });
+            let privacy_notice = s.team_privacy_notice(&team.id)?;
+            out.push(TeamOverview { team, members, circles, organizer, anonymize_after_days, privacy_notice });
         }
         Ok(out)
     })
@@ -62,6 +66,14 @@ pub async fn my_team_overviews(state: State<'_, AppState>) -> UiResult<Vec<TeamO
 #[tauri::command]
 pub async fn set_team_retention(state: State<'_, AppState>, team_id: String, days: Option<u32>) -> UiResult<()> {
     state.edit(|s| s.set_team_retention(&team_id, days))
+}
+
+/// A team's privacy notice on its circles' signup forms ("" = the server's
+/// default sentence); core checks the length, the server that the person
+/// organizes the team.
+#[tauri::command]
+pub async fn set_team_privacy_notice(state: State<'_, AppState>, team_id: String, notice: String) -> UiResult<()> {
+    state.edit(|s| s.set_team_privacy_notice(&team_id, &notice))
 }
 
 /// What the server knows of a team (organizers only).

@@ -222,6 +222,8 @@ export const setTeamMemberRole = (teamId: string, userId: string, role: TeamRole
   call<void>("set_team_member_role", { teamId, userId, role });
 export const setTeamRetention = (teamId: string, days: number | null) =>
   call<void>("set_team_retention", { teamId, days });
+export const setTeamPrivacyNotice = (teamId: string, notice: string) =>
+  call<void>("set_team_privacy_notice", { teamId, notice });
 export const changePassword = (current: string, newPassword: string) =>
   call<void>("change_password", { current, new: newPassword });
 export const refusedChanges = () => call<RefusedLocalChange[]>("refused_changes");

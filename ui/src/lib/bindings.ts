@@ -654,7 +654,12 @@ organizer: boolean,
  * Learners are anonymized this many days after a circle ends (None: kept
  * until erased by hand); organizers set it.
  */
-anonymize_after_days: number | null, };
+anonymize_after_days: number | null, 
+/**
+ * What the team's public signup forms say beside the consent box: a
+ * link or a short text ("" = the server's default sentence).
+ */
+privacy_notice: string, };
 
 export type TeamCircle = { id: string, name: string, facilitators: Array<Facilitator>, };
 
