@@ -181,7 +181,7 @@ fn run(args: &Args, backend: &str) -> String {
     let date = Utc::now().date_naive().checked_add_days(Days::new(10)).unwrap();
     let mut circles = Vec::new();
     for c in 0..args.circles {
-        let mut input = CircleInput::new(&format!("Public Speaking {c}"), "America/Chicago", "18:30", 90);
+        let mut input = CircleInput::new(format!("Public Speaking {c}"), "America/Chicago", "18:30", 90);
         input.team_id = Some(team.clone());
         input.status = CircleStatus::Published;
         input.venue.name = "Riverbend Library, room 2".into();
@@ -271,7 +271,8 @@ fn run(args: &Args, backend: &str) -> String {
 }
 
 /// Run a command to its end: success, its output, its peak RSS in MiB
-/// (from wait4's rusage).
+/// (from wait4's rusage). wait4 reaps the child, so std's `wait` is not called.
+#[allow(clippy::zombie_processes)]
 fn measured(command: &mut Command) -> (bool, String, f64) {
     use std::io::Read;
     let mut child = command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
