@@ -22,31 +22,11 @@ use std::time::{Duration, Instant};
 use circles_server::mail::{Email, Kind};
 use circles_server::storage::{Channel, MailAttachment, MailOutcome, MailState};
 use circles_server::Storage;
-use common::smtp::{free_port, Received, SmtpSink};
+use common::smtp::{free_port, mail_flags, state_counts, wait_until, Received, SmtpSink};
 use common::{admin, Backend, ServerProcess, TestDb};
 
-const FROM: &str = "Circles <circles@example.org>";
 const ICS: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Circles//EN\r\nBEGIN:VEVENT\r\nUID:m1@circles\r\n\
                    DTSTART:20261207T183000Z\r\nSUMMARY:Public Speaking\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
-
-/// `serve` flags for fast tests: short backoff, lease and poll.
-fn mail_flags(url: &str) -> Vec<String> {
-    [
-        "--mail-url",
-        url,
-        "--mail-from",
-        FROM,
-        "--mail-backoff-ms",
-        "300",
-        "--mail-lease-ms",
-        "3000",
-        "--mail-poll-ms",
-        "100",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
-}
 
 fn serve(db: &TestDb, url: &str) -> ServerProcess {
     let flags = mail_flags(url);
@@ -58,27 +38,11 @@ fn enqueue(storage: &Arc<dyn Storage>, email: &Email) -> String {
     storage.enqueue_mail(&email.to_new_mail().unwrap()).unwrap().0
 }
 
-fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < timeout, "not within {timeout:?}: {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// How many copies of each subject arrived.
 fn by_subject(messages: &[Received]) -> HashMap<String, usize> {
     let mut counts = HashMap::new();
     for m in messages {
         *counts.entry(m.header("Subject").unwrap_or_default()).or_insert(0) += 1;
-    }
-    counts
-}
-
-fn state_counts(storage: &Arc<dyn Storage>) -> HashMap<&'static str, usize> {
-    let mut counts = HashMap::new();
-    for m in storage.mail_summaries(None, 10_000).unwrap() {
-        *counts.entry(m.state.as_str()).or_insert(0) += 1;
     }
     counts
 }

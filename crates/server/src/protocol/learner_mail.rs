@@ -134,7 +134,7 @@ fn recipients(tx: &mut dyn Tx, circle: &str) -> ApiResult<Vec<Recipient>> {
 }
 
 /// Put one send's messages in the outbox and mark it done: nothing if it
-/// was done before. How many messages were queued.
+/// was done before. How many new messages were queued.
 fn send_once(
     tx: &mut dyn Tx,
     sender: &LearnerMail,
@@ -190,8 +190,11 @@ fn send_once(
             };
             row.dedupe_key = Some(format!("{key}:{}:{}", learner.id, channel.as_str()));
             row.delivery = facts(*channel)?;
-            tx.enqueue_mail(&row)?;
-            queued += 1;
+            // One already there under its dedupe key (another process
+            // planned this send at the same moment) is not counted again.
+            if tx.enqueue_mail(&row)?.1 {
+                queued += 1;
+            }
         }
     }
     tx.mark_send_done(key, &time_text(now))?;

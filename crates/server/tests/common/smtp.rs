@@ -3,11 +3,19 @@
 //! killed when dropped. It lives in a venv that scripts/setup.sh makes
 //! (`~/.cache/circles/aiosmtpd-<version>`, or CIRCLES_AIOSMTPD_VENV); a
 //! missing venv fails the test with what to run, never skips it.
+//!
+//! A slow one (`SmtpSink::start_slow`) waits before it answers each message's
+//! DATA (and before it stores it), as a distant or busy mail server does: a
+//! server killed while sending to it is killed mid-message, mid-batch.
 
+use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use circles_server::Storage;
 
 /// Keep in step with scripts/setup.sh.
 pub const AIOSMTPD_VERSION: &str = "1.4.6";
@@ -28,6 +36,47 @@ fn python() -> PathBuf {
         );
     }
     python
+}
+
+/// The sender of the tests' mail.
+pub const FROM: &str = "Circles <circles@example.org>";
+
+/// `serve` flags mailing `url`, for fast tests: short backoff, lease (3 s:
+/// a killed server's messages are taken over soon) and poll.
+pub fn mail_flags(url: &str) -> Vec<String> {
+    [
+        "--mail-url",
+        url,
+        "--mail-from",
+        FROM,
+        "--mail-backoff-ms",
+        "300",
+        "--mail-lease-ms",
+        "3000",
+        "--mail-poll-ms",
+        "100",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// Wait until `done` (panics after `timeout`, saying `what`).
+pub fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < timeout, "not within {timeout:?}: {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// How many outbox messages are in each state (pending, sending, sent, failed).
+pub fn state_counts(storage: &Arc<dyn Storage>) -> HashMap<&'static str, usize> {
+    let mut counts = HashMap::new();
+    for m in storage.mail_summaries(None, 100_000).unwrap() {
+        *counts.entry(m.state.as_str()).or_insert(0) += 1;
+    }
+    counts
 }
 
 /// A loopback port free a moment ago.
@@ -76,10 +125,29 @@ impl SmtpSink {
     /// On a given port (e.g. one a server was told to use before the SMTP
     /// server was up); returns once it accepts connections.
     pub fn start_on(port: u16) -> SmtpSink {
+        SmtpSink::spawn(port, None)
+    }
+
+    /// One that waits `delay` before it answers (and stores) each message.
+    pub fn start_slow(delay: Duration) -> SmtpSink {
+        SmtpSink::spawn(free_port(), Some(delay))
+    }
+
+    fn spawn(port: u16, delay: Option<Duration>) -> SmtpSink {
         let dir = tempfile::tempdir().unwrap();
         let maildir = dir.path().join("maildir");
-        let mut child = Command::new(python())
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+        let mut command = Command::new(python());
+        let handler = match delay {
+            None => "aiosmtpd.handlers.Mailbox",
+            Some(delay) => {
+                // aiosmtpd's Mailbox, waiting before each DATA is answered.
+                std::fs::write(dir.path().join("slow_mailbox.py"), SLOW_MAILBOX).unwrap();
+                command.env("PYTHONPATH", dir.path()).env("CIRCLES_SMTP_DELAY_MS", delay.as_millis().to_string());
+                "slow_mailbox.SlowMailbox"
+            }
+        };
+        let mut child = command
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", handler])
             .arg(&maildir)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -131,6 +199,20 @@ impl SmtpSink {
         }
     }
 }
+
+/// The slow sink's handler (a module on PYTHONPATH).
+const SLOW_MAILBOX: &str = "\
+import asyncio
+import os
+
+from aiosmtpd.handlers import Mailbox
+
+
+class SlowMailbox(Mailbox):
+    async def handle_DATA(self, server, session, envelope):
+        await asyncio.sleep(int(os.environ['CIRCLES_SMTP_DELAY_MS']) / 1000)
+        return await super().handle_DATA(server, session, envelope)
+";
 
 /// A header's value with RFC 2047 encoded words (`=?utf-8?b?...?=`, as
 /// lettre writes non-ASCII subjects) decoded; the space between two encoded
