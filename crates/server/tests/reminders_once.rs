@@ -227,6 +227,16 @@ fn a_server_killed_mid_batch_sends_every_reminder_after_restart(backend: Backend
     let duplicates: usize = counts.values().map(|n| n - 1).sum();
     println!("{backend:?}: killed after {at_kill} of {LEARNERS} (outbox then {states:?}); {duplicates} sent twice");
     assert!(duplicates <= 1, "{duplicates} duplicates (at most the one in flight): {counts:?}");
+    // A copy sent again is the same message: its Message-ID (made from its
+    // outbox id) is the first copy's, so mail programs show it once. Distinct
+    // messages: exactly one per learner.
+    let mut ids: HashMap<String, BTreeSet<String>> = HashMap::new();
+    for m in sink.messages() {
+        let id = m.header("Message-ID").expect("every message has a Message-ID");
+        ids.entry(m.header("To").unwrap()).or_default().insert(id);
+    }
+    assert_eq!(ids.len(), LEARNERS);
+    assert!(ids.values().all(|set| set.len() == 1), "one message per learner: {ids:?}");
     let states = state_counts(&storage);
     assert_eq!(states, HashMap::from([("sent", LEARNERS)]), "the outbox: {states:?}");
     // Planned once: running the reminders again queues nothing.
