@@ -178,15 +178,25 @@ fn send_once(
             Ok(Some(serde_json::to_string(&facts).map_err(|e| ApiError::internal(e.to_string()))?))
         };
         for channel in &learner.channels {
-            let mut row = match (channel, &sender.sms) {
-                (Channel::Email, _) => (sender.compose)(&message)?,
-                (Channel::Sms, Some(compose_sms)) => {
-                    let text = compose_sms(&message)?;
+            let composed = match (channel, &sender.sms) {
+                (Channel::Email, _) => (sender.compose)(&message),
+                (Channel::Sms, Some(compose_sms)) => compose_sms(&message).and_then(|text| {
                     Sms::new(mail_kind(kind), &learner.input.mobile, &text)
                         .to_new_mail()
-                        .map_err(|e| ApiError::internal(e.to_string()))?
-                }
+                        .map_err(|e| ApiError::internal(e.to_string()))
+                }),
                 (Channel::Sms, None) => continue,
+            };
+            // One learner's message that cannot be made (an address the mail
+            // library refuses though core took it) is left out and logged: it
+            // must not stop the others' messages, nor the push that brought it.
+            let mut row = match composed {
+                Ok(row) => row,
+                Err(e) => {
+                    tracing::warn!(learner = %learner.id, channel = channel.as_str(), error = %e, key,
+                        "a message to a learner could not be made; left out");
+                    continue;
+                }
             };
             row.dedupe_key = Some(format!("{key}:{}:{}", learner.id, channel.as_str()));
             row.delivery = facts(*channel)?;
