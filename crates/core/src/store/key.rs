@@ -278,15 +278,33 @@ fn keyring_entry(dir: &Path) -> Result<keyring::Entry, KeyError> {
     keyring::Entry::new(KEYRING_SERVICE, &keyring_user(dir)).map_err(|e| KeyError::NoKeyring { detail: e.to_string() })
 }
 
+/// A keyring call, tried again twice when the keyring service did not
+/// answer: a Secret Service daemon that quit or crashed is started again by
+/// D-Bus at the next call, so one lost answer is not "no keyring".
+fn with_keyring_retry<T>(call: impl Fn() -> keyring::Result<T>) -> keyring::Result<T> {
+    let mut tries = 0;
+    loop {
+        match call() {
+            Err(keyring::Error::PlatformFailure(_) | keyring::Error::NoStorageAccess(_)) if tries < 2 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(250));
+            }
+            other => return other,
+        }
+    }
+}
+
 fn keyring_has_entry(dir: &Path) -> bool {
     keyring_entry(dir)
-        .and_then(|entry| entry.get_password().map_err(|e| KeyError::NoKeyring { detail: e.to_string() }))
+        .and_then(|entry| {
+            with_keyring_retry(|| entry.get_password()).map_err(|e| KeyError::NoKeyring { detail: e.to_string() })
+        })
         .is_ok()
 }
 
 fn keyring_key(dir: &Path, db: &Path, state: FileState) -> Result<StoreKey, KeyError> {
     let entry = keyring_entry(dir)?;
-    match entry.get_password() {
+    match with_keyring_retry(|| entry.get_password()) {
         Ok(hex_key) => {
             let mut bytes = [0u8; 32];
             hex::decode_to_slice(hex_key.trim(), &mut bytes)
@@ -299,7 +317,8 @@ fn keyring_key(dir: &Path, db: &Path, state: FileState) -> Result<StoreKey, KeyE
                 return Err(KeyError::KeyLost { path: db.to_path_buf() });
             }
             let key = StoreKey::random();
-            entry.set_password(&key.hex()).map_err(|e| KeyError::NoKeyring { detail: e.to_string() })?;
+            with_keyring_retry(|| entry.set_password(&key.hex()))
+                .map_err(|e| KeyError::NoKeyring { detail: e.to_string() })?;
             Ok(key)
         }
         Err(e) => Err(KeyError::NoKeyring { detail: e.to_string() }),
