@@ -58,22 +58,10 @@ fn env(backend: Backend) -> Env {
     storage.add_user("fatima@example.org", "Fatima Haddad", &hash).unwrap();
     let team = storage.add_team("Riverbend Public Library").unwrap();
     storage.add_team_member(&team, "fatima@example.org", TeamRole::Member).unwrap();
-    let server = ServerProcess::start_with(
-        &db.url,
-        &[
-            "--mail-url",
-            &sink.url(),
-            "--mail-from",
-            "Circles <circles@example.org>",
-            "--public-url",
-            PUBLIC,
-            "--mail-backoff-ms",
-            "300",
-            "--mail-poll-ms",
-            "100",
-        ],
-        &[],
-    );
+    let mut flags = common::smtp::mail_flags(&sink.url());
+    flags.extend(["--public-url".to_string(), PUBLIC.to_string()]);
+    let args: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let server = ServerProcess::start_with(&db.url, &args, &[]);
     let (mut fatima, transport, dir) = common::signed_in_laptop(&server.url, "fatima@example.org", "library laptop");
     sync_once(&mut fatima, &transport, &mut |_| {}).unwrap();
     Env { db, storage, server, sink, team, fatima, transport, _dir: dir }

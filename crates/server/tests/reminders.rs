@@ -56,19 +56,9 @@ fn env_with(backend: Backend, sms: Option<&SmsSink>) -> Env {
     let team = storage.add_team("Riverbend Public Library").unwrap();
     storage.add_team_member(&team, "fatima@example.org", TeamRole::Member).unwrap();
     drop(storage);
-    let mail_url = sink.url();
-    let mut args = vec![
-        "--mail-url",
-        &mail_url,
-        "--mail-from",
-        "Circles <circles@example.org>",
-        "--public-url",
-        PUBLIC,
-        "--mail-backoff-ms",
-        "300",
-        "--mail-poll-ms",
-        "100",
-    ];
+    let mut flags = common::smtp::mail_flags(&sink.url());
+    flags.extend(["--public-url".to_string(), PUBLIC.to_string()]);
+    let mut args: Vec<&str> = flags.iter().map(String::as_str).collect();
     if let Some(sms) = sms {
         args.extend(["--sms-url", &sms.url, "--sms-account", SMS_ACCOUNT, "--sms-from", "+13125550100"]);
     }

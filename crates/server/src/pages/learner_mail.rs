@@ -167,9 +167,7 @@ pub fn learner_message(m: &LearnerMessage<'_>) -> ApiResult<NewMail> {
         p { small { (w.withdraw) " " a href=(links.withdraw) { (links.withdraw) } } }
         p { small { (w.stop_emails) " " a href=(links.email_opt_out) { (links.email_opt_out) } } }
     };
-    let subject: String =
-        subject.chars().map(|c| if c.is_control() { ' ' } else { c }).take(crate::mail::MAX_SUBJECT).collect();
-    let mut email = Email::new(kind, &m.learner.email, &subject, &text);
+    let mut email = Email::new(kind, &m.learner.email, &super::mail::one_line(&subject), &text);
     email.html = Some(html.into_string());
     if let Some(meeting) = meeting {
         let ics = super::calendar::one_meeting(circle, meeting, m.page_url);

@@ -162,7 +162,7 @@ pub fn shown_time(stored: &str) -> String {
 }
 
 /// A subject is one line, whatever a team or person is called.
-fn one_line(text: &str) -> String {
+pub(super) fn one_line(text: &str) -> String {
     let line: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
     line.chars().take(crate::mail::MAX_SUBJECT).collect()
 }

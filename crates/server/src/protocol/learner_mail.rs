@@ -16,7 +16,7 @@
 //! pull: "sent Sunday 18:30", "bad address". The row holds no address and
 //! no text.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use circles_core::messages::{self, Channel, Reachable};
@@ -227,33 +227,60 @@ fn sendable_circle(tx: &mut dyn Tx, circle: &str, now: DateTime<Utc>) -> ApiResu
     circle_for_mail(tx, circle, now)
 }
 
-/// The reminders due at `now`: every scheduled meeting of a published
-/// circle whose reminder time (core's `reminder_due`) has come and which
-/// has not started, not reminded before for this start. One write per
-/// circle. How many messages were queued.
-pub(super) fn send_due_reminders(backend: &impl Backend, sender: &LearnerMail, now: DateTime<Utc>) -> ApiResult<usize> {
+/// A circle's meetings whose reminder is due at `now` (core's `reminder_due`
+/// has come, the meeting has not started), each with its send key: one per
+/// meeting and start time, so a moved meeting is reminded again.
+fn due_reminders(circle: &PublicCircle, hours: u32, now: DateTime<Utc>) -> Vec<(&PublicMeeting, String)> {
+    circle
+        .meetings
+        .iter()
+        .filter(|m| !m.cancelled && m.starts_at > now)
+        .filter(|m| messages::reminder_due(m.starts_at, hours).is_some_and(|due| due <= now))
+        .map(|m| (m, format!("reminder:{}:{}", m.id, time_text(m.starts_at))))
+        .collect()
+}
+
+fn reminder_hours(tx: &mut dyn Tx, circle: &str) -> ApiResult<u32> {
+    Ok(value(tx, "circles", circle, "reminder_hours")?.as_u64().map_or(48, |h| h as u32))
+}
+
+/// The circles with a reminder due at `now` and not yet planned: found in a
+/// read, so the minutely run takes the write lock only when there is work.
+fn circles_with_due_reminders(tx: &mut dyn Tx, now: DateTime<Utc>) -> ApiResult<Vec<String>> {
     let scheduled = Value::from("scheduled").to_string();
-    let by_circle: BTreeMap<String, Vec<String>> = backend.read(|tx| {
-        let mut by_circle: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for meeting in tx.rows_with_value(MEETINGS.name, "status", &scheduled)? {
-            if let Some(circle) = value(tx, MEETINGS.name, &meeting, "circle_id")?.as_str() {
-                by_circle.entry(circle.to_string()).or_default().push(meeting);
+    let mut circles = BTreeSet::new();
+    for meeting in tx.rows_with_value(MEETINGS.name, "status", &scheduled)? {
+        if let Some(circle) = value(tx, MEETINGS.name, &meeting, "circle_id")?.as_str() {
+            circles.insert(circle.to_string());
+        }
+    }
+    let mut due = Vec::new();
+    for circle_id in circles {
+        let hours = reminder_hours(tx, &circle_id)?;
+        let Some(circle) = sendable_circle(tx, &circle_id, now)? else { continue };
+        for (_, key) in due_reminders(&circle, hours, now) {
+            if !tx.send_done(&key)? {
+                due.push(circle_id);
+                break;
             }
         }
-        Ok::<_, ApiError>(by_circle)
-    })?;
+    }
+    Ok(due)
+}
+
+/// The reminders due at `now`: every scheduled meeting of a published
+/// circle whose reminder time has come and which has not started, not
+/// reminded before for this start. One write per circle with work. How many
+/// messages were queued.
+pub(super) fn send_due_reminders(backend: &impl Backend, sender: &LearnerMail, now: DateTime<Utc>) -> ApiResult<usize> {
+    let circles = backend.read(|tx| circles_with_due_reminders(tx, now))?;
     let mut queued = 0;
-    for circle_id in by_circle.keys() {
+    for circle_id in &circles {
         queued += backend.write_unordered(|tx| {
-            let hours = value(tx, "circles", circle_id, "reminder_hours")?.as_u64().unwrap_or(48) as u32;
+            let hours = reminder_hours(tx, circle_id)?;
             let Some(circle) = sendable_circle(tx, circle_id, now)? else { return Ok(0) };
             let mut queued = 0;
-            for meeting in circle.meetings.iter().filter(|m| !m.cancelled) {
-                let Some(due) = messages::reminder_due(meeting.starts_at, hours) else { continue };
-                if due > now || meeting.starts_at <= now {
-                    continue;
-                }
-                let key = format!("reminder:{}:{}", meeting.id, time_text(meeting.starts_at));
+            for (meeting, key) in due_reminders(&circle, hours, now) {
                 let words = text(tx, MEETINGS.name, &meeting.id, "reminder_message")?;
                 let about = About::Reminder { meeting, words: &words };
                 queued += send_once(tx, sender, &key, circle_id, &circle, about, now)?;
